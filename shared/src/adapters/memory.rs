@@ -1,0 +1,322 @@
+//! The embedded store for `make run` and fast tests: every operation under one lock, so each is
+//! atomic, with the same conditions, ordering and paging as the DynamoDB store.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use crate::domain::{
+    Account, AccountId, Email, Invitation, InvitationId, InvitationStatus, Member, OneTimeToken,
+    RefreshSession, SessionFamilyId, User, UserId,
+};
+use crate::ports::{
+    Acceptance, CallerRecord, Conflict, InvitationQuery, Invitee, InviteeUser,
+    Login, MemberQuery, Membership, NewInvitation, Page, PageRequest, Redemption, Store,
+    StoreError, StoreResult,
+};
+
+#[derive(Default)]
+struct State {
+    accounts: HashMap<AccountId, Account>,
+    users: HashMap<UserId, User>,
+    emails: HashMap<String, UserId>,
+    phones: HashMap<String, UserId>,
+    members: BTreeMap<(AccountId, UserId), Member>,
+    invitations: BTreeMap<(AccountId, InvitationId), Invitation>,
+    tokens: HashMap<String, OneTimeToken>,
+    sessions: HashMap<SessionFamilyId, RefreshSession>,
+}
+
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut state)
+    }
+}
+
+fn conflict<T>(kind: Conflict) -> StoreResult<T> {
+    Err(StoreError::Conflict(kind))
+}
+
+impl State {
+    fn login(&self, user: &User) -> Login {
+        let memberships = self
+            .members
+            .values()
+            .filter(|m| m.user_id == user.id)
+            .filter_map(|m| {
+                let account = self.accounts.get(&m.account_id)?.clone();
+                Some(Membership { member: m.clone(), account })
+            })
+            .collect();
+        Login { user: user.clone(), memberships }
+    }
+
+    fn insert_invitation(&mut self, new: &NewInvitation) -> StoreResult<()> {
+        let member_key = (new.member.account_id.clone(), new.member.user_id.clone());
+        if self.members.contains_key(&member_key) {
+            return conflict(Conflict::AlreadyMember);
+        }
+        if let Some(phone) = &new.claim_phone
+            && self.phones.contains_key(phone.as_str())
+        {
+            return conflict(Conflict::PhoneTaken);
+        }
+        match &new.user {
+            InviteeUser::New(user) if self.emails.contains_key(user.email.as_str()) => {
+                return conflict(Conflict::EmailTaken);
+            }
+            InviteeUser::New(user) => {
+                self.emails.insert(user.email.as_str().to_owned(), user.id.clone());
+                self.users.insert(user.id.clone(), user.clone());
+            }
+            InviteeUser::Existing(id) if !self.users.contains_key(id) => return conflict(Conflict::Stale),
+            InviteeUser::Existing(_) => {}
+        }
+        if let Some(phone) = &new.claim_phone {
+            self.phones.insert(phone.as_str().to_owned(), new.member.user_id.clone());
+        }
+        self.members.insert(member_key, new.member.clone());
+        let invitation = &new.invitation;
+        self.invitations
+            .insert((invitation.account_id.clone(), invitation.id.clone()), invitation.clone());
+        self.tokens.insert(new.token.hash.clone(), new.token.clone());
+        Ok(())
+    }
+}
+
+/// Walks `items` (already in list order) from just after `after`, keeping up to `limit` matches.
+fn paginate<'a, T: Clone + 'a>(
+    items: impl Iterator<Item = (String, &'a T)>,
+    page: &PageRequest,
+    matches: impl Fn(&T) -> bool,
+) -> Page<T> {
+    let mut started = page.after.is_none();
+    let mut found = Vec::new();
+    let mut last_key = None;
+    for (key, item) in items {
+        if !started {
+            started = page.after.as_deref() == Some(key.as_str());
+            continue;
+        }
+        if !matches(item) {
+            continue;
+        }
+        if found.len() == page.limit {
+            return Page { items: found, next: last_key };
+        }
+        found.push(item.clone());
+        last_key = Some(key);
+    }
+    Page { items: found, next: None }
+}
+
+fn invitation_matches(invitation: &Invitation, query: &InvitationQuery) -> bool {
+    query.status.is_none_or(|s| invitation.status_at(query.now) == s)
+        && query.role.as_ref().is_none_or(|r| invitation.roles.contains(r))
+        && query.email.as_deref().is_none_or(|text| invitation.email.as_str().contains(text))
+}
+
+fn member_matches(member: &Member, query: &MemberQuery) -> bool {
+    let contains = |field: &Option<String>, text: &str| {
+        field.as_deref().is_some_and(|v| v.to_lowercase().contains(text))
+    };
+    query.status.is_none_or(|s| member.status == s)
+        && query.role.as_ref().is_none_or(|r| member.roles.contains(r))
+        && query.text.as_deref().is_none_or(|text| {
+            member.email.as_str().contains(text)
+                || contains(&member.first_name, text)
+                || contains(&member.last_name, text)
+        })
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn create_account(&self, account: &Account, owner: &NewInvitation) -> StoreResult<()> {
+        self.with(|s| {
+            s.insert_invitation(owner)?;
+            s.accounts.insert(account.id.clone(), account.clone());
+            Ok(())
+        })
+    }
+
+    async fn account(&self, id: &AccountId) -> StoreResult<Option<Account>> {
+        Ok(self.with(|s| s.accounts.get(id).cloned()))
+    }
+
+    async fn invitee(&self, account: &AccountId, email: &Email) -> StoreResult<Invitee> {
+        Ok(self.with(|s| {
+            let Some(user) = s.emails.get(email.as_str()).and_then(|id| s.users.get(id)) else {
+                return Invitee::default();
+            };
+            let member = s.members.get(&(account.clone(), user.id.clone())).cloned();
+            let pending_invitation = s
+                .invitations
+                .range((account.clone(), InvitationId::lowest())..)
+                .take_while(|((a, _), _)| a == account)
+                .filter(|(_, i)| i.user_id == user.id)
+                .map(|(_, i)| i.clone())
+                .last();
+            Invitee { user: Some(user.clone()), member, pending_invitation }
+        }))
+    }
+
+    async fn create_invitation(&self, new: &NewInvitation) -> StoreResult<()> {
+        self.with(|s| {
+            if !s.accounts.contains_key(&new.invitation.account_id) {
+                return conflict(Conflict::Stale);
+            }
+            s.insert_invitation(new)
+        })
+    }
+
+    async fn redemption(&self, token_hash: &str) -> StoreResult<Option<Redemption>> {
+        Ok(self.with(|s| {
+            let token = s.tokens.get(token_hash)?.clone();
+            let crate::domain::TokenPurpose::Invitation { account_id, invitation_id } = &token.purpose
+            else {
+                return None;
+            };
+            let invitation = s.invitations.get(&(account_id.clone(), invitation_id.clone()))?.clone();
+            let account = s.accounts.get(account_id)?.clone();
+            let login = s.login(s.users.get(&token.user_id)?);
+            Some(Redemption { token, invitation, account, login })
+        }))
+    }
+
+    async fn accept_invitation(&self, acceptance: &Acceptance) -> StoreResult<()> {
+        self.with(|s| {
+            let invitation = &acceptance.invitation;
+            let key = (invitation.account_id.clone(), invitation.id.clone());
+            let unspent = s.tokens.contains_key(&acceptance.token_hash)
+                && s.invitations.get(&key).is_some_and(|stored| {
+                    stored.status == InvitationStatus::Sent && stored.token_hash == acceptance.token_hash
+                });
+            if !unspent {
+                return conflict(Conflict::TokenSpent);
+            }
+            if let Some(phone) = &acceptance.claim_phone {
+                match s.phones.get(phone.as_str()) {
+                    Some(owner) if owner != &acceptance.user.id => return conflict(Conflict::PhoneTaken),
+                    _ => {
+                        s.phones.insert(phone.as_str().to_owned(), acceptance.user.id.clone());
+                    }
+                }
+            }
+            s.invitations.insert(key, invitation.clone());
+            let member = &acceptance.member;
+            s.members.insert((member.account_id.clone(), member.user_id.clone()), member.clone());
+            s.users.insert(acceptance.user.id.clone(), acceptance.user.clone());
+            s.sessions.insert(acceptance.session.family_id.clone(), acceptance.session.clone());
+            Ok(())
+        })
+    }
+
+    async fn invitation(&self, account: &AccountId, id: &InvitationId) -> StoreResult<Option<Invitation>> {
+        Ok(self.with(|s| s.invitations.get(&(account.clone(), id.clone())).cloned()))
+    }
+
+    async fn invitations(
+        &self,
+        account: &AccountId,
+        query: &InvitationQuery,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Invitation>> {
+        Ok(self.with(|s| {
+            let items = s
+                .invitations
+                .range((account.clone(), InvitationId::lowest())..)
+                .take_while(|((a, _), _)| a == account)
+                .map(|((_, id), i)| (id.to_string(), i))
+                .collect::<Vec<_>>();
+            paginate(items.into_iter().rev(), page, |i| invitation_matches(i, query))
+        }))
+    }
+
+    async fn login_by_email(&self, email: &Email) -> StoreResult<Option<Login>> {
+        Ok(self.with(|s| {
+            let user = s.emails.get(email.as_str()).and_then(|id| s.users.get(id))?;
+            Some(s.login(user))
+        }))
+    }
+
+    async fn login_by_id(&self, user: &UserId) -> StoreResult<Option<Login>> {
+        Ok(self.with(|s| s.users.get(user).map(|u| s.login(u))))
+    }
+
+    async fn record_sign_in(
+        &self,
+        session: &RefreshSession,
+        accounts: &[AccountId],
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.with(|s| {
+            for account in accounts {
+                if let Some(member) = s.members.get_mut(&(account.clone(), session.user_id.clone())) {
+                    member.last_login_at = Some(at);
+                }
+            }
+            s.sessions.insert(session.family_id.clone(), session.clone());
+            Ok(())
+        })
+    }
+
+    async fn refresh_session(&self, family: &SessionFamilyId) -> StoreResult<Option<RefreshSession>> {
+        Ok(self.with(|s| s.sessions.get(family).cloned()))
+    }
+
+    async fn rotate_session(&self, previous_hash: &str, next: &RefreshSession) -> StoreResult<()> {
+        self.with(|s| match s.sessions.get_mut(&next.family_id) {
+            Some(current) if current.secret_hash == previous_hash => {
+                *current = next.clone();
+                Ok(())
+            }
+            _ => conflict(Conflict::Stale),
+        })
+    }
+
+    async fn end_session(&self, family: &SessionFamilyId) -> StoreResult<()> {
+        self.with(|s| s.sessions.remove(family));
+        Ok(())
+    }
+
+    async fn caller(&self, account: &AccountId, user: &UserId) -> StoreResult<Option<CallerRecord>> {
+        Ok(self.with(|s| {
+            Some(CallerRecord {
+                account: s.accounts.get(account)?.clone(),
+                user: s.users.get(user)?.clone(),
+                member: s.members.get(&(account.clone(), user.clone()))?.clone(),
+            })
+        }))
+    }
+
+    async fn member(&self, account: &AccountId, user: &UserId) -> StoreResult<Option<Member>> {
+        Ok(self.with(|s| s.members.get(&(account.clone(), user.clone())).cloned()))
+    }
+
+    async fn members(
+        &self,
+        account: &AccountId,
+        query: &MemberQuery,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Member>> {
+        Ok(self.with(|s| {
+            let items = s
+                .members
+                .range((account.clone(), UserId::lowest())..)
+                .take_while(|((a, _), _)| a == account)
+                .map(|((_, id), m)| (id.to_string(), m));
+            paginate(items, page, |m| member_matches(m, query))
+        }))
+    }
+}

@@ -1,0 +1,43 @@
+//! The real clock and the OS random source, plus the dev server's movable clock.
+
+use chrono::{DateTime, Duration, Utc};
+use std::sync::Mutex;
+
+use crate::ports::{Clock, Rng};
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// The system time plus an offset that `POST /_dev/clock` and tests move forward,
+/// so expiry can be exercised without waiting.
+#[derive(Default)]
+pub struct AdjustableClock {
+    offset: Mutex<Duration>,
+}
+
+impl AdjustableClock {
+    pub fn advance(&self, by: Duration) -> DateTime<Utc> {
+        let mut offset = self.offset.lock().unwrap_or_else(|p| p.into_inner());
+        *offset += by;
+        Utc::now() + *offset
+    }
+}
+
+impl Clock for AdjustableClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + *self.offset.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+pub struct OsRng;
+
+impl Rng for OsRng {
+    fn fill(&self, bytes: &mut [u8]) {
+        aws_lc_rs::rand::fill(bytes).expect("the OS random source is available");
+    }
+}

@@ -1,0 +1,354 @@
+//! Presets: each marketplace's catalog, invitation mode and rules, as data compiled into the binary.
+//! A marketplace adds its own by adding a file to `shared/presets/` and a line to `BUILTIN`.
+
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::email::Email;
+use super::locale::{Locale, Localized};
+use super::name::NameScript;
+use super::password::PasswordPolicy;
+use super::permission::{Permission, PermissionSet, RoleName};
+use super::phone::PhoneRule;
+use super::validation::{FieldError, FieldErrors};
+
+const BUILTIN: [(&str, &str); 6] = [
+    ("standard", include_str!("../../presets/standard.toml")),
+    ("ozon", include_str!("../../presets/ozon.toml")),
+    ("ua-marketplace", include_str!("../../presets/ua-marketplace.toml")),
+    ("amazon-associates", include_str!("../../presets/amazon-associates.toml")),
+    ("amazon-seller", include_str!("../../presets/amazon-seller.toml")),
+    ("joom", include_str!("../../presets/joom.toml")),
+];
+
+/// How an invitee becomes a member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationMode {
+    /// Listed `not_activated` until the emailed link is used.
+    Invitation,
+    /// Active at once; the emailed link only sets the first password.
+    Direct,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProfileField {
+    FirstName,
+    LastName,
+    Phone,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileRules {
+    pub required: BTreeSet<ProfileField>,
+    pub name_script: NameScript,
+    pub name_min_length: usize,
+    pub phone: Option<PhoneRule>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Section {
+    pub id: String,
+    pub title: Localized,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Role {
+    pub name: RoleName,
+    pub title: Localized,
+    pub description: Localized,
+    pub permissions: PermissionSet,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preset {
+    pub id: String,
+    pub name: String,
+    pub default_locale: Locale,
+    pub mode: InvitationMode,
+    pub invitation_ttl_hours: u32,
+    pub resend_limit_per_hour: u32,
+    pub email_unique_across_accounts: bool,
+    pub phone_unique: bool,
+    pub blocked_email_domain_suffixes: Vec<String>,
+    pub former_owner_role: Option<RoleName>,
+    #[serde(default)]
+    pub former_owner_permissions: PermissionSet,
+    pub owner_title: Localized,
+    pub profile: ProfileRules,
+    pub password: PasswordPolicy,
+    pub sections: Vec<Section>,
+    pub roles: Vec<Role>,
+}
+
+/// What an invitation or a role change grants, checked against the catalog.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Grant {
+    pub roles: Vec<RoleName>,
+    pub permissions: PermissionSet,
+}
+
+impl Preset {
+    pub fn role(&self, name: &RoleName) -> Option<&Role> {
+        self.roles.iter().find(|role| &role.name == name)
+    }
+
+    /// Every permission of the catalog: what the owner holds.
+    pub fn catalog(&self) -> PermissionSet {
+        self.sections.iter().map(|s| Permission::write(&s.id)).collect()
+    }
+
+    /// The union of the roles' permissions and the direct grants.
+    pub fn effective(&self, grant: &Grant) -> PermissionSet {
+        let mut effective = grant.permissions.clone();
+        for role in grant.roles.iter().filter_map(|name| self.role(name)) {
+            effective.extend(&role.permissions);
+        }
+        effective
+    }
+
+    /// Parses role names and permission strings from a request into a grant of this preset.
+    pub fn parse_grant(&self, roles: &[String], permissions: &[String]) -> Result<Grant, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let mut grant = Grant::default();
+        for raw in roles {
+            let name = RoleName::new(raw);
+            match self.role(&name) {
+                Some(_) if grant.roles.contains(&name) => {}
+                Some(_) => grant.roles.push(name),
+                None => errors.push(FieldError::new(
+                    "roles",
+                    "unknown_role",
+                    format!("`{raw}` is not a role of this account."),
+                )),
+            }
+        }
+        let sections: BTreeSet<&str> = self.sections.iter().map(|s| s.id.as_str()).collect();
+        for raw in permissions {
+            match Permission::parse(raw) {
+                Ok(p) if sections.contains(p.section.as_str()) => grant.permissions.insert(p),
+                _ => errors.push(FieldError::new(
+                    "permissions",
+                    "unknown_permission",
+                    format!("`{raw}` is not a permission of this account."),
+                )),
+            }
+        }
+        if errors.is_empty() && grant.roles.is_empty() && grant.permissions.is_empty() {
+            errors.push(FieldError::new("roles", "unknown_role", "Choose at least one role or permission."));
+        }
+        errors.finish(|| grant)
+    }
+
+    /// Whether the preset refuses addresses of this domain (Ozon: `.co`, `.su`).
+    pub fn refuses_domain(&self, email: &Email, extra: &[String]) -> bool {
+        let domain = email.domain();
+        self.blocked_email_domain_suffixes
+            .iter()
+            .chain(extra)
+            .any(|blocked| {
+                let blocked = blocked.trim_start_matches('.').to_ascii_lowercase();
+                domain == blocked || domain.ends_with(&format!(".{blocked}"))
+            })
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let catalog = self.catalog();
+        let mut names = BTreeSet::new();
+        for role in &self.roles {
+            if !names.insert(role.name.clone()) {
+                return Err(format!("role {} is listed twice", role.name));
+            }
+            if !catalog.covers(&role.permissions) {
+                return Err(format!("role {} names a section outside the catalog", role.name));
+            }
+        }
+        if let Some(role) = &self.former_owner_role
+            && self.role(role).is_none()
+        {
+            return Err(format!("former_owner_role {role} is not a role"));
+        }
+        if !catalog.covers(&self.former_owner_permissions) {
+            return Err("former_owner_permissions name a section outside the catalog".into());
+        }
+        if self.sections.len() != self.sections.iter().map(|s| &s.id).collect::<BTreeSet<_>>().len() {
+            return Err("a section is listed twice".into());
+        }
+        if self.password.min_length == 0 || self.password.min_length > self.password.max_length {
+            return Err("password lengths are inconsistent".into());
+        }
+        Ok(())
+    }
+}
+
+/// Every preset this deployment knows, by id.
+#[derive(Debug)]
+pub struct Presets(BTreeMap<String, Preset>);
+
+#[derive(Debug, thiserror::Error)]
+#[error("preset {id}: {reason}")]
+pub struct InvalidPreset {
+    pub id: String,
+    pub reason: String,
+}
+
+impl Presets {
+    pub fn builtin() -> Result<Self, InvalidPreset> {
+        let mut presets = BTreeMap::new();
+        for (id, text) in BUILTIN {
+            let invalid = |reason: String| InvalidPreset { id: id.to_owned(), reason };
+            let preset: Preset = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+            if preset.id != id {
+                return Err(invalid(format!("declares id {}", preset.id)));
+            }
+            preset.validate().map_err(invalid)?;
+            presets.insert(id.to_owned(), preset);
+        }
+        Ok(Self(presets))
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Preset> {
+        self.0.get(id)
+    }
+
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn presets() -> Presets {
+        Presets::builtin().expect("every builtin preset is valid")
+    }
+
+    fn strings(raw: &[&str]) -> Vec<String> {
+        raw.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn all_six_presets_load() {
+        let presets = presets();
+        let ids: Vec<&str> = presets.ids().collect();
+        assert_eq!(ids, ["amazon-associates", "amazon-seller", "joom", "ozon", "standard", "ua-marketplace"]);
+    }
+
+    #[test]
+    fn ozon_product_manager_has_exactly_the_documented_rights() {
+        let presets = presets();
+        let ozon = presets.get("ozon").unwrap();
+        let grant = ozon.parse_grant(&strings(&["product_manager"]), &[]).unwrap();
+        assert_eq!(ozon.effective(&grant).to_strings(), ["analytics:read", "prices:write", "products:write"]);
+        assert_eq!(ozon.invitation_ttl_hours, 24);
+    }
+
+    #[test]
+    fn ozon_refuses_co_and_su_domains_but_not_com() {
+        let presets = presets();
+        let ozon = presets.get("ozon").unwrap();
+        let refused = |raw: &str| ozon.refuses_domain(&Email::parse(raw).unwrap(), &[]);
+        assert!(refused("anna@shop.su"));
+        assert!(refused("anna@shop.co"));
+        assert!(!refused("anna@shop.com"));
+        assert!(!refused("anna@shop.example"));
+    }
+
+    #[test]
+    fn unknown_roles_and_permissions_are_field_errors() {
+        let presets = presets();
+        let joom = presets.get("joom").unwrap();
+        let errors = joom.parse_grant(&strings(&["operations", "wizard"]), &strings(&["moon:write"])).unwrap_err();
+        let codes: Vec<_> = errors.into_vec().into_iter().map(|e| (e.field, e.code)).collect();
+        assert_eq!(codes, [("roles".to_owned(), "unknown_role"), ("permissions".to_owned(), "unknown_permission")]);
+    }
+
+    #[test]
+    fn joom_roles_combine() {
+        let presets = presets();
+        let joom = presets.get("joom").unwrap();
+        let grant = joom.parse_grant(&strings(&["operations", "finance"]), &[]).unwrap();
+        let effective = joom.effective(&grant);
+        assert!(effective.allows(&Permission::write("orders")));
+        assert!(effective.allows(&Permission::write("invoices")));
+        assert!(!effective.allows(&Permission::read("kyc_documents")));
+    }
+}
+
+/// Profile fields as a request gives them.
+#[derive(Clone, Debug, Default)]
+pub struct ProfileInput {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// Profile fields that passed the preset's rules.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Profile {
+    pub first_name: Option<super::name::PersonName>,
+    pub last_name: Option<super::name::PersonName>,
+    pub phone: Option<super::phone::Phone>,
+}
+
+impl Preset {
+    /// Checks the given fields; with `enforce_required`, a field the preset requires must be there.
+    pub fn parse_profile(&self, input: &ProfileInput, enforce_required: bool) -> Result<Profile, FieldErrors> {
+        use super::name::PersonName;
+        use super::phone::Phone;
+        let rules = &self.profile;
+        let required = |field| enforce_required && rules.required.contains(&field);
+        let name = |key: &str, raw: &str| PersonName::parse(key, raw, rules.name_script, rules.name_min_length);
+        let mut errors = FieldErrors::default();
+        let first_name = profile_field(&mut errors, &input.first_name, required(ProfileField::FirstName), "first_name", "invalid_name", |raw| name("first_name", raw));
+        let last_name = profile_field(&mut errors, &input.last_name, required(ProfileField::LastName), "last_name", "invalid_name", |raw| name("last_name", raw));
+        let phone = profile_field(&mut errors, &input.phone, required(ProfileField::Phone), "phone", "invalid_phone", |raw| {
+            Phone::parse(raw, rules.phone.as_ref()).map_err(FieldError::from)
+        });
+        errors.finish(|| Profile { first_name, last_name, phone })
+    }
+
+    /// How the activation page should treat each profile field: `required`, `optional` or `hidden`.
+    pub fn profile_fields(&self) -> BTreeMap<&'static str, &'static str> {
+        let state = |field: ProfileField, shown: bool| {
+            if self.profile.required.contains(&field) {
+                "required"
+            } else if shown {
+                "optional"
+            } else {
+                "hidden"
+            }
+        };
+        BTreeMap::from([
+            ("first_name", state(ProfileField::FirstName, true)),
+            ("last_name", state(ProfileField::LastName, true)),
+            ("phone", state(ProfileField::Phone, self.profile.phone.is_some())),
+        ])
+    }
+}
+
+/// One optional profile field: parsed when given, an error under `code` when required and absent.
+fn profile_field<T>(
+    errors: &mut FieldErrors,
+    value: &Option<String>,
+    required: bool,
+    key: &str,
+    code: &'static str,
+    parse: impl FnOnce(&str) -> Result<T, FieldError>,
+) -> Option<T> {
+    match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        Some(raw) => errors.check(parse(raw)),
+        None => {
+            if required {
+                errors.push(FieldError::new(key, code, "This field is required."));
+            }
+            None
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! Field-level validation failures, collected so one response can name every bad field.
+
+use serde::Serialize;
+
+/// One field that failed validation, with a stable code clients can branch on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.to_owned(),
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Every field error of one request; empty means the input is valid.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FieldErrors(Vec<FieldError>);
+
+impl FieldErrors {
+    pub fn push(&mut self, error: FieldError) {
+        self.0.push(error);
+    }
+
+    /// Runs `parse` and keeps its value, or records its error under `field`.
+    pub fn check<T, E: Into<FieldError>>(&mut self, result: Result<T, E>) -> Option<T> {
+        result.map_err(|e| self.push(e.into())).ok()
+    }
+
+    pub fn absorb(&mut self, other: FieldErrors) {
+        self.0.extend(other.0);
+    }
+
+    /// Keeps `result`'s value, or absorbs its errors.
+    pub fn check_all<T>(&mut self, result: Result<T, FieldErrors>) -> Option<T> {
+        result.map_err(|e| self.absorb(e)).ok()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn into_vec(self) -> Vec<FieldError> {
+        self.0
+    }
+
+    /// `Ok(value)` when nothing failed, else every collected error.
+    pub fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, FieldErrors> {
+        if self.0.is_empty() { Ok(value()) } else { Err(self) }
+    }
+}
+
+impl From<FieldError> for FieldErrors {
+    fn from(error: FieldError) -> Self {
+        Self(vec![error])
+    }
+}

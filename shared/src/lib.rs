@@ -1,0 +1,8 @@
+//! Teamgate: a seller's owner runs a team of employees on one marketplace seller account.
+//!
+//! Dependencies point inward: `http` → `service` → `domain`; `adapters` implement `ports`.
+
+pub mod adapters;
+pub mod domain;
+pub mod ports;
+pub mod service;

@@ -1,0 +1,90 @@
+//! Who is calling: a verified access token, re-checked against the stored member on every
+//! request, so blocking, role changes and password resets apply to the very next request.
+
+use crate::domain::{Account, AccountId, Member, MemberStatus, Permission, PermissionSet, Preset, User};
+use crate::service::Teamgate;
+use crate::service::access::Principal;
+use crate::service::failure::{Code, Failure, InternalError};
+use crate::service::views::effective_permissions;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CallerError {
+    #[error("no valid access token")]
+    Unauthenticated,
+    /// Not a member of the account, or the account does not exist: indistinguishable on purpose.
+    #[error("not a member of the account")]
+    NotFound,
+    #[error("the member is blocked")]
+    Blocked,
+    #[error("missing permission")]
+    Forbidden,
+    #[error(transparent)]
+    Internal(#[from] InternalError),
+}
+
+impl Failure for CallerError {
+    fn code(&self) -> Code {
+        match self {
+            Self::Unauthenticated => Code::Unauthenticated,
+            Self::NotFound => Code::NotFound,
+            Self::Blocked => Code::UserBlocked,
+            Self::Forbidden => Code::Forbidden,
+            Self::Internal(_) => Code::Internal,
+        }
+    }
+}
+
+/// An active member of an account, with what they may do there.
+pub struct Caller<'a> {
+    pub account: Account,
+    pub user: User,
+    pub member: Member,
+    pub preset: &'a Preset,
+    pub permissions: PermissionSet,
+}
+
+impl Caller<'_> {
+    pub fn require(&self, permission: &Permission) -> Result<(), CallerError> {
+        if self.permissions.allows(permission) { Ok(()) } else { Err(CallerError::Forbidden) }
+    }
+
+    pub fn can_manage_users(&self) -> bool {
+        self.permissions.allows(&Permission::write("users"))
+    }
+}
+
+impl Teamgate {
+    /// The principal behind a bearer token, or `Unauthenticated`.
+    pub fn authenticate(&self, bearer: Option<&str>) -> Result<Principal, CallerError> {
+        bearer
+            .and_then(|token| self.access.verify(token, self.now()))
+            .ok_or(CallerError::Unauthenticated)
+    }
+
+    /// The principal as an active member of `account_id`, read in one round trip.
+    pub async fn caller(&self, principal: &Principal, account_id: &str) -> Result<Caller<'_>, CallerError> {
+        let account_id = AccountId::parse(account_id).ok_or(CallerError::NotFound)?;
+        let record = self
+            .store()
+            .caller(&account_id, &principal.user_id)
+            .await
+            .map_err(InternalError::from)?
+            .ok_or(CallerError::NotFound)?;
+        if record.user.token_version != principal.token_version {
+            return Err(CallerError::Unauthenticated);
+        }
+        match record.member.status {
+            MemberStatus::Active => {}
+            MemberStatus::Blocked => return Err(CallerError::Blocked),
+            MemberStatus::NotActivated => return Err(CallerError::NotFound),
+        }
+        let preset = self.preset(&record.account.preset);
+        Ok(Caller {
+            permissions: effective_permissions(&record.member, preset),
+            account: record.account,
+            user: record.user,
+            member: record.member,
+            preset,
+        })
+    }
+}

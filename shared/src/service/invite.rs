@@ -1,0 +1,268 @@
+//! Inviting someone into an account, and the drafting and mailing every invitation shares.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::domain::{
+    Account, Email, FieldError, FieldErrors, Grant, Invitation, InvitationId, InvitationMode,
+    InvitationStatus, Locale, Member, MemberStatus, OneTimeToken, Preset, Profile, ProfileInput,
+    TokenPurpose, User, UserId,
+};
+use crate::failure_codes;
+use crate::ports::{Conflict, InviteeUser, NewInvitation, StoreError};
+use crate::service::caller::Caller;
+use crate::service::failure::{Invalid, InternalError};
+use crate::service::mail::MailKind;
+use crate::service::secrets::{hash_secret, new_secret};
+use crate::service::views::InvitationView;
+use crate::service::Teamgate;
+
+#[derive(Debug, Default)]
+pub struct InviteCommand {
+    pub email: String,
+    pub roles: Vec<String>,
+    pub permissions: Vec<String>,
+    pub profile: ProfileInput,
+    pub locale: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InviteError {
+    #[error("validation failed")]
+    Invalid(#[from] Invalid),
+    #[error("inviting needs users:write")]
+    Forbidden,
+    #[error("the invitation grants more than the caller holds")]
+    RoleEscalation,
+    #[error("the email already belongs to a member")]
+    EmailTaken,
+    #[error("the email already has a pending invitation")]
+    InvitationPending,
+    #[error("the phone already belongs to someone")]
+    PhoneTaken,
+    #[error(transparent)]
+    Internal(#[from] InternalError),
+}
+
+failure_codes!(InviteError {
+    Invalid(_) => ValidationFailed,
+    Forbidden => Forbidden,
+    RoleEscalation => RoleEscalation,
+    EmailTaken => EmailTaken,
+    InvitationPending => InvitationPending,
+    PhoneTaken => PhoneTaken,
+    Internal(_) => Internal,
+});
+
+/// What a new invitation is made of, before it is written.
+pub(crate) struct Draft<'a> {
+    pub account: &'a Account,
+    pub preset: &'a Preset,
+    pub email: Email,
+    pub grant: Grant,
+    pub user: InviteeUser,
+    pub profile: Profile,
+    pub invited_by: Option<UserId>,
+    pub for_owner: bool,
+}
+
+/// A written invitation and the one copy of its link secret, to be mailed.
+pub(crate) struct Drafted {
+    pub new: NewInvitation,
+    pub secret: String,
+}
+
+impl Teamgate {
+    pub async fn invite(&self, caller: &Caller<'_>, command: InviteCommand) -> Result<InvitationView, InviteError> {
+        if !caller.can_manage_users() {
+            return Err(InviteError::Forbidden);
+        }
+        let preset = caller.preset;
+        let account = &caller.account;
+        let mut errors = FieldErrors::default();
+        let email = errors.check(Email::parse(&command.email));
+        if let Some(email) = &email
+            && preset.refuses_domain(email, &account.settings.blocked_email_domains)
+        {
+            errors.push(FieldError::new(
+                "email",
+                "blocked_email_domain",
+                format!("Addresses at {} cannot be invited to this account.", email.domain()),
+            ));
+        }
+        let grant = errors.check_all(preset.parse_grant(&command.roles, &command.permissions));
+        let profile = errors.check_all(preset.parse_profile(&command.profile, true));
+        let locale = command.locale.as_deref().map(|raw| {
+            Locale::parse(raw).ok_or_else(|| FieldError::new("locale", "invalid_value", "Use en, uk or pl."))
+        });
+        let locale = errors.check(locale.transpose()).flatten();
+        let (Some(email), Some(grant), Some(profile), true) = (email, grant, profile, errors.is_empty()) else {
+            return Err(Invalid(errors).into());
+        };
+        if !caller.permissions.covers(&preset.effective(&grant)) {
+            return Err(InviteError::RoleEscalation);
+        }
+
+        let invitee = self.store().invitee(&account.id, &email).await.map_err(InternalError::from)?;
+        if let Some(member) = &invitee.member {
+            let pending = member.status == MemberStatus::NotActivated
+                && invitee.pending_invitation.as_ref().is_some_and(|i| i.status_at(self.now()) == InvitationStatus::Sent);
+            return Err(if pending { InviteError::InvitationPending } else { InviteError::EmailTaken });
+        }
+        let user = match invitee.user {
+            Some(_) if preset.email_unique_across_accounts => return Err(InviteError::EmailTaken),
+            Some(existing) => InviteeUser::Existing(existing.id),
+            None => InviteeUser::New(self.new_user(&email, &profile, locale)),
+        };
+        let drafted = self.draft_invitation(Draft {
+            account,
+            preset,
+            email,
+            grant,
+            user,
+            profile,
+            invited_by: Some(caller.user.id.clone()),
+            for_owner: false,
+        });
+        self.store().create_invitation(&drafted.new).await.map_err(|e| match e {
+            StoreError::Conflict(Conflict::AlreadyMember) => InviteError::InvitationPending,
+            StoreError::Conflict(Conflict::EmailTaken) => InviteError::EmailTaken,
+            StoreError::Conflict(Conflict::PhoneTaken) => InviteError::PhoneTaken,
+            other => InternalError::from(other).into(),
+        })?;
+        let inviter = display_name(&caller.user);
+        self.mail_invitation(account, preset, &drafted, locale, &inviter).await?;
+        Ok(InvitationView::new(&drafted.new.invitation, self.now()))
+    }
+
+    pub(crate) fn new_user(&self, email: &Email, profile: &Profile, locale: Option<Locale>) -> User {
+        User {
+            id: UserId::generate(),
+            email: email.clone(),
+            first_name: profile.first_name.as_ref().map(|n| n.to_string()),
+            last_name: profile.last_name.as_ref().map(|n| n.to_string()),
+            phone: profile.phone.clone(),
+            locale,
+            password_hash: None,
+            token_version: 0,
+            created_at: self.now(),
+        }
+    }
+
+    /// Builds the invitation, the membership it creates and its link token.
+    pub(crate) fn draft_invitation(&self, draft: Draft<'_>) -> Drafted {
+        let now = self.now();
+        let Draft { account, preset, email, grant, user, profile, invited_by, for_owner } = draft;
+        let user_id = match &user {
+            InviteeUser::New(u) => u.id.clone(),
+            InviteeUser::Existing(id) => id.clone(),
+        };
+        let mode = if for_owner { InvitationMode::Invitation } else { preset.mode };
+        let ttl_hours = account.settings.invitation_ttl_hours.unwrap_or(preset.invitation_ttl_hours);
+        let expires_at = now + Duration::hours(i64::from(ttl_hours));
+        let secret = new_secret(self.ports.rng.as_ref());
+        let token_hash = hash_secret(&secret);
+        let invitation = Invitation {
+            id: InvitationId::generate(),
+            account_id: account.id.clone(),
+            user_id: user_id.clone(),
+            email: email.clone(),
+            roles: grant.roles.clone(),
+            permissions: grant.permissions.clone(),
+            status: InvitationStatus::Sent,
+            mode,
+            for_owner,
+            invited_by: invited_by.clone(),
+            created_at: now,
+            expires_at,
+            accepted_at: None,
+            revoked_at: None,
+            revoked_by: None,
+            send_count: 1,
+            last_sent_at: now,
+            token_hash: token_hash.clone(),
+        };
+        let direct = mode == InvitationMode::Direct;
+        let member = Member {
+            account_id: account.id.clone(),
+            user_id: user_id.clone(),
+            email,
+            first_name: profile.first_name.as_ref().map(|n| n.to_string()),
+            last_name: profile.last_name.as_ref().map(|n| n.to_string()),
+            phone: profile.phone.clone(),
+            roles: grant.roles,
+            permissions: grant.permissions,
+            status: if direct { MemberStatus::Active } else { MemberStatus::NotActivated },
+            is_owner: for_owner,
+            invited_by,
+            created_at: now,
+            activated_at: direct.then_some(now),
+            last_login_at: None,
+        };
+        let token = OneTimeToken {
+            hash: token_hash,
+            user_id,
+            purpose: TokenPurpose::Invitation { account_id: account.id.clone(), invitation_id: invitation.id.clone() },
+            expires_at,
+        };
+        let claim_phone = if preset.phone_unique { profile.phone } else { None };
+        Drafted { new: NewInvitation { invitation, member, user, token, claim_phone }, secret }
+    }
+
+    /// Sends the link of a written invitation, in the invitee's language.
+    pub(crate) async fn mail_invitation(
+        &self,
+        account: &Account,
+        preset: &Preset,
+        drafted: &Drafted,
+        locale: Option<Locale>,
+        inviter: &str,
+    ) -> Result<(), InternalError> {
+        let invitation = &drafted.new.invitation;
+        let locale = locale
+            .or(match &drafted.new.user {
+                InviteeUser::New(user) => user.locale,
+                InviteeUser::Existing(_) => None,
+            })
+            .unwrap_or(account.locale);
+        let kind = match (invitation.for_owner, invitation.mode) {
+            (true, _) => MailKind::OwnerActivation,
+            (false, InvitationMode::Invitation) => MailKind::Invitation,
+            (false, InvitationMode::Direct) => MailKind::PasswordSet,
+        };
+        let roles = role_titles(preset, &invitation.grant(), locale).join(", ");
+        let link = self.link("/activate", &drafted.secret);
+        let mail = self.mail.render(kind, locale, &invitation.email, &[
+            ("account_name", &account.name),
+            ("marketplace", &preset.name),
+            ("inviter", inviter),
+            ("roles", &roles),
+            ("link", &link),
+            ("expires_at", &format_time(invitation.expires_at)),
+            ("email", invitation.email.as_str()),
+        ]);
+        self.ports.mailer.send(&mail).await.map_err(|e| InternalError::new("sending the invitation", e))
+    }
+}
+
+/// Titles of a grant's roles in `locale`, then its direct permissions as written.
+pub(crate) fn role_titles(preset: &Preset, grant: &Grant, locale: Locale) -> Vec<String> {
+    grant
+        .roles
+        .iter()
+        .filter_map(|name| preset.role(name))
+        .map(|role| role.title.get(locale).to_owned())
+        .chain(grant.permissions.iter().map(|p| p.to_string()))
+        .collect()
+}
+
+pub(crate) fn display_name(user: &User) -> String {
+    match (&user.first_name, &user.last_name) {
+        (Some(first), Some(last)) => format!("{first} {last}"),
+        (Some(name), None) | (None, Some(name)) => name.clone(),
+        (None, None) => user.email.to_string(),
+    }
+}
+
+pub(crate) fn format_time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}

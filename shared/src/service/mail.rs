@@ -1,0 +1,108 @@
+//! Emails from the templates in `shared/templates/mail/`, one file per language.
+
+use std::collections::HashMap;
+
+use crate::domain::{Email, Locale};
+use crate::ports::OutgoingMail;
+
+/// The kinds of message Teamgate sends; each has a table in every language's file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MailKind {
+    Invitation,
+    OwnerActivation,
+    PasswordSet,
+}
+
+impl MailKind {
+    fn key(self) -> &'static str {
+        match self {
+            Self::Invitation => "invitation",
+            Self::OwnerActivation => "owner_activation",
+            Self::PasswordSet => "password_set",
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Template {
+    subject: String,
+    text: String,
+    html: String,
+}
+
+pub struct MailTemplates(HashMap<Locale, HashMap<String, Template>>);
+
+const SOURCES: [(Locale, &str); 3] = [
+    (Locale::En, include_str!("../../templates/mail/en.toml")),
+    (Locale::Uk, include_str!("../../templates/mail/uk.toml")),
+    (Locale::Pl, include_str!("../../templates/mail/pl.toml")),
+];
+
+impl MailTemplates {
+    pub fn builtin() -> Result<Self, toml::de::Error> {
+        let mut all = HashMap::new();
+        for (locale, source) in SOURCES {
+            all.insert(locale, toml::from_str(source)?);
+        }
+        Ok(Self(all))
+    }
+
+    /// Fills `kind`'s template in `locale` with `values`; HTML gets escaped values.
+    pub fn render(&self, kind: MailKind, locale: Locale, to: &Email, values: &[(&str, &str)]) -> OutgoingMail {
+        let template = self
+            .0
+            .get(&locale)
+            .and_then(|kinds| kinds.get(kind.key()))
+            .expect("every language has every kind (checked by a test)");
+        let fill = |text: &str, escape: bool| {
+            values.iter().fold(text.to_owned(), |acc, (name, value)| {
+                let value = if escape { html_escape(value) } else { (*value).to_owned() };
+                acc.replace(&format!("{{{name}}}"), &value)
+            })
+        };
+        OutgoingMail {
+            to: to.clone(),
+            subject: fill(&template.subject, false),
+            text: fill(&template.text, false),
+            html: fill(&template.html, true),
+        }
+    }
+}
+
+pub fn html_escape(value: &str) -> String {
+    value
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_language_renders_every_kind_with_its_values_filled() {
+        let templates = MailTemplates::builtin().unwrap();
+        let to = Email::parse("anna@shop.example").unwrap();
+        for locale in [Locale::En, Locale::Uk, Locale::Pl] {
+            for kind in [MailKind::Invitation, MailKind::OwnerActivation, MailKind::PasswordSet] {
+                let mail = templates.render(kind, locale, &to, &[
+                    ("account_name", "Shop <&> Co"),
+                    ("marketplace", "Ozon"),
+                    ("inviter", "Olena"),
+                    ("roles", "Product manager"),
+                    ("link", "http://127.0.0.1:3000/activate#token=abc"),
+                    ("expires_at", "2026-11-24 12:00 UTC"),
+                    ("email", "anna@shop.example"),
+                ]);
+                for text in [&mail.subject, &mail.text, &mail.html] {
+                    assert!(!text.contains('{'), "{locale:?} {kind:?} left a placeholder: {text}");
+                }
+                assert!(mail.text.contains("http://127.0.0.1:3000/activate#token=abc"), "{locale:?} {kind:?}");
+                assert!(mail.html.contains("Shop &lt;&amp;&gt; Co") || !mail.html.contains("Shop"), "{locale:?} {kind:?}");
+            }
+        }
+    }
+}

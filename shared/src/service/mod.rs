@@ -1,0 +1,105 @@
+//! Use cases: one module per group of operations, each a method on `Teamgate` taking a typed
+//! command and answering with a view or its own error type.
+
+pub mod access;
+pub mod accounts;
+pub mod caller;
+pub mod cursor;
+pub mod directory;
+pub mod failure;
+pub mod invite;
+pub mod mail;
+pub mod passwords;
+pub mod redeem;
+pub mod secrets;
+pub mod sessions;
+pub mod views;
+
+use std::sync::Arc;
+
+use crate::domain::{Presets, preset::InvalidPreset};
+use crate::ports::{Clock, Mailer, Rng, Store};
+
+use access::AccessTokens;
+use cursor::Cursors;
+use mail::MailTemplates;
+use passwords::PasswordHasher;
+
+/// The adapters a deployment runs with.
+#[derive(Clone)]
+pub struct Ports {
+    pub store: Arc<dyn Store>,
+    pub mailer: Arc<dyn Mailer>,
+    pub clock: Arc<dyn Clock>,
+    pub rng: Arc<dyn Rng>,
+}
+
+/// Deployment settings the rules depend on.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Where emailed links point, without a trailing slash; never taken from a request.
+    pub public_base_url: String,
+    pub operator_key: String,
+    pub default_preset: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Preset(#[from] InvalidPreset),
+    #[error("mail templates: {0}")]
+    Templates(#[from] toml::de::Error),
+    #[error("DEFAULT_PRESET `{0}` is not a known preset")]
+    UnknownDefaultPreset(String),
+}
+
+/// The application: ports, settings and everything built once per process.
+pub struct Teamgate {
+    pub ports: Ports,
+    pub settings: Settings,
+    pub presets: Presets,
+    pub access: AccessTokens,
+    pub passwords: PasswordHasher,
+    pub cursors: Cursors,
+    pub mail: MailTemplates,
+}
+
+impl Teamgate {
+    pub fn new(ports: Ports, settings: Settings, access: AccessTokens) -> Result<Self, StartupError> {
+        let presets = Presets::builtin()?;
+        if presets.get(&settings.default_preset).is_none() {
+            return Err(StartupError::UnknownDefaultPreset(settings.default_preset));
+        }
+        let cursor_key = secrets::hash_secret(&format!("teamgate cursors\n{}", settings.operator_key));
+        Ok(Self {
+            ports,
+            presets,
+            access,
+            passwords: PasswordHasher::default(),
+            cursors: Cursors::new(cursor_key.as_bytes()),
+            mail: MailTemplates::builtin()?,
+            settings,
+        })
+    }
+
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.ports.clock.now()
+    }
+
+    fn store(&self) -> &dyn Store {
+        self.ports.store.as_ref()
+    }
+
+    /// The preset an account was created with; presets are compiled in, so it always exists.
+    fn preset(&self, id: &str) -> &crate::domain::Preset {
+        self.presets
+            .get(id)
+            .or_else(|| self.presets.get(&self.settings.default_preset))
+            .expect("the default preset exists (checked at start)")
+    }
+
+    /// An emailed link: `<PUBLIC_BASE_URL><path>#token=<secret>`.
+    fn link(&self, path: &str, secret: &str) -> String {
+        format!("{}{path}#token={secret}", self.settings.public_base_url)
+    }
+}

@@ -1,0 +1,183 @@
+//! Signing in, refreshing (rotating, with reuse detection), signing out, and `/v1/me`.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::domain::{Email, MemberStatus, RefreshSession, SessionFamilyId, User};
+use crate::failure_codes;
+use crate::ports::{Login, Membership, StoreError};
+use crate::service::access::{ACCESS_TOKEN_SECONDS, Principal};
+use crate::service::caller::CallerError;
+use crate::service::failure::InternalError;
+use crate::service::secrets::{constant_time_eq, hash_secret, new_secret, parse_refresh_token, refresh_token};
+use crate::service::views::{MeView, MembershipView, SessionView, visible_memberships};
+use crate::service::Teamgate;
+
+/// How long a chain of refresh tokens lives without a new sign-in.
+const REFRESH_DAYS: i64 = 30;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error("email or password is wrong")]
+    InvalidCredentials,
+    #[error("every membership of the user is blocked")]
+    Blocked,
+    #[error(transparent)]
+    Internal(#[from] InternalError),
+}
+
+failure_codes!(SignInError {
+    InvalidCredentials => InvalidCredentials,
+    Blocked => UserBlocked,
+    Internal(_) => Internal,
+});
+
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error("the refresh token is not valid")]
+    Invalid,
+    #[error(transparent)]
+    Internal(#[from] InternalError),
+}
+
+failure_codes!(RefreshError {
+    Invalid => InvalidRefreshToken,
+    Internal(_) => Internal,
+});
+
+/// Whether a login has nothing left to use: it has memberships and every one is blocked.
+fn entirely_blocked(login: &Login) -> bool {
+    let mut visible = visible_memberships(&login.memberships).peekable();
+    visible.peek().is_some() && visible.all(|m| m.member.status == MemberStatus::Blocked)
+}
+
+impl Teamgate {
+    /// Same answer and similar time whether or not the email exists; `user_blocked` only after
+    /// a correct password.
+    pub async fn sign_in(&self, email: &str, password: &str) -> Result<SessionView, SignInError> {
+        let login = match Email::parse(email) {
+            Ok(email) => self.store().login_by_email(&email).await.map_err(InternalError::from)?,
+            Err(_) => None,
+        };
+        let hash = login.as_ref().and_then(|l| l.user.password_hash.as_deref());
+        if !self.passwords.verify(password, hash).await {
+            return Err(SignInError::InvalidCredentials);
+        }
+        let login = login.ok_or(SignInError::InvalidCredentials)?;
+        if entirely_blocked(&login) {
+            return Err(SignInError::Blocked);
+        }
+        let now = self.now();
+        let (session, token) = self.new_refresh_session(&login.user, now);
+        let active: Vec<_> = login
+            .memberships
+            .iter()
+            .filter(|m| m.member.status == MemberStatus::Active)
+            .map(|m| m.account.id.clone())
+            .collect();
+        self.store().record_sign_in(&session, &active, now).await.map_err(InternalError::from)?;
+        let memberships = login
+            .memberships
+            .into_iter()
+            .map(|mut m| {
+                if active.contains(&m.account.id) {
+                    m.member.last_login_at = Some(now);
+                }
+                m
+            })
+            .collect::<Vec<_>>();
+        Ok(self.session_view(&login.user, &memberships, token, now))
+    }
+
+    /// Exchanges a refresh token for a new session; the presented token dies. Presenting a token
+    /// that was already exchanged ends the whole chain (it was copied).
+    pub async fn refresh(&self, token: &str) -> Result<SessionView, RefreshError> {
+        let (family, secret) = parse_refresh_token(token).ok_or(RefreshError::Invalid)?;
+        let session = self
+            .store()
+            .refresh_session(&family)
+            .await
+            .map_err(InternalError::from)?
+            .ok_or(RefreshError::Invalid)?;
+        let now = self.now();
+        if !constant_time_eq(&session.secret_hash, &hash_secret(secret)) {
+            self.store().end_session(&family).await.map_err(InternalError::from)?;
+            return Err(RefreshError::Invalid);
+        }
+        if session.expires_at <= now {
+            return Err(RefreshError::Invalid);
+        }
+        let login = self
+            .store()
+            .login_by_id(&session.user_id)
+            .await
+            .map_err(InternalError::from)?
+            .filter(|l| l.user.token_version == session.token_version && !entirely_blocked(l))
+            .ok_or(RefreshError::Invalid)?;
+        let next_secret = new_secret(self.ports.rng.as_ref());
+        let next = RefreshSession { secret_hash: hash_secret(&next_secret), ..session.clone() };
+        self.store().rotate_session(&session.secret_hash, &next).await.map_err(|e| match e {
+            StoreError::Conflict(_) => RefreshError::Invalid,
+            other => InternalError::from(other).into(),
+        })?;
+        Ok(self.session_view(&login.user, &login.memberships, refresh_token(&family, &next_secret), now))
+    }
+
+    /// Ends the chain of a refresh token that is current; anything else is ignored.
+    pub async fn sign_out(&self, token: &str) -> Result<(), InternalError> {
+        let Some((family, secret)) = parse_refresh_token(token) else { return Ok(()) };
+        let session = self.store().refresh_session(&family).await?;
+        if session.is_some_and(|s| constant_time_eq(&s.secret_hash, &hash_secret(secret))) {
+            self.store().end_session(&family).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn me(&self, principal: &Principal) -> Result<MeView, CallerError> {
+        let login = self
+            .store()
+            .login_by_id(&principal.user_id)
+            .await
+            .map_err(InternalError::from)?
+            .filter(|l| l.user.token_version == principal.token_version)
+            .ok_or(CallerError::Unauthenticated)?;
+        Ok(MeView::new(&login.user, self.membership_views(&login.memberships)))
+    }
+
+    /// A new chain of refresh tokens and its first token.
+    pub(crate) fn new_refresh_session(&self, user: &User, now: DateTime<Utc>) -> (RefreshSession, String) {
+        let family = SessionFamilyId::generate();
+        let secret = new_secret(self.ports.rng.as_ref());
+        let session = RefreshSession {
+            family_id: family.clone(),
+            user_id: user.id.clone(),
+            secret_hash: hash_secret(&secret),
+            token_version: user.token_version,
+            created_at: now,
+            expires_at: now + Duration::days(REFRESH_DAYS),
+        };
+        (session, refresh_token(&family, &secret))
+    }
+
+    pub(crate) fn session_view(
+        &self,
+        user: &User,
+        memberships: &[Membership],
+        refresh_token: String,
+        now: DateTime<Utc>,
+    ) -> SessionView {
+        SessionView {
+            access_token: self.access.issue(&user.id, user.token_version, now),
+            token_type: "Bearer",
+            expires_in: ACCESS_TOKEN_SECONDS,
+            refresh_token,
+            user_id: user.id.to_string(),
+            memberships: self.membership_views(memberships),
+        }
+    }
+
+    fn membership_views(&self, memberships: &[Membership]) -> Vec<MembershipView> {
+        visible_memberships(memberships)
+            .map(|m| MembershipView::new(m, self.preset(&m.account.preset)))
+            .collect()
+    }
+}
