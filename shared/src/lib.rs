@@ -3,6 +3,9 @@
 //! Dependencies point inward: `http` → `service` → `domain`; `adapters` implement `ports`.
 
 pub mod adapters;
+pub mod config;
 pub mod domain;
+pub mod http;
 pub mod ports;
+pub mod runtime;
 pub mod service;

@@ -159,7 +159,11 @@ pub trait Store: Send + Sync {
     /// Fails with `TokenSpent` when the token was used or the invitation changed, and with
     /// `PhoneTaken` when the claimed phone belongs to someone else; then writes nothing.
     async fn accept_invitation(&self, acceptance: &Acceptance) -> StoreResult<()>;
-    async fn invitation(&self, account: &AccountId, id: &InvitationId) -> StoreResult<Option<Invitation>>;
+    async fn invitation(
+        &self,
+        account: &AccountId,
+        id: &InvitationId,
+    ) -> StoreResult<Option<Invitation>>;
     /// Newest first.
     async fn invitations(
         &self,
@@ -177,13 +181,17 @@ pub trait Store: Send + Sync {
         accounts: &[AccountId],
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
-    async fn refresh_session(&self, family: &SessionFamilyId) -> StoreResult<Option<RefreshSession>>;
+    async fn refresh_session(
+        &self,
+        family: &SessionFamilyId,
+    ) -> StoreResult<Option<RefreshSession>>;
     /// Replaces the chain's secret, provided it is still `previous_hash` (else `Stale`).
     async fn rotate_session(&self, previous_hash: &str, next: &RefreshSession) -> StoreResult<()>;
     async fn end_session(&self, family: &SessionFamilyId) -> StoreResult<()>;
 
     /// The account, the user and their membership, or `None` if any is missing.
-    async fn caller(&self, account: &AccountId, user: &UserId) -> StoreResult<Option<CallerRecord>>;
+    async fn caller(&self, account: &AccountId, user: &UserId)
+    -> StoreResult<Option<CallerRecord>>;
     async fn member(&self, account: &AccountId, user: &UserId) -> StoreResult<Option<Member>>;
     /// In order of joining.
     async fn members(

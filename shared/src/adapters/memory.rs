@@ -11,9 +11,8 @@ use crate::domain::{
     RefreshSession, SessionFamilyId, User, UserId,
 };
 use crate::ports::{
-    Acceptance, CallerRecord, Conflict, InvitationQuery, Invitee, InviteeUser,
-    Login, MemberQuery, Membership, NewInvitation, Page, PageRequest, Redemption, Store,
-    StoreError, StoreResult,
+    Acceptance, CallerRecord, Conflict, InvitationQuery, Invitee, InviteeUser, Login, MemberQuery,
+    Membership, NewInvitation, Page, PageRequest, Redemption, Store, StoreError, StoreResult,
 };
 
 #[derive(Default)]
@@ -39,7 +38,10 @@ impl MemoryStore {
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
-        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut state)
     }
 }
@@ -56,10 +58,16 @@ impl State {
             .filter(|m| m.user_id == user.id)
             .filter_map(|m| {
                 let account = self.accounts.get(&m.account_id)?.clone();
-                Some(Membership { member: m.clone(), account })
+                Some(Membership {
+                    member: m.clone(),
+                    account,
+                })
             })
             .collect();
-        Login { user: user.clone(), memberships }
+        Login {
+            user: user.clone(),
+            memberships,
+        }
     }
 
     fn insert_invitation(&mut self, new: &NewInvitation) -> StoreResult<()> {
@@ -77,20 +85,27 @@ impl State {
                 return conflict(Conflict::EmailTaken);
             }
             InviteeUser::New(user) => {
-                self.emails.insert(user.email.as_str().to_owned(), user.id.clone());
+                self.emails
+                    .insert(user.email.as_str().to_owned(), user.id.clone());
                 self.users.insert(user.id.clone(), user.clone());
             }
-            InviteeUser::Existing(id) if !self.users.contains_key(id) => return conflict(Conflict::Stale),
+            InviteeUser::Existing(id) if !self.users.contains_key(id) => {
+                return conflict(Conflict::Stale);
+            }
             InviteeUser::Existing(_) => {}
         }
         if let Some(phone) = &new.claim_phone {
-            self.phones.insert(phone.as_str().to_owned(), new.member.user_id.clone());
+            self.phones
+                .insert(phone.as_str().to_owned(), new.member.user_id.clone());
         }
         self.members.insert(member_key, new.member.clone());
         let invitation = &new.invitation;
-        self.invitations
-            .insert((invitation.account_id.clone(), invitation.id.clone()), invitation.clone());
-        self.tokens.insert(new.token.hash.clone(), new.token.clone());
+        self.invitations.insert(
+            (invitation.account_id.clone(), invitation.id.clone()),
+            invitation.clone(),
+        );
+        self.tokens
+            .insert(new.token.hash.clone(), new.token.clone());
         Ok(())
     }
 }
@@ -113,23 +128,39 @@ fn paginate<'a, T: Clone + 'a>(
             continue;
         }
         if found.len() == page.limit {
-            return Page { items: found, next: last_key };
+            return Page {
+                items: found,
+                next: last_key,
+            };
         }
         found.push(item.clone());
         last_key = Some(key);
     }
-    Page { items: found, next: None }
+    Page {
+        items: found,
+        next: None,
+    }
 }
 
 fn invitation_matches(invitation: &Invitation, query: &InvitationQuery) -> bool {
-    query.status.is_none_or(|s| invitation.status_at(query.now) == s)
-        && query.role.as_ref().is_none_or(|r| invitation.roles.contains(r))
-        && query.email.as_deref().is_none_or(|text| invitation.email.as_str().contains(text))
+    query
+        .status
+        .is_none_or(|s| invitation.status_at(query.now) == s)
+        && query
+            .role
+            .as_ref()
+            .is_none_or(|r| invitation.roles.contains(r))
+        && query
+            .email
+            .as_deref()
+            .is_none_or(|text| invitation.email.as_str().contains(text))
 }
 
 fn member_matches(member: &Member, query: &MemberQuery) -> bool {
     let contains = |field: &Option<String>, text: &str| {
-        field.as_deref().is_some_and(|v| v.to_lowercase().contains(text))
+        field
+            .as_deref()
+            .is_some_and(|v| v.to_lowercase().contains(text))
     };
     query.status.is_none_or(|s| member.status == s)
         && query.role.as_ref().is_none_or(|r| member.roles.contains(r))
@@ -167,7 +198,11 @@ impl Store for MemoryStore {
                 .filter(|(_, i)| i.user_id == user.id)
                 .map(|(_, i)| i.clone())
                 .last();
-            Invitee { user: Some(user.clone()), member, pending_invitation }
+            Invitee {
+                user: Some(user.clone()),
+                member,
+                pending_invitation,
+            }
         }))
     }
 
@@ -183,14 +218,25 @@ impl Store for MemoryStore {
     async fn redemption(&self, token_hash: &str) -> StoreResult<Option<Redemption>> {
         Ok(self.with(|s| {
             let token = s.tokens.get(token_hash)?.clone();
-            let crate::domain::TokenPurpose::Invitation { account_id, invitation_id } = &token.purpose
+            let crate::domain::TokenPurpose::Invitation {
+                account_id,
+                invitation_id,
+            } = &token.purpose
             else {
                 return None;
             };
-            let invitation = s.invitations.get(&(account_id.clone(), invitation_id.clone()))?.clone();
+            let invitation = s
+                .invitations
+                .get(&(account_id.clone(), invitation_id.clone()))?
+                .clone();
             let account = s.accounts.get(account_id)?.clone();
             let login = s.login(s.users.get(&token.user_id)?);
-            Some(Redemption { token, invitation, account, login })
+            Some(Redemption {
+                token,
+                invitation,
+                account,
+                login,
+            })
         }))
     }
 
@@ -200,29 +246,44 @@ impl Store for MemoryStore {
             let key = (invitation.account_id.clone(), invitation.id.clone());
             let unspent = s.tokens.contains_key(&acceptance.token_hash)
                 && s.invitations.get(&key).is_some_and(|stored| {
-                    stored.status == InvitationStatus::Sent && stored.token_hash == acceptance.token_hash
+                    stored.status == InvitationStatus::Sent
+                        && stored.token_hash == acceptance.token_hash
                 });
             if !unspent {
                 return conflict(Conflict::TokenSpent);
             }
             if let Some(phone) = &acceptance.claim_phone {
                 match s.phones.get(phone.as_str()) {
-                    Some(owner) if owner != &acceptance.user.id => return conflict(Conflict::PhoneTaken),
+                    Some(owner) if owner != &acceptance.user.id => {
+                        return conflict(Conflict::PhoneTaken);
+                    }
                     _ => {
-                        s.phones.insert(phone.as_str().to_owned(), acceptance.user.id.clone());
+                        s.phones
+                            .insert(phone.as_str().to_owned(), acceptance.user.id.clone());
                     }
                 }
             }
             s.invitations.insert(key, invitation.clone());
             let member = &acceptance.member;
-            s.members.insert((member.account_id.clone(), member.user_id.clone()), member.clone());
-            s.users.insert(acceptance.user.id.clone(), acceptance.user.clone());
-            s.sessions.insert(acceptance.session.family_id.clone(), acceptance.session.clone());
+            s.members.insert(
+                (member.account_id.clone(), member.user_id.clone()),
+                member.clone(),
+            );
+            s.users
+                .insert(acceptance.user.id.clone(), acceptance.user.clone());
+            s.sessions.insert(
+                acceptance.session.family_id.clone(),
+                acceptance.session.clone(),
+            );
             Ok(())
         })
     }
 
-    async fn invitation(&self, account: &AccountId, id: &InvitationId) -> StoreResult<Option<Invitation>> {
+    async fn invitation(
+        &self,
+        account: &AccountId,
+        id: &InvitationId,
+    ) -> StoreResult<Option<Invitation>> {
         Ok(self.with(|s| s.invitations.get(&(account.clone(), id.clone())).cloned()))
     }
 
@@ -239,13 +300,18 @@ impl Store for MemoryStore {
                 .take_while(|((a, _), _)| a == account)
                 .map(|((_, id), i)| (id.to_string(), i))
                 .collect::<Vec<_>>();
-            paginate(items.into_iter().rev(), page, |i| invitation_matches(i, query))
+            paginate(items.into_iter().rev(), page, |i| {
+                invitation_matches(i, query)
+            })
         }))
     }
 
     async fn login_by_email(&self, email: &Email) -> StoreResult<Option<Login>> {
         Ok(self.with(|s| {
-            let user = s.emails.get(email.as_str()).and_then(|id| s.users.get(id))?;
+            let user = s
+                .emails
+                .get(email.as_str())
+                .and_then(|id| s.users.get(id))?;
             Some(s.login(user))
         }))
     }
@@ -262,16 +328,23 @@ impl Store for MemoryStore {
     ) -> StoreResult<()> {
         self.with(|s| {
             for account in accounts {
-                if let Some(member) = s.members.get_mut(&(account.clone(), session.user_id.clone())) {
+                if let Some(member) = s
+                    .members
+                    .get_mut(&(account.clone(), session.user_id.clone()))
+                {
                     member.last_login_at = Some(at);
                 }
             }
-            s.sessions.insert(session.family_id.clone(), session.clone());
+            s.sessions
+                .insert(session.family_id.clone(), session.clone());
             Ok(())
         })
     }
 
-    async fn refresh_session(&self, family: &SessionFamilyId) -> StoreResult<Option<RefreshSession>> {
+    async fn refresh_session(
+        &self,
+        family: &SessionFamilyId,
+    ) -> StoreResult<Option<RefreshSession>> {
         Ok(self.with(|s| s.sessions.get(family).cloned()))
     }
 
@@ -290,7 +363,11 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn caller(&self, account: &AccountId, user: &UserId) -> StoreResult<Option<CallerRecord>> {
+    async fn caller(
+        &self,
+        account: &AccountId,
+        user: &UserId,
+    ) -> StoreResult<Option<CallerRecord>> {
         Ok(self.with(|s| {
             Some(CallerRecord {
                 account: s.accounts.get(account)?.clone(),

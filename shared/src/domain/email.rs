@@ -102,7 +102,11 @@ impl fmt::Debug for Email {
 
 impl From<InvalidEmail> for FieldError {
     fn from(_: InvalidEmail) -> Self {
-        FieldError::new("email", "invalid_email", "Enter an email address like name@example.com.")
+        FieldError::new(
+            "email",
+            "invalid_email",
+            "Enter an email address like name@example.com.",
+        )
     }
 }
 
@@ -122,9 +126,17 @@ mod tests {
     #[test]
     fn malformed_addresses_are_refused() {
         for raw in [
-            "", "anna", "@shop.example", "anna@", "anna@shop", "an na@shop.example",
-            "anna..k@shop.example", ".anna@shop.example", "anna@-shop.example",
-            "anna@shop.123", "анна@shop.example",
+            "",
+            "anna",
+            "@shop.example",
+            "anna@",
+            "anna@shop",
+            "an na@shop.example",
+            "anna..k@shop.example",
+            ".anna@shop.example",
+            "anna@-shop.example",
+            "anna@shop.123",
+            "анна@shop.example",
         ] {
             assert_eq!(Email::parse(raw), Err(InvalidEmail), "{raw:?}");
         }
@@ -132,6 +144,9 @@ mod tests {
 
     #[test]
     fn masked_form_hides_the_local_part() {
-        assert_eq!(Email::parse("anna@shop.example").unwrap().masked(), "a***@shop.example");
+        assert_eq!(
+            Email::parse("anna@shop.example").unwrap().masked(),
+            "a***@shop.example"
+        );
     }
 }

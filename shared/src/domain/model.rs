@@ -126,7 +126,10 @@ pub struct Member {
 
 impl Member {
     pub fn grant(&self) -> Grant {
-        Grant { roles: self.roles.clone(), permissions: self.permissions.clone() }
+        Grant {
+            roles: self.roles.clone(),
+            permissions: self.permissions.clone(),
+        }
     }
 
     /// Copies the user's current profile onto the membership.
@@ -183,7 +186,10 @@ impl Invitation {
     }
 
     pub fn grant(&self) -> Grant {
-        Grant { roles: self.roles.clone(), permissions: self.permissions.clone() }
+        Grant {
+            roles: self.roles.clone(),
+            permissions: self.permissions.clone(),
+        }
     }
 }
 
@@ -192,7 +198,10 @@ impl Invitation {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TokenPurpose {
     /// Accept an invitation (or, in direct mode, set the first password).
-    Invitation { account_id: AccountId, invitation_id: InvitationId },
+    Invitation {
+        account_id: AccountId,
+        invitation_id: InvitationId,
+    },
     /// Choose a new password.
     PasswordReset,
 }

@@ -41,7 +41,9 @@ impl PersonName {
         });
         if !well_formed || letters < min_letters.max(1) || chars.len() > MAX_CHARS {
             let message = match script {
-                NameScript::Cyrillic => format!("Use Cyrillic letters only, at least {min_letters}."),
+                NameScript::Cyrillic => {
+                    format!("Use Cyrillic letters only, at least {min_letters}.")
+                }
                 NameScript::Any => "Use letters only.".to_owned(),
             };
             return Err(FieldError::new(field, "invalid_name", message));
@@ -76,7 +78,10 @@ mod tests {
     #[test]
     fn cyrillic_names_of_two_letters_or_more_pass() {
         for raw in ["Іван", "Мар'яна", "Анна-Марія", "Їжак", "Ян"] {
-            assert!(PersonName::parse("first_name", raw, NameScript::Cyrillic, 2).is_ok(), "{raw}");
+            assert!(
+                PersonName::parse("first_name", raw, NameScript::Cyrillic, 2).is_ok(),
+                "{raw}"
+            );
         }
     }
 
@@ -84,7 +89,11 @@ mod tests {
     fn latin_short_or_symbolic_names_fail_the_cyrillic_rule() {
         for raw in ["Ivan", "І", "Іван1", "-Іван", "Іван-", "Iван", ""] {
             let error = PersonName::parse("last_name", raw, NameScript::Cyrillic, 2).unwrap_err();
-            assert_eq!((error.field.as_str(), error.code), ("last_name", "invalid_name"), "{raw}");
+            assert_eq!(
+                (error.field.as_str(), error.code),
+                ("last_name", "invalid_name"),
+                "{raw}"
+            );
         }
     }
 

@@ -80,7 +80,11 @@ impl Password {
                 }
                 PasswordCharset::Any => "Control characters cannot be part of a password.",
             };
-            return Err(FieldError::new(field, "password_invalid_characters", message));
+            return Err(FieldError::new(
+                field,
+                "password_invalid_characters",
+                message,
+            ));
         }
         if policy.refuse_common && is_common(raw) {
             return Err(FieldError::new(
@@ -99,15 +103,18 @@ impl Password {
 
 fn is_common(raw: &str) -> bool {
     let lowered = raw.to_lowercase();
-    COMMON_PASSWORDS.contains(lowered.as_str())
-        || is_repetition(&lowered)
+    COMMON_PASSWORDS.contains(lowered.as_str()) || is_repetition(&lowered)
 }
 
 /// `aaaaaaaaaaaaaaa` or `abcabcabcabcabc`: long only by repeating a short piece.
 fn is_repetition(lowered: &str) -> bool {
     let chars: Vec<char> = lowered.chars().collect();
     (1..=3).any(|period| {
-        chars.len() > period * 2 && chars.iter().enumerate().all(|(i, c)| *c == chars[i % period])
+        chars.len() > period * 2
+            && chars
+                .iter()
+                .enumerate()
+                .all(|(i, c)| *c == chars[i % period])
     })
 }
 
@@ -122,11 +129,21 @@ mod tests {
     use super::*;
 
     fn standard() -> PasswordPolicy {
-        PasswordPolicy { min_length: 15, max_length: 128, charset: PasswordCharset::Any, refuse_common: true }
+        PasswordPolicy {
+            min_length: 15,
+            max_length: 128,
+            charset: PasswordCharset::Any,
+            refuse_common: true,
+        }
     }
 
     fn ukrainian() -> PasswordPolicy {
-        PasswordPolicy { min_length: 6, max_length: 128, charset: PasswordCharset::LatinPrintable, refuse_common: false }
+        PasswordPolicy {
+            min_length: 6,
+            max_length: 128,
+            charset: PasswordCharset::LatinPrintable,
+            refuse_common: false,
+        }
     }
 
     fn code(result: Result<Password, FieldError>) -> &'static str {
@@ -135,30 +152,89 @@ mod tests {
 
     #[test]
     fn standard_policy_wants_length_not_composition() {
-        assert_eq!(code(Password::parse("password", "correct horse battery", &standard())), "ok");
-        assert_eq!(code(Password::parse("password", "Sh0rt!pass", &standard())), "password_too_short");
-        assert_eq!(code(Password::parse("password", &"x".repeat(129), &standard())), "password_too_long");
-        assert_eq!(code(Password::parse("password", "ééééééééééééééééé", &standard())), "password_too_common");
-        assert_eq!(code(Password::parse("password", "line\nbreak in the password", &standard())), "password_invalid_characters");
+        assert_eq!(
+            code(Password::parse(
+                "password",
+                "correct horse battery",
+                &standard()
+            )),
+            "ok"
+        );
+        assert_eq!(
+            code(Password::parse("password", "Sh0rt!pass", &standard())),
+            "password_too_short"
+        );
+        assert_eq!(
+            code(Password::parse("password", &"x".repeat(129), &standard())),
+            "password_too_long"
+        );
+        assert_eq!(
+            code(Password::parse(
+                "password",
+                "ééééééééééééééééé",
+                &standard()
+            )),
+            "password_too_common"
+        );
+        assert_eq!(
+            code(Password::parse(
+                "password",
+                "line\nbreak in the password",
+                &standard()
+            )),
+            "password_invalid_characters"
+        );
     }
 
     #[test]
     fn common_passwords_are_refused_whatever_their_case() {
-        assert_eq!(code(Password::parse("password", "1QAZ2WSX3EDC4RFV", &standard())), "password_too_common");
-        assert_eq!(code(Password::parse("password", "abcabcabcabcabcabc", &standard())), "password_too_common");
+        assert_eq!(
+            code(Password::parse("password", "1QAZ2WSX3EDC4RFV", &standard())),
+            "password_too_common"
+        );
+        assert_eq!(
+            code(Password::parse(
+                "password",
+                "abcabcabcabcabcabc",
+                &standard()
+            )),
+            "password_too_common"
+        );
     }
 
     #[test]
     fn ukrainian_policy_allows_six_latin_printable_characters() {
-        assert_eq!(code(Password::parse("password", "Ab1!x_", &ukrainian())), "ok");
-        assert_eq!(code(Password::parse("password", "Ab1!x", &ukrainian())), "password_too_short");
-        assert_eq!(code(Password::parse("password", "Пароль123", &ukrainian())), "password_invalid_characters");
-        assert_eq!(code(Password::parse("password", "with space", &ukrainian())), "password_invalid_characters");
+        assert_eq!(
+            code(Password::parse("password", "Ab1!x_", &ukrainian())),
+            "ok"
+        );
+        assert_eq!(
+            code(Password::parse("password", "Ab1!x", &ukrainian())),
+            "password_too_short"
+        );
+        assert_eq!(
+            code(Password::parse("password", "Пароль123", &ukrainian())),
+            "password_invalid_characters"
+        );
+        assert_eq!(
+            code(Password::parse("password", "with space", &ukrainian())),
+            "password_invalid_characters"
+        );
     }
 
     #[test]
     fn oversized_input_is_refused_before_any_hashing() {
         let huge = "é".repeat(MAX_PASSWORD_BYTES);
-        assert_eq!(code(Password::parse("password", &huge, &PasswordPolicy { max_length: 100_000, ..standard() })), "password_too_long");
+        assert_eq!(
+            code(Password::parse(
+                "password",
+                &huge,
+                &PasswordPolicy {
+                    max_length: 100_000,
+                    ..standard()
+                }
+            )),
+            "password_too_long"
+        );
     }
 }

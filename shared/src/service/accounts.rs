@@ -5,11 +5,11 @@ use crate::domain::{
 };
 use crate::failure_codes;
 use crate::ports::{Conflict, InviteeUser, StoreError};
+use crate::service::Teamgate;
 use crate::service::caller::Caller;
-use crate::service::failure::{Invalid, InternalError};
+use crate::service::failure::{InternalError, Invalid};
 use crate::service::invite::Draft;
 use crate::service::views::{AccountView, InvitationView};
-use crate::service::Teamgate;
 
 const MAX_ACCOUNT_NAME_CHARS: usize = 200;
 
@@ -46,36 +46,62 @@ failure_codes!(CreateAccountError {
 impl Teamgate {
     /// Creates the account and sends its owner the activation link; the owner is a
     /// `not_activated` member until they use it.
-    pub async fn create_account(&self, command: CreateAccountCommand) -> Result<CreatedAccount, CreateAccountError> {
+    pub async fn create_account(
+        &self,
+        command: CreateAccountCommand,
+    ) -> Result<CreatedAccount, CreateAccountError> {
         let mut errors = FieldErrors::default();
         let name = command.name.trim();
-        if name.is_empty() || name.chars().count() > MAX_ACCOUNT_NAME_CHARS || name.chars().any(char::is_control) {
-            errors.push(FieldError::new("name", "invalid_value", "Give the account a name of 1 to 200 characters."));
+        if name.is_empty()
+            || name.chars().count() > MAX_ACCOUNT_NAME_CHARS
+            || name.chars().any(char::is_control)
+        {
+            errors.push(FieldError::new(
+                "name",
+                "invalid_value",
+                "Give the account a name of 1 to 200 characters.",
+            ));
         }
         let email = errors.check(Email::parse(&command.owner_email).map_err(|e| {
             let mut error = FieldError::from(e);
             error.field = "owner_email".into();
             error
         }));
-        let preset_id = command.preset.as_deref().unwrap_or(&self.settings.default_preset);
+        let preset_id = command
+            .preset
+            .as_deref()
+            .unwrap_or(&self.settings.default_preset);
         let preset = self.presets.get(preset_id);
         if preset.is_none() {
             let known = self.presets.ids().collect::<Vec<_>>().join(", ");
-            errors.push(FieldError::new("preset", "unknown_preset", format!("Use one of: {known}.")));
+            errors.push(FieldError::new(
+                "preset",
+                "unknown_preset",
+                format!("Use one of: {known}."),
+            ));
         }
         let locale = match command.locale.as_deref() {
-            Some(raw) => errors.check(
-                Locale::parse(raw).ok_or_else(|| FieldError::new("locale", "invalid_value", "Use en, uk or pl.")),
-            ),
+            Some(raw) => errors
+                .check(Locale::parse(raw).ok_or_else(|| {
+                    FieldError::new("locale", "invalid_value", "Use en, uk or pl.")
+                })),
             None => preset.map(|p| p.default_locale),
         };
-        let (Some(email), Some(preset), Some(locale), true) = (email, preset, locale, errors.is_empty()) else {
+        let (Some(email), Some(preset), Some(locale), true) =
+            (email, preset, locale, errors.is_empty())
+        else {
             return Err(Invalid(errors).into());
         };
 
-        let existing = self.store().login_by_email(&email).await.map_err(InternalError::from)?;
+        let existing = self
+            .store()
+            .login_by_email(&email)
+            .await
+            .map_err(InternalError::from)?;
         let user = match existing {
-            Some(_) if preset.email_unique_across_accounts => return Err(CreateAccountError::EmailTaken),
+            Some(_) if preset.email_unique_across_accounts => {
+                return Err(CreateAccountError::EmailTaken);
+            }
             Some(login) => InviteeUser::Existing(login.user.id),
             None => InviteeUser::New(self.new_user(&email, &Profile::default(), Some(locale))),
         };
@@ -102,11 +128,17 @@ impl Teamgate {
             invited_by: None,
             for_owner: true,
         });
-        self.store().create_account(&account, &drafted.new).await.map_err(|e| match e {
-            StoreError::Conflict(Conflict::EmailTaken | Conflict::Stale) => CreateAccountError::EmailTaken,
-            other => InternalError::from(other).into(),
-        })?;
-        self.mail_invitation(&account, preset, &drafted, Some(locale), &preset.name).await?;
+        self.store()
+            .create_account(&account, &drafted.new)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(Conflict::EmailTaken | Conflict::Stale) => {
+                    CreateAccountError::EmailTaken
+                }
+                other => InternalError::from(other).into(),
+            })?;
+        self.mail_invitation(&account, preset, &drafted, Some(locale), &preset.name)
+            .await?;
         Ok(CreatedAccount {
             account: AccountView::from(&account),
             owner_invitation: InvitationView::new(&drafted.new.invitation, self.now()),

@@ -1,7 +1,9 @@
 //! Who is calling: a verified access token, re-checked against the stored member on every
 //! request, so blocking, role changes and password resets apply to the very next request.
 
-use crate::domain::{Account, AccountId, Member, MemberStatus, Permission, PermissionSet, Preset, User};
+use crate::domain::{
+    Account, AccountId, Member, MemberStatus, Permission, PermissionSet, Preset, User,
+};
 use crate::service::Teamgate;
 use crate::service::access::Principal;
 use crate::service::failure::{Code, Failure, InternalError};
@@ -45,7 +47,11 @@ pub struct Caller<'a> {
 
 impl Caller<'_> {
     pub fn require(&self, permission: &Permission) -> Result<(), CallerError> {
-        if self.permissions.allows(permission) { Ok(()) } else { Err(CallerError::Forbidden) }
+        if self.permissions.allows(permission) {
+            Ok(())
+        } else {
+            Err(CallerError::Forbidden)
+        }
     }
 
     pub fn can_manage_users(&self) -> bool {
@@ -62,7 +68,11 @@ impl Teamgate {
     }
 
     /// The principal as an active member of `account_id`, read in one round trip.
-    pub async fn caller(&self, principal: &Principal, account_id: &str) -> Result<Caller<'_>, CallerError> {
+    pub async fn caller(
+        &self,
+        principal: &Principal,
+        account_id: &str,
+    ) -> Result<Caller<'_>, CallerError> {
         let account_id = AccountId::parse(account_id).ok_or(CallerError::NotFound)?;
         let record = self
             .store()

@@ -2,12 +2,15 @@
 
 use serde::Serialize;
 
-use crate::domain::{FieldError, FieldErrors, InvitationId, InvitationStatus, MemberStatus, Permission, RoleName, UserId};
+use crate::domain::{
+    FieldError, FieldErrors, InvitationId, InvitationStatus, MemberStatus, Permission, RoleName,
+    UserId,
+};
 use crate::ports::{InvitationQuery, MemberQuery, Page, PageRequest};
-use crate::service::caller::{Caller, CallerError};
-use crate::service::failure::{Invalid, InternalError};
-use crate::service::views::{InvitationView, MemberView, PageView};
 use crate::service::Teamgate;
+use crate::service::caller::{Caller, CallerError};
+use crate::service::failure::{InternalError, Invalid};
+use crate::service::views::{InvitationView, MemberView, PageView};
 
 const DEFAULT_PAGE: usize = 50;
 const MAX_PAGE: usize = 100;
@@ -90,7 +93,8 @@ impl Teamgate {
                     title: role.title.get(locale).to_owned(),
                     description: role.description.get(locale).to_owned(),
                     permissions: role.permissions.to_strings(),
-                    assignable_by_me: caller.can_manage_users() && caller.permissions.covers(&role.permissions),
+                    assignable_by_me: caller.can_manage_users()
+                        && caller.permissions.covers(&role.permissions),
                 })
                 .collect(),
             permission_catalog: preset
@@ -99,25 +103,47 @@ impl Teamgate {
                 .map(|s| SectionView {
                     section: s.id.clone(),
                     title: s.title.get(locale).to_owned(),
-                    permissions: [Permission::read(&s.id).to_string(), Permission::write(&s.id).to_string()],
+                    permissions: [
+                        Permission::read(&s.id).to_string(),
+                        Permission::write(&s.id).to_string(),
+                    ],
                 })
                 .collect(),
         }
     }
 
-    pub async fn members(&self, caller: &Caller<'_>, params: ListParams) -> Result<PageView<MemberView>, DirectoryError> {
+    pub async fn members(
+        &self,
+        caller: &Caller<'_>,
+        params: ListParams,
+    ) -> Result<PageView<MemberView>, DirectoryError> {
         caller.require(&Permission::read("users"))?;
         let mut errors = FieldErrors::default();
-        let status = params.status.as_deref().and_then(|raw| errors.check(parse_enum::<MemberStatus>("status", raw)));
+        let status = params
+            .status
+            .as_deref()
+            .and_then(|raw| errors.check(parse_enum::<MemberStatus>("status", raw)));
         let role = params.role.as_deref().map(RoleName::new);
-        let query = MemberQuery { status, role, text: lowered(params.text) };
+        let query = MemberQuery {
+            status,
+            role,
+            text: lowered(params.text),
+        };
         let scope = format!("members\n{}\n{:?}", caller.account.id, query);
         let page = self.page_request(&mut errors, &scope, params.limit, params.cursor)?;
-        let found = self.store().members(&caller.account.id, &query, &page).await.map_err(InternalError::from)?;
+        let found = self
+            .store()
+            .members(&caller.account.id, &query, &page)
+            .await
+            .map_err(InternalError::from)?;
         Ok(self.page_view(&scope, found, |m| MemberView::new(m, caller.preset)))
     }
 
-    pub async fn member(&self, caller: &Caller<'_>, user_id: &str) -> Result<MemberView, DirectoryError> {
+    pub async fn member(
+        &self,
+        caller: &Caller<'_>,
+        user_id: &str,
+    ) -> Result<MemberView, DirectoryError> {
         let user_id = UserId::parse(user_id).ok_or(DirectoryError::NotFound)?;
         if user_id != caller.user.id {
             caller.require(&Permission::read("users"))?;
@@ -131,20 +157,43 @@ impl Teamgate {
         Ok(MemberView::new(&member, caller.preset))
     }
 
-    pub async fn invitations(&self, caller: &Caller<'_>, params: ListParams) -> Result<PageView<InvitationView>, DirectoryError> {
+    pub async fn invitations(
+        &self,
+        caller: &Caller<'_>,
+        params: ListParams,
+    ) -> Result<PageView<InvitationView>, DirectoryError> {
         caller.require(&Permission::read("users"))?;
         let mut errors = FieldErrors::default();
-        let status = params.status.as_deref().and_then(|raw| errors.check(parse_enum::<InvitationStatus>("status", raw)));
+        let status = params
+            .status
+            .as_deref()
+            .and_then(|raw| errors.check(parse_enum::<InvitationStatus>("status", raw)));
         let role = params.role.as_deref().map(RoleName::new);
         let now = self.now();
-        let query = InvitationQuery { status, role, email: lowered(params.text), now };
-        let scope = format!("invitations\n{}\n{:?}\n{:?}\n{:?}", caller.account.id, query.status, query.role, query.email);
+        let query = InvitationQuery {
+            status,
+            role,
+            email: lowered(params.text),
+            now,
+        };
+        let scope = format!(
+            "invitations\n{}\n{:?}\n{:?}\n{:?}",
+            caller.account.id, query.status, query.role, query.email
+        );
         let page = self.page_request(&mut errors, &scope, params.limit, params.cursor)?;
-        let found = self.store().invitations(&caller.account.id, &query, &page).await.map_err(InternalError::from)?;
+        let found = self
+            .store()
+            .invitations(&caller.account.id, &query, &page)
+            .await
+            .map_err(InternalError::from)?;
         Ok(self.page_view(&scope, found, |i| InvitationView::new(i, now)))
     }
 
-    pub async fn invitation(&self, caller: &Caller<'_>, id: &str) -> Result<InvitationView, DirectoryError> {
+    pub async fn invitation(
+        &self,
+        caller: &Caller<'_>,
+        id: &str,
+    ) -> Result<InvitationView, DirectoryError> {
         caller.require(&Permission::read("users"))?;
         let id = InvitationId::parse(id).ok_or(DirectoryError::NotFound)?;
         let invitation = self
@@ -168,7 +217,11 @@ impl Teamgate {
             None => Some(DEFAULT_PAGE),
             Some(Ok(n)) if (1..=MAX_PAGE).contains(&n) => Some(n),
             Some(_) => {
-                errors.push(FieldError::new("limit", "invalid_value", format!("Use a number from 1 to {MAX_PAGE}.")));
+                errors.push(FieldError::new(
+                    "limit",
+                    "invalid_value",
+                    format!("Use a number from 1 to {MAX_PAGE}."),
+                ));
                 None
             }
         };
@@ -176,25 +229,40 @@ impl Teamgate {
             return Err(Invalid(std::mem::take(errors)).into());
         }
         let after = cursor
-            .map(|c| self.cursors.open(scope, &c).map_err(|_| DirectoryError::InvalidCursor))
+            .map(|c| {
+                self.cursors
+                    .open(scope, &c)
+                    .map_err(|_| DirectoryError::InvalidCursor)
+            })
             .transpose()?;
-        Ok(PageRequest { limit: limit.unwrap_or(DEFAULT_PAGE), after })
+        Ok(PageRequest {
+            limit: limit.unwrap_or(DEFAULT_PAGE),
+            after,
+        })
     }
 
     fn page_view<T, V>(&self, scope: &str, page: Page<T>, view: impl Fn(&T) -> V) -> PageView<V> {
         PageView {
             items: page.items.iter().map(view).collect(),
-            next_cursor: page.next.map(|position| self.cursors.seal(scope, &position)),
+            next_cursor: page
+                .next
+                .map(|position| self.cursors.seal(scope, &position)),
         }
     }
 }
 
 fn lowered(text: Option<String>) -> Option<String> {
-    text.map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty())
+    text.map(|t| t.trim().to_lowercase())
+        .filter(|t| !t.is_empty())
 }
 
 /// A query-string value that must be one of an enum's snake_case names.
 fn parse_enum<T: serde::de::DeserializeOwned>(field: &str, raw: &str) -> Result<T, FieldError> {
-    serde_json::from_value(serde_json::Value::String(raw.to_owned()))
-        .map_err(|_| FieldError::new(field, "invalid_value", format!("`{raw}` is not a valid {field}.")))
+    serde_json::from_value(serde_json::Value::String(raw.to_owned())).map_err(|_| {
+        FieldError::new(
+            field,
+            "invalid_value",
+            format!("`{raw}` is not a valid {field}."),
+        )
+    })
 }

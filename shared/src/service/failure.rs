@@ -44,8 +44,15 @@ impl Code {
             Forbidden | RoleEscalation | UserBlocked => 403,
             NotFound | InvitationNotFound => 404,
             MethodNotAllowed => 405,
-            EmailTaken | PhoneTaken | InvitationPending | InvitationNotPending | InvitationRevoked
-            | InvitationAlreadyAccepted | OwnerProtected | SelfActionForbidden | MemberNotActive => 409,
+            EmailTaken
+            | PhoneTaken
+            | InvitationPending
+            | InvitationNotPending
+            | InvitationRevoked
+            | InvitationAlreadyAccepted
+            | OwnerProtected
+            | SelfActionForbidden
+            | MemberNotActive => 409,
             InvitationExpired => 410,
             PayloadTooLarge => 413,
             UnsupportedMediaType => 415,
@@ -193,13 +200,25 @@ pub struct InternalError {
 }
 
 impl InternalError {
-    pub fn new(context: &'static str, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        Self { context, source: source.into() }
+    pub fn new(
+        context: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self {
+            context,
+            source: source.into(),
+        }
     }
 }
 
 impl From<StoreError> for InternalError {
     fn from(error: StoreError) -> Self {
         Self::new("store", error)
+    }
+}
+
+impl Failure for InternalError {
+    fn code(&self) -> Code {
+        Code::Internal
     }
 }

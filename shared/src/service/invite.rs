@@ -9,12 +9,12 @@ use crate::domain::{
 };
 use crate::failure_codes;
 use crate::ports::{Conflict, InviteeUser, NewInvitation, StoreError};
+use crate::service::Teamgate;
 use crate::service::caller::Caller;
-use crate::service::failure::{Invalid, InternalError};
+use crate::service::failure::{InternalError, Invalid};
 use crate::service::mail::MailKind;
 use crate::service::secrets::{hash_secret, new_secret};
 use crate::service::views::InvitationView;
-use crate::service::Teamgate;
 
 #[derive(Debug, Default)]
 pub struct InviteCommand {
@@ -72,7 +72,11 @@ pub(crate) struct Drafted {
 }
 
 impl Teamgate {
-    pub async fn invite(&self, caller: &Caller<'_>, command: InviteCommand) -> Result<InvitationView, InviteError> {
+    pub async fn invite(
+        &self,
+        caller: &Caller<'_>,
+        command: InviteCommand,
+    ) -> Result<InvitationView, InviteError> {
         if !caller.can_manage_users() {
             return Err(InviteError::Forbidden);
         }
@@ -86,27 +90,44 @@ impl Teamgate {
             errors.push(FieldError::new(
                 "email",
                 "blocked_email_domain",
-                format!("Addresses at {} cannot be invited to this account.", email.domain()),
+                format!(
+                    "Addresses at {} cannot be invited to this account.",
+                    email.domain()
+                ),
             ));
         }
         let grant = errors.check_all(preset.parse_grant(&command.roles, &command.permissions));
         let profile = errors.check_all(preset.parse_profile(&command.profile, true));
         let locale = command.locale.as_deref().map(|raw| {
-            Locale::parse(raw).ok_or_else(|| FieldError::new("locale", "invalid_value", "Use en, uk or pl."))
+            Locale::parse(raw)
+                .ok_or_else(|| FieldError::new("locale", "invalid_value", "Use en, uk or pl."))
         });
         let locale = errors.check(locale.transpose()).flatten();
-        let (Some(email), Some(grant), Some(profile), true) = (email, grant, profile, errors.is_empty()) else {
+        let (Some(email), Some(grant), Some(profile), true) =
+            (email, grant, profile, errors.is_empty())
+        else {
             return Err(Invalid(errors).into());
         };
         if !caller.permissions.covers(&preset.effective(&grant)) {
             return Err(InviteError::RoleEscalation);
         }
 
-        let invitee = self.store().invitee(&account.id, &email).await.map_err(InternalError::from)?;
+        let invitee = self
+            .store()
+            .invitee(&account.id, &email)
+            .await
+            .map_err(InternalError::from)?;
         if let Some(member) = &invitee.member {
             let pending = member.status == MemberStatus::NotActivated
-                && invitee.pending_invitation.as_ref().is_some_and(|i| i.status_at(self.now()) == InvitationStatus::Sent);
-            return Err(if pending { InviteError::InvitationPending } else { InviteError::EmailTaken });
+                && invitee
+                    .pending_invitation
+                    .as_ref()
+                    .is_some_and(|i| i.status_at(self.now()) == InvitationStatus::Sent);
+            return Err(if pending {
+                InviteError::InvitationPending
+            } else {
+                InviteError::EmailTaken
+            });
         }
         let user = match invitee.user {
             Some(_) if preset.email_unique_across_accounts => return Err(InviteError::EmailTaken),
@@ -123,18 +144,27 @@ impl Teamgate {
             invited_by: Some(caller.user.id.clone()),
             for_owner: false,
         });
-        self.store().create_invitation(&drafted.new).await.map_err(|e| match e {
-            StoreError::Conflict(Conflict::AlreadyMember) => InviteError::InvitationPending,
-            StoreError::Conflict(Conflict::EmailTaken) => InviteError::EmailTaken,
-            StoreError::Conflict(Conflict::PhoneTaken) => InviteError::PhoneTaken,
-            other => InternalError::from(other).into(),
-        })?;
+        self.store()
+            .create_invitation(&drafted.new)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(Conflict::AlreadyMember) => InviteError::InvitationPending,
+                StoreError::Conflict(Conflict::EmailTaken) => InviteError::EmailTaken,
+                StoreError::Conflict(Conflict::PhoneTaken) => InviteError::PhoneTaken,
+                other => InternalError::from(other).into(),
+            })?;
         let inviter = display_name(&caller.user);
-        self.mail_invitation(account, preset, &drafted, locale, &inviter).await?;
+        self.mail_invitation(account, preset, &drafted, locale, &inviter)
+            .await?;
         Ok(InvitationView::new(&drafted.new.invitation, self.now()))
     }
 
-    pub(crate) fn new_user(&self, email: &Email, profile: &Profile, locale: Option<Locale>) -> User {
+    pub(crate) fn new_user(
+        &self,
+        email: &Email,
+        profile: &Profile,
+        locale: Option<Locale>,
+    ) -> User {
         User {
             id: UserId::generate(),
             email: email.clone(),
@@ -151,13 +181,29 @@ impl Teamgate {
     /// Builds the invitation, the membership it creates and its link token.
     pub(crate) fn draft_invitation(&self, draft: Draft<'_>) -> Drafted {
         let now = self.now();
-        let Draft { account, preset, email, grant, user, profile, invited_by, for_owner } = draft;
+        let Draft {
+            account,
+            preset,
+            email,
+            grant,
+            user,
+            profile,
+            invited_by,
+            for_owner,
+        } = draft;
         let user_id = match &user {
             InviteeUser::New(u) => u.id.clone(),
             InviteeUser::Existing(id) => id.clone(),
         };
-        let mode = if for_owner { InvitationMode::Invitation } else { preset.mode };
-        let ttl_hours = account.settings.invitation_ttl_hours.unwrap_or(preset.invitation_ttl_hours);
+        let mode = if for_owner {
+            InvitationMode::Invitation
+        } else {
+            preset.mode
+        };
+        let ttl_hours = account
+            .settings
+            .invitation_ttl_hours
+            .unwrap_or(preset.invitation_ttl_hours);
         let expires_at = now + Duration::hours(i64::from(ttl_hours));
         let secret = new_secret(self.ports.rng.as_ref());
         let token_hash = hash_secret(&secret);
@@ -191,7 +237,11 @@ impl Teamgate {
             phone: profile.phone.clone(),
             roles: grant.roles,
             permissions: grant.permissions,
-            status: if direct { MemberStatus::Active } else { MemberStatus::NotActivated },
+            status: if direct {
+                MemberStatus::Active
+            } else {
+                MemberStatus::NotActivated
+            },
             is_owner: for_owner,
             invited_by,
             created_at: now,
@@ -201,11 +251,27 @@ impl Teamgate {
         let token = OneTimeToken {
             hash: token_hash,
             user_id,
-            purpose: TokenPurpose::Invitation { account_id: account.id.clone(), invitation_id: invitation.id.clone() },
+            purpose: TokenPurpose::Invitation {
+                account_id: account.id.clone(),
+                invitation_id: invitation.id.clone(),
+            },
             expires_at,
         };
-        let claim_phone = if preset.phone_unique { profile.phone } else { None };
-        Drafted { new: NewInvitation { invitation, member, user, token, claim_phone }, secret }
+        let claim_phone = if preset.phone_unique {
+            profile.phone
+        } else {
+            None
+        };
+        Drafted {
+            new: NewInvitation {
+                invitation,
+                member,
+                user,
+                token,
+                claim_phone,
+            },
+            secret,
+        }
     }
 
     /// Sends the link of a written invitation, in the invitee's language.
@@ -231,16 +297,25 @@ impl Teamgate {
         };
         let roles = role_titles(preset, &invitation.grant(), locale).join(", ");
         let link = self.link("/activate", &drafted.secret);
-        let mail = self.mail.render(kind, locale, &invitation.email, &[
-            ("account_name", &account.name),
-            ("marketplace", &preset.name),
-            ("inviter", inviter),
-            ("roles", &roles),
-            ("link", &link),
-            ("expires_at", &format_time(invitation.expires_at)),
-            ("email", invitation.email.as_str()),
-        ]);
-        self.ports.mailer.send(&mail).await.map_err(|e| InternalError::new("sending the invitation", e))
+        let mail = self.mail.render(
+            kind,
+            locale,
+            &invitation.email,
+            &[
+                ("account_name", &account.name),
+                ("marketplace", &preset.name),
+                ("inviter", inviter),
+                ("roles", &roles),
+                ("link", &link),
+                ("expires_at", &format_time(invitation.expires_at)),
+                ("email", invitation.email.as_str()),
+            ],
+        );
+        self.ports
+            .mailer
+            .send(&mail)
+            .await
+            .map_err(|e| InternalError::new("sending the invitation", e))
     }
 }
 

@@ -48,23 +48,28 @@ impl MailTemplates {
     }
 
     /// Fills `kind`'s template in `locale` with `values`; HTML gets escaped values.
-    pub fn render(&self, kind: MailKind, locale: Locale, to: &Email, values: &[(&str, &str)]) -> OutgoingMail {
+    pub fn render(
+        &self,
+        kind: MailKind,
+        locale: Locale,
+        to: &Email,
+        values: &[(&str, &str)],
+    ) -> OutgoingMail {
         let template = self
             .0
             .get(&locale)
             .and_then(|kinds| kinds.get(kind.key()))
             .expect("every language has every kind (checked by a test)");
-        let fill = |text: &str, escape: bool| {
+        let fill = |text: &str, encode: fn(&str) -> String| {
             values.iter().fold(text.to_owned(), |acc, (name, value)| {
-                let value = if escape { html_escape(value) } else { (*value).to_owned() };
-                acc.replace(&format!("{{{name}}}"), &value)
+                acc.replace(&format!("{{{name}}}"), &encode(value))
             })
         };
         OutgoingMail {
             to: to.clone(),
-            subject: fill(&template.subject, false),
-            text: fill(&template.text, false),
-            html: fill(&template.html, true),
+            subject: fill(&template.subject, |v| v.replace(['\r', '\n'], " ")),
+            text: fill(&template.text, str::to_owned),
+            html: fill(&template.html, html_escape),
         }
     }
 }
@@ -87,21 +92,40 @@ mod tests {
         let templates = MailTemplates::builtin().unwrap();
         let to = Email::parse("anna@shop.example").unwrap();
         for locale in [Locale::En, Locale::Uk, Locale::Pl] {
-            for kind in [MailKind::Invitation, MailKind::OwnerActivation, MailKind::PasswordSet] {
-                let mail = templates.render(kind, locale, &to, &[
-                    ("account_name", "Shop <&> Co"),
-                    ("marketplace", "Ozon"),
-                    ("inviter", "Olena"),
-                    ("roles", "Product manager"),
-                    ("link", "http://127.0.0.1:3000/activate#token=abc"),
-                    ("expires_at", "2026-11-24 12:00 UTC"),
-                    ("email", "anna@shop.example"),
-                ]);
+            for kind in [
+                MailKind::Invitation,
+                MailKind::OwnerActivation,
+                MailKind::PasswordSet,
+            ] {
+                let mail = templates.render(
+                    kind,
+                    locale,
+                    &to,
+                    &[
+                        ("account_name", "Shop <&> Co"),
+                        ("marketplace", "Ozon"),
+                        ("inviter", "Olena"),
+                        ("roles", "Product manager"),
+                        ("link", "http://127.0.0.1:3000/activate#token=abc"),
+                        ("expires_at", "2026-11-24 12:00 UTC"),
+                        ("email", "anna@shop.example"),
+                    ],
+                );
                 for text in [&mail.subject, &mail.text, &mail.html] {
-                    assert!(!text.contains('{'), "{locale:?} {kind:?} left a placeholder: {text}");
+                    assert!(
+                        !text.contains('{'),
+                        "{locale:?} {kind:?} left a placeholder: {text}"
+                    );
                 }
-                assert!(mail.text.contains("http://127.0.0.1:3000/activate#token=abc"), "{locale:?} {kind:?}");
-                assert!(mail.html.contains("Shop &lt;&amp;&gt; Co") || !mail.html.contains("Shop"), "{locale:?} {kind:?}");
+                assert!(
+                    mail.text
+                        .contains("http://127.0.0.1:3000/activate#token=abc"),
+                    "{locale:?} {kind:?}"
+                );
+                assert!(
+                    mail.html.contains("Shop &lt;&amp;&gt; Co") || !mail.html.contains("Shop"),
+                    "{locale:?} {kind:?}"
+                );
             }
         }
     }

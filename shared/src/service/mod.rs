@@ -65,12 +65,17 @@ pub struct Teamgate {
 }
 
 impl Teamgate {
-    pub fn new(ports: Ports, settings: Settings, access: AccessTokens) -> Result<Self, StartupError> {
+    pub fn new(
+        ports: Ports,
+        settings: Settings,
+        access: AccessTokens,
+    ) -> Result<Self, StartupError> {
         let presets = Presets::builtin()?;
         if presets.get(&settings.default_preset).is_none() {
             return Err(StartupError::UnknownDefaultPreset(settings.default_preset));
         }
-        let cursor_key = secrets::hash_secret(&format!("teamgate cursors\n{}", settings.operator_key));
+        let cursor_key =
+            secrets::hash_secret(&format!("teamgate cursors\n{}", settings.operator_key));
         Ok(Self {
             ports,
             presets,

@@ -19,13 +19,19 @@ pub struct PasswordHasher {
 static DECOY: LazyLock<String> = LazyLock::new(|| {
     let hasher = PasswordHasher::default();
     let salt = SaltString::from_b64("ZGVjb3lkZWNveWRlY295").expect("valid salt");
-    hasher.argon.hash_password(b"decoy password that nobody has", &salt).expect("hashable").to_string()
+    hasher
+        .argon
+        .hash_password(b"decoy password that nobody has", &salt)
+        .expect("hashable")
+        .to_string()
 });
 
 impl Default for PasswordHasher {
     fn default() -> Self {
         let params = Params::new(19_456, 2, 1, None).expect("valid argon2 parameters");
-        Self { argon: Arc::new(Argon2::new(Algorithm::Argon2id, Version::V0x13, params)) }
+        Self {
+            argon: Arc::new(Argon2::new(Algorithm::Argon2id, Version::V0x13, params)),
+        }
     }
 }
 
@@ -36,8 +42,10 @@ impl PasswordHasher {
         let raw = password.expose().to_owned();
         tokio::task::spawn_blocking(move || {
             let mut salt = [0u8; 16];
-            aws_lc_rs::rand::fill(&mut salt).map_err(|_| InternalError::new("random salt", "no randomness"))?;
-            let salt = SaltString::encode_b64(&salt).map_err(|e| InternalError::new("salt", e.to_string()))?;
+            aws_lc_rs::rand::fill(&mut salt)
+                .map_err(|_| InternalError::new("random salt", "no randomness"))?;
+            let salt = SaltString::encode_b64(&salt)
+                .map_err(|e| InternalError::new("salt", e.to_string()))?;
             argon
                 .hash_password(raw.as_bytes(), &salt)
                 .map(|h| h.to_string())
@@ -52,7 +60,12 @@ impl PasswordHasher {
         let argon = self.argon.clone();
         let known = phc.is_some();
         let phc = phc.map_or_else(|| DECOY.clone(), str::to_owned);
-        let raw = raw.as_bytes().iter().take(crate::domain::password::MAX_PASSWORD_BYTES).copied().collect::<Vec<_>>();
+        let raw = raw
+            .as_bytes()
+            .iter()
+            .take(crate::domain::password::MAX_PASSWORD_BYTES)
+            .copied()
+            .collect::<Vec<_>>();
         tokio::task::spawn_blocking(move || {
             PasswordHash::new(&phc).is_ok_and(|parsed| argon.verify_password(&raw, &parsed).is_ok())
         })
@@ -69,7 +82,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_verifies_its_password_only() {
-        let policy = PasswordPolicy { min_length: 6, max_length: 64, charset: Default::default(), refuse_common: false };
+        let policy = PasswordPolicy {
+            min_length: 6,
+            max_length: 64,
+            charset: Default::default(),
+            refuse_common: false,
+        };
         let password = Password::parse("password", "tulip-orbit-canvas", &policy).unwrap();
         let hasher = PasswordHasher::default();
         let phc = hasher.hash(&password).await.unwrap();

@@ -10,11 +10,11 @@ use crate::domain::{
 };
 use crate::failure_codes;
 use crate::ports::{Acceptance, Conflict, Membership, Redemption, StoreError};
-use crate::service::failure::{Invalid, InternalError};
+use crate::service::Teamgate;
+use crate::service::failure::{InternalError, Invalid};
 use crate::service::invite::role_titles;
 use crate::service::secrets::{hash_secret, is_well_formed};
 use crate::service::views::SessionView;
-use crate::service::Teamgate;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RedeemError {
@@ -76,7 +76,11 @@ impl Teamgate {
         let redemption = self.live_redemption(token).await?;
         let invitation = &redemption.invitation;
         let preset = self.preset(&redemption.account.preset);
-        let locale = redemption.login.user.locale.unwrap_or(redemption.account.locale);
+        let locale = redemption
+            .login
+            .user
+            .locale
+            .unwrap_or(redemption.account.locale);
         Ok(InspectView {
             account_name: redemption.account.name.clone(),
             email: invitation.email.to_string(),
@@ -94,13 +98,23 @@ impl Teamgate {
 
     /// Sets the password (or checks the existing one), activates the membership and signs in.
     /// Of concurrent accepts of one link exactly one succeeds.
-    pub async fn accept_invitation(&self, command: AcceptCommand) -> Result<SessionView, RedeemError> {
+    pub async fn accept_invitation(
+        &self,
+        command: AcceptCommand,
+    ) -> Result<SessionView, RedeemError> {
         let redemption = self.live_redemption(&command.token).await?;
-        let Redemption { invitation, account, login, .. } = redemption;
+        let Redemption {
+            invitation,
+            account,
+            login,
+            ..
+        } = redemption;
         let preset = self.preset(&account.preset);
         let now = self.now();
         let mut user = login.user.clone();
-        let profile = preset.parse_profile(&command.profile, false).map_err(Invalid)?;
+        let profile = preset
+            .parse_profile(&command.profile, false)
+            .map_err(Invalid)?;
         match &user.password_hash {
             Some(hash) => {
                 if !self.passwords.verify(&command.password, Some(hash)).await {
@@ -108,12 +122,19 @@ impl Teamgate {
                 }
             }
             None => {
-                let password = Password::parse("password", &command.password, &preset.password).map_err(Invalid::from)?;
+                let password = Password::parse("password", &command.password, &preset.password)
+                    .map_err(Invalid::from)?;
                 user.password_hash = Some(self.passwords.hash(&password).await?);
             }
         }
-        let claim_phone = profile.phone.clone().filter(|p| preset.phone_unique && user.phone.as_ref() != Some(p));
-        user.first_name = profile.first_name.map(|n| n.to_string()).or(user.first_name);
+        let claim_phone = profile
+            .phone
+            .clone()
+            .filter(|p| preset.phone_unique && user.phone.as_ref() != Some(p));
+        user.first_name = profile
+            .first_name
+            .map(|n| n.to_string())
+            .or(user.first_name);
         user.last_name = profile.last_name.map(|n| n.to_string()).or(user.last_name);
         user.phone = profile.phone.or(user.phone);
 
@@ -140,15 +161,27 @@ impl Teamgate {
             claim_phone,
             session,
         };
-        self.store().accept_invitation(&acceptance).await.map_err(|e| match e {
-            StoreError::Conflict(Conflict::PhoneTaken) => RedeemError::PhoneTaken,
-            StoreError::Conflict(_) => RedeemError::AlreadyAccepted,
-            other => InternalError::from(other).into(),
-        })?;
+        self.store()
+            .accept_invitation(&acceptance)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(Conflict::PhoneTaken) => RedeemError::PhoneTaken,
+                StoreError::Conflict(_) => RedeemError::AlreadyAccepted,
+                other => InternalError::from(other).into(),
+            })?;
         let memberships = login
             .memberships
             .into_iter()
-            .map(|m| if m.account.id == account.id { Membership { member: member.clone(), account: m.account } } else { m })
+            .map(|m| {
+                if m.account.id == account.id {
+                    Membership {
+                        member: member.clone(),
+                        account: m.account,
+                    }
+                } else {
+                    m
+                }
+            })
             .collect::<Vec<_>>();
         Ok(self.session_view(&user, &memberships, refresh_token, now))
     }

@@ -36,7 +36,11 @@ impl From<&Account> for AccountView {
 
 /// What a member may do: everything for the owner, else their roles' and direct grants' union.
 pub fn effective_permissions(member: &Member, preset: &Preset) -> PermissionSet {
-    if member.is_owner { preset.catalog() } else { preset.effective(&member.grant()) }
+    if member.is_owner {
+        preset.catalog()
+    } else {
+        preset.effective(&member.grant())
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -188,5 +192,7 @@ pub struct PageView<T> {
 
 /// Memberships a person can use or needs to know about: not the ones still awaiting activation.
 pub fn visible_memberships(memberships: &[Membership]) -> impl Iterator<Item = &Membership> {
-    memberships.iter().filter(|m| m.member.status != MemberStatus::NotActivated)
+    memberships
+        .iter()
+        .filter(|m| m.member.status != MemberStatus::NotActivated)
 }

@@ -1,0 +1,39 @@
+//! Running as a Lambda function behind API Gateway (HTTP API, payload v2).
+
+use bytes::Bytes;
+use lambda_http::{Body, Request, RequestExt, Response};
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use super::Api;
+use super::routes::Function;
+
+/// Serves `function`'s routes; `api` is built once per cold start.
+pub async fn serve(api: Api, function: Function) -> Result<(), lambda_http::Error> {
+    let api = Arc::new(api);
+    lambda_http::run(lambda_http::service_fn(move |event: Request| {
+        let api = api.clone();
+        async move { Ok::<_, Infallible>(answer(&api, function, event).await) }
+    }))
+    .await
+}
+
+async fn answer(api: &Api, function: Function, event: Request) -> Response<Body> {
+    let request_id = event.lambda_context_ref().map(|c| c.request_id.clone());
+    let (parts, body) = event.into_parts();
+    let body = Bytes::copy_from_slice(body.as_ref());
+    let response = api
+        .handle(
+            http::Request::from_parts(parts, body),
+            Some(function),
+            request_id.as_deref(),
+        )
+        .await;
+    response.map(|b| {
+        if b.is_empty() {
+            Body::Empty
+        } else {
+            Body::Binary(b.to_vec())
+        }
+    })
+}

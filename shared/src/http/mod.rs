@@ -1,0 +1,319 @@
+//! HTTP: translates requests into use-case calls and results into responses. No rules here.
+
+pub mod body;
+pub mod lambda;
+pub mod pages;
+pub mod problem;
+pub mod routes;
+pub mod server;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::adapters::outbox::OutboxMailer;
+use crate::adapters::system::AdjustableClock;
+use crate::service::Teamgate;
+use crate::service::caller::{Caller, CallerError};
+use crate::service::directory::ListParams;
+use crate::service::failure::Code;
+use crate::service::secrets::constant_time_eq;
+
+use body::{
+    AcceptBody, ClockBody, CreateAccountBody, InviteBody, RefreshBody, SignInBody, TokenBody,
+};
+use pages::Pages;
+use problem::Reply;
+use routes::{Function, Matched, Operation};
+
+/// What only the dev server has: the outbox to read and the clock to move.
+pub struct DevTools {
+    pub outbox: Arc<OutboxMailer>,
+    pub clock: Arc<AdjustableClock>,
+}
+
+/// The application behind HTTP: the dev server mounts all routes, a Lambda function its own.
+pub struct Api {
+    pub app: Teamgate,
+    pub dev: Option<DevTools>,
+    pages: Pages,
+}
+
+/// One request as the handlers see it.
+struct Call<'r> {
+    params: Vec<(&'static str, String)>,
+    query: HashMap<String, String>,
+    headers: &'r HeaderMap,
+    body: &'r Bytes,
+}
+
+impl Call<'_> {
+    fn param(&self, name: &str) -> &str {
+        self.params
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    fn bearer(&self) -> Option<&str> {
+        let value = self.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+        let (scheme, token) = value.split_once(' ')?;
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then_some(token.trim())
+    }
+
+    fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, Reply> {
+        Ok(body::parse(self.headers, self.body)?)
+    }
+
+    fn list_params(&self, text: &str) -> ListParams {
+        let get = |k: &str| self.query.get(k).cloned();
+        ListParams {
+            status: get("status"),
+            role: get("role"),
+            text: get(text),
+            limit: get("limit"),
+            cursor: get("cursor"),
+        }
+    }
+}
+
+fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::from(
+        serde_json::to_vec(value).expect("views serialize"),
+    ));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn no_content() -> Response<Bytes> {
+    let mut response = Response::new(Bytes::new());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    response
+}
+
+impl Api {
+    pub fn new(app: Teamgate, dev: Option<DevTools>) -> Self {
+        Self {
+            app,
+            dev,
+            pages: Pages::builtin(),
+        }
+    }
+
+    /// Answers one request; `function` limits the routes to one Lambda function's.
+    pub async fn handle(
+        &self,
+        request: Request<Bytes>,
+        function: Option<Function>,
+        request_id: Option<&str>,
+    ) -> Response<Bytes> {
+        let started = Instant::now();
+        let (parts, body) = request.into_parts();
+        let serves = |route: &routes::Route| match function {
+            Some(f) => route.function == f,
+            None => route.function != Function::Dev || self.dev.is_some(),
+        };
+        let (route, mut response) = match routes::find(&parts.method, parts.uri.path(), serves) {
+            Matched::Found(route, params) => {
+                let query = parts
+                    .uri
+                    .query()
+                    .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+                    .unwrap_or_default();
+                let call = Call {
+                    params,
+                    query,
+                    headers: &parts.headers,
+                    body: &body,
+                };
+                let response = self
+                    .dispatch(route.operation, &call)
+                    .await
+                    .unwrap_or_else(|Reply(r)| r);
+                (route.path, response)
+            }
+            Matched::WrongMethod(allowed) => {
+                let mut response = problem::problem(
+                    Code::MethodNotAllowed,
+                    format!("{} is not allowed here.", parts.method),
+                    Vec::new(),
+                    None,
+                );
+                let allow = allowed
+                    .iter()
+                    .map(|m| m.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                response.headers_mut().insert(
+                    header::ALLOW,
+                    HeaderValue::from_str(&allow).expect("method names"),
+                );
+                ("-", response)
+            }
+            Matched::NotFound => (
+                "-",
+                problem::problem(Code::NotFound, "No such route.".into(), Vec::new(), None),
+            ),
+        };
+        let headers = response.headers_mut();
+        headers
+            .entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-store"));
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        let account = parts
+            .uri
+            .path()
+            .strip_prefix("/v1/accounts/")
+            .and_then(|rest| rest.split('/').next());
+        tracing::info!(
+            request_id,
+            method = %parts.method,
+            route,
+            status = response.status().as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            account_id = account,
+            "request"
+        );
+        response
+    }
+
+    async fn caller<'a>(&'a self, call: &Call<'_>) -> Result<Caller<'a>, CallerError> {
+        let principal = self.app.authenticate(call.bearer())?;
+        self.app.caller(&principal, call.param("account_id")).await
+    }
+
+    /// The operator routes' key, compared in constant time.
+    fn operator(&self, call: &Call<'_>) -> Result<(), CallerError> {
+        let given = call
+            .headers
+            .get("x-operator-key")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if constant_time_eq(given, &self.app.settings.operator_key) {
+            Ok(())
+        } else {
+            Err(CallerError::Unauthenticated)
+        }
+    }
+
+    async fn dispatch(
+        &self,
+        operation: Operation,
+        call: &Call<'_>,
+    ) -> Result<Response<Bytes>, Reply> {
+        let app = &self.app;
+        Ok(match operation {
+            Operation::CreateAccount => {
+                self.operator(call)?;
+                let body: CreateAccountBody = call.json()?;
+                json(StatusCode::CREATED, &app.create_account(body.into()).await?)
+            }
+            Operation::Invite => {
+                let caller = self.caller(call).await?;
+                let body: InviteBody = call.json()?;
+                json(
+                    StatusCode::CREATED,
+                    &app.invite(&caller, body.into()).await?,
+                )
+            }
+            Operation::InspectInvitation => {
+                let body: TokenBody = call.json()?;
+                json(StatusCode::OK, &app.inspect_invitation(&body.token).await?)
+            }
+            Operation::AcceptInvitation => {
+                let body: AcceptBody = call.json()?;
+                json(StatusCode::OK, &app.accept_invitation(body.into()).await?)
+            }
+            Operation::SignIn => {
+                let body: SignInBody = call.json()?;
+                json(
+                    StatusCode::OK,
+                    &app.sign_in(&body.email, &body.password).await?,
+                )
+            }
+            Operation::Refresh => {
+                let body: RefreshBody = call.json()?;
+                json(StatusCode::OK, &app.refresh(&body.refresh_token).await?)
+            }
+            Operation::SignOut => {
+                let body: RefreshBody = call.json()?;
+                app.sign_out(&body.refresh_token).await?;
+                no_content()
+            }
+            Operation::Me => {
+                let principal = app.authenticate(call.bearer())?;
+                json(StatusCode::OK, &app.me(&principal).await?)
+            }
+            Operation::GetAccount => {
+                json(StatusCode::OK, &app.account_view(&self.caller(call).await?))
+            }
+            Operation::ListRoles => json(StatusCode::OK, &app.roles(&self.caller(call).await?)),
+            Operation::ListMembers => {
+                let caller = self.caller(call).await?;
+                json(
+                    StatusCode::OK,
+                    &app.members(&caller, call.list_params("q")).await?,
+                )
+            }
+            Operation::GetMember => {
+                let caller = self.caller(call).await?;
+                json(
+                    StatusCode::OK,
+                    &app.member(&caller, call.param("user_id")).await?,
+                )
+            }
+            Operation::ListInvitations => {
+                let caller = self.caller(call).await?;
+                json(
+                    StatusCode::OK,
+                    &app.invitations(&caller, call.list_params("email")).await?,
+                )
+            }
+            Operation::GetInvitation => {
+                let caller = self.caller(call).await?;
+                json(
+                    StatusCode::OK,
+                    &app.invitation(&caller, call.param("invitation_id")).await?,
+                )
+            }
+            Operation::Jwks => {
+                let mut response = json(StatusCode::OK, &app.access.jwks());
+                response.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=300"),
+                );
+                response
+            }
+            Operation::ActivatePage => self.pages.activate.response(),
+            Operation::ResetPasswordPage => self.pages.reset_password.response(),
+            Operation::DevMail => {
+                let outbox = self
+                    .dev
+                    .as_ref()
+                    .map(|d| d.outbox.messages())
+                    .unwrap_or_default();
+                json(StatusCode::OK, &serde_json::json!({ "items": outbox }))
+            }
+            Operation::DevClock => {
+                let body: ClockBody = call.json()?;
+                let now = self.dev.as_ref().map(|d| {
+                    d.clock
+                        .advance(chrono::Duration::seconds(body.advance_seconds.into()))
+                });
+                json(StatusCode::OK, &serde_json::json!({ "now": now }))
+            }
+        })
+    }
+}

@@ -1,0 +1,253 @@
+//! The route table: every route of API.md, which function serves it, and what it does.
+//! The dev server mounts all of them; each Lambda function only its own. `openapi.yaml` and
+//! `infra/template.yaml` are checked against this table by tests.
+
+use http::Method;
+
+/// The Lambda functions, one binary each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Function {
+    Accounts,
+    Invite,
+    Accept,
+    Session,
+    Directory,
+    Web,
+    /// Only in the dev server; never deployed.
+    Dev,
+}
+
+impl Function {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Accounts => "accounts",
+            Self::Invite => "invite",
+            Self::Accept => "accept",
+            Self::Session => "session",
+            Self::Directory => "directory",
+            Self::Web => "web",
+            Self::Dev => "dev",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    CreateAccount,
+    Invite,
+    InspectInvitation,
+    AcceptInvitation,
+    SignIn,
+    Refresh,
+    SignOut,
+    Me,
+    GetAccount,
+    ListRoles,
+    ListMembers,
+    GetMember,
+    ListInvitations,
+    GetInvitation,
+    Jwks,
+    ActivatePage,
+    ResetPasswordPage,
+    DevMail,
+    DevClock,
+}
+
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    pub function: Function,
+    pub operation: Operation,
+}
+
+const fn route(
+    method: Method,
+    path: &'static str,
+    function: Function,
+    operation: Operation,
+) -> Route {
+    Route {
+        method,
+        path,
+        function,
+        operation,
+    }
+}
+
+use Function as F;
+use Operation as O;
+
+pub static ROUTES: &[Route] = &[
+    route(
+        Method::POST,
+        "/v1/operator/accounts",
+        F::Accounts,
+        O::CreateAccount,
+    ),
+    route(
+        Method::GET,
+        "/v1/accounts/{account_id}",
+        F::Directory,
+        O::GetAccount,
+    ),
+    route(
+        Method::GET,
+        "/v1/accounts/{account_id}/roles",
+        F::Directory,
+        O::ListRoles,
+    ),
+    route(
+        Method::GET,
+        "/v1/accounts/{account_id}/members",
+        F::Directory,
+        O::ListMembers,
+    ),
+    route(
+        Method::GET,
+        "/v1/accounts/{account_id}/members/{user_id}",
+        F::Directory,
+        O::GetMember,
+    ),
+    route(
+        Method::POST,
+        "/v1/accounts/{account_id}/invitations",
+        F::Invite,
+        O::Invite,
+    ),
+    route(
+        Method::GET,
+        "/v1/accounts/{account_id}/invitations",
+        F::Directory,
+        O::ListInvitations,
+    ),
+    route(
+        Method::GET,
+        "/v1/accounts/{account_id}/invitations/{invitation_id}",
+        F::Directory,
+        O::GetInvitation,
+    ),
+    route(
+        Method::POST,
+        "/v1/invitations/inspect",
+        F::Accept,
+        O::InspectInvitation,
+    ),
+    route(
+        Method::POST,
+        "/v1/invitations/accept",
+        F::Accept,
+        O::AcceptInvitation,
+    ),
+    route(Method::POST, "/v1/sessions", F::Session, O::SignIn),
+    route(Method::POST, "/v1/sessions/refresh", F::Session, O::Refresh),
+    route(Method::POST, "/v1/sessions/logout", F::Session, O::SignOut),
+    route(Method::GET, "/v1/me", F::Directory, O::Me),
+    route(Method::GET, "/.well-known/jwks.json", F::Web, O::Jwks),
+    route(Method::GET, "/activate", F::Web, O::ActivatePage),
+    route(Method::GET, "/reset-password", F::Web, O::ResetPasswordPage),
+    route(Method::GET, "/_dev/mail", F::Dev, O::DevMail),
+    route(Method::POST, "/_dev/clock", F::Dev, O::DevClock),
+];
+
+/// The outcome of matching a request path against the table.
+pub enum Matched<'a> {
+    Found(&'a Route, Vec<(&'static str, String)>),
+    /// The path exists, but not for this method; the methods that are allowed.
+    WrongMethod(Vec<&'static Method>),
+    NotFound,
+}
+
+/// Finds the route for `method` and `path` among the routes `serves` accepts.
+pub fn find(method: &Method, path: &str, serves: impl Fn(&Route) -> bool) -> Matched<'static> {
+    let mut allowed = Vec::new();
+    for route in ROUTES.iter().filter(|r| serves(r)) {
+        if let Some(params) = match_path(route.path, path) {
+            if route.method == *method {
+                return Matched::Found(route, params);
+            }
+            allowed.push(&route.method);
+        }
+    }
+    if allowed.is_empty() {
+        Matched::NotFound
+    } else {
+        Matched::WrongMethod(allowed)
+    }
+}
+
+fn match_path(pattern: &'static str, path: &str) -> Option<Vec<(&'static str, String)>> {
+    let mut wanted = pattern.split('/');
+    let mut given = path.split('/');
+    let mut params = Vec::new();
+    loop {
+        match (wanted.next(), given.next()) {
+            (None, None) => return Some(params),
+            (Some(w), Some(g)) if w.starts_with('{') && !g.is_empty() => {
+                params.push((w.trim_matches(['{', '}']), g.to_owned()));
+            }
+            (Some(w), Some(g)) if w == g => {}
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_with_parameters_match_and_capture() {
+        let Matched::Found(route, params) =
+            find(&Method::GET, "/v1/accounts/a1/members/u2", |_| true)
+        else {
+            panic!("no match");
+        };
+        assert_eq!(route.operation, Operation::GetMember);
+        assert_eq!(
+            params,
+            [
+                ("account_id", "a1".to_owned()),
+                ("user_id", "u2".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_known_path_with_another_method_is_not_a_missing_route() {
+        assert!(
+            matches!(find(&Method::DELETE, "/v1/sessions", |_| true), Matched::WrongMethod(m) if m == [&Method::POST])
+        );
+        assert!(matches!(
+            find(&Method::GET, "/v1/nope", |_| true),
+            Matched::NotFound
+        ));
+        assert!(matches!(
+            find(&Method::GET, "/v1/accounts//members", |_| true),
+            Matched::NotFound
+        ));
+    }
+
+    #[test]
+    fn a_function_serves_only_its_own_routes() {
+        assert!(matches!(
+            find(&Method::POST, "/v1/sessions", |r| r.function
+                == Function::Invite),
+            Matched::NotFound
+        ));
+    }
+
+    #[test]
+    fn every_route_is_listed_once() {
+        for (i, a) in ROUTES.iter().enumerate() {
+            for b in &ROUTES[i + 1..] {
+                assert!(
+                    !(a.method == b.method && a.path == b.path),
+                    "{} {} twice",
+                    a.method,
+                    a.path
+                );
+            }
+        }
+    }
+}

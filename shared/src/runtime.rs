@@ -1,0 +1,66 @@
+//! Process entry points: what each binary's `main` calls.
+
+use std::sync::Arc;
+
+use crate::config::{Config, Deployment};
+use crate::http::routes::Function;
+
+/// JSON log lines, one per request, at `RUST_LOG` (default `info`).
+fn init_logging(json: bool) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    if json {
+        builder.json().flatten_event(true).without_time().init();
+    } else {
+        builder.compact().init();
+    }
+}
+
+pub use lambda_http::Error as LambdaError;
+
+/// A Lambda function's `main`: configuration read once per cold start, then the runtime loop.
+pub async fn lambda(function: Function) -> Result<(), LambdaError> {
+    init_logging(true);
+    let config = Config::from_env(Deployment::Lambda)
+        .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
+    crate::http::lambda::serve(config.lambda_api()?, function).await
+}
+
+/// The dev server's `main`: every route on one port with the embedded adapters.
+pub async fn dev_server() -> Result<(), Box<dyn std::error::Error>> {
+    init_logging(false);
+    let config = Config::from_env(Deployment::DevServer)?;
+    let api = Arc::new(config.embedded_api(true)?);
+    let address = format!("127.0.0.1:{}", config.port);
+    let listener = tokio::net::TcpListener::bind(&address)
+        .await
+        .map_err(|e| format!("cannot listen on {address}: {e} (set PORT to use another port)"))?;
+    println!("{}", welcome(&config));
+    tokio::select! {
+        served = crate::http::server::serve(api, listener) => served?,
+        _ = tokio::signal::ctrl_c() => println!("stopped"),
+    }
+    Ok(())
+}
+
+fn welcome(config: &Config) -> String {
+    let base = &config.settings.public_base_url;
+    let key = &config.settings.operator_key;
+    let key_note = if config.operator_key_generated {
+        " (generated for this run; set OPERATOR_KEY to fix it)"
+    } else {
+        ""
+    };
+    format!(
+        "Teamgate dev server on {base} (in-memory store, outbox mailer: GET {base}/_dev/mail)\n\
+         Operator key: {key}{key_note}\n\n\
+         Create a first account; its owner's activation link is printed below and kept in /_dev/mail:\n\
+         \x20 curl -s -X POST {base}/v1/operator/accounts -H 'X-Operator-Key: {key}' \\\n\
+         \x20   -H 'Content-Type: application/json' \\\n\
+         \x20   -d '{{\"name\": \"Demo Shop\", \"owner_email\": \"owner@shop.example\", \"preset\": \"ozon\"}}'\n\
+         Then open the printed /activate link in a browser and choose a password (15 characters or more).\n"
+    )
+}
