@@ -73,7 +73,7 @@ fn field_error(error: &serde_path_to_error::Error<serde_json::Error>) -> FieldEr
     };
     if message.starts_with("unknown field") {
         FieldError::new(
-            &join(quoted),
+            if path.is_empty() { quoted } else { &path },
             "unknown_field",
             format!("`{quoted}` is not a field of this request."),
         )

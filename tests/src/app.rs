@@ -1,0 +1,246 @@
+//! `spawn_app()`: the dev server's application on a free loopback port, driven over real HTTP.
+
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+use shared::config::{Config, Deployment};
+use shared::http::Api;
+
+/// A password that satisfies every preset's policy.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub base: String,
+    pub operator_key: String,
+    http: reqwest::Client,
+}
+
+/// An answer: status, headers and the JSON body (`Null` when there is none).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The problem's `code`, or `""` for a success.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    /// The `(field, code)` pairs of a `validation_failed`.
+    pub fn field_errors(&self) -> Vec<(String, String)> {
+        self.body["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                (
+                    e["field"].as_str().unwrap_or("").to_owned(),
+                    e["code"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    pub fn str(&self, key: &str) -> String {
+        self.body[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("no string `{key}` in {}", self.body))
+            .to_owned()
+    }
+}
+
+/// An owner who has activated their account and holds a session.
+pub struct Owner {
+    pub account_id: String,
+    pub email: String,
+    pub token: String,
+}
+
+/// Starts the application with the embedded adapters on a free port.
+pub async fn spawn_app() -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free loopback port");
+    let base = format!("http://{}", listener.local_addr().expect("bound"));
+    let mut config = Config::from_env(Deployment::DevServer).expect("dev defaults are valid");
+    config.settings.public_base_url = base.clone();
+    config.settings.operator_key = "test-operator-key-0123456789".into();
+    config.settings.default_preset = "standard".into();
+    let api: Arc<Api> = Arc::new(config.embedded_api(false).expect("the app builds"));
+    tokio::spawn(shared::http::server::serve(api, listener));
+    TestApp {
+        base,
+        operator_key: config.settings.operator_key,
+        http: reqwest::Client::new(),
+    }
+}
+
+impl TestApp {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        into_reply(request.send().await.expect("the server answers")).await
+    }
+
+    pub async fn raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Reply {
+        let request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body);
+        into_reply(request.send().await.expect("the server answers")).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send(reqwest::Method::POST, path, None, Some(body))
+            .await
+    }
+
+    pub async fn post_as(&self, token: &str, path: &str, body: Value) -> Reply {
+        self.send(reqwest::Method::POST, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn get_as(&self, token: &str, path: &str) -> Reply {
+        self.send(reqwest::Method::GET, path, Some(token), None)
+            .await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(reqwest::Method::GET, path, None, None).await
+    }
+
+    pub async fn create_account(&self, preset: &str, owner_email: &str) -> Reply {
+        let request = self
+            .http
+            .post(format!("{}/v1/operator/accounts", self.base))
+            .header("x-operator-key", &self.operator_key)
+            .json(&json!({ "name": format!("{preset} shop"), "owner_email": owner_email, "preset": preset }));
+        into_reply(request.send().await.expect("the server answers")).await
+    }
+
+    /// Every message the outbox holds for `to`, newest first.
+    pub async fn mail_to(&self, to: &str) -> Vec<Value> {
+        let mail = self.get("/_dev/mail").await;
+        mail.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|m| m["to"] == to)
+            .cloned()
+            .collect()
+    }
+
+    /// The token of the newest link mailed to `to`, as the person would copy it from the email.
+    pub async fn link_token(&self, to: &str) -> String {
+        let mail = self.mail_to(to).await;
+        let newest = mail.first().unwrap_or_else(|| panic!("no mail to {to}"));
+        let link = newest["links"]
+            .as_array()
+            .and_then(|l| l.first())
+            .and_then(Value::as_str)
+            .expect("a link");
+        assert!(
+            link.starts_with(&self.base),
+            "links point at PUBLIC_BASE_URL: {link}"
+        );
+        link.split_once("#token=")
+            .expect("the token is in the fragment")
+            .1
+            .to_owned()
+    }
+
+    pub async fn accept(&self, token: &str, password: &str) -> Reply {
+        self.post(
+            "/v1/invitations/accept",
+            json!({ "token": token, "password": password }),
+        )
+        .await
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> Reply {
+        self.post(
+            "/v1/sessions",
+            json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    /// Creates an account under `preset` and activates its owner from the emailed link.
+    pub async fn owner(&self, preset: &str, email: &str) -> Owner {
+        let created = self.create_account(preset, email).await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        let session = self.accept(&self.link_token(email).await, PASSWORD).await;
+        assert_eq!(session.status, 200, "{}", session.body);
+        Owner {
+            account_id: created.body["account"]["id"]
+                .as_str()
+                .expect("id")
+                .to_owned(),
+            email: email.to_owned(),
+            token: session.str("access_token"),
+        }
+    }
+
+    /// Invites `email` into the owner's account and has them activate; returns their access token.
+    pub async fn member(
+        &self,
+        owner: &Owner,
+        email: &str,
+        roles: &[&str],
+        permissions: &[&str],
+    ) -> String {
+        let invited = self
+            .post_as(
+                &owner.token,
+                &format!("/v1/accounts/{}/invitations", owner.account_id),
+                json!({
+                    "email": email, "roles": roles, "permissions": permissions
+                }),
+            )
+            .await;
+        assert_eq!(invited.status, 201, "{}", invited.body);
+        let session = self.accept(&self.link_token(email).await, PASSWORD).await;
+        assert_eq!(session.status, 200, "{}", session.body);
+        session.str("access_token")
+    }
+
+    pub async fn advance_clock(&self, seconds: u64) {
+        let moved = self
+            .post("/_dev/clock", json!({ "advance_seconds": seconds }))
+            .await;
+        assert_eq!(moved.status, 200, "{}", moved.body);
+    }
+}
+
+async fn into_reply(response: reqwest::Response) -> Reply {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.expect("a body");
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+    };
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
