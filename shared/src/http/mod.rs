@@ -138,7 +138,7 @@ impl Api {
                 let response = self
                     .dispatch(route.operation, &call)
                     .await
-                    .unwrap_or_else(|Reply(r)| r);
+                    .unwrap_or_else(|Reply(r)| *r);
                 (route.path, response)
             }
             Matched::WrongMethod(allowed) => {

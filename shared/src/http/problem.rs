@@ -22,11 +22,11 @@ struct Problem<'a> {
 
 /// A response that ends a request early: an error already turned into its answer.
 #[derive(Debug)]
-pub struct Reply(pub Response<Bytes>);
+pub struct Reply(pub Box<Response<Bytes>>);
 
 impl<E: Failure> From<E> for Reply {
     fn from(error: E) -> Self {
-        Reply(failure(&error))
+        Reply(Box::new(failure(&error)))
     }
 }
 
