@@ -30,10 +30,7 @@ pub enum ConfigError {
 
 /// Reads a variable, treating an empty value as unset.
 fn var(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
+    std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
 #[derive(Clone, Debug)]
@@ -98,12 +95,8 @@ impl Config {
     fn access_tokens(&self) -> Result<AccessTokens, ConfigError> {
         let issuer = &self.settings.public_base_url;
         match &self.jwt_signing_key {
-            Some(pem) => AccessTokens::from_pem(&pem.replace("\\n", "\n"), issuer).map_err(|e| {
-                ConfigError::Invalid {
-                    name: "JWT_SIGNING_KEY",
-                    reason: e.to_string(),
-                }
-            }),
+            Some(pem) => AccessTokens::from_pem(&pem.replace("\\n", "\n"), issuer)
+                .map_err(|e| ConfigError::Invalid { name: "JWT_SIGNING_KEY", reason: e.to_string() }),
             None => Ok(AccessTokens::generate(issuer)),
         }
     }

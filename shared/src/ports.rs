@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Account, AccountId, Email, Invitation, InvitationId, InvitationStatus, Member, MemberStatus,
+    Account, AccountId, AuditEvent, Email, Invitation, InvitationId, InvitationStatus, Member, MemberStatus,
     OneTimeToken, Phone, RefreshSession, RoleName, SessionFamilyId, User, UserId,
 };
 
@@ -38,15 +38,6 @@ pub enum Conflict {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Who the invitee of an invitation is, as far as the store knows.
-#[derive(Clone, Debug, Default)]
-pub struct Invitee {
-    pub user: Option<User>,
-    pub member: Option<Member>,
-    /// Their latest invitation into the account, when they have a membership from one.
-    pub pending_invitation: Option<Invitation>,
-}
-
 /// Whether an invitation creates its user or reuses one who already has a login.
 #[derive(Clone, Debug)]
 pub enum InviteeUser {
@@ -63,6 +54,35 @@ pub struct NewInvitation {
     pub token: OneTimeToken,
     /// Under a unique-phone preset, the phone this invitation reserves.
     pub claim_phone: Option<Phone>,
+    /// A stale `not_activated` membership (its invitation expired, not yet cleaned up) that this
+    /// invitation replaces: its invitation id. That invitation is marked `expired` in the same
+    /// write, provided it is still `sent` and still the member's.
+    pub supersedes: Option<InvitationId>,
+    pub event: AuditEvent,
+}
+
+/// Ending a `sent` invitation: revoked by someone, or expired (the cleanup). The invitation is
+/// written in its new state, provided it is still `sent` with the same link (else `TokenSpent`).
+#[derive(Clone, Debug)]
+pub struct Withdrawal {
+    pub invitation: Invitation,
+    /// Invitation mode: the `not_activated` membership goes too, provided it still waits on this
+    /// invitation. Direct mode keeps the (already active) member.
+    pub drop_member: bool,
+    pub event: AuditEvent,
+}
+
+/// A new link for a `sent` invitation: the invitation in its new state (new link hash, expiry,
+/// `send_count`), written provided its link is still `previous_token_hash` (else `TokenSpent`).
+/// The previous link's token is deleted, so it no longer leads anywhere.
+#[derive(Clone, Debug)]
+pub struct Resend {
+    pub invitation: Invitation,
+    pub previous_token_hash: String,
+    pub token: OneTimeToken,
+    /// The membership's new `pending_until` (invitation mode), if it waits on this invitation.
+    pub member: Option<Member>,
+    pub event: AuditEvent,
 }
 
 /// What a link token leads to.
@@ -86,6 +106,7 @@ pub struct Acceptance {
     /// Set when the acceptance records a phone number the user did not have.
     pub claim_phone: Option<Phone>,
     pub session: RefreshSession,
+    pub event: AuditEvent,
 }
 
 /// A member of one account together with that account.
@@ -145,25 +166,39 @@ pub struct InvitationQuery {
 /// Persistence of Teamgate's records. Every method is one atomic read or write.
 #[async_trait]
 pub trait Store: Send + Sync {
-    /// Creates the account, its owner's pending membership and activation invitation.
-    async fn create_account(&self, account: &Account, owner: &NewInvitation) -> StoreResult<()>;
+    /// Creates the account, its owner's pending membership and activation invitation, and the
+    /// events of both (the invitation's is `owner.event`; `created` is the account's).
+    async fn create_account(
+        &self,
+        account: &Account,
+        created: &AuditEvent,
+        owner: &NewInvitation,
+    ) -> StoreResult<()>;
     async fn account(&self, id: &AccountId) -> StoreResult<Option<Account>>;
 
-    /// The user behind `email` and their membership in `account`.
-    async fn invitee(&self, account: &AccountId, email: &Email) -> StoreResult<Invitee>;
-    /// Writes the invitation, membership, token and (for a new user) the user and email claim.
-    /// Fails with `AlreadyMember`, `EmailTaken` or `PhoneTaken` and then writes nothing.
+    /// Writes the invitation, membership, token, event and (for a new user) the user and email
+    /// claim. Fails with `AlreadyMember` (a membership exists that `supersedes` does not name),
+    /// `EmailTaken` or `PhoneTaken` and then writes nothing.
     async fn create_invitation(&self, new: &NewInvitation) -> StoreResult<()>;
+    /// Undoes a `create_invitation` whose mail could not be sent: deletes what it wrote (the
+    /// invitation, its token and event, the membership and, for a new user, the user and its
+    /// claims), so nothing claims an invitation was sent.
+    async fn discard_invitation(&self, new: &NewInvitation) -> StoreResult<()>;
+    async fn withdraw_invitation(&self, withdrawal: &Withdrawal) -> StoreResult<()>;
+    async fn resend_invitation(&self, resend: &Resend) -> StoreResult<()>;
+    /// `sent` invitations whose links died before `now`, across all accounts, oldest expiry
+    /// first: the scheduled cleanup's work list. Served by an index, never a scan.
+    async fn lapsed_invitations(
+        &self,
+        now: DateTime<Utc>,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Invitation>>;
     /// What a link token points to; `None` for an unknown token. Expiry is the caller's to judge.
     async fn redemption(&self, token_hash: &str) -> StoreResult<Option<Redemption>>;
     /// Fails with `TokenSpent` when the token was used or the invitation changed, and with
     /// `PhoneTaken` when the claimed phone belongs to someone else; then writes nothing.
     async fn accept_invitation(&self, acceptance: &Acceptance) -> StoreResult<()>;
-    async fn invitation(
-        &self,
-        account: &AccountId,
-        id: &InvitationId,
-    ) -> StoreResult<Option<Invitation>>;
+    async fn invitation(&self, account: &AccountId, id: &InvitationId) -> StoreResult<Option<Invitation>>;
     /// Newest first.
     async fn invitations(
         &self,
@@ -172,6 +207,7 @@ pub trait Store: Send + Sync {
         page: &PageRequest,
     ) -> StoreResult<Page<Invitation>>;
 
+    /// The user behind `email` with every membership: sign-in, and who an invitee already is.
     async fn login_by_email(&self, email: &Email) -> StoreResult<Option<Login>>;
     async fn login_by_id(&self, user: &UserId) -> StoreResult<Option<Login>>;
     /// Starts a refresh-token chain and stamps `last_login_at` on the given memberships.
@@ -181,19 +217,17 @@ pub trait Store: Send + Sync {
         accounts: &[AccountId],
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
-    async fn refresh_session(
-        &self,
-        family: &SessionFamilyId,
-    ) -> StoreResult<Option<RefreshSession>>;
+    async fn refresh_session(&self, family: &SessionFamilyId) -> StoreResult<Option<RefreshSession>>;
     /// Replaces the chain's secret, provided it is still `previous_hash` (else `Stale`).
     async fn rotate_session(&self, previous_hash: &str, next: &RefreshSession) -> StoreResult<()>;
     async fn end_session(&self, family: &SessionFamilyId) -> StoreResult<()>;
 
     /// The account, the user and their membership, or `None` if any is missing.
-    async fn caller(&self, account: &AccountId, user: &UserId)
-    -> StoreResult<Option<CallerRecord>>;
+    async fn caller(&self, account: &AccountId, user: &UserId) -> StoreResult<Option<CallerRecord>>;
     async fn member(&self, account: &AccountId, user: &UserId) -> StoreResult<Option<Member>>;
-    /// In order of joining.
+    /// Newest first.
+    async fn audit_events(&self, account: &AccountId, page: &PageRequest) -> StoreResult<Page<AuditEvent>>;
+    /// Ordered by user id (time-ordered: oldest users first).
     async fn members(
         &self,
         account: &AccountId,

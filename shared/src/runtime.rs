@@ -7,11 +7,8 @@ use crate::http::routes::Function;
 
 /// JSON log lines, one per request, at `RUST_LOG` (default `info`).
 fn init_logging(json: bool) {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
     if json {
         builder.json().flatten_event(true).without_time().init();
     } else {
@@ -39,11 +36,56 @@ pub async fn dev_server() -> Result<(), Box<dyn std::error::Error>> {
         .await
         .map_err(|e| format!("cannot listen on {address}: {e} (set PORT to use another port)"))?;
     println!("{}", welcome(&config));
+    tokio::spawn(expire_every_minute(api.clone()));
     tokio::select! {
         served = crate::http::server::serve(api, listener) => served?,
         _ = tokio::signal::ctrl_c() => println!("stopped"),
     }
     Ok(())
+}
+
+/// The dev server's stand-in for the scheduled cleanup.
+async fn expire_every_minute(api: Arc<crate::http::Api>) {
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        ticks.tick().await;
+        match api.app.expire_invitations(None).await {
+            Ok(report) if report.expired > 0 => tracing::info!(expired = report.expired, "cleanup"),
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "cleanup failed"),
+        }
+    }
+}
+
+/// Time kept in hand before Lambda's deadline, to finish the page in flight and report.
+const CLEANUP_MARGIN: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The scheduled cleanup's `main`: one run per EventBridge event, stopping before the deadline,
+/// reporting what it did in one log line (and as the invocation's result).
+pub async fn cleanup() -> Result<(), LambdaError> {
+    init_logging(true);
+    let config = Config::from_env(Deployment::Lambda)
+        .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
+    let api = Arc::new(config.lambda_api()?);
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let api = api.clone();
+            async move {
+                let remaining_ms =
+                    event.context.deadline.saturating_sub(chrono::Utc::now().timestamp_millis() as u64);
+                let remaining = std::time::Duration::from_millis(remaining_ms).saturating_sub(CLEANUP_MARGIN);
+                let report = api.app.expire_invitations(Some(std::time::Instant::now() + remaining)).await?;
+                tracing::info!(
+                    expired = report.expired,
+                    already_handled = report.already_handled,
+                    complete = report.complete,
+                    "cleanup"
+                );
+                Ok::<_, LambdaError>(serde_json::to_value(&report)?)
+            }
+        },
+    ))
+    .await
 }
 
 fn welcome(config: &Config) -> String {

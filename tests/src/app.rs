@@ -13,6 +13,8 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub struct TestApp {
     pub base: String,
     pub operator_key: String,
+    /// The application itself, for setting up large data sets without HTTP.
+    pub api: Arc<Api>,
     http: reqwest::Client,
 }
 
@@ -37,19 +39,13 @@ impl Reply {
             .into_iter()
             .flatten()
             .map(|e| {
-                (
-                    e["field"].as_str().unwrap_or("").to_owned(),
-                    e["code"].as_str().unwrap_or("").to_owned(),
-                )
+                (e["field"].as_str().unwrap_or("").to_owned(), e["code"].as_str().unwrap_or("").to_owned())
             })
             .collect()
     }
 
     pub fn str(&self, key: &str) -> String {
-        self.body[key]
-            .as_str()
-            .unwrap_or_else(|| panic!("no string `{key}` in {}", self.body))
-            .to_owned()
+        self.body[key].as_str().unwrap_or_else(|| panic!("no string `{key}` in {}", self.body)).to_owned()
     }
 }
 
@@ -62,21 +58,15 @@ pub struct Owner {
 
 /// Starts the application with the embedded adapters on a free port.
 pub async fn spawn_app() -> TestApp {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a free loopback port");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free loopback port");
     let base = format!("http://{}", listener.local_addr().expect("bound"));
     let mut config = Config::from_env(Deployment::DevServer).expect("dev defaults are valid");
     config.settings.public_base_url = base.clone();
     config.settings.operator_key = "test-operator-key-0123456789".into();
     config.settings.default_preset = "standard".into();
     let api: Arc<Api> = Arc::new(config.embedded_api(false).expect("the app builds"));
-    tokio::spawn(shared::http::server::serve(api, listener));
-    TestApp {
-        base,
-        operator_key: config.settings.operator_key,
-        http: reqwest::Client::new(),
-    }
+    tokio::spawn(shared::http::server::serve(api.clone(), listener));
+    TestApp { base, operator_key: config.settings.operator_key, api, http: reqwest::Client::new() }
 }
 
 impl TestApp {
@@ -98,27 +88,21 @@ impl TestApp {
     }
 
     pub async fn raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Reply {
-        let request = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("content-type", content_type)
-            .body(body);
+        let request =
+            self.http.post(format!("{}{path}", self.base)).header("content-type", content_type).body(body);
         into_reply(request.send().await.expect("the server answers")).await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Reply {
-        self.send(reqwest::Method::POST, path, None, Some(body))
-            .await
+        self.send(reqwest::Method::POST, path, None, Some(body)).await
     }
 
     pub async fn post_as(&self, token: &str, path: &str, body: Value) -> Reply {
-        self.send(reqwest::Method::POST, path, Some(token), Some(body))
-            .await
+        self.send(reqwest::Method::POST, path, Some(token), Some(body)).await
     }
 
     pub async fn get_as(&self, token: &str, path: &str) -> Reply {
-        self.send(reqwest::Method::GET, path, Some(token), None)
-            .await
+        self.send(reqwest::Method::GET, path, Some(token), None).await
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -137,48 +121,25 @@ impl TestApp {
     /// Every message the outbox holds for `to`, newest first.
     pub async fn mail_to(&self, to: &str) -> Vec<Value> {
         let mail = self.get("/_dev/mail").await;
-        mail.body["items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .filter(|m| m["to"] == to)
-            .cloned()
-            .collect()
+        mail.body["items"].as_array().expect("items").iter().filter(|m| m["to"] == to).cloned().collect()
     }
 
     /// The token of the newest link mailed to `to`, as the person would copy it from the email.
     pub async fn link_token(&self, to: &str) -> String {
         let mail = self.mail_to(to).await;
         let newest = mail.first().unwrap_or_else(|| panic!("no mail to {to}"));
-        let link = newest["links"]
-            .as_array()
-            .and_then(|l| l.first())
-            .and_then(Value::as_str)
-            .expect("a link");
-        assert!(
-            link.starts_with(&self.base),
-            "links point at PUBLIC_BASE_URL: {link}"
-        );
-        link.split_once("#token=")
-            .expect("the token is in the fragment")
-            .1
-            .to_owned()
+        let link =
+            newest["links"].as_array().and_then(|l| l.first()).and_then(Value::as_str).expect("a link");
+        assert!(link.starts_with(&self.base), "links point at PUBLIC_BASE_URL: {link}");
+        link.split_once("#token=").expect("the token is in the fragment").1.to_owned()
     }
 
     pub async fn accept(&self, token: &str, password: &str) -> Reply {
-        self.post(
-            "/v1/invitations/accept",
-            json!({ "token": token, "password": password }),
-        )
-        .await
+        self.post("/v1/invitations/accept", json!({ "token": token, "password": password })).await
     }
 
     pub async fn sign_in(&self, email: &str, password: &str) -> Reply {
-        self.post(
-            "/v1/sessions",
-            json!({ "email": email, "password": password }),
-        )
-        .await
+        self.post("/v1/sessions", json!({ "email": email, "password": password })).await
     }
 
     /// Creates an account under `preset` and activates its owner from the emailed link.
@@ -188,23 +149,14 @@ impl TestApp {
         let session = self.accept(&self.link_token(email).await, PASSWORD).await;
         assert_eq!(session.status, 200, "{}", session.body);
         Owner {
-            account_id: created.body["account"]["id"]
-                .as_str()
-                .expect("id")
-                .to_owned(),
+            account_id: created.body["account"]["id"].as_str().expect("id").to_owned(),
             email: email.to_owned(),
             token: session.str("access_token"),
         }
     }
 
     /// Invites `email` into the owner's account and has them activate; returns their access token.
-    pub async fn member(
-        &self,
-        owner: &Owner,
-        email: &str,
-        roles: &[&str],
-        permissions: &[&str],
-    ) -> String {
+    pub async fn member(&self, owner: &Owner, email: &str, roles: &[&str], permissions: &[&str]) -> String {
         let invited = self
             .post_as(
                 &owner.token,
@@ -220,10 +172,15 @@ impl TestApp {
         session.str("access_token")
     }
 
+    /// The owner with a fresh access token, as after moving the clock past the old one's 15 minutes.
+    pub async fn signed_in_again(&self, owner: Owner) -> Owner {
+        let session = self.sign_in(&owner.email, PASSWORD).await;
+        assert_eq!(session.status, 200, "{}", session.body);
+        Owner { token: session.str("access_token"), ..owner }
+    }
+
     pub async fn advance_clock(&self, seconds: u64) {
-        let moved = self
-            .post("/_dev/clock", json!({ "advance_seconds": seconds }))
-            .await;
+        let moved = self.post("/_dev/clock", json!({ "advance_seconds": seconds })).await;
         assert_eq!(moved.status, 200, "{}", moved.body);
     }
 }
@@ -235,12 +192,7 @@ async fn into_reply(response: reqwest::Response) -> Reply {
     let body = if bytes.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes)
-            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+        serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
     };
-    Reply {
-        status,
-        headers,
-        body,
-    }
+    Reply { status, headers, body }
 }

@@ -29,74 +29,44 @@ async fn ozon_owner_invites_an_employee_who_activates_and_signs_in() {
     assert_eq!(invited.body["status"], "sent");
 
     // Then she is listed not_activated and the invitation sent
-    let members = app
-        .get_as(&owner.token, &format!("{account}/members?q=anna"))
-        .await;
+    let members = app.get_as(&owner.token, &format!("{account}/members?q=anna")).await;
     assert_eq!(members.body["items"][0]["status"], "not_activated");
     assert_eq!(
         members.body["items"][0]["effective_permissions"],
         json!(["analytics:read", "prices:write", "products:write"])
     );
-    let invitations = app
-        .get_as(&owner.token, &format!("{account}/invitations?email=ANNA"))
-        .await;
+    let invitations = app.get_as(&owner.token, &format!("{account}/invitations?email=ANNA")).await;
     assert_eq!(invitations.body["items"][0]["status"], "sent");
     assert_eq!(invitations.body["next_cursor"], json!(null));
 
     // When she opens the link from her email and sets a password
     let token = app.link_token("anna@shop.example").await;
-    let inspected = app
-        .post("/v1/invitations/inspect", json!({"token": token}))
-        .await;
+    let inspected = app.post("/v1/invitations/inspect", json!({"token": token})).await;
     assert_eq!(inspected.status, 200);
     assert_eq!(inspected.body["account_name"], "ozon shop");
     assert_eq!(inspected.body["requires_password"], true);
     let accepted = app.accept(&token, PASSWORD).await;
     assert_eq!(accepted.status, 200, "{}", accepted.body);
-    assert_eq!(
-        accepted.body["memberships"][0]["roles"],
-        json!(["product_manager"])
-    );
+    assert_eq!(accepted.body["memberships"][0]["roles"], json!(["product_manager"]));
 
     // Then she can sign in, and the lists show her active and the invitation accepted
     let signed_in = app.sign_in("Anna@Shop.Example", PASSWORD).await;
     assert_eq!(signed_in.status, 200, "{}", signed_in.body);
     let anna = signed_in.str("user_id");
-    let member = app
-        .get_as(&owner.token, &format!("{account}/members/{anna}"))
-        .await;
+    let member = app.get_as(&owner.token, &format!("{account}/members/{anna}")).await;
     assert_eq!(member.body["status"], "active");
     assert!(member.body["last_login_at"].is_string());
-    let invitation = app
-        .get_as(
-            &owner.token,
-            &format!("{account}/invitations/{}", invited.str("id")),
-        )
-        .await;
+    let invitation = app.get_as(&owner.token, &format!("{account}/invitations/{}", invited.str("id"))).await;
     assert_eq!(invitation.body["status"], "accepted");
 
     // And her refresh token rotates: the new one works, the old one is dead
-    let refreshed = app
-        .post(
-            "/v1/sessions/refresh",
-            json!({"refresh_token": signed_in.str("refresh_token")}),
-        )
-        .await;
+    let refreshed =
+        app.post("/v1/sessions/refresh", json!({"refresh_token": signed_in.str("refresh_token")})).await;
     assert_eq!(refreshed.status, 200);
-    assert_ne!(
-        refreshed.str("refresh_token"),
-        signed_in.str("refresh_token")
-    );
-    let replayed = app
-        .post(
-            "/v1/sessions/refresh",
-            json!({"refresh_token": signed_in.str("refresh_token")}),
-        )
-        .await;
-    assert_eq!(
-        (replayed.status, replayed.code()),
-        (401, "invalid_refresh_token")
-    );
+    assert_ne!(refreshed.str("refresh_token"), signed_in.str("refresh_token"));
+    let replayed =
+        app.post("/v1/sessions/refresh", json!({"refresh_token": signed_in.str("refresh_token")})).await;
+    assert_eq!((replayed.status, replayed.code()), (401, "invalid_refresh_token"));
 
     // And an invitation to an address at .su is refused with the field named
     let refused = app
@@ -107,10 +77,7 @@ async fn ozon_owner_invites_an_employee_who_activates_and_signs_in() {
         )
         .await;
     assert_eq!((refused.status, refused.code()), (400, "validation_failed"));
-    assert_eq!(
-        refused.field_errors(),
-        [("email".to_owned(), "blocked_email_domain".to_owned())]
-    );
+    assert_eq!(refused.field_errors(), [("email".to_owned(), "blocked_email_domain".to_owned())]);
 }
 
 #[tokio::test]
@@ -122,17 +89,8 @@ async fn sixteen_concurrent_accepts_of_one_link_sign_in_exactly_one() {
     let replies = join_all((0..16).map(|_| app.accept(&token, PASSWORD))).await;
 
     let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert!(
-        replies
-            .iter()
-            .filter(|r| r.status != 200)
-            .all(|r| r.code() == "invitation_already_accepted")
-    );
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert!(replies.iter().filter(|r| r.status != 200).all(|r| r.code() == "invitation_already_accepted"));
 }
 
 #[tokio::test]
@@ -141,8 +99,7 @@ async fn used_tampered_unknown_and_expired_links_fail_with_their_codes() {
     app.create_account("standard", "used@links.example").await;
     let used = app.link_token("used@links.example").await;
     assert_eq!(app.accept(&used, PASSWORD).await.status, 200);
-    app.create_account("amazon-associates", "late@links.example")
-        .await;
+    app.create_account("amazon-associates", "late@links.example").await;
     let late = app.link_token("late@links.example").await;
 
     let mut tampered = used.clone();
@@ -150,43 +107,21 @@ async fn used_tampered_unknown_and_expired_links_fail_with_their_codes() {
     for (token, status, code) in [
         (used.as_str(), 409, "invitation_already_accepted"),
         (tampered.as_str(), 404, "invitation_not_found"),
-        (
-            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-            404,
-            "invitation_not_found",
-        ),
+        ("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 404, "invitation_not_found"),
         ("not-a-token", 404, "invitation_not_found"),
     ] {
-        let inspected = app
-            .post("/v1/invitations/inspect", json!({"token": token}))
-            .await;
-        assert_eq!(
-            (inspected.status, inspected.code()),
-            (status, code),
-            "inspect {token}"
-        );
+        let inspected = app.post("/v1/invitations/inspect", json!({"token": token})).await;
+        assert_eq!((inspected.status, inspected.code()), (status, code), "inspect {token}");
         let accepted = app.accept(token, PASSWORD).await;
-        assert_eq!(
-            (accepted.status, accepted.code()),
-            (status, code),
-            "accept {token}"
-        );
+        assert_eq!((accepted.status, accepted.code()), (status, code), "accept {token}");
     }
 
     // Amazon Associates links live 48 hours: alive a second before, dead at the boundary
     app.advance_clock(48 * 3600 - 5).await;
-    assert_eq!(
-        app.post("/v1/invitations/inspect", json!({"token": late}))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(app.post("/v1/invitations/inspect", json!({"token": late})).await.status, 200);
     app.advance_clock(5).await;
     let expired = app.accept(&late, PASSWORD).await;
-    assert_eq!(
-        (expired.status, expired.code()),
-        (410, "invitation_expired")
-    );
+    assert_eq!((expired.status, expired.code()), (410, "invitation_expired"));
 }
 
 #[tokio::test]
@@ -194,17 +129,8 @@ async fn a_product_manager_cannot_invite_and_nobody_grants_what_they_lack() {
     let app = spawn_app().await;
     let owner = app.owner("ozon", "boss@escalation.example").await;
     let invitations = format!("/v1/accounts/{}/invitations", owner.account_id);
-    let manager = app
-        .member(&owner, "pm@escalation.example", &["product_manager"], &[])
-        .await;
-    let recruiter = app
-        .member(
-            &owner,
-            "hr@escalation.example",
-            &["product_manager"],
-            &["users:write"],
-        )
-        .await;
+    let manager = app.member(&owner, "pm@escalation.example", &["product_manager"], &[]).await;
+    let recruiter = app.member(&owner, "hr@escalation.example", &["product_manager"], &["users:write"]).await;
 
     let by_manager = app
         .post_as(
@@ -232,12 +158,7 @@ async fn a_product_manager_cannot_invite_and_nobody_grants_what_they_lack() {
         .await;
     assert_eq!(within.status, 201, "{}", within.body);
 
-    let listed = app
-        .get_as(
-            &manager,
-            &format!("/v1/accounts/{}/members", owner.account_id),
-        )
-        .await;
+    let listed = app.get_as(&manager, &format!("/v1/accounts/{}/members", owner.account_id)).await;
     assert_eq!((listed.status, listed.code()), (403, "forbidden"));
 }
 
@@ -273,50 +194,25 @@ async fn another_accounts_owner_sees_404_everywhere() {
 async fn bad_bodies_get_clear_4xx_problems() {
     let app = spawn_app().await;
 
-    let unknown = app
-        .post(
-            "/v1/sessions",
-            json!({"email": "a@b.example", "password": "x", "is_admin": true}),
-        )
-        .await;
+    let unknown =
+        app.post("/v1/sessions", json!({"email": "a@b.example", "password": "x", "is_admin": true})).await;
     assert_eq!((unknown.status, unknown.code()), (400, "validation_failed"));
-    assert_eq!(
-        unknown.field_errors(),
-        [("is_admin".to_owned(), "unknown_field".to_owned())]
-    );
+    assert_eq!(unknown.field_errors(), [("is_admin".to_owned(), "unknown_field".to_owned())]);
     assert_eq!(unknown.headers["content-type"], "application/problem+json");
 
-    let malformed = app
-        .raw("/v1/sessions", "application/json", b"{\"email\":".to_vec())
-        .await;
-    assert_eq!(
-        malformed.field_errors(),
-        [("body".to_owned(), "malformed_json".to_owned())]
-    );
+    let malformed = app.raw("/v1/sessions", "application/json", b"{\"email\":".to_vec()).await;
+    assert_eq!(malformed.field_errors(), [("body".to_owned(), "malformed_json".to_owned())]);
 
-    let oversized = app
-        .raw("/v1/sessions", "application/json", vec![b' '; 64 * 1024])
-        .await;
-    assert_eq!(
-        (oversized.status, oversized.code()),
-        (413, "payload_too_large")
-    );
+    let oversized = app.raw("/v1/sessions", "application/json", vec![b' '; 64 * 1024]).await;
+    assert_eq!((oversized.status, oversized.code()), (413, "payload_too_large"));
 
-    let not_json = app
-        .raw("/v1/sessions", "text/plain", b"email=a".to_vec())
-        .await;
+    let not_json = app.raw("/v1/sessions", "text/plain", b"email=a".to_vec()).await;
     assert_eq!(not_json.status, 415);
 
     let no_route = app.get("/v1/nowhere").await;
     assert_eq!((no_route.status, no_route.code()), (404, "not_found"));
     let wrong_method = app.get("/v1/sessions").await;
-    assert_eq!(
-        (
-            wrong_method.status,
-            wrong_method.headers["allow"].to_str().unwrap()
-        ),
-        (405, "POST")
-    );
+    assert_eq!((wrong_method.status, wrong_method.headers["allow"].to_str().unwrap()), (405, "POST"));
 }
 
 #[tokio::test]
@@ -324,12 +220,8 @@ async fn sign_in_answers_the_same_for_unknown_emails_and_wrong_passwords() {
     let app = spawn_app().await;
     app.owner("standard", "known@signin.example").await;
 
-    let wrong = app
-        .sign_in("known@signin.example", "not the right password at all")
-        .await;
-    let unknown = app
-        .sign_in("nobody@signin.example", "not the right password at all")
-        .await;
+    let wrong = app.sign_in("known@signin.example", "not the right password at all").await;
+    let unknown = app.sign_in("nobody@signin.example", "not the right password at all").await;
     let garbage = app.sign_in("not an email", "x").await;
 
     for reply in [&wrong, &unknown, &garbage] {
@@ -344,16 +236,10 @@ async fn access_tokens_are_required_and_checked() {
     let owner = app.owner("standard", "tokens@access.example").await;
 
     assert_eq!(app.get("/v1/me").await.code(), "unauthenticated");
-    assert_eq!(
-        app.get_as("garbage", "/v1/me").await.code(),
-        "unauthenticated"
-    );
+    assert_eq!(app.get_as("garbage", "/v1/me").await.code(), "unauthenticated");
     let mut forged = owner.token.clone();
     forged.push('x');
-    assert_eq!(
-        app.get_as(&forged, "/v1/me").await.code(),
-        "unauthenticated"
-    );
+    assert_eq!(app.get_as(&forged, "/v1/me").await.code(), "unauthenticated");
 
     app.advance_clock(900).await;
     assert_eq!(
@@ -364,9 +250,7 @@ async fn access_tokens_are_required_and_checked() {
 
     let keys = app.get("/.well-known/jwks.json").await;
     assert_eq!(keys.body["keys"][0]["kty"], "OKP");
-    let header = URL_SAFE_NO_PAD
-        .decode(owner.token.split('.').next().unwrap())
-        .unwrap();
+    let header = URL_SAFE_NO_PAD.decode(owner.token.split('.').next().unwrap()).unwrap();
     let header: serde_json::Value = serde_json::from_slice(&header).unwrap();
     assert_eq!(header["alg"], "EdDSA");
     assert_eq!(header["kid"], keys.body["keys"][0]["kid"]);
@@ -379,30 +263,12 @@ async fn the_same_email_cannot_be_invited_twice_into_one_account() {
     let invitations = format!("/v1/accounts/{}/invitations", owner.account_id);
     let body = json!({"email": "sam@twice.example", "roles": ["viewer"]});
 
-    assert_eq!(
-        app.post_as(&owner.token, &invitations, body.clone())
-            .await
-            .status,
-        201
-    );
-    assert_eq!(
-        app.post_as(&owner.token, &invitations, body.clone())
-            .await
-            .code(),
-        "invitation_pending"
-    );
-    app.accept(&app.link_token("sam@twice.example").await, PASSWORD)
-        .await;
-    assert_eq!(
-        app.post_as(&owner.token, &invitations, body).await.code(),
-        "email_taken"
-    );
+    assert_eq!(app.post_as(&owner.token, &invitations, body.clone()).await.status, 201);
+    assert_eq!(app.post_as(&owner.token, &invitations, body.clone()).await.code(), "invitation_pending");
+    app.accept(&app.link_token("sam@twice.example").await, PASSWORD).await;
+    assert_eq!(app.post_as(&owner.token, &invitations, body).await.code(), "email_taken");
     let owner_again = app
-        .post_as(
-            &owner.token,
-            &invitations,
-            json!({"email": "owner@twice.example", "roles": ["viewer"]}),
-        )
+        .post_as(&owner.token, &invitations, json!({"email": "owner@twice.example", "roles": ["viewer"]}))
         .await;
     assert_eq!(owner_again.code(), "email_taken");
 }
@@ -413,16 +279,6 @@ async fn the_activation_page_keeps_the_token_out_of_referrers() {
     let page = app.get("/activate").await;
     assert_eq!(page.status, 200);
     assert_eq!(page.headers["referrer-policy"], "no-referrer");
-    assert!(
-        page.headers["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .contains("default-src 'none'")
-    );
-    assert!(
-        page.body
-            .as_str()
-            .unwrap()
-            .contains("/v1/invitations/inspect")
-    );
+    assert!(page.headers["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
+    assert!(page.body.as_str().unwrap().contains("/v1/invitations/inspect"));
 }

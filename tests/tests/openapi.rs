@@ -6,9 +6,7 @@ use shared::http::routes::{Function, ROUTES};
 use shared::service::failure::Code;
 use std::collections::{BTreeMap, BTreeSet};
 
-const HTTP_METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
+const HTTP_METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
 fn spec() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.yaml");
@@ -42,9 +40,7 @@ fn resolve<'a>(spec: &'a Value, value: &'a Value) -> &'a Value {
         let pointer = reference
             .strip_prefix('#')
             .unwrap_or_else(|| panic!("only local references are used: {reference}"));
-        value = spec
-            .pointer(pointer)
-            .unwrap_or_else(|| panic!("{reference} does not resolve"));
+        value = spec.pointer(pointer).unwrap_or_else(|| panic!("{reference} does not resolve"));
     }
     panic!("a reference cycle")
 }
@@ -104,10 +100,8 @@ fn openapi_describes_exactly_the_routes_of_the_route_table() {
             },
         }
     }
-    let table: BTreeSet<_> = ROUTES
-        .iter()
-        .map(|r| (r.method.as_str().to_lowercase(), r.path.to_owned()))
-        .collect();
+    let table: BTreeSet<_> =
+        ROUTES.iter().map(|r| (r.method.as_str().to_lowercase(), r.path.to_owned())).collect();
     for ((method, path), operation) in &documented {
         if !table.contains(&(method.clone(), path.clone())) {
             differences.push(format!(
@@ -118,9 +112,7 @@ fn openapi_describes_exactly_the_routes_of_the_route_table() {
         if let Some(id) = operation.get("operationId").and_then(Value::as_str)
             && let Some(other) = seen_ids.insert(id.to_owned(), format!("{method} {path}"))
         {
-            differences.push(format!(
-                "operationId `{id}` is used by both {other} and {method} {path}"
-            ));
+            differences.push(format!("operationId `{id}` is used by both {other} and {method} {path}"));
         }
     }
     assert_no_differences("openapi.yaml against ROUTES", differences);
@@ -221,22 +213,14 @@ fn problem_code_enum(spec: &Value) -> Vec<String> {
         .and_then(Value::as_array)
         .expect("components.schemas.Problem.properties.code has an enum")
         .iter()
-        .map(|v| {
-            v.as_str()
-                .unwrap_or_else(|| panic!("a code is a string: {v}"))
-                .to_owned()
-        })
+        .map(|v| v.as_str().unwrap_or_else(|| panic!("a code is a string: {v}")).to_owned())
         .collect()
 }
 
 #[test]
 fn the_problem_code_enum_is_exactly_the_services_error_codes() {
     for (i, code) in ALL_CODES.iter().enumerate() {
-        assert_eq!(
-            position(*code),
-            i,
-            "ALL_CODES and position disagree on {code:?}"
-        );
+        assert_eq!(position(*code), i, "ALL_CODES and position disagree on {code:?}");
     }
     let listed = problem_code_enum(&spec());
     let mut differences = Vec::new();
@@ -262,10 +246,9 @@ fn the_problem_code_enum_is_exactly_the_services_error_codes() {
         }
         match ALL_CODES.iter().find(|c| c.as_str() == code) {
             Some(c) if c.status() == status => {}
-            Some(c) => differences.push(format!(
-                "API.md gives `{code}` status {status}, the service {}",
-                c.status()
-            )),
+            Some(c) => {
+                differences.push(format!("API.md gives `{code}` status {status}, the service {}", c.status()))
+            }
             None => differences.push(format!("API.md's `{code}` is no Code")),
         }
     }
@@ -275,13 +258,11 @@ fn the_problem_code_enum_is_exactly_the_services_error_codes() {
 #[test]
 fn problem_responses_name_only_codes_of_their_own_status() {
     let spec = spec();
-    let status_of: BTreeMap<&str, u16> =
-        ALL_CODES.iter().map(|c| (c.as_str(), c.status())).collect();
+    let status_of: BTreeMap<&str, u16> = ALL_CODES.iter().map(|c| (c.as_str(), c.status())).collect();
     let mut differences = Vec::new();
     for ((method, path), operation) in operations(&spec) {
-        let responses = operation["responses"]
-            .as_object()
-            .unwrap_or_else(|| panic!("{method} {path} has responses"));
+        let responses =
+            operation["responses"].as_object().unwrap_or_else(|| panic!("{method} {path} has responses"));
         for (status, response) in responses {
             let response = resolve(&spec, response);
             let Some(schema) = response.pointer("/content/application~1problem+json/schema") else {
@@ -304,9 +285,7 @@ fn problem_responses_name_only_codes_of_their_own_status() {
             }
             for code in codes {
                 match status_of.get(code) {
-                    None => {
-                        differences.push(format!("{method} {path} {status}: `{code}` is no Code"))
-                    }
+                    None => differences.push(format!("{method} {path} {status}: `{code}` is no Code")),
                     Some(s) if s.to_string() != *status => {
                         differences.push(format!("{method} {path} {status}: `{code}` is a {s}"))
                     }
@@ -333,11 +312,8 @@ fn operations_declare_their_parameters_bodies_guards_and_dev_status() {
         };
         let at = format!("{method} {}", route.path);
 
-        let in_path: BTreeSet<&str> = route
-            .path
-            .split('/')
-            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
-            .collect();
+        let in_path: BTreeSet<&str> =
+            route.path.split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}')).collect();
         let declared: BTreeSet<&str> = operation["parameters"]
             .as_array()
             .into_iter()
@@ -347,16 +323,11 @@ fn operations_declare_their_parameters_bodies_guards_and_dev_status() {
             .filter_map(|p| p["name"].as_str())
             .collect();
         if in_path != declared {
-            differences.push(format!(
-                "{at}: path parameters {in_path:?}, declared {declared:?}"
-            ));
+            differences.push(format!("{at}: path parameters {in_path:?}, declared {declared:?}"));
         }
 
         if let Some(body) = operation.get("requestBody") {
-            let schema = resolve(
-                &spec,
-                &resolve(&spec, body)["content"]["application/json"]["schema"],
-            );
+            let schema = resolve(&spec, &resolve(&spec, body)["content"]["application/json"]["schema"]);
             if schema["additionalProperties"] != Value::Bool(false) {
                 differences.push(format!("{at}: the body schema allows unknown fields"));
             }
@@ -390,13 +361,10 @@ fn operations_declare_their_parameters_bodies_guards_and_dev_status() {
 
         let dev = route.function == Function::Dev;
         let marked = operation.get("x-dev-only") == Some(&Value::Bool(true));
-        let tagged = operation["tags"]
-            .as_array()
-            .is_some_and(|tags| tags.iter().any(|t| t == "dev"));
+        let tagged = operation["tags"].as_array().is_some_and(|tags| tags.iter().any(|t| t == "dev"));
         if dev != marked || dev != tagged {
-            differences.push(format!(
-                "{at}: dev-only route {dev}, but x-dev-only {marked} and tag dev {tagged}"
-            ));
+            differences
+                .push(format!("{at}: dev-only route {dev}, but x-dev-only {marked} and tag dev {tagged}"));
         }
     }
     assert_no_differences("operations", differences);

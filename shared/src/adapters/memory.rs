@@ -7,12 +7,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use crate::domain::{
-    Account, AccountId, Email, Invitation, InvitationId, InvitationStatus, Member, OneTimeToken,
-    RefreshSession, SessionFamilyId, User, UserId,
+    Account, AccountId, AuditEvent, Email, EventId, Invitation, InvitationId, InvitationStatus, Member,
+    MemberStatus, OneTimeToken, RefreshSession, SessionFamilyId, User, UserId,
 };
 use crate::ports::{
-    Acceptance, CallerRecord, Conflict, InvitationQuery, Invitee, InviteeUser, Login, MemberQuery,
-    Membership, NewInvitation, Page, PageRequest, Redemption, Store, StoreError, StoreResult,
+    Acceptance, CallerRecord, Conflict, InvitationQuery, InviteeUser, Login, MemberQuery, Membership,
+    NewInvitation, Page, PageRequest, Redemption, Resend, Store, StoreError, StoreResult, Withdrawal,
 };
 
 #[derive(Default)]
@@ -25,6 +25,7 @@ struct State {
     invitations: BTreeMap<(AccountId, InvitationId), Invitation>,
     tokens: HashMap<String, OneTimeToken>,
     sessions: HashMap<SessionFamilyId, RefreshSession>,
+    events: BTreeMap<(AccountId, EventId), AuditEvent>,
 }
 
 #[derive(Default)]
@@ -38,10 +39,7 @@ impl MemoryStore {
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
-        let mut state = self
-            .state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut state)
     }
 }
@@ -58,23 +56,29 @@ impl State {
             .filter(|m| m.user_id == user.id)
             .filter_map(|m| {
                 let account = self.accounts.get(&m.account_id)?.clone();
-                Some(Membership {
-                    member: m.clone(),
-                    account,
-                })
+                Some(Membership { member: m.clone(), account })
             })
             .collect();
-        Login {
-            user: user.clone(),
-            memberships,
-        }
+        Login { user: user.clone(), memberships }
     }
 
     fn insert_invitation(&mut self, new: &NewInvitation) -> StoreResult<()> {
         let member_key = (new.member.account_id.clone(), new.member.user_id.clone());
-        if self.members.contains_key(&member_key) {
-            return conflict(Conflict::AlreadyMember);
-        }
+        let superseded = match self.members.get(&member_key) {
+            None => None,
+            Some(stale)
+                if stale.status == MemberStatus::NotActivated
+                    && stale.invitation_id.is_some()
+                    && stale.invitation_id == new.supersedes =>
+            {
+                let key = (member_key.0.clone(), new.supersedes.clone().unwrap_or_else(InvitationId::lowest));
+                match self.invitations.get(&key) {
+                    Some(old) if old.status == InvitationStatus::Sent => Some(key),
+                    _ => return conflict(Conflict::AlreadyMember),
+                }
+            }
+            Some(_) => return conflict(Conflict::AlreadyMember),
+        };
         if let Some(phone) = &new.claim_phone
             && self.phones.contains_key(phone.as_str())
         {
@@ -85,8 +89,7 @@ impl State {
                 return conflict(Conflict::EmailTaken);
             }
             InviteeUser::New(user) => {
-                self.emails
-                    .insert(user.email.as_str().to_owned(), user.id.clone());
+                self.emails.insert(user.email.as_str().to_owned(), user.id.clone());
                 self.users.insert(user.id.clone(), user.clone());
             }
             InviteeUser::Existing(id) if !self.users.contains_key(id) => {
@@ -94,73 +97,88 @@ impl State {
             }
             InviteeUser::Existing(_) => {}
         }
+        if let Some(key) = superseded
+            && let Some(old) = self.invitations.get_mut(&key)
+        {
+            old.status = InvitationStatus::Expired;
+        }
         if let Some(phone) = &new.claim_phone {
-            self.phones
-                .insert(phone.as_str().to_owned(), new.member.user_id.clone());
+            self.phones.insert(phone.as_str().to_owned(), new.member.user_id.clone());
         }
         self.members.insert(member_key, new.member.clone());
         let invitation = &new.invitation;
-        self.invitations.insert(
-            (invitation.account_id.clone(), invitation.id.clone()),
-            invitation.clone(),
-        );
-        self.tokens
-            .insert(new.token.hash.clone(), new.token.clone());
+        self.invitations.insert((invitation.account_id.clone(), invitation.id.clone()), invitation.clone());
+        self.tokens.insert(new.token.hash.clone(), new.token.clone());
+        self.record(&new.event);
         Ok(())
+    }
+
+    fn record(&mut self, event: &AuditEvent) {
+        self.events.insert((event.account_id.clone(), event.id.clone()), event.clone());
+    }
+
+    /// The stored invitation, provided it is still `sent` with the link `token_hash`.
+    fn sent_invitation(&mut self, invitation: &Invitation, token_hash: &str) -> StoreResult<&mut Invitation> {
+        match self.invitations.get_mut(&(invitation.account_id.clone(), invitation.id.clone())) {
+            Some(stored) if stored.status == InvitationStatus::Sent && stored.token_hash == token_hash => {
+                Ok(stored)
+            }
+            _ => conflict(Conflict::TokenSpent),
+        }
+    }
+
+    /// The membership, provided it still waits on `invitation`.
+    fn waiting_member(&mut self, invitation: &Invitation) -> Option<&mut Member> {
+        self.members
+            .get_mut(&(invitation.account_id.clone(), invitation.user_id.clone()))
+            .filter(|m| m.invitation_id.as_ref() == Some(&invitation.id))
     }
 }
 
-/// Walks `items` (already in list order) from just after `after`, keeping up to `limit` matches.
+/// The order a list is read in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Order {
+    Ascending,
+    Descending,
+}
+
+/// Walks `items` (already in `order`) from just past the position `after`, which need not exist
+/// any more (as with DynamoDB's `ExclusiveStartKey`), keeping up to `limit` matches.
 fn paginate<'a, T: Clone + 'a>(
     items: impl Iterator<Item = (String, &'a T)>,
+    order: Order,
     page: &PageRequest,
     matches: impl Fn(&T) -> bool,
 ) -> Page<T> {
-    let mut started = page.after.is_none();
+    let past = |key: &str| match (&page.after, order) {
+        (None, _) => true,
+        (Some(after), Order::Ascending) => key > after.as_str(),
+        (Some(after), Order::Descending) => key < after.as_str(),
+    };
     let mut found = Vec::new();
     let mut last_key = None;
-    for (key, item) in items {
-        if !started {
-            started = page.after.as_deref() == Some(key.as_str());
-            continue;
-        }
+    for (key, item) in items.filter(|(key, _)| past(key)) {
         if !matches(item) {
             continue;
         }
         if found.len() == page.limit {
-            return Page {
-                items: found,
-                next: last_key,
-            };
+            return Page { items: found, next: last_key };
         }
         found.push(item.clone());
         last_key = Some(key);
     }
-    Page {
-        items: found,
-        next: None,
-    }
+    Page { items: found, next: None }
 }
 
 fn invitation_matches(invitation: &Invitation, query: &InvitationQuery) -> bool {
-    query
-        .status
-        .is_none_or(|s| invitation.status_at(query.now) == s)
-        && query
-            .role
-            .as_ref()
-            .is_none_or(|r| invitation.roles.contains(r))
-        && query
-            .email
-            .as_deref()
-            .is_none_or(|text| invitation.email.as_str().contains(text))
+    query.status.is_none_or(|s| invitation.status_at(query.now) == s)
+        && query.role.as_ref().is_none_or(|r| invitation.roles.contains(r))
+        && query.email.as_deref().is_none_or(|text| invitation.email.as_str().contains(text))
 }
 
 fn member_matches(member: &Member, query: &MemberQuery) -> bool {
     let contains = |field: &Option<String>, text: &str| {
-        field
-            .as_deref()
-            .is_some_and(|v| v.to_lowercase().contains(text))
+        field.as_deref().is_some_and(|v| v.to_lowercase().contains(text))
     };
     query.status.is_none_or(|s| member.status == s)
         && query.role.as_ref().is_none_or(|r| member.roles.contains(r))
@@ -173,37 +191,22 @@ fn member_matches(member: &Member, query: &MemberQuery) -> bool {
 
 #[async_trait]
 impl Store for MemoryStore {
-    async fn create_account(&self, account: &Account, owner: &NewInvitation) -> StoreResult<()> {
+    async fn create_account(
+        &self,
+        account: &Account,
+        created: &AuditEvent,
+        owner: &NewInvitation,
+    ) -> StoreResult<()> {
         self.with(|s| {
             s.insert_invitation(owner)?;
             s.accounts.insert(account.id.clone(), account.clone());
+            s.record(created);
             Ok(())
         })
     }
 
     async fn account(&self, id: &AccountId) -> StoreResult<Option<Account>> {
         Ok(self.with(|s| s.accounts.get(id).cloned()))
-    }
-
-    async fn invitee(&self, account: &AccountId, email: &Email) -> StoreResult<Invitee> {
-        Ok(self.with(|s| {
-            let Some(user) = s.emails.get(email.as_str()).and_then(|id| s.users.get(id)) else {
-                return Invitee::default();
-            };
-            let member = s.members.get(&(account.clone(), user.id.clone())).cloned();
-            let pending_invitation = s
-                .invitations
-                .range((account.clone(), InvitationId::lowest())..)
-                .take_while(|((a, _), _)| a == account)
-                .filter(|(_, i)| i.user_id == user.id)
-                .map(|(_, i)| i.clone())
-                .last();
-            Invitee {
-                user: Some(user.clone()),
-                member,
-                pending_invitation,
-            }
-        }))
     }
 
     async fn create_invitation(&self, new: &NewInvitation) -> StoreResult<()> {
@@ -215,28 +218,91 @@ impl Store for MemoryStore {
         })
     }
 
+    async fn discard_invitation(&self, new: &NewInvitation) -> StoreResult<()> {
+        self.with(|s| {
+            let invitation = &new.invitation;
+            s.invitations.remove(&(invitation.account_id.clone(), invitation.id.clone()));
+            s.tokens.remove(&new.token.hash);
+            s.events.remove(&(new.event.account_id.clone(), new.event.id.clone()));
+            if s.waiting_member(invitation).is_some() {
+                s.members.remove(&(invitation.account_id.clone(), invitation.user_id.clone()));
+            }
+            if let InviteeUser::New(user) = &new.user {
+                s.users.remove(&user.id);
+                s.emails.remove(user.email.as_str());
+            }
+            if let Some(phone) = &new.claim_phone {
+                s.phones.remove(phone.as_str());
+            }
+            Ok(())
+        })
+    }
+
+    async fn withdraw_invitation(&self, withdrawal: &Withdrawal) -> StoreResult<()> {
+        self.with(|s| {
+            let invitation = &withdrawal.invitation;
+            *s.sent_invitation(invitation, &invitation.token_hash)? = invitation.clone();
+            if withdrawal.drop_member
+                && s.waiting_member(invitation).is_some_and(|m| m.status == MemberStatus::NotActivated)
+            {
+                s.members.remove(&(invitation.account_id.clone(), invitation.user_id.clone()));
+            }
+            s.record(&withdrawal.event);
+            Ok(())
+        })
+    }
+
+    async fn resend_invitation(&self, resend: &Resend) -> StoreResult<()> {
+        self.with(|s| {
+            *s.sent_invitation(&resend.invitation, &resend.previous_token_hash)? = resend.invitation.clone();
+            s.tokens.remove(&resend.previous_token_hash);
+            s.tokens.insert(resend.token.hash.clone(), resend.token.clone());
+            if let Some(member) = &resend.member
+                && let Some(stored) = s.waiting_member(&resend.invitation)
+            {
+                *stored = member.clone();
+            }
+            s.record(&resend.event);
+            Ok(())
+        })
+    }
+
+    async fn lapsed_invitations(
+        &self,
+        now: DateTime<Utc>,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Invitation>> {
+        Ok(self.with(|s| {
+            let mut lapsed: Vec<(String, &Invitation)> = s
+                .invitations
+                .values()
+                .filter(|i| i.status == InvitationStatus::Sent && i.expires_at <= now)
+                .map(|i| {
+                    (
+                        format!(
+                            "{}#{}",
+                            i.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+                            i.id
+                        ),
+                        i,
+                    )
+                })
+                .collect();
+            lapsed.sort_by(|a, b| a.0.cmp(&b.0));
+            paginate(lapsed.into_iter(), Order::Ascending, page, |_| true)
+        }))
+    }
+
     async fn redemption(&self, token_hash: &str) -> StoreResult<Option<Redemption>> {
         Ok(self.with(|s| {
             let token = s.tokens.get(token_hash)?.clone();
-            let crate::domain::TokenPurpose::Invitation {
-                account_id,
-                invitation_id,
-            } = &token.purpose
-            else {
+            let crate::domain::TokenPurpose::Invitation { account_id, invitation_id } = &token.purpose else {
                 return None;
             };
-            let invitation = s
-                .invitations
-                .get(&(account_id.clone(), invitation_id.clone()))?
-                .clone();
+            let invitation = s.invitations.get(&(account_id.clone(), invitation_id.clone()))?.clone();
             let account = s.accounts.get(account_id)?.clone();
             let login = s.login(s.users.get(&token.user_id)?);
-            Some(Redemption {
-                token,
-                invitation,
-                account,
-                login,
-            })
+            Some(Redemption { token, invitation, account, login })
         }))
     }
 
@@ -246,8 +312,7 @@ impl Store for MemoryStore {
             let key = (invitation.account_id.clone(), invitation.id.clone());
             let unspent = s.tokens.contains_key(&acceptance.token_hash)
                 && s.invitations.get(&key).is_some_and(|stored| {
-                    stored.status == InvitationStatus::Sent
-                        && stored.token_hash == acceptance.token_hash
+                    stored.status == InvitationStatus::Sent && stored.token_hash == acceptance.token_hash
                 });
             if !unspent {
                 return conflict(Conflict::TokenSpent);
@@ -258,32 +323,21 @@ impl Store for MemoryStore {
                         return conflict(Conflict::PhoneTaken);
                     }
                     _ => {
-                        s.phones
-                            .insert(phone.as_str().to_owned(), acceptance.user.id.clone());
+                        s.phones.insert(phone.as_str().to_owned(), acceptance.user.id.clone());
                     }
                 }
             }
             s.invitations.insert(key, invitation.clone());
             let member = &acceptance.member;
-            s.members.insert(
-                (member.account_id.clone(), member.user_id.clone()),
-                member.clone(),
-            );
-            s.users
-                .insert(acceptance.user.id.clone(), acceptance.user.clone());
-            s.sessions.insert(
-                acceptance.session.family_id.clone(),
-                acceptance.session.clone(),
-            );
+            s.members.insert((member.account_id.clone(), member.user_id.clone()), member.clone());
+            s.users.insert(acceptance.user.id.clone(), acceptance.user.clone());
+            s.sessions.insert(acceptance.session.family_id.clone(), acceptance.session.clone());
+            s.record(&acceptance.event);
             Ok(())
         })
     }
 
-    async fn invitation(
-        &self,
-        account: &AccountId,
-        id: &InvitationId,
-    ) -> StoreResult<Option<Invitation>> {
+    async fn invitation(&self, account: &AccountId, id: &InvitationId) -> StoreResult<Option<Invitation>> {
         Ok(self.with(|s| s.invitations.get(&(account.clone(), id.clone())).cloned()))
     }
 
@@ -300,18 +354,13 @@ impl Store for MemoryStore {
                 .take_while(|((a, _), _)| a == account)
                 .map(|((_, id), i)| (id.to_string(), i))
                 .collect::<Vec<_>>();
-            paginate(items.into_iter().rev(), page, |i| {
-                invitation_matches(i, query)
-            })
+            paginate(items.into_iter().rev(), Order::Descending, page, |i| invitation_matches(i, query))
         }))
     }
 
     async fn login_by_email(&self, email: &Email) -> StoreResult<Option<Login>> {
         Ok(self.with(|s| {
-            let user = s
-                .emails
-                .get(email.as_str())
-                .and_then(|id| s.users.get(id))?;
+            let user = s.emails.get(email.as_str()).and_then(|id| s.users.get(id))?;
             Some(s.login(user))
         }))
     }
@@ -328,23 +377,16 @@ impl Store for MemoryStore {
     ) -> StoreResult<()> {
         self.with(|s| {
             for account in accounts {
-                if let Some(member) = s
-                    .members
-                    .get_mut(&(account.clone(), session.user_id.clone()))
-                {
+                if let Some(member) = s.members.get_mut(&(account.clone(), session.user_id.clone())) {
                     member.last_login_at = Some(at);
                 }
             }
-            s.sessions
-                .insert(session.family_id.clone(), session.clone());
+            s.sessions.insert(session.family_id.clone(), session.clone());
             Ok(())
         })
     }
 
-    async fn refresh_session(
-        &self,
-        family: &SessionFamilyId,
-    ) -> StoreResult<Option<RefreshSession>> {
+    async fn refresh_session(&self, family: &SessionFamilyId) -> StoreResult<Option<RefreshSession>> {
         Ok(self.with(|s| s.sessions.get(family).cloned()))
     }
 
@@ -363,17 +405,25 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn caller(
-        &self,
-        account: &AccountId,
-        user: &UserId,
-    ) -> StoreResult<Option<CallerRecord>> {
+    async fn caller(&self, account: &AccountId, user: &UserId) -> StoreResult<Option<CallerRecord>> {
         Ok(self.with(|s| {
             Some(CallerRecord {
                 account: s.accounts.get(account)?.clone(),
                 user: s.users.get(user)?.clone(),
                 member: s.members.get(&(account.clone(), user.clone()))?.clone(),
             })
+        }))
+    }
+
+    async fn audit_events(&self, account: &AccountId, page: &PageRequest) -> StoreResult<Page<AuditEvent>> {
+        Ok(self.with(|s| {
+            let events: Vec<_> = s
+                .events
+                .range((account.clone(), EventId::lowest())..)
+                .take_while(|((a, _), _)| a == account)
+                .map(|((_, id), e)| (id.to_string(), e))
+                .collect();
+            paginate(events.into_iter().rev(), Order::Descending, page, |_| true)
         }))
     }
 
@@ -393,7 +443,7 @@ impl Store for MemoryStore {
                 .range((account.clone(), UserId::lowest())..)
                 .take_while(|((a, _), _)| a == account)
                 .map(|((_, id), m)| (id.to_string(), m));
-            paginate(items, page, |m| member_matches(m, query))
+            paginate(items, Order::Ascending, page, |m| member_matches(m, query))
         }))
     }
 }

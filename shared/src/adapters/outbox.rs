@@ -27,11 +27,7 @@ pub struct OutboxMailer {
 
 impl OutboxMailer {
     pub fn new(clock: Arc<dyn Clock>, announce: bool) -> Self {
-        Self {
-            sent: Mutex::default(),
-            clock,
-            announce,
-        }
+        Self { sent: Mutex::default(), clock, announce }
     }
 
     /// Newest first.
@@ -45,9 +41,7 @@ impl OutboxMailer {
 pub fn links_in(text: &str) -> Vec<String> {
     let mut links: Vec<String> = Vec::new();
     for word in text.split(|c: char| c.is_whitespace() || matches!(c, '"' | '<' | '>' | '\'')) {
-        if (word.starts_with("http://") || word.starts_with("https://"))
-            && !links.iter().any(|l| l == word)
-        {
+        if (word.starts_with("http://") || word.starts_with("https://")) && !links.iter().any(|l| l == word) {
             links.push(word.trim_end_matches(['.', ',', ')']).to_owned());
         }
     }
@@ -72,10 +66,7 @@ impl Mailer for OutboxMailer {
                 println!("  {link}");
             }
         }
-        self.sent
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(message);
+        self.sent.lock().unwrap_or_else(|p| p.into_inner()).push(message);
         Ok(())
     }
 }

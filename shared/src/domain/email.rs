@@ -55,9 +55,7 @@ fn valid_local_part(local: &str) -> bool {
         && !local.starts_with('.')
         && !local.ends_with('.')
         && !local.contains("..")
-        && local
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || ATEXT_SPECIALS.contains(c))
+        && local.chars().all(|c| c.is_ascii_alphanumeric() || ATEXT_SPECIALS.contains(c))
 }
 
 fn valid_domain(domain: &str) -> bool {
@@ -69,9 +67,7 @@ fn valid_domain(domain: &str) -> bool {
                 && !label.ends_with('-')
                 && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         })
-        && labels
-            .last()
-            .is_some_and(|tld| tld.chars().any(|c| c.is_ascii_alphabetic()))
+        && labels.last().is_some_and(|tld| tld.chars().any(|c| c.is_ascii_alphabetic()))
 }
 
 impl TryFrom<String> for Email {
@@ -102,11 +98,7 @@ impl fmt::Debug for Email {
 
 impl From<InvalidEmail> for FieldError {
     fn from(_: InvalidEmail) -> Self {
-        FieldError::new(
-            "email",
-            "invalid_email",
-            "Enter an email address like name@example.com.",
-        )
+        FieldError::new("email", "invalid_email", "Enter an email address like name@example.com.")
     }
 }
 
@@ -144,9 +136,6 @@ mod tests {
 
     #[test]
     fn masked_form_hides_the_local_part() {
-        assert_eq!(
-            Email::parse("anna@shop.example").unwrap().masked(),
-            "a***@shop.example"
-        );
+        assert_eq!(Email::parse("anna@shop.example").unwrap().masked(), "a***@shop.example");
     }
 }

@@ -62,6 +62,10 @@ id_type!(
     /// A chain of rotated refresh tokens from one sign-in.
     SessionFamilyId
 );
+id_type!(
+    /// One entry of an account's audit log.
+    EventId
+);
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountSettings {
@@ -122,14 +126,17 @@ pub struct Member {
     pub created_at: DateTime<Utc>,
     pub activated_at: Option<DateTime<Utc>>,
     pub last_login_at: Option<DateTime<Utc>>,
+    /// The invitation this membership waits on while `not_activated`.
+    pub invitation_id: Option<InvitationId>,
+    /// When that invitation's link dies; a `not_activated` member past it is stale.
+    pub pending_until: Option<DateTime<Utc>>,
+    /// Raised by every change, so writes can require the state they read.
+    pub version: u32,
 }
 
 impl Member {
     pub fn grant(&self) -> Grant {
-        Grant {
-            roles: self.roles.clone(),
-            permissions: self.permissions.clone(),
-        }
+        Grant { roles: self.roles.clone(), permissions: self.permissions.clone() }
     }
 
     /// Copies the user's current profile onto the membership.
@@ -172,6 +179,8 @@ pub struct Invitation {
     pub revoked_by: Option<UserId>,
     pub send_count: u32,
     pub last_sent_at: DateTime<Utc>,
+    /// When the link was sent within the last hour: the resend limit's sliding window.
+    pub recent_sends: Vec<DateTime<Utc>>,
     /// SHA-256 of the one link that is currently valid.
     pub token_hash: String,
 }
@@ -186,10 +195,22 @@ impl Invitation {
     }
 
     pub fn grant(&self) -> Grant {
-        Grant {
-            roles: self.roles.clone(),
-            permissions: self.permissions.clone(),
+        Grant { roles: self.roles.clone(), permissions: self.permissions.clone() }
+    }
+
+    /// Records a send at `now` unless `limit` sends already happened in the hour before it;
+    /// then answers how long until the oldest of them leaves the window.
+    pub fn record_send(&mut self, now: DateTime<Utc>, limit: u32) -> Result<(), chrono::Duration> {
+        let hour = chrono::Duration::hours(1);
+        self.recent_sends.retain(|at| now - *at < hour);
+        if self.recent_sends.len() >= limit as usize {
+            let oldest = self.recent_sends.iter().min().copied().unwrap_or(now);
+            return Err(oldest + hour - now);
         }
+        self.recent_sends.push(now);
+        self.send_count += 1;
+        self.last_sent_at = now;
+        Ok(())
     }
 }
 
@@ -198,10 +219,7 @@ impl Invitation {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TokenPurpose {
     /// Accept an invitation (or, in direct mode, set the first password).
-    Invitation {
-        account_id: AccountId,
-        invitation_id: InvitationId,
-    },
+    Invitation { account_id: AccountId, invitation_id: InvitationId },
     /// Choose a new password.
     PasswordReset,
 }
@@ -225,4 +243,43 @@ pub struct RefreshSession {
     pub token_version: u32,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+}
+
+/// What happened, as the audit log names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AuditAction {
+    #[serde(rename = "account.created")]
+    AccountCreated,
+    #[serde(rename = "invitation.created")]
+    InvitationCreated,
+    #[serde(rename = "invitation.resent")]
+    InvitationResent,
+    #[serde(rename = "invitation.revoked")]
+    InvitationRevoked,
+    #[serde(rename = "invitation.accepted")]
+    InvitationAccepted,
+    #[serde(rename = "invitation.expired")]
+    InvitationExpired,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditTarget {
+    Account,
+    Invitation,
+    Member,
+}
+
+/// One entry of an account's audit log, written in the same transaction as the change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub id: EventId,
+    pub account_id: AccountId,
+    pub at: DateTime<Utc>,
+    /// `None` for the system (the scheduled cleanup, the operator).
+    pub actor_id: Option<UserId>,
+    pub action: AuditAction,
+    pub target_type: AuditTarget,
+    pub target_id: String,
+    pub details: serde_json::Value,
 }

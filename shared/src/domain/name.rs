@@ -23,20 +23,13 @@ pub struct PersonName(String);
 const MAX_CHARS: usize = 100;
 
 impl PersonName {
-    pub fn parse(
-        field: &str,
-        raw: &str,
-        script: NameScript,
-        min_letters: usize,
-    ) -> Result<Self, FieldError> {
+    pub fn parse(field: &str, raw: &str, script: NameScript, min_letters: usize) -> Result<Self, FieldError> {
         let trimmed = raw.trim();
         let letters = trimmed.chars().filter(|c| c.is_alphabetic()).count();
         let chars: Vec<char> = trimmed.chars().collect();
         let well_formed = chars.iter().enumerate().all(|(i, &c)| match c {
             c if c.is_alphabetic() => script.allows(c),
-            '\'' | '’' | 'ʼ' | '-' | ' ' => {
-                i > 0 && i + 1 < chars.len() && chars[i - 1].is_alphabetic()
-            }
+            '\'' | '’' | 'ʼ' | '-' | ' ' => i > 0 && i + 1 < chars.len() && chars[i - 1].is_alphabetic(),
             _ => false,
         });
         if !well_formed || letters < min_letters.max(1) || chars.len() > MAX_CHARS {
@@ -78,10 +71,7 @@ mod tests {
     #[test]
     fn cyrillic_names_of_two_letters_or_more_pass() {
         for raw in ["Іван", "Мар'яна", "Анна-Марія", "Їжак", "Ян"] {
-            assert!(
-                PersonName::parse("first_name", raw, NameScript::Cyrillic, 2).is_ok(),
-                "{raw}"
-            );
+            assert!(PersonName::parse("first_name", raw, NameScript::Cyrillic, 2).is_ok(), "{raw}");
         }
     }
 
@@ -89,11 +79,7 @@ mod tests {
     fn latin_short_or_symbolic_names_fail_the_cyrillic_rule() {
         for raw in ["Ivan", "І", "Іван1", "-Іван", "Іван-", "Iван", ""] {
             let error = PersonName::parse("last_name", raw, NameScript::Cyrillic, 2).unwrap_err();
-            assert_eq!(
-                (error.field.as_str(), error.code),
-                ("last_name", "invalid_name"),
-                "{raw}"
-            );
+            assert_eq!((error.field.as_str(), error.code), ("last_name", "invalid_name"), "{raw}");
         }
     }
 

@@ -80,11 +80,7 @@ impl Password {
                 }
                 PasswordCharset::Any => "Control characters cannot be part of a password.",
             };
-            return Err(FieldError::new(
-                field,
-                "password_invalid_characters",
-                message,
-            ));
+            return Err(FieldError::new(field, "password_invalid_characters", message));
         }
         if policy.refuse_common && is_common(raw) {
             return Err(FieldError::new(
@@ -110,11 +106,7 @@ fn is_common(raw: &str) -> bool {
 fn is_repetition(lowered: &str) -> bool {
     let chars: Vec<char> = lowered.chars().collect();
     (1..=3).any(|period| {
-        chars.len() > period * 2
-            && chars
-                .iter()
-                .enumerate()
-                .all(|(i, c)| *c == chars[i % period])
+        chars.len() > period * 2 && chars.iter().enumerate().all(|(i, c)| *c == chars[i % period])
     })
 }
 
@@ -129,12 +121,7 @@ mod tests {
     use super::*;
 
     fn standard() -> PasswordPolicy {
-        PasswordPolicy {
-            min_length: 15,
-            max_length: 128,
-            charset: PasswordCharset::Any,
-            refuse_common: true,
-        }
+        PasswordPolicy { min_length: 15, max_length: 128, charset: PasswordCharset::Any, refuse_common: true }
     }
 
     fn ukrainian() -> PasswordPolicy {
@@ -152,66 +139,32 @@ mod tests {
 
     #[test]
     fn standard_policy_wants_length_not_composition() {
+        assert_eq!(code(Password::parse("password", "correct horse battery", &standard())), "ok");
+        assert_eq!(code(Password::parse("password", "Sh0rt!pass", &standard())), "password_too_short");
+        assert_eq!(code(Password::parse("password", &"x".repeat(129), &standard())), "password_too_long");
         assert_eq!(
-            code(Password::parse(
-                "password",
-                "correct horse battery",
-                &standard()
-            )),
-            "ok"
-        );
-        assert_eq!(
-            code(Password::parse("password", "Sh0rt!pass", &standard())),
-            "password_too_short"
-        );
-        assert_eq!(
-            code(Password::parse("password", &"x".repeat(129), &standard())),
-            "password_too_long"
-        );
-        assert_eq!(
-            code(Password::parse(
-                "password",
-                "ééééééééééééééééé",
-                &standard()
-            )),
+            code(Password::parse("password", "ééééééééééééééééé", &standard())),
             "password_too_common"
         );
         assert_eq!(
-            code(Password::parse(
-                "password",
-                "line\nbreak in the password",
-                &standard()
-            )),
+            code(Password::parse("password", "line\nbreak in the password", &standard())),
             "password_invalid_characters"
         );
     }
 
     #[test]
     fn common_passwords_are_refused_whatever_their_case() {
+        assert_eq!(code(Password::parse("password", "1QAZ2WSX3EDC4RFV", &standard())), "password_too_common");
         assert_eq!(
-            code(Password::parse("password", "1QAZ2WSX3EDC4RFV", &standard())),
-            "password_too_common"
-        );
-        assert_eq!(
-            code(Password::parse(
-                "password",
-                "abcabcabcabcabcabc",
-                &standard()
-            )),
+            code(Password::parse("password", "abcabcabcabcabcabc", &standard())),
             "password_too_common"
         );
     }
 
     #[test]
     fn ukrainian_policy_allows_six_latin_printable_characters() {
-        assert_eq!(
-            code(Password::parse("password", "Ab1!x_", &ukrainian())),
-            "ok"
-        );
-        assert_eq!(
-            code(Password::parse("password", "Ab1!x", &ukrainian())),
-            "password_too_short"
-        );
+        assert_eq!(code(Password::parse("password", "Ab1!x_", &ukrainian())), "ok");
+        assert_eq!(code(Password::parse("password", "Ab1!x", &ukrainian())), "password_too_short");
         assert_eq!(
             code(Password::parse("password", "Пароль123", &ukrainian())),
             "password_invalid_characters"
@@ -226,14 +179,7 @@ mod tests {
     fn oversized_input_is_refused_before_any_hashing() {
         let huge = "é".repeat(MAX_PASSWORD_BYTES);
         assert_eq!(
-            code(Password::parse(
-                "password",
-                &huge,
-                &PasswordPolicy {
-                    max_length: 100_000,
-                    ..standard()
-                }
-            )),
+            code(Password::parse("password", &huge, &PasswordPolicy { max_length: 100_000, ..standard() })),
             "password_too_long"
         );
     }

@@ -35,24 +35,15 @@ impl Permission {
         if section.is_empty() || !section.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
             return Err(malformed());
         }
-        Ok(Self {
-            section: section.to_owned(),
-            level,
-        })
+        Ok(Self { section: section.to_owned(), level })
     }
 
     pub fn write(section: &str) -> Self {
-        Self {
-            section: section.to_owned(),
-            level: Level::Write,
-        }
+        Self { section: section.to_owned(), level: Level::Write }
     }
 
     pub fn read(section: &str) -> Self {
-        Self {
-            section: section.to_owned(),
-            level: Level::Read,
-        }
+        Self { section: section.to_owned(), level: Level::Read }
     }
 }
 
@@ -83,9 +74,7 @@ impl PermissionSet {
     }
 
     pub fn allows(&self, wanted: &Permission) -> bool {
-        self.0
-            .get(&wanted.section)
-            .is_some_and(|held| *held >= wanted.level)
+        self.0.get(&wanted.section).is_some_and(|held| *held >= wanted.level)
     }
 
     /// Whether every permission of `other` is held here: the escalation rule's test.
@@ -94,10 +83,7 @@ impl PermissionSet {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = Permission> + '_ {
-        self.0.iter().map(|(section, level)| Permission {
-            section: section.clone(),
-            level: *level,
-        })
+        self.0.iter().map(|(section, level)| Permission { section: section.clone(), level: *level })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -187,13 +173,7 @@ mod tests {
 
     #[test]
     fn malformed_permissions_are_refused() {
-        for raw in [
-            "products",
-            "products:admin",
-            ":read",
-            "Products:read",
-            "pro ducts:read",
-        ] {
+        for raw in ["products", "products:admin", ":read", "Products:read", "pro ducts:read"] {
             assert!(Permission::parse(raw).is_err(), "{raw}");
         }
     }

@@ -31,10 +31,7 @@ impl Phone {
         let trimmed = raw.trim();
         let plus = trimmed.starts_with('+');
         let body = trimmed.strip_prefix('+').unwrap_or(trimmed);
-        if !body
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '.'))
-        {
+        if !body.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '.')) {
             return Err(InvalidPhone);
         }
         let digits: String = body.chars().filter(char::is_ascii_digit).collect();
@@ -78,11 +75,7 @@ impl fmt::Display for Phone {
 
 impl From<InvalidPhone> for FieldError {
     fn from(_: InvalidPhone) -> Self {
-        FieldError::new(
-            "phone",
-            "invalid_phone",
-            "Enter a valid mobile phone number.",
-        )
+        FieldError::new("phone", "invalid_phone", "Enter a valid mobile phone number.")
     }
 }
 
@@ -95,8 +88,8 @@ mod tests {
             country_code: "380".into(),
             trunk_prefix: "0".into(),
             operator_codes: [
-                "39", "50", "63", "66", "67", "68", "73", "77", "89", "91", "92", "93", "94", "95",
-                "96", "97", "98", "99",
+                "39", "50", "63", "66", "67", "68", "73", "77", "89", "91", "92", "93", "94", "95", "96",
+                "97", "98", "99",
             ]
             .map(String::from)
             .to_vec(),
@@ -107,41 +100,22 @@ mod tests {
     #[test]
     fn ukrainian_mobile_numbers_in_every_accepted_spelling_store_as_e164() {
         let rule = ukrainian();
-        for raw in [
-            "0671234567",
-            "+380 67 123 45 67",
-            "380671234567",
-            "(067) 123-45-67",
-        ] {
-            assert_eq!(
-                Phone::parse(raw, Some(&rule)).unwrap().as_str(),
-                "+380671234567",
-                "{raw}"
-            );
+        for raw in ["0671234567", "+380 67 123 45 67", "380671234567", "(067) 123-45-67"] {
+            assert_eq!(Phone::parse(raw, Some(&rule)).unwrap().as_str(), "+380671234567", "{raw}");
         }
     }
 
     #[test]
     fn other_operators_lengths_and_characters_are_refused() {
         let rule = ukrainian();
-        for raw in [
-            "0441234567",
-            "067123456",
-            "06712345678",
-            "+48 601 234 567",
-            "067-abc-4567",
-            "",
-        ] {
+        for raw in ["0441234567", "067123456", "06712345678", "+48 601 234 567", "067-abc-4567", ""] {
             assert_eq!(Phone::parse(raw, Some(&rule)), Err(InvalidPhone), "{raw}");
         }
     }
 
     #[test]
     fn without_a_rule_only_international_numbers_are_accepted() {
-        assert_eq!(
-            Phone::parse("+48 601 234 567", None).unwrap().as_str(),
-            "+48601234567"
-        );
+        assert_eq!(Phone::parse("+48 601 234 567", None).unwrap().as_str(), "+48601234567");
         assert_eq!(Phone::parse("601234567", None), Err(InvalidPhone));
     }
 }

@@ -15,18 +15,9 @@ use super::validation::{FieldError, FieldErrors};
 const BUILTIN: [(&str, &str); 6] = [
     ("standard", include_str!("../../presets/standard.toml")),
     ("ozon", include_str!("../../presets/ozon.toml")),
-    (
-        "ua-marketplace",
-        include_str!("../../presets/ua-marketplace.toml"),
-    ),
-    (
-        "amazon-associates",
-        include_str!("../../presets/amazon-associates.toml"),
-    ),
-    (
-        "amazon-seller",
-        include_str!("../../presets/amazon-seller.toml"),
-    ),
+    ("ua-marketplace", include_str!("../../presets/ua-marketplace.toml")),
+    ("amazon-associates", include_str!("../../presets/amazon-associates.toml")),
+    ("amazon-seller", include_str!("../../presets/amazon-seller.toml")),
     ("joom", include_str!("../../presets/joom.toml")),
 ];
 
@@ -109,10 +100,7 @@ impl Preset {
 
     /// Every permission of the catalog: what the owner holds.
     pub fn catalog(&self) -> PermissionSet {
-        self.sections
-            .iter()
-            .map(|s| Permission::write(&s.id))
-            .collect()
+        self.sections.iter().map(|s| Permission::write(&s.id)).collect()
     }
 
     /// The union of the roles' permissions and the direct grants.
@@ -125,11 +113,7 @@ impl Preset {
     }
 
     /// Parses role names and permission strings from a request into a grant of this preset.
-    pub fn parse_grant(
-        &self,
-        roles: &[String],
-        permissions: &[String],
-    ) -> Result<Grant, FieldErrors> {
+    pub fn parse_grant(&self, roles: &[String], permissions: &[String]) -> Result<Grant, FieldErrors> {
         let mut errors = FieldErrors::default();
         let mut grant = Grant::default();
         for raw in roles {
@@ -156,11 +140,7 @@ impl Preset {
             }
         }
         if errors.is_empty() && grant.roles.is_empty() && grant.permissions.is_empty() {
-            errors.push(FieldError::new(
-                "roles",
-                "unknown_role",
-                "Choose at least one role or permission.",
-            ));
+            errors.push(FieldError::new("roles", "unknown_role", "Choose at least one role or permission."));
         }
         errors.finish(|| grant)
     }
@@ -168,13 +148,10 @@ impl Preset {
     /// Whether the preset refuses addresses of this domain (Ozon: `.co`, `.su`).
     pub fn refuses_domain(&self, email: &Email, extra: &[String]) -> bool {
         let domain = email.domain();
-        self.blocked_email_domain_suffixes
-            .iter()
-            .chain(extra)
-            .any(|blocked| {
-                let blocked = blocked.trim_start_matches('.').to_ascii_lowercase();
-                domain == blocked || domain.ends_with(&format!(".{blocked}"))
-            })
+        self.blocked_email_domain_suffixes.iter().chain(extra).any(|blocked| {
+            let blocked = blocked.trim_start_matches('.').to_ascii_lowercase();
+            domain == blocked || domain.ends_with(&format!(".{blocked}"))
+        })
     }
 
     fn validate(&self) -> Result<(), String> {
@@ -185,10 +162,7 @@ impl Preset {
                 return Err(format!("role {} is listed twice", role.name));
             }
             if !catalog.covers(&role.permissions) {
-                return Err(format!(
-                    "role {} names a section outside the catalog",
-                    role.name
-                ));
+                return Err(format!("role {} names a section outside the catalog", role.name));
             }
         }
         if let Some(role) = &self.former_owner_role
@@ -199,14 +173,7 @@ impl Preset {
         if !catalog.covers(&self.former_owner_permissions) {
             return Err("former_owner_permissions name a section outside the catalog".into());
         }
-        if self.sections.len()
-            != self
-                .sections
-                .iter()
-                .map(|s| &s.id)
-                .collect::<BTreeSet<_>>()
-                .len()
-        {
+        if self.sections.len() != self.sections.iter().map(|s| &s.id).collect::<BTreeSet<_>>().len() {
             return Err("a section is listed twice".into());
         }
         if self.password.min_length == 0 || self.password.min_length > self.password.max_length {
@@ -231,10 +198,7 @@ impl Presets {
     pub fn builtin() -> Result<Self, InvalidPreset> {
         let mut presets = BTreeMap::new();
         for (id, text) in BUILTIN {
-            let invalid = |reason: String| InvalidPreset {
-                id: id.to_owned(),
-                reason,
-            };
+            let invalid = |reason: String| InvalidPreset { id: id.to_owned(), reason };
             let preset: Preset = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
             if preset.id != id {
                 return Err(invalid(format!("declares id {}", preset.id)));
@@ -270,30 +234,15 @@ mod tests {
     fn all_six_presets_load() {
         let presets = presets();
         let ids: Vec<&str> = presets.ids().collect();
-        assert_eq!(
-            ids,
-            [
-                "amazon-associates",
-                "amazon-seller",
-                "joom",
-                "ozon",
-                "standard",
-                "ua-marketplace"
-            ]
-        );
+        assert_eq!(ids, ["amazon-associates", "amazon-seller", "joom", "ozon", "standard", "ua-marketplace"]);
     }
 
     #[test]
     fn ozon_product_manager_has_exactly_the_documented_rights() {
         let presets = presets();
         let ozon = presets.get("ozon").unwrap();
-        let grant = ozon
-            .parse_grant(&strings(&["product_manager"]), &[])
-            .unwrap();
-        assert_eq!(
-            ozon.effective(&grant).to_strings(),
-            ["analytics:read", "prices:write", "products:write"]
-        );
+        let grant = ozon.parse_grant(&strings(&["product_manager"]), &[]).unwrap();
+        assert_eq!(ozon.effective(&grant).to_strings(), ["analytics:read", "prices:write", "products:write"]);
         assert_eq!(ozon.invitation_ttl_hours, 24);
     }
 
@@ -312,23 +261,12 @@ mod tests {
     fn unknown_roles_and_permissions_are_field_errors() {
         let presets = presets();
         let joom = presets.get("joom").unwrap();
-        let errors = joom
-            .parse_grant(
-                &strings(&["operations", "wizard"]),
-                &strings(&["moon:write"]),
-            )
-            .unwrap_err();
-        let codes: Vec<_> = errors
-            .into_vec()
-            .into_iter()
-            .map(|e| (e.field, e.code))
-            .collect();
+        let errors =
+            joom.parse_grant(&strings(&["operations", "wizard"]), &strings(&["moon:write"])).unwrap_err();
+        let codes: Vec<_> = errors.into_vec().into_iter().map(|e| (e.field, e.code)).collect();
         assert_eq!(
             codes,
-            [
-                ("roles".to_owned(), "unknown_role"),
-                ("permissions".to_owned(), "unknown_permission")
-            ]
+            [("roles".to_owned(), "unknown_role"), ("permissions".to_owned(), "unknown_permission")]
         );
     }
 
@@ -336,9 +274,7 @@ mod tests {
     fn joom_roles_combine() {
         let presets = presets();
         let joom = presets.get("joom").unwrap();
-        let grant = joom
-            .parse_grant(&strings(&["operations", "finance"]), &[])
-            .unwrap();
+        let grant = joom.parse_grant(&strings(&["operations", "finance"]), &[]).unwrap();
         let effective = joom.effective(&grant);
         assert!(effective.allows(&Permission::write("orders")));
         assert!(effective.allows(&Permission::write("invoices")));
@@ -373,9 +309,8 @@ impl Preset {
         use super::phone::Phone;
         let rules = &self.profile;
         let required = |field| enforce_required && rules.required.contains(&field);
-        let name = |key: &str, raw: &str| {
-            PersonName::parse(key, raw, rules.name_script, rules.name_min_length)
-        };
+        let name =
+            |key: &str, raw: &str| PersonName::parse(key, raw, rules.name_script, rules.name_min_length);
         let mut errors = FieldErrors::default();
         let first_name = profile_field(
             &mut errors,
@@ -401,11 +336,7 @@ impl Preset {
             "invalid_phone",
             |raw| Phone::parse(raw, rules.phone.as_ref()).map_err(FieldError::from),
         );
-        errors.finish(|| Profile {
-            first_name,
-            last_name,
-            phone,
-        })
+        errors.finish(|| Profile { first_name, last_name, phone })
     }
 
     /// How the activation page should treat each profile field: `required`, `optional` or `hidden`.
@@ -422,10 +353,7 @@ impl Preset {
         BTreeMap::from([
             ("first_name", state(ProfileField::FirstName, true)),
             ("last_name", state(ProfileField::LastName, true)),
-            (
-                "phone",
-                state(ProfileField::Phone, self.profile.phone.is_some()),
-            ),
+            ("phone", state(ProfileField::Phone, self.profile.phone.is_some())),
         ])
     }
 }

@@ -12,11 +12,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: &str, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            field: field.to_owned(),
-            code,
-            message: message.into(),
-        }
+        Self { field: field.to_owned(), code, message: message.into() }
     }
 }
 
@@ -53,11 +49,7 @@ impl FieldErrors {
 
     /// `Ok(value)` when nothing failed, else every collected error.
     pub fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, FieldErrors> {
-        if self.0.is_empty() {
-            Ok(value())
-        } else {
-            Err(self)
-        }
+        if self.0.is_empty() { Ok(value()) } else { Err(self) }
     }
 }
 

@@ -35,23 +35,19 @@ pub fn parse<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T
     if body.len() > MAX_BODY_BYTES {
         return Err(BodyError::TooLarge);
     }
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     if content_type.is_some_and(|ct| {
-        let essence = ct
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
+        let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         essence != "application/json" && !essence.ends_with("+json")
     }) {
         return Err(BodyError::NotJson);
     }
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        let error = FieldError::new("body", "malformed_json", "The body must be a JSON object.");
+        return Err(Invalid(error.into()).into());
+    }
     let deserializer = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(deserializer)
-        .map_err(|e| Invalid(field_error(&e).into()).into())
+    serde_path_to_error::deserialize(deserializer).map_err(|e| Invalid(field_error(&e).into()).into())
 }
 
 /// Names the field a serde error is about, with a stable code.
@@ -65,11 +61,7 @@ fn field_error(error: &serde_path_to_error::Error<serde_json::Error>) -> FieldEr
     }
     let quoted = message.split('`').nth(1).unwrap_or_default();
     let join = |name: &str| {
-        if path.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{path}.{name}")
-        }
+        if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") }
     };
     if message.starts_with("unknown field") {
         FieldError::new(
@@ -79,8 +71,6 @@ fn field_error(error: &serde_path_to_error::Error<serde_json::Error>) -> FieldEr
         )
     } else if message.starts_with("missing field") {
         FieldError::new(&join(quoted), "required", "This field is required.")
-    } else if path.is_empty() {
-        FieldError::new("body", "malformed_json", "The body must be a JSON object.")
     } else {
         let detail = message.split(" at line").next().unwrap_or_default();
         FieldError::new(&path, "invalid_value", format!("Invalid value: {detail}."))
@@ -98,12 +88,7 @@ pub struct CreateAccountBody {
 
 impl From<CreateAccountBody> for CreateAccountCommand {
     fn from(b: CreateAccountBody) -> Self {
-        Self {
-            name: b.name,
-            owner_email: b.owner_email,
-            preset: b.preset,
-            locale: b.locale,
-        }
+        Self { name: b.name, owner_email: b.owner_email, preset: b.preset, locale: b.locale }
     }
 }
 
@@ -127,11 +112,7 @@ impl From<InviteBody> for InviteCommand {
             email: b.email,
             roles: b.roles,
             permissions: b.permissions,
-            profile: ProfileInput {
-                first_name: b.first_name,
-                last_name: b.last_name,
-                phone: b.phone,
-            },
+            profile: ProfileInput { first_name: b.first_name, last_name: b.last_name, phone: b.phone },
             locale: b.locale,
         }
     }
@@ -158,11 +139,7 @@ impl From<AcceptBody> for AcceptCommand {
         Self {
             token: b.token,
             password: b.password,
-            profile: ProfileInput {
-                first_name: b.first_name,
-                last_name: b.last_name,
-                phone: b.phone,
-            },
+            profile: ProfileInput { first_name: b.first_name, last_name: b.last_name, phone: b.phone },
         }
     }
 }
@@ -194,11 +171,9 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(header::CONTENT_TYPE, "application/json".parse().unwrap());
         match parse::<SignInBody>(&headers, &Bytes::from(body.to_owned())) {
-            Err(BodyError::Invalid(Invalid(e))) => e
-                .into_vec()
-                .into_iter()
-                .map(|f| (f.field, f.code))
-                .collect(),
+            Err(BodyError::Invalid(Invalid(e))) => {
+                e.into_vec().into_iter().map(|f| (f.field, f.code)).collect()
+            }
             other => panic!("expected field errors, got {:?}", other.map(|_| ())),
         }
     }
@@ -209,14 +184,8 @@ mod tests {
             errors(r#"{"email":"a@b.cd","password":"x","admin":true}"#),
             [("admin".into(), "unknown_field")]
         );
-        assert_eq!(
-            errors(r#"{"email":"a@b.cd"}"#),
-            [("password".into(), "required")]
-        );
-        assert_eq!(
-            errors(r#"{"email":7,"password":"x"}"#),
-            [("email".into(), "invalid_value")]
-        );
+        assert_eq!(errors(r#"{"email":"a@b.cd"}"#), [("password".into(), "required")]);
+        assert_eq!(errors(r#"{"email":7,"password":"x"}"#), [("email".into(), "invalid_value")]);
         assert_eq!(errors(r#"{"email":"#), [("body".into(), "malformed_json")]);
         assert_eq!(errors(r#"[1]"#), [("body".into(), "malformed_json")]);
     }
@@ -224,15 +193,9 @@ mod tests {
     #[test]
     fn oversized_and_non_json_bodies_are_refused_before_parsing() {
         let big = Bytes::from(vec![b' '; MAX_BODY_BYTES + 1]);
-        assert!(matches!(
-            parse::<SignInBody>(&HeaderMap::new(), &big),
-            Err(BodyError::TooLarge)
-        ));
+        assert!(matches!(parse::<SignInBody>(&HeaderMap::new(), &big), Err(BodyError::TooLarge)));
         let mut headers = HeaderMap::new();
         headers.insert(header::CONTENT_TYPE, "text/plain".parse().unwrap());
-        assert!(matches!(
-            parse::<SignInBody>(&headers, &Bytes::from_static(b"{}")),
-            Err(BodyError::NotJson)
-        ));
+        assert!(matches!(parse::<SignInBody>(&headers, &Bytes::from_static(b"{}")), Err(BodyError::NotJson)));
     }
 }

@@ -22,18 +22,7 @@ async fn answer(api: &Api, function: Function, event: Request) -> Response<Body>
     let request_id = event.lambda_context_ref().map(|c| c.request_id.clone());
     let (parts, body) = event.into_parts();
     let body = Bytes::copy_from_slice(body.as_ref());
-    let response = api
-        .handle(
-            http::Request::from_parts(parts, body),
-            Some(function),
-            request_id.as_deref(),
-        )
-        .await;
-    response.map(|b| {
-        if b.is_empty() {
-            Body::Empty
-        } else {
-            Body::Binary(b.to_vec())
-        }
-    })
+    let response =
+        api.handle(http::Request::from_parts(parts, body), Some(function), request_id.as_deref()).await;
+    response.map(|b| if b.is_empty() { Body::Empty } else { Body::Binary(b.to_vec()) })
 }

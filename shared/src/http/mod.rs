@@ -20,11 +20,10 @@ use crate::service::Teamgate;
 use crate::service::caller::{Caller, CallerError};
 use crate::service::directory::ListParams;
 use crate::service::failure::Code;
+use crate::service::lifecycle::Resent;
 use crate::service::secrets::constant_time_eq;
 
-use body::{
-    AcceptBody, ClockBody, CreateAccountBody, InviteBody, RefreshBody, SignInBody, TokenBody,
-};
+use body::{AcceptBody, ClockBody, CreateAccountBody, InviteBody, RefreshBody, SignInBody, TokenBody};
 use pages::Pages;
 use problem::Reply;
 use routes::{Function, Matched, Operation};
@@ -52,18 +51,13 @@ struct Call<'r> {
 
 impl Call<'_> {
     fn param(&self, name: &str) -> &str {
-        self.params
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map_or("", |(_, v)| v.as_str())
+        self.params.iter().find(|(n, _)| *n == name).map_or("", |(_, v)| v.as_str())
     }
 
     fn bearer(&self) -> Option<&str> {
         let value = self.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
         let (scheme, token) = value.split_once(' ')?;
-        scheme
-            .eq_ignore_ascii_case("bearer")
-            .then_some(token.trim())
+        scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
     }
 
     fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, Reply> {
@@ -83,14 +77,9 @@ impl Call<'_> {
 }
 
 fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Bytes> {
-    let mut response = Response::new(Bytes::from(
-        serde_json::to_vec(value).expect("views serialize"),
-    ));
+    let mut response = Response::new(Bytes::from(serde_json::to_vec(value).expect("views serialize")));
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
@@ -102,11 +91,7 @@ fn no_content() -> Response<Bytes> {
 
 impl Api {
     pub fn new(app: Teamgate, dev: Option<DevTools>) -> Self {
-        Self {
-            app,
-            dev,
-            pages: Pages::builtin(),
-        }
+        Self { app, dev, pages: Pages::builtin() }
     }
 
     /// Answers one request; `function` limits the routes to one Lambda function's.
@@ -129,16 +114,8 @@ impl Api {
                     .query()
                     .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
                     .unwrap_or_default();
-                let call = Call {
-                    params,
-                    query,
-                    headers: &parts.headers,
-                    body: &body,
-                };
-                let response = self
-                    .dispatch(route.operation, &call)
-                    .await
-                    .unwrap_or_else(|Reply(r)| *r);
+                let call = Call { params, query, headers: &parts.headers, body: &body };
+                let response = self.dispatch(route.operation, &call).await.unwrap_or_else(|Reply(r)| *r);
                 (route.path, response)
             }
             Matched::WrongMethod(allowed) => {
@@ -148,35 +125,20 @@ impl Api {
                     Vec::new(),
                     None,
                 );
-                let allow = allowed
-                    .iter()
-                    .map(|m| m.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                response.headers_mut().insert(
-                    header::ALLOW,
-                    HeaderValue::from_str(&allow).expect("method names"),
-                );
+                let allow = allowed.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ");
+                response
+                    .headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_str(&allow).expect("method names"));
                 ("-", response)
             }
-            Matched::NotFound => (
-                "-",
-                problem::problem(Code::NotFound, "No such route.".into(), Vec::new(), None),
-            ),
+            Matched::NotFound => {
+                ("-", problem::problem(Code::NotFound, "No such route.".into(), Vec::new(), None))
+            }
         };
         let headers = response.headers_mut();
-        headers
-            .entry(header::CACHE_CONTROL)
-            .or_insert(HeaderValue::from_static("no-store"));
-        headers.insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        );
-        let account = parts
-            .uri
-            .path()
-            .strip_prefix("/v1/accounts/")
-            .and_then(|rest| rest.split('/').next());
+        headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+        headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        let account = parts.uri.path().strip_prefix("/v1/accounts/").and_then(|rest| rest.split('/').next());
         tracing::info!(
             request_id,
             method = %parts.method,
@@ -196,11 +158,7 @@ impl Api {
 
     /// The operator routes' key, compared in constant time.
     fn operator(&self, call: &Call<'_>) -> Result<(), CallerError> {
-        let given = call
-            .headers
-            .get("x-operator-key")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
+        let given = call.headers.get("x-operator-key").and_then(|v| v.to_str().ok()).unwrap_or("");
         if constant_time_eq(given, &self.app.settings.operator_key) {
             Ok(())
         } else {
@@ -208,11 +166,7 @@ impl Api {
         }
     }
 
-    async fn dispatch(
-        &self,
-        operation: Operation,
-        call: &Call<'_>,
-    ) -> Result<Response<Bytes>, Reply> {
+    async fn dispatch(&self, operation: Operation, call: &Call<'_>) -> Result<Response<Bytes>, Reply> {
         let app = &self.app;
         Ok(match operation {
             Operation::CreateAccount => {
@@ -223,10 +177,7 @@ impl Api {
             Operation::Invite => {
                 let caller = self.caller(call).await?;
                 let body: InviteBody = call.json()?;
-                json(
-                    StatusCode::CREATED,
-                    &app.invite(&caller, body.into()).await?,
-                )
+                json(StatusCode::CREATED, &app.invite(&caller, body.into()).await?)
             }
             Operation::InspectInvitation => {
                 let body: TokenBody = call.json()?;
@@ -238,10 +189,7 @@ impl Api {
             }
             Operation::SignIn => {
                 let body: SignInBody = call.json()?;
-                json(
-                    StatusCode::OK,
-                    &app.sign_in(&body.email, &body.password).await?,
-                )
+                json(StatusCode::OK, &app.sign_in(&body.email, &body.password).await?)
             }
             Operation::Refresh => {
                 let body: RefreshBody = call.json()?;
@@ -256,62 +204,59 @@ impl Api {
                 let principal = app.authenticate(call.bearer())?;
                 json(StatusCode::OK, &app.me(&principal).await?)
             }
-            Operation::GetAccount => {
-                json(StatusCode::OK, &app.account_view(&self.caller(call).await?))
-            }
+            Operation::GetAccount => json(StatusCode::OK, &app.account_view(&self.caller(call).await?)),
             Operation::ListRoles => json(StatusCode::OK, &app.roles(&self.caller(call).await?)),
             Operation::ListMembers => {
                 let caller = self.caller(call).await?;
-                json(
-                    StatusCode::OK,
-                    &app.members(&caller, call.list_params("q")).await?,
-                )
+                json(StatusCode::OK, &app.members(&caller, call.list_params("q")).await?)
             }
             Operation::GetMember => {
                 let caller = self.caller(call).await?;
-                json(
-                    StatusCode::OK,
-                    &app.member(&caller, call.param("user_id")).await?,
-                )
+                json(StatusCode::OK, &app.member(&caller, call.param("user_id")).await?)
             }
             Operation::ListInvitations => {
                 let caller = self.caller(call).await?;
-                json(
-                    StatusCode::OK,
-                    &app.invitations(&caller, call.list_params("email")).await?,
-                )
+                json(StatusCode::OK, &app.invitations(&caller, call.list_params("email")).await?)
             }
             Operation::GetInvitation => {
                 let caller = self.caller(call).await?;
-                json(
-                    StatusCode::OK,
-                    &app.invitation(&caller, call.param("invitation_id")).await?,
-                )
+                json(StatusCode::OK, &app.invitation(&caller, call.param("invitation_id")).await?)
             }
+            Operation::RevokeInvitation => {
+                let caller = self.caller(call).await?;
+                json(StatusCode::OK, &app.revoke_invitation(&caller, call.param("invitation_id")).await?)
+            }
+            Operation::ResendInvitation => {
+                let caller = self.caller(call).await?;
+                match app.resend_invitation(&caller, call.param("invitation_id")).await? {
+                    Resent::Renewed(invitation) => json(StatusCode::OK, &invitation),
+                    Resent::Replaced(invitation) => json(StatusCode::CREATED, &invitation),
+                }
+            }
+            Operation::ListAuditEvents => {
+                let caller = self.caller(call).await?;
+                json(StatusCode::OK, &app.audit_events(&caller, call.list_params("q")).await?)
+            }
+            Operation::DevCleanup => json(StatusCode::OK, &app.expire_invitations(None).await?),
             Operation::Jwks => {
                 let mut response = json(StatusCode::OK, &app.access.jwks());
-                response.headers_mut().insert(
-                    header::CACHE_CONTROL,
-                    HeaderValue::from_static("public, max-age=300"),
-                );
+                response
+                    .headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
                 response
             }
             Operation::ActivatePage => self.pages.activate.response(),
             Operation::ResetPasswordPage => self.pages.reset_password.response(),
             Operation::DevMail => {
-                let outbox = self
-                    .dev
-                    .as_ref()
-                    .map(|d| d.outbox.messages())
-                    .unwrap_or_default();
+                let outbox = self.dev.as_ref().map(|d| d.outbox.messages()).unwrap_or_default();
                 json(StatusCode::OK, &serde_json::json!({ "items": outbox }))
             }
             Operation::DevClock => {
                 let body: ClockBody = call.json()?;
-                let now = self.dev.as_ref().map(|d| {
-                    d.clock
-                        .advance(chrono::Duration::seconds(body.advance_seconds.into()))
-                });
+                let now = self
+                    .dev
+                    .as_ref()
+                    .map(|d| d.clock.advance(chrono::Duration::seconds(body.advance_seconds.into())));
                 json(StatusCode::OK, &serde_json::json!({ "now": now }))
             }
         })

@@ -36,12 +36,7 @@ pub fn failure(error: &dyn Failure) -> Response<Bytes> {
         tracing::error!(error = %chain(error), "internal error");
         return problem(code, code.title().to_owned(), Vec::new(), None);
     }
-    problem(
-        code,
-        error.to_string(),
-        error.field_errors(),
-        error.retry_after(),
-    )
+    problem(code, error.to_string(), error.field_errors(), error.retry_after())
 }
 
 pub fn problem(
@@ -51,25 +46,17 @@ pub fn problem(
     retry_after: Option<u64>,
 ) -> Response<Bytes> {
     let body = Problem {
-        kind: format!(
-            "https://teamgate.dev/problems/{}",
-            code.as_str().replace('_', "-")
-        ),
+        kind: format!("https://teamgate.dev/problems/{}", code.as_str().replace('_', "-")),
         title: code.title(),
         status: code.status(),
         code: code.as_str(),
         detail,
         errors: (code == Code::ValidationFailed).then_some(fields),
     };
-    let mut response = Response::new(Bytes::from(
-        serde_json::to_vec(&body).expect("problems serialize"),
-    ));
+    let mut response = Response::new(Bytes::from(serde_json::to_vec(&body).expect("problems serialize")));
     *response.status_mut() = StatusCode::from_u16(code.status()).expect("a valid status");
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
     if let Some(seconds) = retry_after {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }

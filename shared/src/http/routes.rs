@@ -9,6 +9,7 @@ use http::Method;
 pub enum Function {
     Accounts,
     Invite,
+    Revoke,
     Accept,
     Session,
     Directory,
@@ -22,6 +23,7 @@ impl Function {
         match self {
             Self::Accounts => "accounts",
             Self::Invite => "invite",
+            Self::Revoke => "revoke",
             Self::Accept => "accept",
             Self::Session => "session",
             Self::Directory => "directory",
@@ -47,11 +49,15 @@ pub enum Operation {
     GetMember,
     ListInvitations,
     GetInvitation,
+    RevokeInvitation,
+    ResendInvitation,
+    ListAuditEvents,
     Jwks,
     ActivatePage,
     ResetPasswordPage,
     DevMail,
     DevClock,
+    DevCleanup,
 }
 
 pub struct Route {
@@ -61,66 +67,21 @@ pub struct Route {
     pub operation: Operation,
 }
 
-const fn route(
-    method: Method,
-    path: &'static str,
-    function: Function,
-    operation: Operation,
-) -> Route {
-    Route {
-        method,
-        path,
-        function,
-        operation,
-    }
+const fn route(method: Method, path: &'static str, function: Function, operation: Operation) -> Route {
+    Route { method, path, function, operation }
 }
 
 use Function as F;
 use Operation as O;
 
 pub static ROUTES: &[Route] = &[
-    route(
-        Method::POST,
-        "/v1/operator/accounts",
-        F::Accounts,
-        O::CreateAccount,
-    ),
-    route(
-        Method::GET,
-        "/v1/accounts/{account_id}",
-        F::Directory,
-        O::GetAccount,
-    ),
-    route(
-        Method::GET,
-        "/v1/accounts/{account_id}/roles",
-        F::Directory,
-        O::ListRoles,
-    ),
-    route(
-        Method::GET,
-        "/v1/accounts/{account_id}/members",
-        F::Directory,
-        O::ListMembers,
-    ),
-    route(
-        Method::GET,
-        "/v1/accounts/{account_id}/members/{user_id}",
-        F::Directory,
-        O::GetMember,
-    ),
-    route(
-        Method::POST,
-        "/v1/accounts/{account_id}/invitations",
-        F::Invite,
-        O::Invite,
-    ),
-    route(
-        Method::GET,
-        "/v1/accounts/{account_id}/invitations",
-        F::Directory,
-        O::ListInvitations,
-    ),
+    route(Method::POST, "/v1/operator/accounts", F::Accounts, O::CreateAccount),
+    route(Method::GET, "/v1/accounts/{account_id}", F::Directory, O::GetAccount),
+    route(Method::GET, "/v1/accounts/{account_id}/roles", F::Directory, O::ListRoles),
+    route(Method::GET, "/v1/accounts/{account_id}/members", F::Directory, O::ListMembers),
+    route(Method::GET, "/v1/accounts/{account_id}/members/{user_id}", F::Directory, O::GetMember),
+    route(Method::POST, "/v1/accounts/{account_id}/invitations", F::Invite, O::Invite),
+    route(Method::GET, "/v1/accounts/{account_id}/invitations", F::Directory, O::ListInvitations),
     route(
         Method::GET,
         "/v1/accounts/{account_id}/invitations/{invitation_id}",
@@ -129,16 +90,19 @@ pub static ROUTES: &[Route] = &[
     ),
     route(
         Method::POST,
-        "/v1/invitations/inspect",
-        F::Accept,
-        O::InspectInvitation,
+        "/v1/accounts/{account_id}/invitations/{invitation_id}/revoke",
+        F::Revoke,
+        O::RevokeInvitation,
     ),
     route(
         Method::POST,
-        "/v1/invitations/accept",
-        F::Accept,
-        O::AcceptInvitation,
+        "/v1/accounts/{account_id}/invitations/{invitation_id}/resend",
+        F::Invite,
+        O::ResendInvitation,
     ),
+    route(Method::GET, "/v1/accounts/{account_id}/audit-events", F::Directory, O::ListAuditEvents),
+    route(Method::POST, "/v1/invitations/inspect", F::Accept, O::InspectInvitation),
+    route(Method::POST, "/v1/invitations/accept", F::Accept, O::AcceptInvitation),
     route(Method::POST, "/v1/sessions", F::Session, O::SignIn),
     route(Method::POST, "/v1/sessions/refresh", F::Session, O::Refresh),
     route(Method::POST, "/v1/sessions/logout", F::Session, O::SignOut),
@@ -148,6 +112,7 @@ pub static ROUTES: &[Route] = &[
     route(Method::GET, "/reset-password", F::Web, O::ResetPasswordPage),
     route(Method::GET, "/_dev/mail", F::Dev, O::DevMail),
     route(Method::POST, "/_dev/clock", F::Dev, O::DevClock),
+    route(Method::POST, "/_dev/cleanup", F::Dev, O::DevCleanup),
 ];
 
 /// The outcome of matching a request path against the table.
@@ -169,11 +134,7 @@ pub fn find(method: &Method, path: &str, serves: impl Fn(&Route) -> bool) -> Mat
             allowed.push(&route.method);
         }
     }
-    if allowed.is_empty() {
-        Matched::NotFound
-    } else {
-        Matched::WrongMethod(allowed)
-    }
+    if allowed.is_empty() { Matched::NotFound } else { Matched::WrongMethod(allowed) }
 }
 
 fn match_path(pattern: &'static str, path: &str) -> Option<Vec<(&'static str, String)>> {
@@ -198,19 +159,11 @@ mod tests {
 
     #[test]
     fn paths_with_parameters_match_and_capture() {
-        let Matched::Found(route, params) =
-            find(&Method::GET, "/v1/accounts/a1/members/u2", |_| true)
-        else {
+        let Matched::Found(route, params) = find(&Method::GET, "/v1/accounts/a1/members/u2", |_| true) else {
             panic!("no match");
         };
         assert_eq!(route.operation, Operation::GetMember);
-        assert_eq!(
-            params,
-            [
-                ("account_id", "a1".to_owned()),
-                ("user_id", "u2".to_owned())
-            ]
-        );
+        assert_eq!(params, [("account_id", "a1".to_owned()), ("user_id", "u2".to_owned())]);
     }
 
     #[test]
@@ -218,21 +171,14 @@ mod tests {
         assert!(
             matches!(find(&Method::DELETE, "/v1/sessions", |_| true), Matched::WrongMethod(m) if m == [&Method::POST])
         );
-        assert!(matches!(
-            find(&Method::GET, "/v1/nope", |_| true),
-            Matched::NotFound
-        ));
-        assert!(matches!(
-            find(&Method::GET, "/v1/accounts//members", |_| true),
-            Matched::NotFound
-        ));
+        assert!(matches!(find(&Method::GET, "/v1/nope", |_| true), Matched::NotFound));
+        assert!(matches!(find(&Method::GET, "/v1/accounts//members", |_| true), Matched::NotFound));
     }
 
     #[test]
     fn a_function_serves_only_its_own_routes() {
         assert!(matches!(
-            find(&Method::POST, "/v1/sessions", |r| r.function
-                == Function::Invite),
+            find(&Method::POST, "/v1/sessions", |r| r.function == Function::Invite),
             Matched::NotFound
         ));
     }
@@ -241,12 +187,7 @@ mod tests {
     fn every_route_is_listed_once() {
         for (i, a) in ROUTES.iter().enumerate() {
             for b in &ROUTES[i + 1..] {
-                assert!(
-                    !(a.method == b.method && a.path == b.path),
-                    "{} {} twice",
-                    a.method,
-                    a.path
-                );
+                assert!(!(a.method == b.method && a.path == b.path), "{} {} twice", a.method, a.path);
             }
         }
     }

@@ -36,10 +36,7 @@ pub async fn serve(api: Arc<Api>, listener: TcpListener) -> std::io::Result<()> 
 async fn answer(api: &Api, request: Request<Incoming>) -> Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
     let response = match Limited::new(body, MAX_BODY_BYTES + 1).collect().await {
-        Ok(collected) => {
-            api.handle(Request::from_parts(parts, collected.to_bytes()), None, None)
-                .await
-        }
+        Ok(collected) => api.handle(Request::from_parts(parts, collected.to_bytes()), None, None).await,
         Err(_) => problem::failure(&BodyError::TooLarge),
     };
     response.map(Full::new)

@@ -52,14 +52,8 @@ pub struct AccessTokens {
 impl AccessTokens {
     /// From a configured PEM (`-----BEGIN PRIVATE KEY-----`, PKCS#8 Ed25519).
     pub fn from_pem(pem: &str, issuer: &str) -> Result<Self, SigningKeyError> {
-        let body: String = pem
-            .lines()
-            .filter(|l| !l.starts_with("-----"))
-            .map(str::trim)
-            .collect();
-        let der = STANDARD
-            .decode(body)
-            .map_err(|_| SigningKeyError::NotEd25519Pem)?;
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).map(str::trim).collect();
+        let der = STANDARD.decode(body).map_err(|_| SigningKeyError::NotEd25519Pem)?;
         Self::from_pkcs8(&der, issuer)
     }
 
@@ -81,16 +75,15 @@ impl AccessTokens {
     }
 
     fn from_pkcs8(der: &[u8], issuer: &str) -> Result<Self, SigningKeyError> {
-        let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
-            .map_err(|_| SigningKeyError::NotEd25519Pem)?;
+        let pair =
+            Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(|_| SigningKeyError::NotEd25519Pem)?;
         let public_x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
         let thumb = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, public_x.as_bytes());
         let kid = URL_SAFE_NO_PAD.encode(&thumb.as_ref()[..12]);
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[AUDIENCE]);
-        validation.required_spec_claims =
-            HashSet::from(["exp", "iss", "aud", "sub"].map(String::from));
+        validation.required_spec_claims = HashSet::from(["exp", "iss", "aud", "sub"].map(String::from));
         validation.validate_exp = false;
         Ok(Self {
             encoding: EncodingKey::from_ed_der(der),
@@ -123,16 +116,11 @@ impl AccessTokens {
         if header.alg != Algorithm::EdDSA || header.kid.as_deref() != Some(self.kid.as_str()) {
             return None;
         }
-        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .ok()?
-            .claims;
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?.claims;
         if claims.exp <= now.timestamp() {
             return None;
         }
-        Some(Principal {
-            user_id: UserId::parse(&claims.sub)?,
-            token_version: claims.tv,
-        })
+        Some(Principal { user_id: UserId::parse(&claims.sub)?, token_version: claims.tv })
     }
 
     /// `GET /.well-known/jwks.json`.
@@ -154,17 +142,8 @@ mod tests {
         let user = UserId::generate();
         let now = Utc::now();
         let token = tokens.issue(&user, 3, now);
-        assert_eq!(
-            tokens.verify(&token, now),
-            Some(Principal {
-                user_id: user,
-                token_version: 3
-            })
-        );
-        assert_eq!(
-            tokens.verify(&token, now + Duration::seconds(ACCESS_TOKEN_SECONDS)),
-            None
-        );
+        assert_eq!(tokens.verify(&token, now), Some(Principal { user_id: user, token_version: 3 }));
+        assert_eq!(tokens.verify(&token, now + Duration::seconds(ACCESS_TOKEN_SECONDS)), None);
     }
 
     #[test]
@@ -177,9 +156,7 @@ mod tests {
         let user = UserId::generate();
         assert_eq!(ours.verify(&theirs.issue(&user, 0, now), now), None);
         assert_eq!(
-            other_issuer
-                .verify(&other_issuer.issue(&user, 0, now), now)
-                .map(|p| p.token_version),
+            other_issuer.verify(&other_issuer.issue(&user, 0, now), now).map(|p| p.token_version),
             Some(0)
         );
         let mut forged = ours.issue(&user, 0, now);

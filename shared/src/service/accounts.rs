@@ -1,7 +1,8 @@
 //! The operator's account creation, and reading an account.
 
 use crate::domain::{
-    Account, AccountId, AccountSettings, Email, FieldError, FieldErrors, Grant, Locale, Profile,
+    Account, AccountId, AccountSettings, AuditAction, AuditTarget, Email, FieldError, FieldErrors, Grant,
+    Locale, Profile,
 };
 use crate::failure_codes;
 use crate::ports::{Conflict, InviteeUser, StoreError};
@@ -67,37 +68,25 @@ impl Teamgate {
             error.field = "owner_email".into();
             error
         }));
-        let preset_id = command
-            .preset
-            .as_deref()
-            .unwrap_or(&self.settings.default_preset);
+        let preset_id = command.preset.as_deref().unwrap_or(&self.settings.default_preset);
         let preset = self.presets.get(preset_id);
         if preset.is_none() {
             let known = self.presets.ids().collect::<Vec<_>>().join(", ");
-            errors.push(FieldError::new(
-                "preset",
-                "unknown_preset",
-                format!("Use one of: {known}."),
-            ));
+            errors.push(FieldError::new("preset", "unknown_preset", format!("Use one of: {known}.")));
         }
         let locale = match command.locale.as_deref() {
-            Some(raw) => errors
-                .check(Locale::parse(raw).ok_or_else(|| {
-                    FieldError::new("locale", "invalid_value", "Use en, uk or pl.")
-                })),
+            Some(raw) => errors.check(
+                Locale::parse(raw)
+                    .ok_or_else(|| FieldError::new("locale", "invalid_value", "Use en, uk or pl.")),
+            ),
             None => preset.map(|p| p.default_locale),
         };
-        let (Some(email), Some(preset), Some(locale), true) =
-            (email, preset, locale, errors.is_empty())
+        let (Some(email), Some(preset), Some(locale), true) = (email, preset, locale, errors.is_empty())
         else {
             return Err(Invalid(errors).into());
         };
 
-        let existing = self
-            .store()
-            .login_by_email(&email)
-            .await
-            .map_err(InternalError::from)?;
+        let existing = self.store().login_by_email(&email).await.map_err(InternalError::from)?;
         let user = match existing {
             Some(_) if preset.email_unique_across_accounts => {
                 return Err(CreateAccountError::EmailTaken);
@@ -118,6 +107,14 @@ impl Teamgate {
             settings: AccountSettings::default(),
             created_at: self.now(),
         };
+        let created = self.event(
+            &account.id,
+            None,
+            AuditAction::AccountCreated,
+            AuditTarget::Account,
+            account.id.as_str(),
+            serde_json::json!({ "name": account.name, "preset": account.preset }),
+        );
         let drafted = self.draft_invitation(Draft {
             account: &account,
             preset,
@@ -127,18 +124,13 @@ impl Teamgate {
             profile: Profile::default(),
             invited_by: None,
             for_owner: true,
+            supersedes: None,
         });
-        self.store()
-            .create_account(&account, &drafted.new)
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict(Conflict::EmailTaken | Conflict::Stale) => {
-                    CreateAccountError::EmailTaken
-                }
-                other => InternalError::from(other).into(),
-            })?;
-        self.mail_invitation(&account, preset, &drafted, Some(locale), &preset.name)
-            .await?;
+        self.store().create_account(&account, &created, &drafted.new).await.map_err(|e| match e {
+            StoreError::Conflict(Conflict::EmailTaken | Conflict::Stale) => CreateAccountError::EmailTaken,
+            other => InternalError::from(other).into(),
+        })?;
+        self.mail_or_discard(&account, preset, &drafted, Some(locale), &preset.name).await?;
         Ok(CreatedAccount {
             account: AccountView::from(&account),
             owner_invitation: InvitationView::new(&drafted.new.invitation, self.now()),

@@ -1,9 +1,7 @@
 //! Who is calling: a verified access token, re-checked against the stored member on every
 //! request, so blocking, role changes and password resets apply to the very next request.
 
-use crate::domain::{
-    Account, AccountId, Member, MemberStatus, Permission, PermissionSet, Preset, User,
-};
+use crate::domain::{Account, AccountId, Member, MemberStatus, Permission, PermissionSet, Preset, User};
 use crate::service::Teamgate;
 use crate::service::access::Principal;
 use crate::service::failure::{Code, Failure, InternalError};
@@ -47,11 +45,7 @@ pub struct Caller<'a> {
 
 impl Caller<'_> {
     pub fn require(&self, permission: &Permission) -> Result<(), CallerError> {
-        if self.permissions.allows(permission) {
-            Ok(())
-        } else {
-            Err(CallerError::Forbidden)
-        }
+        if self.permissions.allows(permission) { Ok(()) } else { Err(CallerError::Forbidden) }
     }
 
     pub fn can_manage_users(&self) -> bool {
@@ -62,17 +56,11 @@ impl Caller<'_> {
 impl Teamgate {
     /// The principal behind a bearer token, or `Unauthenticated`.
     pub fn authenticate(&self, bearer: Option<&str>) -> Result<Principal, CallerError> {
-        bearer
-            .and_then(|token| self.access.verify(token, self.now()))
-            .ok_or(CallerError::Unauthenticated)
+        bearer.and_then(|token| self.access.verify(token, self.now())).ok_or(CallerError::Unauthenticated)
     }
 
     /// The principal as an active member of `account_id`, read in one round trip.
-    pub async fn caller(
-        &self,
-        principal: &Principal,
-        account_id: &str,
-    ) -> Result<Caller<'_>, CallerError> {
+    pub async fn caller(&self, principal: &Principal, account_id: &str) -> Result<Caller<'_>, CallerError> {
         let account_id = AccountId::parse(account_id).ok_or(CallerError::NotFound)?;
         let record = self
             .store()

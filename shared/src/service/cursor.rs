@@ -14,9 +14,7 @@ pub struct Cursors {
 
 impl Cursors {
     pub fn new(secret: &[u8]) -> Self {
-        Self {
-            key: hmac::Key::new(hmac::HMAC_SHA256, secret),
-        }
+        Self { key: hmac::Key::new(hmac::HMAC_SHA256, secret) }
     }
 
     /// `scope` names the list (kind, account, filters), so a cursor cannot be replayed on another.
@@ -29,8 +27,7 @@ impl Cursors {
     pub fn open(&self, scope: &str, cursor: &str) -> Result<String, InvalidCursor> {
         let (payload, tag) = cursor.split_once('.').ok_or(InvalidCursor)?;
         let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| InvalidCursor)?;
-        hmac::verify(&self.key, format!("{scope}\n{payload}").as_bytes(), &tag)
-            .map_err(|_| InvalidCursor)?;
+        hmac::verify(&self.key, format!("{scope}\n{payload}").as_bytes(), &tag).map_err(|_| InvalidCursor)?;
         let position = URL_SAFE_NO_PAD.decode(payload).map_err(|_| InvalidCursor)?;
         String::from_utf8(position).map_err(|_| InvalidCursor)
     }
@@ -44,10 +41,7 @@ mod tests {
     fn cursors_open_only_unaltered_and_in_their_own_list() {
         let cursors = Cursors::new(b"secret");
         let sealed = cursors.seal("members/a", "0190-user");
-        assert_eq!(
-            cursors.open("members/a", &sealed),
-            Ok("0190-user".to_owned())
-        );
+        assert_eq!(cursors.open("members/a", &sealed), Ok("0190-user".to_owned()));
         assert_eq!(cursors.open("members/b", &sealed), Err(InvalidCursor));
         let mut altered = sealed.clone();
         altered.insert(0, 'A');

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::domain::{
-    FieldError, FieldErrors, InvitationId, InvitationStatus, MemberStatus, Permission, RoleName,
+    AuditEvent, FieldError, FieldErrors, InvitationId, InvitationStatus, MemberStatus, Permission, RoleName,
     UserId,
 };
 use crate::ports::{InvitationQuery, MemberQuery, Page, PageRequest};
@@ -103,10 +103,7 @@ impl Teamgate {
                 .map(|s| SectionView {
                     section: s.id.clone(),
                     title: s.title.get(locale).to_owned(),
-                    permissions: [
-                        Permission::read(&s.id).to_string(),
-                        Permission::write(&s.id).to_string(),
-                    ],
+                    permissions: [Permission::read(&s.id).to_string(), Permission::write(&s.id).to_string()],
                 })
                 .collect(),
         }
@@ -119,31 +116,18 @@ impl Teamgate {
     ) -> Result<PageView<MemberView>, DirectoryError> {
         caller.require(&Permission::read("users"))?;
         let mut errors = FieldErrors::default();
-        let status = params
-            .status
-            .as_deref()
-            .and_then(|raw| errors.check(parse_enum::<MemberStatus>("status", raw)));
+        let status =
+            params.status.as_deref().and_then(|raw| errors.check(parse_enum::<MemberStatus>("status", raw)));
         let role = params.role.as_deref().map(RoleName::new);
-        let query = MemberQuery {
-            status,
-            role,
-            text: lowered(params.text),
-        };
+        let query = MemberQuery { status, role, text: lowered(params.text) };
         let scope = format!("members\n{}\n{:?}", caller.account.id, query);
         let page = self.page_request(&mut errors, &scope, params.limit, params.cursor)?;
-        let found = self
-            .store()
-            .members(&caller.account.id, &query, &page)
-            .await
-            .map_err(InternalError::from)?;
+        let found =
+            self.store().members(&caller.account.id, &query, &page).await.map_err(InternalError::from)?;
         Ok(self.page_view(&scope, found, |m| MemberView::new(m, caller.preset)))
     }
 
-    pub async fn member(
-        &self,
-        caller: &Caller<'_>,
-        user_id: &str,
-    ) -> Result<MemberView, DirectoryError> {
+    pub async fn member(&self, caller: &Caller<'_>, user_id: &str) -> Result<MemberView, DirectoryError> {
         let user_id = UserId::parse(user_id).ok_or(DirectoryError::NotFound)?;
         if user_id != caller.user.id {
             caller.require(&Permission::read("users"))?;
@@ -170,30 +154,18 @@ impl Teamgate {
             .and_then(|raw| errors.check(parse_enum::<InvitationStatus>("status", raw)));
         let role = params.role.as_deref().map(RoleName::new);
         let now = self.now();
-        let query = InvitationQuery {
-            status,
-            role,
-            email: lowered(params.text),
-            now,
-        };
+        let query = InvitationQuery { status, role, email: lowered(params.text), now };
         let scope = format!(
             "invitations\n{}\n{:?}\n{:?}\n{:?}",
             caller.account.id, query.status, query.role, query.email
         );
         let page = self.page_request(&mut errors, &scope, params.limit, params.cursor)?;
-        let found = self
-            .store()
-            .invitations(&caller.account.id, &query, &page)
-            .await
-            .map_err(InternalError::from)?;
+        let found =
+            self.store().invitations(&caller.account.id, &query, &page).await.map_err(InternalError::from)?;
         Ok(self.page_view(&scope, found, |i| InvitationView::new(i, now)))
     }
 
-    pub async fn invitation(
-        &self,
-        caller: &Caller<'_>,
-        id: &str,
-    ) -> Result<InvitationView, DirectoryError> {
+    pub async fn invitation(&self, caller: &Caller<'_>, id: &str) -> Result<InvitationView, DirectoryError> {
         caller.require(&Permission::read("users"))?;
         let id = InvitationId::parse(id).ok_or(DirectoryError::NotFound)?;
         let invitation = self
@@ -203,6 +175,20 @@ impl Teamgate {
             .map_err(InternalError::from)?
             .ok_or(DirectoryError::NotFound)?;
         Ok(InvitationView::new(&invitation, self.now()))
+    }
+
+    /// The account's audit log, newest first; for those who may see its users.
+    pub async fn audit_events(
+        &self,
+        caller: &Caller<'_>,
+        params: ListParams,
+    ) -> Result<PageView<AuditEvent>, DirectoryError> {
+        caller.require(&Permission::read("users"))?;
+        let scope = format!("audit\n{}", caller.account.id);
+        let page = self.page_request(&mut FieldErrors::default(), &scope, params.limit, params.cursor)?;
+        let found =
+            self.store().audit_events(&caller.account.id, &page).await.map_err(InternalError::from)?;
+        Ok(self.page_view(&scope, found, AuditEvent::clone))
     }
 
     /// Validates `limit` and opens `cursor`; reports every bad field at once.
@@ -229,40 +215,25 @@ impl Teamgate {
             return Err(Invalid(std::mem::take(errors)).into());
         }
         let after = cursor
-            .map(|c| {
-                self.cursors
-                    .open(scope, &c)
-                    .map_err(|_| DirectoryError::InvalidCursor)
-            })
+            .map(|c| self.cursors.open(scope, &c).map_err(|_| DirectoryError::InvalidCursor))
             .transpose()?;
-        Ok(PageRequest {
-            limit: limit.unwrap_or(DEFAULT_PAGE),
-            after,
-        })
+        Ok(PageRequest { limit: limit.unwrap_or(DEFAULT_PAGE), after })
     }
 
     fn page_view<T, V>(&self, scope: &str, page: Page<T>, view: impl Fn(&T) -> V) -> PageView<V> {
         PageView {
             items: page.items.iter().map(view).collect(),
-            next_cursor: page
-                .next
-                .map(|position| self.cursors.seal(scope, &position)),
+            next_cursor: page.next.map(|position| self.cursors.seal(scope, &position)),
         }
     }
 }
 
 fn lowered(text: Option<String>) -> Option<String> {
-    text.map(|t| t.trim().to_lowercase())
-        .filter(|t| !t.is_empty())
+    text.map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty())
 }
 
 /// A query-string value that must be one of an enum's snake_case names.
 fn parse_enum<T: serde::de::DeserializeOwned>(field: &str, raw: &str) -> Result<T, FieldError> {
-    serde_json::from_value(serde_json::Value::String(raw.to_owned())).map_err(|_| {
-        FieldError::new(
-            field,
-            "invalid_value",
-            format!("`{raw}` is not a valid {field}."),
-        )
-    })
+    serde_json::from_value(serde_json::Value::String(raw.to_owned()))
+        .map_err(|_| FieldError::new(field, "invalid_value", format!("`{raw}` is not a valid {field}.")))
 }

@@ -200,14 +200,8 @@ pub struct InternalError {
 }
 
 impl InternalError {
-    pub fn new(
-        context: &'static str,
-        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
-    ) -> Self {
-        Self {
-            context,
-            source: source.into(),
-        }
+    pub fn new(context: &'static str, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self { context, source: source.into() }
     }
 }
 

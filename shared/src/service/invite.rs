@@ -3,12 +3,12 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::{
-    Account, Email, FieldError, FieldErrors, Grant, Invitation, InvitationId, InvitationMode,
-    InvitationStatus, Locale, Member, MemberStatus, OneTimeToken, Preset, Profile, ProfileInput,
-    TokenPurpose, User, UserId,
+    Account, AuditAction, AuditTarget, Email, FieldError, FieldErrors, Grant, Invitation, InvitationId,
+    InvitationMode, InvitationStatus, Locale, Member, MemberStatus, OneTimeToken, Preset, Profile,
+    ProfileInput, TokenPurpose, User, UserId,
 };
 use crate::failure_codes;
-use crate::ports::{Conflict, InviteeUser, NewInvitation, StoreError};
+use crate::ports::{Conflict, InviteeUser, Login, NewInvitation, StoreError};
 use crate::service::Teamgate;
 use crate::service::caller::Caller;
 use crate::service::failure::{InternalError, Invalid};
@@ -63,6 +63,7 @@ pub(crate) struct Draft<'a> {
     pub profile: Profile,
     pub invited_by: Option<UserId>,
     pub for_owner: bool,
+    pub supersedes: Option<InvitationId>,
 }
 
 /// A written invitation and the one copy of its link secret, to be mailed.
@@ -90,21 +91,16 @@ impl Teamgate {
             errors.push(FieldError::new(
                 "email",
                 "blocked_email_domain",
-                format!(
-                    "Addresses at {} cannot be invited to this account.",
-                    email.domain()
-                ),
+                format!("Addresses at {} cannot be invited to this account.", email.domain()),
             ));
         }
         let grant = errors.check_all(preset.parse_grant(&command.roles, &command.permissions));
         let profile = errors.check_all(preset.parse_profile(&command.profile, true));
         let locale = command.locale.as_deref().map(|raw| {
-            Locale::parse(raw)
-                .ok_or_else(|| FieldError::new("locale", "invalid_value", "Use en, uk or pl."))
+            Locale::parse(raw).ok_or_else(|| FieldError::new("locale", "invalid_value", "Use en, uk or pl."))
         });
         let locale = errors.check(locale.transpose()).flatten();
-        let (Some(email), Some(grant), Some(profile), true) =
-            (email, grant, profile, errors.is_empty())
+        let (Some(email), Some(grant), Some(profile), true) = (email, grant, profile, errors.is_empty())
         else {
             return Err(Invalid(errors).into());
         };
@@ -112,27 +108,18 @@ impl Teamgate {
             return Err(InviteError::RoleEscalation);
         }
 
-        let invitee = self
-            .store()
-            .invitee(&account.id, &email)
-            .await
-            .map_err(InternalError::from)?;
-        if let Some(member) = &invitee.member {
-            let pending = member.status == MemberStatus::NotActivated
-                && invitee
-                    .pending_invitation
-                    .as_ref()
-                    .is_some_and(|i| i.status_at(self.now()) == InvitationStatus::Sent);
-            return Err(if pending {
-                InviteError::InvitationPending
-            } else {
-                InviteError::EmailTaken
-            });
-        }
-        let user = match invitee.user {
-            Some(_) if preset.email_unique_across_accounts => return Err(InviteError::EmailTaken),
-            Some(existing) => InviteeUser::Existing(existing.id),
-            None => InviteeUser::New(self.new_user(&email, &profile, locale)),
+        let invitee = self.store().login_by_email(&email).await.map_err(InternalError::from)?;
+        let (user, supersedes) = match invitee {
+            None => (InviteeUser::New(self.new_user(&email, &profile, locale)), None),
+            Some(login) => {
+                let supersedes = self.stale_membership(&login, account)?;
+                let used_elsewhere = login.user.password_hash.is_some()
+                    || login.memberships.iter().any(|m| m.account.id != account.id);
+                if preset.email_unique_across_accounts && used_elsewhere {
+                    return Err(InviteError::EmailTaken);
+                }
+                (InviteeUser::Existing(login.user.id), supersedes)
+            }
         };
         let drafted = self.draft_invitation(Draft {
             account,
@@ -143,28 +130,63 @@ impl Teamgate {
             profile,
             invited_by: Some(caller.user.id.clone()),
             for_owner: false,
+            supersedes,
         });
-        self.store()
-            .create_invitation(&drafted.new)
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict(Conflict::AlreadyMember) => InviteError::InvitationPending,
-                StoreError::Conflict(Conflict::EmailTaken) => InviteError::EmailTaken,
-                StoreError::Conflict(Conflict::PhoneTaken) => InviteError::PhoneTaken,
-                other => InternalError::from(other).into(),
-            })?;
+        self.store().create_invitation(&drafted.new).await.map_err(|e| match e {
+            StoreError::Conflict(Conflict::AlreadyMember) => InviteError::InvitationPending,
+            StoreError::Conflict(Conflict::EmailTaken) => InviteError::EmailTaken,
+            StoreError::Conflict(Conflict::PhoneTaken) => InviteError::PhoneTaken,
+            other => InternalError::from(other).into(),
+        })?;
         let inviter = display_name(&caller.user);
-        self.mail_invitation(account, preset, &drafted, locale, &inviter)
-            .await?;
+        self.mail_or_discard(account, preset, &drafted, locale, &inviter).await?;
         Ok(InvitationView::new(&drafted.new.invitation, self.now()))
     }
 
-    pub(crate) fn new_user(
+    /// The invitee's membership of `account` that a new invitation may replace: none, or one whose
+    /// invitation expired before the cleanup removed it. Any other membership is a conflict.
+    fn stale_membership(
         &self,
-        email: &Email,
-        profile: &Profile,
+        login: &Login,
+        account: &Account,
+    ) -> Result<Option<InvitationId>, InviteError> {
+        let Some(membership) = login.memberships.iter().find(|m| m.account.id == account.id) else {
+            return Ok(None);
+        };
+        let member = &membership.member;
+        match (member.status, member.pending_until) {
+            (MemberStatus::NotActivated, Some(until)) if until <= self.now() => {
+                Ok(member.invitation_id.clone())
+            }
+            (MemberStatus::NotActivated, _) => Err(InviteError::InvitationPending),
+            _ => Err(InviteError::EmailTaken),
+        }
+    }
+
+    /// Mails a written invitation; if the mail cannot go, takes the invitation back so nothing
+    /// claims it was sent.
+    pub(crate) async fn mail_or_discard(
+        &self,
+        account: &Account,
+        preset: &Preset,
+        drafted: &Drafted,
         locale: Option<Locale>,
-    ) -> User {
+        inviter: &str,
+    ) -> Result<(), InternalError> {
+        let locale = locale.or(match &drafted.new.user {
+            InviteeUser::New(user) => user.locale,
+            InviteeUser::Existing(_) => None,
+        });
+        let invitation = &drafted.new.invitation;
+        let sent = self.mail_invitation(account, preset, invitation, &drafted.secret, locale, inviter);
+        let Err(error) = sent.await else {
+            return Ok(());
+        };
+        self.store().discard_invitation(&drafted.new).await?;
+        Err(error)
+    }
+
+    pub(crate) fn new_user(&self, email: &Email, profile: &Profile, locale: Option<Locale>) -> User {
         User {
             id: UserId::generate(),
             email: email.clone(),
@@ -178,33 +200,22 @@ impl Teamgate {
         }
     }
 
+    /// How long an invitation link lives: the account's setting, else the preset's.
+    pub(crate) fn invitation_lifetime(&self, account: &Account, preset: &Preset) -> Duration {
+        let hours = account.settings.invitation_ttl_hours.unwrap_or(preset.invitation_ttl_hours);
+        Duration::hours(i64::from(hours))
+    }
+
     /// Builds the invitation, the membership it creates and its link token.
     pub(crate) fn draft_invitation(&self, draft: Draft<'_>) -> Drafted {
         let now = self.now();
-        let Draft {
-            account,
-            preset,
-            email,
-            grant,
-            user,
-            profile,
-            invited_by,
-            for_owner,
-        } = draft;
+        let Draft { account, preset, email, grant, user, profile, invited_by, for_owner, supersedes } = draft;
         let user_id = match &user {
             InviteeUser::New(u) => u.id.clone(),
             InviteeUser::Existing(id) => id.clone(),
         };
-        let mode = if for_owner {
-            InvitationMode::Invitation
-        } else {
-            preset.mode
-        };
-        let ttl_hours = account
-            .settings
-            .invitation_ttl_hours
-            .unwrap_or(preset.invitation_ttl_hours);
-        let expires_at = now + Duration::hours(i64::from(ttl_hours));
+        let mode = if for_owner { InvitationMode::Invitation } else { preset.mode };
+        let expires_at = now + self.invitation_lifetime(account, preset);
         let secret = new_secret(self.ports.rng.as_ref());
         let token_hash = hash_secret(&secret);
         let invitation = Invitation {
@@ -225,6 +236,7 @@ impl Teamgate {
             revoked_by: None,
             send_count: 1,
             last_sent_at: now,
+            recent_sends: vec![now],
             token_hash: token_hash.clone(),
         };
         let direct = mode == InvitationMode::Direct;
@@ -237,16 +249,15 @@ impl Teamgate {
             phone: profile.phone.clone(),
             roles: grant.roles,
             permissions: grant.permissions,
-            status: if direct {
-                MemberStatus::Active
-            } else {
-                MemberStatus::NotActivated
-            },
+            status: if direct { MemberStatus::Active } else { MemberStatus::NotActivated },
             is_owner: for_owner,
             invited_by,
             created_at: now,
             activated_at: direct.then_some(now),
             last_login_at: None,
+            invitation_id: Some(invitation.id.clone()),
+            pending_until: (!direct).then_some(expires_at),
+            version: 0,
         };
         let token = OneTimeToken {
             hash: token_hash,
@@ -257,19 +268,22 @@ impl Teamgate {
             },
             expires_at,
         };
-        let claim_phone = if preset.phone_unique {
-            profile.phone
-        } else {
-            None
-        };
+        let claim_phone = if preset.phone_unique { profile.phone } else { None };
+        let event = self.event(
+            &account.id,
+            invitation.invited_by.as_ref(),
+            AuditAction::InvitationCreated,
+            AuditTarget::Invitation,
+            invitation.id.as_str(),
+            serde_json::json!({
+                "email": invitation.email.masked(),
+                "roles": invitation.roles,
+                "permissions": invitation.permissions,
+                "mode": mode,
+            }),
+        );
         Drafted {
-            new: NewInvitation {
-                invitation,
-                member,
-                user,
-                token,
-                claim_phone,
-            },
+            new: NewInvitation { invitation, member, user, token, claim_phone, supersedes, event },
             secret,
         }
     }
@@ -279,24 +293,19 @@ impl Teamgate {
         &self,
         account: &Account,
         preset: &Preset,
-        drafted: &Drafted,
+        invitation: &Invitation,
+        secret: &str,
         locale: Option<Locale>,
         inviter: &str,
     ) -> Result<(), InternalError> {
-        let invitation = &drafted.new.invitation;
-        let locale = locale
-            .or(match &drafted.new.user {
-                InviteeUser::New(user) => user.locale,
-                InviteeUser::Existing(_) => None,
-            })
-            .unwrap_or(account.locale);
+        let locale = locale.unwrap_or(account.locale);
         let kind = match (invitation.for_owner, invitation.mode) {
             (true, _) => MailKind::OwnerActivation,
             (false, InvitationMode::Invitation) => MailKind::Invitation,
             (false, InvitationMode::Direct) => MailKind::PasswordSet,
         };
         let roles = role_titles(preset, &invitation.grant(), locale).join(", ");
-        let link = self.link("/activate", &drafted.secret);
+        let link = self.link("/activate", secret);
         let mail = self.mail.render(
             kind,
             locale,
@@ -311,11 +320,7 @@ impl Teamgate {
                 ("email", invitation.email.as_str()),
             ],
         );
-        self.ports
-            .mailer
-            .send(&mail)
-            .await
-            .map_err(|e| InternalError::new("sending the invitation", e))
+        self.ports.mailer.send(&mail).await.map_err(|e| InternalError::new("sending the invitation", e))
     }
 }
 

@@ -92,11 +92,7 @@ mod tests {
         let templates = MailTemplates::builtin().unwrap();
         let to = Email::parse("anna@shop.example").unwrap();
         for locale in [Locale::En, Locale::Uk, Locale::Pl] {
-            for kind in [
-                MailKind::Invitation,
-                MailKind::OwnerActivation,
-                MailKind::PasswordSet,
-            ] {
+            for kind in [MailKind::Invitation, MailKind::OwnerActivation, MailKind::PasswordSet] {
                 let mail = templates.render(
                     kind,
                     locale,
@@ -112,14 +108,10 @@ mod tests {
                     ],
                 );
                 for text in [&mail.subject, &mail.text, &mail.html] {
-                    assert!(
-                        !text.contains('{'),
-                        "{locale:?} {kind:?} left a placeholder: {text}"
-                    );
+                    assert!(!text.contains('{'), "{locale:?} {kind:?} left a placeholder: {text}");
                 }
                 assert!(
-                    mail.text
-                        .contains("http://127.0.0.1:3000/activate#token=abc"),
+                    mail.text.contains("http://127.0.0.1:3000/activate#token=abc"),
                     "{locale:?} {kind:?}"
                 );
                 assert!(

@@ -4,10 +4,12 @@
 pub mod access;
 pub mod accounts;
 pub mod caller;
+pub mod cleanup;
 pub mod cursor;
 pub mod directory;
 pub mod failure;
 pub mod invite;
+pub mod lifecycle;
 pub mod mail;
 pub mod passwords;
 pub mod redeem;
@@ -65,17 +67,12 @@ pub struct Teamgate {
 }
 
 impl Teamgate {
-    pub fn new(
-        ports: Ports,
-        settings: Settings,
-        access: AccessTokens,
-    ) -> Result<Self, StartupError> {
+    pub fn new(ports: Ports, settings: Settings, access: AccessTokens) -> Result<Self, StartupError> {
         let presets = Presets::builtin()?;
         if presets.get(&settings.default_preset).is_none() {
             return Err(StartupError::UnknownDefaultPreset(settings.default_preset));
         }
-        let cursor_key =
-            secrets::hash_secret(&format!("teamgate cursors\n{}", settings.operator_key));
+        let cursor_key = secrets::hash_secret(&format!("teamgate cursors\n{}", settings.operator_key));
         Ok(Self {
             ports,
             presets,
@@ -101,6 +98,28 @@ impl Teamgate {
             .get(id)
             .or_else(|| self.presets.get(&self.settings.default_preset))
             .expect("the default preset exists (checked at start)")
+    }
+
+    /// An audit event of `account`, now.
+    fn event(
+        &self,
+        account: &crate::domain::AccountId,
+        actor: Option<&crate::domain::UserId>,
+        action: crate::domain::AuditAction,
+        target: crate::domain::AuditTarget,
+        target_id: &str,
+        details: serde_json::Value,
+    ) -> crate::domain::AuditEvent {
+        crate::domain::AuditEvent {
+            id: crate::domain::EventId::generate(),
+            account_id: account.clone(),
+            at: self.now(),
+            actor_id: actor.cloned(),
+            action,
+            target_type: target,
+            target_id: target_id.to_owned(),
+            details,
+        }
     }
 
     /// An emailed link: `<PUBLIC_BASE_URL><path>#token=<secret>`.

@@ -19,19 +19,13 @@ pub struct PasswordHasher {
 static DECOY: LazyLock<String> = LazyLock::new(|| {
     let hasher = PasswordHasher::default();
     let salt = SaltString::from_b64("ZGVjb3lkZWNveWRlY295").expect("valid salt");
-    hasher
-        .argon
-        .hash_password(b"decoy password that nobody has", &salt)
-        .expect("hashable")
-        .to_string()
+    hasher.argon.hash_password(b"decoy password that nobody has", &salt).expect("hashable").to_string()
 });
 
 impl Default for PasswordHasher {
     fn default() -> Self {
         let params = Params::new(19_456, 2, 1, None).expect("valid argon2 parameters");
-        Self {
-            argon: Arc::new(Argon2::new(Algorithm::Argon2id, Version::V0x13, params)),
-        }
+        Self { argon: Arc::new(Argon2::new(Algorithm::Argon2id, Version::V0x13, params)) }
     }
 }
 
@@ -44,8 +38,8 @@ impl PasswordHasher {
             let mut salt = [0u8; 16];
             aws_lc_rs::rand::fill(&mut salt)
                 .map_err(|_| InternalError::new("random salt", "no randomness"))?;
-            let salt = SaltString::encode_b64(&salt)
-                .map_err(|e| InternalError::new("salt", e.to_string()))?;
+            let salt =
+                SaltString::encode_b64(&salt).map_err(|e| InternalError::new("salt", e.to_string()))?;
             argon
                 .hash_password(raw.as_bytes(), &salt)
                 .map(|h| h.to_string())

@@ -5,8 +5,8 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 use crate::domain::{
-    InvitationMode, InvitationStatus, Locale, MemberStatus, Password, PasswordPolicy, ProfileInput,
-    RoleName,
+    AuditAction, AuditTarget, InvitationMode, InvitationStatus, Locale, MemberStatus, Password,
+    PasswordPolicy, ProfileInput, RoleName,
 };
 use crate::failure_codes;
 use crate::ports::{Acceptance, Conflict, Membership, Redemption, StoreError};
@@ -76,11 +76,7 @@ impl Teamgate {
         let redemption = self.live_redemption(token).await?;
         let invitation = &redemption.invitation;
         let preset = self.preset(&redemption.account.preset);
-        let locale = redemption
-            .login
-            .user
-            .locale
-            .unwrap_or(redemption.account.locale);
+        let locale = redemption.login.user.locale.unwrap_or(redemption.account.locale);
         Ok(InspectView {
             account_name: redemption.account.name.clone(),
             email: invitation.email.to_string(),
@@ -98,23 +94,13 @@ impl Teamgate {
 
     /// Sets the password (or checks the existing one), activates the membership and signs in.
     /// Of concurrent accepts of one link exactly one succeeds.
-    pub async fn accept_invitation(
-        &self,
-        command: AcceptCommand,
-    ) -> Result<SessionView, RedeemError> {
+    pub async fn accept_invitation(&self, command: AcceptCommand) -> Result<SessionView, RedeemError> {
         let redemption = self.live_redemption(&command.token).await?;
-        let Redemption {
-            invitation,
-            account,
-            login,
-            ..
-        } = redemption;
+        let Redemption { invitation, account, login, .. } = redemption;
         let preset = self.preset(&account.preset);
         let now = self.now();
         let mut user = login.user.clone();
-        let profile = preset
-            .parse_profile(&command.profile, false)
-            .map_err(Invalid)?;
+        let profile = preset.parse_profile(&command.profile, false).map_err(Invalid)?;
         match &user.password_hash {
             Some(hash) => {
                 if !self.passwords.verify(&command.password, Some(hash)).await {
@@ -127,28 +113,22 @@ impl Teamgate {
                 user.password_hash = Some(self.passwords.hash(&password).await?);
             }
         }
-        let claim_phone = profile
-            .phone
-            .clone()
-            .filter(|p| preset.phone_unique && user.phone.as_ref() != Some(p));
-        user.first_name = profile
-            .first_name
-            .map(|n| n.to_string())
-            .or(user.first_name);
+        let claim_phone =
+            profile.phone.clone().filter(|p| preset.phone_unique && user.phone.as_ref() != Some(p));
+        user.first_name = profile.first_name.map(|n| n.to_string()).or(user.first_name);
         user.last_name = profile.last_name.map(|n| n.to_string()).or(user.last_name);
         user.phone = profile.phone.or(user.phone);
 
-        let membership = login
-            .memberships
-            .iter()
-            .find(|m| m.account.id == account.id)
-            .ok_or(RedeemError::Revoked)?;
+        let membership =
+            login.memberships.iter().find(|m| m.account.id == account.id).ok_or(RedeemError::Revoked)?;
         let mut member = membership.member.clone().with_profile(&user);
         if member.status == MemberStatus::NotActivated {
             member.status = MemberStatus::Active;
             member.activated_at = Some(now);
         }
+        member.pending_until = None;
         member.last_login_at = Some(now);
+        member.version += 1;
         let mut accepted = invitation.clone();
         accepted.status = InvitationStatus::Accepted;
         accepted.accepted_at = Some(now);
@@ -160,24 +140,26 @@ impl Teamgate {
             user: user.clone(),
             claim_phone,
             session,
+            event: self.event(
+                &account.id,
+                Some(&user.id),
+                AuditAction::InvitationAccepted,
+                AuditTarget::Invitation,
+                invitation.id.as_str(),
+                serde_json::json!({}),
+            ),
         };
-        self.store()
-            .accept_invitation(&acceptance)
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict(Conflict::PhoneTaken) => RedeemError::PhoneTaken,
-                StoreError::Conflict(_) => RedeemError::AlreadyAccepted,
-                other => InternalError::from(other).into(),
-            })?;
+        self.store().accept_invitation(&acceptance).await.map_err(|e| match e {
+            StoreError::Conflict(Conflict::PhoneTaken) => RedeemError::PhoneTaken,
+            StoreError::Conflict(_) => RedeemError::AlreadyAccepted,
+            other => InternalError::from(other).into(),
+        })?;
         let memberships = login
             .memberships
             .into_iter()
             .map(|m| {
                 if m.account.id == account.id {
-                    Membership {
-                        member: member.clone(),
-                        account: m.account,
-                    }
+                    Membership { member: member.clone(), account: m.account }
                 } else {
                     m
                 }

@@ -24,10 +24,7 @@ pub fn hash_secret(secret: &str) -> String {
 
 /// Whether a presented string has the shape of a secret we minted; other input is not looked up.
 pub fn is_well_formed(secret: &str) -> bool {
-    secret.len() == 43
-        && URL_SAFE_NO_PAD
-            .decode(secret)
-            .is_ok_and(|b| b.len() == SECRET_BYTES)
+    secret.len() == 43 && URL_SAFE_NO_PAD.decode(secret).is_ok_and(|b| b.len() == SECRET_BYTES)
 }
 
 /// Equality that takes the same time wherever the inputs differ.
@@ -68,9 +65,6 @@ mod tests {
         let token = refresh_token(&family, &secret);
         assert_eq!(parse_refresh_token(&token), Some((family, secret.as_str())));
         assert_eq!(parse_refresh_token("nope"), None);
-        assert_eq!(
-            parse_refresh_token(&format!("{}.short", SessionFamilyId::generate())),
-            None
-        );
+        assert_eq!(parse_refresh_token(&format!("{}.short", SessionFamilyId::generate())), None);
     }
 }

@@ -57,11 +57,7 @@ impl Teamgate {
     /// a correct password.
     pub async fn sign_in(&self, email: &str, password: &str) -> Result<SessionView, SignInError> {
         let login = match Email::parse(email) {
-            Ok(email) => self
-                .store()
-                .login_by_email(&email)
-                .await
-                .map_err(InternalError::from)?,
+            Ok(email) => self.store().login_by_email(&email).await.map_err(InternalError::from)?,
             Err(_) => None,
         };
         let hash = login.as_ref().and_then(|l| l.user.password_hash.as_deref());
@@ -80,10 +76,7 @@ impl Teamgate {
             .filter(|m| m.member.status == MemberStatus::Active)
             .map(|m| m.account.id.clone())
             .collect();
-        self.store()
-            .record_sign_in(&session, &active, now)
-            .await
-            .map_err(InternalError::from)?;
+        self.store().record_sign_in(&session, &active, now).await.map_err(InternalError::from)?;
         let memberships = login
             .memberships
             .into_iter()
@@ -109,10 +102,7 @@ impl Teamgate {
             .ok_or(RefreshError::Invalid)?;
         let now = self.now();
         if !constant_time_eq(&session.secret_hash, &hash_secret(secret)) {
-            self.store()
-                .end_session(&family)
-                .await
-                .map_err(InternalError::from)?;
+            self.store().end_session(&family).await.map_err(InternalError::from)?;
             return Err(RefreshError::Invalid);
         }
         if session.expires_at <= now {
@@ -126,23 +116,12 @@ impl Teamgate {
             .filter(|l| l.user.token_version == session.token_version && !entirely_blocked(l))
             .ok_or(RefreshError::Invalid)?;
         let next_secret = new_secret(self.ports.rng.as_ref());
-        let next = RefreshSession {
-            secret_hash: hash_secret(&next_secret),
-            ..session.clone()
-        };
-        self.store()
-            .rotate_session(&session.secret_hash, &next)
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict(_) => RefreshError::Invalid,
-                other => InternalError::from(other).into(),
-            })?;
-        Ok(self.session_view(
-            &login.user,
-            &login.memberships,
-            refresh_token(&family, &next_secret),
-            now,
-        ))
+        let next = RefreshSession { secret_hash: hash_secret(&next_secret), ..session.clone() };
+        self.store().rotate_session(&session.secret_hash, &next).await.map_err(|e| match e {
+            StoreError::Conflict(_) => RefreshError::Invalid,
+            other => InternalError::from(other).into(),
+        })?;
+        Ok(self.session_view(&login.user, &login.memberships, refresh_token(&family, &next_secret), now))
     }
 
     /// Ends the chain of a refresh token that is current; anything else is ignored.
@@ -165,18 +144,11 @@ impl Teamgate {
             .map_err(InternalError::from)?
             .filter(|l| l.user.token_version == principal.token_version)
             .ok_or(CallerError::Unauthenticated)?;
-        Ok(MeView::new(
-            &login.user,
-            self.membership_views(&login.memberships),
-        ))
+        Ok(MeView::new(&login.user, self.membership_views(&login.memberships)))
     }
 
     /// A new chain of refresh tokens and its first token.
-    pub(crate) fn new_refresh_session(
-        &self,
-        user: &User,
-        now: DateTime<Utc>,
-    ) -> (RefreshSession, String) {
+    pub(crate) fn new_refresh_session(&self, user: &User, now: DateTime<Utc>) -> (RefreshSession, String) {
         let family = SessionFamilyId::generate();
         let secret = new_secret(self.ports.rng.as_ref());
         let session = RefreshSession {

@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::{
-    Account, AccountSettings, Invitation, InvitationStatus, Locale, Member, MemberStatus,
-    PermissionSet, Preset, RoleName, User,
+    Account, AccountSettings, Invitation, InvitationStatus, Locale, Member, MemberStatus, PermissionSet,
+    Preset, RoleName, User,
 };
 use crate::ports::Membership;
 
@@ -36,11 +36,7 @@ impl From<&Account> for AccountView {
 
 /// What a member may do: everything for the owner, else their roles' and direct grants' union.
 pub fn effective_permissions(member: &Member, preset: &Preset) -> PermissionSet {
-    if member.is_owner {
-        preset.catalog()
-    } else {
-        preset.effective(&member.grant())
-    }
+    if member.is_owner { preset.catalog() } else { preset.effective(&member.grant()) }
 }
 
 #[derive(Debug, Serialize)]
@@ -192,7 +188,5 @@ pub struct PageView<T> {
 
 /// Memberships a person can use or needs to know about: not the ones still awaiting activation.
 pub fn visible_memberships(memberships: &[Membership]) -> impl Iterator<Item = &Membership> {
-    memberships
-        .iter()
-        .filter(|m| m.member.status != MemberStatus::NotActivated)
+    memberships.iter().filter(|m| m.member.status != MemberStatus::NotActivated)
 }

@@ -1,0 +1,6 @@
+//! Scheduled Lambda function that expires lapsed invitations (EventBridge schedule).
+
+#[tokio::main]
+async fn main() -> Result<(), shared::runtime::LambdaError> {
+    shared::runtime::cleanup().await
+}
