@@ -86,6 +86,8 @@ impl Config {
                 public_base_url: public_base_url.trim_end_matches('/').to_owned(),
                 operator_key,
                 default_preset: var("DEFAULT_PRESET").unwrap_or_else(|| "standard".into()),
+                limits: Default::default(),
+                reset_answer_floor: std::time::Duration::from_millis(300),
             },
             operator_key_generated,
             jwt_signing_key,

@@ -85,6 +85,63 @@ pub struct Resend {
     pub event: AuditEvent,
 }
 
+/// A membership's new state, written provided the stored one's version is `member.version - 1`
+/// (else `Stale`): role changes, blocking, unblocking.
+#[derive(Clone, Debug)]
+pub struct MemberUpdate {
+    pub member: Member,
+    pub event: AuditEvent,
+}
+
+/// Removing a membership, provided its stored version is still `member.version`.
+#[derive(Clone, Debug)]
+pub struct MemberRemoval {
+    pub member: Member,
+    /// When this was the user's last membership: the user, whose login, email and phone claims
+    /// go too, so both become free again.
+    pub release_user: Option<User>,
+    /// A `not_activated` member's pending invitation, written as revoked.
+    pub revoke_invitation: Option<Invitation>,
+    pub event: AuditEvent,
+}
+
+/// Handing ownership over in one step: the account with its new `owner_id`, provided the stored
+/// owner is still `former.user_id`, and both memberships in their new states, provided each
+/// stored version is one less (else `Stale`).
+#[derive(Clone, Debug)]
+pub struct OwnershipTransfer {
+    pub account: Account,
+    pub former: Member,
+    pub successor: Member,
+    pub event: AuditEvent,
+}
+
+/// A new password: the user in its new state (new hash, `token_version` one up, no reset link),
+/// provided the stored `token_version` is one less (else `Stale`) and, for a reset, that
+/// `reset_token_hash` is still the user's live reset link (else `TokenSpent`).
+#[derive(Clone, Debug)]
+pub struct PasswordChange {
+    pub user: User,
+    pub reset_token_hash: Option<String>,
+}
+
+/// The caller's own profile: the user, the profile copies on the memberships in `accounts`,
+/// and the phone claims that change (under unique-phone presets).
+#[derive(Clone, Debug)]
+pub struct ProfileUpdate {
+    pub user: User,
+    pub accounts: Vec<AccountId>,
+    pub claim_phone: Option<Phone>,
+    pub release_phone: Option<Phone>,
+}
+
+/// A counter's verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RateDecision {
+    Allowed,
+    Limited { retry_after_seconds: u64 },
+}
+
 /// What a link token leads to.
 #[derive(Clone, Debug)]
 pub struct Redemption {
@@ -107,6 +164,9 @@ pub struct Acceptance {
     pub claim_phone: Option<Phone>,
     pub session: RefreshSession,
     pub event: AuditEvent,
+    /// An owner-recovery link: the account passes to the invitee under the same conditions as
+    /// `transfer_ownership` (its `successor` is `member`).
+    pub ownership: Option<OwnershipTransfer>,
 }
 
 /// A member of one account together with that account.
@@ -225,6 +285,30 @@ pub trait Store: Send + Sync {
     /// The account, the user and their membership, or `None` if any is missing.
     async fn caller(&self, account: &AccountId, user: &UserId) -> StoreResult<Option<CallerRecord>>;
     async fn member(&self, account: &AccountId, user: &UserId) -> StoreResult<Option<Member>>;
+    async fn update_member(&self, update: &MemberUpdate) -> StoreResult<()>;
+    async fn remove_member(&self, removal: &MemberRemoval) -> StoreResult<()>;
+    async fn transfer_ownership(&self, transfer: &OwnershipTransfer) -> StoreResult<()>;
+    /// Replaces the account's settings and locale only (never its owner), with an event.
+    async fn update_account_settings(&self, account: &Account, event: &AuditEvent) -> StoreResult<()>;
+
+    async fn change_password(&self, change: &PasswordChange) -> StoreResult<()>;
+    /// Stores a reset link's token and makes it the user's only live one (older links die).
+    async fn issue_password_reset(&self, token: &OneTimeToken) -> StoreResult<()>;
+    /// A reset link's token with its user's login; `None` for an unknown token.
+    async fn password_reset(&self, token_hash: &str) -> StoreResult<Option<(OneTimeToken, Login)>>;
+    /// Fails with `PhoneTaken` when the claimed phone belongs to someone else.
+    async fn update_profile(&self, update: &ProfileUpdate) -> StoreResult<()>;
+
+    /// Counts one event against `key` in the fixed window of `window_seconds` containing `now`;
+    /// `Limited` once more than `limit` were counted there. Counters expire with their window.
+    async fn hit_rate_limit(
+        &self,
+        key: &str,
+        limit: u32,
+        window_seconds: u32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RateDecision>;
+
     /// Newest first.
     async fn audit_events(&self, account: &AccountId, page: &PageRequest) -> StoreResult<Page<AuditEvent>>;
     /// Ordered by user id (time-ordered: oldest users first).

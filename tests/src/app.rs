@@ -8,7 +8,7 @@ use shared::config::{Config, Deployment};
 use shared::http::Api;
 
 /// A password that satisfies every preset's policy.
-pub const PASSWORD: &str = "correct horse battery staple";
+pub const PASSWORD: &str = "Correct-Horse-Battery-42";
 
 pub struct TestApp {
     pub base: String,
@@ -58,12 +58,19 @@ pub struct Owner {
 
 /// Starts the application with the embedded adapters on a free port.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like `spawn_app`, with settings adjusted first (e.g. limits raised for bulk set-up).
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut shared::service::Settings)) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free loopback port");
     let base = format!("http://{}", listener.local_addr().expect("bound"));
     let mut config = Config::from_env(Deployment::DevServer).expect("dev defaults are valid");
     config.settings.public_base_url = base.clone();
     config.settings.operator_key = "test-operator-key-0123456789".into();
     config.settings.default_preset = "standard".into();
+    config.settings.reset_answer_floor = std::time::Duration::ZERO;
+    adjust(&mut config.settings);
     let api: Arc<Api> = Arc::new(config.embedded_api(false).expect("the app builds"));
     tokio::spawn(shared::http::server::serve(api.clone(), listener));
     TestApp { base, operator_key: config.settings.operator_key, api, http: reqwest::Client::new() }
@@ -87,6 +94,15 @@ impl TestApp {
         into_reply(request.send().await.expect("the server answers")).await
     }
 
+    /// Signs in from another loopback address: a different client, as rate limits see it.
+    pub async fn sign_in_from(&self, address: std::net::IpAddr, email: &str, password: &str) -> Reply {
+        let client = reqwest::Client::builder().local_address(address).build().expect("a client");
+        let request = client
+            .post(format!("{}/v1/sessions", self.base))
+            .json(&json!({ "email": email, "password": password }));
+        into_reply(request.send().await.expect("the server answers")).await
+    }
+
     pub async fn raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Reply {
         let request =
             self.http.post(format!("{}{path}", self.base)).header("content-type", content_type).body(body);
@@ -103,6 +119,28 @@ impl TestApp {
 
     pub async fn get_as(&self, token: &str, path: &str) -> Reply {
         self.send(reqwest::Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn put_as(&self, token: &str, path: &str, body: Value) -> Reply {
+        self.send(reqwest::Method::PUT, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch_as(&self, token: &str, path: &str, body: Value) -> Reply {
+        self.send(reqwest::Method::PATCH, path, Some(token), Some(body)).await
+    }
+
+    pub async fn delete_as(&self, token: &str, path: &str) -> Reply {
+        self.send(reqwest::Method::DELETE, path, Some(token), None).await
+    }
+
+    /// An operator call, with the operator key.
+    pub async fn operator(&self, path: &str, body: Value) -> Reply {
+        let request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("x-operator-key", &self.operator_key)
+            .json(&body);
+        into_reply(request.send().await.expect("the server answers")).await
     }
 
     pub async fn get(&self, path: &str) -> Reply {

@@ -2,7 +2,7 @@
 //! exact expiry; the scheduled cleanup; the audit log. The clock is moved, never waited on.
 
 use serde_json::{Value, json};
-use tests::app::{Owner, PASSWORD, Reply, TestApp, spawn_app};
+use tests::app::{Owner, PASSWORD, Reply, TestApp, spawn_app, spawn_app_with};
 
 async fn invite(app: &TestApp, owner: &Owner, email: &str, role: &str) -> Value {
     let reply = app
@@ -260,7 +260,7 @@ async fn every_invitation_action_is_in_the_audit_log_newest_first() {
 
 #[tokio::test]
 async fn a_cleanup_run_expires_ten_thousand_invitations_and_a_second_changes_nothing() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(|settings| settings.limits.invite_per_member.count = 10_001).await;
     let owner = app.owner("standard", "owner@bulk.example").await;
     let teamgate = &app.api.app;
     let principal = teamgate.authenticate(Some(&owner.token)).unwrap();

@@ -8,11 +8,12 @@ use std::sync::Mutex;
 
 use crate::domain::{
     Account, AccountId, AuditEvent, Email, EventId, Invitation, InvitationId, InvitationStatus, Member,
-    MemberStatus, OneTimeToken, RefreshSession, SessionFamilyId, User, UserId,
+    MemberStatus, OneTimeToken, RefreshSession, SessionFamilyId, TokenPurpose, User, UserId,
 };
 use crate::ports::{
-    Acceptance, CallerRecord, Conflict, InvitationQuery, InviteeUser, Login, MemberQuery, Membership,
-    NewInvitation, Page, PageRequest, Redemption, Resend, Store, StoreError, StoreResult, Withdrawal,
+    Acceptance, CallerRecord, Conflict, InvitationQuery, InviteeUser, Login, MemberQuery, MemberRemoval,
+    MemberUpdate, Membership, NewInvitation, OwnershipTransfer, Page, PageRequest, PasswordChange,
+    ProfileUpdate, RateDecision, Redemption, Resend, Store, StoreError, StoreResult, Withdrawal,
 };
 
 #[derive(Default)]
@@ -26,6 +27,8 @@ struct State {
     tokens: HashMap<String, OneTimeToken>,
     sessions: HashMap<SessionFamilyId, RefreshSession>,
     events: BTreeMap<(AccountId, EventId), AuditEvent>,
+    /// Counts per `key#window`; the windows of the past are dropped as new ones start.
+    rates: HashMap<String, u32>,
 }
 
 #[derive(Default)]
@@ -124,6 +127,14 @@ impl State {
                 Ok(stored)
             }
             _ => conflict(Conflict::TokenSpent),
+        }
+    }
+
+    /// The stored membership, provided its version is `version`.
+    fn member_at(&mut self, member: &Member, version: u32) -> StoreResult<&mut Member> {
+        match self.members.get_mut(&(member.account_id.clone(), member.user_id.clone())) {
+            Some(stored) if stored.version == version => Ok(stored),
+            _ => conflict(Conflict::Stale),
         }
     }
 
@@ -317,6 +328,15 @@ impl Store for MemoryStore {
             if !unspent {
                 return conflict(Conflict::TokenSpent);
             }
+            if let Some(transfer) = &acceptance.ownership {
+                let former = &transfer.former;
+                let owner_unchanged =
+                    s.accounts.get(&transfer.account.id).is_some_and(|a| a.owner_id == former.user_id);
+                if !owner_unchanged {
+                    return conflict(Conflict::Stale);
+                }
+                s.member_at(former, former.version.wrapping_sub(1))?;
+            }
             if let Some(phone) = &acceptance.claim_phone {
                 match s.phones.get(phone.as_str()) {
                     Some(owner) if owner != &acceptance.user.id => {
@@ -333,6 +353,12 @@ impl Store for MemoryStore {
             s.users.insert(acceptance.user.id.clone(), acceptance.user.clone());
             s.sessions.insert(acceptance.session.family_id.clone(), acceptance.session.clone());
             s.record(&acceptance.event);
+            if let Some(transfer) = &acceptance.ownership {
+                let former = &transfer.former;
+                s.accounts.insert(transfer.account.id.clone(), transfer.account.clone());
+                s.members.insert((former.account_id.clone(), former.user_id.clone()), former.clone());
+                s.record(&transfer.event);
+            }
             Ok(())
         })
     }
@@ -424,6 +450,149 @@ impl Store for MemoryStore {
                 .map(|((_, id), e)| (id.to_string(), e))
                 .collect();
             paginate(events.into_iter().rev(), Order::Descending, page, |_| true)
+        }))
+    }
+
+    async fn update_member(&self, update: &MemberUpdate) -> StoreResult<()> {
+        self.with(|s| {
+            let member = &update.member;
+            *s.member_at(member, member.version.wrapping_sub(1))? = member.clone();
+            s.record(&update.event);
+            Ok(())
+        })
+    }
+
+    async fn remove_member(&self, removal: &MemberRemoval) -> StoreResult<()> {
+        self.with(|s| {
+            let member = &removal.member;
+            s.member_at(member, member.version)?;
+            if let Some(invitation) = &removal.revoke_invitation {
+                *s.sent_invitation(invitation, &invitation.token_hash)? = invitation.clone();
+            }
+            s.members.remove(&(member.account_id.clone(), member.user_id.clone()));
+            if let Some(user) = &removal.release_user {
+                s.users.remove(&user.id);
+                s.emails.remove(user.email.as_str());
+                if let Some(phone) = &user.phone
+                    && s.phones.get(phone.as_str()) == Some(&user.id)
+                {
+                    s.phones.remove(phone.as_str());
+                }
+            }
+            s.record(&removal.event);
+            Ok(())
+        })
+    }
+
+    async fn transfer_ownership(&self, transfer: &OwnershipTransfer) -> StoreResult<()> {
+        self.with(|s| {
+            let (former, successor) = (&transfer.former, &transfer.successor);
+            let owner_unchanged =
+                s.accounts.get(&transfer.account.id).is_some_and(|a| a.owner_id == former.user_id);
+            if !owner_unchanged {
+                return conflict(Conflict::Stale);
+            }
+            s.member_at(former, former.version.wrapping_sub(1))?;
+            s.member_at(successor, successor.version.wrapping_sub(1))?;
+            s.accounts.insert(transfer.account.id.clone(), transfer.account.clone());
+            s.members.insert((former.account_id.clone(), former.user_id.clone()), former.clone());
+            s.members.insert((successor.account_id.clone(), successor.user_id.clone()), successor.clone());
+            s.record(&transfer.event);
+            Ok(())
+        })
+    }
+
+    async fn update_account_settings(&self, account: &Account, event: &AuditEvent) -> StoreResult<()> {
+        self.with(|s| {
+            let stored = s.accounts.get_mut(&account.id).ok_or(StoreError::Conflict(Conflict::Stale))?;
+            stored.settings = account.settings.clone();
+            stored.locale = account.locale;
+            s.record(event);
+            Ok(())
+        })
+    }
+
+    async fn change_password(&self, change: &PasswordChange) -> StoreResult<()> {
+        self.with(|s| {
+            let user = &change.user;
+            let stored = s.users.get_mut(&user.id).ok_or(StoreError::Conflict(Conflict::Stale))?;
+            if stored.token_version != user.token_version.wrapping_sub(1) {
+                return conflict(Conflict::Stale);
+            }
+            if let Some(hash) = &change.reset_token_hash
+                && stored.reset_token_hash.as_ref() != Some(hash)
+            {
+                return conflict(Conflict::TokenSpent);
+            }
+            *stored = user.clone();
+            if let Some(hash) = &change.reset_token_hash {
+                s.tokens.remove(hash);
+            }
+            Ok(())
+        })
+    }
+
+    async fn issue_password_reset(&self, token: &OneTimeToken) -> StoreResult<()> {
+        self.with(|s| {
+            let user = s.users.get_mut(&token.user_id).ok_or(StoreError::Conflict(Conflict::Stale))?;
+            user.reset_token_hash = Some(token.hash.clone());
+            s.tokens.insert(token.hash.clone(), token.clone());
+            Ok(())
+        })
+    }
+
+    async fn password_reset(&self, token_hash: &str) -> StoreResult<Option<(OneTimeToken, Login)>> {
+        Ok(self.with(|s| {
+            let token = s.tokens.get(token_hash).filter(|t| t.purpose == TokenPurpose::PasswordReset)?;
+            let user = s.users.get(&token.user_id)?;
+            Some((token.clone(), s.login(user)))
+        }))
+    }
+
+    async fn update_profile(&self, update: &ProfileUpdate) -> StoreResult<()> {
+        self.with(|s| {
+            let user = &update.user;
+            if let Some(phone) = &update.claim_phone
+                && s.phones.get(phone.as_str()).is_some_and(|owner| owner != &user.id)
+            {
+                return conflict(Conflict::PhoneTaken);
+            }
+            if let Some(phone) = &update.release_phone {
+                s.phones.remove(phone.as_str());
+            }
+            if let Some(phone) = &update.claim_phone {
+                s.phones.insert(phone.as_str().to_owned(), user.id.clone());
+            }
+            for account in &update.accounts {
+                if let Some(member) = s.members.get_mut(&(account.clone(), user.id.clone())) {
+                    *member = member.clone().with_profile(user);
+                }
+            }
+            s.users.insert(user.id.clone(), user.clone());
+            Ok(())
+        })
+    }
+
+    async fn hit_rate_limit(
+        &self,
+        key: &str,
+        limit: u32,
+        window_seconds: u32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RateDecision> {
+        let window = i64::from(window_seconds.max(1));
+        let started = now.timestamp().div_euclid(window);
+        Ok(self.with(|s| {
+            let current = started.to_string();
+            s.rates.retain(|k, _| k.rsplit_once('#').is_none_or(|(name, w)| name != key || w == current));
+            let count = s.rates.entry(format!("{key}#{current}")).or_insert(0);
+            *count += 1;
+            if *count <= limit {
+                RateDecision::Allowed
+            } else {
+                let retry_after_seconds = ((started + 1) * window - now.timestamp()).max(1) as u64;
+                RateDecision::Limited { retry_after_seconds }
+            }
         }))
     }
 

@@ -98,6 +98,8 @@ pub struct User {
     pub password_hash: Option<String>,
     /// Raised by a password change or reset; tokens minted under an older version stop working.
     pub token_version: u32,
+    /// SHA-256 of the one password-reset link that still works; a newer request replaces it.
+    pub reset_token_hash: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -260,6 +262,20 @@ pub enum AuditAction {
     InvitationAccepted,
     #[serde(rename = "invitation.expired")]
     InvitationExpired,
+    #[serde(rename = "member.roles_changed")]
+    MemberRolesChanged,
+    #[serde(rename = "member.blocked")]
+    MemberBlocked,
+    #[serde(rename = "member.unblocked")]
+    MemberUnblocked,
+    #[serde(rename = "member.deleted")]
+    MemberDeleted,
+    #[serde(rename = "account.ownership_transferred")]
+    OwnershipTransferred,
+    #[serde(rename = "account.settings_changed")]
+    SettingsChanged,
+    #[serde(rename = "account.owner_recovery_started")]
+    OwnerRecoveryStarted,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

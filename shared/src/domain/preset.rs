@@ -93,6 +93,12 @@ pub struct Grant {
     pub permissions: PermissionSet,
 }
 
+impl Grant {
+    pub fn is_empty(&self) -> bool {
+        self.roles.is_empty() && self.permissions.is_empty()
+    }
+}
+
 impl Preset {
     pub fn role(&self, name: &RoleName) -> Option<&Role> {
         self.roles.iter().find(|role| &role.name == name)
@@ -138,9 +144,6 @@ impl Preset {
                     format!("`{raw}` is not a permission of this account."),
                 )),
             }
-        }
-        if errors.is_empty() && grant.roles.is_empty() && grant.permissions.is_empty() {
-            errors.push(FieldError::new("roles", "unknown_role", "Choose at least one role or permission."));
         }
         errors.finish(|| grant)
     }

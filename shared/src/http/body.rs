@@ -10,6 +10,8 @@ use crate::failure_codes;
 use crate::service::accounts::CreateAccountCommand;
 use crate::service::failure::Invalid;
 use crate::service::invite::InviteCommand;
+use crate::service::members::SettingsCommand;
+use crate::service::recovery::ProfileCommand;
 use crate::service::redeem::AcceptCommand;
 
 /// The largest body any route accepts.
@@ -161,6 +163,83 @@ pub struct RefreshBody {
 #[serde(deny_unknown_fields)]
 pub struct ClockBody {
     pub advance_seconds: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetRolesBody {
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub permissions: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferBody {
+    pub user_id: String,
+    pub password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsBody {
+    invitation_ttl_hours: Option<u32>,
+    blocked_email_domains: Option<Vec<String>>,
+    locale: Option<String>,
+}
+
+impl From<SettingsBody> for SettingsCommand {
+    fn from(b: SettingsBody) -> Self {
+        Self {
+            invitation_ttl_hours: b.invitation_ttl_hours,
+            blocked_email_domains: b.blocked_email_domains,
+            locale: b.locale,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecoveryBody {
+    pub new_email: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResetRequestBody {
+    pub email: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResetConfirmBody {
+    pub token: String,
+    pub new_password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeBody {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    phone: Option<String>,
+    locale: Option<String>,
+}
+
+impl From<MeBody> for ProfileCommand {
+    fn from(b: MeBody) -> Self {
+        Self {
+            profile: ProfileInput { first_name: b.first_name, last_name: b.last_name, phone: b.phone },
+            locale: b.locale,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordBody {
+    pub current_password: String,
+    pub new_password: String,
 }
 
 #[cfg(test)]

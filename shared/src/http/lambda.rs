@@ -1,12 +1,13 @@
 //! Running as a Lambda function behind API Gateway (HTTP API, payload v2).
 
 use bytes::Bytes;
+use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use super::Api;
 use super::routes::Function;
+use super::{Api, Origin};
 
 /// Serves `function`'s routes; `api` is built once per cold start.
 pub async fn serve(api: Api, function: Function) -> Result<(), lambda_http::Error> {
@@ -19,10 +20,16 @@ pub async fn serve(api: Api, function: Function) -> Result<(), lambda_http::Erro
 }
 
 async fn answer(api: &Api, function: Function, event: Request) -> Response<Body> {
-    let request_id = event.lambda_context_ref().map(|c| c.request_id.clone());
+    let client = match event.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
+        _ => None,
+    };
+    let origin = Origin {
+        request_id: event.lambda_context_ref().map(|c| c.request_id.clone()),
+        client: client.unwrap_or_default(),
+    };
     let (parts, body) = event.into_parts();
     let body = Bytes::copy_from_slice(body.as_ref());
-    let response =
-        api.handle(http::Request::from_parts(parts, body), Some(function), request_id.as_deref()).await;
+    let response = api.handle(http::Request::from_parts(parts, body), Some(function), &origin).await;
     response.map(|b| if b.is_empty() { Body::Empty } else { Body::Binary(b.to_vec()) })
 }

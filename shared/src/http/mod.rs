@@ -23,7 +23,10 @@ use crate::service::failure::Code;
 use crate::service::lifecycle::Resent;
 use crate::service::secrets::constant_time_eq;
 
-use body::{AcceptBody, ClockBody, CreateAccountBody, InviteBody, RefreshBody, SignInBody, TokenBody};
+use body::{
+    AcceptBody, ClockBody, CreateAccountBody, InviteBody, MeBody, PasswordBody, RecoveryBody, RefreshBody,
+    ResetConfirmBody, ResetRequestBody, SetRolesBody, SettingsBody, SignInBody, TokenBody, TransferBody,
+};
 use pages::Pages;
 use problem::Reply;
 use routes::{Function, Matched, Operation};
@@ -41,8 +44,17 @@ pub struct Api {
     pages: Pages,
 }
 
+/// Where a request came from, as the transport knows it.
+#[derive(Clone, Debug, Default)]
+pub struct Origin {
+    pub request_id: Option<String>,
+    /// The client's address: what per-client rate limits count by.
+    pub client: String,
+}
+
 /// One request as the handlers see it.
 struct Call<'r> {
+    client: &'r str,
     params: Vec<(&'static str, String)>,
     query: HashMap<String, String>,
     headers: &'r HeaderMap,
@@ -99,7 +111,7 @@ impl Api {
         &self,
         request: Request<Bytes>,
         function: Option<Function>,
-        request_id: Option<&str>,
+        origin: &Origin,
     ) -> Response<Bytes> {
         let started = Instant::now();
         let (parts, body) = request.into_parts();
@@ -114,7 +126,8 @@ impl Api {
                     .query()
                     .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
                     .unwrap_or_default();
-                let call = Call { params, query, headers: &parts.headers, body: &body };
+                let call =
+                    Call { params, query, headers: &parts.headers, body: &body, client: &origin.client };
                 let response = self.dispatch(route.operation, &call).await.unwrap_or_else(|Reply(r)| *r);
                 (route.path, response)
             }
@@ -140,7 +153,7 @@ impl Api {
         headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
         let account = parts.uri.path().strip_prefix("/v1/accounts/").and_then(|rest| rest.split('/').next());
         tracing::info!(
-            request_id,
+            request_id = origin.request_id.as_deref(),
             method = %parts.method,
             route,
             status = response.status().as_u16(),
@@ -185,11 +198,11 @@ impl Api {
             }
             Operation::AcceptInvitation => {
                 let body: AcceptBody = call.json()?;
-                json(StatusCode::OK, &app.accept_invitation(body.into()).await?)
+                json(StatusCode::OK, &app.accept_invitation(body.into(), call.client).await?)
             }
             Operation::SignIn => {
                 let body: SignInBody = call.json()?;
-                json(StatusCode::OK, &app.sign_in(&body.email, &body.password).await?)
+                json(StatusCode::OK, &app.sign_in(&body.email, &body.password, call.client).await?)
             }
             Operation::Refresh => {
                 let body: RefreshBody = call.json()?;
@@ -236,6 +249,59 @@ impl Api {
             Operation::ListAuditEvents => {
                 let caller = self.caller(call).await?;
                 json(StatusCode::OK, &app.audit_events(&caller, call.list_params("q")).await?)
+            }
+            Operation::SetRoles => {
+                let caller = self.caller(call).await?;
+                let body: SetRolesBody = call.json()?;
+                let member =
+                    app.set_roles(&caller, call.param("user_id"), &body.roles, &body.permissions).await?;
+                json(StatusCode::OK, &member)
+            }
+            Operation::BlockMember | Operation::UnblockMember => {
+                let caller = self.caller(call).await?;
+                let blocked = operation == Operation::BlockMember;
+                json(StatusCode::OK, &app.set_blocked(&caller, call.param("user_id"), blocked).await?)
+            }
+            Operation::DeleteMember => {
+                let caller = self.caller(call).await?;
+                app.delete_member(&caller, call.param("user_id")).await?;
+                no_content()
+            }
+            Operation::TransferOwnership => {
+                let caller = self.caller(call).await?;
+                let body: TransferBody = call.json()?;
+                json(StatusCode::OK, &app.transfer_ownership(&caller, &body.user_id, &body.password).await?)
+            }
+            Operation::UpdateSettings => {
+                let caller = self.caller(call).await?;
+                let body: SettingsBody = call.json()?;
+                json(StatusCode::OK, &app.update_settings(&caller, body.into()).await?)
+            }
+            Operation::RecoverOwner => {
+                self.operator(call)?;
+                let body: RecoveryBody = call.json()?;
+                app.recover_owner(call.param("account_id"), &body.new_email).await?;
+                json(StatusCode::ACCEPTED, &serde_json::json!({}))
+            }
+            Operation::RequestPasswordReset => {
+                let body: ResetRequestBody = call.json()?;
+                json(StatusCode::ACCEPTED, &app.request_password_reset(&body.email, call.client).await?)
+            }
+            Operation::ConfirmPasswordReset => {
+                let body: ResetConfirmBody = call.json()?;
+                app.confirm_password_reset(&body.token, &body.new_password).await?;
+                no_content()
+            }
+            Operation::UpdateMe => {
+                let principal = app.authenticate(call.bearer())?;
+                let body: MeBody = call.json()?;
+                json(StatusCode::OK, &app.update_me(&principal, body.into()).await?)
+            }
+            Operation::ChangePassword => {
+                let principal = app.authenticate(call.bearer())?;
+                let body: PasswordBody = call.json()?;
+                app.change_own_password(&principal, &body.current_password, &body.new_password).await?;
+                no_content()
             }
             Operation::DevCleanup => json(StatusCode::OK, &app.expire_invitations(None).await?),
             Operation::Jwks => {

@@ -9,19 +9,20 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
-use super::Api;
 use super::body::{BodyError, MAX_BODY_BYTES};
 use super::problem;
+use super::{Api, Origin};
 
 /// Serves `api` on `listener` until the task is dropped.
 pub async fn serve(api: Arc<Api>, listener: TcpListener) -> std::io::Result<()> {
     loop {
-        let (stream, _) = listener.accept().await?;
+        let (stream, peer) = listener.accept().await?;
         let api = api.clone();
+        let origin = Arc::new(Origin { request_id: None, client: peer.ip().to_string() });
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
-                let api = api.clone();
-                async move { Ok::<_, Infallible>(answer(&api, request).await) }
+                let (api, origin) = (api.clone(), origin.clone());
+                async move { Ok::<_, Infallible>(answer(&api, &origin, request).await) }
             });
             if let Err(error) = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -33,10 +34,10 @@ pub async fn serve(api: Arc<Api>, listener: TcpListener) -> std::io::Result<()> 
     }
 }
 
-async fn answer(api: &Api, request: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn answer(api: &Api, origin: &Origin, request: Request<Incoming>) -> Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
     let response = match Limited::new(body, MAX_BODY_BYTES + 1).collect().await {
-        Ok(collected) => api.handle(Request::from_parts(parts, collected.to_bytes()), None, None).await,
+        Ok(collected) => api.handle(Request::from_parts(parts, collected.to_bytes()), None, origin).await,
         Err(_) => problem::failure(&BodyError::TooLarge),
     };
     response.map(Full::new)

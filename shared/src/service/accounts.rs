@@ -29,18 +29,21 @@ pub struct CreatedAccount {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum CreateAccountError {
+pub enum OperatorError {
     #[error("validation failed")]
     Invalid(#[from] Invalid),
-    #[error("the owner's email is already in use")]
+    #[error("the email is already in use")]
     EmailTaken,
+    #[error("no such account")]
+    NotFound,
     #[error(transparent)]
     Internal(#[from] InternalError),
 }
 
-failure_codes!(CreateAccountError {
+failure_codes!(OperatorError {
     Invalid(_) => ValidationFailed,
     EmailTaken => EmailTaken,
+    NotFound => NotFound,
     Internal(_) => Internal,
 });
 
@@ -50,7 +53,7 @@ impl Teamgate {
     pub async fn create_account(
         &self,
         command: CreateAccountCommand,
-    ) -> Result<CreatedAccount, CreateAccountError> {
+    ) -> Result<CreatedAccount, OperatorError> {
         let mut errors = FieldErrors::default();
         let name = command.name.trim();
         if name.is_empty()
@@ -89,7 +92,7 @@ impl Teamgate {
         let existing = self.store().login_by_email(&email).await.map_err(InternalError::from)?;
         let user = match existing {
             Some(_) if preset.email_unique_across_accounts => {
-                return Err(CreateAccountError::EmailTaken);
+                return Err(OperatorError::EmailTaken);
             }
             Some(login) => InviteeUser::Existing(login.user.id),
             None => InviteeUser::New(self.new_user(&email, &Profile::default(), Some(locale))),
@@ -127,7 +130,7 @@ impl Teamgate {
             supersedes: None,
         });
         self.store().create_account(&account, &created, &drafted.new).await.map_err(|e| match e {
-            StoreError::Conflict(Conflict::EmailTaken | Conflict::Stale) => CreateAccountError::EmailTaken,
+            StoreError::Conflict(Conflict::EmailTaken | Conflict::Stale) => OperatorError::EmailTaken,
             other => InternalError::from(other).into(),
         })?;
         self.mail_or_discard(&account, preset, &drafted, Some(locale), &preset.name).await?;
@@ -135,6 +138,53 @@ impl Teamgate {
             account: AccountView::from(&account),
             owner_invitation: InvitationView::new(&drafted.new.invitation, self.now()),
         })
+    }
+
+    /// The support path to restore an owner's access (after the marketplace verified the
+    /// person): a fresh owner activation link goes to `new_email`; whoever accepts it becomes
+    /// the owner, and the former owner keeps the preset's former-owner grant.
+    pub async fn recover_owner(&self, account_id: &str, new_email: &str) -> Result<(), OperatorError> {
+        let account_id = AccountId::parse(account_id).ok_or(OperatorError::NotFound)?;
+        let email = Email::parse(new_email).map_err(|e| {
+            let mut error = FieldError::from(e);
+            error.field = "new_email".into();
+            Invalid::from(error)
+        })?;
+        let account = self
+            .store()
+            .account(&account_id)
+            .await
+            .map_err(InternalError::from)?
+            .ok_or(OperatorError::NotFound)?;
+        let preset = self.preset(&account.preset);
+        let login = self.store().login_by_email(&email).await.map_err(InternalError::from)?;
+        let user = match login {
+            Some(login) if login.memberships.iter().any(|m| m.account.id == account.id) => {
+                return Err(OperatorError::EmailTaken);
+            }
+            Some(_) if preset.email_unique_across_accounts => return Err(OperatorError::EmailTaken),
+            Some(login) => InviteeUser::Existing(login.user.id),
+            None => InviteeUser::New(self.new_user(&email, &Profile::default(), Some(account.locale))),
+        };
+        let mut drafted = self.draft_invitation(Draft {
+            account: &account,
+            preset,
+            email,
+            grant: Grant::default(),
+            user,
+            profile: Profile::default(),
+            invited_by: None,
+            for_owner: true,
+            supersedes: None,
+        });
+        drafted.new.member.is_owner = false;
+        drafted.new.event.action = AuditAction::OwnerRecoveryStarted;
+        self.store().create_invitation(&drafted.new).await.map_err(|e| match e {
+            StoreError::Conflict(_) => OperatorError::EmailTaken,
+            other => InternalError::from(other).into(),
+        })?;
+        self.mail_or_discard(&account, preset, &drafted, Some(account.locale), &preset.name).await?;
+        Ok(())
     }
 
     /// `GET /v1/accounts/{id}`: any active member may read their account.

@@ -27,6 +27,7 @@ pub enum Code {
     OwnerProtected,
     SelfActionForbidden,
     MemberNotActive,
+    ConcurrentChange,
     InvitationExpired,
     PayloadTooLarge,
     UnsupportedMediaType,
@@ -52,6 +53,7 @@ impl Code {
             | InvitationAlreadyAccepted
             | OwnerProtected
             | SelfActionForbidden
+            | ConcurrentChange
             | MemberNotActive => 409,
             InvitationExpired => 410,
             PayloadTooLarge => 413,
@@ -84,6 +86,7 @@ impl Code {
             OwnerProtected => "owner_protected",
             SelfActionForbidden => "self_action_forbidden",
             MemberNotActive => "member_not_active",
+            ConcurrentChange => "concurrent_change",
             InvitationExpired => "invitation_expired",
             PayloadTooLarge => "payload_too_large",
             UnsupportedMediaType => "unsupported_media_type",
@@ -117,6 +120,7 @@ impl Code {
             OwnerProtected => "The account owner cannot be changed this way.",
             SelfActionForbidden => "You cannot do this to yourself.",
             MemberNotActive => "The member is not active.",
+            ConcurrentChange => "Someone changed this at the same time; read it again and retry.",
             InvitationExpired => "This invitation has expired.",
             PayloadTooLarge => "The request body is too large.",
             UnsupportedMediaType => "Send the body as application/json.",
@@ -157,6 +161,10 @@ macro_rules! failure_codes {
             fn field_errors(&self) -> Vec<$crate::domain::FieldError> {
                 $crate::service::failure::fields_of(self)
             }
+
+            fn retry_after(&self) -> Option<u64> {
+                $crate::service::failure::retry_after_of(self)
+            }
         }
     };
 }
@@ -171,6 +179,18 @@ pub fn fields_of(error: &(dyn std::error::Error + 'static)) -> Vec<FieldError> {
         current = e.source();
     }
     Vec::new()
+}
+
+/// The wait of a `RateLimited` in an error's source chain.
+pub fn retry_after_of(error: &(dyn std::error::Error + 'static)) -> Option<u64> {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        if let Some(limited) = e.downcast_ref::<crate::service::limits::RateLimited>() {
+            return Some(limited.retry_after);
+        }
+        current = e.source();
+    }
+    None
 }
 
 /// Validation failures as an error, for use cases to wrap with `#[from]`/`#[source]`.

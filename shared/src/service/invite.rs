@@ -12,6 +12,7 @@ use crate::ports::{Conflict, InviteeUser, Login, NewInvitation, StoreError};
 use crate::service::Teamgate;
 use crate::service::caller::Caller;
 use crate::service::failure::{InternalError, Invalid};
+use crate::service::limits::RateLimited;
 use crate::service::mail::MailKind;
 use crate::service::secrets::{hash_secret, new_secret};
 use crate::service::views::InvitationView;
@@ -39,6 +40,8 @@ pub enum InviteError {
     InvitationPending,
     #[error("the phone already belongs to someone")]
     PhoneTaken,
+    #[error("rate limited")]
+    RateLimited(#[from] RateLimited),
     #[error(transparent)]
     Internal(#[from] InternalError),
 }
@@ -50,6 +53,7 @@ failure_codes!(InviteError {
     EmailTaken => EmailTaken,
     InvitationPending => InvitationPending,
     PhoneTaken => PhoneTaken,
+    RateLimited(_) => RateLimited,
     Internal(_) => Internal,
 });
 
@@ -95,6 +99,9 @@ impl Teamgate {
             ));
         }
         let grant = errors.check_all(preset.parse_grant(&command.roles, &command.permissions));
+        if grant.as_ref().is_some_and(Grant::is_empty) {
+            errors.push(FieldError::new("roles", "unknown_role", "Choose at least one role or permission."));
+        }
         let profile = errors.check_all(preset.parse_profile(&command.profile, true));
         let locale = command.locale.as_deref().map(|raw| {
             Locale::parse(raw).ok_or_else(|| FieldError::new("locale", "invalid_value", "Use en, uk or pl."))
@@ -107,6 +114,8 @@ impl Teamgate {
         if !caller.permissions.covers(&preset.effective(&grant)) {
             return Err(InviteError::RoleEscalation);
         }
+        let key = format!("invite:{}:{}", account.id, caller.user.id);
+        self.throttle(&[(key, self.settings.limits.invite_per_member)]).await??;
 
         let invitee = self.store().login_by_email(&email).await.map_err(InternalError::from)?;
         let (user, supersedes) = match invitee {
@@ -196,6 +205,7 @@ impl Teamgate {
             locale,
             password_hash: None,
             token_version: 0,
+            reset_token_hash: None,
             created_at: self.now(),
         }
     }

@@ -9,8 +9,9 @@ use crate::domain::{
 use crate::ports::{Conflict, InviteeUser, Resend, StoreError, Withdrawal};
 use crate::service::Teamgate;
 use crate::service::caller::{Caller, CallerError};
-use crate::service::failure::{Code, Failure, InternalError};
+use crate::service::failure::{Code, Failure, InternalError, retry_after_of};
 use crate::service::invite::{Draft, display_name};
+use crate::service::limits::RateLimited;
 use crate::service::secrets::{hash_secret, new_secret};
 use crate::service::views::InvitationView;
 
@@ -29,7 +30,7 @@ pub enum LifecycleError {
     #[error("the invitation was already accepted")]
     AlreadyAccepted,
     #[error("this invitation was sent too often in the last hour")]
-    RateLimited { retry_after: u64 },
+    RateLimited(#[from] RateLimited),
     #[error(transparent)]
     Internal(#[from] InternalError),
 }
@@ -43,16 +44,13 @@ impl Failure for LifecycleError {
             Self::RoleEscalation => Code::RoleEscalation,
             Self::NotPending(_) => Code::InvitationNotPending,
             Self::AlreadyAccepted => Code::InvitationAlreadyAccepted,
-            Self::RateLimited { .. } => Code::RateLimited,
+            Self::RateLimited(_) => Code::RateLimited,
             Self::Internal(_) => Code::Internal,
         }
     }
 
     fn retry_after(&self) -> Option<u64> {
-        match self {
-            Self::RateLimited { retry_after } => Some(*retry_after),
-            _ => None,
-        }
+        retry_after_of(self)
     }
 }
 
@@ -154,9 +152,9 @@ impl Teamgate {
         let now = self.now();
         let previous_token_hash = invitation.token_hash.clone();
         let mut renewed = invitation;
-        renewed
-            .record_send(now, caller.preset.resend_limit_per_hour)
-            .map_err(|wait| LifecycleError::RateLimited { retry_after: seconds_to_wait(wait) })?;
+        renewed.record_send(now, caller.preset.resend_limit_per_hour).map_err(|wait| {
+            LifecycleError::RateLimited(RateLimited { retry_after: seconds_to_wait(wait) })
+        })?;
         let secret = new_secret(self.ports.rng.as_ref());
         renewed.token_hash = hash_secret(&secret);
         renewed.expires_at = now + self.invitation_lifetime(&caller.account, caller.preset);

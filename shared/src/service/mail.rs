@@ -11,6 +11,10 @@ pub enum MailKind {
     Invitation,
     OwnerActivation,
     PasswordSet,
+    PasswordReset,
+    PasswordChanged,
+    OwnershipTransferredNewOwner,
+    OwnershipTransferredFormerOwner,
 }
 
 impl MailKind {
@@ -19,6 +23,10 @@ impl MailKind {
             Self::Invitation => "invitation",
             Self::OwnerActivation => "owner_activation",
             Self::PasswordSet => "password_set",
+            Self::PasswordReset => "password_reset",
+            Self::PasswordChanged => "password_changed",
+            Self::OwnershipTransferredNewOwner => "ownership_transferred_new_owner",
+            Self::OwnershipTransferredFormerOwner => "ownership_transferred_former_owner",
         }
     }
 }
@@ -92,7 +100,15 @@ mod tests {
         let templates = MailTemplates::builtin().unwrap();
         let to = Email::parse("anna@shop.example").unwrap();
         for locale in [Locale::En, Locale::Uk, Locale::Pl] {
-            for kind in [MailKind::Invitation, MailKind::OwnerActivation, MailKind::PasswordSet] {
+            for kind in [
+                MailKind::Invitation,
+                MailKind::OwnerActivation,
+                MailKind::PasswordSet,
+                MailKind::PasswordReset,
+                MailKind::PasswordChanged,
+                MailKind::OwnershipTransferredNewOwner,
+                MailKind::OwnershipTransferredFormerOwner,
+            ] {
                 let mail = templates.render(
                     kind,
                     locale,
@@ -105,13 +121,25 @@ mod tests {
                         ("link", "http://127.0.0.1:3000/activate#token=abc"),
                         ("expires_at", "2026-11-24 12:00 UTC"),
                         ("email", "anna@shop.example"),
+                        ("changed_at", "2026-11-24 12:00 UTC"),
+                        ("former_owner", "Olena"),
+                        ("new_owner", "Anna"),
+                        ("former_role", "Administrator"),
                     ],
                 );
                 for text in [&mail.subject, &mail.text, &mail.html] {
                     assert!(!text.contains('{'), "{locale:?} {kind:?} left a placeholder: {text}");
                 }
-                assert!(
+                let carries_link = matches!(
+                    kind,
+                    MailKind::Invitation
+                        | MailKind::OwnerActivation
+                        | MailKind::PasswordSet
+                        | MailKind::PasswordReset
+                );
+                assert_eq!(
                     mail.text.contains("http://127.0.0.1:3000/activate#token=abc"),
+                    carries_link,
                     "{locale:?} {kind:?}"
                 );
                 assert!(

@@ -10,8 +10,11 @@ pub mod directory;
 pub mod failure;
 pub mod invite;
 pub mod lifecycle;
+pub mod limits;
 pub mod mail;
+pub mod members;
 pub mod passwords;
+pub mod recovery;
 pub mod redeem;
 pub mod secrets;
 pub mod sessions;
@@ -43,6 +46,10 @@ pub struct Settings {
     pub public_base_url: String,
     pub operator_key: String,
     pub default_preset: String,
+    pub limits: limits::RateLimits,
+    /// The least time a password-reset request takes, so a known email and an unknown one
+    /// answer alike (the known one sends mail).
+    pub reset_answer_floor: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -5,14 +5,15 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 use crate::domain::{
-    AuditAction, AuditTarget, InvitationMode, InvitationStatus, Locale, MemberStatus, Password,
-    PasswordPolicy, ProfileInput, RoleName,
+    Account, AuditAction, AuditTarget, InvitationMode, InvitationStatus, Locale, Member, MemberStatus,
+    Password, PasswordPolicy, ProfileInput, RoleName,
 };
 use crate::failure_codes;
-use crate::ports::{Acceptance, Conflict, Membership, Redemption, StoreError};
+use crate::ports::{Acceptance, Conflict, Membership, OwnershipTransfer, Redemption, StoreError};
 use crate::service::Teamgate;
 use crate::service::failure::{InternalError, Invalid};
 use crate::service::invite::role_titles;
+use crate::service::limits::RateLimited;
 use crate::service::secrets::{hash_secret, is_well_formed};
 use crate::service::views::SessionView;
 
@@ -32,6 +33,8 @@ pub enum RedeemError {
     InvalidCredentials,
     #[error("the phone already belongs to someone")]
     PhoneTaken,
+    #[error("rate limited")]
+    RateLimited(#[from] RateLimited),
     #[error(transparent)]
     Internal(#[from] InternalError),
 }
@@ -44,6 +47,7 @@ failure_codes!(RedeemError {
     AlreadyAccepted => InvitationAlreadyAccepted,
     InvalidCredentials => InvalidCredentials,
     PhoneTaken => PhoneTaken,
+    RateLimited(_) => RateLimited,
     Internal(_) => Internal,
 });
 
@@ -94,7 +98,12 @@ impl Teamgate {
 
     /// Sets the password (or checks the existing one), activates the membership and signs in.
     /// Of concurrent accepts of one link exactly one succeeds.
-    pub async fn accept_invitation(&self, command: AcceptCommand) -> Result<SessionView, RedeemError> {
+    pub async fn accept_invitation(
+        &self,
+        command: AcceptCommand,
+        client: &str,
+    ) -> Result<SessionView, RedeemError> {
+        self.throttle(&[(format!("accept:{client}"), self.settings.limits.accept_per_client)]).await??;
         let redemption = self.live_redemption(&command.token).await?;
         let Redemption { invitation, account, login, .. } = redemption;
         let preset = self.preset(&account.preset);
@@ -129,6 +138,13 @@ impl Teamgate {
         member.pending_until = None;
         member.last_login_at = Some(now);
         member.version += 1;
+        let ownership = match invitation.for_owner && account.owner_id != user.id {
+            true => {
+                member.is_owner = true;
+                Some(self.recovered_ownership(&account, &member).await?)
+            }
+            false => None,
+        };
         let mut accepted = invitation.clone();
         accepted.status = InvitationStatus::Accepted;
         accepted.accepted_at = Some(now);
@@ -148,6 +164,7 @@ impl Teamgate {
                 invitation.id.as_str(),
                 serde_json::json!({}),
             ),
+            ownership,
         };
         self.store().accept_invitation(&acceptance).await.map_err(|e| match e {
             StoreError::Conflict(Conflict::PhoneTaken) => RedeemError::PhoneTaken,
@@ -166,6 +183,43 @@ impl Teamgate {
             })
             .collect::<Vec<_>>();
         Ok(self.session_view(&user, &memberships, refresh_token, now))
+    }
+
+    /// An owner-recovery acceptance hands the account to `successor`: the former owner keeps
+    /// the preset's former-owner grant, as after a transfer.
+    async fn recovered_ownership(
+        &self,
+        account: &Account,
+        successor: &Member,
+    ) -> Result<OwnershipTransfer, RedeemError> {
+        let preset = self.preset(&account.preset);
+        let former = self
+            .store()
+            .member(&account.id, &account.owner_id)
+            .await
+            .map_err(InternalError::from)?
+            .ok_or(RedeemError::AlreadyAccepted)?;
+        let former = Member {
+            is_owner: false,
+            roles: preset.former_owner_role.iter().cloned().collect(),
+            permissions: preset.former_owner_permissions.clone(),
+            version: former.version + 1,
+            ..former
+        };
+        let event = self.event(
+            &account.id,
+            Some(&successor.user_id),
+            AuditAction::OwnershipTransferred,
+            AuditTarget::Account,
+            account.id.as_str(),
+            serde_json::json!({ "from": former.user_id, "to": successor.user_id, "via": "owner_recovery" }),
+        );
+        Ok(OwnershipTransfer {
+            account: Account { owner_id: successor.user_id.clone(), ..account.clone() },
+            former,
+            successor: successor.clone(),
+            event,
+        })
     }
 
     /// The redemption behind a link that is still usable, or why it is not.

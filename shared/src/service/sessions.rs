@@ -9,6 +9,7 @@ use crate::service::Teamgate;
 use crate::service::access::{ACCESS_TOKEN_SECONDS, Principal};
 use crate::service::caller::CallerError;
 use crate::service::failure::InternalError;
+use crate::service::limits::RateLimited;
 use crate::service::secrets::{
     constant_time_eq, hash_secret, new_secret, parse_refresh_token, refresh_token,
 };
@@ -23,6 +24,8 @@ pub enum SignInError {
     InvalidCredentials,
     #[error("every membership of the user is blocked")]
     Blocked,
+    #[error("rate limited")]
+    RateLimited(#[from] RateLimited),
     #[error(transparent)]
     Internal(#[from] InternalError),
 }
@@ -30,6 +33,7 @@ pub enum SignInError {
 failure_codes!(SignInError {
     InvalidCredentials => InvalidCredentials,
     Blocked => UserBlocked,
+    RateLimited(_) => RateLimited,
     Internal(_) => Internal,
 });
 
@@ -47,7 +51,7 @@ failure_codes!(RefreshError {
 });
 
 /// Whether a login has nothing left to use: it has memberships and every one is blocked.
-fn entirely_blocked(login: &Login) -> bool {
+pub(crate) fn entirely_blocked(login: &Login) -> bool {
     let mut visible = visible_memberships(&login.memberships).peekable();
     visible.peek().is_some() && visible.all(|m| m.member.status == MemberStatus::Blocked)
 }
@@ -55,7 +59,21 @@ fn entirely_blocked(login: &Login) -> bool {
 impl Teamgate {
     /// Same answer and similar time whether or not the email exists; `user_blocked` only after
     /// a correct password.
-    pub async fn sign_in(&self, email: &str, password: &str) -> Result<SessionView, SignInError> {
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: &str,
+        client: &str,
+    ) -> Result<SessionView, SignInError> {
+        let limits = &self.settings.limits;
+        self.throttle(&[
+            (
+                format!("sign-in:{}:{client}", email.trim().to_lowercase()),
+                limits.sign_in_per_email_and_client,
+            ),
+            (format!("sign-in-client:{client}"), limits.sign_in_per_client),
+        ])
+        .await??;
         let login = match Email::parse(email) {
             Ok(email) => self.store().login_by_email(&email).await.map_err(InternalError::from)?,
             Err(_) => None,
@@ -179,7 +197,7 @@ impl Teamgate {
         }
     }
 
-    fn membership_views(&self, memberships: &[Membership]) -> Vec<MembershipView> {
+    pub(crate) fn membership_views(&self, memberships: &[Membership]) -> Vec<MembershipView> {
         visible_memberships(memberships)
             .map(|m| MembershipView::new(m, self.preset(&m.account.preset)))
             .collect()

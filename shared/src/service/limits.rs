@@ -1,0 +1,74 @@
+//! Rate limits: fixed-window counters in the store, so every Lambda instance shares them.
+//! Keys pair the target with the client where a per-target limit alone would let a stranger
+//! lock someone else out.
+
+use futures::future::join_all;
+
+use crate::ports::RateDecision;
+use crate::service::Teamgate;
+use crate::service::failure::InternalError;
+
+/// One limit: at most `count` attempts per `window_seconds`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limit {
+    pub count: u32,
+    pub window_seconds: u32,
+}
+
+/// The deployment's limits (defaults sized for people, not scripts).
+#[derive(Clone, Debug)]
+pub struct RateLimits {
+    /// Sign-in attempts for one email from one client.
+    pub sign_in_per_email_and_client: Limit,
+    /// Sign-in attempts from one client, whatever the email.
+    pub sign_in_per_client: Limit,
+    /// Reset requests for one email (each sends a mail).
+    pub reset_per_email: Limit,
+    pub reset_per_client: Limit,
+    /// Attempts to accept an invitation (each may hash a password) from one client.
+    pub accept_per_client: Limit,
+    /// Invitations sent by one member.
+    pub invite_per_member: Limit,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        let limit = |count, window_seconds| Limit { count, window_seconds };
+        Self {
+            sign_in_per_email_and_client: limit(10, 900),
+            sign_in_per_client: limit(100, 900),
+            reset_per_email: limit(5, 3600),
+            reset_per_client: limit(30, 3600),
+            accept_per_client: limit(30, 900),
+            invite_per_member: limit(300, 3600),
+        }
+    }
+}
+
+/// Too many attempts: retry after `retry_after` seconds. Use cases wrap it in a variant whose
+/// source it is, so `Failure::retry_after` finds it.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("too many attempts; retry in {retry_after} s")]
+pub struct RateLimited {
+    pub retry_after: u64,
+}
+
+impl Teamgate {
+    /// Counts one attempt against each `(key, limit)`; the inner error when any is over.
+    pub(crate) async fn throttle(
+        &self,
+        rules: &[(String, Limit)],
+    ) -> Result<Result<(), RateLimited>, InternalError> {
+        let now = self.now();
+        let hits = rules
+            .iter()
+            .map(|(key, limit)| self.store().hit_rate_limit(key, limit.count, limit.window_seconds, now));
+        let mut wait = None;
+        for decision in join_all(hits).await {
+            if let RateDecision::Limited { retry_after_seconds } = decision? {
+                wait = wait.max(Some(retry_after_seconds));
+            }
+        }
+        Ok(wait.map_or(Ok(()), |retry_after| Err(RateLimited { retry_after })))
+    }
+}

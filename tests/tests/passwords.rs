@@ -1,0 +1,181 @@
+//! Passwords (issue 5): reset by emailed link, change with the current one, the caller's
+//! profile, and the rate limits that slow guessing without locking anyone else out.
+
+use serde_json::json;
+use tests::app::{PASSWORD, spawn_app};
+
+const NEW_PASSWORD: &str = "Another-Long-Passphrase-7";
+
+#[tokio::test]
+async fn a_reset_request_answers_alike_for_known_unknown_and_blocked_emails() {
+    let app = spawn_app().await;
+    let owner = app.owner("standard", "owner@reset-alike.example").await;
+    let member = app.member(&owner, "blocked@reset-alike.example", &["viewer"], &[]).await;
+    let member_id = app.get_as(&member, "/v1/me").await.str("user_id");
+    app.post_as(
+        &owner.token,
+        &format!("/v1/accounts/{}/members/{member_id}/block", owner.account_id),
+        json!({}),
+    )
+    .await;
+
+    let known = app.post("/v1/password-reset", json!({"email": "owner@reset-alike.example"})).await;
+    let unknown = app.post("/v1/password-reset", json!({"email": "nobody@reset-alike.example"})).await;
+    let blocked = app.post("/v1/password-reset", json!({"email": "blocked@reset-alike.example"})).await;
+
+    assert_eq!((known.status, unknown.status, blocked.status), (202, 202, 202));
+    assert_eq!(known.body, unknown.body);
+    assert_eq!(known.body, blocked.body);
+    assert_eq!(app.mail_to("owner@reset-alike.example").await.len(), 2, "activation and reset");
+    assert!(app.mail_to("nobody@reset-alike.example").await.is_empty());
+    assert_eq!(app.mail_to("blocked@reset-alike.example").await.len(), 1, "only the invitation");
+    let malformed = app.post("/v1/password-reset", json!({"email": "not an email"})).await;
+    assert_eq!(malformed.field_errors(), [("email".to_owned(), "invalid_email".to_owned())]);
+}
+
+#[tokio::test]
+async fn a_reset_link_works_once_and_ends_every_session() {
+    let app = spawn_app().await;
+    let owner = app.owner("standard", "owner@reset-once.example").await;
+    let session = app.sign_in("owner@reset-once.example", PASSWORD).await;
+    app.post("/v1/password-reset", json!({"email": "owner@reset-once.example"})).await;
+    let link = app.link_token("owner@reset-once.example").await;
+    assert_eq!(app.get("/reset-password").await.status, 200);
+
+    let weak = app.post("/v1/password-reset/confirm", json!({"token": link, "new_password": "short"})).await;
+    assert_eq!(weak.field_errors(), [("new_password".to_owned(), "password_too_short".to_owned())]);
+    let confirmed =
+        app.post("/v1/password-reset/confirm", json!({"token": link, "new_password": NEW_PASSWORD})).await;
+
+    assert_eq!(confirmed.status, 204, "{}", confirmed.body);
+    let again =
+        app.post("/v1/password-reset/confirm", json!({"token": link, "new_password": NEW_PASSWORD})).await;
+    assert_eq!((again.status, again.code()), (400, "invalid_or_expired_token"));
+    assert_eq!(app.get_as(&owner.token, "/v1/me").await.code(), "unauthenticated");
+    let refreshed =
+        app.post("/v1/sessions/refresh", json!({"refresh_token": session.str("refresh_token")})).await;
+    assert_eq!(refreshed.code(), "invalid_refresh_token");
+    assert_eq!(app.sign_in("owner@reset-once.example", PASSWORD).await.code(), "invalid_credentials");
+    assert_eq!(app.sign_in("owner@reset-once.example", NEW_PASSWORD).await.status, 200);
+    let notice = &app.mail_to("owner@reset-once.example").await[0];
+    assert!(notice["links"].as_array().unwrap().is_empty(), "the password-changed notice carries no link");
+}
+
+#[tokio::test]
+async fn a_newer_reset_request_or_an_hour_kills_a_link() {
+    let app = spawn_app().await;
+    app.owner("standard", "owner@reset-late.example").await;
+    app.post("/v1/password-reset", json!({"email": "owner@reset-late.example"})).await;
+    let older = app.link_token("owner@reset-late.example").await;
+    app.post("/v1/password-reset", json!({"email": "owner@reset-late.example"})).await;
+    let newer = app.link_token("owner@reset-late.example").await;
+
+    let superseded =
+        app.post("/v1/password-reset/confirm", json!({"token": older, "new_password": NEW_PASSWORD})).await;
+    assert_eq!(superseded.code(), "invalid_or_expired_token");
+    app.advance_clock(3600).await;
+    let expired =
+        app.post("/v1/password-reset/confirm", json!({"token": newer, "new_password": NEW_PASSWORD})).await;
+    assert_eq!(expired.code(), "invalid_or_expired_token");
+    let garbage = app
+        .post("/v1/password-reset/confirm", json!({"token": "garbage", "new_password": NEW_PASSWORD}))
+        .await;
+    assert_eq!(garbage.code(), "invalid_or_expired_token");
+}
+
+#[tokio::test]
+async fn changing_the_password_needs_the_current_one_and_the_policy() {
+    let app = spawn_app().await;
+    let owner = app.owner("standard", "owner@change.example").await;
+
+    let wrong = app
+        .post_as(
+            &owner.token,
+            "/v1/me/password",
+            json!({"current_password": "not it", "new_password": NEW_PASSWORD}),
+        )
+        .await;
+    assert_eq!((wrong.status, wrong.code()), (401, "invalid_credentials"));
+    let common = app
+        .post_as(
+            &owner.token,
+            "/v1/me/password",
+            json!({"current_password": PASSWORD, "new_password": "1qaz2wsx3edc4rfv"}),
+        )
+        .await;
+    assert_eq!(common.field_errors(), [("new_password".to_owned(), "password_too_common".to_owned())]);
+    let changed = app
+        .post_as(
+            &owner.token,
+            "/v1/me/password",
+            json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD}),
+        )
+        .await;
+    assert_eq!(changed.status, 204);
+    assert_eq!(app.sign_in("owner@change.example", NEW_PASSWORD).await.status, 200);
+}
+
+#[tokio::test]
+async fn the_caller_edits_their_profile_under_their_accounts_rules() {
+    let app = spawn_app().await;
+    let owner = app.owner("ua-marketplace", "owner@profile.example").await;
+    let other = app.owner("ua-marketplace", "other@profile.example").await;
+    let set = app.patch_as(&other.token, "/v1/me", json!({"phone": "0671234567"})).await;
+    assert_eq!(set.status, 200, "{}", set.body);
+
+    let latin = app.patch_as(&owner.token, "/v1/me", json!({"first_name": "Olena"})).await;
+    assert_eq!(latin.field_errors(), [("first_name".to_owned(), "invalid_name".to_owned())]);
+    let taken = app.patch_as(&owner.token, "/v1/me", json!({"phone": "+380 67 123 45 67"})).await;
+    assert_eq!((taken.status, taken.code()), (409, "phone_taken"));
+    let updated = app
+        .patch_as(
+            &owner.token,
+            "/v1/me",
+            json!({"first_name": "Олена", "locale": "uk", "phone": "0501234567"}),
+        )
+        .await;
+    assert_eq!(
+        (updated.body["first_name"].clone(), updated.body["phone"].clone()),
+        (json!("Олена"), json!("+380501234567"))
+    );
+    let listed = app.get_as(&owner.token, &format!("/v1/accounts/{}/members", owner.account_id)).await;
+    assert_eq!(listed.body["items"][0]["first_name"], "Олена");
+    let unknown = app.patch_as(&owner.token, "/v1/me", json!({"email": "new@profile.example"})).await;
+    assert_eq!(unknown.field_errors(), [("email".to_owned(), "unknown_field".to_owned())]);
+}
+
+#[tokio::test]
+async fn guessing_a_password_is_slowed_without_locking_its_owner_out() {
+    let app = spawn_app().await;
+    app.owner("standard", "victim@guess.example").await;
+
+    for _ in 0..10 {
+        assert_eq!(
+            app.sign_in("victim@guess.example", "a wrong guess at it").await.code(),
+            "invalid_credentials"
+        );
+    }
+    let limited = app.sign_in("victim@guess.example", PASSWORD).await;
+
+    assert_eq!((limited.status, limited.code()), (429, "rate_limited"));
+    let wait: u64 = limited.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=900).contains(&wait), "{wait}");
+    let elsewhere = app.sign_in_from("127.0.0.2".parse().unwrap(), "victim@guess.example", PASSWORD).await;
+    assert_eq!(elsewhere.status, 200, "another client still signs in: {}", elsewhere.body);
+    app.advance_clock(wait).await;
+    assert_eq!(app.sign_in("victim@guess.example", PASSWORD).await.status, 200);
+}
+
+#[tokio::test]
+async fn reset_requests_for_one_email_are_limited() {
+    let app = spawn_app().await;
+    for _ in 0..5 {
+        assert_eq!(
+            app.post("/v1/password-reset", json!({"email": "someone@reset-limit.example"})).await.status,
+            202
+        );
+    }
+    let limited = app.post("/v1/password-reset", json!({"email": "someone@reset-limit.example"})).await;
+    assert_eq!((limited.status, limited.code()), (429, "rate_limited"));
+    assert!(limited.headers.contains_key("retry-after"));
+}
