@@ -84,13 +84,9 @@ async fn ozon_only_the_manager_transfers_rights_and_cannot_be_deleted_first() {
         "unauthenticated",
         "their last account: the login is gone"
     );
-    let reinvite = app
-        .post_as(
-            &admin,
-            &format!("{account}/invitations"),
-            json!({"email": "pm@ozon.example", "roles": ["product_manager"]}),
-        )
-        .await;
+    let reinvite =
+        add_user(&app, &admin, &account, json!({"email": "pm@ozon.example", "roles": ["product_manager"]}))
+            .await;
     assert_eq!(reinvite.status, 201, "{}", reinvite.body);
 }
 
@@ -121,7 +117,7 @@ async fn ozon_owner_access_is_restored_through_support_only() {
     assert_eq!((without_key.status, without_key.code()), (401, "unauthenticated"));
 }
 
-/// Adds a user through the Ukrainian form: every field required.
+/// Sends an invitation (the Ukrainian form: adds a user) into `account`.
 async fn add_user(app: &TestApp, owner_token: &str, account: &str, body: Value) -> Reply {
     app.post_as(owner_token, &format!("{account}/invitations"), body).await
 }
@@ -266,13 +262,9 @@ async fn amazon_associates_only_full_access_manages_users() {
         ids.push(user_id(&app, token).await);
     }
 
-    let invite = app
-        .post_as(
-            &reports,
-            &format!("{account}/invitations"),
-            json!({"email": "x@associates.example", "roles": ["basic"]}),
-        )
-        .await;
+    let invite =
+        add_user(&app, &reports, &account, json!({"email": "x@associates.example", "roles": ["basic"]}))
+            .await;
     assert_eq!(invite.code(), "forbidden");
     let reassign = app
         .put_as(&reports, &format!("{account}/members/{}/roles", ids[0]), json!({"roles": ["reports"]}))
@@ -294,13 +286,13 @@ async fn amazon_associates_only_full_access_manages_users() {
     assert_eq!(left.body["items"].as_array().unwrap().len(), 2, "the owner and the reports user");
 
     // A wrongly sent invitation is revoked
-    let wrong = app
-        .post_as(
-            &owner.token,
-            &format!("{account}/invitations"),
-            json!({"email": "typo@associates.exmaple", "roles": ["basic"]}),
-        )
-        .await;
+    let wrong = add_user(
+        &app,
+        &owner.token,
+        &account,
+        json!({"email": "typo@associates.exmaple", "roles": ["basic"]}),
+    )
+    .await;
     let revoked = app
         .post_as(&owner.token, &format!("{account}/invitations/{}/revoke", wrong.str("id")), json!({}))
         .await;
@@ -315,21 +307,21 @@ async fn amazon_seller_grants_granular_permissions_to_never_used_emails() {
     let other_invitations = format!("{}/invitations", account(&other));
     let account = account(&owner);
 
-    let roles = app
-        .post_as(
-            &owner.token,
-            &format!("{account}/invitations"),
-            json!({"email": "x@seller.example", "roles": ["administrator"]}),
-        )
-        .await;
+    let roles = add_user(
+        &app,
+        &owner.token,
+        &account,
+        json!({"email": "x@seller.example", "roles": ["administrator"]}),
+    )
+    .await;
     assert_eq!(roles.field_errors(), [("roles".to_owned(), "unknown_role".to_owned())]);
-    let unknown = app
-        .post_as(
-            &owner.token,
-            &format!("{account}/invitations"),
-            json!({"email": "x@seller.example", "permissions": ["moon:write"]}),
-        )
-        .await;
+    let unknown = add_user(
+        &app,
+        &owner.token,
+        &account,
+        json!({"email": "x@seller.example", "permissions": ["moon:write"]}),
+    )
+    .await;
     assert_eq!(unknown.field_errors(), [("permissions".to_owned(), "unknown_permission".to_owned())]);
 
     let clerk = app.member(&owner, "clerk@seller.example", &[], &["inventory:write", "reports:read"]).await;
@@ -349,9 +341,10 @@ async fn amazon_seller_grants_granular_permissions_to_never_used_emails() {
         )
         .await;
     assert_eq!((reused.status, reused.code()), (409, "email_taken"));
-    app.post_as(
+    add_user(
+        &app,
         &owner.token,
-        &format!("{account}/invitations"),
+        &account,
         json!({"email": "pending@seller.example", "permissions": ["orders:write"]}),
     )
     .await;

@@ -2,14 +2,14 @@
 
 use crate::domain::{
     Account, AccountId, AccountSettings, AuditAction, AuditTarget, Email, FieldError, FieldErrors, Grant,
-    Locale, Profile,
+    Locale, Preset, Profile,
 };
 use crate::failure_codes;
 use crate::ports::{Conflict, InviteeUser, StoreError};
 use crate::service::Teamgate;
 use crate::service::caller::Caller;
 use crate::service::failure::{InternalError, Invalid};
-use crate::service::invite::Draft;
+use crate::service::invite::{Draft, Drafted};
 use crate::service::views::{AccountView, InvitationView};
 
 const MAX_ACCOUNT_NAME_CHARS: usize = 200;
@@ -89,20 +89,14 @@ impl Teamgate {
             return Err(Invalid(errors).into());
         };
 
-        let existing = self.store().login_by_email(&email).await.map_err(InternalError::from)?;
-        let user = match existing {
-            Some(_) if preset.email_unique_across_accounts => {
-                return Err(OperatorError::EmailTaken);
-            }
-            Some(login) => InviteeUser::Existing(login.user.id),
-            None => InviteeUser::New(self.new_user(&email, &Profile::default(), Some(locale))),
-        };
+        let account_id = AccountId::generate();
+        let user = self.owner_invitee(&email, &account_id, locale, preset).await?;
         let owner_id = match &user {
             InviteeUser::New(u) => u.id.clone(),
             InviteeUser::Existing(id) => id.clone(),
         };
         let account = Account {
-            id: AccountId::generate(),
+            id: account_id,
             name: name.to_owned(),
             preset: preset.id.clone(),
             locale,
@@ -118,17 +112,7 @@ impl Teamgate {
             account.id.as_str(),
             serde_json::json!({ "name": account.name, "preset": account.preset }),
         );
-        let drafted = self.draft_invitation(Draft {
-            account: &account,
-            preset,
-            email,
-            grant: Grant::default(),
-            user,
-            profile: Profile::default(),
-            invited_by: None,
-            for_owner: true,
-            supersedes: None,
-        });
+        let drafted = self.draft_owner_invitation(&account, preset, email, user);
         self.store().create_account(&account, &created, &drafted.new).await.map_err(|e| match e {
             StoreError::Conflict(Conflict::EmailTaken | Conflict::Stale) => OperatorError::EmailTaken,
             other => InternalError::from(other).into(),
@@ -157,26 +141,8 @@ impl Teamgate {
             .map_err(InternalError::from)?
             .ok_or(OperatorError::NotFound)?;
         let preset = self.preset(&account.preset);
-        let login = self.store().login_by_email(&email).await.map_err(InternalError::from)?;
-        let user = match login {
-            Some(login) if login.memberships.iter().any(|m| m.account.id == account.id) => {
-                return Err(OperatorError::EmailTaken);
-            }
-            Some(_) if preset.email_unique_across_accounts => return Err(OperatorError::EmailTaken),
-            Some(login) => InviteeUser::Existing(login.user.id),
-            None => InviteeUser::New(self.new_user(&email, &Profile::default(), Some(account.locale))),
-        };
-        let mut drafted = self.draft_invitation(Draft {
-            account: &account,
-            preset,
-            email,
-            grant: Grant::default(),
-            user,
-            profile: Profile::default(),
-            invited_by: None,
-            for_owner: true,
-            supersedes: None,
-        });
+        let user = self.owner_invitee(&email, &account.id, account.locale, preset).await?;
+        let mut drafted = self.draft_owner_invitation(&account, preset, email, user);
         drafted.new.member.is_owner = false;
         drafted.new.event.action = AuditAction::OwnerRecoveryStarted;
         self.store().create_invitation(&drafted.new).await.map_err(|e| match e {
@@ -185,6 +151,47 @@ impl Teamgate {
         })?;
         self.mail_or_discard(&account, preset, &drafted, Some(account.locale), &preset.name).await?;
         Ok(())
+    }
+
+    /// Who receives an owner activation link for `account`: an existing login, unless the preset
+    /// wants never-used emails or they already belong to the account, else a new user.
+    async fn owner_invitee(
+        &self,
+        email: &Email,
+        account: &AccountId,
+        locale: Locale,
+        preset: &Preset,
+    ) -> Result<InviteeUser, OperatorError> {
+        match self.store().login_by_email(email).await.map_err(InternalError::from)? {
+            Some(login)
+                if preset.email_unique_across_accounts
+                    || login.memberships.iter().any(|m| &m.account.id == account) =>
+            {
+                Err(OperatorError::EmailTaken)
+            }
+            Some(login) => Ok(InviteeUser::Existing(login.user.id)),
+            None => Ok(InviteeUser::New(self.new_user(email, &Profile::default(), Some(locale)))),
+        }
+    }
+
+    fn draft_owner_invitation(
+        &self,
+        account: &Account,
+        preset: &Preset,
+        email: Email,
+        user: InviteeUser,
+    ) -> Drafted {
+        self.draft_invitation(Draft {
+            account,
+            preset,
+            email,
+            grant: Grant::default(),
+            user,
+            profile: Profile::default(),
+            invited_by: None,
+            for_owner: true,
+            supersedes: None,
+        })
     }
 
     /// `GET /v1/accounts/{id}`: any active member may read their account.
