@@ -25,6 +25,8 @@ struct MemberSpec {
     users: Option<&'static str>,
 }
 
+/// The path and body a caller (by index) sends for one route.
+type RequestFor = dyn FnMut(usize, &Caller) -> (String, Option<Value>);
 const fn role(
     label: &'static str,
     roles: &'static [&'static str],
@@ -357,7 +359,7 @@ fn table(
     let build = |label: &'static str,
                  method: Method,
                  template: &'static str,
-                 request: &mut dyn FnMut(usize, &Caller) -> (String, Option<Value>),
+                 request: &mut RequestFor,
                  rule: &dyn Fn(&Caller) -> (u16, &'static str),
                  account_scoped: bool| {
         let cases = callers
