@@ -26,7 +26,7 @@ struct MemberSpec {
 }
 
 /// The path and body a caller (by index) sends for one route.
-type RequestFor = dyn FnMut(usize, &Caller) -> (String, Option<Value>);
+type RequestFor<'a> = dyn FnMut(usize, &Caller) -> (String, Option<Value>) + 'a;
 const fn role(
     label: &'static str,
     roles: &'static [&'static str],
@@ -359,7 +359,7 @@ fn table(
     let build = |label: &'static str,
                  method: Method,
                  template: &'static str,
-                 request: &mut RequestFor,
+                 request: &mut RequestFor<'_>,
                  rule: &dyn Fn(&Caller) -> (u16, &'static str),
                  account_scoped: bool| {
         let cases = callers

@@ -120,7 +120,7 @@ fn openapi_describes_exactly_the_routes_of_the_route_table() {
 
 /// Every `Code`, in declaration order. `position` has no catch-all arm, so a new variant does not
 /// compile until it is added here too; the test checks the two agree.
-const ALL_CODES: [Code; 26] = [
+const ALL_CODES: [Code; 27] = [
     Code::ValidationFailed,
     Code::InvalidOrExpiredToken,
     Code::InvalidCursor,
@@ -141,6 +141,7 @@ const ALL_CODES: [Code; 26] = [
     Code::OwnerProtected,
     Code::SelfActionForbidden,
     Code::MemberNotActive,
+    Code::ConcurrentChange,
     Code::InvitationExpired,
     Code::PayloadTooLarge,
     Code::UnsupportedMediaType,
@@ -171,12 +172,13 @@ fn position(code: Code) -> usize {
         Code::OwnerProtected => 17,
         Code::SelfActionForbidden => 18,
         Code::MemberNotActive => 19,
-        Code::InvitationExpired => 20,
-        Code::PayloadTooLarge => 21,
-        Code::UnsupportedMediaType => 22,
-        Code::MethodNotAllowed => 23,
-        Code::RateLimited => 24,
-        Code::Internal => 25,
+        Code::ConcurrentChange => 20,
+        Code::InvitationExpired => 21,
+        Code::PayloadTooLarge => 22,
+        Code::UnsupportedMediaType => 23,
+        Code::MethodNotAllowed => 24,
+        Code::RateLimited => 25,
+        Code::Internal => 26,
     }
 }
 

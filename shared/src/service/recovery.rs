@@ -32,6 +32,8 @@ pub enum PasswordError {
     Caller(#[from] CallerError),
     #[error("the phone number already belongs to someone")]
     PhoneTaken,
+    #[error("the password changed at the same time; sign in again and retry")]
+    ConcurrentChange,
     #[error("rate limited")]
     RateLimited(#[from] RateLimited),
     #[error(transparent)]
@@ -46,6 +48,7 @@ impl Failure for PasswordError {
             Self::InvalidCredentials => Code::InvalidCredentials,
             Self::Caller(e) => e.code(),
             Self::PhoneTaken => Code::PhoneTaken,
+            Self::ConcurrentChange => Code::ConcurrentChange,
             Self::RateLimited(_) => Code::RateLimited,
             Self::Internal(_) => Code::Internal,
         }
@@ -173,9 +176,11 @@ impl Teamgate {
             reset_token_hash: None,
             ..user
         };
+        let by_link = reset.is_some();
         let change = PasswordChange { user: changed, reset_token_hash: reset };
         self.store().change_password(&change).await.map_err(|e| match e {
-            StoreError::Conflict(_) => PasswordError::InvalidOrExpiredToken,
+            StoreError::Conflict(_) if by_link => PasswordError::InvalidOrExpiredToken,
+            StoreError::Conflict(_) => PasswordError::ConcurrentChange,
             other => InternalError::from(other).into(),
         })?;
         let user = &change.user;
