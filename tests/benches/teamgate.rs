@@ -101,7 +101,11 @@ async fn cleanup(app: &tests::app::TestApp) {
     let report = teamgate.expire_invitations(None).await.expect("the cleanup runs");
     let elapsed = started.elapsed();
     let rate = report.expired as f64 / elapsed.as_secs_f64();
-    println!("cleanup: {} invitations expired in {:.2} s ({rate:.0}/s, memory store)", report.expired, elapsed.as_secs_f64());
+    println!(
+        "cleanup: {} invitations expired in {:.2} s ({rate:.0}/s, memory store)",
+        report.expired,
+        elapsed.as_secs_f64()
+    );
 }
 
 /// Sizes of the Lambda zips `make build` wrote, if any.
