@@ -415,3 +415,40 @@ async fn joom_users_hold_several_roles_and_losing_one_takes_its_sections_at_once
         true
     );
 }
+
+#[tokio::test]
+async fn ua_marketplace_asks_at_activation_only_for_the_fields_still_missing() {
+    let app = spawn_app().await;
+    app.create_account("ua-marketplace", "new-owner@ua-fields.example").await;
+    let owner_link = app.link_token("new-owner@ua-fields.example").await;
+
+    let page = app.post("/v1/invitations/inspect", json!({"token": owner_link})).await;
+    assert_eq!(
+        page.body["profile_fields"],
+        json!({"first_name": "required", "last_name": "required", "phone": "required"})
+    );
+    let bare = app.accept(&owner_link, "Secret1!").await;
+    let mut fields = bare.field_errors();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            ("first_name".into(), "invalid_name".into()),
+            ("last_name".into(), "invalid_name".into()),
+            ("phone".into(), "invalid_phone".into())
+        ]
+    );
+    let owner = app.activate(&owner_link).await;
+    assert_eq!(owner.status, 200, "{}", owner.body);
+
+    let account = format!("/v1/accounts/{}", owner.body["memberships"][0]["account_id"].as_str().unwrap());
+    let body = json!({"email": "known@ua-fields.example", "roles": ["administrator"], "first_name": "Олена", "last_name": "Коваль", "phone": "0631234567"});
+    add_user(&app, &owner.str("access_token"), &account, body).await;
+    let invitee_link = app.link_token("known@ua-fields.example").await;
+    let invitee_page = app.post("/v1/invitations/inspect", json!({"token": invitee_link})).await;
+    assert_eq!(
+        invitee_page.body["profile_fields"],
+        json!({"first_name": "optional", "last_name": "optional", "phone": "optional"})
+    );
+    assert_eq!(app.accept(&invitee_link, "Secret1!").await.status, 200);
+}

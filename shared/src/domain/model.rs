@@ -103,6 +103,17 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
+impl User {
+    /// The profile the person already gave, as input to the preset's rules.
+    pub fn profile(&self) -> super::preset::ProfileInput {
+        super::preset::ProfileInput {
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            phone: self.phone.as_ref().map(|p| p.to_string()),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MemberStatus {

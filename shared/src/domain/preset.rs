@@ -293,6 +293,19 @@ pub struct ProfileInput {
     pub phone: Option<String>,
 }
 
+impl ProfileInput {
+    /// These fields where given (and not blank), else `fallback`'s.
+    pub fn or(self, fallback: ProfileInput) -> ProfileInput {
+        let pick =
+            |given: Option<String>, known: Option<String>| given.filter(|v| !v.trim().is_empty()).or(known);
+        ProfileInput {
+            first_name: pick(self.first_name, fallback.first_name),
+            last_name: pick(self.last_name, fallback.last_name),
+            phone: pick(self.phone, fallback.phone),
+        }
+    }
+}
+
 /// Profile fields that passed the preset's rules.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Profile {
@@ -343,9 +356,18 @@ impl Preset {
     }
 
     /// How the activation page should treat each profile field: `required`, `optional` or `hidden`.
-    pub fn profile_fields(&self) -> BTreeMap<&'static str, &'static str> {
+    /// A field is `required` only while the person still lacks it (`known` holds what they have).
+    pub fn profile_fields(&self, known: &ProfileInput) -> BTreeMap<&'static str, &'static str> {
+        let has = |field: ProfileField| {
+            let value = match field {
+                ProfileField::FirstName => &known.first_name,
+                ProfileField::LastName => &known.last_name,
+                ProfileField::Phone => &known.phone,
+            };
+            value.as_deref().is_some_and(|v| !v.trim().is_empty())
+        };
         let state = |field: ProfileField, shown: bool| {
-            if self.profile.required.contains(&field) {
+            if self.profile.required.contains(&field) && !has(field) {
                 "required"
             } else if shown {
                 "optional"

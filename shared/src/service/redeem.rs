@@ -91,7 +91,7 @@ impl Teamgate {
             requires_password: redemption.login.user.password_hash.is_none(),
             mode: invitation.mode,
             locale,
-            profile_fields: preset.profile_fields(),
+            profile_fields: preset.profile_fields(&redemption.login.user.profile()),
             password_policy: preset.password.clone(),
         })
     }
@@ -109,7 +109,8 @@ impl Teamgate {
         let preset = self.preset(&account.preset);
         let now = self.now();
         let mut user = login.user.clone();
-        let profile = preset.parse_profile(&command.profile, false).map_err(Invalid)?;
+        let known = command.profile.or(user.profile());
+        let profile = preset.parse_profile(&known, true).map_err(Invalid)?;
         match &user.password_hash {
             Some(hash) => {
                 if !self.passwords.verify(&command.password, Some(hash)).await {
