@@ -173,7 +173,23 @@ pub struct Acceptance {
 #[derive(Clone, Debug)]
 pub struct Membership {
     pub member: Member,
-    pub account: Account,
+    pub account: AccountSummary,
+}
+
+/// What a membership tells of its account: only what never changes after the account is
+/// created, so a store may keep a copy with every membership and read a whole login at once
+/// (settings, locale and owner change; reading them means reading the account).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountSummary {
+    pub id: AccountId,
+    pub name: String,
+    pub preset: String,
+}
+
+impl From<&Account> for AccountSummary {
+    fn from(account: &Account) -> Self {
+        Self { id: account.id.clone(), name: account.name.clone(), preset: account.preset.clone() }
+    }
 }
 
 /// A user and all their memberships: what sign-in, refresh and `/v1/me` answer with.

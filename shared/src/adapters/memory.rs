@@ -11,9 +11,10 @@ use crate::domain::{
     MemberStatus, OneTimeToken, RefreshSession, SessionFamilyId, TokenPurpose, User, UserId,
 };
 use crate::ports::{
-    Acceptance, CallerRecord, Conflict, InvitationQuery, InviteeUser, Login, MemberQuery, MemberRemoval,
-    MemberUpdate, Membership, NewInvitation, OwnershipTransfer, Page, PageRequest, PasswordChange,
-    ProfileUpdate, RateDecision, Redemption, Resend, Store, StoreError, StoreResult, Withdrawal,
+    Acceptance, AccountSummary, CallerRecord, Conflict, InvitationQuery, InviteeUser, Login, MemberQuery,
+    MemberRemoval, MemberUpdate, Membership, NewInvitation, OwnershipTransfer, Page, PageRequest,
+    PasswordChange, ProfileUpdate, RateDecision, Redemption, Resend, Store, StoreError, StoreResult,
+    Withdrawal,
 };
 
 #[derive(Default)]
@@ -58,7 +59,7 @@ impl State {
             .values()
             .filter(|m| m.user_id == user.id)
             .filter_map(|m| {
-                let account = self.accounts.get(&m.account_id)?.clone();
+                let account = AccountSummary::from(self.accounts.get(&m.account_id)?);
                 Some(Membership { member: m.clone(), account })
             })
             .collect();
