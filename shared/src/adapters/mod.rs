@@ -1,5 +1,6 @@
 //! Implementations of the ports.
 
+pub mod dynamodb;
 pub mod memory;
 pub mod outbox;
 pub mod system;

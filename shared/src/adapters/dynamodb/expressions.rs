@@ -1,0 +1,156 @@
+//! The conditions that encode the rules, and the in-place changes that keep what an item holds
+//! besides its record (a member's account copy, an invitation's pending-index keys).
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+
+use super::items::{self, s};
+use super::keys;
+use super::write::{Change, Condition};
+use crate::domain::{Invitation, InvitationId, InvitationStatus, Member, MemberStatus, UserId};
+use crate::ports::{Conflict, StoreResult};
+
+/// `#r` is the record attribute in every expression.
+fn on_record(condition: Condition) -> Condition {
+    condition.name("#r", keys::RECORD)
+}
+
+/// The invitation is still `sent` with the link `hash`: the guard of accept, revoke and resend.
+pub fn sent_with(hash: &str) -> StoreResult<Condition> {
+    Ok(on_record(Condition::new("#r.#status = :sent AND #r.#token_hash = :hash", Conflict::TokenSpent))
+        .name("#status", "status")
+        .name("#token_hash", "token_hash")
+        .value(":sent", items::value(&InvitationStatus::Sent)?)
+        .value(":hash", s(hash)))
+}
+
+/// The invitation is still `sent` (whatever its link); else `conflict`.
+pub fn still_sent(conflict: Conflict) -> StoreResult<Condition> {
+    Ok(on_record(Condition::new("#r.#status = :sent", conflict))
+        .name("#status", "status")
+        .value(":sent", items::value(&InvitationStatus::Sent)?))
+}
+
+/// The membership still waits on `invitation` (and, with `status`, still has that status).
+pub fn waits_on(invitation: &InvitationId, status: Option<MemberStatus>) -> StoreResult<Condition> {
+    let expression = match status {
+        Some(_) => "#r.#invitation_id = :invitation AND #r.#status = :waiting",
+        None => "#r.#invitation_id = :invitation",
+    };
+    let mut condition = on_record(Condition::new(expression, Conflict::Stale))
+        .name("#invitation_id", "invitation_id")
+        .value(":invitation", s(invitation.as_str()));
+    if let Some(status) = status {
+        condition = condition.name("#status", "status").value(":waiting", items::value(&status)?);
+    }
+    Ok(condition)
+}
+
+/// No membership yet, or only the stale one waiting on `old`, which a new invitation replaces.
+pub fn no_member_but(old: &InvitationId) -> StoreResult<Condition> {
+    Ok(on_record(Condition::new(
+        "attribute_not_exists(PK) OR (#r.#status = :waiting AND #r.#invitation_id = :old)",
+        Conflict::AlreadyMember,
+    ))
+    .name("#status", "status")
+    .name("#invitation_id", "invitation_id")
+    .value(":waiting", items::value(&MemberStatus::NotActivated)?)
+    .value(":old", s(old.as_str())))
+}
+
+/// The stored record's `version` is `version` (members) or its `token_version` is (users).
+pub fn version_is(field: &str, version: u32, conflict: Conflict) -> Condition {
+    on_record(Condition::new("#r.#version = :version", conflict))
+        .name("#version", field)
+        .value(":version", AttributeValue::N(version.to_string()))
+}
+
+/// The account's owner is still `owner`.
+pub fn owned_by(owner: &UserId) -> Condition {
+    on_record(Condition::new("#r.#owner_id = :owner", Conflict::Stale))
+        .name("#owner_id", "owner_id")
+        .value(":owner", s(owner.as_str()))
+}
+
+/// A uniqueness claim that is free, or already held by `user`.
+pub fn free_or_held_by(user: &UserId, conflict: Conflict) -> Condition {
+    Condition::new("attribute_not_exists(PK) OR #holder = :holder", conflict)
+        .name("#holder", keys::HOLDER)
+        .value(":holder", s(user.as_str()))
+}
+
+/// A uniqueness claim held by `user`.
+pub fn held_by(user: &UserId) -> Condition {
+    Condition::new("#holder = :holder", Conflict::Stale)
+        .name("#holder", keys::HOLDER)
+        .value(":holder", s(user.as_str()))
+}
+
+/// Sets fields inside the record, and top-level attributes beside it, leaving the rest alone.
+pub fn set(fields: &[(&str, AttributeValue)], attributes: &[(&str, AttributeValue)]) -> Change {
+    let mut change = Change::default();
+    let mut assignments = Vec::new();
+    if !fields.is_empty() {
+        change.names.insert("#r".to_owned(), keys::RECORD.to_owned());
+    }
+    for (at, (field, value)) in fields.iter().enumerate() {
+        assignments.push(format!("#r.#f{at} = :f{at}"));
+        change.names.insert(format!("#f{at}"), (*field).to_owned());
+        change.values.insert(format!(":f{at}"), value.clone());
+    }
+    for (at, (attribute, value)) in attributes.iter().enumerate() {
+        assignments.push(format!("#a{at} = :a{at}"));
+        change.names.insert(format!("#a{at}"), (*attribute).to_owned());
+        change.values.insert(format!(":a{at}"), value.clone());
+    }
+    change.expression = format!("SET {}", assignments.join(", "));
+    change
+}
+
+/// Rewrites an invitation's record in place, with the pending-index keys present exactly while
+/// it is `sent`.
+pub fn invitation_change(invitation: &Invitation) -> StoreResult<Change> {
+    let mut change = Change {
+        expression: "SET #r = :r".to_owned(),
+        names: HashMap::from([("#r".to_owned(), keys::RECORD.to_owned())]),
+        values: HashMap::from([(":r".to_owned(), items::value(invitation)?)]),
+    };
+    match items::pending_index(invitation) {
+        Some([(pk_name, pk), (sk_name, sk)]) => {
+            change.expression.push_str(&format!(", {pk_name} = :pending_pk, {sk_name} = :pending_sk"));
+            change.values.extend([(":pending_pk".to_owned(), s(pk)), (":pending_sk".to_owned(), s(sk))]);
+        }
+        None => change.expression.push_str(&format!(" REMOVE {}, {}", keys::PENDING_PK, keys::PENDING_SK)),
+    }
+    Ok(change)
+}
+
+/// Marks a superseded invitation `expired` and takes it out of the pending index.
+pub fn expire() -> StoreResult<Change> {
+    let mut change = set(&[("status", items::value(&InvitationStatus::Expired)?)], &[]);
+    change.expression.push_str(&format!(" REMOVE {}, {}", keys::PENDING_PK, keys::PENDING_SK));
+    Ok(change)
+}
+
+/// Rewrites a member's record and index keys in place, keeping its account copy.
+pub fn member_change(member: &Member) -> StoreResult<Change> {
+    let indexes = items::member_indexes(member).map(|(name, value)| (name, s(value)));
+    let mut change = set(&[], &indexes);
+    change.names.insert("#r".to_owned(), keys::RECORD.to_owned());
+    change.values.insert(":r".to_owned(), items::value(member)?);
+    change.expression.push_str(", #r = :r");
+    Ok(change)
+}
+
+/// Copies a user's profile onto a membership (what `Member::with_profile` copies).
+pub fn member_profile(user: &crate::domain::User) -> StoreResult<Change> {
+    Ok(set(
+        &[
+            ("email", items::value(&user.email)?),
+            ("first_name", items::value(&user.first_name)?),
+            ("last_name", items::value(&user.last_name)?),
+            ("phone", items::value(&user.phone)?),
+        ],
+        &[(keys::BY_EMAIL_PK, s(keys::email(&user.email)))],
+    ))
+}

@@ -1,0 +1,176 @@
+//! Records to items and back. An item is its keys, its index attributes and the domain record
+//! under `record`, unchanged, so what is read back equals what was written.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+use super::keys;
+use crate::domain::{
+    Account, AccountId, AuditEvent, Invitation, InvitationStatus, Member, OneTimeToken, RefreshSession,
+    SessionFamilyId, User, UserId,
+};
+use crate::ports::{AccountSummary, Membership, StoreError, StoreResult};
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub fn key(pk: String, sk: impl Into<String>) -> Item {
+    HashMap::from([(keys::PK.to_owned(), s(pk)), (keys::SK.to_owned(), s(sk))])
+}
+
+/// A value as a DynamoDB attribute; the model always serializes, so a failure is a bug reported
+/// as `Unavailable` rather than a panic.
+pub fn value<T: Serialize>(value: &T) -> StoreResult<AttributeValue> {
+    serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(value).map_err(unavailable)
+}
+
+fn decode<T: DeserializeOwned>(item: &Item, attribute: &str) -> StoreResult<T> {
+    let value = item.get(attribute).cloned().ok_or_else(|| {
+        StoreError::Unavailable(format!("an item lacks its `{attribute}` attribute").into())
+    })?;
+    serde_dynamo::aws_sdk_dynamodb_1::from_attribute_value(value).map_err(unavailable)
+}
+
+/// The domain record of an item.
+pub fn record<T: DeserializeOwned>(item: &Item) -> StoreResult<T> {
+    decode(item, keys::RECORD)
+}
+
+pub fn string(item: &Item, attribute: &str) -> Option<String> {
+    match item.get(attribute) {
+        Some(AttributeValue::S(value)) => Some(value.clone()),
+        _ => None,
+    }
+}
+
+fn unavailable(error: serde_dynamo::Error) -> StoreError {
+    StoreError::Unavailable(Box::new(error))
+}
+
+fn with_record<T: Serialize>(mut item: Item, record: &T) -> StoreResult<Item> {
+    item.insert(keys::RECORD.to_owned(), value(record)?);
+    Ok(item)
+}
+
+pub fn account_key(account: &Account) -> Item {
+    key(keys::account(&account.id), keys::META)
+}
+
+pub fn account(account: &Account) -> StoreResult<Item> {
+    with_record(account_key(account), account)
+}
+
+pub fn member_key(member: &Member) -> Item {
+    key(keys::account(&member.account_id), keys::member(&member.user_id))
+}
+
+/// The index attributes of a member: found by its user's id and by its email.
+pub fn member_indexes(member: &Member) -> [(&'static str, String); 4] {
+    [
+        (keys::BY_USER_PK, keys::user(&member.user_id)),
+        (keys::BY_USER_SK, keys::membership(&member.account_id)),
+        (keys::BY_EMAIL_PK, keys::email(&member.email)),
+        (keys::BY_EMAIL_SK, keys::membership(&member.account_id)),
+    ]
+}
+
+/// The copy of its account a member item carries: what never changes (`AccountSummary`).
+#[derive(Serialize, Deserialize)]
+struct AccountCopy {
+    id: AccountId,
+    name: String,
+    preset: String,
+}
+
+pub fn member(member: &Member, of: &AccountSummary) -> StoreResult<Item> {
+    let mut item = with_record(member_key(member), member)?;
+    item.extend(member_indexes(member).map(|(name, v)| (name.to_owned(), s(v))));
+    let copy = AccountCopy { id: of.id.clone(), name: of.name.clone(), preset: of.preset.clone() };
+    item.insert(keys::ACCOUNT.to_owned(), value(&copy)?);
+    Ok(item)
+}
+
+pub fn membership(item: &Item) -> StoreResult<Membership> {
+    let AccountCopy { id, name, preset } = decode(item, keys::ACCOUNT)?;
+    Ok(Membership { member: record(item)?, account: AccountSummary { id, name, preset } })
+}
+
+pub fn user_key(id: &UserId) -> Item {
+    key(keys::user(id), keys::PROFILE)
+}
+
+pub fn user(user: &User) -> StoreResult<Item> {
+    let mut item = with_record(user_key(&user.id), user)?;
+    item.extend([
+        (keys::BY_USER_PK.to_owned(), s(keys::user(&user.id))),
+        (keys::BY_USER_SK.to_owned(), s(keys::PROFILE)),
+        (keys::BY_EMAIL_PK.to_owned(), s(keys::email(&user.email))),
+        (keys::BY_EMAIL_SK.to_owned(), s(keys::PROFILE)),
+    ]);
+    Ok(item)
+}
+
+pub fn invitation_key(invitation: &Invitation) -> Item {
+    key(keys::account(&invitation.account_id), keys::invitation(&invitation.id))
+}
+
+/// The pending-index attributes: present exactly while the invitation is stored as `sent`.
+pub fn pending_index(invitation: &Invitation) -> Option<[(&'static str, String); 2]> {
+    (invitation.status == InvitationStatus::Sent).then(|| {
+        [
+            (keys::PENDING_PK, keys::PENDING_PARTITION.to_owned()),
+            (keys::PENDING_SK, keys::pending(invitation.expires_at, &invitation.id, &invitation.account_id)),
+        ]
+    })
+}
+
+pub fn invitation(invitation: &Invitation) -> StoreResult<Item> {
+    let mut item = with_record(invitation_key(invitation), invitation)?;
+    item.extend(pending_index(invitation).into_iter().flatten().map(|(name, v)| (name.to_owned(), s(v))));
+    Ok(item)
+}
+
+pub fn event_key(event: &AuditEvent) -> Item {
+    key(keys::account(&event.account_id), keys::event(&event.id))
+}
+
+pub fn event(event: &AuditEvent) -> StoreResult<Item> {
+    with_record(event_key(event), event)
+}
+
+pub fn token_key(hash: &str) -> Item {
+    key(keys::token(hash), keys::TOKEN)
+}
+
+pub fn token(token: &OneTimeToken) -> StoreResult<Item> {
+    let mut item = with_record(token_key(&token.hash), token)?;
+    item.insert(keys::EXPIRES_AT.to_owned(), AttributeValue::N(keys::ttl(token.expires_at)));
+    Ok(item)
+}
+
+pub fn session_key(family: &SessionFamilyId) -> Item {
+    key(keys::session(family), keys::SESSION)
+}
+
+pub fn session(session: &RefreshSession) -> StoreResult<Item> {
+    let mut item = with_record(session_key(&session.family_id), session)?;
+    item.insert(keys::EXPIRES_AT.to_owned(), AttributeValue::N(keys::ttl(session.expires_at)));
+    Ok(item)
+}
+
+/// A uniqueness claim (`EMAIL#…` or `PHONE#…`) held by `user`.
+pub fn claim(pk: String, user: &UserId) -> Item {
+    let mut item = key(pk, keys::CLAIM);
+    item.insert(keys::HOLDER.to_owned(), s(user.as_str()));
+    item
+}
+
+/// A rate counter: one item per key and window, collected by TTL once its window is over.
+pub fn rate_key(key: &str, window: i64) -> Item {
+    self::key(format!("RATE#{key}#{window}"), keys::RATE)
+}

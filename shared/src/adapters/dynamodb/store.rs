@@ -1,0 +1,561 @@
+//! `Store` over the table. Each write lists its operations in the order the memory store judges
+//! its rules, so that when several conditions fail the same conflict is reported.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
+use super::expressions::{
+    expire, free_or_held_by, held_by, invitation_change, member_change, member_profile, no_member_but,
+    owned_by, sent_with, set, still_sent, version_is, waits_on,
+};
+use super::items::{self, Item, s};
+use super::write::{Condition, Writes};
+use super::{DynamoStore, Listing, keys, login, sort_key_position, unavailable};
+use crate::domain::{
+    Account, AccountId, AuditEvent, Email, Invitation, InvitationId, InvitationStatus, Member, MemberStatus,
+    OneTimeToken, RefreshSession, SessionFamilyId, TokenPurpose, User, UserId,
+};
+use crate::ports::{
+    Acceptance, AccountSummary, CallerRecord, Conflict, InvitationQuery, InviteeUser, Login, MemberQuery,
+    MemberRemoval, MemberUpdate, NewInvitation, OwnershipTransfer, Page, PageRequest, PasswordChange,
+    ProfileUpdate, RateDecision, Redemption, Resend, Store, StoreError, StoreResult, Withdrawal,
+};
+
+fn invitation_matches(invitation: &Invitation, query: &InvitationQuery) -> bool {
+    query.status.is_none_or(|s| invitation.status_at(query.now) == s)
+        && query.role.as_ref().is_none_or(|r| invitation.roles.contains(r))
+        && query.email.as_deref().is_none_or(|text| invitation.email.as_str().contains(text))
+}
+
+fn member_matches(member: &Member, query: &MemberQuery) -> bool {
+    let contains = |field: &Option<String>, text: &str| {
+        field.as_deref().is_some_and(|v| v.to_lowercase().contains(text))
+    };
+    query.status.is_none_or(|s| member.status == s)
+        && query.role.as_ref().is_none_or(|r| member.roles.contains(r))
+        && query.text.as_deref().is_none_or(|text| {
+            member.email.as_str().contains(text)
+                || contains(&member.first_name, text)
+                || contains(&member.last_name, text)
+        })
+}
+
+/// The item of `items` with this key.
+fn find<'a>(items: &'a [Item], key: &Item) -> Option<&'a Item> {
+    items.iter().find(|i| i.get(keys::PK) == key.get(keys::PK) && i.get(keys::SK) == key.get(keys::SK))
+}
+
+/// The writes of a new invitation: membership, the superseded invitation, claims, user,
+/// invitation, token and event.
+fn invitation_writes(writes: &mut Writes, new: &NewInvitation, account: &AccountSummary) -> StoreResult<()> {
+    let member_condition = match &new.supersedes {
+        None => Condition::absent(Conflict::AlreadyMember),
+        Some(old) => no_member_but(old)?,
+    };
+    writes.put(items::member(&new.member, account)?, Some(member_condition));
+    if let Some(old) = &new.supersedes {
+        let key = items::key(keys::account(&account.id), keys::invitation(old));
+        writes.update(key, expire()?, Some(still_sent(Conflict::AlreadyMember)?));
+    }
+    if let Some(phone) = &new.claim_phone {
+        let claim = items::claim(keys::phone(phone), &new.member.user_id);
+        writes.put(claim, Some(Condition::absent(Conflict::PhoneTaken)));
+    }
+    match &new.user {
+        InviteeUser::New(user) => {
+            let claim = items::claim(keys::email(&user.email), &user.id);
+            writes.put(claim, Some(Condition::absent(Conflict::EmailTaken)));
+            writes.put(items::user(user)?, None);
+        }
+        InviteeUser::Existing(id) => {
+            writes.check(items::user_key(id), Condition::present(Conflict::Stale));
+        }
+    }
+    writes.put(items::invitation(&new.invitation)?, None);
+    writes.put(items::token(&new.token)?, None);
+    writes.put(items::event(&new.event)?, None);
+    Ok(())
+}
+
+/// The account passes from `former` to the new owner: the account, provided its owner is still
+/// `former`, and the former owner's membership, provided its version is one less.
+fn ownership_writes(writes: &mut Writes, transfer: &OwnershipTransfer) -> StoreResult<()> {
+    writes.put(items::account(&transfer.account)?, Some(owned_by(&transfer.former.user_id)));
+    let former = &transfer.former;
+    let unchanged = version_is("version", former.version.wrapping_sub(1), Conflict::Stale);
+    writes.update(items::member_key(former), member_change(former)?, Some(unchanged));
+    Ok(())
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    async fn create_account(
+        &self,
+        account: &Account,
+        created: &AuditEvent,
+        owner: &NewInvitation,
+    ) -> StoreResult<()> {
+        let mut writes = Writes::default();
+        writes.put(items::account(account)?, Some(Condition::absent(Conflict::Stale)));
+        writes.put(items::event(created)?, None);
+        invitation_writes(&mut writes, owner, &AccountSummary::from(account))?;
+        self.send(writes).await
+    }
+
+    async fn account(&self, id: &AccountId) -> StoreResult<Option<Account>> {
+        self.get_record(items::key(keys::account(id), keys::META)).await
+    }
+
+    /// Reads the account first: the new member item carries its summary.
+    async fn create_invitation(&self, new: &NewInvitation) -> StoreResult<()> {
+        let Some(account) = self.account(&new.invitation.account_id).await? else {
+            return Err(StoreError::Conflict(Conflict::Stale));
+        };
+        let mut writes = Writes::default();
+        writes.check(items::account_key(&account), Condition::present(Conflict::Stale));
+        invitation_writes(&mut writes, new, &AccountSummary::from(&account))?;
+        self.send(writes).await
+    }
+
+    /// Reads the membership first: it goes only if it still waits on this invitation.
+    async fn discard_invitation(&self, new: &NewInvitation) -> StoreResult<()> {
+        let invitation = &new.invitation;
+        let member = self.stored_member(&invitation.account_id, &invitation.user_id).await?;
+        let mut writes = Writes::default();
+        writes.delete(items::invitation_key(invitation), None);
+        writes.delete(items::token_key(&new.token.hash), None);
+        writes.delete(items::event_key(&new.event), None);
+        if let Some(member) = member.filter(|m| m.invitation_id.as_ref() == Some(&invitation.id)) {
+            writes.delete(items::member_key(&member), Some(waits_on(&invitation.id, None)?));
+        }
+        if let InviteeUser::New(user) = &new.user {
+            writes.delete(items::user_key(&user.id), None);
+            writes.delete(items::key(keys::email(&user.email), keys::CLAIM), None);
+        }
+        if let Some(phone) = &new.claim_phone {
+            writes.delete(items::key(keys::phone(phone), keys::CLAIM), None);
+        }
+        self.send(writes).await
+    }
+
+    /// Reads the membership first when it may go: only if it still waits, not activated, on
+    /// this invitation.
+    async fn withdraw_invitation(&self, withdrawal: &Withdrawal) -> StoreResult<()> {
+        let invitation = &withdrawal.invitation;
+        let member = match withdrawal.drop_member {
+            true => self.stored_member(&invitation.account_id, &invitation.user_id).await?,
+            false => None,
+        };
+        let mut writes = Writes::default();
+        let ended = invitation_change(invitation)?;
+        writes.update(items::invitation_key(invitation), ended, Some(sent_with(&invitation.token_hash)?));
+        let waiting = member.filter(|m| {
+            m.invitation_id.as_ref() == Some(&invitation.id) && m.status == MemberStatus::NotActivated
+        });
+        if let Some(member) = waiting {
+            let condition = waits_on(&invitation.id, Some(MemberStatus::NotActivated))?;
+            writes.delete(items::member_key(&member), Some(condition));
+        }
+        writes.put(items::event(&withdrawal.event)?, None);
+        self.send(writes).await
+    }
+
+    /// Reads the membership first when there is one to renew: only if it waits on this invitation.
+    async fn resend_invitation(&self, resend: &Resend) -> StoreResult<()> {
+        let invitation = &resend.invitation;
+        let stored = match &resend.member {
+            Some(_) => self.stored_member(&invitation.account_id, &invitation.user_id).await?,
+            None => None,
+        };
+        let mut writes = Writes::default();
+        let renewed = invitation_change(invitation)?;
+        writes.update(
+            items::invitation_key(invitation),
+            renewed,
+            Some(sent_with(&resend.previous_token_hash)?),
+        );
+        writes.delete(items::token_key(&resend.previous_token_hash), None);
+        writes.put(items::token(&resend.token)?, None);
+        let waiting = stored.is_some_and(|m| m.invitation_id.as_ref() == Some(&invitation.id));
+        if let (Some(member), true) = (&resend.member, waiting) {
+            let condition = waits_on(&invitation.id, None)?;
+            writes.update(items::member_key(member), member_change(member)?, Some(condition));
+        }
+        writes.put(items::event(&resend.event)?, None);
+        self.send(writes).await
+    }
+
+    async fn lapsed_invitations(
+        &self,
+        now: DateTime<Utc>,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Invitation>> {
+        let start = match &page.after {
+            None => None,
+            Some(after) => {
+                let (account, id) = keys::parse_pending(after).ok_or_else(|| {
+                    StoreError::Unavailable("not a position of the lapsed invitations".into())
+                })?;
+                let mut key = items::key(keys::account(&account), keys::invitation(&id));
+                key.insert(keys::PENDING_PK.to_owned(), s(keys::PENDING_PARTITION));
+                key.insert(keys::PENDING_SK.to_owned(), s(after.as_str()));
+                Some(key)
+            }
+        };
+        let listing = Listing {
+            index: Some(keys::PENDING),
+            key_condition: "PendingPK = :pending AND PendingSK < :after_now",
+            values: HashMap::from([
+                (":pending".to_owned(), s(keys::PENDING_PARTITION)),
+                (":after_now".to_owned(), s(keys::pending_after(now))),
+            ]),
+            newest_first: false,
+            filtered: false,
+            start,
+            position: |item| items::string(item, keys::PENDING_SK),
+        };
+        self.list(listing, page, |i: &Invitation| i.status == InvitationStatus::Sent && i.expires_at <= now)
+            .await
+    }
+
+    /// Two round trips: the token names the invitation, its account and its user; then the
+    /// invitation and the account (one `BatchGetItem`) and the user's login (one `Query`) are
+    /// read at once.
+    async fn redemption(&self, token_hash: &str) -> StoreResult<Option<Redemption>> {
+        let Some(token) = self.get_record::<OneTimeToken>(items::token_key(token_hash)).await? else {
+            return Ok(None);
+        };
+        let TokenPurpose::Invitation { account_id, invitation_id } = &token.purpose else {
+            return Ok(None);
+        };
+        let account_key = items::key(keys::account(account_id), keys::META);
+        let invitation_key = items::key(keys::account(account_id), keys::invitation(invitation_id));
+        let (found, login) = tokio::try_join!(
+            self.batch_get(vec![account_key.clone(), invitation_key.clone()]),
+            self.login_of(&token.user_id),
+        )?;
+        let (Some(account), Some(invitation), Some(login)) =
+            (find(&found, &account_key), find(&found, &invitation_key), login)
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Redemption {
+            invitation: items::record(invitation)?,
+            account: items::record(account)?,
+            token,
+            login,
+        }))
+    }
+
+    async fn accept_invitation(&self, acceptance: &Acceptance) -> StoreResult<()> {
+        let mut writes = Writes::default();
+        writes.check(items::token_key(&acceptance.token_hash), Condition::present(Conflict::TokenSpent));
+        let accepted = invitation_change(&acceptance.invitation)?;
+        writes.update(
+            items::invitation_key(&acceptance.invitation),
+            accepted,
+            Some(sent_with(&acceptance.token_hash)?),
+        );
+        let member = &acceptance.member;
+        writes.update(
+            items::member_key(member),
+            member_change(member)?,
+            Some(Condition::present(Conflict::TokenSpent)),
+        );
+        if let Some(transfer) = &acceptance.ownership {
+            ownership_writes(&mut writes, transfer)?;
+        }
+        if let Some(phone) = &acceptance.claim_phone {
+            let claim = items::claim(keys::phone(phone), &acceptance.user.id);
+            writes.put(claim, Some(free_or_held_by(&acceptance.user.id, Conflict::PhoneTaken)));
+        }
+        writes.put(items::user(&acceptance.user)?, None);
+        writes.put(items::session(&acceptance.session)?, None);
+        writes.put(items::event(&acceptance.event)?, None);
+        if let Some(transfer) = &acceptance.ownership {
+            writes.put(items::event(&transfer.event)?, None);
+        }
+        self.send(writes).await
+    }
+
+    async fn invitation(&self, account: &AccountId, id: &InvitationId) -> StoreResult<Option<Invitation>> {
+        self.get_record(items::key(keys::account(account), keys::invitation(id))).await
+    }
+
+    async fn invitations(
+        &self,
+        account: &AccountId,
+        query: &InvitationQuery,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Invitation>> {
+        let filtered = query.status.is_some() || query.role.is_some() || query.email.is_some();
+        let listing = Self::account_listing(account, keys::INVITATION_PREFIX, true, filtered, page, |item| {
+            sort_key_position(item, keys::INVITATION_PREFIX)
+        });
+        self.list(listing, page, |i| invitation_matches(i, query)).await
+    }
+
+    async fn login_by_email(&self, email: &Email) -> StoreResult<Option<Login>> {
+        let found = self
+            .index_partition(
+                keys::BY_EMAIL,
+                "ByEmailPK = :email",
+                HashMap::from([(":email".to_owned(), s(keys::email(email)))]),
+            )
+            .await?;
+        login(&found, keys::BY_EMAIL_SK)
+    }
+
+    async fn login_by_id(&self, user: &UserId) -> StoreResult<Option<Login>> {
+        self.login_of(user).await
+    }
+
+    /// One transaction, so at most 99 memberships (DynamoDB's limit is 100 items).
+    async fn record_sign_in(
+        &self,
+        session: &RefreshSession,
+        accounts: &[AccountId],
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut writes = Writes::default();
+        for account in accounts {
+            let stamp = set(&[("last_login_at", items::value(&at)?)], &[]);
+            let key = items::key(keys::account(account), keys::member(&session.user_id));
+            writes.update(key, stamp, Some(Condition::present(Conflict::Stale)));
+        }
+        writes.put(items::session(session)?, None);
+        self.send(writes).await
+    }
+
+    async fn refresh_session(&self, family: &SessionFamilyId) -> StoreResult<Option<RefreshSession>> {
+        self.get_record(items::session_key(family)).await
+    }
+
+    async fn rotate_session(&self, previous_hash: &str, next: &RefreshSession) -> StoreResult<()> {
+        let current = Condition::new("#r.#secret_hash = :previous", Conflict::Stale)
+            .name("#r", keys::RECORD)
+            .name("#secret_hash", "secret_hash")
+            .value(":previous", s(previous_hash));
+        let mut writes = Writes::default();
+        writes.put(items::session(next)?, Some(current));
+        self.send(writes).await
+    }
+
+    async fn end_session(&self, family: &SessionFamilyId) -> StoreResult<()> {
+        let mut writes = Writes::default();
+        writes.delete(items::session_key(family), None);
+        self.send(writes).await
+    }
+
+    async fn caller(&self, account: &AccountId, user: &UserId) -> StoreResult<Option<CallerRecord>> {
+        let keys = [
+            items::key(keys::account(account), keys::META),
+            items::user_key(user),
+            items::key(keys::account(account), keys::member(user)),
+        ];
+        let found = self.batch_get(keys.to_vec()).await?;
+        let (Some(account), Some(user), Some(member)) =
+            (find(&found, &keys[0]), find(&found, &keys[1]), find(&found, &keys[2]))
+        else {
+            return Ok(None);
+        };
+        Ok(Some(CallerRecord {
+            account: items::record(account)?,
+            user: items::record(user)?,
+            member: items::record(member)?,
+        }))
+    }
+
+    async fn member(&self, account: &AccountId, user: &UserId) -> StoreResult<Option<Member>> {
+        self.stored_member(account, user).await
+    }
+
+    async fn update_member(&self, update: &MemberUpdate) -> StoreResult<()> {
+        let member = &update.member;
+        let unchanged = version_is("version", member.version.wrapping_sub(1), Conflict::Stale);
+        let mut writes = Writes::default();
+        writes.update(items::member_key(member), member_change(member)?, Some(unchanged));
+        writes.put(items::event(&update.event)?, None);
+        self.send(writes).await
+    }
+
+    /// Reads the released user's phone claim first: it goes only if it is theirs.
+    async fn remove_member(&self, removal: &MemberRemoval) -> StoreResult<()> {
+        let released_phone =
+            match removal.release_user.as_ref().and_then(|u| u.phone.as_ref().map(|p| (u, p))) {
+                Some((user, phone)) => {
+                    let claim = self.get(items::key(keys::phone(phone), keys::CLAIM)).await?;
+                    let theirs = claim.and_then(|c| items::string(&c, keys::HOLDER)).as_deref()
+                        == Some(user.id.as_str());
+                    theirs.then_some((user, phone))
+                }
+                None => None,
+            };
+        let member = &removal.member;
+        let mut writes = Writes::default();
+        writes
+            .delete(items::member_key(member), Some(version_is("version", member.version, Conflict::Stale)));
+        if let Some(invitation) = &removal.revoke_invitation {
+            let revoked = invitation_change(invitation)?;
+            writes.update(
+                items::invitation_key(invitation),
+                revoked,
+                Some(sent_with(&invitation.token_hash)?),
+            );
+        }
+        if let Some(user) = &removal.release_user {
+            writes.delete(items::user_key(&user.id), None);
+            writes.delete(items::key(keys::email(&user.email), keys::CLAIM), None);
+        }
+        if let Some((user, phone)) = released_phone {
+            writes.delete(items::key(keys::phone(phone), keys::CLAIM), Some(held_by(&user.id)));
+        }
+        writes.put(items::event(&removal.event)?, None);
+        self.send(writes).await
+    }
+
+    async fn transfer_ownership(&self, transfer: &OwnershipTransfer) -> StoreResult<()> {
+        let mut writes = Writes::default();
+        ownership_writes(&mut writes, transfer)?;
+        let successor = &transfer.successor;
+        let unchanged = version_is("version", successor.version.wrapping_sub(1), Conflict::Stale);
+        writes.update(items::member_key(successor), member_change(successor)?, Some(unchanged));
+        writes.put(items::event(&transfer.event)?, None);
+        self.send(writes).await
+    }
+
+    async fn update_account_settings(&self, account: &Account, event: &AuditEvent) -> StoreResult<()> {
+        let change = set(
+            &[("settings", items::value(&account.settings)?), ("locale", items::value(&account.locale)?)],
+            &[],
+        );
+        let mut writes = Writes::default();
+        writes.update(items::account_key(account), change, Some(Condition::present(Conflict::Stale)));
+        writes.put(items::event(event)?, None);
+        self.send(writes).await
+    }
+
+    /// One write; only when it is refused is the user read, to tell a stale version (`Stale`)
+    /// from a reset link that is no longer the live one (`TokenSpent`).
+    async fn change_password(&self, change: &PasswordChange) -> StoreResult<()> {
+        let user = &change.user;
+        let previous = user.token_version.wrapping_sub(1);
+        let condition = match &change.reset_token_hash {
+            None => version_is("token_version", previous, Conflict::Stale),
+            Some(hash) => version_is("token_version", previous, Conflict::TokenSpent)
+                .and("#r.#reset_token_hash = :reset")
+                .name("#reset_token_hash", "reset_token_hash")
+                .value(":reset", s(hash.as_str())),
+        };
+        let mut writes = Writes::default();
+        writes.put(items::user(user)?, Some(condition));
+        if let Some(hash) = &change.reset_token_hash {
+            writes.delete(items::token_key(hash), None);
+        }
+        match self.send(writes).await {
+            Err(StoreError::Conflict(Conflict::TokenSpent)) => {
+                let stored: Option<User> = self.get_record(items::user_key(&user.id)).await?;
+                let current = stored.is_some_and(|u| u.token_version == previous);
+                Err(StoreError::Conflict(if current { Conflict::TokenSpent } else { Conflict::Stale }))
+            }
+            other => other,
+        }
+    }
+
+    async fn issue_password_reset(&self, token: &OneTimeToken) -> StoreResult<()> {
+        let live = set(&[("reset_token_hash", s(token.hash.as_str()))], &[]);
+        let mut writes = Writes::default();
+        writes.update(items::user_key(&token.user_id), live, Some(Condition::present(Conflict::Stale)));
+        writes.put(items::token(token)?, None);
+        self.send(writes).await
+    }
+
+    /// Two round trips, like `redemption`: the token names the user whose login is read next.
+    async fn password_reset(&self, token_hash: &str) -> StoreResult<Option<(OneTimeToken, Login)>> {
+        let token = self.get_record::<OneTimeToken>(items::token_key(token_hash)).await?;
+        let Some(token) = token.filter(|t| t.purpose == TokenPurpose::PasswordReset) else {
+            return Ok(None);
+        };
+        Ok(self.login_of(&token.user_id).await?.map(|login| (token, login)))
+    }
+
+    /// One transaction, so at most 97 memberships (DynamoDB's limit is 100 items).
+    async fn update_profile(&self, update: &ProfileUpdate) -> StoreResult<()> {
+        let user = &update.user;
+        let mut writes = Writes::default();
+        if let Some(phone) = &update.claim_phone {
+            let claim = items::claim(keys::phone(phone), &user.id);
+            writes.put(claim, Some(free_or_held_by(&user.id, Conflict::PhoneTaken)));
+        }
+        if let Some(phone) = update.release_phone.as_ref().filter(|p| update.claim_phone.as_ref() != Some(*p))
+        {
+            writes.delete(items::key(keys::phone(phone), keys::CLAIM), None);
+        }
+        for account in &update.accounts {
+            let key = items::key(keys::account(account), keys::member(&user.id));
+            writes.update(key, member_profile(user)?, Some(Condition::present(Conflict::Stale)));
+        }
+        writes.put(items::user(user)?, None);
+        self.send(writes).await
+    }
+
+    /// One `UpdateItem` that counts and answers the new count; the counter expires (TTL) with
+    /// its window.
+    async fn hit_rate_limit(
+        &self,
+        key: &str,
+        limit: u32,
+        window_seconds: u32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RateDecision> {
+        let window = i64::from(window_seconds.max(1));
+        let started = now.timestamp().div_euclid(window);
+        let ends = (started + 1) * window;
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(items::rate_key(key, started)))
+            .update_expression("ADD #count :one SET #expires_at = :ends")
+            .expression_attribute_names("#count", keys::COUNT)
+            .expression_attribute_names("#expires_at", keys::EXPIRES_AT)
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":ends", AttributeValue::N(ends.to_string()))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let count = match output.attributes().and_then(|a| a.get(keys::COUNT)) {
+            Some(AttributeValue::N(n)) => n.parse::<u64>().map_err(unavailable)?,
+            _ => return Err(StoreError::Unavailable("a rate counter without its count".into())),
+        };
+        Ok(if count <= u64::from(limit) {
+            RateDecision::Allowed
+        } else {
+            let retry_after_seconds = u64::try_from((ends - now.timestamp()).max(1)).unwrap_or(1);
+            RateDecision::Limited { retry_after_seconds }
+        })
+    }
+
+    async fn audit_events(&self, account: &AccountId, page: &PageRequest) -> StoreResult<Page<AuditEvent>> {
+        let listing = Self::account_listing(account, keys::EVENT_PREFIX, true, false, page, |item| {
+            sort_key_position(item, keys::EVENT_PREFIX)
+        });
+        self.list(listing, page, |_: &AuditEvent| true).await
+    }
+
+    async fn members(
+        &self,
+        account: &AccountId,
+        query: &MemberQuery,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Member>> {
+        let filtered = query.status.is_some() || query.role.is_some() || query.text.is_some();
+        let listing = Self::account_listing(account, keys::MEMBER_PREFIX, false, filtered, page, |item| {
+            sort_key_position(item, keys::MEMBER_PREFIX)
+        });
+        self.list(listing, page, |m| member_matches(m, query)).await
+    }
+}
