@@ -3,4 +3,5 @@
 pub mod dynamodb;
 pub mod memory;
 pub mod outbox;
+pub mod ses;
 pub mod system;
