@@ -2,3 +2,4 @@
 //! person takes (create an account, open the emailed link, sign in).
 
 pub mod app;
+pub mod emulators;

