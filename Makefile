@@ -4,18 +4,20 @@
 PORT ?= 3000
 CARGO ?= cargo
 
-.PHONY: run test check fmt bench help
+.PHONY: run test check fmt bench help build deploy lint-infra
 
 help:
 	@echo "make run    dev server on 127.0.0.1:$(PORT) (in-memory store, outbox mailer)"
 	@echo "make test   formatting, lints and every test"
 	@echo "make fmt    format the code"
 	@echo "make bench  latency, throughput, cleanup rate and zip sizes (release build: takes minutes)"
+	@echo "make build  one Lambda zip per function, and their sizes (ARCH=arm64 for Graviton; takes minutes)"
+	@echo "make deploy put the built zips into AWS with SAM (README, \"Deploy\")"
 
 run:
 	PORT=$(PORT) $(CARGO) run --quiet -p dev-server
 
-test: check
+test: check lint-infra
 	$(CARGO) test --workspace --all-targets
 
 check:
@@ -27,3 +29,15 @@ fmt:
 
 bench:
 	$(CARGO) bench -p tests --bench teamgate
+
+# Lambda packaging and deployment (infra/).
+ARCH ?= x86_64
+
+build:
+	ARCH=$(ARCH) CARGO=$(CARGO) bash infra/build.sh
+
+deploy:
+	bash infra/deploy.sh
+
+lint-infra:
+	bash infra/lint.sh

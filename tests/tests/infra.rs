@@ -1,0 +1,535 @@
+//! `infra/template.yaml` deploys exactly what the code is: the route table's routes on the
+//! functions that serve them, one function per crate, memory and permissions sized to what each
+//! function does, and a table that keeps its data. Every check lists all the differences it
+//! finds, not just the first. The template uses long-form intrinsic functions (`Ref:`,
+//! `Fn::Sub:`), so a plain YAML parser reads it.
+
+use serde_json::Value;
+use shared::http::routes::{Function, ROUTES, Route};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Operations that hash or verify a password (argon2id): their functions get 1024 MB.
+const HASHING_OPERATIONS: &[&str] =
+    &["AcceptInvitation", "SignIn", "ConfirmPasswordReset", "ChangePassword", "TransferOwnership"];
+
+/// Operations that send mail: their functions, and only those, may call `ses:SendEmail`.
+const MAILING_OPERATIONS: &[&str] = &[
+    "CreateAccount",
+    "RecoverOwner",
+    "Invite",
+    "ResendInvitation",
+    "RequestPasswordReset",
+    "ConfirmPasswordReset",
+    "ChangePassword",
+    "TransferOwnership",
+];
+
+/// Item-level DynamoDB actions a function may have. Never `Scan` (lists query a partition) and
+/// nothing that manages the table. A transaction is authorized by the actions it contains.
+const READ_ACTIONS: &[&str] = &["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"];
+const WRITE_ACTIONS: &[&str] =
+    &["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"];
+
+const HASHING_MEMORY_MB: u64 = 1024;
+const DEFAULT_MEMORY_MB: u64 = 256;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn template() -> Value {
+    let path = workspace().join("infra/template.yaml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()))
+}
+
+fn assert_no_differences(what: &str, differences: Vec<String>) {
+    assert!(
+        differences.is_empty(),
+        "{what}: {} difference(s):\n  {}",
+        differences.len(),
+        differences.join("\n  ")
+    );
+}
+
+fn deployed_routes() -> impl Iterator<Item = &'static Route> {
+    ROUTES.iter().filter(|r| r.function != Function::Dev)
+}
+
+fn operation(route: &Route) -> String {
+    format!("{:?}", route.operation)
+}
+
+/// The crates in `functions/` that are deployed: all but the dev server.
+fn function_crates() -> BTreeSet<String> {
+    let dir = workspace().join("functions");
+    std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .map(|entry| entry.expect("a directory entry").path())
+        .filter(|path| path.join("Cargo.toml").is_file())
+        .map(|path| path.file_name().expect("a name").to_string_lossy().into_owned())
+        .filter(|name| name != "dev-server")
+        .collect()
+}
+
+/// Names of the functions that serve at least one of `operations`.
+fn functions_serving(operations: &[&str]) -> BTreeSet<String> {
+    deployed_routes()
+        .filter(|r| operations.contains(&operation(r).as_str()))
+        .map(|r| r.function.name().to_owned())
+        .collect()
+}
+
+/// The operations named in this file must exist, so that a renamed one is noticed here.
+fn unknown_operations(operations: &[&str]) -> Vec<String> {
+    let known: BTreeSet<String> = ROUTES.iter().map(operation).collect();
+    operations
+        .iter()
+        .filter(|o| !known.contains(**o))
+        .map(|o| format!("operation `{o}` is not in the route table (renamed? update this test)"))
+        .collect()
+}
+
+/// A deployed function as the template declares it, its properties merged over `Globals`.
+struct FunctionResource {
+    logical_id: String,
+    properties: serde_json::Map<String, Value>,
+}
+
+impl FunctionResource {
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.properties.get(key)
+    }
+
+    fn events(&self) -> impl Iterator<Item = (&String, &Value)> {
+        self.get("Events").and_then(Value::as_object).into_iter().flatten()
+    }
+
+    /// Every statement of the function's inline policies.
+    fn statements(&self) -> Vec<&Value> {
+        let policies = self.get("Policies").and_then(Value::as_array).into_iter().flatten();
+        policies.filter_map(|p| p.get("Statement").and_then(Value::as_array)).flatten().collect()
+    }
+
+    /// The actions the function is allowed, in any statement.
+    fn actions(&self) -> BTreeSet<String> {
+        self.statements().into_iter().flat_map(|s| strings(s.get("Action"))).collect()
+    }
+}
+
+/// A string or a list of strings (IAM's `Action`, `Resource`), intrinsic functions left out.
+fn strings(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Deployed functions by the crate their code comes from
+/// (`CodeUri: ../target/lambda/<crate>/bootstrap.zip`), and the differences found on the way.
+fn functions(template: &Value) -> (BTreeMap<String, FunctionResource>, Vec<String>) {
+    let globals = template["Globals"]["Function"].as_object().cloned().unwrap_or_default();
+    let resources = template["Resources"].as_object().expect("`Resources` is a mapping");
+    let mut found = BTreeMap::new();
+    let mut differences = Vec::new();
+    for (logical_id, resource) in resources {
+        if resource["Type"] != "AWS::Serverless::Function" && resource["Type"] != "AWS::Lambda::Function" {
+            continue;
+        }
+        let mut properties = globals.clone();
+        for (key, value) in resource["Properties"].as_object().into_iter().flatten() {
+            properties.insert(key.clone(), value.clone());
+        }
+        let code = properties.get("CodeUri").and_then(Value::as_str).unwrap_or("").to_owned();
+        let Some(name) =
+            code.strip_prefix("../target/lambda/").and_then(|c| c.strip_suffix("/bootstrap.zip"))
+        else {
+            differences.push(format!(
+                "{logical_id}: CodeUri is `{code}`, want ../target/lambda/<function>/bootstrap.zip"
+            ));
+            continue;
+        };
+        let function = FunctionResource { logical_id: logical_id.clone(), properties };
+        if let Some(other) = found.insert(name.to_owned(), function) {
+            differences.push(format!("{} and {logical_id} both deploy `{name}`", other.logical_id));
+        }
+    }
+    (found, differences)
+}
+
+#[test]
+fn the_http_api_routes_are_exactly_the_route_tables_non_dev_routes() {
+    let template = template();
+    let (functions, mut differences) = functions(&template);
+    // (METHOD, path) → the functions whose HttpApi events declare it.
+    let mut declared: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for (name, function) in &functions {
+        for (event, spec) in function.events() {
+            if spec["Type"] != "HttpApi" {
+                continue;
+            }
+            let properties = &spec["Properties"];
+            if properties["ApiId"]["Ref"] != "HttpApi" {
+                differences.push(format!("{name}: event {event} is not on the HttpApi (ApiId: Ref HttpApi)"));
+            }
+            if let Some(version) = properties.get("PayloadFormatVersion")
+                && version != "2.0"
+            {
+                differences
+                    .push(format!("{name}: event {event} uses payload {version}, the functions read 2.0"));
+            }
+            let method = properties["Method"].as_str().unwrap_or("").to_uppercase();
+            let path = properties["Path"].as_str().unwrap_or("").to_owned();
+            declared.entry((method, path)).or_default().push(name.clone());
+        }
+    }
+    for route in deployed_routes() {
+        let key = (route.method.as_str().to_owned(), route.path.to_owned());
+        let wanted = route.function.name();
+        match declared.get(&key).map(Vec::as_slice) {
+            None => differences.push(format!(
+                "{} {} is in the route table ({wanted}) but not in the template",
+                key.0, key.1
+            )),
+            Some([only]) if only == wanted => {}
+            Some(names) => differences.push(format!(
+                "{} {}: the template routes it to {}, the route table to {wanted}",
+                key.0,
+                key.1,
+                names.join(" and ")
+            )),
+        }
+    }
+    let table: BTreeSet<(String, String)> =
+        deployed_routes().map(|r| (r.method.as_str().to_owned(), r.path.to_owned())).collect();
+    for ((method, path), names) in &declared {
+        if !table.contains(&(method.clone(), path.clone())) {
+            let dev = ROUTES.iter().any(|r| r.method.as_str() == method && r.path == path);
+            let why = if dev { "a dev-only route, never deployed" } else { "not in the route table" };
+            differences.push(format!("{method} {path} is in the template ({}) but {why}", names.join(", ")));
+        }
+    }
+    assert_no_differences("infra/template.yaml's HttpApi routes against ROUTES", differences);
+}
+
+#[test]
+fn every_function_crate_is_deployed_from_its_zip_and_nothing_else_is() {
+    let template = template();
+    let (functions, mut differences) = functions(&template);
+    let crates = function_crates();
+    let deployed: BTreeSet<String> = functions.keys().cloned().collect();
+    for missing in crates.difference(&deployed) {
+        differences.push(format!("functions/{missing} has no function in the template"));
+    }
+    for extra in deployed.difference(&crates) {
+        differences.push(format!("the template deploys `{extra}`, which has no crate in functions/"));
+    }
+    let routed: BTreeSet<String> = deployed_routes().map(|r| r.function.name().to_owned()).collect();
+    for name in routed.difference(&crates) {
+        differences
+            .push(format!("the route table names function `{name}`, which has no crate in functions/"));
+    }
+    for (name, function) in &functions {
+        let id = &function.logical_id;
+        for (key, want) in [("Runtime", "provided.al2023"), ("Handler", "bootstrap")] {
+            if function.get(key).and_then(Value::as_str) != Some(want) {
+                differences.push(format!("{name} ({id}): {key} is {:?}, want {want}", function.get(key)));
+            }
+        }
+        if function.get("Architectures") != Some(&serde_json::json!([{"Ref": "Architecture"}])) {
+            differences.push(format!("{name} ({id}): Architectures must be [Ref: Architecture]"));
+        }
+        if function.events().next().is_none() {
+            differences.push(format!("{name} ({id}): no event ever invokes it"));
+        }
+    }
+    assert_no_differences("function crates against the template's functions", differences);
+}
+
+#[test]
+fn functions_that_hash_passwords_get_1024_mb_and_the_others_256() {
+    let template = template();
+    let (functions, mut differences) = functions(&template);
+    differences.extend(unknown_operations(HASHING_OPERATIONS));
+    let hashing = functions_serving(HASHING_OPERATIONS);
+    for (name, function) in &functions {
+        let want = if hashing.contains(name) { HASHING_MEMORY_MB } else { DEFAULT_MEMORY_MB };
+        let have = function.get("MemorySize").and_then(Value::as_u64);
+        if have != Some(want) {
+            differences.push(format!("{name}: MemorySize is {have:?}, want {want}"));
+        }
+    }
+    assert_no_differences("memory sizes", differences);
+}
+
+#[test]
+fn only_the_operator_routes_are_iam_authorized() {
+    let template = template();
+    let (functions, mut differences) = functions(&template);
+    if template["Resources"]["HttpApi"]["Properties"]["Auth"]["EnableIamAuthorizer"] != true {
+        differences.push("HttpApi: Auth.EnableIamAuthorizer must be true".into());
+    }
+    if let Some(default) = template["Resources"]["HttpApi"]["Properties"]["Auth"].get("DefaultAuthorizer") {
+        differences.push(format!("HttpApi: a DefaultAuthorizer ({default}) would guard the public routes"));
+    }
+    for (name, function) in &functions {
+        for (event, spec) in function.events().filter(|(_, s)| s["Type"] == "HttpApi") {
+            let path = spec["Properties"]["Path"].as_str().unwrap_or("");
+            let authorizer = spec["Properties"]["Auth"]["Authorizer"].as_str();
+            match (path.starts_with("/v1/operator/"), authorizer) {
+                (true, Some("AWS_IAM")) | (false, None | Some("NONE")) => {}
+                (true, other) => {
+                    differences.push(format!("{name}.{event} ({path}): authorizer {other:?}, want AWS_IAM"))
+                }
+                (false, Some(other)) => differences.push(format!(
+                    "{name}.{event} ({path}): authorizer {other}, want none (functions check bearer tokens)"
+                )),
+            }
+        }
+    }
+    assert_no_differences("route authorization", differences);
+}
+
+#[test]
+fn no_policy_allows_every_action_or_every_resource() {
+    let template = template();
+    let (functions, mut differences) = functions(&template);
+    let mut statements: Vec<(String, &Value)> = functions
+        .iter()
+        .flat_map(|(name, f)| f.statements().into_iter().map(move |s| (name.clone(), s)))
+        .collect();
+    // Roles and policies declared outside the functions, if any.
+    for (id, resource) in template["Resources"].as_object().expect("a mapping") {
+        let properties = &resource["Properties"];
+        let documents = [&properties["PolicyDocument"], &properties["AssumeRolePolicyDocument"]];
+        let inline = properties["Policies"].as_array().into_iter().flatten().map(|p| &p["PolicyDocument"]);
+        for document in documents.into_iter().chain(inline) {
+            for statement in document["Statement"].as_array().into_iter().flatten() {
+                statements.push((id.clone(), statement));
+            }
+        }
+    }
+    assert!(!statements.is_empty(), "no IAM statement found: is the template's shape still understood?");
+    for (owner, statement) in statements {
+        let sid = statement["Sid"].as_str().unwrap_or("(no Sid)");
+        if statement.get("NotAction").is_some() || statement.get("NotResource").is_some() {
+            differences.push(format!("{owner} {sid}: NotAction/NotResource allow everything else"));
+        }
+        for action in strings(statement.get("Action")) {
+            if action == "*" || action.ends_with(":*") {
+                differences.push(format!("{owner} {sid}: action `{action}`"));
+            }
+        }
+        for resource in strings(statement.get("Resource")) {
+            if resource == "*" {
+                differences.push(format!("{owner} {sid}: resource `*`"));
+            }
+        }
+    }
+    assert_no_differences("IAM wildcards", differences);
+}
+
+#[test]
+fn each_function_may_do_only_what_its_routes_need_on_the_table_and_in_ses() {
+    let template = template();
+    let (functions, mut differences) = functions(&template);
+    differences.extend(unknown_operations(MAILING_OPERATIONS));
+    let mailing = functions_serving(MAILING_OPERATIONS);
+    for (name, function) in &functions {
+        let routes: Vec<&Route> = deployed_routes().filter(|r| r.function.name() == name).collect();
+        let read_only = !routes.is_empty() && routes.iter().all(|r| r.method.as_str() == "GET");
+        let actions = function.actions();
+        for action in &actions {
+            let allowed = READ_ACTIONS.contains(&action.as_str())
+                || (!read_only && WRITE_ACTIONS.contains(&action.as_str()))
+                || (action == "ses:SendEmail" && mailing.contains(name));
+            if !allowed {
+                let why = if read_only && WRITE_ACTIONS.contains(&action.as_str()) {
+                    "its routes only read"
+                } else if action == "ses:SendEmail" {
+                    "none of its routes sends mail"
+                } else {
+                    "not an action any function needs"
+                };
+                differences.push(format!("{name}: may {action}, but {why}"));
+            }
+        }
+        if mailing.contains(name) && !actions.contains("ses:SendEmail") {
+            differences.push(format!("{name}: sends mail but may not ses:SendEmail"));
+        }
+        for statement in function.statements() {
+            let sid = statement["Sid"].as_str().unwrap_or("(no Sid)");
+            let actions = strings(statement.get("Action"));
+            let resources = statement.get("Resource").map(Value::to_string).unwrap_or_default();
+            if actions.iter().any(|a| a.starts_with("dynamodb:")) && !resources.contains("Table") {
+                differences.push(format!("{name} {sid}: DynamoDB actions on something other than the table"));
+            }
+            if actions.iter().any(|a| a.starts_with("ses:")) && !resources.contains(":identity/") {
+                differences.push(format!("{name} {sid}: ses:SendEmail must name the sender identity"));
+            }
+        }
+    }
+    assert_no_differences("per-function permissions", differences);
+}
+
+/// Keys, indexes and TTL must also be `infra/table.json`'s, which the DynamoDB store creates:
+/// `table_definition.rs` checks that.
+#[test]
+fn the_table_keeps_its_data_and_expires_items_by_ttl() {
+    let template = template();
+    let mut differences = Vec::new();
+    let tables: Vec<(&String, &Value)> = template["Resources"]
+        .as_object()
+        .expect("a mapping")
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::DynamoDB::Table")
+        .collect();
+    let [(id, table)] = tables.as_slice() else {
+        panic!("want exactly one AWS::DynamoDB::Table, found {}", tables.len());
+    };
+    let properties = &table["Properties"];
+    let expect = |differences: &mut Vec<String>, what: &str, have: &Value, want: Value| {
+        if *have != want {
+            differences.push(format!("{id}: {what} is {have}, want {want}"));
+        }
+    };
+    expect(&mut differences, "BillingMode", &properties["BillingMode"], "PAY_PER_REQUEST".into());
+    expect(
+        &mut differences,
+        "TimeToLiveSpecification",
+        &properties["TimeToLiveSpecification"],
+        serde_json::json!({"AttributeName": "expires_at", "Enabled": true}),
+    );
+    expect(
+        &mut differences,
+        "PointInTimeRecoverySpecification",
+        &properties["PointInTimeRecoverySpecification"],
+        serde_json::json!({"PointInTimeRecoveryEnabled": true}),
+    );
+    expect(
+        &mut differences,
+        "DeletionProtectionEnabled",
+        &properties["DeletionProtectionEnabled"],
+        true.into(),
+    );
+    expect(&mut differences, "DeletionPolicy", &table["DeletionPolicy"], "Retain".into());
+    expect(&mut differences, "UpdateReplacePolicy", &table["UpdateReplacePolicy"], "Retain".into());
+    expect(
+        &mut differences,
+        "KeySchema",
+        &properties["KeySchema"],
+        serde_json::json!([
+            {"AttributeName": "PK", "KeyType": "HASH"},
+            {"AttributeName": "SK", "KeyType": "RANGE"}
+        ]),
+    );
+    assert_no_differences("the table", differences);
+}
+
+#[test]
+fn the_cleanup_runs_on_its_schedule_and_every_function_logs_with_retention() {
+    let template = template();
+    let (functions, mut differences) = functions(&template);
+    let resources = &template["Resources"];
+    let routed: BTreeSet<String> = deployed_routes().map(|r| r.function.name().to_owned()).collect();
+    for (name, function) in &functions {
+        let schedules: Vec<&Value> =
+            function.events().map(|(_, s)| s).filter(|s| s["Type"] == "Schedule").collect();
+        let timeout = function.get("Timeout").and_then(Value::as_u64);
+        if routed.contains(name) {
+            if !schedules.is_empty() {
+                differences.push(format!("{name}: an HTTP function on a schedule"));
+            }
+            if timeout.is_none_or(|t| t > 30) {
+                differences.push(format!("{name}: Timeout {timeout:?} exceeds API Gateway's 30 s"));
+            }
+        } else {
+            match schedules.as_slice() {
+                [schedule]
+                    if schedule["Properties"]["Schedule"]
+                        == serde_json::json!({"Ref": "CleanupSchedule"}) => {}
+                _ => differences.push(format!("{name}: want one Schedule event at Ref CleanupSchedule")),
+            }
+            if timeout != Some(900) {
+                differences.push(format!("{name}: Timeout is {timeout:?}, want 900 (it stops 30 s before)"));
+            }
+        }
+        let group = function.get("LoggingConfig").and_then(|c| c["LogGroup"]["Ref"].as_str()).unwrap_or("");
+        let log_group = &resources[group];
+        if log_group["Type"] != "AWS::Logs::LogGroup" {
+            differences.push(format!("{name}: LoggingConfig.LogGroup must Ref its own AWS::Logs::LogGroup"));
+        } else if log_group["Properties"]["RetentionInDays"] != serde_json::json!({"Ref": "LogRetentionDays"})
+        {
+            differences.push(format!("{name}: log group {group} must keep logs for LogRetentionDays"));
+        }
+    }
+    let parameters = &template["Parameters"];
+    if parameters["CleanupSchedule"]["Default"] != "rate(1 hour)" {
+        differences.push("parameter CleanupSchedule must default to rate(1 hour)".into());
+    }
+    if parameters["LogRetentionDays"]["Default"] != 30 {
+        differences.push("parameter LogRetentionDays must default to 30".into());
+    }
+    assert_no_differences("schedule, timeouts and logs", differences);
+}
+
+#[test]
+fn every_function_gets_the_configuration_lambda_requires() {
+    let template = template();
+    let (functions, mut differences) = functions(&template);
+    let parameters = template["Parameters"].as_object().expect("`Parameters` is a mapping");
+    for wanted in [
+        "PublicBaseUrl",
+        "FromAddress",
+        "DefaultPreset",
+        "Architecture",
+        "SigningKeySecret",
+        "OperatorKeySecret",
+        "AllowedOrigins",
+        "LogRetentionDays",
+        "CleanupSchedule",
+    ] {
+        if !parameters.contains_key(wanted) {
+            differences.push(format!("no parameter {wanted}"));
+        }
+    }
+    let required = [
+        ("PUBLIC_BASE_URL", "PublicBaseUrl"),
+        ("DEFAULT_PRESET", "DefaultPreset"),
+        ("MAIL_FROM", "FromAddress"),
+        ("TABLE_NAME", "Table"),
+        ("JWT_SIGNING_KEY", "SigningKeySecret"),
+        ("OPERATOR_KEY", "OperatorKeySecret"),
+    ];
+    for (name, function) in &functions {
+        let variables = function.get("Environment").map(|e| &e["Variables"]).cloned().unwrap_or_default();
+        for (variable, source) in required {
+            if !variables[variable].to_string().contains(source) {
+                differences.push(format!("{name}: {variable} does not come from {source}"));
+            }
+        }
+        for (variable, want) in [("STORE", "dynamodb"), ("MAILER", "ses")] {
+            if variables[variable] != want {
+                differences.push(format!("{name}: {variable} is {}, want {want}", variables[variable]));
+            }
+        }
+        for secret in ["JWT_SIGNING_KEY", "OPERATOR_KEY"] {
+            if !variables[secret].to_string().contains("{{resolve:secretsmanager:") {
+                differences.push(format!("{name}: {secret} must be a Secrets Manager dynamic reference"));
+            }
+        }
+    }
+    let cors = &template["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"]["AllowOrigins"];
+    if *cors != serde_json::json!({"Ref": "AllowedOrigins"}) {
+        differences.push(format!("HttpApi: CORS origins are {cors}, want Ref AllowedOrigins"));
+    }
+    let outputs = &template["Outputs"];
+    for output in ["ApiUrl", "TableName"] {
+        if outputs[output]["Value"].is_null() {
+            differences.push(format!("no output {output}"));
+        }
+    }
+    assert_no_differences("configuration", differences);
+}
