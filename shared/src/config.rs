@@ -3,11 +3,13 @@
 
 use std::sync::Arc;
 
+use crate::adapters::dynamodb::DynamoStore;
 use crate::adapters::memory::MemoryStore;
 use crate::adapters::outbox::OutboxMailer;
+use crate::adapters::ses::{Backoff, Sender, SesMailer};
 use crate::adapters::system::{AdjustableClock, OsRng, SystemClock};
 use crate::http::{Api, DevTools};
-use crate::ports::Clock;
+use crate::ports::{Clock, Mailer, Store};
 use crate::service::access::AccessTokens;
 use crate::service::{Ports, Settings, StartupError, Teamgate};
 
@@ -26,11 +28,32 @@ pub enum ConfigError {
     Invalid { name: &'static str, reason: String },
     #[error(transparent)]
     Startup(#[from] StartupError),
+    #[error("the DynamoDB table {table} cannot be used: {reason}")]
+    Table { table: String, reason: String },
 }
 
 /// Reads a variable, treating an empty value as unset.
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// Where records live.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreChoice {
+    Memory,
+    DynamoDb { table: String, endpoint: Option<String> },
+}
+
+/// How mail leaves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MailerChoice {
+    Outbox,
+    Ses {
+        from: String,
+        reply_to: Option<String>,
+        configuration_set: Option<String>,
+        endpoint: Option<String>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -41,6 +64,10 @@ pub struct Config {
     /// Whether the operator key was generated here (and must be shown to the developer).
     pub operator_key_generated: bool,
     pub jwt_signing_key: Option<String>,
+    pub store: StoreChoice,
+    pub mailer: MailerChoice,
+    /// Print each outbox message's links (the dev server on a terminal).
+    pub announce_mail: bool,
 }
 
 impl Config {
@@ -91,6 +118,9 @@ impl Config {
             },
             operator_key_generated,
             jwt_signing_key,
+            store: store_choice(dev)?,
+            mailer: mailer_choice(dev)?,
+            announce_mail: dev,
         })
     }
 
@@ -103,30 +133,96 @@ impl Config {
         }
     }
 
-    /// Builds the application with the embedded adapters: the memory store and the outbox.
-    pub fn embedded_api(&self, announce_mail: bool) -> Result<Api, ConfigError> {
-        let clock = Arc::new(AdjustableClock::default());
-        let shared_clock: Arc<dyn Clock> = clock.clone();
-        let outbox = Arc::new(OutboxMailer::new(shared_clock.clone(), announce_mail));
-        let ports = Ports {
-            store: Arc::new(MemoryStore::new()),
-            mailer: outbox.clone(),
-            clock: shared_clock,
-            rng: Arc::new(OsRng),
+    /// Builds the application with the configured adapters. The dev server creates a missing
+    /// DynamoDB table; a Lambda function only checks it can reach it (which also warms the
+    /// connection during init, where CPU is plentiful), and ignores a failure there.
+    pub async fn build(&self) -> Result<Api, ConfigError> {
+        let dev = self.deployment == Deployment::DevServer;
+        let aws = match (&self.store, &self.mailer) {
+            (StoreChoice::Memory, MailerChoice::Outbox) => None,
+            _ => Some(aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await),
         };
-        let app = Teamgate::new(ports, self.settings.clone(), self.access_tokens()?)?;
-        Ok(Api::new(app, Some(DevTools { outbox, clock })))
+        let store: Arc<dyn Store> = match &self.store {
+            StoreChoice::Memory => Arc::new(MemoryStore::new()),
+            StoreChoice::DynamoDb { table, endpoint } => {
+                let mut builder =
+                    aws_sdk_dynamodb::config::Builder::from(aws.as_ref().expect("loaded above"));
+                if let Some(endpoint) = endpoint {
+                    builder = builder.endpoint_url(endpoint);
+                }
+                let dynamo = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(builder.build()), table);
+                if dev {
+                    dynamo
+                        .ensure_table()
+                        .await
+                        .map_err(|e| ConfigError::Table { table: table.clone(), reason: e.to_string() })?;
+                } else {
+                    dynamo.prime().await;
+                }
+                Arc::new(dynamo)
+            }
+        };
+        let clock = Arc::new(AdjustableClock::default());
+        let shared_clock: Arc<dyn Clock> = if dev { clock.clone() } else { Arc::new(SystemClock) };
+        let (mailer, outbox): (Arc<dyn Mailer>, _) = match &self.mailer {
+            MailerChoice::Outbox => {
+                let outbox = Arc::new(OutboxMailer::new(shared_clock.clone(), self.announce_mail));
+                (outbox.clone(), Some(outbox))
+            }
+            MailerChoice::Ses { from, reply_to, configuration_set, endpoint } => {
+                let mut builder = aws_sdk_sesv2::config::Builder::from(aws.as_ref().expect("loaded above"));
+                if let Some(endpoint) = endpoint {
+                    builder = builder.endpoint_url(endpoint);
+                }
+                let sender = Sender {
+                    from: from.clone(),
+                    reply_to: reply_to.clone(),
+                    configuration_set: configuration_set.clone(),
+                };
+                (Arc::new(SesMailer::new(builder, sender, Backoff::default())), None)
+            }
+        };
+        let ports = Ports { store, mailer, clock: shared_clock, rng: Arc::new(OsRng) };
+        self.assemble(ports, dev.then_some(DevTools { outbox, clock }))
     }
 
-    /// Builds the application for a Lambda function.
-    pub fn lambda_api(&self) -> Result<Api, ConfigError> {
-        let ports = Ports {
-            store: Arc::new(MemoryStore::new()),
-            mailer: Arc::new(OutboxMailer::new(Arc::new(SystemClock), false)),
-            clock: Arc::new(SystemClock),
-            rng: Arc::new(OsRng),
-        };
+    /// The application over the given adapters (tests bring their own).
+    pub fn assemble(&self, ports: Ports, dev: Option<DevTools>) -> Result<Api, ConfigError> {
         let app = Teamgate::new(ports, self.settings.clone(), self.access_tokens()?)?;
-        Ok(Api::new(app, None))
+        Ok(Api::new(app, dev))
+    }
+}
+
+fn store_choice(dev: bool) -> Result<StoreChoice, ConfigError> {
+    match var("STORE").as_deref() {
+        Some("memory") => Ok(StoreChoice::Memory),
+        None if dev => Ok(StoreChoice::Memory),
+        Some("dynamodb") | None => Ok(StoreChoice::DynamoDb {
+            table: var("TABLE_NAME").unwrap_or_else(|| "teamgate".into()),
+            endpoint: var("DYNAMODB_ENDPOINT"),
+        }),
+        Some(other) => {
+            Err(ConfigError::Invalid { name: "STORE", reason: format!("`{other}`: use memory or dynamodb") })
+        }
+    }
+}
+
+fn mailer_choice(dev: bool) -> Result<MailerChoice, ConfigError> {
+    match var("MAILER").as_deref() {
+        Some("outbox") => Ok(MailerChoice::Outbox),
+        None if dev => Ok(MailerChoice::Outbox),
+        Some("ses") | None => Ok(MailerChoice::Ses {
+            from: match var("MAIL_FROM") {
+                Some(from) => from,
+                None if dev => "no-reply@teamgate.localhost".into(),
+                None => return Err(ConfigError::Missing("MAIL_FROM")),
+            },
+            reply_to: var("MAIL_REPLY_TO"),
+            configuration_set: var("SES_CONFIGURATION_SET"),
+            endpoint: var("SES_ENDPOINT"),
+        }),
+        Some(other) => {
+            Err(ConfigError::Invalid { name: "MAILER", reason: format!("`{other}`: use outbox or ses") })
+        }
     }
 }

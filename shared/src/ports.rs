@@ -260,6 +260,14 @@ pub trait Store: Send + Sync {
     /// invitation, its token and event, the membership and, for a new user, the user and its
     /// claims), so nothing claims an invitation was sent.
     async fn discard_invitation(&self, new: &NewInvitation) -> StoreResult<()>;
+    /// Undoes a `create_account` whose owner activation mail could not be sent: the account and
+    /// its event go, with everything `discard_invitation` removes.
+    async fn discard_account(
+        &self,
+        account: &Account,
+        created: &AuditEvent,
+        owner: &NewInvitation,
+    ) -> StoreResult<()>;
     async fn withdraw_invitation(&self, withdrawal: &Withdrawal) -> StoreResult<()>;
     async fn resend_invitation(&self, resend: &Resend) -> StoreResult<()>;
     /// `sent` invitations whose links died before `now`, across all accounts, oldest expiry

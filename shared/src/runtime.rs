@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::config::{Config, Deployment};
+use crate::config::{Config, Deployment, MailerChoice, StoreChoice};
 use crate::http::routes::Function;
 
 /// JSON log lines, one per request, at `RUST_LOG` (default `info`).
@@ -23,14 +23,14 @@ pub async fn lambda(function: Function) -> Result<(), LambdaError> {
     init_logging(true);
     let config = Config::from_env(Deployment::Lambda)
         .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
-    crate::http::lambda::serve(config.lambda_api()?, function).await
+    crate::http::lambda::serve(config.build().await?, function).await
 }
 
 /// The dev server's `main`: every route on one port with the embedded adapters.
 pub async fn dev_server() -> Result<(), Box<dyn std::error::Error>> {
     init_logging(false);
     let config = Config::from_env(Deployment::DevServer)?;
-    let api = Arc::new(config.embedded_api(true)?);
+    let api = Arc::new(config.build().await?);
     let address = format!("127.0.0.1:{}", config.port);
     let listener = tokio::net::TcpListener::bind(&address)
         .await
@@ -66,7 +66,7 @@ pub async fn cleanup() -> Result<(), LambdaError> {
     init_logging(true);
     let config = Config::from_env(Deployment::Lambda)
         .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
-    let api = Arc::new(config.lambda_api()?);
+    let api = Arc::new(config.build().await?);
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
             let api = api.clone();
@@ -91,13 +91,26 @@ pub async fn cleanup() -> Result<(), LambdaError> {
 fn welcome(config: &Config) -> String {
     let base = &config.settings.public_base_url;
     let key = &config.settings.operator_key;
+    let store = match &config.store {
+        StoreChoice::Memory => "in-memory store".to_owned(),
+        StoreChoice::DynamoDb { table, endpoint } => {
+            format!("DynamoDB table {table} at {}", endpoint.as_deref().unwrap_or("AWS"))
+        }
+    };
+    let mailer = match &config.mailer {
+        MailerChoice::Outbox => format!("outbox mailer: GET {base}/_dev/mail"),
+        MailerChoice::Ses { from, endpoint, .. } => {
+            format!("SES from {from} at {}", endpoint.as_deref().unwrap_or("AWS"))
+        }
+    };
+    let adapters = format!("{store}, {mailer}");
     let key_note = if config.operator_key_generated {
         " (generated for this run; set OPERATOR_KEY to fix it)"
     } else {
         ""
     };
     format!(
-        "Teamgate dev server on {base} (in-memory store, outbox mailer: GET {base}/_dev/mail)\n\
+        "Teamgate dev server on {base} ({adapters})\n\
          Operator key: {key}{key_note}\n\n\
          Create a first account; its owner's activation link is printed below and kept in /_dev/mail:\n\
          \x20 curl -s -X POST {base}/v1/operator/accounts -H 'X-Operator-Key: {key}' \\\n\

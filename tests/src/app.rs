@@ -4,7 +4,7 @@ use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-use shared::config::{Config, Deployment};
+use shared::config::{Config, Deployment, MailerChoice, StoreChoice};
 use shared::http::Api;
 
 /// A password that satisfies every preset's policy.
@@ -18,6 +18,16 @@ pub struct TestApp {
     http: reqwest::Client,
     /// Phone numbers handed out by `activate`, unique within the app.
     phones: std::sync::atomic::AtomicU32,
+    mailbox: Mailbox,
+}
+
+/// Where the app's mail can be read back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mailbox {
+    /// The dev server's outbox, `GET /_dev/mail`.
+    Outbox,
+    /// moto's store of what SES accepted.
+    Moto,
 }
 
 /// An answer: status, headers and the JSON body (`Null` when there is none).
@@ -65,22 +75,69 @@ pub async fn spawn_app() -> TestApp {
 
 /// Like `spawn_app`, with settings adjusted first (e.g. limits raised for bulk set-up).
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut shared::service::Settings)) -> TestApp {
+    let (listener, mut config) = prepare(adjust).await;
+    config.store = StoreChoice::Memory;
+    config.mailer = MailerChoice::Outbox;
+    let api = Arc::new(config.build().await.expect("the app builds"));
+    serve(listener, config, api, Mailbox::Outbox)
+}
+
+/// The application over the real services' emulators: a fresh DynamoDB Local table of its own,
+/// and SES through moto (mail is read back from moto). The clock is still the movable one.
+pub async fn spawn_app_on_aws() -> TestApp {
+    spawn_app_on_aws_with(|_| {}).await
+}
+
+pub async fn spawn_app_on_aws_with(adjust: impl FnOnce(&mut shared::service::Settings)) -> TestApp {
+    let store = Arc::new(crate::emulators::dynamo_store().await);
+    spawn_app_on(store, ses_mailer(crate::emulators::VERIFIED_SENDER).await, adjust).await
+}
+
+/// SES through moto, sending from `from` (moto refuses senders other than `VERIFIED_SENDER`).
+pub async fn ses_mailer(from: &str) -> Arc<dyn shared::ports::Mailer> {
+    use shared::adapters::ses::{Backoff, Sender, SesMailer};
+    let sender = Sender { from: from.into(), reply_to: None, configuration_set: None };
+    Arc::new(SesMailer::new(crate::emulators::ses_config().await, sender, Backoff::default()))
+}
+
+/// The application over the given store and mailer, its mail read back from moto.
+pub async fn spawn_app_on(
+    store: Arc<dyn shared::ports::Store>,
+    mailer: Arc<dyn shared::ports::Mailer>,
+    adjust: impl FnOnce(&mut shared::service::Settings),
+) -> TestApp {
+    let (listener, config) = prepare(adjust).await;
+    let clock = Arc::new(shared::adapters::system::AdjustableClock::default());
+    let rng = Arc::new(shared::adapters::system::OsRng);
+    let ports = shared::service::Ports { store, mailer, clock: clock.clone(), rng };
+    let dev = shared::http::DevTools { outbox: None, clock };
+    let api = Arc::new(config.assemble(ports, Some(dev)).expect("the app builds"));
+    serve(listener, config, api, Mailbox::Moto)
+}
+
+/// A free loopback port and dev-server configuration pointing at it, adjusted for tests.
+async fn prepare(adjust: impl FnOnce(&mut shared::service::Settings)) -> (tokio::net::TcpListener, Config) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free loopback port");
     let base = format!("http://{}", listener.local_addr().expect("bound"));
     let mut config = Config::from_env(Deployment::DevServer).expect("dev defaults are valid");
-    config.settings.public_base_url = base.clone();
+    config.settings.public_base_url = base;
     config.settings.operator_key = "test-operator-key-0123456789".into();
     config.settings.default_preset = "standard".into();
     config.settings.reset_answer_floor = std::time::Duration::ZERO;
+    config.announce_mail = false;
     adjust(&mut config.settings);
-    let api: Arc<Api> = Arc::new(config.embedded_api(false).expect("the app builds"));
+    (listener, config)
+}
+
+fn serve(listener: tokio::net::TcpListener, config: Config, api: Arc<Api>, mailbox: Mailbox) -> TestApp {
     tokio::spawn(shared::http::server::serve(api.clone(), listener));
     TestApp {
-        base,
+        base: config.settings.public_base_url,
         operator_key: config.settings.operator_key,
         api,
         http: reqwest::Client::new(),
         phones: Default::default(),
+        mailbox,
     }
 }
 
@@ -164,10 +221,27 @@ impl TestApp {
         into_reply(request.send().await.expect("the server answers")).await
     }
 
-    /// Every message the outbox holds for `to`, newest first.
+    /// Every message sent to `to`, newest first, as the outbox shows them (`to`, `subject`,
+    /// `text`, `links`).
     pub async fn mail_to(&self, to: &str) -> Vec<Value> {
-        let mail = self.get("/_dev/mail").await;
-        mail.body["items"].as_array().expect("items").iter().filter(|m| m["to"] == to).cloned().collect()
+        let all = match self.mailbox {
+            Mailbox::Outbox => self.get("/_dev/mail").await.body["items"].as_array().expect("items").clone(),
+            Mailbox::Moto => crate::emulators::sent_messages()
+                .await
+                .into_iter()
+                .rev()
+                .map(|m| {
+                    let body = m["body"].as_str().unwrap_or_default();
+                    json!({
+                        "to": m["destinations"]["ToAddresses"][0],
+                        "subject": m["subject"],
+                        "text": body,
+                        "links": shared::adapters::outbox::links_in(body),
+                    })
+                })
+                .collect(),
+        };
+        all.into_iter().filter(|m| m["to"] == to).collect()
     }
 
     /// The token of the newest link mailed to `to`, as the person would copy it from the email.

@@ -5,12 +5,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures::future::join_all;
 use serde_json::json;
-use tests::app::{PASSWORD, spawn_app};
+use tests::app::{PASSWORD, TestApp};
 
-#[tokio::test]
-async fn ozon_owner_invites_an_employee_who_activates_and_signs_in() {
-    let app = spawn_app().await;
-
+async fn ozon_owner_invites_an_employee_who_activates_and_signs_in(app: TestApp) {
     // Given an Ozon account whose owner activated from the emailed link
     let owner = app.owner("ozon", "director@shop.example").await;
     let account = format!("/v1/accounts/{}", owner.account_id);
@@ -80,9 +77,7 @@ async fn ozon_owner_invites_an_employee_who_activates_and_signs_in() {
     assert_eq!(refused.field_errors(), [("email".to_owned(), "blocked_email_domain".to_owned())]);
 }
 
-#[tokio::test]
-async fn sixteen_concurrent_accepts_of_one_link_sign_in_exactly_one() {
-    let app = spawn_app().await;
+async fn sixteen_concurrent_accepts_of_one_link_sign_in_exactly_one(app: TestApp) {
     app.create_account("standard", "owner@race.example").await;
     let token = app.link_token("owner@race.example").await;
 
@@ -93,9 +88,7 @@ async fn sixteen_concurrent_accepts_of_one_link_sign_in_exactly_one() {
     assert!(replies.iter().filter(|r| r.status != 200).all(|r| r.code() == "invitation_already_accepted"));
 }
 
-#[tokio::test]
-async fn used_tampered_unknown_and_expired_links_fail_with_their_codes() {
-    let app = spawn_app().await;
+async fn used_tampered_unknown_and_expired_links_fail_with_their_codes(app: TestApp) {
     app.create_account("standard", "used@links.example").await;
     let used = app.link_token("used@links.example").await;
     assert_eq!(app.accept(&used, PASSWORD).await.status, 200);
@@ -124,9 +117,7 @@ async fn used_tampered_unknown_and_expired_links_fail_with_their_codes() {
     assert_eq!((expired.status, expired.code()), (410, "invitation_expired"));
 }
 
-#[tokio::test]
-async fn a_product_manager_cannot_invite_and_nobody_grants_what_they_lack() {
-    let app = spawn_app().await;
+async fn a_product_manager_cannot_invite_and_nobody_grants_what_they_lack(app: TestApp) {
     let owner = app.owner("ozon", "boss@escalation.example").await;
     let invitations = format!("/v1/accounts/{}/invitations", owner.account_id);
     let manager = app.member(&owner, "pm@escalation.example", &["product_manager"], &[]).await;
@@ -162,9 +153,7 @@ async fn a_product_manager_cannot_invite_and_nobody_grants_what_they_lack() {
     assert_eq!((listed.status, listed.code()), (403, "forbidden"));
 }
 
-#[tokio::test]
-async fn another_accounts_owner_sees_404_everywhere() {
-    let app = spawn_app().await;
+async fn another_accounts_owner_sees_404_everywhere(app: TestApp) {
     let ours = app.owner("standard", "ours@tenants.example").await;
     let theirs = app.owner("standard", "theirs@tenants.example").await;
     let account = format!("/v1/accounts/{}", ours.account_id);
@@ -190,10 +179,7 @@ async fn another_accounts_owner_sees_404_everywhere() {
     assert_eq!((unknown.status, unknown.code()), (404, "not_found"));
 }
 
-#[tokio::test]
-async fn bad_bodies_get_clear_4xx_problems() {
-    let app = spawn_app().await;
-
+async fn bad_bodies_get_clear_4xx_problems(app: TestApp) {
     let unknown =
         app.post("/v1/sessions", json!({"email": "a@b.example", "password": "x", "is_admin": true})).await;
     assert_eq!((unknown.status, unknown.code()), (400, "validation_failed"));
@@ -215,9 +201,7 @@ async fn bad_bodies_get_clear_4xx_problems() {
     assert_eq!((wrong_method.status, wrong_method.headers["allow"].to_str().unwrap()), (405, "POST"));
 }
 
-#[tokio::test]
-async fn sign_in_answers_the_same_for_unknown_emails_and_wrong_passwords() {
-    let app = spawn_app().await;
+async fn sign_in_answers_the_same_for_unknown_emails_and_wrong_passwords(app: TestApp) {
     app.owner("standard", "known@signin.example").await;
 
     let wrong = app.sign_in("known@signin.example", "not the right password at all").await;
@@ -230,9 +214,7 @@ async fn sign_in_answers_the_same_for_unknown_emails_and_wrong_passwords() {
     assert_eq!(wrong.body, unknown.body);
 }
 
-#[tokio::test]
-async fn access_tokens_are_required_and_checked() {
-    let app = spawn_app().await;
+async fn access_tokens_are_required_and_checked(app: TestApp) {
     let owner = app.owner("standard", "tokens@access.example").await;
 
     assert_eq!(app.get("/v1/me").await.code(), "unauthenticated");
@@ -256,9 +238,7 @@ async fn access_tokens_are_required_and_checked() {
     assert_eq!(header["kid"], keys.body["keys"][0]["kid"]);
 }
 
-#[tokio::test]
-async fn the_same_email_cannot_be_invited_twice_into_one_account() {
-    let app = spawn_app().await;
+async fn the_same_email_cannot_be_invited_twice_into_one_account(app: TestApp) {
     let owner = app.owner("standard", "owner@twice.example").await;
     let invitations = format!("/v1/accounts/{}/invitations", owner.account_id);
     let body = json!({"email": "sam@twice.example", "roles": ["viewer"]});
@@ -273,12 +253,23 @@ async fn the_same_email_cannot_be_invited_twice_into_one_account() {
     assert_eq!(owner_again.code(), "email_taken");
 }
 
-#[tokio::test]
-async fn the_activation_page_keeps_the_token_out_of_referrers() {
-    let app = spawn_app().await;
+async fn the_activation_page_keeps_the_token_out_of_referrers(app: TestApp) {
     let page = app.get("/activate").await;
     assert_eq!(page.status, 200);
     assert_eq!(page.headers["referrer-policy"], "no-referrer");
     assert!(page.headers["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
     assert!(page.body.as_str().unwrap().contains("/v1/invitations/inspect"));
 }
+
+tests::scenarios!(
+    ozon_owner_invites_an_employee_who_activates_and_signs_in,
+    sixteen_concurrent_accepts_of_one_link_sign_in_exactly_one,
+    used_tampered_unknown_and_expired_links_fail_with_their_codes,
+    a_product_manager_cannot_invite_and_nobody_grants_what_they_lack,
+    another_accounts_owner_sees_404_everywhere,
+    bad_bodies_get_clear_4xx_problems,
+    sign_in_answers_the_same_for_unknown_emails_and_wrong_passwords,
+    access_tokens_are_required_and_checked,
+    the_same_email_cannot_be_invited_twice_into_one_account,
+    the_activation_page_keeps_the_token_out_of_referrers,
+);

@@ -2,7 +2,8 @@
 //! exact expiry; the scheduled cleanup; the audit log. The clock is moved, never waited on.
 
 use serde_json::{Value, json};
-use tests::app::{Owner, PASSWORD, Reply, TestApp, spawn_app, spawn_app_with};
+use shared::service::Settings;
+use tests::app::{Owner, PASSWORD, Reply, TestApp, spawn_app_on_aws_with, spawn_app_with};
 
 async fn invite(app: &TestApp, owner: &Owner, email: &str, role: &str) -> Value {
     let reply = app
@@ -20,9 +21,7 @@ fn emails(page: &Reply) -> Vec<String> {
     page.body["items"].as_array().unwrap().iter().map(|i| i["email"].as_str().unwrap().to_owned()).collect()
 }
 
-#[tokio::test]
-async fn ozon_history_is_searchable_filterable_and_paged_newest_first() {
-    let app = spawn_app().await;
+async fn ozon_history_is_searchable_filterable_and_paged_newest_first(app: TestApp) {
     let owner = app.owner("ozon", "director@history.example").await;
     let list = format!("/v1/accounts/{}/invitations", owner.account_id);
     for (email, role) in [
@@ -71,9 +70,7 @@ async fn ozon_history_is_searchable_filterable_and_paged_newest_first() {
     assert_eq!(bad_status.field_errors(), [("status".to_owned(), "invalid_value".to_owned())]);
 }
 
-#[tokio::test]
-async fn a_revoked_invitation_kills_its_link_and_frees_the_email() {
-    let app = spawn_app().await;
+async fn a_revoked_invitation_kills_its_link_and_frees_the_email(app: TestApp) {
     let owner = app.owner("ozon", "director@revoke.example").await;
     let account = format!("/v1/accounts/{}", owner.account_id);
     let invitation = invite(&app, &owner, "oops@revoke.example", "product_manager").await;
@@ -105,9 +102,7 @@ async fn a_revoked_invitation_kills_its_link_and_frees_the_email() {
     assert_eq!((again.status, again.code()), (409, "invitation_not_pending"));
 }
 
-#[tokio::test]
-async fn resending_a_sent_invitation_replaces_its_link() {
-    let app = spawn_app().await;
+async fn resending_a_sent_invitation_replaces_its_link(app: TestApp) {
     let owner = app.owner("ozon", "director@resend.example").await;
     let invitation = invite(&app, &owner, "slow@resend.example", "product_manager").await;
     let first_link = app.link_token("slow@resend.example").await;
@@ -134,9 +129,7 @@ async fn resending_a_sent_invitation_replaces_its_link() {
     assert_eq!((after.status, after.code()), (409, "invitation_already_accepted"));
 }
 
-#[tokio::test]
-async fn an_expired_invitation_resends_as_a_new_one_with_the_same_grant() {
-    let app = spawn_app().await;
+async fn an_expired_invitation_resends_as_a_new_one_with_the_same_grant(app: TestApp) {
     let owner = app.owner("ozon", "director@renew.example").await;
     let invitation = invite(&app, &owner, "late@renew.example", "warehouse_manager").await;
     app.advance_clock(24 * 3600).await;
@@ -162,9 +155,7 @@ async fn an_expired_invitation_resends_as_a_new_one_with_the_same_grant() {
     assert_eq!(app.accept(&app.link_token("late@renew.example").await, PASSWORD).await.status, 200);
 }
 
-#[tokio::test]
-async fn resending_more_often_than_the_preset_allows_is_rate_limited() {
-    let app = spawn_app().await;
+async fn resending_more_often_than_the_preset_allows_is_rate_limited(app: TestApp) {
     let owner = app.owner("standard", "owner@limit.example").await;
     let invitation = invite(&app, &owner, "spam@limit.example", "viewer").await;
     let resend = format!(
@@ -186,9 +177,7 @@ async fn resending_more_often_than_the_preset_allows_is_rate_limited() {
     assert_eq!(app.post_as(&owner.token, &resend, json!({})).await.status, 200);
 }
 
-#[tokio::test]
-async fn the_cleanup_expires_lapsed_invitations_once_and_frees_their_emails() {
-    let app = spawn_app().await;
+async fn the_cleanup_expires_lapsed_invitations_once_and_frees_their_emails(app: TestApp) {
     let owner = app.owner("amazon-associates", "owner@cleanup.example").await;
     let account = format!("/v1/accounts/{}", owner.account_id);
     invite(&app, &owner, "gone@cleanup.example", "reports").await;
@@ -207,9 +196,7 @@ async fn the_cleanup_expires_lapsed_invitations_once_and_frees_their_emails() {
     invite(&app, &owner, "gone@cleanup.example", "reports").await;
 }
 
-#[tokio::test]
-async fn every_invitation_action_is_in_the_audit_log_newest_first() {
-    let app = spawn_app().await;
+async fn every_invitation_action_is_in_the_audit_log_newest_first(app: TestApp) {
     let owner = app.owner("ozon", "director@audit.example").await;
     let account = format!("/v1/accounts/{}", owner.account_id);
     let kept = invite(&app, &owner, "kept@audit.example", "product_manager").await;
@@ -258,20 +245,38 @@ async fn every_invitation_action_is_in_the_audit_log_newest_first() {
     );
 }
 
+/// Bulk set-up invites faster than people do: the per-member limit is raised.
+fn bulk(settings: &mut Settings) {
+    settings.limits.invite_per_member.count = 10_001;
+}
+
 #[tokio::test]
 async fn a_cleanup_run_expires_ten_thousand_invitations_and_a_second_changes_nothing() {
-    let app = spawn_app_with(|settings| settings.limits.invite_per_member.count = 10_001).await;
+    ten_thousand_lapsed_invitations(spawn_app_with(bulk).await).await
+}
+
+#[tokio::test]
+async fn on_dynamodb_a_cleanup_run_expires_ten_thousand_invitations_and_a_second_changes_nothing() {
+    ten_thousand_lapsed_invitations(spawn_app_on_aws_with(bulk).await).await
+}
+
+async fn ten_thousand_lapsed_invitations(app: TestApp) {
     let owner = app.owner("standard", "owner@bulk.example").await;
     let teamgate = &app.api.app;
     let principal = teamgate.authenticate(Some(&owner.token)).unwrap();
     let caller = teamgate.caller(&principal, &owner.account_id).await.unwrap();
-    for n in 0..10_000 {
-        let command = shared::service::invite::InviteCommand {
-            email: format!("bulk{n}@bulk.example"),
-            roles: vec!["viewer".into()],
-            ..Default::default()
-        };
-        teamgate.invite(&caller, command).await.unwrap();
+    for batch in 0..100 {
+        let invites = (0..100).map(|n| {
+            let command = shared::service::invite::InviteCommand {
+                email: format!("bulk{}@bulk.example", batch * 100 + n),
+                roles: vec!["viewer".into()],
+                ..Default::default()
+            };
+            teamgate.invite(&caller, command)
+        });
+        for invited in futures::future::join_all(invites).await {
+            invited.unwrap();
+        }
     }
     app.advance_clock(48 * 3600).await;
     let owner = app.signed_in_again(owner).await;
@@ -290,3 +295,13 @@ async fn a_cleanup_run_expires_ten_thousand_invitations_and_a_second_changes_not
     assert_eq!(expired.body["items"].as_array().unwrap().len(), 100);
     invite(&app, &owner, "bulk42@bulk.example", "viewer").await;
 }
+
+tests::scenarios!(
+    ozon_history_is_searchable_filterable_and_paged_newest_first,
+    a_revoked_invitation_kills_its_link_and_frees_the_email,
+    resending_a_sent_invitation_replaces_its_link,
+    an_expired_invitation_resends_as_a_new_one_with_the_same_grant,
+    resending_more_often_than_the_preset_allows_is_rate_limited,
+    the_cleanup_expires_lapsed_invitations_once_and_frees_their_emails,
+    every_invitation_action_is_in_the_audit_log_newest_first,
+);

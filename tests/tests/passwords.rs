@@ -2,13 +2,11 @@
 //! profile, and the rate limits that slow guessing without locking anyone else out.
 
 use serde_json::json;
-use tests::app::{PASSWORD, spawn_app};
+use tests::app::{PASSWORD, TestApp};
 
 const NEW_PASSWORD: &str = "Another-Long-Passphrase-7";
 
-#[tokio::test]
-async fn a_reset_request_answers_alike_for_known_unknown_and_blocked_emails() {
-    let app = spawn_app().await;
+async fn a_reset_request_answers_alike_for_known_unknown_and_blocked_emails(app: TestApp) {
     let owner = app.owner("standard", "owner@reset-alike.example").await;
     let member = app.member(&owner, "blocked@reset-alike.example", &["viewer"], &[]).await;
     let member_id = app.get_as(&member, "/v1/me").await.str("user_id");
@@ -33,9 +31,7 @@ async fn a_reset_request_answers_alike_for_known_unknown_and_blocked_emails() {
     assert_eq!(malformed.field_errors(), [("email".to_owned(), "invalid_email".to_owned())]);
 }
 
-#[tokio::test]
-async fn a_reset_link_works_once_and_ends_every_session() {
-    let app = spawn_app().await;
+async fn a_reset_link_works_once_and_ends_every_session(app: TestApp) {
     let owner = app.owner("standard", "owner@reset-once.example").await;
     let session = app.sign_in("owner@reset-once.example", PASSWORD).await;
     app.post("/v1/password-reset", json!({"email": "owner@reset-once.example"})).await;
@@ -61,9 +57,7 @@ async fn a_reset_link_works_once_and_ends_every_session() {
     assert!(notice["links"].as_array().unwrap().is_empty(), "the password-changed notice carries no link");
 }
 
-#[tokio::test]
-async fn a_newer_reset_request_or_an_hour_kills_a_link() {
-    let app = spawn_app().await;
+async fn a_newer_reset_request_or_an_hour_kills_a_link(app: TestApp) {
     app.owner("standard", "owner@reset-late.example").await;
     app.post("/v1/password-reset", json!({"email": "owner@reset-late.example"})).await;
     let older = app.link_token("owner@reset-late.example").await;
@@ -83,9 +77,7 @@ async fn a_newer_reset_request_or_an_hour_kills_a_link() {
     assert_eq!(garbage.code(), "invalid_or_expired_token");
 }
 
-#[tokio::test]
-async fn changing_the_password_needs_the_current_one_and_the_policy() {
-    let app = spawn_app().await;
+async fn changing_the_password_needs_the_current_one_and_the_policy(app: TestApp) {
     let owner = app.owner("standard", "owner@change.example").await;
 
     let wrong = app
@@ -115,9 +107,7 @@ async fn changing_the_password_needs_the_current_one_and_the_policy() {
     assert_eq!(app.sign_in("owner@change.example", NEW_PASSWORD).await.status, 200);
 }
 
-#[tokio::test]
-async fn the_caller_edits_their_profile_under_their_accounts_rules() {
-    let app = spawn_app().await;
+async fn the_caller_edits_their_profile_under_their_accounts_rules(app: TestApp) {
     let owner = app.owner("ua-marketplace", "owner@profile.example").await;
     let other = app.owner("ua-marketplace", "other@profile.example").await;
     let set = app.patch_as(&other.token, "/v1/me", json!({"phone": "0671234567"})).await;
@@ -144,9 +134,7 @@ async fn the_caller_edits_their_profile_under_their_accounts_rules() {
     assert_eq!(unknown.field_errors(), [("email".to_owned(), "unknown_field".to_owned())]);
 }
 
-#[tokio::test]
-async fn guessing_a_password_is_slowed_without_locking_its_owner_out() {
-    let app = spawn_app().await;
+async fn guessing_a_password_is_slowed_without_locking_its_owner_out(app: TestApp) {
     app.owner("standard", "victim@guess.example").await;
 
     for _ in 0..10 {
@@ -166,9 +154,7 @@ async fn guessing_a_password_is_slowed_without_locking_its_owner_out() {
     assert_eq!(app.sign_in("victim@guess.example", PASSWORD).await.status, 200);
 }
 
-#[tokio::test]
-async fn reset_requests_for_one_email_are_limited() {
-    let app = spawn_app().await;
+async fn reset_requests_for_one_email_are_limited(app: TestApp) {
     for _ in 0..5 {
         assert_eq!(
             app.post("/v1/password-reset", json!({"email": "someone@reset-limit.example"})).await.status,
@@ -179,3 +165,13 @@ async fn reset_requests_for_one_email_are_limited() {
     assert_eq!((limited.status, limited.code()), (429, "rate_limited"));
     assert!(limited.headers.contains_key("retry-after"));
 }
+
+tests::scenarios!(
+    a_reset_request_answers_alike_for_known_unknown_and_blocked_emails,
+    a_reset_link_works_once_and_ends_every_session,
+    a_newer_reset_request_or_an_hour_kills_a_link,
+    changing_the_password_needs_the_current_one_and_the_policy,
+    the_caller_edits_their_profile_under_their_accounts_rules,
+    guessing_a_password_is_slowed_without_locking_its_owner_out,
+    reset_requests_for_one_email_are_limited,
+);

@@ -2,7 +2,7 @@
 //! step over HTTP, including the page's refusals.
 
 use serde_json::{Value, json};
-use tests::app::{Owner, PASSWORD, Reply, TestApp, spawn_app};
+use tests::app::{Owner, PASSWORD, Reply, TestApp};
 
 fn account(owner: &Owner) -> String {
     format!("/v1/accounts/{}", owner.account_id)
@@ -17,9 +17,7 @@ fn effective(reply: &Reply) -> Vec<String> {
     permissions.as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_owned()).collect()
 }
 
-#[tokio::test]
-async fn ozon_only_the_manager_transfers_rights_and_cannot_be_deleted_first() {
-    let app = spawn_app().await;
+async fn ozon_only_the_manager_transfers_rights_and_cannot_be_deleted_first(app: TestApp) {
     let owner = app.owner("ozon", "director@ozon.example").await;
     let account = account(&owner);
     let admin = app.member(&owner, "admin@ozon.example", &["administrator"], &[]).await;
@@ -90,9 +88,7 @@ async fn ozon_only_the_manager_transfers_rights_and_cannot_be_deleted_first() {
     assert_eq!(reinvite.status, 201, "{}", reinvite.body);
 }
 
-#[tokio::test]
-async fn ozon_owner_access_is_restored_through_support_only() {
-    let app = spawn_app().await;
+async fn ozon_owner_access_is_restored_through_support_only(app: TestApp) {
     let owner = app.owner("ozon", "lost@ozon-recovery.example").await;
     let path = format!("/v1/operator/accounts/{}/owner-recovery", owner.account_id);
 
@@ -122,9 +118,7 @@ async fn add_user(app: &TestApp, owner_token: &str, account: &str, body: Value) 
     app.post_as(owner_token, &format!("{account}/invitations"), body).await
 }
 
-#[tokio::test]
-async fn ua_marketplace_superadmin_adds_active_users_who_set_a_password_by_link() {
-    let app = spawn_app().await;
+async fn ua_marketplace_superadmin_adds_active_users_who_set_a_password_by_link(app: TestApp) {
     let owner = app.owner("ua-marketplace", "vlasnyk@ua.example").await;
     let account = account(&owner);
 
@@ -181,9 +175,7 @@ async fn ua_marketplace_superadmin_adds_active_users_who_set_a_password_by_link(
     assert_eq!(app.sign_in("olena@ua.example", "Ab1!x_").await.status, 200);
 }
 
-#[tokio::test]
-async fn ua_marketplace_administrators_cannot_add_or_block_and_nobody_blocks_themselves() {
-    let app = spawn_app().await;
+async fn ua_marketplace_administrators_cannot_add_or_block_and_nobody_blocks_themselves(app: TestApp) {
     let owner = app.owner("ua-marketplace", "vlasnyk@ua-block.example").await;
     let account = account(&owner);
     for (email, role, first, phone) in [
@@ -225,9 +217,7 @@ async fn ua_marketplace_administrators_cannot_add_or_block_and_nobody_blocks_the
     assert_eq!(app.sign_in("admin@ua-block.example", "Secret1!").await.status, 200);
 }
 
-#[tokio::test]
-async fn ua_marketplace_a_lapsed_set_password_link_is_replaced_by_password_reset() {
-    let app = spawn_app().await;
+async fn ua_marketplace_a_lapsed_set_password_link_is_replaced_by_password_reset(app: TestApp) {
     let owner = app.owner("ua-marketplace", "vlasnyk@ua-late.example").await;
     let body = json!({"email": "late@ua-late.example", "roles": ["administrator"], "first_name": "Ігор", "last_name": "Мельник", "phone": "0931234567"});
     assert_eq!(add_user(&app, &owner.token, &account(&owner), body).await.status, 201);
@@ -247,9 +237,7 @@ async fn ua_marketplace_a_lapsed_set_password_link_is_replaced_by_password_reset
     assert_eq!(session.body["memberships"][0]["status"], "active", "direct mode keeps the user");
 }
 
-#[tokio::test]
-async fn amazon_associates_only_full_access_manages_users() {
-    let app = spawn_app().await;
+async fn amazon_associates_only_full_access_manages_users(app: TestApp) {
     let owner = app.owner("amazon-associates", "owner@associates.example").await;
     let account = account(&owner);
     let reports = app.member(&owner, "reports@associates.example", &["reports"], &[]).await;
@@ -299,9 +287,7 @@ async fn amazon_associates_only_full_access_manages_users() {
     assert_eq!(revoked.body["status"], "revoked");
 }
 
-#[tokio::test]
-async fn amazon_seller_grants_granular_permissions_to_never_used_emails() {
-    let app = spawn_app().await;
+async fn amazon_seller_grants_granular_permissions_to_never_used_emails(app: TestApp) {
     let owner = app.owner("amazon-seller", "primary@seller.example").await;
     let other = app.owner("amazon-seller", "primary@other-seller.example").await;
     let other_invitations = format!("{}/invitations", account(&other));
@@ -372,9 +358,7 @@ async fn amazon_seller_grants_granular_permissions_to_never_used_emails() {
     assert_eq!(narrowed.body["effective_permissions"], json!(["reports:read"]));
 }
 
-#[tokio::test]
-async fn joom_users_hold_several_roles_and_losing_one_takes_its_sections_at_once() {
-    let app = spawn_app().await;
+async fn joom_users_hold_several_roles_and_losing_one_takes_its_sections_at_once(app: TestApp) {
     let owner = app.owner("joom", "merchant@joom.example").await;
     let account = account(&owner);
     let both = app.member(&owner, "ops@joom.example", &["operations", "finance"], &[]).await;
@@ -416,9 +400,7 @@ async fn joom_users_hold_several_roles_and_losing_one_takes_its_sections_at_once
     );
 }
 
-#[tokio::test]
-async fn ua_marketplace_asks_at_activation_only_for_the_fields_still_missing() {
-    let app = spawn_app().await;
+async fn ua_marketplace_asks_at_activation_only_for_the_fields_still_missing(app: TestApp) {
     app.create_account("ua-marketplace", "new-owner@ua-fields.example").await;
     let owner_link = app.link_token("new-owner@ua-fields.example").await;
 
@@ -452,3 +434,15 @@ async fn ua_marketplace_asks_at_activation_only_for_the_fields_still_missing() {
     );
     assert_eq!(app.accept(&invitee_link, "Secret1!").await.status, 200);
 }
+
+tests::scenarios!(
+    ozon_only_the_manager_transfers_rights_and_cannot_be_deleted_first,
+    ozon_owner_access_is_restored_through_support_only,
+    ua_marketplace_superadmin_adds_active_users_who_set_a_password_by_link,
+    ua_marketplace_administrators_cannot_add_or_block_and_nobody_blocks_themselves,
+    ua_marketplace_a_lapsed_set_password_link_is_replaced_by_password_reset,
+    amazon_associates_only_full_access_manages_users,
+    amazon_seller_grants_granular_permissions_to_never_used_emails,
+    joom_users_hold_several_roles_and_losing_one_takes_its_sections_at_once,
+    ua_marketplace_asks_at_activation_only_for_the_fields_still_missing,
+);

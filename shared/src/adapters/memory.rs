@@ -117,6 +117,24 @@ impl State {
         Ok(())
     }
 
+    /// Removes what `insert_invitation` wrote for `new`.
+    fn discard(&mut self, new: &NewInvitation) {
+        let invitation = &new.invitation;
+        self.invitations.remove(&(invitation.account_id.clone(), invitation.id.clone()));
+        self.tokens.remove(&new.token.hash);
+        self.events.remove(&(new.event.account_id.clone(), new.event.id.clone()));
+        if self.waiting_member(invitation).is_some() {
+            self.members.remove(&(invitation.account_id.clone(), invitation.user_id.clone()));
+        }
+        if let InviteeUser::New(user) = &new.user {
+            self.users.remove(&user.id);
+            self.emails.remove(user.email.as_str());
+        }
+        if let Some(phone) = &new.claim_phone {
+            self.phones.remove(phone.as_str());
+        }
+    }
+
     fn record(&mut self, event: &AuditEvent) {
         self.events.insert((event.account_id.clone(), event.id.clone()), event.clone());
     }
@@ -231,23 +249,22 @@ impl Store for MemoryStore {
     }
 
     async fn discard_invitation(&self, new: &NewInvitation) -> StoreResult<()> {
+        self.with(|s| s.discard(new));
+        Ok(())
+    }
+
+    async fn discard_account(
+        &self,
+        account: &Account,
+        created: &AuditEvent,
+        owner: &NewInvitation,
+    ) -> StoreResult<()> {
         self.with(|s| {
-            let invitation = &new.invitation;
-            s.invitations.remove(&(invitation.account_id.clone(), invitation.id.clone()));
-            s.tokens.remove(&new.token.hash);
-            s.events.remove(&(new.event.account_id.clone(), new.event.id.clone()));
-            if s.waiting_member(invitation).is_some() {
-                s.members.remove(&(invitation.account_id.clone(), invitation.user_id.clone()));
-            }
-            if let InviteeUser::New(user) = &new.user {
-                s.users.remove(&user.id);
-                s.emails.remove(user.email.as_str());
-            }
-            if let Some(phone) = &new.claim_phone {
-                s.phones.remove(phone.as_str());
-            }
-            Ok(())
-        })
+            s.discard(owner);
+            s.accounts.remove(&account.id);
+            s.events.remove(&(created.account_id.clone(), created.id.clone()));
+        });
+        Ok(())
     }
 
     async fn withdraw_invitation(&self, withdrawal: &Withdrawal) -> StoreResult<()> {

@@ -33,7 +33,8 @@ use routes::{Function, Matched, Operation};
 
 /// What only the dev server has: the outbox to read and the clock to move.
 pub struct DevTools {
-    pub outbox: Arc<OutboxMailer>,
+    /// Absent when the dev server sends real mail (`MAILER=ses`).
+    pub outbox: Option<Arc<OutboxMailer>>,
     pub clock: Arc<AdjustableClock>,
 }
 
@@ -314,7 +315,12 @@ impl Api {
             Operation::ActivatePage => self.pages.activate.response(),
             Operation::ResetPasswordPage => self.pages.reset_password.response(),
             Operation::DevMail => {
-                let outbox = self.dev.as_ref().map(|d| d.outbox.messages()).unwrap_or_default();
+                let outbox = self
+                    .dev
+                    .as_ref()
+                    .and_then(|d| d.outbox.as_ref())
+                    .map(|o| o.messages())
+                    .unwrap_or_default();
                 json(StatusCode::OK, &serde_json::json!({ "items": outbox }))
             }
             Operation::DevClock => {

@@ -117,7 +117,16 @@ impl Teamgate {
             StoreError::Conflict(Conflict::EmailTaken | Conflict::Stale) => OperatorError::EmailTaken,
             other => InternalError::from(other).into(),
         })?;
-        self.mail_or_discard(&account, preset, &drafted, Some(locale), &preset.name).await?;
+        let invitation = &drafted.new.invitation;
+        let sent =
+            self.mail_invitation(&account, preset, invitation, &drafted.secret, Some(locale), &preset.name);
+        if let Err(error) = sent.await {
+            self.store()
+                .discard_account(&account, &created, &drafted.new)
+                .await
+                .map_err(InternalError::from)?;
+            return Err(error.into());
+        }
         Ok(CreatedAccount {
             account: AccountView::from(&account),
             owner_invitation: InvitationView::new(&drafted.new.invitation, self.now()),

@@ -84,6 +84,15 @@ impl DynamoStore {
         &self.table
     }
 
+    /// Opens the connection (TLS handshake included) with a read of an item that never exists,
+    /// during a Lambda function's init. Needs no permission beyond `GetItem`; a failure only
+    /// means the first request connects instead.
+    pub async fn prime(&self) {
+        if let Err(error) = self.get(items::key("PRIME".into(), "PRIME")).await {
+            tracing::warn!(%error, "priming the DynamoDB connection failed");
+        }
+    }
+
     /// Creates the table as `infra/table.json` defines it, unless it exists.
     pub async fn ensure_table(&self) -> StoreResult<()> {
         table::ensure(&self.client, &self.table).await

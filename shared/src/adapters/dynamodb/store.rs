@@ -121,22 +121,18 @@ impl Store for DynamoStore {
 
     /// Reads the membership first: it goes only if it still waits on this invitation.
     async fn discard_invitation(&self, new: &NewInvitation) -> StoreResult<()> {
-        let invitation = &new.invitation;
-        let member = self.stored_member(&invitation.account_id, &invitation.user_id).await?;
-        let mut writes = Writes::default();
-        writes.delete(items::invitation_key(invitation), None);
-        writes.delete(items::token_key(&new.token.hash), None);
-        writes.delete(items::event_key(&new.event), None);
-        if let Some(member) = member.filter(|m| m.invitation_id.as_ref() == Some(&invitation.id)) {
-            writes.delete(items::member_key(&member), Some(waits_on(&invitation.id, None)?));
-        }
-        if let InviteeUser::New(user) = &new.user {
-            writes.delete(items::user_key(&user.id), None);
-            writes.delete(items::key(keys::email(&user.email), keys::CLAIM), None);
-        }
-        if let Some(phone) = &new.claim_phone {
-            writes.delete(items::key(keys::phone(phone), keys::CLAIM), None);
-        }
+        self.send(self.discard_writes(new).await?).await
+    }
+
+    async fn discard_account(
+        &self,
+        account: &Account,
+        created: &AuditEvent,
+        owner: &NewInvitation,
+    ) -> StoreResult<()> {
+        let mut writes = self.discard_writes(owner).await?;
+        writes.delete(items::account_key(account), None);
+        writes.delete(items::event_key(created), None);
         self.send(writes).await
     }
 
@@ -557,5 +553,29 @@ impl Store for DynamoStore {
             sort_key_position(item, keys::MEMBER_PREFIX)
         });
         self.list(listing, page, |m| member_matches(m, query)).await
+    }
+}
+
+impl DynamoStore {
+    /// What `discard_invitation` deletes: everything `create_invitation` wrote. Reads the
+    /// membership first, which goes only while it still waits on this invitation.
+    async fn discard_writes(&self, new: &NewInvitation) -> StoreResult<Writes> {
+        let invitation = &new.invitation;
+        let member = self.stored_member(&invitation.account_id, &invitation.user_id).await?;
+        let mut writes = Writes::default();
+        writes.delete(items::invitation_key(invitation), None);
+        writes.delete(items::token_key(&new.token.hash), None);
+        writes.delete(items::event_key(&new.event), None);
+        if let Some(member) = member.filter(|m| m.invitation_id.as_ref() == Some(&invitation.id)) {
+            writes.delete(items::member_key(&member), Some(waits_on(&invitation.id, None)?));
+        }
+        if let InviteeUser::New(user) = &new.user {
+            writes.delete(items::user_key(&user.id), None);
+            writes.delete(items::key(keys::email(&user.email), keys::CLAIM), None);
+        }
+        if let Some(phone) = &new.claim_phone {
+            writes.delete(items::key(keys::phone(phone), keys::CLAIM), None);
+        }
+        Ok(writes)
     }
 }
