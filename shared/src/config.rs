@@ -68,6 +68,9 @@ pub struct Config {
     pub mailer: MailerChoice,
     /// Print each outbox message's links (the dev server on a terminal).
     pub announce_mail: bool,
+    /// Warm the DynamoDB connection during a Lambda function's init (not for `web`, which
+    /// never reads the table and has no permission to).
+    pub prime_store: bool,
 }
 
 impl Config {
@@ -121,6 +124,7 @@ impl Config {
             store: store_choice(dev)?,
             mailer: mailer_choice(dev)?,
             announce_mail: dev,
+            prime_store: !dev,
         })
     }
 
@@ -156,7 +160,7 @@ impl Config {
                         .ensure_table()
                         .await
                         .map_err(|e| ConfigError::Table { table: table.clone(), reason: e.to_string() })?;
-                } else {
+                } else if self.prime_store {
                     dynamo.prime().await;
                 }
                 Arc::new(dynamo)

@@ -21,8 +21,9 @@ pub use lambda_http::Error as LambdaError;
 /// A Lambda function's `main`: configuration read once per cold start, then the runtime loop.
 pub async fn lambda(function: Function) -> Result<(), LambdaError> {
     init_logging(true);
-    let config = Config::from_env(Deployment::Lambda)
+    let mut config = Config::from_env(Deployment::Lambda)
         .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
+    config.prime_store = function != Function::Web;
     crate::http::lambda::serve(config.build().await?, function).await
 }
 
