@@ -239,6 +239,31 @@ pub struct InvitationQuery {
     pub now: DateTime<Utc>,
 }
 
+impl MemberQuery {
+    /// The one definition of the filter, which every store applies.
+    pub fn matches(&self, member: &Member) -> bool {
+        let contains = |field: &Option<String>, text: &str| {
+            field.as_deref().is_some_and(|v| v.to_lowercase().contains(text))
+        };
+        self.status.is_none_or(|s| member.status == s)
+            && self.role.as_ref().is_none_or(|r| member.roles.contains(r))
+            && self.text.as_deref().is_none_or(|text| {
+                member.email.as_str().contains(text)
+                    || contains(&member.first_name, text)
+                    || contains(&member.last_name, text)
+            })
+    }
+}
+
+impl InvitationQuery {
+    /// The one definition of the filter, which every store applies.
+    pub fn matches(&self, invitation: &Invitation) -> bool {
+        self.status.is_none_or(|s| invitation.status_at(self.now) == s)
+            && self.role.as_ref().is_none_or(|r| invitation.roles.contains(r))
+            && self.email.as_deref().is_none_or(|text| invitation.email.as_str().contains(text))
+    }
+}
+
 /// Persistence of Teamgate's records. Every method is one atomic read or write.
 #[async_trait]
 pub trait Store: Send + Sync {

@@ -261,7 +261,67 @@ async fn the_activation_page_keeps_the_token_out_of_referrers(app: TestApp) {
     assert!(page.body.as_str().unwrap().contains("/v1/invitations/inspect"));
 }
 
+async fn sixteen_concurrent_invitations_of_one_email_create_exactly_one(app: TestApp) {
+    let owner = app.owner("standard", "owner@invite-race.example").await;
+    let path = format!("/v1/accounts/{}/invitations", owner.account_id);
+    let body = json!({"email": "wanted@invite-race.example", "roles": ["viewer"]});
+
+    let replies = join_all((0..16).map(|_| app.post_as(&owner.token, &path, body.clone()))).await;
+
+    let created = replies.iter().filter(|r| r.status == 201).count();
+    assert_eq!(
+        created,
+        1,
+        "{:?}",
+        replies.iter().map(|r| (r.status, r.code().to_owned())).collect::<Vec<_>>()
+    );
+    assert!(replies.iter().filter(|r| r.status != 201).all(|r| r.status == 409));
+    let listed = app.get_as(&owner.token, &format!("{path}?email=wanted")).await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+}
+
+async fn two_accounts_racing_for_one_never_used_email_leave_one_winner(app: TestApp) {
+    let first = app.owner("amazon-seller", "first@email-race.example").await;
+    let second = app.owner("amazon-seller", "second@email-race.example").await;
+    let body = json!({"email": "contested@email-race.example", "permissions": ["reports:read"]});
+
+    let (to_first, to_second) = (
+        format!("/v1/accounts/{}/invitations", first.account_id),
+        format!("/v1/accounts/{}/invitations", second.account_id),
+    );
+    let (a, b) = futures::join!(
+        app.post_as(&first.token, &to_first, body.clone()),
+        app.post_as(&second.token, &to_second, body.clone()),
+    );
+
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [201, 409], "{} / {}", a.body, b.body);
+    assert_eq!([a.code(), b.code()].iter().filter(|c| **c == "email_taken").count(), 1);
+}
+
+async fn two_accounts_inviting_one_new_email_at_once_both_succeed_where_emails_may_be_shared(app: TestApp) {
+    let first = app.owner("standard", "first@shared-email.example").await;
+    let second = app.owner("standard", "second@shared-email.example").await;
+    let body = json!({"email": "freelancer@shared-email.example", "roles": ["viewer"]});
+
+    let (to_first, to_second) = (
+        format!("/v1/accounts/{}/invitations", first.account_id),
+        format!("/v1/accounts/{}/invitations", second.account_id),
+    );
+    let (a, b) = futures::join!(
+        app.post_as(&first.token, &to_first, body.clone()),
+        app.post_as(&second.token, &to_second, body.clone()),
+    );
+
+    assert_eq!((a.status, b.status), (201, 201), "{} / {}", a.body, b.body);
+    assert_eq!(app.mail_to("freelancer@shared-email.example").await.len(), 2);
+}
+
 tests::scenarios!(
+    two_accounts_inviting_one_new_email_at_once_both_succeed_where_emails_may_be_shared,
+    sixteen_concurrent_invitations_of_one_email_create_exactly_one,
+    two_accounts_racing_for_one_never_used_email_leave_one_winner,
     ozon_owner_invites_an_employee_who_activates_and_signs_in,
     sixteen_concurrent_accepts_of_one_link_sign_in_exactly_one,
     used_tampered_unknown_and_expired_links_fail_with_their_codes,

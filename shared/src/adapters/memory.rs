@@ -200,25 +200,6 @@ fn paginate<'a, T: Clone + 'a>(
     Page { items: found, next: None }
 }
 
-fn invitation_matches(invitation: &Invitation, query: &InvitationQuery) -> bool {
-    query.status.is_none_or(|s| invitation.status_at(query.now) == s)
-        && query.role.as_ref().is_none_or(|r| invitation.roles.contains(r))
-        && query.email.as_deref().is_none_or(|text| invitation.email.as_str().contains(text))
-}
-
-fn member_matches(member: &Member, query: &MemberQuery) -> bool {
-    let contains = |field: &Option<String>, text: &str| {
-        field.as_deref().is_some_and(|v| v.to_lowercase().contains(text))
-    };
-    query.status.is_none_or(|s| member.status == s)
-        && query.role.as_ref().is_none_or(|r| member.roles.contains(r))
-        && query.text.as_deref().is_none_or(|text| {
-            member.email.as_str().contains(text)
-                || contains(&member.first_name, text)
-                || contains(&member.last_name, text)
-        })
-}
-
 #[async_trait]
 impl Store for MemoryStore {
     async fn create_account(
@@ -398,7 +379,7 @@ impl Store for MemoryStore {
                 .take_while(|((a, _), _)| a == account)
                 .map(|((_, id), i)| (id.to_string(), i))
                 .collect::<Vec<_>>();
-            paginate(items.into_iter().rev(), Order::Descending, page, |i| invitation_matches(i, query))
+            paginate(items.into_iter().rev(), Order::Descending, page, |i| query.matches(i))
         }))
     }
 
@@ -630,7 +611,7 @@ impl Store for MemoryStore {
                 .range((account.clone(), UserId::lowest())..)
                 .take_while(|((a, _), _)| a == account)
                 .map(|((_, id), m)| (id.to_string(), m));
-            paginate(items, Order::Ascending, page, |m| member_matches(m, query))
+            paginate(items, Order::Ascending, page, |m| query.matches(m))
         }))
     }
 }

@@ -117,9 +117,31 @@ impl Teamgate {
         let key = format!("invite:{}:{}", account.id, caller.user.id);
         self.throttle(&[(key, self.settings.limits.invite_per_member)]).await??;
 
-        let invitee = self.store().login_by_email(&email).await.map_err(InternalError::from)?;
+        let mut drafted = self.write_invitation(caller, &email, &grant, &profile, locale).await;
+        if matches!(drafted, Err(InviteError::EmailTaken)) && !preset.email_unique_across_accounts {
+            // Someone created this email's user between our read and our write (another account
+            // invited them at the same moment): invite the user who now exists.
+            drafted = self.write_invitation(caller, &email, &grant, &profile, locale).await;
+        }
+        let drafted = drafted?;
+        let inviter = display_name(&caller.user);
+        self.mail_or_discard(account, preset, &drafted, locale, &inviter).await?;
+        Ok(InvitationView::new(&drafted.new.invitation, self.now()))
+    }
+
+    /// Reads who the invitee is and writes the invitation for them.
+    async fn write_invitation(
+        &self,
+        caller: &Caller<'_>,
+        email: &Email,
+        grant: &Grant,
+        profile: &Profile,
+        locale: Option<Locale>,
+    ) -> Result<Drafted, InviteError> {
+        let (account, preset) = (&caller.account, caller.preset);
+        let invitee = self.store().login_by_email(email).await.map_err(InternalError::from)?;
         let (user, supersedes) = match invitee {
-            None => (InviteeUser::New(self.new_user(&email, &profile, locale)), None),
+            None => (InviteeUser::New(self.new_user(email, profile, locale)), None),
             Some(login) => {
                 let supersedes = self.stale_membership(&login, account)?;
                 let used_elsewhere = login.user.password_hash.is_some()
@@ -133,10 +155,10 @@ impl Teamgate {
         let drafted = self.draft_invitation(Draft {
             account,
             preset,
-            email,
-            grant,
+            email: email.clone(),
+            grant: grant.clone(),
             user,
-            profile,
+            profile: profile.clone(),
             invited_by: Some(caller.user.id.clone()),
             for_owner: false,
             supersedes,
@@ -147,9 +169,7 @@ impl Teamgate {
             StoreError::Conflict(Conflict::PhoneTaken) => InviteError::PhoneTaken,
             other => InternalError::from(other).into(),
         })?;
-        let inviter = display_name(&caller.user);
-        self.mail_or_discard(account, preset, &drafted, locale, &inviter).await?;
-        Ok(InvitationView::new(&drafted.new.invitation, self.now()))
+        Ok(drafted)
     }
 
     /// The invitee's membership of `account` that a new invitation may replace: none, or one whose

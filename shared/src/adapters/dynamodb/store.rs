@@ -23,25 +23,6 @@ use crate::ports::{
     ProfileUpdate, RateDecision, Redemption, Resend, Store, StoreError, StoreResult, Withdrawal,
 };
 
-fn invitation_matches(invitation: &Invitation, query: &InvitationQuery) -> bool {
-    query.status.is_none_or(|s| invitation.status_at(query.now) == s)
-        && query.role.as_ref().is_none_or(|r| invitation.roles.contains(r))
-        && query.email.as_deref().is_none_or(|text| invitation.email.as_str().contains(text))
-}
-
-fn member_matches(member: &Member, query: &MemberQuery) -> bool {
-    let contains = |field: &Option<String>, text: &str| {
-        field.as_deref().is_some_and(|v| v.to_lowercase().contains(text))
-    };
-    query.status.is_none_or(|s| member.status == s)
-        && query.role.as_ref().is_none_or(|r| member.roles.contains(r))
-        && query.text.as_deref().is_none_or(|text| {
-            member.email.as_str().contains(text)
-                || contains(&member.first_name, text)
-                || contains(&member.last_name, text)
-        })
-}
-
 /// The item of `items` with this key.
 fn find<'a>(items: &'a [Item], key: &Item) -> Option<&'a Item> {
     items.iter().find(|i| i.get(keys::PK) == key.get(keys::PK) && i.get(keys::SK) == key.get(keys::SK))
@@ -290,7 +271,7 @@ impl Store for DynamoStore {
         let listing = Self::account_listing(account, keys::INVITATION_PREFIX, true, filtered, page, |item| {
             sort_key_position(item, keys::INVITATION_PREFIX)
         });
-        self.list(listing, page, |i| invitation_matches(i, query)).await
+        self.list(listing, page, |i| query.matches(i)).await
     }
 
     async fn login_by_email(&self, email: &Email) -> StoreResult<Option<Login>> {
@@ -552,7 +533,7 @@ impl Store for DynamoStore {
         let listing = Self::account_listing(account, keys::MEMBER_PREFIX, false, filtered, page, |item| {
             sort_key_position(item, keys::MEMBER_PREFIX)
         });
-        self.list(listing, page, |m| member_matches(m, query)).await
+        self.list(listing, page, |m| query.matches(m)).await
     }
 }
 
