@@ -54,9 +54,9 @@ pub struct NewInvitation {
     pub token: OneTimeToken,
     /// Under a unique-phone preset, the phone this invitation reserves.
     pub claim_phone: Option<Phone>,
-    /// A stale `not_activated` membership (its invitation expired, not yet cleaned up) that this
-    /// invitation replaces: its invitation id. That invitation is marked `expired` in the same
-    /// write, provided it is still `sent` and still the member's.
+    /// A stale `not_activated` membership (its invitation lapsed) that this invitation replaces:
+    /// its invitation id. That invitation is marked `expired` in the same write, provided it was
+    /// neither accepted nor revoked, and the membership still waits on it.
     pub supersedes: Option<InvitationId>,
     pub event: AuditEvent,
 }

@@ -204,6 +204,7 @@ async fn ua_marketplace_administrators_cannot_add_or_block_and_nobody_blocks_the
     let blocked = app.post_as(&super_token, &format!("{account}/members/{admin_id}/block"), json!({})).await;
     assert_eq!((blocked.status, blocked.body["status"].as_str()), (200, Some("blocked")));
     assert_eq!(app.get_as(&admin_token, &account).await.code(), "user_blocked");
+    assert_eq!(app.get_as(&admin_token, "/v1/me").await.code(), "user_blocked", "their own routes too");
     let refreshed =
         app.post("/v1/sessions/refresh", json!({"refresh_token": administrator.str("refresh_token")})).await;
     assert_eq!(refreshed.code(), "invalid_refresh_token");
@@ -430,12 +431,72 @@ async fn ua_marketplace_asks_at_activation_only_for_the_fields_still_missing(app
     let invitee_page = app.post("/v1/invitations/inspect", json!({"token": invitee_link})).await;
     assert_eq!(
         invitee_page.body["profile_fields"],
-        json!({"first_name": "optional", "last_name": "optional", "phone": "optional"})
+        json!({"first_name": "hidden", "last_name": "hidden", "phone": "hidden"})
     );
     assert_eq!(app.accept(&invitee_link, "Secret1!").await.status, 200);
 }
 
+async fn ozon_an_owner_who_missed_the_link_gets_a_fresh_one_through_support(app: TestApp) {
+    let created = app.create_account("ozon", "late-owner@ozon-missed.example").await;
+    let account_id = created.body["account"]["id"].as_str().unwrap().to_owned();
+    let lapsed = app.link_token("late-owner@ozon-missed.example").await;
+    app.advance_clock(24 * 3600).await;
+    app.post("/_dev/cleanup", json!({})).await;
+    assert_eq!(
+        app.post("/v1/invitations/inspect", json!({"token": lapsed})).await.code(),
+        "invitation_expired"
+    );
+
+    let path = format!("/v1/operator/accounts/{account_id}/owner-recovery");
+    let recovered = app.operator(&path, json!({"new_email": "late-owner@ozon-missed.example"})).await;
+
+    assert_eq!(recovered.status, 202, "{}", recovered.body);
+    let session = app.activate(&app.link_token("late-owner@ozon-missed.example").await).await;
+    assert_eq!(session.status, 200, "{}", session.body);
+    assert_eq!(session.body["memberships"][0]["is_owner"], true);
+    let account = app.get_as(&session.str("access_token"), &format!("/v1/accounts/{account_id}")).await;
+    assert_eq!(account.body["owner_id"], session.body["user_id"]);
+}
+
+async fn ozon_an_administrator_cannot_stop_a_pending_owner_recovery(app: TestApp) {
+    let owner = app.owner("ozon", "lost@ozon-guard.example").await;
+    let admin = app.member(&owner, "admin@ozon-guard.example", &["administrator"], &[]).await;
+    let path = format!("/v1/operator/accounts/{}/owner-recovery", owner.account_id);
+    assert_eq!(app.operator(&path, json!({"new_email": "found@ozon-guard.example"})).await.status, 202);
+    let pending = app.get_as(&admin, &format!("{}/members?q=found", account(&owner))).await;
+    let candidate = pending.body["items"][0]["user_id"].as_str().unwrap().to_owned();
+
+    let blocked =
+        app.post_as(&admin, &format!("{}/members/{candidate}/block", account(&owner)), json!({})).await;
+    let deleted = app.delete_as(&admin, &format!("{}/members/{candidate}", account(&owner))).await;
+
+    assert_eq!((blocked.status, blocked.code()), (409, "owner_protected"));
+    assert_eq!((deleted.status, deleted.code()), (409, "owner_protected"));
+    let session = app.activate(&app.link_token("found@ozon-guard.example").await).await;
+    assert_eq!(session.body["memberships"][0]["is_owner"], true);
+}
+
+async fn re_entering_the_password_is_throttled_like_sign_in(app: TestApp) {
+    let owner = app.owner("joom", "owner@step-up.example").await;
+    let admin = app.member(&owner, "admin@step-up.example", &["admin"], &[]).await;
+    let admin_id = app.get_as(&admin, "/v1/me").await.str("user_id");
+    let transfer = format!("{}/ownership-transfer", account(&owner));
+
+    for _ in 0..10 {
+        let guess = json!({"user_id": admin_id, "password": "a guess at the owner's password"});
+        assert_eq!(app.post_as(&owner.token, &transfer, guess).await.code(), "invalid_credentials");
+    }
+    let limited =
+        app.post_as(&owner.token, &transfer, json!({"user_id": admin_id, "password": PASSWORD})).await;
+
+    assert_eq!((limited.status, limited.code()), (429, "rate_limited"));
+    assert!(limited.headers.contains_key("retry-after"));
+}
+
 tests::scenarios!(
+    ozon_an_owner_who_missed_the_link_gets_a_fresh_one_through_support,
+    ozon_an_administrator_cannot_stop_a_pending_owner_recovery,
+    re_entering_the_password_is_throttled_like_sign_in,
     ozon_only_the_manager_transfers_rights_and_cannot_be_deleted_first,
     ozon_owner_access_is_restored_through_support_only,
     ua_marketplace_superadmin_adds_active_users_who_set_a_password_by_link,

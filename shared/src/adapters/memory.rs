@@ -77,7 +77,9 @@ impl State {
             {
                 let key = (member_key.0.clone(), new.supersedes.clone().unwrap_or_else(InvitationId::lowest));
                 match self.invitations.get(&key) {
-                    Some(old) if old.status == InvitationStatus::Sent => Some(key),
+                    Some(old) if matches!(old.status, InvitationStatus::Sent | InvitationStatus::Expired) => {
+                        Some(key)
+                    }
                     _ => return conflict(Conflict::AlreadyMember),
                 }
             }
@@ -327,6 +329,12 @@ impl Store for MemoryStore {
             if !unspent {
                 return conflict(Conflict::TokenSpent);
             }
+            if s.users
+                .get(&acceptance.user.id)
+                .is_none_or(|u| u.token_version != acceptance.user.token_version)
+            {
+                return conflict(Conflict::Stale);
+            }
             if let Some(transfer) = &acceptance.ownership {
                 let former = &transfer.former;
                 let owner_unchanged =
@@ -551,6 +559,9 @@ impl Store for MemoryStore {
     async fn update_profile(&self, update: &ProfileUpdate) -> StoreResult<()> {
         self.with(|s| {
             let user = &update.user;
+            if s.users.get(&user.id).is_none_or(|u| u.token_version != user.token_version) {
+                return conflict(Conflict::Stale);
+            }
             if let Some(phone) = &update.claim_phone
                 && s.phones.get(phone.as_str()).is_some_and(|owner| owner != &user.id)
             {

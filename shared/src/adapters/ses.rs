@@ -54,17 +54,6 @@ impl SesMailer {
             .with_max_backoff(backoff.max);
         Self { client: Client::from_conf(config.retry_config(retry).build()), sender }
     }
-
-    /// A mailer configured from the environment (region, credentials) as the AWS SDK reads it,
-    /// with `endpoint` overriding SES's (moto).
-    pub async fn connect(sender: Sender, endpoint: Option<&str>) -> Self {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let mut builder = aws_sdk_sesv2::config::Builder::from(&config);
-        if let Some(endpoint) = endpoint {
-            builder = builder.endpoint_url(endpoint);
-        }
-        Self::new(builder, sender, Backoff::default())
-    }
 }
 
 fn utf8(text: &str) -> Result<Content, MailError> {

@@ -294,7 +294,7 @@ pub struct ProfileInput {
 }
 
 impl ProfileInput {
-    /// These fields where given (and not blank), else `fallback`'s.
+    /// The fields given here (blank ones count as absent), else `fallback`'s.
     pub fn or(self, fallback: ProfileInput) -> ProfileInput {
         let pick =
             |given: Option<String>, known: Option<String>| given.filter(|v| !v.trim().is_empty()).or(known);
@@ -356,7 +356,8 @@ impl Preset {
     }
 
     /// How the activation page should treat each profile field: `required`, `optional` or `hidden`.
-    /// A field is `required` only while the person still lacks it (`known` holds what they have).
+    /// A field the person already has is `hidden` (activation does not change it; `PATCH /v1/me`
+    /// does); one they lack is `required` when the preset requires it (`known` holds what they have).
     pub fn profile_fields(&self, known: &ProfileInput) -> BTreeMap<&'static str, &'static str> {
         let has = |field: ProfileField| {
             let value = match field {
@@ -367,7 +368,9 @@ impl Preset {
             value.as_deref().is_some_and(|v| !v.trim().is_empty())
         };
         let state = |field: ProfileField, shown: bool| {
-            if self.profile.required.contains(&field) && !has(field) {
+            if has(field) {
+                "hidden"
+            } else if self.profile.required.contains(&field) {
                 "required"
             } else if shown {
                 "optional"

@@ -2,10 +2,10 @@
 
 use crate::domain::{
     Account, AccountId, AccountSettings, AuditAction, AuditTarget, Email, FieldError, FieldErrors, Grant,
-    Locale, Preset, Profile,
+    Locale, MemberStatus, Preset, Profile,
 };
 use crate::failure_codes;
-use crate::ports::{Conflict, InviteeUser, StoreError};
+use crate::ports::{Conflict, InviteeUser, Login, StoreError};
 use crate::service::Teamgate;
 use crate::service::caller::Caller;
 use crate::service::failure::{InternalError, Invalid};
@@ -90,7 +90,8 @@ impl Teamgate {
         };
 
         let account_id = AccountId::generate();
-        let user = self.owner_invitee(&email, &account_id, locale, preset).await?;
+        let login = self.store().login_by_email(&email).await.map_err(InternalError::from)?;
+        let user = self.owner_invitee(login, &email, &account_id, locale, preset)?;
         let owner_id = match &user {
             InviteeUser::New(u) => u.id.clone(),
             InviteeUser::Existing(id) => id.clone(),
@@ -150,9 +151,24 @@ impl Teamgate {
             .map_err(InternalError::from)?
             .ok_or(OperatorError::NotFound)?;
         let preset = self.preset(&account.preset);
-        let user = self.owner_invitee(&email, &account.id, account.locale, preset).await?;
+        let login = self.store().login_by_email(&email).await.map_err(InternalError::from)?;
+        let (user, supersedes) = match login {
+            // The owner never activated and their link lapsed: a fresh one replaces it.
+            Some(login) if login.user.id == account.owner_id => {
+                let pending =
+                    login.memberships.iter().find(|m| m.account.id == account.id).map(|m| &m.member);
+                match pending {
+                    Some(member) if member.status == MemberStatus::NotActivated => {
+                        (InviteeUser::Existing(login.user.id.clone()), member.invitation_id.clone())
+                    }
+                    _ => return Err(OperatorError::EmailTaken),
+                }
+            }
+            other => (self.owner_invitee(other, &email, &account.id, account.locale, preset)?, None),
+        };
+        // The pending member is marked owner from the start, so nobody but the owner can touch it.
         let mut drafted = self.draft_owner_invitation(&account, preset, email, user);
-        drafted.new.member.is_owner = false;
+        drafted.new.supersedes = supersedes;
         drafted.new.event.action = AuditAction::OwnerRecoveryStarted;
         self.store().create_invitation(&drafted.new).await.map_err(|e| match e {
             StoreError::Conflict(_) => OperatorError::EmailTaken,
@@ -164,14 +180,15 @@ impl Teamgate {
 
     /// Who receives an owner activation link for `account`: an existing login, unless the preset
     /// wants never-used emails or they already belong to the account, else a new user.
-    async fn owner_invitee(
+    fn owner_invitee(
         &self,
+        login: Option<Login>,
         email: &Email,
         account: &AccountId,
         locale: Locale,
         preset: &Preset,
     ) -> Result<InviteeUser, OperatorError> {
-        match self.store().login_by_email(email).await.map_err(InternalError::from)? {
+        match login {
             Some(login)
                 if preset.email_unique_across_accounts
                     || login.memberships.iter().any(|m| &m.account.id == account) =>

@@ -66,7 +66,9 @@ impl Teamgate {
             json!({ "expires_at": invitation.expires_at }),
         );
         let withdrawal = Withdrawal {
-            drop_member: invitation.mode == InvitationMode::Invitation,
+            // The owner's membership stays: an account is never left without its owner, who
+            // gets a fresh link through owner recovery.
+            drop_member: invitation.mode == InvitationMode::Invitation && !invitation.for_owner,
             invitation: Invitation { status: InvitationStatus::Expired, ..invitation },
             event,
         };

@@ -7,6 +7,7 @@ use futures::future::join_all;
 use crate::ports::RateDecision;
 use crate::service::Teamgate;
 use crate::service::failure::InternalError;
+use crate::service::secrets::hash_secret;
 
 /// One limit: at most `count` attempts per `window_seconds`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,15 +55,26 @@ pub struct RateLimited {
 }
 
 impl Teamgate {
+    /// Re-entering one's password (ownership transfer, password change) is limited like sign-in,
+    /// so a stolen access token cannot be used to guess it.
+    pub(crate) async fn throttle_step_up(
+        &self,
+        user: &crate::domain::UserId,
+    ) -> Result<Result<(), RateLimited>, InternalError> {
+        self.throttle(&[(format!("step-up:{user}"), self.settings.limits.sign_in_per_email_and_client)]).await
+    }
+
     /// Counts one attempt against each `(key, limit)`; the inner error when any is over.
     pub(crate) async fn throttle(
         &self,
         rules: &[(String, Limit)],
     ) -> Result<Result<(), RateLimited>, InternalError> {
         let now = self.now();
-        let hits = rules
-            .iter()
-            .map(|(key, limit)| self.store().hit_rate_limit(key, limit.count, limit.window_seconds, now));
+        // Keys name emails and addresses: only their hashes are stored, at a fixed length.
+        let keys: Vec<String> = rules.iter().map(|(key, _)| hash_secret(key)).collect();
+        let hits = rules.iter().zip(&keys).map(|((_, limit), key)| {
+            self.store().hit_rate_limit(key, limit.count, limit.window_seconds, now)
+        });
         let mut wait = None;
         for decision in join_all(hits).await {
             if let RateDecision::Limited { retry_after_seconds } = decision? {

@@ -10,13 +10,12 @@ use crate::domain::{
 use crate::ports::{MemberRemoval, MemberUpdate, OwnershipTransfer, StoreError};
 use crate::service::Teamgate;
 use crate::service::caller::{Caller, CallerError};
-use crate::service::failure::{Code, Failure, InternalError, Invalid, fields_of};
+use crate::service::failure::{Code, Failure, InternalError, Invalid, fields_of, retry_after_of};
 use crate::service::invite::display_name;
+use crate::service::limits::RateLimited;
 use crate::service::mail::MailKind;
 use crate::service::views::{AccountView, MemberView, effective_permissions};
 
-/// Longest invitation lifetime an account may set: 30 days.
-const MAX_INVITATION_TTL_HOURS: u32 = 720;
 const MAX_BLOCKED_DOMAINS: usize = 100;
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +38,8 @@ pub enum MemberError {
     InvalidCredentials,
     #[error("the member changed while this request was being handled; read it again and retry")]
     ConcurrentChange,
+    #[error("rate limited")]
+    RateLimited(#[from] RateLimited),
     #[error(transparent)]
     Internal(#[from] InternalError),
 }
@@ -55,12 +56,17 @@ impl Failure for MemberError {
             Self::MemberNotActive => Code::MemberNotActive,
             Self::InvalidCredentials => Code::InvalidCredentials,
             Self::ConcurrentChange => Code::ConcurrentChange,
+            Self::RateLimited(_) => Code::RateLimited,
             Self::Internal(_) => Code::Internal,
         }
     }
 
     fn field_errors(&self) -> Vec<FieldError> {
         fields_of(self)
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        retry_after_of(self)
     }
 }
 
@@ -221,6 +227,7 @@ impl Teamgate {
         if !caller.member.is_owner {
             return Err(CallerError::Forbidden.into());
         }
+        self.throttle_step_up(&caller.user.id).await??;
         if !self.passwords.verify(password, caller.user.password_hash.as_deref()).await {
             return Err(MemberError::InvalidCredentials);
         }
@@ -312,13 +319,16 @@ impl Teamgate {
         let mut errors = FieldErrors::default();
         let mut account = caller.account.clone();
         if let Some(hours) = command.invitation_ttl_hours {
-            if (1..=MAX_INVITATION_TTL_HOURS).contains(&hours) {
+            if (1..=caller.preset.invitation_ttl_hours).contains(&hours) {
                 account.settings.invitation_ttl_hours = Some(hours);
             } else {
                 errors.push(FieldError::new(
                     "invitation_ttl_hours",
                     "invalid_value",
-                    format!("Use 1 to {MAX_INVITATION_TTL_HOURS} hours."),
+                    format!(
+                        "Use 1 to {} hours: links may live shorter than the marketplace's, not longer.",
+                        caller.preset.invitation_ttl_hours
+                    ),
                 ));
             }
         }

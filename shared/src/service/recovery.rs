@@ -100,7 +100,10 @@ impl Teamgate {
         .await??;
         let login = self.store().login_by_email(&email).await.map_err(InternalError::from)?;
         if let Some(login) = login.filter(|l| !crate::service::sessions::entirely_blocked(l)) {
-            self.send_reset_link(&login.user).await?;
+            // A failure must not answer differently from an unknown email: logged, not returned.
+            if let Err(error) = self.send_reset_link(&login.user).await {
+                tracing::error!(%error, email = %email.masked(), "a reset link was not sent");
+            }
         }
         tokio::time::sleep_until(started + self.settings.reset_answer_floor).await;
         Ok(ResetRequested {
@@ -155,6 +158,7 @@ impl Teamgate {
         new_password: &str,
     ) -> Result<(), PasswordError> {
         let login = self.own_login(principal).await?;
+        self.throttle_step_up(&login.user.id).await??;
         if !self.passwords.verify(current, login.user.password_hash.as_deref()).await {
             return Err(PasswordError::InvalidCredentials);
         }
@@ -199,12 +203,7 @@ impl Teamgate {
     }
 
     async fn own_login(&self, principal: &Principal) -> Result<Login, PasswordError> {
-        self.store()
-            .login_by_id(&principal.user_id)
-            .await
-            .map_err(InternalError::from)?
-            .filter(|l| l.user.token_version == principal.token_version)
-            .ok_or(CallerError::Unauthenticated.into())
+        Ok(self.signed_in_login(principal).await?)
     }
 
     /// Edits the caller's name, phone and language, under their account's rules.
@@ -247,6 +246,7 @@ impl Teamgate {
         };
         self.store().update_profile(&update).await.map_err(|e| match e {
             StoreError::Conflict(Conflict::PhoneTaken) => PasswordError::PhoneTaken,
+            StoreError::Conflict(_) => PasswordError::ConcurrentChange,
             other => InternalError::from(other).into(),
         })?;
         let memberships: Vec<_> = login

@@ -109,7 +109,7 @@ impl Teamgate {
         let preset = self.preset(&account.preset);
         let now = self.now();
         let mut user = login.user.clone();
-        let known = command.profile.or(user.profile());
+        let known = user.profile().or(command.profile);
         let profile = preset.parse_profile(&known, true).map_err(Invalid)?;
         match &user.password_hash {
             Some(hash) => {

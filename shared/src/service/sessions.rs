@@ -155,6 +155,13 @@ impl Teamgate {
     }
 
     pub async fn me(&self, principal: &Principal) -> Result<MeView, CallerError> {
+        let login = self.signed_in_login(principal).await?;
+        Ok(MeView::new(&login.user, self.membership_views(&login.memberships)))
+    }
+
+    /// The caller's own login: their token must still be current, and a user blocked in every
+    /// account is refused here as everywhere else.
+    pub(crate) async fn signed_in_login(&self, principal: &Principal) -> Result<Login, CallerError> {
         let login = self
             .store()
             .login_by_id(&principal.user_id)
@@ -162,7 +169,10 @@ impl Teamgate {
             .map_err(InternalError::from)?
             .filter(|l| l.user.token_version == principal.token_version)
             .ok_or(CallerError::Unauthenticated)?;
-        Ok(MeView::new(&login.user, self.membership_views(&login.memberships)))
+        if entirely_blocked(&login) {
+            return Err(CallerError::Blocked);
+        }
+        Ok(login)
     }
 
     /// A new chain of refresh tokens and its first token.

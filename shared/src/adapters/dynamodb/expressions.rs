@@ -24,11 +24,12 @@ pub fn sent_with(hash: &str) -> StoreResult<Condition> {
         .value(":hash", s(hash)))
 }
 
-/// The invitation is still `sent` (whatever its link); else `conflict`.
-pub fn still_sent(conflict: Conflict) -> StoreResult<Condition> {
-    Ok(on_record(Condition::new("#r.#status = :sent", conflict))
+/// The invitation was neither accepted nor revoked: still `sent`, or already `expired`.
+pub fn not_taken_up(conflict: Conflict) -> StoreResult<Condition> {
+    Ok(on_record(Condition::new("#r.#status IN (:sent, :expired)", conflict))
         .name("#status", "status")
-        .value(":sent", items::value(&InvitationStatus::Sent)?))
+        .value(":sent", items::value(&InvitationStatus::Sent)?)
+        .value(":expired", items::value(&InvitationStatus::Expired)?))
 }
 
 /// The membership still waits on `invitation` (and, with `status`, still has that status).

@@ -69,17 +69,6 @@ impl DynamoStore {
         Self { client, table: table.into() }
     }
 
-    /// A store configured from the environment (region, credentials) as the AWS SDK reads it,
-    /// with `endpoint` overriding DynamoDB's (DynamoDB Local).
-    pub async fn connect(table: impl Into<String>, endpoint: Option<&str>) -> Self {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let mut builder = aws_sdk_dynamodb::config::Builder::from(&config);
-        if let Some(endpoint) = endpoint {
-            builder = builder.endpoint_url(endpoint);
-        }
-        Self::new(Client::from_conf(builder.build()), table)
-    }
-
     pub fn table_name(&self) -> &str {
         &self.table
     }

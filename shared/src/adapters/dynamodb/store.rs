@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use super::expressions::{
     expire, free_or_held_by, held_by, invitation_change, member_change, member_profile, no_member_but,
-    owned_by, sent_with, set, still_sent, version_is, waits_on,
+    not_taken_up, owned_by, sent_with, set, version_is, waits_on,
 };
 use super::items::{self, Item, s};
 use super::write::{Condition, Writes};
@@ -38,7 +38,7 @@ fn invitation_writes(writes: &mut Writes, new: &NewInvitation, account: &Account
     writes.put(items::member(&new.member, account)?, Some(member_condition));
     if let Some(old) = &new.supersedes {
         let key = items::key(keys::account(&account.id), keys::invitation(old));
-        writes.update(key, expire()?, Some(still_sent(Conflict::AlreadyMember)?));
+        writes.update(key, expire()?, Some(not_taken_up(Conflict::AlreadyMember)?));
     }
     if let Some(phone) = &new.claim_phone {
         let claim = items::claim(keys::phone(phone), &new.member.user_id);
@@ -248,7 +248,10 @@ impl Store for DynamoStore {
             let claim = items::claim(keys::phone(phone), &acceptance.user.id);
             writes.put(claim, Some(free_or_held_by(&acceptance.user.id, Conflict::PhoneTaken)));
         }
-        writes.put(items::user(&acceptance.user)?, None);
+        // Only if no password change happened since the user was read: never write one back.
+        let user = &acceptance.user;
+        writes
+            .put(items::user(user)?, Some(version_is("token_version", user.token_version, Conflict::Stale)));
         writes.put(items::session(&acceptance.session)?, None);
         writes.put(items::event(&acceptance.event)?, None);
         if let Some(transfer) = &acceptance.ownership {
@@ -474,7 +477,8 @@ impl Store for DynamoStore {
             let key = items::key(keys::account(account), keys::member(&user.id));
             writes.update(key, member_profile(user)?, Some(Condition::present(Conflict::Stale)));
         }
-        writes.put(items::user(user)?, None);
+        writes
+            .put(items::user(user)?, Some(version_is("token_version", user.token_version, Conflict::Stale)));
         self.send(writes).await
     }
 
