@@ -13,7 +13,8 @@ const READS: [&str; 3] = ["GetItem", "BatchGetItem", "Query"];
 /// (route, reads, writes) at most. Why some exceed one and one:
 /// - every account route first reads the caller (one BatchGetItem of account, user and
 ///   membership), because blocking and role changes must apply to the very next request;
-/// - rate-limited routes (sign-in, reset, accept, invite) add one counter UpdateItem per limit;
+/// - rate-limited routes (sign-in, reset, accept, invite, and the password re-entry of ownership
+///   transfer and password change) add one counter UpdateItem per limit;
 /// - a link is looked up by its hash alone, so inspect and accept read the token, then (in
 ///   parallel) the invitation with its account and the invitee's login;
 /// - invite reads the invitee's login and the account summary its membership item carries;
@@ -39,13 +40,13 @@ const BUDGET: &[(&str, usize, usize)] = &[
     ("POST .../members/{user}/block", 2, 1),
     ("POST .../members/{user}/unblock", 2, 1),
     ("PATCH /v1/accounts/{id}/settings", 1, 1),
-    ("POST /v1/accounts/{id}/ownership-transfer", 2, 1),
+    ("POST /v1/accounts/{id}/ownership-transfer", 2, 2),
     ("DELETE .../members/{user}", 3, 1),
     ("POST /v1/operator/accounts/{id}/owner-recovery", 3, 1),
     ("POST /v1/password-reset", 1, 3),
     ("POST /v1/password-reset/confirm", 2, 1),
     ("PATCH /v1/me", 1, 1),
-    ("POST /v1/me/password", 1, 1),
+    ("POST /v1/me/password", 1, 2),
     ("POST /v1/sessions/logout", 1, 1),
 ];
 
