@@ -167,6 +167,17 @@ impl State {
     }
 }
 
+/// One account's records of a map keyed by (account, id), in id order, with their positions.
+fn of_account<'a, K: Ord + Clone + std::fmt::Display, V>(
+    map: &'a BTreeMap<(AccountId, K), V>,
+    account: &'a AccountId,
+    lowest: K,
+) -> impl Iterator<Item = (String, &'a V)> {
+    map.range((account.clone(), lowest)..)
+        .take_while(move |((a, _), _)| a == account)
+        .map(|((_, id), v)| (id.to_string(), v))
+}
+
 /// The order a list is read in.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Order {
@@ -381,12 +392,7 @@ impl Store for MemoryStore {
         page: &PageRequest,
     ) -> StoreResult<Page<Invitation>> {
         Ok(self.with(|s| {
-            let items = s
-                .invitations
-                .range((account.clone(), InvitationId::lowest())..)
-                .take_while(|((a, _), _)| a == account)
-                .map(|((_, id), i)| (id.to_string(), i))
-                .collect::<Vec<_>>();
+            let items: Vec<_> = of_account(&s.invitations, account, InvitationId::lowest()).collect();
             paginate(items.into_iter().rev(), Order::Descending, page, |i| query.matches(i))
         }))
     }
@@ -450,12 +456,7 @@ impl Store for MemoryStore {
 
     async fn audit_events(&self, account: &AccountId, page: &PageRequest) -> StoreResult<Page<AuditEvent>> {
         Ok(self.with(|s| {
-            let events: Vec<_> = s
-                .events
-                .range((account.clone(), EventId::lowest())..)
-                .take_while(|((a, _), _)| a == account)
-                .map(|((_, id), e)| (id.to_string(), e))
-                .collect();
+            let events: Vec<_> = of_account(&s.events, account, EventId::lowest()).collect();
             paginate(events.into_iter().rev(), Order::Descending, page, |_| true)
         }))
     }
@@ -617,11 +618,7 @@ impl Store for MemoryStore {
         page: &PageRequest,
     ) -> StoreResult<Page<Member>> {
         Ok(self.with(|s| {
-            let items = s
-                .members
-                .range((account.clone(), UserId::lowest())..)
-                .take_while(|((a, _), _)| a == account)
-                .map(|((_, id), m)| (id.to_string(), m));
+            let items = of_account(&s.members, account, UserId::lowest());
             paginate(items, Order::Ascending, page, |m| query.matches(m))
         }))
     }
