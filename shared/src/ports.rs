@@ -82,7 +82,8 @@ pub struct Resend {
     pub token: OneTimeToken,
     /// The membership's new `pending_until` (invitation mode), if it waits on this invitation.
     pub member: Option<Member>,
-    pub event: AuditEvent,
+    /// `None` when the write takes back a resend whose mail could not be sent.
+    pub event: Option<AuditEvent>,
 }
 
 /// A membership's new state, written provided the stored one's version is `member.version - 1`

@@ -47,3 +47,37 @@ fn is_bookkeeping(item: &serde_json::Value) -> bool {
     let sk = item["SK"]["S"].as_str().unwrap_or_default();
     pk.starts_with("SESSION#") || pk.starts_with("RATE#") || sk.starts_with("MEMBER#")
 }
+
+#[tokio::test]
+async fn a_resend_whose_mail_is_rejected_keeps_the_link_that_was_delivered() {
+    let store = Arc::new(dynamo_store().await);
+    let app = spawn_app_on(store.clone(), ses_mailer(VERIFIED_SENDER).await, |_| {}).await;
+    let owner = app.owner("standard", "owner@rejected-resend.example").await;
+    let invited = app
+        .post_as(
+            &owner.token,
+            &format!("/v1/accounts/{}/invitations", owner.account_id),
+            json!({"email": "slow@rejected-resend.example", "roles": ["viewer"]}),
+        )
+        .await;
+    let delivered = app.link_token("slow@rejected-resend.example").await;
+    let rejecting = spawn_app_on(store.clone(), ses_mailer("unverified@sender.example").await, |_| {}).await;
+    let token = rejecting.sign_in("owner@rejected-resend.example", PASSWORD).await.str("access_token");
+
+    let resent = rejecting
+        .post_as(
+            &token,
+            &format!("/v1/accounts/{}/invitations/{}/resend", owner.account_id, invited.str("id")),
+            json!({}),
+        )
+        .await;
+
+    assert_eq!((resent.status, resent.code()), (500, "internal"));
+    let still = app.post("/v1/invitations/inspect", json!({"token": delivered})).await;
+    assert_eq!(still.status, 200, "the delivered link still works: {}", still.body);
+    let invitation = app
+        .get_as(&owner.token, &format!("/v1/accounts/{}/invitations/{}", owner.account_id, invited.str("id")))
+        .await;
+    assert_eq!(invitation.body["send_count"], 1);
+    assert_eq!(app.accept(&delivered, PASSWORD).await.status, 200);
+}

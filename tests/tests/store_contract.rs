@@ -699,7 +699,7 @@ async fn resending_replaces_the_link(store: Arc<dyn Store>) {
         previous_token_hash: new.token.hash.clone(),
         token: token.clone(),
         member: Some(member.clone()),
-        event: event(&account.id, AuditAction::InvitationResent, renewed.id.as_str(), later),
+        event: Some(event(&account.id, AuditAction::InvitationResent, renewed.id.as_str(), later)),
     };
     store.resend_invitation(&resend).await.expect("resent");
 
@@ -708,7 +708,7 @@ async fn resending_replaces_the_link(store: Arc<dyn Store>) {
     assert_eq!(redemption.invitation, renewed);
     assert_eq!(store.member(&account.id, &person.id).await.unwrap(), Some(member));
     let again = Resend {
-        event: event(&account.id, AuditAction::InvitationResent, renewed.id.as_str(), later),
+        event: Some(event(&account.id, AuditAction::InvitationResent, renewed.id.as_str(), later)),
         ..resend
     };
     assert_eq!(conflict(store.resend_invitation(&again).await), Conflict::TokenSpent);
@@ -1180,7 +1180,7 @@ async fn dynamodb_every_store_method_costs_at_most_one_read_and_one_write() {
         previous_token_hash: new.token.hash.clone(),
         token: token.clone(),
         member: Some(new.member.clone()),
-        event: event(&account.id, AuditAction::InvitationResent, renewed.id.as_str(), now),
+        event: Some(event(&account.id, AuditAction::InvitationResent, renewed.id.as_str(), now)),
     };
     store.resend_invitation(&resend).await.unwrap();
     record("resend_invitation", &calls);

@@ -285,7 +285,9 @@ impl Store for MemoryStore {
             {
                 *stored = member.clone();
             }
-            s.record(&resend.event);
+            if let Some(event) = &resend.event {
+                s.record(event);
+            }
             Ok(())
         })
     }

@@ -151,6 +151,7 @@ impl Teamgate {
     ) -> Result<InvitationView, LifecycleError> {
         let now = self.now();
         let previous_token_hash = invitation.token_hash.clone();
+        let original = invitation.clone();
         let mut renewed = invitation;
         renewed.record_send(now, caller.preset.resend_limit_per_hour).map_err(|wait| {
             LifecycleError::RateLimited(RateLimited { retry_after: seconds_to_wait(wait) })
@@ -158,17 +159,17 @@ impl Teamgate {
         let secret = new_secret(self.ports.rng.as_ref());
         renewed.token_hash = hash_secret(&secret);
         renewed.expires_at = now + self.invitation_lifetime(&caller.account, caller.preset);
-        let member = self
+        let waiting = self
             .store()
             .member(&renewed.account_id, &renewed.user_id)
             .await
             .map_err(InternalError::from)?
-            .filter(|m| m.invitation_id.as_ref() == Some(&renewed.id) && m.pending_until.is_some())
-            .map(|m| crate::domain::Member {
-                pending_until: Some(renewed.expires_at),
-                version: m.version + 1,
-                ..m
-            });
+            .filter(|m| m.invitation_id.as_ref() == Some(&renewed.id) && m.pending_until.is_some());
+        let member = waiting.clone().map(|m| crate::domain::Member {
+            pending_until: Some(renewed.expires_at),
+            version: m.version + 1,
+            ..m
+        });
         let resend = Resend {
             token: OneTimeToken {
                 hash: renewed.token_hash.clone(),
@@ -181,14 +182,14 @@ impl Teamgate {
             },
             previous_token_hash,
             member,
-            event: self.event(
+            event: Some(self.event(
                 &renewed.account_id,
                 Some(&caller.user.id),
                 AuditAction::InvitationResent,
                 AuditTarget::Invitation,
                 renewed.id.as_str(),
                 json!({ "send_count": renewed.send_count }),
-            ),
+            )),
             invitation: renewed,
         };
         self.store().resend_invitation(&resend).await.map_err(|e| match e {
@@ -198,7 +199,23 @@ impl Teamgate {
         let inviter = display_name(&caller.user);
         let sent =
             self.mail_invitation(&caller.account, caller.preset, &resend.invitation, &secret, None, &inviter);
-        sent.await?;
+        if let Err(error) = sent.await {
+            // The new link never reached anyone: the invitation goes back to its previous link.
+            let restored = waiting.map(|m| crate::domain::Member { version: m.version + 2, ..m });
+            let undo = Resend {
+                token: OneTimeToken {
+                    hash: original.token_hash.clone(),
+                    expires_at: original.expires_at,
+                    ..resend.token
+                },
+                previous_token_hash: resend.invitation.token_hash,
+                member: restored,
+                event: None,
+                invitation: original,
+            };
+            self.store().resend_invitation(&undo).await.map_err(InternalError::from)?;
+            return Err(error.into());
+        }
         Ok(InvitationView::new(&resend.invitation, now))
     }
 

@@ -160,7 +160,9 @@ impl Store for DynamoStore {
             let condition = waits_on(&invitation.id, None)?;
             writes.update(items::member_key(member), member_change(member)?, Some(condition));
         }
-        writes.put(items::event(&resend.event)?, None);
+        if let Some(event) = &resend.event {
+            writes.put(items::event(event)?, None);
+        }
         self.send(writes).await
     }
 
