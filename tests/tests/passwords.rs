@@ -166,7 +166,26 @@ async fn reset_requests_for_one_email_are_limited(app: TestApp) {
     assert!(limited.headers.contains_key("retry-after"));
 }
 
+async fn a_new_password_satisfies_every_account_the_person_belongs_to(app: TestApp) {
+    let ua = app.owner("ua-marketplace", "both@two-policies.example").await;
+    let standard = app.owner("standard", "owner@two-policies.example").await;
+    app.member(&standard, "both@two-policies.example", &["viewer"], &[]).await;
+
+    let short = json!({"current_password": PASSWORD, "new_password": "Ab1!x_"});
+    let refused = app.post_as(&ua.token, "/v1/me/password", short).await;
+    assert_eq!(refused.field_errors(), [("new_password".to_owned(), "password_too_short".to_owned())]);
+    let spaced = json!({"current_password": PASSWORD, "new_password": "long enough but with spaces"});
+    let refused = app.post_as(&ua.token, "/v1/me/password", spaced).await;
+    assert_eq!(
+        refused.field_errors(),
+        [("new_password".to_owned(), "password_invalid_characters".to_owned())]
+    );
+    let both = json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD});
+    assert_eq!(app.post_as(&ua.token, "/v1/me/password", both).await.status, 204);
+}
+
 tests::scenarios!(
+    a_new_password_satisfies_every_account_the_person_belongs_to,
     a_reset_request_answers_alike_for_known_unknown_and_blocked_emails,
     a_reset_link_works_once_and_ends_every_session,
     a_newer_reset_request_or_an_hour_kills_a_link,

@@ -83,6 +83,18 @@ impl Teamgate {
         self.preset(account.map_or(self.settings.default_preset.as_str(), |m| m.account.preset.as_str()))
     }
 
+    /// A new password must satisfy the policy of every account the person belongs to (a person in
+    /// a ua-marketplace and a standard account needs Latin characters only, and 15 of them).
+    fn new_password(&self, login: &Login, raw: &str) -> Result<Password, Invalid> {
+        let mut policies = login.memberships.iter().map(|m| &self.preset(&m.account.preset).password);
+        let first = policies.next().unwrap_or(&self.personal_preset(login).password);
+        let password = Password::parse("new_password", raw, first)?;
+        for policy in policies {
+            Password::parse("new_password", raw, policy)?;
+        }
+        Ok(password)
+    }
+
     /// Mails a reset link when the email belongs to a user who is not blocked everywhere. The
     /// answer, and roughly its time, are the same either way.
     pub async fn request_password_reset(
@@ -144,9 +156,7 @@ impl Teamgate {
                 t.expires_at > self.now() && l.user.reset_token_hash.as_deref() == Some(hash.as_str())
             })
             .ok_or(PasswordError::InvalidOrExpiredToken)?;
-        let preset = self.personal_preset(&login);
-        let password =
-            Password::parse("new_password", new_password, &preset.password).map_err(Invalid::from)?;
+        let password = self.new_password(&login, new_password)?;
         self.set_password(login.user, &password, Some(token.hash)).await
     }
 
@@ -162,9 +172,7 @@ impl Teamgate {
         if !self.passwords.verify(current, login.user.password_hash.as_deref()).await {
             return Err(PasswordError::InvalidCredentials);
         }
-        let preset = self.personal_preset(&login);
-        let password =
-            Password::parse("new_password", new_password, &preset.password).map_err(Invalid::from)?;
+        let password = self.new_password(&login, new_password)?;
         self.set_password(login.user, &password, None).await
     }
 

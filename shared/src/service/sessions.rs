@@ -94,7 +94,14 @@ impl Teamgate {
             .filter(|m| m.member.status == MemberStatus::Active)
             .map(|m| m.account.id.clone())
             .collect();
-        self.store().record_sign_in(&session, &active, now).await.map_err(InternalError::from)?;
+        match self.store().record_sign_in(&session, &active, now).await {
+            // A membership went away since the (eventually consistent) login read: the session
+            // matters, the `last_login_at` stamp does not.
+            Err(StoreError::Conflict(_)) => {
+                self.store().record_sign_in(&session, &[], now).await.map_err(InternalError::from)?
+            }
+            other => other.map_err(InternalError::from)?,
+        }
         let memberships = login
             .memberships
             .into_iter()
