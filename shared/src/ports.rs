@@ -143,6 +143,35 @@ pub enum RateDecision {
     Limited { retry_after_seconds: u64 },
 }
 
+/// The fixed window of a rate limit that contains an instant: every store counts by it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateWindow {
+    /// Which window since the epoch: part of the counter's key.
+    pub index: i64,
+    /// When it ends, in epoch seconds: when its counter may be forgotten.
+    pub ends_at: i64,
+    now: i64,
+}
+
+impl RateWindow {
+    pub fn containing(now: DateTime<Utc>, window_seconds: u32) -> Self {
+        let window = i64::from(window_seconds.max(1));
+        let index = now.timestamp().div_euclid(window);
+        Self { index, ends_at: (index + 1) * window, now: now.timestamp() }
+    }
+
+    /// The verdict once `count` events, this one included, fell in the window.
+    pub fn decide(&self, count: u64, limit: u32) -> RateDecision {
+        if count <= u64::from(limit) {
+            RateDecision::Allowed
+        } else {
+            RateDecision::Limited {
+                retry_after_seconds: u64::try_from(self.ends_at - self.now).unwrap_or(0).max(1),
+            }
+        }
+    }
+}
+
 /// What a link token leads to.
 #[derive(Clone, Debug)]
 pub struct Redemption {

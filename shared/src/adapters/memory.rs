@@ -13,8 +13,8 @@ use crate::domain::{
 use crate::ports::{
     Acceptance, AccountSummary, CallerRecord, Conflict, InvitationQuery, InviteeUser, Login, MemberQuery,
     MemberRemoval, MemberUpdate, Membership, NewInvitation, OwnershipTransfer, Page, PageRequest,
-    PasswordChange, ProfileUpdate, RateDecision, Redemption, Resend, Store, StoreError, StoreResult,
-    Withdrawal,
+    PasswordChange, ProfileUpdate, RateDecision, RateWindow, Redemption, Resend, Store, StoreError,
+    StoreResult, Withdrawal,
 };
 
 #[derive(Default)]
@@ -593,19 +593,13 @@ impl Store for MemoryStore {
         window_seconds: u32,
         now: DateTime<Utc>,
     ) -> StoreResult<RateDecision> {
-        let window = i64::from(window_seconds.max(1));
-        let started = now.timestamp().div_euclid(window);
+        let window = RateWindow::containing(now, window_seconds);
         Ok(self.with(|s| {
-            let current = started.to_string();
+            let current = window.index.to_string();
             s.rates.retain(|k, _| k.rsplit_once('#').is_none_or(|(name, w)| name != key || w == current));
             let count = s.rates.entry(format!("{key}#{current}")).or_insert(0);
             *count += 1;
-            if *count <= limit {
-                RateDecision::Allowed
-            } else {
-                let retry_after_seconds = ((started + 1) * window - now.timestamp()).max(1) as u64;
-                RateDecision::Limited { retry_after_seconds }
-            }
+            window.decide(u64::from(*count), limit)
         }))
     }
 

@@ -20,7 +20,7 @@ use crate::domain::{
 use crate::ports::{
     Acceptance, AccountSummary, CallerRecord, Conflict, InvitationQuery, InviteeUser, Login, MemberQuery,
     MemberRemoval, MemberUpdate, NewInvitation, OwnershipTransfer, Page, PageRequest, PasswordChange,
-    ProfileUpdate, RateDecision, Redemption, Resend, Store, StoreError, StoreResult, Withdrawal,
+    ProfileUpdate, RateDecision, RateWindow, Redemption, Resend, Store, StoreError, StoreResult, Withdrawal,
 };
 
 /// The item of `items` with this key.
@@ -493,19 +493,17 @@ impl Store for DynamoStore {
         window_seconds: u32,
         now: DateTime<Utc>,
     ) -> StoreResult<RateDecision> {
-        let window = i64::from(window_seconds.max(1));
-        let started = now.timestamp().div_euclid(window);
-        let ends = (started + 1) * window;
+        let window = RateWindow::containing(now, window_seconds);
         let output = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(items::rate_key(key, started)))
+            .set_key(Some(items::rate_key(key, window.index)))
             .update_expression("ADD #count :one SET #expires_at = :ends")
             .expression_attribute_names("#count", keys::COUNT)
             .expression_attribute_names("#expires_at", keys::EXPIRES_AT)
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":ends", AttributeValue::N(ends.to_string()))
+            .expression_attribute_values(":ends", AttributeValue::N(window.ends_at.to_string()))
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await
@@ -514,12 +512,7 @@ impl Store for DynamoStore {
             Some(AttributeValue::N(n)) => n.parse::<u64>().map_err(unavailable)?,
             _ => return Err(StoreError::Unavailable("a rate counter without its count".into())),
         };
-        Ok(if count <= u64::from(limit) {
-            RateDecision::Allowed
-        } else {
-            let retry_after_seconds = u64::try_from((ends - now.timestamp()).max(1)).unwrap_or(1);
-            RateDecision::Limited { retry_after_seconds }
-        })
+        Ok(window.decide(count, limit))
     }
 
     async fn audit_events(&self, account: &AccountId, page: &PageRequest) -> StoreResult<Page<AuditEvent>> {
