@@ -152,6 +152,18 @@ impl Member {
         Grant { roles: self.roles.clone(), permissions: self.permissions.clone() }
     }
 
+    /// The membership after its owner handed the account over: no longer owner, keeping the
+    /// preset's former-owner role or direct grants.
+    pub fn former_owner(self, preset: &super::preset::Preset) -> Self {
+        Self {
+            is_owner: false,
+            roles: preset.former_owner_role.iter().cloned().collect(),
+            permissions: preset.former_owner_permissions.clone(),
+            version: self.version + 1,
+            ..self
+        }
+    }
+
     /// Copies the user's current profile onto the membership.
     pub fn with_profile(mut self, user: &User) -> Self {
         self.email = user.email.clone();

@@ -244,14 +244,7 @@ impl Teamgate {
         if successor.status != MemberStatus::Active {
             return Err(MemberError::MemberNotActive);
         }
-        let preset = caller.preset;
-        let former = Member {
-            is_owner: false,
-            roles: preset.former_owner_role.iter().cloned().collect(),
-            permissions: preset.former_owner_permissions.clone(),
-            version: caller.member.version + 1,
-            ..caller.member.clone()
-        };
+        let former = caller.member.clone().former_owner(caller.preset);
         let successor = Member { is_owner: true, version: successor.version + 1, ..successor };
         let account = Account { owner_id: successor.user_id.clone(), ..caller.account.clone() };
         let event = self.event(

@@ -200,13 +200,7 @@ impl Teamgate {
             .await
             .map_err(InternalError::from)?
             .ok_or(RedeemError::AlreadyAccepted)?;
-        let former = Member {
-            is_owner: false,
-            roles: preset.former_owner_role.iter().cloned().collect(),
-            permissions: preset.former_owner_permissions.clone(),
-            version: former.version + 1,
-            ..former
-        };
+        let former = former.former_owner(preset);
         let event = self.event(
             &account.id,
             Some(&successor.user_id),
