@@ -8,6 +8,7 @@ use crate::adapters::memory::MemoryStore;
 use crate::adapters::outbox::OutboxMailer;
 use crate::adapters::ses::{Backoff, Sender, SesMailer};
 use crate::adapters::system::{AdjustableClock, OsRng, SystemClock};
+use crate::http::routes::Keys;
 use crate::http::{Api, DevTools};
 use crate::ports::{Clock, Mailer, Store};
 use crate::service::access::AccessTokens;
@@ -63,7 +64,13 @@ pub struct Config {
     pub settings: Settings,
     /// Whether the operator key was generated here (and must be shown to the developer).
     pub operator_key_generated: bool,
+    /// The keys this process holds: a Lambda function its routes' (`Function::keys`), the dev
+    /// server all of them.
+    pub keys: Keys,
+    /// PEM of the private key that signs access tokens (`JWT_SIGNING_KEY`).
     pub jwt_signing_key: Option<String>,
+    /// PEM of the public key that verifies them (`JWT_PUBLIC_KEY`), for functions that mint none.
+    pub jwt_public_key: Option<String>,
     pub store: StoreChoice,
     pub mailer: MailerChoice,
     /// Print each outbox message's links (the dev server on a terminal).
@@ -74,7 +81,17 @@ pub struct Config {
 }
 
 impl Config {
+    /// The configuration of a process that holds every key: the dev server (which generates
+    /// the ones not set), or a Lambda function serving every route.
     pub fn from_env(deployment: Deployment) -> Result<Self, ConfigError> {
+        Self::from_env_holding(deployment, Keys::ALL)
+    }
+
+    /// The configuration of a process that holds `keys`. On Lambda each of them is required
+    /// (the error names the missing variable) and a secret the function does not need is left
+    /// unused: an operator or cursor key is replaced by a random one nobody knows, and a signing
+    /// key only verifies.
+    pub fn from_env_holding(deployment: Deployment, keys: Keys) -> Result<Self, ConfigError> {
         let dev = deployment == Deployment::DevServer;
         let port = match var("PORT") {
             Some(raw) => raw.parse().map_err(|_| ConfigError::Invalid {
@@ -94,20 +111,28 @@ impl Config {
                 reason: "must start with https:// or http://".into(),
             });
         }
-        let (operator_key, operator_key_generated) = match var("OPERATOR_KEY") {
-            Some(key) if key.len() >= 16 => (key, false),
-            Some(_) => {
-                return Err(ConfigError::Invalid {
-                    name: "OPERATOR_KEY",
-                    reason: "use at least 16 characters".into(),
-                });
-            }
-            None if dev => (crate::service::secrets::new_secret(&OsRng), true),
-            None => return Err(ConfigError::Missing("OPERATOR_KEY")),
-        };
+        let (operator_key, operator_key_generated) =
+            match secret("OPERATOR_KEY", 16, keys.operator_key || dev, deployment)? {
+                Some(key) => (key, false),
+                None => (crate::service::secrets::new_secret(&OsRng), dev),
+            };
+        let cursor_key = secret("CURSOR_KEY", 32, keys.cursor_key || dev, deployment)?
+            .unwrap_or_else(|| crate::service::secrets::new_secret(&OsRng));
         let jwt_signing_key = var("JWT_SIGNING_KEY");
-        if jwt_signing_key.is_none() && !dev {
-            return Err(ConfigError::Missing("JWT_SIGNING_KEY"));
+        let jwt_public_key = var("JWT_PUBLIC_KEY");
+        if !dev {
+            if keys.signing_key && jwt_signing_key.is_none() {
+                return Err(ConfigError::Missing("JWT_SIGNING_KEY"));
+            }
+            if keys.verifying_key && jwt_signing_key.is_none() && jwt_public_key.is_none() {
+                return Err(ConfigError::Missing("JWT_PUBLIC_KEY"));
+            }
+            if !keys.signing_key && jwt_signing_key.is_some() {
+                tracing::warn!(
+                    "JWT_SIGNING_KEY is set, but this function mints no access token: it only verifies \
+                     with it. Give it JWT_PUBLIC_KEY instead."
+                );
+            }
         }
         Ok(Self {
             deployment,
@@ -115,12 +140,15 @@ impl Config {
             settings: Settings {
                 public_base_url: public_base_url.trim_end_matches('/').to_owned(),
                 operator_key,
+                cursor_key,
                 default_preset: var("DEFAULT_PRESET").unwrap_or_else(|| "standard".into()),
                 limits: Default::default(),
                 reset_answer_floor: std::time::Duration::from_millis(300),
             },
             operator_key_generated,
+            keys: if dev { Keys::ALL } else { keys },
             jwt_signing_key,
+            jwt_public_key,
             store: store_choice(dev)?,
             mailer: mailer_choice(dev)?,
             announce_mail: dev,
@@ -128,13 +156,39 @@ impl Config {
         })
     }
 
+    /// Signs where this process mints tokens; otherwise verifies only, with the public key or
+    /// with the public half of a signing key it was given anyway. Both keys given must be a pair.
     fn access_tokens(&self) -> Result<AccessTokens, ConfigError> {
         let issuer = &self.settings.public_base_url;
-        match &self.jwt_signing_key {
-            Some(pem) => AccessTokens::from_pem(&pem.replace("\\n", "\n"), issuer)
-                .map_err(|e| ConfigError::Invalid { name: "JWT_SIGNING_KEY", reason: e.to_string() }),
-            None => Ok(AccessTokens::generate(issuer)),
-        }
+        let signer = match &self.jwt_signing_key {
+            Some(pem) => Some(
+                AccessTokens::from_pem(&pem.replace("\\n", "\n"), issuer)
+                    .map_err(|e| ConfigError::Invalid { name: "JWT_SIGNING_KEY", reason: e.to_string() })?,
+            ),
+            None if self.deployment == Deployment::DevServer => Some(AccessTokens::generate(issuer)),
+            None => None,
+        };
+        let verifier = match &self.jwt_public_key {
+            Some(pem) => Some(
+                AccessTokens::verifier_from_pem(&pem.replace("\\n", "\n"), issuer)
+                    .map_err(|e| ConfigError::Invalid { name: "JWT_PUBLIC_KEY", reason: e.to_string() })?,
+            ),
+            None => None,
+        };
+        Ok(match (signer, verifier) {
+            (Some(signer), Some(verifier)) if signer.public_pem() != verifier.public_pem() => {
+                let reason = match self.jwt_signing_key {
+                    Some(_) => "it is not the public key of JWT_SIGNING_KEY",
+                    None => "the dev server signs with a key of its own: set JWT_SIGNING_KEY too",
+                };
+                return Err(ConfigError::Invalid { name: "JWT_PUBLIC_KEY", reason: reason.into() });
+            }
+            (Some(signer), _) if self.keys.signing_key => signer,
+            (Some(signer), _) => signer.verifier(),
+            (None, Some(verifier)) => verifier,
+            // Neither mints nor verifies (the cleanup): a key nobody holds, which verifies nothing.
+            (None, None) => AccessTokens::generate(issuer).verifier(),
+        })
     }
 
     /// Builds the application with the configured adapters. The dev server creates a missing
@@ -194,6 +248,26 @@ impl Config {
     pub fn assemble(&self, ports: Ports, dev: Option<DevTools>) -> Result<Api, ConfigError> {
         let app = Teamgate::new(ports, self.settings.clone(), self.access_tokens()?)?;
         Ok(Api::new(app, dev))
+    }
+}
+
+/// A secret of at least `min_len` characters: required on Lambda where `needed`, generated by
+/// the caller where absent otherwise (`None`). One set where it is not needed is ignored.
+fn secret(
+    name: &'static str,
+    min_len: usize,
+    needed: bool,
+    deployment: Deployment,
+) -> Result<Option<String>, ConfigError> {
+    match var(name) {
+        Some(_) if !needed => {
+            tracing::warn!("{name} is set, but this function does not use it: ignored. Remove it.");
+            Ok(None)
+        }
+        Some(value) if value.chars().count() >= min_len => Ok(Some(value)),
+        Some(_) => Err(ConfigError::Invalid { name, reason: format!("use at least {min_len} characters") }),
+        None if needed && deployment == Deployment::Lambda => Err(ConfigError::Missing(name)),
+        None => Ok(None),
     }
 }
 

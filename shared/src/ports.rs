@@ -61,14 +61,11 @@ pub struct NewInvitation {
     pub event: AuditEvent,
 }
 
-/// Ending a `sent` invitation: revoked by someone, or expired (the cleanup). The invitation is
-/// written in its new state, provided it is still `sent` with the same link (else `TokenSpent`).
+/// Ending a `sent` invitation that no membership waits on: the invitation in its new state
+/// (revoked or expired), provided it is still `sent` with the same link (else `TokenSpent`).
 #[derive(Clone, Debug)]
 pub struct Withdrawal {
     pub invitation: Invitation,
-    /// Invitation mode: the `not_activated` membership goes too, provided it still waits on this
-    /// invitation. Direct mode keeps the (already active) member.
-    pub drop_member: bool,
     pub event: AuditEvent,
 }
 
@@ -80,7 +77,8 @@ pub struct Resend {
     pub invitation: Invitation,
     pub previous_token_hash: String,
     pub token: OneTimeToken,
-    /// The membership's new `pending_until` (invitation mode), if it waits on this invitation.
+    /// The waiting membership's new state (its new `pending_until`), provided the stored one's
+    /// version is one less (else `Stale`).
     pub member: Option<Member>,
     /// `None` when the write takes back a resend whose mail could not be sent.
     pub event: Option<AuditEvent>,
@@ -94,21 +92,25 @@ pub struct MemberUpdate {
     pub event: AuditEvent,
 }
 
-/// Removing a membership, provided its stored version is still `member.version`.
+/// Removing a membership, provided its stored version is still `member.version` (else `Stale`):
+/// deleting a member, revoking an invitation someone waits on, expiring it.
 #[derive(Clone, Debug)]
 pub struct MemberRemoval {
     pub member: Member,
-    /// When this was the user's last membership: the user, whose login, email and phone claims
-    /// go too, so both become free again.
-    pub release_user: Option<User>,
-    /// A `not_activated` member's pending invitation, written as revoked.
-    pub revoke_invitation: Option<Invitation>,
+    /// The user as read, when the removal depends on it (a revoked direct-mode member must not
+    /// have set a password since): provided its stored version is unchanged (else `Stale`).
+    pub user: Option<User>,
+    /// This was the user's last membership: `user` goes too, with its email and phone claims,
+    /// so both become free again.
+    pub release_user: bool,
+    /// The invitation the membership came from, ended (revoked or expired) in the same write,
+    /// provided it is still `sent` with the same link (else `TokenSpent`).
+    pub end_invitation: Option<Invitation>,
     pub event: AuditEvent,
 }
 
-/// Handing ownership over in one step: the account with its new `owner_id`, provided the stored
-/// owner is still `former.user_id`, and both memberships in their new states, provided each
-/// stored version is one less (else `Stale`).
+/// Handing ownership over in one step: the account with its new `owner_id` and both
+/// memberships in their new states, each provided its stored version is one less (else `Stale`).
 #[derive(Clone, Debug)]
 pub struct OwnershipTransfer {
     pub account: Account,
@@ -117,17 +119,33 @@ pub struct OwnershipTransfer {
     pub event: AuditEvent,
 }
 
-/// A new password: the user in its new state (new hash, `token_version` one up, no reset link),
-/// provided the stored `token_version` is one less (else `Stale`) and, for a reset, that
-/// `reset_token_hash` is still the user's live reset link (else `TokenSpent`).
+/// Replacing an account's owner link (owner recovery) or cancelling it (the operator): the
+/// account in its new state, provided its stored version is one less (else `Stale`), so of
+/// concurrent changes exactly one wins and at most one owner link is ever live.
+#[derive(Clone, Debug)]
+pub struct OwnerLinkChange {
+    pub account: Account,
+    /// The previous owner link, revoked, provided it is still `sent` with its link.
+    pub cancelled: Option<Invitation>,
+    /// The previous link's candidate (never the owner), removed provided its version is unchanged.
+    pub dropped_candidate: Option<MemberRemoval>,
+    /// The new owner link, written as `create_invitation` writes one.
+    pub new_link: Option<NewInvitation>,
+    /// Events besides the removal's and the new link's own.
+    pub events: Vec<AuditEvent>,
+}
+
+/// A new password: the user in its new state (`User::with_password`), provided the stored
+/// version is one less (else `Stale`). The reset links' tokens in `spent_links` are deleted.
 #[derive(Clone, Debug)]
 pub struct PasswordChange {
     pub user: User,
-    pub reset_token_hash: Option<String>,
+    pub spent_links: Vec<String>,
 }
 
-/// The caller's own profile: the user, the profile copies on the memberships in `accounts`,
-/// and the phone claims that change (under unique-phone presets).
+/// The caller's own profile: the user in its new state, provided the stored version is one less
+/// (else `Stale`), the profile copies on the memberships in `accounts` (each membership's version
+/// raised), and the phone claims that change (under unique-phone presets).
 #[derive(Clone, Debug)]
 pub struct ProfileUpdate {
     pub user: User,
@@ -172,18 +190,25 @@ impl RateWindow {
     }
 }
 
-/// What a link token leads to.
+/// What a link token leads to. The invitation, account, user and membership are read from their
+/// own items, consistently: decisions are made on them.
 #[derive(Clone, Debug)]
 pub struct Redemption {
     pub token: OneTimeToken,
     pub invitation: Invitation,
     pub account: Account,
-    /// The invitee with every membership they have.
-    pub login: Login,
+    /// The invitee; `None` once their login was released (the invitation was revoked).
+    pub user: Option<User>,
+    /// The invitee's membership of the account, if it still exists.
+    pub member: Option<Member>,
+    /// The invitee's memberships of every account, for the answer (not for decisions).
+    pub memberships: Vec<Membership>,
 }
 
-/// Accepting an invitation: the new states of everything it touches, written at once,
-/// provided the token is unspent and the invitation still `sent`.
+/// Accepting an invitation: the new states of everything it touches, written at once, provided
+/// the token is unspent, the invitation still `sent` with it (else `TokenSpent`), and the
+/// membership, the user and (for an owner link) the account and former owner's membership are
+/// each one version past what was read (else `Stale`).
 #[derive(Clone, Debug)]
 pub struct Acceptance {
     pub token_hash: String,
@@ -193,10 +218,11 @@ pub struct Acceptance {
     /// Set when the acceptance records a phone number the user did not have.
     pub claim_phone: Option<Phone>,
     pub session: RefreshSession,
-    pub event: AuditEvent,
-    /// An owner-recovery link: the account passes to the invitee under the same conditions as
-    /// `transfer_ownership` (its `successor` is `member`).
-    pub ownership: Option<OwnershipTransfer>,
+    pub events: Vec<AuditEvent>,
+    /// An owner link: the account with the link used up (and its new owner).
+    pub account: Option<Account>,
+    /// An owner-recovery link: the former owner's membership, no longer owner.
+    pub former_owner: Option<Member>,
 }
 
 /// A member of one account together with that account.
@@ -324,6 +350,9 @@ pub trait Store: Send + Sync {
         owner: &NewInvitation,
     ) -> StoreResult<()>;
     async fn withdraw_invitation(&self, withdrawal: &Withdrawal) -> StoreResult<()>;
+    /// Fails with `Stale` when the account changed since it was read, `TokenSpent` when the
+    /// cancelled link was used or ended meanwhile, and as `create_invitation` does for the new link.
+    async fn change_owner_link(&self, change: &OwnerLinkChange) -> StoreResult<()>;
     async fn resend_invitation(&self, resend: &Resend) -> StoreResult<()>;
     /// `sent` invitations whose links died before `now`, across all accounts, oldest expiry
     /// first: the scheduled cleanup's work list. Served by an index, never a scan.
@@ -364,16 +393,21 @@ pub trait Store: Send + Sync {
     /// The account, the user and their membership, or `None` if any is missing.
     async fn caller(&self, account: &AccountId, user: &UserId) -> StoreResult<Option<CallerRecord>>;
     async fn member(&self, account: &AccountId, user: &UserId) -> StoreResult<Option<Member>>;
+    /// The user's own item, read consistently (a login's user may come from an index).
+    async fn user(&self, user: &UserId) -> StoreResult<Option<User>>;
     async fn update_member(&self, update: &MemberUpdate) -> StoreResult<()>;
     async fn remove_member(&self, removal: &MemberRemoval) -> StoreResult<()>;
     async fn transfer_ownership(&self, transfer: &OwnershipTransfer) -> StoreResult<()>;
-    /// Replaces the account's settings and locale only (never its owner), with an event.
+    /// Writes the account in its new state (settings, locale), provided the stored version is
+    /// one less (else `Stale`), with an event.
     async fn update_account_settings(&self, account: &Account, event: &AuditEvent) -> StoreResult<()>;
 
     async fn change_password(&self, change: &PasswordChange) -> StoreResult<()>;
-    /// Stores a reset link's token and makes it the user's only live one (older links die).
-    async fn issue_password_reset(&self, token: &OneTimeToken) -> StoreResult<()>;
-    /// A reset link's token with its user's login; `None` for an unknown token.
+    /// Stores a reset link's token with the user in its new state (`User::with_reset_link`),
+    /// provided the stored version is one less (else `Stale`).
+    async fn issue_password_reset(&self, user: &User, token: &OneTimeToken) -> StoreResult<()>;
+    /// A reset link's token with its user's login, the user read consistently; `None` for an
+    /// unknown token.
     async fn password_reset(&self, token_hash: &str) -> StoreResult<Option<(OneTimeToken, Login)>>;
     /// Fails with `PhoneTaken` when the claimed phone belongs to someone else.
     async fn update_profile(&self, update: &ProfileUpdate) -> StoreResult<()>;

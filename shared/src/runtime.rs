@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::config::{Config, Deployment, MailerChoice, StoreChoice};
-use crate::http::routes::Function;
+use crate::http::routes::{Function, Keys};
 
 /// JSON log lines, one per request, at `RUST_LOG` (default `info`).
 fn init_logging(json: bool) {
@@ -19,9 +19,10 @@ fn init_logging(json: bool) {
 pub use lambda_http::Error as LambdaError;
 
 /// A Lambda function's `main`: configuration read once per cold start, then the runtime loop.
+/// The function holds only the keys its routes use, and refuses to start without them.
 pub async fn lambda(function: Function) -> Result<(), LambdaError> {
     init_logging(true);
-    let mut config = Config::from_env(Deployment::Lambda)
+    let mut config = Config::from_env_holding(Deployment::Lambda, function.keys())
         .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
     config.prime_store = function != Function::Web;
     crate::http::lambda::serve(config.build().await?, function).await
@@ -63,9 +64,10 @@ const CLEANUP_MARGIN: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The scheduled cleanup's `main`: one run per EventBridge event, stopping before the deadline,
 /// reporting what it did in one log line (and as the invocation's result).
+/// It mints, verifies and lists nothing, so it holds none of the keys.
 pub async fn cleanup() -> Result<(), LambdaError> {
     init_logging(true);
-    let config = Config::from_env(Deployment::Lambda)
+    let config = Config::from_env_holding(Deployment::Lambda, Keys::NONE)
         .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
     let api = Arc::new(config.build().await?);
     lambda_runtime::run(lambda_runtime::service_fn(

@@ -134,9 +134,10 @@ fn unlimited() -> shared::service::limits::RateLimits {
     shared::service::limits::RateLimits {
         sign_in_per_email_and_client: open,
         sign_in_per_client: open,
-        reset_per_email: open,
+        reset_per_email_and_client: open,
         reset_per_client: open,
         accept_per_client: open,
         invite_per_member: open,
+        owner_recovery_per_account: open,
     }
 }

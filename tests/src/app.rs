@@ -161,10 +161,13 @@ impl TestApp {
 
     /// Signs in from another loopback address: a different client, as rate limits see it.
     pub async fn sign_in_from(&self, address: std::net::IpAddr, email: &str, password: &str) -> Reply {
+        self.post_from(address, "/v1/sessions", json!({ "email": email, "password": password })).await
+    }
+
+    /// A POST from another loopback address: a different client, as rate limits see it.
+    pub async fn post_from(&self, address: std::net::IpAddr, path: &str, body: Value) -> Reply {
         let client = reqwest::Client::builder().local_address(address).build().expect("a client");
-        let request = client
-            .post(format!("{}/v1/sessions", self.base))
-            .json(&json!({ "email": email, "password": password }));
+        let request = client.post(format!("{}{path}", self.base)).json(&body);
         into_reply(request.send().await.expect("the server answers")).await
     }
 
@@ -206,6 +209,20 @@ impl TestApp {
             .header("x-operator-key", &self.operator_key)
             .json(&body);
         into_reply(request.send().await.expect("the server answers")).await
+    }
+
+    /// An operator call of any method without a body, with the operator key.
+    pub async fn operator_call(&self, method: reqwest::Method, path: &str) -> Reply {
+        let request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("x-operator-key", &self.operator_key);
+        into_reply(request.send().await.expect("the server answers")).await
+    }
+
+    /// Runs the scheduled cleanup now, as the dev server's `/_dev/cleanup` does.
+    pub async fn cleanup(&self) -> Reply {
+        self.post("/_dev/cleanup", json!({})).await
     }
 
     pub async fn get(&self, path: &str) -> Reply {

@@ -5,7 +5,7 @@
 //! `Fn::Sub:`), so a plain YAML parser reads it.
 
 use serde_json::Value;
-use shared::http::routes::{Function, ROUTES, Route};
+use shared::http::routes::{Function, Keys, ROUTES, Route};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -91,6 +91,37 @@ fn unknown_operations(operations: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// The keys' variables, and where each must come from: a Secrets Manager dynamic reference to
+/// the named secret, or (the public key, no secret) an SSM Parameter Store one.
+const KEY_VARIABLES: &[(&str, &str)] = &[
+    ("JWT_SIGNING_KEY", "{{resolve:secretsmanager:${SigningKeySecret}:SecretString}}"),
+    ("JWT_PUBLIC_KEY", "{{resolve:ssm:${PublicKeyParameter}}}"),
+    ("OPERATOR_KEY", "{{resolve:secretsmanager:${OperatorKeySecret}:SecretString}}"),
+    ("CURSOR_KEY", "{{resolve:secretsmanager:${CursorKeySecret}:SecretString}}"),
+];
+
+/// What SAM does with `Globals`: mappings merge (the resource's entries win), lists are the
+/// global entries followed by the resource's, anything else the resource's replaces.
+fn merge_globals(global: &Value, local: &Value) -> Value {
+    match (global, local) {
+        (Value::Object(global), Value::Object(local)) => {
+            let mut merged = global.clone();
+            for (key, value) in local {
+                let value = match global.get(key) {
+                    Some(inherited) => merge_globals(inherited, value),
+                    None => value.clone(),
+                };
+                merged.insert(key.clone(), value);
+            }
+            Value::Object(merged)
+        }
+        (Value::Array(global), Value::Array(local)) => {
+            Value::Array(global.iter().chain(local).cloned().collect())
+        }
+        (_, local) => local.clone(),
+    }
+}
+
 /// A deployed function as the template declares it, its properties merged over `Globals`.
 struct FunctionResource {
     logical_id: String,
@@ -140,7 +171,11 @@ fn functions(template: &Value) -> (BTreeMap<String, FunctionResource>, Vec<Strin
         }
         let mut properties = globals.clone();
         for (key, value) in resource["Properties"].as_object().into_iter().flatten() {
-            properties.insert(key.clone(), value.clone());
+            let value = match globals.get(key) {
+                Some(inherited) => merge_globals(inherited, value),
+                None => value.clone(),
+            };
+            properties.insert(key.clone(), value);
         }
         let code = properties.get("CodeUri").and_then(Value::as_str).unwrap_or("").to_owned();
         let Some(name) =
@@ -486,7 +521,9 @@ fn every_function_gets_the_configuration_lambda_requires() {
         "DefaultPreset",
         "Architecture",
         "SigningKeySecret",
+        "PublicKeyParameter",
         "OperatorKeySecret",
+        "CursorKeySecret",
         "AllowedOrigins",
         "LogRetentionDays",
         "CleanupSchedule",
@@ -500,8 +537,6 @@ fn every_function_gets_the_configuration_lambda_requires() {
         ("DEFAULT_PRESET", "DefaultPreset"),
         ("MAIL_FROM", "FromAddress"),
         ("TABLE_NAME", "Table"),
-        ("JWT_SIGNING_KEY", "SigningKeySecret"),
-        ("OPERATOR_KEY", "OperatorKeySecret"),
     ];
     for (name, function) in &functions {
         let variables = function.get("Environment").map(|e| &e["Variables"]).cloned().unwrap_or_default();
@@ -513,11 +548,6 @@ fn every_function_gets_the_configuration_lambda_requires() {
         for (variable, want) in [("STORE", "dynamodb"), ("MAILER", "ses")] {
             if variables[variable] != want {
                 differences.push(format!("{name}: {variable} is {}, want {want}", variables[variable]));
-            }
-        }
-        for secret in ["JWT_SIGNING_KEY", "OPERATOR_KEY"] {
-            if !variables[secret].to_string().contains("{{resolve:secretsmanager:") {
-                differences.push(format!("{name}: {secret} must be a Secrets Manager dynamic reference"));
             }
         }
     }
@@ -532,4 +562,40 @@ fn every_function_gets_the_configuration_lambda_requires() {
         }
     }
     assert_no_differences("configuration", differences);
+}
+
+/// The keys a deployed function holds, as the route table declares them; none for a function
+/// that serves no route (the cleanup).
+fn declared_keys(name: &str) -> Keys {
+    deployed_routes().find(|r| r.function.name() == name).map_or(Keys::NONE, |r| r.function.keys())
+}
+
+#[test]
+fn each_function_gets_exactly_the_keys_its_routes_use_and_globals_none() {
+    let template = template();
+    let (functions, mut differences) = functions(&template);
+    let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
+    for (variable, _) in KEY_VARIABLES {
+        if !globals[variable].is_null() {
+            differences.push(format!("Globals: {variable} would reach every function"));
+        }
+    }
+    for (name, function) in &functions {
+        let wanted = declared_keys(name).variables();
+        let variables = function.get("Environment").map(|e| &e["Variables"]).cloned().unwrap_or_default();
+        for (variable, reference) in KEY_VARIABLES {
+            let have = &variables[variable];
+            match (wanted.contains(variable), have.is_null()) {
+                (true, true) => differences.push(format!("{name}: needs {variable} but does not get it")),
+                (false, false) => {
+                    differences.push(format!("{name}: gets {variable}, which none of its routes uses"))
+                }
+                (true, false) if *have != serde_json::json!({"Fn::Sub": reference}) => {
+                    differences.push(format!("{name}: {variable} is {have}, want Fn::Sub {reference}"))
+                }
+                _ => {}
+            }
+        }
+    }
+    assert_no_differences("the keys each function gets", differences);
 }

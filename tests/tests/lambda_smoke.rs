@@ -11,7 +11,7 @@
 
 use base64::Engine;
 use serde_json::{Value, json};
-use shared::http::routes::{Function, ROUTES, Route};
+use shared::http::routes::{Function, Keys, ROUTES, Route};
 use shared::service::access::AccessTokens;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -28,6 +28,9 @@ use tests::emulators::{VERIFIED_SENDER, dynamo_store, emulators, sent_messages, 
 /// The longest a debug binary may take to start and answer one event on a busy two-core machine.
 const ANSWER: Duration = Duration::from_secs(60);
 const OPERATOR_KEY: &str = "smoke-operator-key-0123456789";
+const CURSOR_KEY: &str = "smoke-cursor-key-0123456789abcdef0123456789";
+/// The variables of the keys, which each function gets only as its routes need them.
+const KEY_VARIABLES: [&str; 4] = ["JWT_SIGNING_KEY", "JWT_PUBLIC_KEY", "OPERATOR_KEY", "CURSOR_KEY"];
 const PUBLIC_BASE_URL: &str = "https://teamgate.smoke.example";
 const RUNTIME_PATH: &str = "/2018-06-01/runtime";
 
@@ -303,10 +306,30 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime").block_on(future)
 }
 
-/// Teamgate's configuration for Lambda, every variable valid, on a table of its own.
+/// The keys a deployed function holds, as the route table declares them; none for a function
+/// that serves no route (the cleanup).
+fn declared_keys(name: &str) -> Keys {
+    http_functions().get(name).map_or(Keys::NONE, |routes| routes[0].function.keys())
+}
+
+/// What the template gives `function` of `environment`: everything but the keys its routes do
+/// not use.
+fn for_function(
+    function: &str,
+    environment: &BTreeMap<&'static str, String>,
+) -> BTreeMap<&'static str, String> {
+    let keys = declared_keys(function).variables();
+    let mut environment = environment.clone();
+    environment.retain(|name, _| !KEY_VARIABLES.contains(name) || keys.contains(name));
+    environment
+}
+
+/// Teamgate's configuration for Lambda, every variable valid and every key set, on a table of
+/// its own; `for_function` keeps one function's share of it.
 fn teamgate_environment() -> BTreeMap<&'static str, String> {
     static SIGNING_KEY: OnceLock<String> = OnceLock::new();
     let pem = SIGNING_KEY.get_or_init(AccessTokens::generate_pem).clone();
+    let public_pem = AccessTokens::from_pem(&pem, PUBLIC_BASE_URL).expect("a valid key").public_pem();
     let table = block_on(async {
         ses_config().await;
         dynamo_store().await.table_name().to_owned()
@@ -316,6 +339,8 @@ fn teamgate_environment() -> BTreeMap<&'static str, String> {
         ("PUBLIC_BASE_URL", PUBLIC_BASE_URL.to_owned()),
         ("OPERATOR_KEY", OPERATOR_KEY.to_owned()),
         ("JWT_SIGNING_KEY", pem),
+        ("JWT_PUBLIC_KEY", public_pem),
+        ("CURSOR_KEY", CURSOR_KEY.to_owned()),
         ("DEFAULT_PRESET", "standard".to_owned()),
         ("STORE", "dynamodb".to_owned()),
         ("TABLE_NAME", table),
@@ -333,8 +358,9 @@ fn teamgate_environment() -> BTreeMap<&'static str, String> {
 }
 
 impl RunningFunction {
+    /// Starts `name` with its share of the configuration, as the template gives it.
     fn start(name: &str) -> Self {
-        Self::start_with(name, teamgate_environment())
+        Self::start_with(name, for_function(name, &teamgate_environment()))
     }
 
     /// Starts `name` with what Lambda sets and `teamgate` (nothing else from this process's
@@ -592,10 +618,13 @@ fn every_http_function_answers_each_of_its_routes_and_no_other() {
 
 #[test]
 fn web_serves_the_public_key_of_the_configured_signing_key() {
-    let mut web = RunningFunction::start("web");
+    let environment = teamgate_environment();
+    let web_environment = for_function("web", &environment);
+    assert!(!web_environment.contains_key("JWT_SIGNING_KEY"), "web must not hold the private key");
+    let mut web = RunningFunction::start_with("web", web_environment);
     let answer = web.request("GET", "/.well-known/jwks.json", &[], None);
     assert_eq!(answer.status, 200, "{}", answer.text);
-    let pem = teamgate_environment()["JWT_SIGNING_KEY"].clone();
+    let pem = environment["JWT_SIGNING_KEY"].clone();
     let expected = AccessTokens::from_pem(&pem, PUBLIC_BASE_URL).expect("a valid key").jwks();
     assert_eq!(answer.body, expected, "the JWKS must publish the configured key");
     assert!(answer.headers.keys().any(|h| h.eq_ignore_ascii_case("content-type")), "{answer:?}");
@@ -637,18 +666,24 @@ fn cleanup_runs_on_the_schedule_event_and_reports_a_complete_run() {
 }
 
 #[test]
-fn a_missing_operator_key_stops_the_cold_start_naming_the_variable() {
-    for name in ["accounts", "cleanup"] {
-        let mut environment = teamgate_environment();
-        environment.remove("OPERATOR_KEY");
-        let mut function = RunningFunction::start_with(name, environment);
+fn a_missing_key_stops_the_cold_start_naming_the_variable() {
+    let environment = teamgate_environment();
+    let functions = http_functions();
+    for variable in KEY_VARIABLES {
+        let name = functions
+            .keys()
+            .find(|name| declared_keys(name).variables().contains(&variable))
+            .unwrap_or_else(|| panic!("no function holds {variable}"));
+        let mut share = for_function(name, &environment);
+        share.remove(variable);
+        let mut function = RunningFunction::start_with(name, share);
         let status = function.wait_for_exit();
-        assert!(!status.success(), "{name} exited with {status}");
+        assert!(!status.success(), "{name} without {variable} exited with {status}");
         let reported = function.init_error.take().map(|e| e.to_string()).unwrap_or_default();
         let logs = function.logs();
         assert!(
-            reported.contains("OPERATOR_KEY") || logs.contains("OPERATOR_KEY is required"),
-            "{name}: neither the init error ({reported}) nor the log names OPERATOR_KEY:\n{logs}"
+            reported.contains(variable) || logs.contains(&format!("{variable} is required")),
+            "{name}: neither the init error ({reported}) nor the log names {variable}:\n{logs}"
         );
     }
 }
@@ -673,7 +708,7 @@ fn an_owner_activates_signs_in_and_reads_their_account_through_functions_sharing
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_nanos();
     let owner = format!("owner-{nanos}@smoke.example");
 
-    let mut accounts = RunningFunction::start_with("accounts", environment.clone());
+    let mut accounts = RunningFunction::start_with("accounts", for_function("accounts", &environment));
     let created = accounts.request(
         "POST",
         "/v1/operator/accounts",
@@ -685,7 +720,7 @@ fn an_owner_activates_signs_in_and_reads_their_account_through_functions_sharing
     drop(accounts);
 
     let token = activation_token(&owner);
-    let mut accept = RunningFunction::start_with("accept", environment.clone());
+    let mut accept = RunningFunction::start_with("accept", for_function("accept", &environment));
     let page = accept.request("POST", "/v1/invitations/inspect", &[], Some(json!({"token": token})));
     assert_eq!(page.status, 200, "{}", page.text);
     let mut activation = json!({"token": token, "password": PASSWORD});
@@ -698,14 +733,14 @@ fn an_owner_activates_signs_in_and_reads_their_account_through_functions_sharing
     assert_eq!(activated.status, 200, "{}", activated.text);
     drop(accept);
 
-    let mut session = RunningFunction::start_with("session", environment.clone());
+    let mut session = RunningFunction::start_with("session", for_function("session", &environment));
     let signed_in =
         session.request("POST", "/v1/sessions", &[], Some(json!({"email": owner, "password": PASSWORD})));
     assert_eq!(signed_in.status, 200, "{}", signed_in.text);
     let bearer = format!("Bearer {}", signed_in.body["access_token"].as_str().expect("an access token"));
     drop(session);
 
-    let mut directory = RunningFunction::start_with("directory", environment);
+    let mut directory = RunningFunction::start_with("directory", for_function("directory", &environment));
     let me = directory.request("GET", "/v1/me", &[("Authorization", &bearer)], None);
     assert_eq!(me.status, 200, "{}", me.text);
     assert_eq!(me.body["memberships"][0]["account_id"], account_id.as_str(), "{}", me.text);

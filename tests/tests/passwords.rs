@@ -57,20 +57,33 @@ async fn a_reset_link_works_once_and_ends_every_session(app: TestApp) {
     assert!(notice["links"].as_array().unwrap().is_empty(), "the password-changed notice carries no link");
 }
 
-async fn a_newer_reset_request_or_an_hour_kills_a_link(app: TestApp) {
+async fn three_reset_links_live_together_and_using_one_or_an_hour_kills_them(app: TestApp) {
+    // Given four reset requests for one person
     app.owner("standard", "owner@reset-late.example").await;
-    app.post("/v1/password-reset", json!({"email": "owner@reset-late.example"})).await;
-    let older = app.link_token("owner@reset-late.example").await;
-    app.post("/v1/password-reset", json!({"email": "owner@reset-late.example"})).await;
-    let newer = app.link_token("owner@reset-late.example").await;
+    for _ in 0..4 {
+        let requested = app.post("/v1/password-reset", json!({"email": "owner@reset-late.example"})).await;
+        assert_eq!(requested.status, 202);
+    }
+    let confirm = |token: String| {
+        app.post("/v1/password-reset/confirm", json!({"token": token, "new_password": NEW_PASSWORD}))
+    };
 
-    let superseded =
-        app.post("/v1/password-reset/confirm", json!({"token": older, "new_password": NEW_PASSWORD})).await;
-    assert_eq!(superseded.code(), "invalid_or_expired_token");
+    // Then three links were mailed (the fourth request mailed nothing) and all three work
+    let mails = app.mail_to("owner@reset-late.example").await;
+    let links: Vec<String> = mails[..3]
+        .iter()
+        .map(|m| m["links"][0].as_str().unwrap().split_once("#token=").unwrap().1.to_owned())
+        .collect();
+    assert_eq!(mails.len(), 1 + 3, "the activation mail and three reset mails");
+    assert_eq!(confirm(links[2].clone()).await.status, 204, "the oldest still works");
+    // And using one killed the others
+    assert_eq!(confirm(links[0].clone()).await.code(), "invalid_or_expired_token");
+
+    // And a link of a new request dies after an hour
+    app.post("/v1/password-reset", json!({"email": "owner@reset-late.example"})).await;
+    let late = app.link_token("owner@reset-late.example").await;
     app.advance_clock(3600).await;
-    let expired =
-        app.post("/v1/password-reset/confirm", json!({"token": newer, "new_password": NEW_PASSWORD})).await;
-    assert_eq!(expired.code(), "invalid_or_expired_token");
+    assert_eq!(confirm(late).await.code(), "invalid_or_expired_token");
     let garbage = app
         .post("/v1/password-reset/confirm", json!({"token": "garbage", "new_password": NEW_PASSWORD}))
         .await;
@@ -154,14 +167,31 @@ async fn guessing_a_password_is_slowed_without_locking_its_owner_out(app: TestAp
     assert_eq!(app.sign_in("victim@guess.example", PASSWORD).await.status, 200);
 }
 
-async fn reset_requests_for_one_email_are_limited(app: TestApp) {
-    for _ in 0..5 {
-        assert_eq!(
-            app.post("/v1/password-reset", json!({"email": "someone@reset-limit.example"})).await.status,
-            202
-        );
+async fn a_stranger_flooding_reset_requests_neither_locks_the_person_out_nor_kills_their_link(app: TestApp) {
+    // Given the person holds a reset link
+    app.owner("standard", "victim@reset-limit.example").await;
+    let body = json!({"email": "victim@reset-limit.example"});
+    assert_eq!(app.post("/v1/password-reset", body.clone()).await.status, 202);
+    let held = app.link_token("victim@reset-limit.example").await;
+
+    // When a stranger, from another client, asks for the person's reset until refused
+    let stranger: std::net::IpAddr = "127.0.0.2".parse().unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        statuses.push(app.post_from(stranger, "/v1/password-reset", body.clone()).await.status);
     }
-    let limited = app.post("/v1/password-reset", json!({"email": "someone@reset-limit.example"})).await;
+
+    // Then the stranger is limited, the mail to the address is capped silently (three live
+    // links at most), and the person's own client still gets 202 and their link still works
+    assert_eq!(&statuses[..5], &[202; 5]);
+    assert!(statuses[5..].iter().all(|s| *s == 429), "{statuses:?}");
+    let mails = app.mail_to("victim@reset-limit.example").await;
+    assert_eq!(mails.len(), 1 + 3, "the activation mail and three reset mails");
+    assert_eq!(app.post("/v1/password-reset", body.clone()).await.status, 202);
+    let confirmed =
+        app.post("/v1/password-reset/confirm", json!({"token": held, "new_password": NEW_PASSWORD})).await;
+    assert_eq!(confirmed.status, 204, "{}", confirmed.body);
+    let limited = app.post_from(stranger, "/v1/password-reset", body).await;
     assert_eq!((limited.status, limited.code()), (429, "rate_limited"));
     assert!(limited.headers.contains_key("retry-after"));
 }
@@ -188,9 +218,9 @@ tests::scenarios!(
     a_new_password_satisfies_every_account_the_person_belongs_to,
     a_reset_request_answers_alike_for_known_unknown_and_blocked_emails,
     a_reset_link_works_once_and_ends_every_session,
-    a_newer_reset_request_or_an_hour_kills_a_link,
+    three_reset_links_live_together_and_using_one_or_an_hour_kills_them,
     changing_the_password_needs_the_current_one_and_the_policy,
     the_caller_edits_their_profile_under_their_accounts_rules,
     guessing_a_password_is_slowed_without_locking_its_owner_out,
-    reset_requests_for_one_email_are_limited,
+    a_stranger_flooding_reset_requests_neither_locks_the_person_out_nor_kills_their_link,
 );

@@ -12,9 +12,9 @@ use crate::domain::{
 };
 use crate::ports::{
     Acceptance, AccountSummary, CallerRecord, Conflict, InvitationQuery, InviteeUser, Login, MemberQuery,
-    MemberRemoval, MemberUpdate, Membership, NewInvitation, OwnershipTransfer, Page, PageRequest,
-    PasswordChange, ProfileUpdate, RateDecision, RateWindow, Redemption, Resend, Store, StoreError,
-    StoreResult, Withdrawal,
+    MemberRemoval, MemberUpdate, Membership, NewInvitation, OwnerLinkChange, OwnershipTransfer, Page,
+    PageRequest, PasswordChange, ProfileUpdate, RateDecision, RateWindow, Redemption, Resend, Store,
+    StoreError, StoreResult, Withdrawal,
 };
 
 #[derive(Default)]
@@ -159,11 +159,60 @@ impl State {
         }
     }
 
+    /// Fails with `Stale` unless the stored user's version is `version`.
+    fn user_at(&self, user: &User, version: u32) -> StoreResult<()> {
+        match self.users.get(&user.id) {
+            Some(stored) if stored.version == version => Ok(()),
+            _ => conflict(Conflict::Stale),
+        }
+    }
+
+    /// Fails with `Stale` unless the stored account's version is `version`.
+    fn account_at(&self, account: &Account, version: u32) -> StoreResult<()> {
+        match self.accounts.get(&account.id) {
+            Some(stored) if stored.version == version => Ok(()),
+            _ => conflict(Conflict::Stale),
+        }
+    }
+
     /// The membership, provided it still waits on `invitation`.
     fn waiting_member(&mut self, invitation: &Invitation) -> Option<&mut Member> {
         self.members
             .get_mut(&(invitation.account_id.clone(), invitation.user_id.clone()))
             .filter(|m| m.invitation_id.as_ref() == Some(&invitation.id))
+    }
+
+    /// Checks every condition of a removal, writing nothing.
+    fn check_removal(&mut self, removal: &MemberRemoval) -> StoreResult<()> {
+        let member = &removal.member;
+        self.member_at(member, member.version)?;
+        if let Some(invitation) = &removal.end_invitation {
+            self.sent_invitation(invitation, &invitation.token_hash)?;
+        }
+        if let Some(user) = &removal.user {
+            self.user_at(user, user.version)?;
+        }
+        Ok(())
+    }
+
+    /// Applies a removal whose conditions `check_removal` found true.
+    fn apply_removal(&mut self, removal: &MemberRemoval) {
+        let member = &removal.member;
+        if let Some(invitation) = &removal.end_invitation {
+            self.invitations
+                .insert((invitation.account_id.clone(), invitation.id.clone()), invitation.clone());
+        }
+        self.members.remove(&(member.account_id.clone(), member.user_id.clone()));
+        if let (true, Some(user)) = (removal.release_user, &removal.user) {
+            self.users.remove(&user.id);
+            self.emails.remove(user.email.as_str());
+            if let Some(phone) = &user.phone
+                && self.phones.get(phone.as_str()) == Some(&user.id)
+            {
+                self.phones.remove(phone.as_str());
+            }
+        }
+        self.record(&removal.event);
     }
 }
 
@@ -265,26 +314,45 @@ impl Store for MemoryStore {
         self.with(|s| {
             let invitation = &withdrawal.invitation;
             *s.sent_invitation(invitation, &invitation.token_hash)? = invitation.clone();
-            if withdrawal.drop_member
-                && s.waiting_member(invitation).is_some_and(|m| m.status == MemberStatus::NotActivated)
-            {
-                s.members.remove(&(invitation.account_id.clone(), invitation.user_id.clone()));
-            }
             s.record(&withdrawal.event);
+            Ok(())
+        })
+    }
+
+    async fn change_owner_link(&self, change: &OwnerLinkChange) -> StoreResult<()> {
+        self.with(|s| {
+            s.account_at(&change.account, change.account.version.wrapping_sub(1))?;
+            if let Some(cancelled) = &change.cancelled {
+                s.sent_invitation(cancelled, &cancelled.token_hash)?;
+            }
+            if let Some(removal) = &change.dropped_candidate {
+                s.check_removal(removal)?;
+            }
+            if let Some(new) = &change.new_link {
+                s.insert_invitation(new)?;
+            }
+            if let Some(cancelled) = &change.cancelled {
+                s.invitations.insert((cancelled.account_id.clone(), cancelled.id.clone()), cancelled.clone());
+            }
+            if let Some(removal) = &change.dropped_candidate {
+                s.apply_removal(removal);
+            }
+            s.accounts.insert(change.account.id.clone(), change.account.clone());
+            change.events.iter().for_each(|event| s.record(event));
             Ok(())
         })
     }
 
     async fn resend_invitation(&self, resend: &Resend) -> StoreResult<()> {
         self.with(|s| {
+            s.sent_invitation(&resend.invitation, &resend.previous_token_hash)?;
+            if let Some(member) = &resend.member {
+                s.member_at(member, member.version.wrapping_sub(1))?;
+                s.members.insert((member.account_id.clone(), member.user_id.clone()), member.clone());
+            }
             *s.sent_invitation(&resend.invitation, &resend.previous_token_hash)? = resend.invitation.clone();
             s.tokens.remove(&resend.previous_token_hash);
             s.tokens.insert(resend.token.hash.clone(), resend.token.clone());
-            if let Some(member) = &resend.member
-                && let Some(stored) = s.waiting_member(&resend.invitation)
-            {
-                *stored = member.clone();
-            }
             if let Some(event) = &resend.event {
                 s.record(event);
             }
@@ -326,8 +394,10 @@ impl Store for MemoryStore {
             };
             let invitation = s.invitations.get(&(account_id.clone(), invitation_id.clone()))?.clone();
             let account = s.accounts.get(account_id)?.clone();
-            let login = s.login(s.users.get(&token.user_id)?);
-            Some(Redemption { token, invitation, account, login })
+            let user = s.users.get(&token.user_id).cloned();
+            let member = s.members.get(&(account_id.clone(), token.user_id.clone())).cloned();
+            let memberships = user.as_ref().map(|u| s.login(u).memberships).unwrap_or_default();
+            Some(Redemption { token, invitation, account, user, member, memberships })
         }))
     }
 
@@ -342,21 +412,15 @@ impl Store for MemoryStore {
             if !unspent {
                 return conflict(Conflict::TokenSpent);
             }
-            if s.users
-                .get(&acceptance.user.id)
-                .is_none_or(|u| u.token_version != acceptance.user.token_version)
-            {
-                return conflict(Conflict::Stale);
+            let member = &acceptance.member;
+            s.member_at(member, member.version.wrapping_sub(1))?;
+            if let Some(account) = &acceptance.account {
+                s.account_at(account, account.version.wrapping_sub(1))?;
             }
-            if let Some(transfer) = &acceptance.ownership {
-                let former = &transfer.former;
-                let owner_unchanged =
-                    s.accounts.get(&transfer.account.id).is_some_and(|a| a.owner_id == former.user_id);
-                if !owner_unchanged {
-                    return conflict(Conflict::Stale);
-                }
+            if let Some(former) = &acceptance.former_owner {
                 s.member_at(former, former.version.wrapping_sub(1))?;
             }
+            s.user_at(&acceptance.user, acceptance.user.version.wrapping_sub(1))?;
             if let Some(phone) = &acceptance.claim_phone {
                 match s.phones.get(phone.as_str()) {
                     Some(owner) if owner != &acceptance.user.id => {
@@ -368,16 +432,15 @@ impl Store for MemoryStore {
                 }
             }
             s.invitations.insert(key, invitation.clone());
-            let member = &acceptance.member;
             s.members.insert((member.account_id.clone(), member.user_id.clone()), member.clone());
             s.users.insert(acceptance.user.id.clone(), acceptance.user.clone());
             s.sessions.insert(acceptance.session.family_id.clone(), acceptance.session.clone());
-            s.record(&acceptance.event);
-            if let Some(transfer) = &acceptance.ownership {
-                let former = &transfer.former;
-                s.accounts.insert(transfer.account.id.clone(), transfer.account.clone());
+            acceptance.events.iter().for_each(|event| s.record(event));
+            if let Some(account) = &acceptance.account {
+                s.accounts.insert(account.id.clone(), account.clone());
+            }
+            if let Some(former) = &acceptance.former_owner {
                 s.members.insert((former.account_id.clone(), former.user_id.clone()), former.clone());
-                s.record(&transfer.event);
             }
             Ok(())
         })
@@ -417,8 +480,12 @@ impl Store for MemoryStore {
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
         self.with(|s| {
+            let key = |account: &AccountId| (account.clone(), session.user_id.clone());
+            if !accounts.iter().all(|account| s.members.contains_key(&key(account))) {
+                return conflict(Conflict::Stale);
+            }
             for account in accounts {
-                if let Some(member) = s.members.get_mut(&(account.clone(), session.user_id.clone())) {
+                if let Some(member) = s.members.get_mut(&key(account)) {
                     member.last_login_at = Some(at);
                 }
             }
@@ -474,22 +541,8 @@ impl Store for MemoryStore {
 
     async fn remove_member(&self, removal: &MemberRemoval) -> StoreResult<()> {
         self.with(|s| {
-            let member = &removal.member;
-            s.member_at(member, member.version)?;
-            if let Some(invitation) = &removal.revoke_invitation {
-                *s.sent_invitation(invitation, &invitation.token_hash)? = invitation.clone();
-            }
-            s.members.remove(&(member.account_id.clone(), member.user_id.clone()));
-            if let Some(user) = &removal.release_user {
-                s.users.remove(&user.id);
-                s.emails.remove(user.email.as_str());
-                if let Some(phone) = &user.phone
-                    && s.phones.get(phone.as_str()) == Some(&user.id)
-                {
-                    s.phones.remove(phone.as_str());
-                }
-            }
-            s.record(&removal.event);
+            s.check_removal(removal)?;
+            s.apply_removal(removal);
             Ok(())
         })
     }
@@ -497,11 +550,7 @@ impl Store for MemoryStore {
     async fn transfer_ownership(&self, transfer: &OwnershipTransfer) -> StoreResult<()> {
         self.with(|s| {
             let (former, successor) = (&transfer.former, &transfer.successor);
-            let owner_unchanged =
-                s.accounts.get(&transfer.account.id).is_some_and(|a| a.owner_id == former.user_id);
-            if !owner_unchanged {
-                return conflict(Conflict::Stale);
-            }
+            s.account_at(&transfer.account, transfer.account.version.wrapping_sub(1))?;
             s.member_at(former, former.version.wrapping_sub(1))?;
             s.member_at(successor, successor.version.wrapping_sub(1))?;
             s.accounts.insert(transfer.account.id.clone(), transfer.account.clone());
@@ -514,9 +563,8 @@ impl Store for MemoryStore {
 
     async fn update_account_settings(&self, account: &Account, event: &AuditEvent) -> StoreResult<()> {
         self.with(|s| {
-            let stored = s.accounts.get_mut(&account.id).ok_or(StoreError::Conflict(Conflict::Stale))?;
-            stored.settings = account.settings.clone();
-            stored.locale = account.locale;
+            s.account_at(account, account.version.wrapping_sub(1))?;
+            s.accounts.insert(account.id.clone(), account.clone());
             s.record(event);
             Ok(())
         })
@@ -525,27 +573,19 @@ impl Store for MemoryStore {
     async fn change_password(&self, change: &PasswordChange) -> StoreResult<()> {
         self.with(|s| {
             let user = &change.user;
-            let stored = s.users.get_mut(&user.id).ok_or(StoreError::Conflict(Conflict::Stale))?;
-            if stored.token_version != user.token_version.wrapping_sub(1) {
-                return conflict(Conflict::Stale);
-            }
-            if let Some(hash) = &change.reset_token_hash
-                && stored.reset_token_hash.as_ref() != Some(hash)
-            {
-                return conflict(Conflict::TokenSpent);
-            }
-            *stored = user.clone();
-            if let Some(hash) = &change.reset_token_hash {
+            s.user_at(user, user.version.wrapping_sub(1))?;
+            s.users.insert(user.id.clone(), user.clone());
+            for hash in &change.spent_links {
                 s.tokens.remove(hash);
             }
             Ok(())
         })
     }
 
-    async fn issue_password_reset(&self, token: &OneTimeToken) -> StoreResult<()> {
+    async fn issue_password_reset(&self, user: &User, token: &OneTimeToken) -> StoreResult<()> {
         self.with(|s| {
-            let user = s.users.get_mut(&token.user_id).ok_or(StoreError::Conflict(Conflict::Stale))?;
-            user.reset_token_hash = Some(token.hash.clone());
+            s.user_at(user, user.version.wrapping_sub(1))?;
+            s.users.insert(user.id.clone(), user.clone());
             s.tokens.insert(token.hash.clone(), token.clone());
             Ok(())
         })
@@ -562,7 +602,8 @@ impl Store for MemoryStore {
     async fn update_profile(&self, update: &ProfileUpdate) -> StoreResult<()> {
         self.with(|s| {
             let user = &update.user;
-            if s.users.get(&user.id).is_none_or(|u| u.token_version != user.token_version) {
+            s.user_at(user, user.version.wrapping_sub(1))?;
+            if !update.accounts.iter().all(|a| s.members.contains_key(&(a.clone(), user.id.clone()))) {
                 return conflict(Conflict::Stale);
             }
             if let Some(phone) = &update.claim_phone
@@ -578,7 +619,7 @@ impl Store for MemoryStore {
             }
             for account in &update.accounts {
                 if let Some(member) = s.members.get_mut(&(account.clone(), user.id.clone())) {
-                    *member = member.clone().with_profile(user);
+                    *member = Member { version: member.version + 1, ..member.clone().with_profile(user) };
                 }
             }
             s.users.insert(user.id.clone(), user.clone());
@@ -605,6 +646,10 @@ impl Store for MemoryStore {
 
     async fn member(&self, account: &AccountId, user: &UserId) -> StoreResult<Option<Member>> {
         Ok(self.with(|s| s.members.get(&(account.clone(), user.clone())).cloned()))
+    }
+
+    async fn user(&self, user: &UserId) -> StoreResult<Option<User>> {
+        Ok(self.with(|s| s.users.get(user).cloned()))
     }
 
     async fn members(

@@ -17,8 +17,13 @@ pub struct InvalidEmail;
 const ATEXT_SPECIALS: &str = "!#$%&'*+-/=?^_`{|}~.";
 
 impl Email {
+    /// Refuses invisible and format characters outright: IDNA would silently drop some of them
+    /// (a soft hyphen, a zero-width joiner), so two spellings could name one address.
     pub fn parse(raw: &str) -> Result<Self, InvalidEmail> {
         let trimmed = raw.trim();
+        if trimmed.chars().any(is_invisible) {
+            return Err(InvalidEmail);
+        }
         let (local, domain) = trimmed.rsplit_once('@').ok_or(InvalidEmail)?;
         if !valid_local_part(local) {
             return Err(InvalidEmail);
@@ -48,6 +53,30 @@ impl Email {
         let first = local.chars().next().unwrap_or('*');
         format!("{first}***@{domain}")
     }
+}
+
+/// Format, bidi-control, filler and other invisible characters, and controls.
+fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{115F}'..='\u{1160}'
+                | '\u{17B4}'..='\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF9}'..='\u{FFFB}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E0FFF}'
+        )
 }
 
 fn valid_local_part(local: &str) -> bool {
@@ -113,6 +142,22 @@ mod tests {
         let idn = Email::parse("ivan@пример.укр").unwrap();
         assert_eq!(idn.as_str(), "ivan@xn--e1afmkfd.xn--j1amh");
         assert_eq!(Email::parse("IVAN@ПРИМЕР.УКР").unwrap(), idn);
+    }
+
+    #[test]
+    fn invisible_and_format_characters_are_refused_and_full_width_letters_fold() {
+        for raw in [
+            "anna@shop\u{00AD}.example",
+            "anna@sh\u{200B}op.example",
+            "an\u{200D}na@shop.example",
+            "anna@shop.example\u{202E}",
+            "\u{FEFF}anna@shop.example",
+            "anna@sho\u{2060}p.example",
+            "anna@shop\u{E0041}.example",
+        ] {
+            assert_eq!(Email::parse(raw), Err(InvalidEmail), "{raw:?}");
+        }
+        assert_eq!(Email::parse("anna@ｓｈｏｐ.example").unwrap().as_str(), "anna@shop.example");
     }
 
     #[test]

@@ -84,6 +84,35 @@ pub struct Account {
     pub owner_id: UserId,
     pub settings: AccountSettings,
     pub created_at: DateTime<Utc>,
+    /// The one owner link that may still be used: the owner's activation or the latest owner
+    /// recovery. Starting a recovery cancels the link named here; accepting it clears it.
+    #[serde(default)]
+    pub owner_link: Option<InvitationId>,
+    /// Raised by every change, so writes can require the state they read.
+    #[serde(default)]
+    pub version: u32,
+}
+
+impl Account {
+    /// Whether `invitation` is the account's live owner link.
+    pub fn owner_link_is(&self, invitation: &InvitationId) -> bool {
+        self.owner_link.as_ref() == Some(invitation)
+    }
+
+    /// The account with `link` as its only live owner link (`None`: no owner link at all).
+    pub fn with_owner_link(self, link: Option<InvitationId>) -> Self {
+        Self { owner_link: link, version: self.version + 1, ..self }
+    }
+
+    /// The account once its owner link was accepted by `owner` (the same owner, or a new one).
+    pub fn owned_by(self, owner: UserId) -> Self {
+        Self { owner_id: owner, owner_link: None, version: self.version + 1, ..self }
+    }
+
+    /// The account with new settings and language.
+    pub fn with_settings(self, settings: AccountSettings, locale: Locale) -> Self {
+        Self { settings, locale, version: self.version + 1, ..self }
+    }
 }
 
 /// A login. The password hash is absent until the person sets one through an emailed link.
@@ -98,12 +127,78 @@ pub struct User {
     pub password_hash: Option<String>,
     /// Raised by a password change or reset; tokens minted under an older version stop working.
     pub token_version: u32,
-    /// SHA-256 of the one password-reset link that still works; a newer request replaces it.
-    pub reset_token_hash: Option<String>,
+    /// The password-reset links that may still work, oldest first, at most `LIVE_RESET_LINKS`
+    /// unexpired: a new request never kills a link the person already holds.
+    #[serde(default)]
+    pub reset_links: Vec<ResetLink>,
     pub created_at: DateTime<Utc>,
+    /// Raised by every change, so writes can require the state they read.
+    #[serde(default)]
+    pub version: u32,
 }
 
+/// One password-reset link: the SHA-256 of its secret and when it dies.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetLink {
+    pub hash: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// How many password-reset links of one person work at once. While that many are live a new
+/// request mails nothing: so at most this many reset mails reach a person in a link's lifetime,
+/// and nobody's requests can retire a link someone else holds.
+pub const LIVE_RESET_LINKS: usize = 3;
+
 impl User {
+    /// The user with one more reset link, or `None` while `LIVE_RESET_LINKS` are live at `now`.
+    pub fn with_reset_link(self, link: ResetLink, now: DateTime<Utc>) -> Option<Self> {
+        let mut links: Vec<ResetLink> =
+            self.reset_links.iter().filter(|l| l.expires_at > now).cloned().collect();
+        if links.len() >= LIVE_RESET_LINKS {
+            return None;
+        }
+        links.push(link);
+        Some(Self { reset_links: links, version: self.version + 1, ..self })
+    }
+
+    /// Whether `hash` is one of the user's reset links, still live at `now`.
+    pub fn has_reset_link(&self, hash: &str, now: DateTime<Utc>) -> bool {
+        self.reset_links.iter().any(|l| l.hash == hash && l.expires_at > now)
+    }
+
+    /// The user with a new password: every session and every reset link ends.
+    pub fn with_password(self, phc: String) -> Self {
+        Self {
+            password_hash: Some(phc),
+            token_version: self.token_version + 1,
+            reset_links: Vec::new(),
+            version: self.version + 1,
+            ..self
+        }
+    }
+
+    /// The user once they used an invitation link: the profile fields given and, when they had
+    /// no password yet, their first one (which, like any password change, ends their reset links).
+    pub fn accepting(self, profile: super::preset::Profile, first_password: Option<String>) -> Self {
+        let user = self.with_profile(profile, None);
+        match first_password {
+            Some(phc) => Self { password_hash: Some(phc), reset_links: Vec::new(), ..user },
+            None => user,
+        }
+    }
+
+    /// The user with the profile fields given (the others kept) and, if given, a language.
+    pub fn with_profile(self, profile: super::preset::Profile, locale: Option<Option<Locale>>) -> Self {
+        Self {
+            first_name: profile.first_name.map(|n| n.to_string()).or(self.first_name),
+            last_name: profile.last_name.map(|n| n.to_string()).or(self.last_name),
+            phone: profile.phone.or(self.phone),
+            locale: locale.unwrap_or(self.locale),
+            version: self.version + 1,
+            ..self
+        }
+    }
+
     /// The profile the person already gave, as input to the preset's rules.
     pub fn profile(&self) -> super::preset::ProfileInput {
         super::preset::ProfileInput {
@@ -164,6 +259,54 @@ impl Member {
         }
     }
 
+    /// The membership once its invitation link was used at `now`: active (a direct-mode member
+    /// already is) and signed in. A blocked member stays blocked: the link cannot undo a block.
+    pub fn activated(self, now: DateTime<Utc>) -> Result<Self, Refusal> {
+        if self.status == MemberStatus::Blocked {
+            return Err(Refusal::MemberBlocked);
+        }
+        Ok(Self {
+            status: MemberStatus::Active,
+            activated_at: self.activated_at.or(Some(now)),
+            pending_until: None,
+            last_login_at: Some(now),
+            version: self.version + 1,
+            ..self
+        })
+    }
+
+    /// The membership blocked: its tokens stop working on the next request.
+    pub fn blocked(self) -> Self {
+        Self { status: MemberStatus::Blocked, version: self.version + 1, ..self }
+    }
+
+    /// The membership unblocked: active again, or still waiting if it never activated.
+    pub fn unblocked(self) -> Self {
+        let status =
+            if self.activated_at.is_some() { MemberStatus::Active } else { MemberStatus::NotActivated };
+        Self { status, version: self.version + 1, ..self }
+    }
+
+    /// The membership with a new grant.
+    pub fn regranted(self, grant: Grant) -> Self {
+        Self { roles: grant.roles, permissions: grant.permissions, version: self.version + 1, ..self }
+    }
+
+    /// The membership as the account's owner.
+    pub fn made_owner(self) -> Self {
+        Self { is_owner: true, version: self.version + 1, ..self }
+    }
+
+    /// The waiting membership, its invitation's link now dying at `until`.
+    pub fn pending_until(self, until: DateTime<Utc>) -> Self {
+        Self { pending_until: Some(until), version: self.version + 1, ..self }
+    }
+
+    /// Whether the membership exists because of `invitation` and has not been activated.
+    pub fn waits_on(&self, invitation: &InvitationId) -> bool {
+        self.invitation_id.as_ref() == Some(invitation) && self.status == MemberStatus::NotActivated
+    }
+
     /// Copies the user's current profile onto the membership.
     pub fn with_profile(mut self, user: &User) -> Self {
         self.email = user.email.clone();
@@ -172,6 +315,13 @@ impl Member {
         self.phone = user.phone.clone();
         self
     }
+}
+
+/// Why the model refuses a transition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("the member is blocked")]
+    MemberBlocked,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -221,6 +371,21 @@ impl Invitation {
 
     pub fn grant(&self) -> Grant {
         Grant { roles: self.roles.clone(), permissions: self.permissions.clone() }
+    }
+
+    /// The invitation accepted at `now`.
+    pub fn accepted(self, now: DateTime<Utc>) -> Self {
+        Self { status: InvitationStatus::Accepted, accepted_at: Some(now), ..self }
+    }
+
+    /// The invitation revoked by `by` (`None`: the operator) at `now`.
+    pub fn revoked(self, by: Option<UserId>, now: DateTime<Utc>) -> Self {
+        Self { status: InvitationStatus::Revoked, revoked_at: Some(now), revoked_by: by, ..self }
+    }
+
+    /// The invitation past its link, as the cleanup records it.
+    pub fn expired(self) -> Self {
+        Self { status: InvitationStatus::Expired, ..self }
     }
 
     /// Records a send at `now` unless `limit` sends already happened in the hour before it;
@@ -321,4 +486,119 @@ pub struct AuditEvent {
     pub target_type: AuditTarget,
     pub target_id: String,
     pub details: serde_json::Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + seconds, 0).expect("a valid instant")
+    }
+
+    fn user() -> User {
+        User {
+            id: UserId::generate(),
+            email: Email::parse("anna@shop.example").expect("valid"),
+            first_name: None,
+            last_name: None,
+            phone: None,
+            locale: None,
+            password_hash: None,
+            token_version: 0,
+            reset_links: Vec::new(),
+            created_at: at(0),
+            version: 0,
+        }
+    }
+
+    fn waiting_member() -> Member {
+        let invitation = InvitationId::generate();
+        Member {
+            account_id: AccountId::generate(),
+            user_id: UserId::generate(),
+            email: Email::parse("anna@shop.example").expect("valid"),
+            first_name: None,
+            last_name: None,
+            phone: None,
+            roles: Vec::new(),
+            permissions: PermissionSet::default(),
+            status: MemberStatus::NotActivated,
+            is_owner: false,
+            invited_by: None,
+            created_at: at(0),
+            activated_at: None,
+            last_login_at: None,
+            invitation_id: Some(invitation),
+            pending_until: Some(at(3600)),
+            version: 4,
+        }
+    }
+
+    fn link(n: i64, expires_at: DateTime<Utc>) -> ResetLink {
+        ResetLink { hash: format!("hash-{n}"), expires_at }
+    }
+
+    #[test]
+    fn activation_makes_a_waiting_member_active_once_and_advances_its_version() {
+        let activated = waiting_member().activated(at(10)).expect("a waiting member activates");
+        assert_eq!(activated.status, MemberStatus::Active);
+        assert_eq!((activated.activated_at, activated.last_login_at), (Some(at(10)), Some(at(10))));
+        assert_eq!((activated.pending_until, activated.version), (None, 5));
+    }
+
+    #[test]
+    fn a_link_cannot_undo_a_block() {
+        let blocked = waiting_member().blocked();
+        assert_eq!(blocked.version, 5);
+        assert_eq!(blocked.clone().activated(at(10)), Err(Refusal::MemberBlocked));
+        assert_eq!(blocked.unblocked().status, MemberStatus::NotActivated, "it never activated");
+    }
+
+    #[test]
+    fn at_most_three_reset_links_live_and_a_fourth_request_retires_none() {
+        let now = at(0);
+        let mut person = user();
+        for n in 0..LIVE_RESET_LINKS as i64 {
+            person = person.with_reset_link(link(n, now + Duration::hours(1)), now).expect("room for it");
+        }
+        assert_eq!(person.version, 3);
+        assert!(person.clone().with_reset_link(link(9, now + Duration::hours(1)), now).is_none());
+        assert!(person.has_reset_link("hash-0", now), "the oldest still works");
+        let later = now + Duration::hours(1);
+        assert!(!person.has_reset_link("hash-0", later), "a link dies with its hour");
+        assert!(person.with_reset_link(link(9, later + Duration::hours(1)), later).is_some());
+    }
+
+    #[test]
+    fn a_new_password_ends_every_session_and_every_reset_link() {
+        let now = at(0);
+        let person = user().with_reset_link(link(1, now + Duration::hours(1)), now).expect("room");
+        let changed = person.with_password("$argon2id$...".into());
+        assert_eq!((changed.token_version, changed.version), (1, 2));
+        assert!(!changed.has_reset_link("hash-1", now));
+    }
+
+    #[test]
+    fn accepting_an_owner_link_uses_it_up() {
+        let owner = UserId::generate();
+        let link = InvitationId::generate();
+        let account = Account {
+            id: AccountId::generate(),
+            name: "Shop".into(),
+            preset: "standard".into(),
+            locale: Locale::default(),
+            owner_id: owner.clone(),
+            settings: AccountSettings::default(),
+            created_at: at(0),
+            owner_link: None,
+            version: 7,
+        }
+        .with_owner_link(Some(link.clone()));
+        assert!(account.owner_link_is(&link));
+        let successor = UserId::generate();
+        let handed = account.owned_by(successor.clone());
+        assert_eq!((handed.owner_id, handed.owner_link, handed.version), (successor, None, 9));
+    }
 }

@@ -284,6 +284,15 @@ impl Api {
                 app.recover_owner(call.param("account_id"), &body.new_email).await?;
                 json(StatusCode::ACCEPTED, &serde_json::json!({}))
             }
+            Operation::GetOwnerRecovery => {
+                self.operator(call)?;
+                json(StatusCode::OK, &app.owner_recovery(call.param("account_id")).await?)
+            }
+            Operation::CancelOwnerRecovery => {
+                self.operator(call)?;
+                app.cancel_owner_recovery(call.param("account_id")).await?;
+                no_content()
+            }
             Operation::RequestPasswordReset => {
                 let body: ResetRequestBody = call.json()?;
                 json(StatusCode::ACCEPTED, &app.request_password_reset(&body.email, call.client).await?)

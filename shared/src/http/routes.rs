@@ -37,6 +37,64 @@ impl Function {
             Self::Dev => "dev",
         }
     }
+
+    /// The keys this function is configured with, derived from the routes it serves: a
+    /// function holds only what its own routes use. The cleanup serves no route and holds none.
+    pub fn keys(self) -> Keys {
+        ROUTES.iter().filter(|r| r.function == self).fold(Keys::NONE, |keys, r| keys.union(r.keys()))
+    }
+}
+
+/// The keys and secrets a process holds beyond the settings every function shares (README,
+/// "Configuration"). A Lambda function's configuration requires exactly its own and refuses to
+/// start without them; the dev server holds all of them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Keys {
+    /// The private key (`JWT_SIGNING_KEY`): it mints access tokens (sign-in, refresh,
+    /// activation).
+    pub signing_key: bool,
+    /// A key that verifies access tokens: it reads bearer tokens or publishes the JWKS. Without
+    /// the signing key this is the public key (`JWT_PUBLIC_KEY`).
+    pub verifying_key: bool,
+    /// `OPERATOR_KEY`: it serves operator routes (`/v1/operator/...`).
+    pub operator_key: bool,
+    /// `CURSOR_KEY`: it seals and opens page cursors (the lists).
+    pub cursor_key: bool,
+}
+
+impl Keys {
+    pub const NONE: Self =
+        Self { signing_key: false, verifying_key: false, operator_key: false, cursor_key: false };
+    pub const ALL: Self =
+        Self { signing_key: true, verifying_key: true, operator_key: true, cursor_key: true };
+
+    fn union(self, other: Self) -> Self {
+        Self {
+            signing_key: self.signing_key || other.signing_key,
+            verifying_key: self.verifying_key || other.verifying_key,
+            operator_key: self.operator_key || other.operator_key,
+            cursor_key: self.cursor_key || other.cursor_key,
+        }
+    }
+
+    /// The environment variables a deployed function with these keys gets: `JWT_SIGNING_KEY`
+    /// where it mints (it verifies with it too), else `JWT_PUBLIC_KEY` where it verifies;
+    /// `OPERATOR_KEY`; `CURSOR_KEY`.
+    pub fn variables(self) -> Vec<&'static str> {
+        let mut variables = Vec::new();
+        if self.signing_key {
+            variables.push("JWT_SIGNING_KEY");
+        } else if self.verifying_key {
+            variables.push("JWT_PUBLIC_KEY");
+        }
+        if self.operator_key {
+            variables.push("OPERATOR_KEY");
+        }
+        if self.cursor_key {
+            variables.push("CURSOR_KEY");
+        }
+        variables
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,6 +123,8 @@ pub enum Operation {
     TransferOwnership,
     UpdateSettings,
     RecoverOwner,
+    GetOwnerRecovery,
+    CancelOwnerRecovery,
     RequestPasswordReset,
     ConfirmPasswordReset,
     UpdateMe,
@@ -82,6 +142,40 @@ pub struct Route {
     pub path: &'static str,
     pub function: Function,
     pub operation: Operation,
+}
+
+impl Route {
+    /// An operator route: the back office's, authenticated by the operator key alone.
+    pub fn is_operator(&self) -> bool {
+        self.path.starts_with("/v1/operator/")
+    }
+
+    /// What serving this route takes. A route not named here that is not an operator route
+    /// reads a bearer token: it gets the public key, which is no secret.
+    pub fn keys(&self) -> Keys {
+        let operator = self.is_operator() || matches!(self.operation, O::CreateAccount | O::RecoverOwner);
+        let anonymous = matches!(
+            self.operation,
+            O::InspectInvitation
+                | O::AcceptInvitation
+                | O::SignIn
+                | O::Refresh
+                | O::SignOut
+                | O::RequestPasswordReset
+                | O::ConfirmPasswordReset
+                | O::ActivatePage
+                | O::ResetPasswordPage
+                | O::DevMail
+                | O::DevClock
+                | O::DevCleanup
+        );
+        Keys {
+            signing_key: matches!(self.operation, O::SignIn | O::Refresh | O::AcceptInvitation),
+            verifying_key: !operator && !anonymous,
+            operator_key: operator,
+            cursor_key: matches!(self.operation, O::ListMembers | O::ListInvitations | O::ListAuditEvents),
+        }
+    }
 }
 
 const fn route(method: Method, path: &'static str, function: Function, operation: Operation) -> Route {
@@ -131,6 +225,13 @@ pub static ROUTES: &[Route] = &[
     route(Method::POST, "/v1/accounts/{account_id}/ownership-transfer", F::SetRole, O::TransferOwnership),
     route(Method::PATCH, "/v1/accounts/{account_id}/settings", F::Accounts, O::UpdateSettings),
     route(Method::POST, "/v1/operator/accounts/{account_id}/owner-recovery", F::Accounts, O::RecoverOwner),
+    route(Method::GET, "/v1/operator/accounts/{account_id}/owner-recovery", F::Accounts, O::GetOwnerRecovery),
+    route(
+        Method::DELETE,
+        "/v1/operator/accounts/{account_id}/owner-recovery",
+        F::Accounts,
+        O::CancelOwnerRecovery,
+    ),
     route(Method::POST, "/v1/password-reset", F::ResetPassword, O::RequestPasswordReset),
     route(Method::POST, "/v1/password-reset/confirm", F::ResetPassword, O::ConfirmPasswordReset),
     route(Method::PATCH, "/v1/me", F::ResetPassword, O::UpdateMe),
@@ -209,6 +310,26 @@ mod tests {
             find(&Method::POST, "/v1/sessions", |r| r.function == Function::Invite),
             Matched::NotFound
         ));
+    }
+
+    #[test]
+    fn each_function_holds_only_the_keys_its_routes_use() {
+        let keys = |f: Function| f.keys().variables();
+        assert_eq!(keys(Function::Session), ["JWT_SIGNING_KEY"]);
+        assert_eq!(keys(Function::Accept), ["JWT_SIGNING_KEY"]);
+        assert_eq!(keys(Function::Accounts), ["JWT_PUBLIC_KEY", "OPERATOR_KEY"]);
+        assert_eq!(keys(Function::Directory), ["JWT_PUBLIC_KEY", "CURSOR_KEY"]);
+        for f in
+            [Function::Invite, Function::Revoke, Function::SetRole, Function::Block, Function::ResetPassword]
+        {
+            assert_eq!(keys(f), ["JWT_PUBLIC_KEY"], "{f:?}");
+        }
+        // It publishes the JWKS.
+        assert_eq!(keys(Function::Web), ["JWT_PUBLIC_KEY"]);
+        // Every operator route, whatever its operation, takes the operator key.
+        for route in ROUTES.iter().filter(|r| r.is_operator()) {
+            assert!(route.keys().operator_key && !route.keys().verifying_key, "{}", route.path);
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
 use crate::domain::UserId;
+use crate::service::failure::InternalError;
 
 /// Lifetime of an access token, in seconds (API: `expires_in: 900`).
 pub const ACCESS_TOKEN_SECONDS: i64 = 900;
@@ -37,11 +38,30 @@ pub struct Principal {
 pub enum SigningKeyError {
     #[error("JWT_SIGNING_KEY is not a PEM-encoded PKCS#8 Ed25519 private key")]
     NotEd25519Pem,
+    #[error(
+        "JWT_PUBLIC_KEY is not a PEM-encoded Ed25519 public key (SubjectPublicKeyInfo, \
+         `-----BEGIN PUBLIC KEY-----`: `openssl pkey -in jwt-signing-key.pem -pubout` prints it)"
+    )]
+    NotEd25519PublicPem,
 }
 
-/// Signs and verifies access tokens with one Ed25519 key.
+/// What a function that holds no signing key answers when asked to mint: a misconfiguration,
+/// logged and answered as an opaque 500 (`InternalError`).
+#[derive(Debug, thiserror::Error)]
+#[error("this function holds no signing key")]
+pub struct NoSigningKey;
+
+/// The DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): SEQUENCE { SEQUENCE { OID
+/// 1.3.101.112 }, BIT STRING of 32 bytes }; the raw public key follows it.
+const ED25519_SPKI_PREFIX: [u8; 12] =
+    [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+
+/// Verifies access tokens with one Ed25519 public key and, where the private key is held,
+/// signs them. Only the functions that mint tokens hold the private key; the others are built
+/// verify-only from the public key, and their `issue` fails.
 pub struct AccessTokens {
-    encoding: EncodingKey,
+    /// Absent in a verify-only instance.
+    encoding: Option<EncodingKey>,
     decoding: DecodingKey,
     validation: Validation,
     kid: String,
@@ -49,12 +69,55 @@ pub struct AccessTokens {
     issuer: String,
 }
 
+/// The base64 body of a PEM, its armour lines left out.
+fn pem_der(pem: &str) -> Option<Vec<u8>> {
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).map(str::trim).collect();
+    STANDARD.decode(body).ok()
+}
+
 impl AccessTokens {
-    /// From a configured PEM (`-----BEGIN PRIVATE KEY-----`, PKCS#8 Ed25519).
+    /// A signer from a configured PEM (`-----BEGIN PRIVATE KEY-----`, PKCS#8 Ed25519).
     pub fn from_pem(pem: &str, issuer: &str) -> Result<Self, SigningKeyError> {
-        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).map(str::trim).collect();
-        let der = STANDARD.decode(body).map_err(|_| SigningKeyError::NotEd25519Pem)?;
+        let der = pem_der(pem).ok_or(SigningKeyError::NotEd25519Pem)?;
         Self::from_pkcs8(&der, issuer)
+    }
+
+    /// A verify-only instance from a configured public PEM (`-----BEGIN PUBLIC KEY-----`,
+    /// SubjectPublicKeyInfo Ed25519, as `openssl pkey -pubout` prints it). It verifies the
+    /// tokens of the matching private key and publishes the same JWKS, but never mints.
+    pub fn verifier_from_pem(public_pem: &str, issuer: &str) -> Result<Self, SigningKeyError> {
+        let der = pem_der(public_pem).ok_or(SigningKeyError::NotEd25519PublicPem)?;
+        let public = der
+            .strip_prefix(ED25519_SPKI_PREFIX.as_slice())
+            .filter(|key| key.len() == 32)
+            .ok_or(SigningKeyError::NotEd25519PublicPem)?;
+        Self::with_keys(public, None, issuer).map_err(|_| SigningKeyError::NotEd25519PublicPem)
+    }
+
+    /// The same key, verify-only: what a function that mints nothing keeps of a private key.
+    pub fn verifier(&self) -> Self {
+        Self {
+            encoding: None,
+            decoding: self.decoding.clone(),
+            validation: self.validation.clone(),
+            kid: self.kid.clone(),
+            public_x: self.public_x.clone(),
+            issuer: self.issuer.clone(),
+        }
+    }
+
+    /// Whether this instance holds the private key and so can mint.
+    pub fn can_issue(&self) -> bool {
+        self.encoding.is_some()
+    }
+
+    /// The public key as PEM (`-----BEGIN PUBLIC KEY-----`, SubjectPublicKeyInfo), the
+    /// `JWT_PUBLIC_KEY` of the verify-only functions; the same text as
+    /// `openssl pkey -in jwt-signing-key.pem -pubout` prints.
+    pub fn public_pem(&self) -> String {
+        let raw = URL_SAFE_NO_PAD.decode(&self.public_x).expect("our own encoding");
+        let der = [ED25519_SPKI_PREFIX.as_slice(), &raw].concat();
+        format!("-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n", STANDARD.encode(der))
     }
 
     /// A new key, for the dev server and tests (tokens die with the process).
@@ -77,7 +140,18 @@ impl AccessTokens {
     fn from_pkcs8(der: &[u8], issuer: &str) -> Result<Self, SigningKeyError> {
         let pair =
             Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(|_| SigningKeyError::NotEd25519Pem)?;
-        let public_x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
+        Self::with_keys(pair.public_key().as_ref(), Some(EncodingKey::from_ed_der(der)), issuer)
+            .map_err(|_| SigningKeyError::NotEd25519Pem)
+    }
+
+    /// `kid` and the JWKS's `x` derive from the raw public key alone, so a signer and the
+    /// verifier of its public key agree on both.
+    fn with_keys(
+        public: &[u8],
+        encoding: Option<EncodingKey>,
+        issuer: &str,
+    ) -> Result<Self, jsonwebtoken::errors::Error> {
+        let public_x = URL_SAFE_NO_PAD.encode(public);
         let thumb = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, public_x.as_bytes());
         let kid = URL_SAFE_NO_PAD.encode(&thumb.as_ref()[..12]);
         let mut validation = Validation::new(Algorithm::EdDSA);
@@ -86,9 +160,8 @@ impl AccessTokens {
         validation.required_spec_claims = HashSet::from(["exp", "iss", "aud", "sub"].map(String::from));
         validation.validate_exp = false;
         Ok(Self {
-            encoding: EncodingKey::from_ed_der(der),
-            decoding: DecodingKey::from_ed_components(&public_x)
-                .map_err(|_| SigningKeyError::NotEd25519Pem)?,
+            encoding,
+            decoding: DecodingKey::from_ed_components(&public_x)?,
             validation,
             kid,
             public_x,
@@ -96,7 +169,18 @@ impl AccessTokens {
         })
     }
 
-    pub fn issue(&self, user: &UserId, token_version: u32, now: DateTime<Utc>) -> String {
+    /// A signed access token; an `InternalError` in a verify-only instance (a function
+    /// configured without the signing key was asked to mint).
+    pub fn issue(
+        &self,
+        user: &UserId,
+        token_version: u32,
+        now: DateTime<Utc>,
+    ) -> Result<String, InternalError> {
+        let encoding = self
+            .encoding
+            .as_ref()
+            .ok_or_else(|| InternalError::new("issuing an access token", NoSigningKey))?;
         let claims = Claims {
             iss: self.issuer.clone(),
             aud: AUDIENCE.to_owned(),
@@ -107,7 +191,8 @@ impl AccessTokens {
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, &claims, &self.encoding).expect("an Ed25519 key signs")
+        jsonwebtoken::encode(&header, &claims, encoding)
+            .map_err(|e| InternalError::new("signing an access token", e))
     }
 
     /// The principal of a token signed by our key, unexpired at `now`; `None` for anything else.
@@ -141,7 +226,7 @@ mod tests {
         let tokens = AccessTokens::generate("http://127.0.0.1:3000");
         let user = UserId::generate();
         let now = Utc::now();
-        let token = tokens.issue(&user, 3, now);
+        let token = tokens.issue(&user, 3, now).unwrap();
         assert_eq!(tokens.verify(&token, now), Some(Principal { user_id: user, token_version: 3 }));
         assert_eq!(tokens.verify(&token, now + Duration::seconds(ACCESS_TOKEN_SECONDS)), None);
     }
@@ -154,12 +239,12 @@ mod tests {
         let other_issuer =
             AccessTokens::from_pem(&AccessTokens::generate_pem(), "https://b.example").unwrap();
         let user = UserId::generate();
-        assert_eq!(ours.verify(&theirs.issue(&user, 0, now), now), None);
+        assert_eq!(ours.verify(&theirs.issue(&user, 0, now).unwrap(), now), None);
         assert_eq!(
-            other_issuer.verify(&other_issuer.issue(&user, 0, now), now).map(|p| p.token_version),
+            other_issuer.verify(&other_issuer.issue(&user, 0, now).unwrap(), now).map(|p| p.token_version),
             Some(0)
         );
-        let mut forged = ours.issue(&user, 0, now);
+        let mut forged = ours.issue(&user, 0, now).unwrap();
         forged.replace_range(forged.len() - 4.., "AAAA");
         assert_eq!(ours.verify(&forged, now), None);
         let unsigned = format!(
@@ -168,5 +253,72 @@ mod tests {
             forged.split('.').nth(1).unwrap()
         );
         assert_eq!(ours.verify(&unsigned, now), None);
+    }
+
+    /// RFC 8032's first test key, as `openssl` writes its private key and public key.
+    const RFC8032_PRIVATE_PEM: &str = "-----BEGIN PRIVATE KEY-----\n\
+        MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n\
+        -----END PRIVATE KEY-----\n";
+    const RFC8032_PUBLIC_PEM: &str = "-----BEGIN PUBLIC KEY-----\n\
+        MCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n\
+        -----END PUBLIC KEY-----\n";
+
+    #[test]
+    fn the_public_pem_is_what_openssl_derives_from_the_private_one() {
+        let signer = AccessTokens::from_pem(RFC8032_PRIVATE_PEM, "https://a.example").unwrap();
+        assert_eq!(signer.public_pem(), RFC8032_PUBLIC_PEM);
+        let generated = AccessTokens::from_pem(&AccessTokens::generate_pem(), "https://a.example").unwrap();
+        let verifier = AccessTokens::verifier_from_pem(&generated.public_pem(), "https://a.example").unwrap();
+        assert_eq!(verifier.public_pem(), generated.public_pem());
+    }
+
+    #[test]
+    fn a_verifier_of_the_public_key_accepts_the_signers_tokens_publishes_its_jwks_and_never_mints() {
+        let now = Utc::now();
+        let user = UserId::generate();
+        let signer = AccessTokens::from_pem(RFC8032_PRIVATE_PEM, "https://a.example").unwrap();
+        let verifier = AccessTokens::verifier_from_pem(RFC8032_PUBLIC_PEM, "https://a.example").unwrap();
+        assert!(signer.can_issue() && !verifier.can_issue());
+        let token = signer.issue(&user, 7, now).unwrap();
+        assert_eq!(verifier.verify(&token, now), Some(Principal { user_id: user.clone(), token_version: 7 }));
+        assert_eq!(verifier.jwks(), signer.jwks());
+        assert_eq!(verifier.jwks()["keys"][0]["x"], "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo");
+        let refused = verifier.issue(&user, 7, now).unwrap_err();
+        assert!(
+            std::error::Error::source(&refused)
+                .is_some_and(|e| e.to_string() == "this function holds no signing key"),
+            "{refused:?}"
+        );
+
+        // The verify-only copy of a signer is the same key, and mints nothing either.
+        let downgraded = signer.verifier();
+        assert!(!downgraded.can_issue());
+        assert_eq!(downgraded.verify(&token, now).map(|p| p.token_version), Some(7));
+        assert_eq!(downgraded.jwks(), signer.jwks());
+
+        // Another issuer's verifier of the same key refuses the token.
+        let elsewhere = AccessTokens::verifier_from_pem(RFC8032_PUBLIC_PEM, "https://b.example").unwrap();
+        assert_eq!(elsewhere.verify(&token, now), None);
+    }
+
+    #[test]
+    fn only_an_ed25519_public_key_pem_makes_a_verifier() {
+        let issuer = "https://a.example";
+        for bad in [
+            RFC8032_PRIVATE_PEM,
+            "",
+            "-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----\n",
+            // An X25519 key: the same length, another algorithm.
+            "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VuAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n-----END PUBLIC KEY-----\n",
+        ] {
+            assert!(
+                matches!(
+                    AccessTokens::verifier_from_pem(bad, issuer),
+                    Err(SigningKeyError::NotEd25519PublicPem)
+                ),
+                "{bad:?} was accepted"
+            );
+        }
+        assert!(AccessTokens::from_pem(RFC8032_PUBLIC_PEM, issuer).is_err());
     }
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::json;
 use std::time::Instant;
 
-use crate::domain::{AuditAction, AuditTarget, Invitation, InvitationMode, InvitationStatus};
+use crate::domain::{AuditAction, AuditTarget, Invitation, InvitationMode, Member};
 use crate::ports::{PageRequest, StoreError, Withdrawal};
 use crate::service::Teamgate;
 use crate::service::failure::InternalError;
@@ -65,13 +65,32 @@ impl Teamgate {
             invitation.id.as_str(),
             json!({ "expires_at": invitation.expires_at }),
         );
-        let withdrawal = Withdrawal {
-            // The owner's membership stays: an account is never left without its owner, who
-            // gets a fresh link through owner recovery.
-            drop_member: invitation.mode == InvitationMode::Invitation && !invitation.for_owner,
-            invitation: Invitation { status: InvitationStatus::Expired, ..invitation },
-            event,
-        };
-        self.store().withdraw_invitation(&withdrawal).await
+        match self.lapsed_member(&invitation).await? {
+            Some(member) => {
+                let removal = self.removal(member, Some(invitation.expired()), event).await?;
+                self.store().remove_member(&removal).await
+            }
+            None => {
+                let withdrawal = Withdrawal { invitation: invitation.expired(), event };
+                self.store().withdraw_invitation(&withdrawal).await
+            }
+        }
+    }
+
+    /// Who leaves with a lapsed invitation: the invitee who never activated (invitation mode),
+    /// an owner link's candidate included, but never the owner: an account is never left
+    /// without its owner, who gets a fresh link through owner recovery.
+    async fn lapsed_member(&self, invitation: &Invitation) -> Result<Option<Member>, StoreError> {
+        if invitation.mode == InvitationMode::Direct {
+            return Ok(None);
+        }
+        if invitation.for_owner {
+            let account = self.store().account(&invitation.account_id).await?;
+            if account.is_none_or(|a| a.owner_id == invitation.user_id) {
+                return Ok(None);
+            }
+        }
+        let member = self.store().member(&invitation.account_id, &invitation.user_id).await?;
+        Ok(member.filter(|m| m.waits_on(&invitation.id)))
     }
 }

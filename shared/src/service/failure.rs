@@ -16,6 +16,7 @@ pub enum Code {
     Forbidden,
     RoleEscalation,
     UserBlocked,
+    MemberBlocked,
     NotFound,
     InvitationNotFound,
     EmailTaken,
@@ -27,6 +28,7 @@ pub enum Code {
     OwnerProtected,
     SelfActionForbidden,
     MemberNotActive,
+    MemberAlreadyActive,
     ConcurrentChange,
     InvitationExpired,
     PayloadTooLarge,
@@ -42,7 +44,7 @@ impl Code {
         match self {
             ValidationFailed | InvalidOrExpiredToken | InvalidCursor => 400,
             Unauthenticated | InvalidCredentials | InvalidRefreshToken => 401,
-            Forbidden | RoleEscalation | UserBlocked => 403,
+            Forbidden | RoleEscalation | UserBlocked | MemberBlocked => 403,
             NotFound | InvitationNotFound => 404,
             MethodNotAllowed => 405,
             EmailTaken
@@ -54,7 +56,8 @@ impl Code {
             | OwnerProtected
             | SelfActionForbidden
             | ConcurrentChange
-            | MemberNotActive => 409,
+            | MemberNotActive
+            | MemberAlreadyActive => 409,
             InvitationExpired => 410,
             PayloadTooLarge => 413,
             UnsupportedMediaType => 415,
@@ -75,6 +78,7 @@ impl Code {
             Forbidden => "forbidden",
             RoleEscalation => "role_escalation",
             UserBlocked => "user_blocked",
+            MemberBlocked => "member_blocked",
             NotFound => "not_found",
             InvitationNotFound => "invitation_not_found",
             EmailTaken => "email_taken",
@@ -86,6 +90,7 @@ impl Code {
             OwnerProtected => "owner_protected",
             SelfActionForbidden => "self_action_forbidden",
             MemberNotActive => "member_not_active",
+            MemberAlreadyActive => "member_already_active",
             ConcurrentChange => "concurrent_change",
             InvitationExpired => "invitation_expired",
             PayloadTooLarge => "payload_too_large",
@@ -109,6 +114,7 @@ impl Code {
             Forbidden => "You do not have permission to do this.",
             RoleEscalation => "You cannot grant permissions you do not hold.",
             UserBlocked => "This user is blocked.",
+            MemberBlocked => "Your access to this account is blocked; ask its owner.",
             NotFound => "Not found.",
             InvitationNotFound => "This invitation link is not valid.",
             EmailTaken => "This email address is already in use.",
@@ -120,6 +126,9 @@ impl Code {
             OwnerProtected => "The account owner cannot be changed this way.",
             SelfActionForbidden => "You cannot do this to yourself.",
             MemberNotActive => "The member is not active.",
+            MemberAlreadyActive => {
+                "The person has already set a password and can sign in; block or delete the member instead."
+            }
             ConcurrentChange => "Someone changed this at the same time; read it again and retry.",
             InvitationExpired => "This invitation has expired.",
             PayloadTooLarge => "The request body is too large.",

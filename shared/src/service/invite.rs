@@ -12,7 +12,7 @@ use crate::ports::{Conflict, InviteeUser, Login, NewInvitation, StoreError};
 use crate::service::Teamgate;
 use crate::service::caller::Caller;
 use crate::service::failure::{InternalError, Invalid};
-use crate::service::limits::RateLimited;
+use crate::service::limits::{Limit, RateLimited};
 use crate::service::mail::MailKind;
 use crate::service::secrets::{hash_secret, new_secret};
 use crate::service::views::InvitationView;
@@ -40,6 +40,8 @@ pub enum InviteError {
     InvitationPending,
     #[error("the phone already belongs to someone")]
     PhoneTaken,
+    #[error("the invitee changed while the invitation was being written")]
+    ConcurrentChange,
     #[error("rate limited")]
     RateLimited(#[from] RateLimited),
     #[error(transparent)]
@@ -53,9 +55,20 @@ failure_codes!(InviteError {
     EmailTaken => EmailTaken,
     InvitationPending => InvitationPending,
     PhoneTaken => PhoneTaken,
+    ConcurrentChange => ConcurrentChange,
     RateLimited(_) => RateLimited,
     Internal(_) => Internal,
 });
+
+/// An invitation to send: to whom, granting what, and the invitation it replaces, if any.
+pub(crate) struct InvitationRequest<'a> {
+    pub email: Email,
+    pub grant: Grant,
+    pub profile: Profile,
+    pub locale: Option<Locale>,
+    /// A revoked or expired invitation this one replaces (a resend): its sends count on.
+    pub replaces: Option<&'a Invitation>,
+}
 
 /// What a new invitation is made of, before it is written.
 pub(crate) struct Draft<'a> {
@@ -86,17 +99,10 @@ impl Teamgate {
             return Err(InviteError::Forbidden);
         }
         let preset = caller.preset;
-        let account = &caller.account;
         let mut errors = FieldErrors::default();
         let email = errors.check(Email::parse(&command.email));
-        if let Some(email) = &email
-            && preset.refuses_domain(email, &account.settings.blocked_email_domains)
-        {
-            errors.push(FieldError::new(
-                "email",
-                "blocked_email_domain",
-                format!("Addresses at {} cannot be invited to this account.", email.domain()),
-            ));
+        if let Some(refused) = email.as_ref().and_then(|email| refused_domain(caller, email)) {
+            errors.push(refused);
         }
         let grant = errors.check_all(preset.parse_grant(&command.roles, &command.permissions));
         if grant.as_ref().is_some_and(Grant::is_empty) {
@@ -111,33 +117,68 @@ impl Teamgate {
         else {
             return Err(Invalid(errors).into());
         };
-        if !caller.permissions.covers(&preset.effective(&grant)) {
+        let request = InvitationRequest { email, grant, profile, locale, replaces: None };
+        self.send_invitation(caller, &request).await
+    }
+
+    /// Every new invitation passes here, a resend that replaces a revoked or expired one
+    /// included: refused domains, the caller's ceiling, the inviter's and the address's mail
+    /// limits, uniqueness, then one write and the mail.
+    pub(crate) async fn send_invitation(
+        &self,
+        caller: &Caller<'_>,
+        request: &InvitationRequest<'_>,
+    ) -> Result<InvitationView, InviteError> {
+        let (account, preset) = (&caller.account, caller.preset);
+        if let Some(refused) = refused_domain(caller, &request.email) {
+            return Err(Invalid::from(refused).into());
+        }
+        if !caller.permissions.covers(&preset.effective(&request.grant)) {
             return Err(InviteError::RoleEscalation);
         }
-        let key = format!("invite:{}:{}", account.id, caller.user.id);
-        self.throttle(&[(key, self.settings.limits.invite_per_member)]).await??;
-
-        let mut drafted = self.write_invitation(caller, &email, &grant, &profile, locale).await;
-        if matches!(drafted, Err(InviteError::EmailTaken)) && !preset.email_unique_across_accounts {
+        let drafted = self.write_invitation(caller, request).await;
+        let drafted = match drafted {
             // Someone created this email's user between our read and our write (another account
             // invited them at the same moment): invite the user who now exists.
-            drafted = self.write_invitation(caller, &email, &grant, &profile, locale).await;
+            Err(InviteError::EmailTaken) if !preset.email_unique_across_accounts => {
+                self.write_invitation(caller, request).await
+            }
+            other => other,
+        }?;
+        // Counted once written, so only mail that would go counts (a lost race answers 409).
+        if let Err(limited) = self.throttle_invitation_mail(caller, &request.email).await? {
+            self.store().discard_invitation(&drafted.new).await.map_err(InternalError::from)?;
+            return Err(limited.into());
         }
-        let drafted = drafted?;
         let inviter = display_name(&caller.user);
-        self.mail_or_discard(account, preset, &drafted, locale, &inviter).await?;
+        self.mail_or_discard(account, preset, &drafted, request.locale, &inviter).await?;
         Ok(InvitationView::new(&drafted.new.invitation, self.now()))
+    }
+
+    /// Counts one invitation mail against the inviter and against the address (across every
+    /// invitation of the account to it, so revoking and resending cannot flood an inbox).
+    pub(crate) async fn throttle_invitation_mail(
+        &self,
+        caller: &Caller<'_>,
+        email: &Email,
+    ) -> Result<Result<(), RateLimited>, InternalError> {
+        let account = &caller.account.id;
+        let per_address = Limit { count: caller.preset.resend_limit_per_hour, window_seconds: 3600 };
+        self.throttle(&[
+            (format!("invite:{account}:{}", caller.user.id), self.settings.limits.invite_per_member),
+            (format!("invitation-mail:{account}:{email}"), per_address),
+        ])
+        .await
     }
 
     /// Reads who the invitee is and writes the invitation for them.
     async fn write_invitation(
         &self,
         caller: &Caller<'_>,
-        email: &Email,
-        grant: &Grant,
-        profile: &Profile,
-        locale: Option<Locale>,
+        request: &InvitationRequest<'_>,
     ) -> Result<Drafted, InviteError> {
+        let InvitationRequest { email, grant, profile, locale, replaces } = request;
+        let locale = *locale;
         let (account, preset) = (&caller.account, caller.preset);
         let invitee = self.store().login_by_email(email).await.map_err(InternalError::from)?;
         let (user, supersedes) = match invitee {
@@ -152,7 +193,7 @@ impl Teamgate {
                 (InviteeUser::Existing(login.user.id), supersedes)
             }
         };
-        let drafted = self.draft_invitation(Draft {
+        let mut drafted = self.draft_invitation(Draft {
             account,
             preset,
             email: email.clone(),
@@ -163,10 +204,20 @@ impl Teamgate {
             for_owner: false,
             supersedes,
         });
+        if let Some(previous) = replaces {
+            // The chain's sends count together: the hourly limit spans every invitation of it.
+            let invitation = &mut drafted.new.invitation;
+            invitation.send_count = previous.send_count;
+            invitation.recent_sends = previous.recent_sends.clone();
+            invitation.record_send(self.now(), preset.resend_limit_per_hour).map_err(|wait| {
+                InviteError::RateLimited(RateLimited { retry_after: seconds_to_wait(wait) })
+            })?;
+        }
         self.store().create_invitation(&drafted.new).await.map_err(|e| match e {
             StoreError::Conflict(Conflict::AlreadyMember) => InviteError::InvitationPending,
             StoreError::Conflict(Conflict::EmailTaken) => InviteError::EmailTaken,
             StoreError::Conflict(Conflict::PhoneTaken) => InviteError::PhoneTaken,
+            StoreError::Conflict(_) => InviteError::ConcurrentChange,
             other => InternalError::from(other).into(),
         })?;
         Ok(drafted)
@@ -225,8 +276,9 @@ impl Teamgate {
             locale,
             password_hash: None,
             token_version: 0,
-            reset_token_hash: None,
+            reset_links: Vec::new(),
             created_at: self.now(),
+            version: 0,
         }
     }
 
@@ -363,6 +415,22 @@ pub(crate) fn role_titles(preset: &Preset, grant: &Grant, locale: Locale) -> Vec
         .map(|role| role.title.get(locale).to_owned())
         .chain(grant.permissions.iter().map(|p| p.to_string()))
         .collect()
+}
+
+/// The field error for an address at a domain the preset or the account refuses.
+fn refused_domain(caller: &Caller<'_>, email: &Email) -> Option<FieldError> {
+    caller.preset.refuses_domain(email, &caller.account.settings.blocked_email_domains).then(|| {
+        FieldError::new(
+            "email",
+            "blocked_email_domain",
+            format!("Addresses at {} cannot be invited to this account.", email.domain()),
+        )
+    })
+}
+
+/// Whole seconds, rounded up, so that retrying after `Retry-After` succeeds.
+pub(crate) fn seconds_to_wait(wait: chrono::Duration) -> u64 {
+    u64::try_from((wait.num_milliseconds() + 999) / 1000).unwrap_or(0).max(1)
 }
 
 pub(crate) fn display_name(user: &User) -> String {

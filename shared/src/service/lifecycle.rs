@@ -6,11 +6,11 @@ use crate::domain::{
     AuditAction, AuditTarget, Invitation, InvitationId, InvitationMode, InvitationStatus, OneTimeToken,
     TokenPurpose,
 };
-use crate::ports::{Conflict, InviteeUser, Resend, StoreError, Withdrawal};
+use crate::ports::{Conflict, Resend, StoreError, Withdrawal};
 use crate::service::Teamgate;
 use crate::service::caller::{Caller, CallerError};
-use crate::service::failure::{Code, Failure, InternalError, retry_after_of};
-use crate::service::invite::{Draft, display_name};
+use crate::service::failure::{Code, Failure, InternalError, fields_of, retry_after_of};
+use crate::service::invite::{InvitationRequest, InviteError, display_name, seconds_to_wait};
 use crate::service::limits::RateLimited;
 use crate::service::secrets::{hash_secret, new_secret};
 use crate::service::views::InvitationView;
@@ -29,6 +29,12 @@ pub enum LifecycleError {
     NotPending(&'static str),
     #[error("the invitation was already accepted")]
     AlreadyAccepted,
+    #[error("the person has already set a password; block or delete the member instead")]
+    MemberAlreadyActive,
+    #[error("the invitation or its member changed meanwhile")]
+    ConcurrentChange,
+    #[error(transparent)]
+    Invite(#[from] InviteError),
     #[error("this invitation was sent too often in the last hour")]
     RateLimited(#[from] RateLimited),
     #[error(transparent)]
@@ -39,18 +45,35 @@ impl Failure for LifecycleError {
     fn code(&self) -> Code {
         match self {
             Self::Caller(e) => e.code(),
+            Self::Invite(e) => e.code(),
             Self::NotFound => Code::NotFound,
             Self::OwnerProtected => Code::OwnerProtected,
             Self::RoleEscalation => Code::RoleEscalation,
             Self::NotPending(_) => Code::InvitationNotPending,
             Self::AlreadyAccepted => Code::InvitationAlreadyAccepted,
+            Self::MemberAlreadyActive => Code::MemberAlreadyActive,
+            Self::ConcurrentChange => Code::ConcurrentChange,
             Self::RateLimited(_) => Code::RateLimited,
             Self::Internal(_) => Code::Internal,
         }
     }
 
+    fn field_errors(&self) -> Vec<crate::domain::FieldError> {
+        fields_of(self)
+    }
+
     fn retry_after(&self) -> Option<u64> {
         retry_after_of(self)
+    }
+}
+
+/// A conditional write's conflict, as revoke and resend answer it: the invitation left `sent`
+/// (accepted, revoked, renewed) or its member changed meanwhile.
+fn write_failed(error: StoreError) -> LifecycleError {
+    match error {
+        StoreError::Conflict(Conflict::TokenSpent) => LifecycleError::NotPending("no longer sent"),
+        StoreError::Conflict(_) => LifecycleError::ConcurrentChange,
+        other => InternalError::from(other).into(),
     }
 }
 
@@ -71,7 +94,8 @@ fn status_name(status: InvitationStatus) -> &'static str {
 }
 
 impl Teamgate {
-    /// The invitation `id` of the caller's account, if the caller may manage it.
+    /// The invitation `id` of the caller's account, if the caller may manage it: they hold
+    /// `users:write` and at least everything it grants (the owner holds everything).
     async fn managed_invitation(&self, caller: &Caller<'_>, id: &str) -> Result<Invitation, LifecycleError> {
         if !caller.can_manage_users() {
             return Err(CallerError::Forbidden.into());
@@ -86,11 +110,15 @@ impl Teamgate {
         if invitation.for_owner {
             return Err(LifecycleError::OwnerProtected);
         }
+        if !caller.permissions.covers(&caller.preset.effective(&invitation.grant())) {
+            return Err(LifecycleError::RoleEscalation);
+        }
         Ok(invitation)
     }
 
-    /// Revokes a `sent` invitation: its link dies at once and, in invitation mode, the
-    /// `not_activated` member disappears, so the email can be invited again.
+    /// Revokes a `sent` invitation: its link dies at once and the person it let in goes (their
+    /// login too, if it was their only one), so the email can be invited again. A direct-mode
+    /// member who already set a password is refused: they are in, and are blocked or deleted.
     pub async fn revoke_invitation(
         &self,
         caller: &Caller<'_>,
@@ -102,45 +130,64 @@ impl Teamgate {
             InvitationStatus::Sent => {}
             other => return Err(LifecycleError::NotPending(status_name(other))),
         }
-        let revoked = Invitation {
-            status: InvitationStatus::Revoked,
-            revoked_at: Some(now),
-            revoked_by: Some(caller.user.id.clone()),
-            ..invitation
+        let member = self
+            .store()
+            .member(&invitation.account_id, &invitation.user_id)
+            .await
+            .map_err(InternalError::from)?
+            .filter(|m| m.invitation_id.as_ref() == Some(&invitation.id));
+        let revoked = invitation.revoked(Some(caller.user.id.clone()), now);
+        let event = self.event(
+            &revoked.account_id,
+            Some(&caller.user.id),
+            AuditAction::InvitationRevoked,
+            AuditTarget::Invitation,
+            revoked.id.as_str(),
+            json!({ "email": revoked.email.masked() }),
+        );
+        let written = match member {
+            None => {
+                let withdrawal = Withdrawal { invitation: revoked.clone(), event };
+                self.store().withdraw_invitation(&withdrawal).await
+            }
+            Some(member) => {
+                let removal =
+                    self.removal(member, Some(revoked.clone()), event).await.map_err(InternalError::from)?;
+                if removal.user.as_ref().is_some_and(|u| u.password_hash.is_some())
+                    && revoked.mode == InvitationMode::Direct
+                {
+                    return Err(LifecycleError::MemberAlreadyActive);
+                }
+                self.store().remove_member(&removal).await
+            }
         };
-        let withdrawal = Withdrawal {
-            drop_member: revoked.mode == InvitationMode::Invitation,
-            event: self.event(
-                &revoked.account_id,
-                Some(&caller.user.id),
-                AuditAction::InvitationRevoked,
-                AuditTarget::Invitation,
-                revoked.id.as_str(),
-                json!({ "email": revoked.email.masked() }),
-            ),
-            invitation: revoked,
-        };
-        self.store().withdraw_invitation(&withdrawal).await.map_err(|e| match e {
-            StoreError::Conflict(_) => LifecycleError::NotPending("no longer sent"),
-            other => InternalError::from(other).into(),
-        })?;
-        Ok(InvitationView::new(&withdrawal.invitation, now))
+        written.map_err(write_failed)?;
+        Ok(InvitationView::new(&revoked, now))
     }
 
     /// Sends an invitation again. A `sent` one gets a new link and expiry (every older link dies);
-    /// an expired or revoked one is replaced by a new invitation with the same email and grant.
+    /// a revoked or expired one is replaced by a new invitation with the same email and grant,
+    /// which passes every check a new invitation passes.
     pub async fn resend_invitation(&self, caller: &Caller<'_>, id: &str) -> Result<Resent, LifecycleError> {
         let invitation = self.managed_invitation(caller, id).await?;
-        if !caller.permissions.covers(&caller.preset.effective(&invitation.grant())) {
-            return Err(LifecycleError::RoleEscalation);
-        }
         match invitation.status_at(self.now()) {
             InvitationStatus::Accepted => Err(LifecycleError::AlreadyAccepted),
             InvitationStatus::Sent => self.renew(caller, invitation).await.map(Resent::Renewed),
-            _ if invitation.mode == InvitationMode::Direct => Err(LifecycleError::NotPending(
-                "past its link; the member is active and sets a password through password reset",
-            )),
-            _ => self.replace(caller, invitation).await.map(Resent::Replaced),
+            InvitationStatus::Expired if invitation.mode == InvitationMode::Direct => {
+                Err(LifecycleError::NotPending(
+                    "past its link; the member is active and sets a password through password reset",
+                ))
+            }
+            _ => {
+                let request = InvitationRequest {
+                    email: invitation.email.clone(),
+                    grant: invitation.grant(),
+                    profile: Default::default(),
+                    locale: None,
+                    replaces: Some(&invitation),
+                };
+                Ok(Resent::Replaced(self.send_invitation(caller, &request).await?))
+            }
         }
     }
 
@@ -156,6 +203,7 @@ impl Teamgate {
         renewed.record_send(now, caller.preset.resend_limit_per_hour).map_err(|wait| {
             LifecycleError::RateLimited(RateLimited { retry_after: seconds_to_wait(wait) })
         })?;
+        self.throttle_invitation_mail(caller, &renewed.email).await??;
         let secret = new_secret(self.ports.rng.as_ref());
         renewed.token_hash = hash_secret(&secret);
         renewed.expires_at = now + self.invitation_lifetime(&caller.account, caller.preset);
@@ -165,11 +213,7 @@ impl Teamgate {
             .await
             .map_err(InternalError::from)?
             .filter(|m| m.invitation_id.as_ref() == Some(&renewed.id) && m.pending_until.is_some());
-        let member = waiting.clone().map(|m| crate::domain::Member {
-            pending_until: Some(renewed.expires_at),
-            version: m.version + 1,
-            ..m
-        });
+        let member = waiting.map(|m| m.pending_until(renewed.expires_at));
         let resend = Resend {
             token: OneTimeToken {
                 hash: renewed.token_hash.clone(),
@@ -192,16 +236,13 @@ impl Teamgate {
             )),
             invitation: renewed,
         };
-        self.store().resend_invitation(&resend).await.map_err(|e| match e {
-            StoreError::Conflict(_) => LifecycleError::NotPending("no longer sent"),
-            other => InternalError::from(other).into(),
-        })?;
+        self.store().resend_invitation(&resend).await.map_err(write_failed)?;
         let inviter = display_name(&caller.user);
         let sent =
             self.mail_invitation(&caller.account, caller.preset, &resend.invitation, &secret, None, &inviter);
         if let Err(error) = sent.await {
             // The new link never reached anyone: the invitation goes back to its previous link.
-            let restored = waiting.map(|m| crate::domain::Member { version: m.version + 2, ..m });
+            let restored = resend.member.clone().map(|m| m.pending_until(original.expires_at));
             let undo = Resend {
                 token: OneTimeToken {
                     hash: original.token_hash.clone(),
@@ -218,38 +259,4 @@ impl Teamgate {
         }
         Ok(InvitationView::new(&resend.invitation, now))
     }
-
-    async fn replace(&self, caller: &Caller<'_>, old: Invitation) -> Result<InvitationView, LifecycleError> {
-        let now = self.now();
-        let member = self.store().member(&old.account_id, &old.user_id).await.map_err(InternalError::from)?;
-        let supersedes =
-            member.filter(|m| m.invitation_id.as_ref() == Some(&old.id)).and_then(|m| m.invitation_id);
-        let mut drafted = self.draft_invitation(Draft {
-            account: &caller.account,
-            preset: caller.preset,
-            email: old.email.clone(),
-            grant: old.grant(),
-            user: InviteeUser::Existing(old.user_id.clone()),
-            profile: Default::default(),
-            invited_by: Some(caller.user.id.clone()),
-            for_owner: false,
-            supersedes,
-        });
-        drafted.new.invitation.send_count = old.send_count + 1;
-        drafted.new.invitation.last_sent_at = now;
-        self.store().create_invitation(&drafted.new).await.map_err(|e| match e {
-            StoreError::Conflict(Conflict::AlreadyMember) => {
-                LifecycleError::NotPending("superseded by a newer invitation")
-            }
-            other => InternalError::from(other).into(),
-        })?;
-        self.mail_or_discard(&caller.account, caller.preset, &drafted, None, &display_name(&caller.user))
-            .await?;
-        Ok(InvitationView::new(&drafted.new.invitation, now))
-    }
-}
-
-/// Whole seconds, rounded up, so that retrying after `Retry-After` succeeds.
-fn seconds_to_wait(wait: chrono::Duration) -> u64 {
-    u64::try_from((wait.num_milliseconds() + 999) / 1000).unwrap_or(0).max(1)
 }

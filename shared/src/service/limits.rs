@@ -23,13 +23,17 @@ pub struct RateLimits {
     pub sign_in_per_email_and_client: Limit,
     /// Sign-in attempts from one client, whatever the email.
     pub sign_in_per_client: Limit,
-    /// Reset requests for one email (each sends a mail).
-    pub reset_per_email: Limit,
+    /// Reset requests for one email from one client: answered 429 past it.
+    pub reset_per_email_and_client: Limit,
+    /// Reset requests from one client, whatever the email: answered 429 past it. (Mail to one
+    /// address is capped by the live links a person may hold: `domain::LIVE_RESET_LINKS`.)
     pub reset_per_client: Limit,
     /// Attempts to accept an invitation (each may hash a password) from one client.
     pub accept_per_client: Limit,
     /// Invitations sent by one member.
     pub invite_per_member: Limit,
+    /// Owner recoveries started for one account (each mails a link that can take the account).
+    pub owner_recovery_per_account: Limit,
 }
 
 impl Default for RateLimits {
@@ -38,10 +42,11 @@ impl Default for RateLimits {
         Self {
             sign_in_per_email_and_client: limit(10, 900),
             sign_in_per_client: limit(100, 900),
-            reset_per_email: limit(5, 3600),
+            reset_per_email_and_client: limit(5, 3600),
             reset_per_client: limit(30, 3600),
             accept_per_client: limit(30, 900),
             invite_per_member: limit(300, 3600),
+            owner_recovery_per_account: limit(10, 86_400),
         }
     }
 }

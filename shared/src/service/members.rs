@@ -4,8 +4,8 @@
 use serde_json::json;
 
 use crate::domain::{
-    Account, AuditAction, AuditTarget, FieldError, FieldErrors, Invitation, InvitationStatus, Locale, Member,
-    MemberStatus, RoleName, UserId,
+    AuditAction, AuditEvent, AuditTarget, FieldError, FieldErrors, Invitation, InvitationStatus, Locale,
+    Member, MemberStatus, RoleName, UserId,
 };
 use crate::ports::{MemberRemoval, MemberUpdate, OwnershipTransfer, StoreError};
 use crate::service::Teamgate;
@@ -145,12 +145,7 @@ impl Teamgate {
             "from": { "roles": member.roles, "permissions": member.permissions },
             "to": { "roles": grant.roles, "permissions": grant.permissions },
         });
-        let changed = Member {
-            roles: grant.roles,
-            permissions: grant.permissions,
-            version: member.version + 1,
-            ..member
-        };
+        let changed = member.regranted(grant);
         let event = self.member_event(caller, &changed, AuditAction::MemberRolesChanged, details);
         self.store()
             .update_member(&MemberUpdate { member: changed.clone(), event })
@@ -167,16 +162,13 @@ impl Teamgate {
         blocked: bool,
     ) -> Result<MemberView, MemberError> {
         let member = self.administered(caller, user_id).await?;
-        let status = match (blocked, member.activated_at) {
-            (true, _) => MemberStatus::Blocked,
-            (false, Some(_)) => MemberStatus::Active,
-            (false, None) => MemberStatus::NotActivated,
-        };
-        if member.status == status || (!blocked && member.status != MemberStatus::Blocked) {
+        if blocked == (member.status == MemberStatus::Blocked) {
             return Ok(MemberView::new(&member, caller.preset));
         }
-        let action = if blocked { AuditAction::MemberBlocked } else { AuditAction::MemberUnblocked };
-        let changed = Member { status, version: member.version + 1, ..member };
+        let (action, changed) = match blocked {
+            true => (AuditAction::MemberBlocked, member.blocked()),
+            false => (AuditAction::MemberUnblocked, member.unblocked()),
+        };
         let event = self.member_event(caller, &changed, action, json!({}));
         self.store()
             .update_member(&MemberUpdate { member: changed.clone(), event })
@@ -188,32 +180,44 @@ impl Teamgate {
     /// Removes a member. Their email and phone become free again when this was their last account.
     pub async fn delete_member(&self, caller: &Caller<'_>, user_id: &str) -> Result<(), MemberError> {
         let member = self.administered(caller, user_id).await?;
-        let login = self.store().login_by_id(&member.user_id).await.map_err(InternalError::from)?;
-        let release_user =
-            login.filter(|l| l.memberships.iter().all(|m| m.account.id == caller.account.id)).map(|l| l.user);
-        let revoke_invitation = match (&member.status, &member.invitation_id, member.pending_until) {
-            (MemberStatus::NotActivated, Some(id), Some(_)) => self
-                .store()
-                .invitation(&caller.account.id, id)
-                .await
-                .map_err(InternalError::from)?
-                .filter(|i| i.status == InvitationStatus::Sent)
-                .map(|i| Invitation {
-                    status: InvitationStatus::Revoked,
-                    revoked_at: Some(self.now()),
-                    revoked_by: Some(caller.user.id.clone()),
-                    ..i
-                }),
+        let pending = match &member.invitation_id {
+            Some(id) if member.status == MemberStatus::NotActivated => {
+                self.store().invitation(&caller.account.id, id).await.map_err(InternalError::from)?
+            }
             _ => None,
         };
+        let revoked = pending
+            .filter(|i| i.status == InvitationStatus::Sent)
+            .map(|i| i.revoked(Some(caller.user.id.clone()), self.now()));
         let event = self.member_event(
             caller,
             &member,
             AuditAction::MemberDeleted,
             json!({ "email": member.email.masked() }),
         );
-        let removal = MemberRemoval { member, release_user, revoke_invitation, event };
+        let removal = self.removal(member, revoked, event).await.map_err(InternalError::from)?;
         self.store().remove_member(&removal).await.map_err(write_failed)
+    }
+
+    /// Removing `member` (and ending `invitation`, the one it came from): the user, read
+    /// consistently, must not change meanwhile, and goes too when this was their last membership.
+    pub(crate) async fn removal(
+        &self,
+        member: Member,
+        invitation: Option<Invitation>,
+        event: AuditEvent,
+    ) -> Result<MemberRemoval, StoreError> {
+        let (user, login) =
+            tokio::try_join!(self.store().user(&member.user_id), self.store().login_by_id(&member.user_id))?;
+        let elsewhere =
+            login.is_some_and(|l| l.memberships.iter().any(|m| m.account.id != member.account_id));
+        Ok(MemberRemoval {
+            release_user: user.is_some() && !elsewhere,
+            user,
+            member,
+            end_invitation: invitation,
+            event,
+        })
     }
 
     /// Hands ownership to an active member, confirmed with the owner's password. The former owner
@@ -245,8 +249,8 @@ impl Teamgate {
             return Err(MemberError::MemberNotActive);
         }
         let former = caller.member.clone().former_owner(caller.preset);
-        let successor = Member { is_owner: true, version: successor.version + 1, ..successor };
-        let account = Account { owner_id: successor.user_id.clone(), ..caller.account.clone() };
+        let successor = successor.made_owner();
+        let account = caller.account.clone().owned_by(successor.user_id.clone());
         let event = self.event(
             &account.id,
             Some(&caller.user.id),
@@ -310,10 +314,11 @@ impl Teamgate {
             return Err(CallerError::Forbidden.into());
         }
         let mut errors = FieldErrors::default();
-        let mut account = caller.account.clone();
+        let mut settings = caller.account.settings.clone();
+        let mut locale = caller.account.locale;
         if let Some(hours) = command.invitation_ttl_hours {
             if (1..=caller.preset.invitation_ttl_hours).contains(&hours) {
-                account.settings.invitation_ttl_hours = Some(hours);
+                settings.invitation_ttl_hours = Some(hours);
             } else {
                 errors.push(FieldError::new(
                     "invitation_ttl_hours",
@@ -327,7 +332,7 @@ impl Teamgate {
         }
         if let Some(domains) = command.blocked_email_domains {
             match parse_domains(&domains) {
-                Some(domains) => account.settings.blocked_email_domains = domains,
+                Some(domains) => settings.blocked_email_domains = domains,
                 None => errors.push(FieldError::new(
                     "blocked_email_domains",
                     "invalid_value",
@@ -339,13 +344,14 @@ impl Teamgate {
         }
         if let Some(raw) = command.locale {
             match Locale::parse(&raw) {
-                Some(locale) => account.locale = locale,
+                Some(parsed) => locale = parsed,
                 None => errors.push(FieldError::new("locale", "invalid_value", "Use en, uk or pl.")),
             }
         }
         if !errors.is_empty() {
             return Err(Invalid(errors).into());
         }
+        let account = caller.account.clone().with_settings(settings, locale);
         let event = self.event(
             &account.id,
             Some(&caller.user.id),

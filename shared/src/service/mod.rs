@@ -45,6 +45,8 @@ pub struct Settings {
     /// Where emailed links point, without a trailing slash; never taken from a request.
     pub public_base_url: String,
     pub operator_key: String,
+    /// The key of the page cursors' MAC (`CURSOR_KEY`), a secret of its own.
+    pub cursor_key: String,
     pub default_preset: String,
     pub limits: limits::RateLimits,
     /// The least time a password-reset request takes, so a known email and an unknown one
@@ -79,13 +81,12 @@ impl Teamgate {
         if presets.get(&settings.default_preset).is_none() {
             return Err(StartupError::UnknownDefaultPreset(settings.default_preset));
         }
-        let cursor_key = secrets::hash_secret(&format!("teamgate cursors\n{}", settings.operator_key));
         Ok(Self {
             ports,
             presets,
             access,
             passwords: PasswordHasher::default(),
-            cursors: Cursors::new(cursor_key.as_bytes()),
+            cursors: Cursors::new(settings.cursor_key.as_bytes()),
             mail: MailTemplates::builtin()?,
             settings,
         })

@@ -4,7 +4,8 @@
 use chrono::Duration;
 
 use crate::domain::{
-    Email, FieldError, FieldErrors, Locale, OneTimeToken, Password, Preset, ProfileInput, TokenPurpose, User,
+    Email, FieldError, FieldErrors, Locale, OneTimeToken, Password, Preset, ProfileInput, ResetLink,
+    TokenPurpose, User, UserId,
 };
 use crate::ports::{Conflict, Login, PasswordChange, ProfileUpdate, StoreError};
 use crate::service::Teamgate;
@@ -24,7 +25,7 @@ const RESET_LINK_HOURS: i64 = 1;
 pub enum PasswordError {
     #[error("validation failed")]
     Invalid(#[from] Invalid),
-    #[error("this link is invalid, used, replaced by a newer one, or expired")]
+    #[error("this link is invalid, used, ended by a password change, or expired")]
     InvalidOrExpiredToken,
     #[error("the current password is not correct")]
     InvalidCredentials,
@@ -105,15 +106,16 @@ impl Teamgate {
         let started = tokio::time::Instant::now();
         let email = Email::parse(email).map_err(|e| Invalid::from(FieldError::from(e)))?;
         let limits = &self.settings.limits;
+        // Decided per client: a stranger's requests cannot use up the person's own.
         self.throttle(&[
-            (format!("reset:{email}"), limits.reset_per_email),
+            (format!("reset:{email}:{client}"), limits.reset_per_email_and_client),
             (format!("reset-client:{client}"), limits.reset_per_client),
         ])
         .await??;
         let login = self.store().login_by_email(&email).await.map_err(InternalError::from)?;
         if let Some(login) = login.filter(|l| !crate::service::sessions::entirely_blocked(l)) {
             // A failure must not answer differently from an unknown email: logged, not returned.
-            if let Err(error) = self.send_reset_link(&login.user).await {
+            if let Err(error) = self.mail_reset_link(&login.user.id, &email).await {
                 tracing::error!(%error, email = %email.masked(), "a reset link was not sent");
             }
         }
@@ -123,15 +125,24 @@ impl Teamgate {
         })
     }
 
-    async fn send_reset_link(&self, user: &User) -> Result<(), InternalError> {
+    /// Mails a new reset link, unless the person already holds `LIVE_RESET_LINKS` live ones:
+    /// then nothing is sent, silently (the answer must not tell), and their links stay live.
+    async fn mail_reset_link(&self, user: &UserId, email: &Email) -> Result<(), InternalError> {
         let secret = new_secret(self.ports.rng.as_ref());
         let token = OneTimeToken {
             hash: hash_secret(&secret),
-            user_id: user.id.clone(),
+            user_id: user.clone(),
             purpose: TokenPurpose::PasswordReset,
             expires_at: self.now() + Duration::hours(RESET_LINK_HOURS),
         };
-        self.store().issue_password_reset(&token).await?;
+        let issued = match self.issue_reset_link(user, &token).await {
+            Err(StoreError::Conflict(_)) => self.issue_reset_link(user, &token).await,
+            other => other,
+        }?;
+        let Some(user) = issued else {
+            tracing::warn!(email = %email.masked(), "reset mail cap reached: live links held; no mail sent");
+            return Ok(());
+        };
         let link = self.link("/reset-password", &secret);
         let expires_at = format_time(token.expires_at);
         let values =
@@ -141,23 +152,51 @@ impl Teamgate {
         self.ports.mailer.send(&mail).await.map_err(|e| InternalError::new("sending a reset link", e))
     }
 
-    /// Sets a new password from a reset link (once); every session of the user ends.
+    /// Adds `token` to the user's live reset links, on the user as read now; `None` while the
+    /// user holds as many live links as they may.
+    async fn issue_reset_link(
+        &self,
+        user: &UserId,
+        token: &OneTimeToken,
+    ) -> Result<Option<User>, StoreError> {
+        let stored = self.store().user(user).await?.ok_or(StoreError::Conflict(Conflict::Stale))?;
+        let link = ResetLink { hash: token.hash.clone(), expires_at: token.expires_at };
+        let Some(user) = stored.with_reset_link(link, self.now()) else {
+            return Ok(None);
+        };
+        self.store().issue_password_reset(&user, token).await?;
+        Ok(Some(user))
+    }
+
+    /// Sets a new password from a reset link (once); every session and every other reset link of
+    /// the user ends. A write that raced another change of the user starts once more from a
+    /// fresh read.
     pub async fn confirm_password_reset(&self, token: &str, new_password: &str) -> Result<(), PasswordError> {
         if !is_well_formed(token) {
             return Err(PasswordError::InvalidOrExpiredToken);
         }
         let hash = hash_secret(token);
-        let (token, login) = self
+        let login = self.reset_login(&hash).await?;
+        let password = self.new_password(&login, new_password)?;
+        let phc = self.passwords.hash(&password).await?;
+        match self.set_password(login.user, phc.clone()).await {
+            Err(PasswordError::ConcurrentChange) => {
+                self.set_password(self.reset_login(&hash).await?.user, phc).await
+            }
+            other => other,
+        }
+    }
+
+    /// The login whose live reset link `hash` is, or why there is none.
+    async fn reset_login(&self, hash: &str) -> Result<Login, PasswordError> {
+        let (_, login) = self
             .store()
-            .password_reset(&hash)
+            .password_reset(hash)
             .await
             .map_err(InternalError::from)?
-            .filter(|(t, l)| {
-                t.expires_at > self.now() && l.user.reset_token_hash.as_deref() == Some(hash.as_str())
-            })
+            .filter(|(_, l)| l.user.has_reset_link(hash, self.now()))
             .ok_or(PasswordError::InvalidOrExpiredToken)?;
-        let password = self.new_password(&login, new_password)?;
-        self.set_password(login.user, &password, Some(token.hash)).await
+        Ok(login)
     }
 
     /// Changes the caller's password after checking the current one; every session ends.
@@ -173,25 +212,15 @@ impl Teamgate {
             return Err(PasswordError::InvalidCredentials);
         }
         let password = self.new_password(&login, new_password)?;
-        self.set_password(login.user, &password, None).await
+        let phc = self.passwords.hash(&password).await?;
+        self.set_password(login.user, phc).await
     }
 
-    async fn set_password(
-        &self,
-        user: User,
-        password: &Password,
-        reset: Option<String>,
-    ) -> Result<(), PasswordError> {
-        let changed = User {
-            password_hash: Some(self.passwords.hash(password).await?),
-            token_version: user.token_version + 1,
-            reset_token_hash: None,
-            ..user
-        };
-        let by_link = reset.is_some();
-        let change = PasswordChange { user: changed, reset_token_hash: reset };
+    /// Writes the password hash `phc` over the user as read: every session and reset link ends.
+    async fn set_password(&self, user: User, phc: String) -> Result<(), PasswordError> {
+        let spent_links = user.reset_links.iter().map(|l| l.hash.clone()).collect();
+        let change = PasswordChange { user: user.with_password(phc), spent_links };
         self.store().change_password(&change).await.map_err(|e| match e {
-            StoreError::Conflict(_) if by_link => PasswordError::InvalidOrExpiredToken,
             StoreError::Conflict(_) => PasswordError::ConcurrentChange,
             other => InternalError::from(other).into(),
         })?;
@@ -210,8 +239,15 @@ impl Teamgate {
         Ok(())
     }
 
+    /// The caller's login with their user read consistently: what their own changes are based on.
     async fn own_login(&self, principal: &Principal) -> Result<Login, PasswordError> {
-        Ok(self.signed_in_login(principal).await?)
+        let (login, user) =
+            tokio::join!(self.signed_in_login(principal), self.store().user(&principal.user_id));
+        let user = user
+            .map_err(InternalError::from)?
+            .filter(|u| u.token_version == principal.token_version)
+            .ok_or(CallerError::Unauthenticated)?;
+        Ok(Login { user, ..login? })
     }
 
     /// Edits the caller's name, phone and language, under their account's rules.
@@ -232,20 +268,16 @@ impl Teamgate {
             ),
             None => Some(login.user.locale),
         };
-        let (Some(profile), Some(locale), true) = (profile, locale, errors.is_empty()) else {
+        let (Some(mut profile), Some(locale), true) = (profile, locale, errors.is_empty()) else {
             return Err(Invalid(errors).into());
         };
-        let mut user = login.user.clone();
-        user.first_name = profile.first_name.map(|n| n.to_string()).or(user.first_name);
-        user.last_name = profile.last_name.map(|n| n.to_string()).or(user.last_name);
-        user.locale = locale;
         let unique_phone = login.memberships.iter().any(|m| self.preset(&m.account.preset).phone_unique);
-        let new_phone = profile.phone.filter(|p| user.phone.as_ref() != Some(p));
-        let (claim_phone, release_phone) = match (&new_phone, unique_phone) {
-            (Some(phone), true) => (Some(phone.clone()), user.phone.clone()),
+        profile.phone = profile.phone.filter(|p| login.user.phone.as_ref() != Some(p));
+        let (claim_phone, release_phone) = match (&profile.phone, unique_phone) {
+            (Some(phone), true) => (Some(phone.clone()), login.user.phone.clone()),
             _ => (None, None),
         };
-        user.phone = new_phone.or(user.phone);
+        let user = login.user.clone().with_profile(profile, Some(locale));
         let update = ProfileUpdate {
             user,
             accounts: login.memberships.iter().map(|m| m.account.id.clone()).collect(),

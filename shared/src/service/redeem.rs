@@ -5,11 +5,11 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 use crate::domain::{
-    Account, AuditAction, AuditTarget, InvitationMode, InvitationStatus, Locale, Member, MemberStatus,
-    Password, PasswordPolicy, ProfileInput, RoleName,
+    Account, AuditAction, AuditTarget, InvitationMode, InvitationStatus, Locale, Member, Password,
+    PasswordPolicy, ProfileInput, Refusal, RoleName, UserId,
 };
 use crate::failure_codes;
-use crate::ports::{Acceptance, Conflict, Membership, OwnershipTransfer, Redemption, StoreError};
+use crate::ports::{Acceptance, Conflict, Membership, Redemption, StoreError};
 use crate::service::Teamgate;
 use crate::service::failure::{InternalError, Invalid};
 use crate::service::invite::role_titles;
@@ -33,6 +33,10 @@ pub enum RedeemError {
     InvalidCredentials,
     #[error("the phone already belongs to someone")]
     PhoneTaken,
+    #[error("the member was blocked before accepting")]
+    MemberBlocked,
+    #[error("the invitation changed while it was being accepted")]
+    ConcurrentChange,
     #[error("rate limited")]
     RateLimited(#[from] RateLimited),
     #[error(transparent)]
@@ -47,6 +51,8 @@ failure_codes!(RedeemError {
     AlreadyAccepted => InvitationAlreadyAccepted,
     InvalidCredentials => InvalidCredentials,
     PhoneTaken => PhoneTaken,
+    MemberBlocked => MemberBlocked,
+    ConcurrentChange => ConcurrentChange,
     RateLimited(_) => RateLimited,
     Internal(_) => Internal,
 });
@@ -79,8 +85,9 @@ impl Teamgate {
     pub async fn inspect_invitation(&self, token: &str) -> Result<InspectView, RedeemError> {
         let redemption = self.live_redemption(token).await?;
         let invitation = &redemption.invitation;
+        let user = redemption.user.as_ref().ok_or(RedeemError::Revoked)?;
         let preset = self.preset(&redemption.account.preset);
-        let locale = redemption.login.user.locale.unwrap_or(redemption.account.locale);
+        let locale = user.locale.unwrap_or(redemption.account.locale);
         Ok(InspectView {
             account_name: redemption.account.name.clone(),
             email: invitation.email.to_string(),
@@ -88,92 +95,104 @@ impl Teamgate {
             role_titles: role_titles(preset, &invitation.grant(), locale),
             expires_at: invitation.expires_at,
             status: invitation.status_at(self.now()),
-            requires_password: redemption.login.user.password_hash.is_none(),
+            requires_password: user.password_hash.is_none(),
             mode: invitation.mode,
             locale,
-            profile_fields: preset.profile_fields(&redemption.login.user.profile()),
+            profile_fields: preset.profile_fields(&user.profile()),
             password_policy: preset.password.clone(),
         })
     }
 
     /// Sets the password (or checks the existing one), activates the membership and signs in.
-    /// Of concurrent accepts of one link exactly one succeeds.
+    /// Of concurrent accepts of one link exactly one succeeds; an accept that raced another
+    /// change (a block, a role change) starts once more from a fresh read, so it never writes
+    /// back what it read.
     pub async fn accept_invitation(
         &self,
         command: AcceptCommand,
         client: &str,
     ) -> Result<SessionView, RedeemError> {
         self.throttle(&[(format!("accept:{client}"), self.settings.limits.accept_per_client)]).await??;
-        let redemption = self.live_redemption(&command.token).await?;
-        let Redemption { invitation, account, login, .. } = redemption;
-        let preset = self.preset(&account.preset);
+        match self.accept_once(&command).await {
+            Err(RedeemError::ConcurrentChange) => self.accept_once(&command).await,
+            other => other,
+        }
+    }
+
+    async fn accept_once(&self, command: &AcceptCommand) -> Result<SessionView, RedeemError> {
+        let Redemption { invitation, account, user, member, memberships, .. } =
+            self.live_redemption(&command.token).await?;
+        let user = user.ok_or(RedeemError::Revoked)?;
+        if invitation.for_owner && !account.owner_link_is(&invitation.id) {
+            return Err(RedeemError::Revoked);
+        }
+        let member = member
+            .filter(|m| m.invitation_id.as_ref() == Some(&invitation.id))
+            .ok_or(RedeemError::Revoked)?;
         let now = self.now();
-        let mut user = login.user.clone();
-        let known = user.profile().or(command.profile);
+        let member = member.activated(now).map_err(|Refusal::MemberBlocked| RedeemError::MemberBlocked)?;
+        let preset = self.preset(&account.preset);
+        let known = user.profile().or(command.profile.clone());
         let profile = preset.parse_profile(&known, true).map_err(Invalid)?;
-        match &user.password_hash {
+        let first_password = match &user.password_hash {
             Some(hash) => {
                 if !self.passwords.verify(&command.password, Some(hash)).await {
                     return Err(RedeemError::InvalidCredentials);
                 }
+                None
             }
             None => {
                 let password = Password::parse("password", &command.password, &preset.password)
                     .map_err(Invalid::from)?;
-                user.password_hash = Some(self.passwords.hash(&password).await?);
+                Some(self.passwords.hash(&password).await?)
             }
-        }
+        };
         let claim_phone =
             profile.phone.clone().filter(|p| preset.phone_unique && user.phone.as_ref() != Some(p));
-        user.first_name = profile.first_name.map(|n| n.to_string()).or(user.first_name);
-        user.last_name = profile.last_name.map(|n| n.to_string()).or(user.last_name);
-        user.phone = profile.phone.or(user.phone);
-
-        let membership =
-            login.memberships.iter().find(|m| m.account.id == account.id).ok_or(RedeemError::Revoked)?;
-        let mut member = membership.member.clone().with_profile(&user);
-        if member.status == MemberStatus::NotActivated {
-            member.status = MemberStatus::Active;
-            member.activated_at = Some(now);
-        }
-        member.pending_until = None;
-        member.last_login_at = Some(now);
-        member.version += 1;
-        let ownership = match invitation.for_owner && account.owner_id != user.id {
+        let user = user.accepting(profile, first_password);
+        let member = member.with_profile(&user);
+        let mut events = vec![self.event(
+            &account.id,
+            Some(&user.id),
+            AuditAction::InvitationAccepted,
+            AuditTarget::Invitation,
+            invitation.id.as_str(),
+            serde_json::json!({}),
+        )];
+        let (account_after, former_owner) = match invitation.for_owner {
+            false => (None, None),
+            true if account.owner_id == user.id => (Some(account.clone().owned_by(user.id.clone())), None),
             true => {
-                member.is_owner = true;
-                Some(self.recovered_ownership(&account, &member).await?)
+                let former = self.former_owner(&account, &member.user_id).await?;
+                events.push(self.event(
+                    &account.id,
+                    Some(&member.user_id),
+                    AuditAction::OwnershipTransferred,
+                    AuditTarget::Account,
+                    account.id.as_str(),
+                    serde_json::json!({ "from": former.user_id, "to": member.user_id, "via": "owner_recovery" }),
+                ));
+                (Some(account.clone().owned_by(user.id.clone())), Some(former))
             }
-            false => None,
         };
-        let mut accepted = invitation.clone();
-        accepted.status = InvitationStatus::Accepted;
-        accepted.accepted_at = Some(now);
         let (session, refresh_token) = self.new_refresh_session(&user, now);
         let acceptance = Acceptance {
             token_hash: invitation.token_hash.clone(),
-            invitation: accepted,
+            invitation: invitation.accepted(now),
             member: member.clone(),
             user: user.clone(),
             claim_phone,
             session,
-            event: self.event(
-                &account.id,
-                Some(&user.id),
-                AuditAction::InvitationAccepted,
-                AuditTarget::Invitation,
-                invitation.id.as_str(),
-                serde_json::json!({}),
-            ),
-            ownership,
+            events,
+            account: account_after,
+            former_owner,
         };
         self.store().accept_invitation(&acceptance).await.map_err(|e| match e {
             StoreError::Conflict(Conflict::PhoneTaken) => RedeemError::PhoneTaken,
-            StoreError::Conflict(_) => RedeemError::AlreadyAccepted,
+            StoreError::Conflict(_) => RedeemError::ConcurrentChange,
             other => InternalError::from(other).into(),
         })?;
-        let memberships = login
-            .memberships
+        let memberships = memberships
             .into_iter()
             .map(|m| {
                 if m.account.id == account.id {
@@ -183,38 +202,21 @@ impl Teamgate {
                 }
             })
             .collect::<Vec<_>>();
-        Ok(self.session_view(&user, &memberships, refresh_token, now))
+        Ok(self.session_view(&user, &memberships, refresh_token, now)?)
     }
 
-    /// An owner-recovery acceptance hands the account to `successor`: the former owner keeps
-    /// the preset's former-owner grant, as after a transfer.
-    async fn recovered_ownership(
-        &self,
-        account: &Account,
-        successor: &Member,
-    ) -> Result<OwnershipTransfer, RedeemError> {
+    /// The owner's membership as it becomes when an owner-recovery link hands the account to
+    /// `successor`: the preset's former-owner grant, as after a transfer.
+    async fn former_owner(&self, account: &Account, successor: &UserId) -> Result<Member, RedeemError> {
         let preset = self.preset(&account.preset);
         let former = self
             .store()
             .member(&account.id, &account.owner_id)
             .await
             .map_err(InternalError::from)?
-            .ok_or(RedeemError::AlreadyAccepted)?;
-        let former = former.former_owner(preset);
-        let event = self.event(
-            &account.id,
-            Some(&successor.user_id),
-            AuditAction::OwnershipTransferred,
-            AuditTarget::Account,
-            account.id.as_str(),
-            serde_json::json!({ "from": former.user_id, "to": successor.user_id, "via": "owner_recovery" }),
-        );
-        Ok(OwnershipTransfer {
-            account: Account { owner_id: successor.user_id.clone(), ..account.clone() },
-            former,
-            successor: successor.clone(),
-            event,
-        })
+            .filter(|m| &m.user_id != successor)
+            .ok_or(RedeemError::ConcurrentChange)?;
+        Ok(former.former_owner(preset))
     }
 
     /// The redemption behind a link that is still usable, or why it is not.

@@ -66,17 +66,18 @@ impl Teamgate {
         client: &str,
     ) -> Result<SessionView, SignInError> {
         let limits = &self.settings.limits;
+        let email = Email::parse(email).ok();
+        // Counted per person, by the canonical address: another spelling of it gets no fresh
+        // budget, and every address that cannot be anyone's shares one.
+        let person = email.as_ref().map_or("", Email::as_str);
         self.throttle(&[
-            (
-                format!("sign-in:{}:{client}", email.trim().to_lowercase()),
-                limits.sign_in_per_email_and_client,
-            ),
+            (format!("sign-in:{person}:{client}"), limits.sign_in_per_email_and_client),
             (format!("sign-in-client:{client}"), limits.sign_in_per_client),
         ])
         .await??;
-        let login = match Email::parse(email) {
-            Ok(email) => self.store().login_by_email(&email).await.map_err(InternalError::from)?,
-            Err(_) => None,
+        let login = match email {
+            Some(email) => self.store().login_by_email(&email).await.map_err(InternalError::from)?,
+            None => None,
         };
         let hash = login.as_ref().and_then(|l| l.user.password_hash.as_deref());
         if !self.passwords.verify(password, hash).await {
@@ -112,7 +113,7 @@ impl Teamgate {
                 m
             })
             .collect::<Vec<_>>();
-        Ok(self.session_view(&login.user, &memberships, token, now))
+        Ok(self.session_view(&login.user, &memberships, token, now)?)
     }
 
     /// Exchanges a refresh token for a new session; the presented token dies. Presenting a token
@@ -146,7 +147,7 @@ impl Teamgate {
             StoreError::Conflict(_) => RefreshError::Invalid,
             other => InternalError::from(other).into(),
         })?;
-        Ok(self.session_view(&login.user, &login.memberships, refresh_token(&family, &next_secret), now))
+        Ok(self.session_view(&login.user, &login.memberships, refresh_token(&family, &next_secret), now)?)
     }
 
     /// Ends the chain of a refresh token that is current; anything else is ignored.
@@ -203,15 +204,15 @@ impl Teamgate {
         memberships: &[Membership],
         refresh_token: String,
         now: DateTime<Utc>,
-    ) -> SessionView {
-        SessionView {
-            access_token: self.access.issue(&user.id, user.token_version, now),
+    ) -> Result<SessionView, InternalError> {
+        Ok(SessionView {
+            access_token: self.access.issue(&user.id, user.token_version, now)?,
             token_type: "Bearer",
             expires_in: ACCESS_TOKEN_SECONDS,
             refresh_token,
             user_id: user.id.to_string(),
             memberships: self.membership_views(memberships),
-        }
+        })
     }
 
     pub(crate) fn membership_views(&self, memberships: &[Membership]) -> Vec<MembershipView> {

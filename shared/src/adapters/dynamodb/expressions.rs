@@ -32,19 +32,11 @@ pub fn not_taken_up(conflict: Conflict) -> StoreResult<Condition> {
         .value(":expired", items::value(&InvitationStatus::Expired)?))
 }
 
-/// The membership still waits on `invitation` (and, with `status`, still has that status).
-pub fn waits_on(invitation: &InvitationId, status: Option<MemberStatus>) -> StoreResult<Condition> {
-    let expression = match status {
-        Some(_) => "#r.#invitation_id = :invitation AND #r.#status = :waiting",
-        None => "#r.#invitation_id = :invitation",
-    };
-    let mut condition = on_record(Condition::new(expression, Conflict::Stale))
+/// The membership still comes from `invitation`.
+pub fn waits_on(invitation: &InvitationId) -> Condition {
+    on_record(Condition::new("#r.#invitation_id = :invitation", Conflict::Stale))
         .name("#invitation_id", "invitation_id")
-        .value(":invitation", s(invitation.as_str()));
-    if let Some(status) = status {
-        condition = condition.name("#status", "status").value(":waiting", items::value(&status)?);
-    }
-    Ok(condition)
+        .value(":invitation", s(invitation.as_str()))
 }
 
 /// No membership yet, or only the stale one waiting on `old`, which a new invitation replaces.
@@ -59,18 +51,16 @@ pub fn no_member_but(old: &InvitationId) -> StoreResult<Condition> {
     .value(":old", s(old.as_str())))
 }
 
-/// The stored record's `version` is `version` (members) or its `token_version` is (users).
+/// The item exists and its record's `field` is `version`. A record written before it carried
+/// versions counts as version 0.
 pub fn version_is(field: &str, version: u32, conflict: Conflict) -> Condition {
-    on_record(Condition::new("#r.#version = :version", conflict))
+    let expression = match version {
+        0 => "attribute_exists(PK) AND (#r.#version = :version OR attribute_not_exists(#r.#version))",
+        _ => "#r.#version = :version",
+    };
+    on_record(Condition::new(expression, conflict))
         .name("#version", field)
         .value(":version", AttributeValue::N(version.to_string()))
-}
-
-/// The account's owner is still `owner`.
-pub fn owned_by(owner: &UserId) -> Condition {
-    on_record(Condition::new("#r.#owner_id = :owner", Conflict::Stale))
-        .name("#owner_id", "owner_id")
-        .value(":owner", s(owner.as_str()))
 }
 
 /// A uniqueness claim that is free, or already held by `user`.
@@ -143,9 +133,10 @@ pub fn member_change(member: &Member) -> StoreResult<Change> {
     Ok(change)
 }
 
-/// Copies a user's profile onto a membership (what `Member::with_profile` copies).
+/// Copies a user's profile onto a membership (what `Member::with_profile` copies) and raises
+/// its version, so a write based on the membership as read before fails.
 pub fn member_profile(user: &crate::domain::User) -> StoreResult<Change> {
-    Ok(set(
+    let mut change = set(
         &[
             ("email", items::value(&user.email)?),
             ("first_name", items::value(&user.first_name)?),
@@ -153,5 +144,9 @@ pub fn member_profile(user: &crate::domain::User) -> StoreResult<Change> {
             ("phone", items::value(&user.phone)?),
         ],
         &[(keys::BY_EMAIL_PK, s(keys::email(&user.email)))],
-    ))
+    );
+    change.expression.push_str(", #r.#version = #r.#version + :one");
+    change.names.insert("#version".to_owned(), "version".to_owned());
+    change.values.insert(":one".to_owned(), AttributeValue::N("1".to_owned()));
+    Ok(change)
 }

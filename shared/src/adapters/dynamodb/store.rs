@@ -8,19 +8,20 @@ use std::collections::HashMap;
 
 use super::expressions::{
     expire, free_or_held_by, held_by, invitation_change, member_change, member_profile, no_member_but,
-    not_taken_up, owned_by, sent_with, set, version_is, waits_on,
+    not_taken_up, sent_with, set, version_is, waits_on,
 };
 use super::items::{self, Item, s};
 use super::write::{Condition, Writes};
 use super::{DynamoStore, Listing, keys, login, sort_key_position, unavailable};
 use crate::domain::{
-    Account, AccountId, AuditEvent, Email, Invitation, InvitationId, InvitationStatus, Member, MemberStatus,
-    OneTimeToken, RefreshSession, SessionFamilyId, TokenPurpose, User, UserId,
+    Account, AccountId, AuditEvent, Email, Invitation, InvitationId, InvitationStatus, Member, OneTimeToken,
+    RefreshSession, SessionFamilyId, TokenPurpose, User, UserId,
 };
 use crate::ports::{
     Acceptance, AccountSummary, CallerRecord, Conflict, InvitationQuery, InviteeUser, Login, MemberQuery,
-    MemberRemoval, MemberUpdate, NewInvitation, OwnershipTransfer, Page, PageRequest, PasswordChange,
-    ProfileUpdate, RateDecision, RateWindow, Redemption, Resend, Store, StoreError, StoreResult, Withdrawal,
+    MemberRemoval, MemberUpdate, NewInvitation, OwnerLinkChange, OwnershipTransfer, Page, PageRequest,
+    PasswordChange, ProfileUpdate, RateDecision, RateWindow, Redemption, Resend, Store, StoreError,
+    StoreResult, Withdrawal,
 };
 
 /// The item of `items` with this key.
@@ -28,15 +29,20 @@ fn find<'a>(items: &'a [Item], key: &Item) -> Option<&'a Item> {
     items.iter().find(|i| i.get(keys::PK) == key.get(keys::PK) && i.get(keys::SK) == key.get(keys::SK))
 }
 
-/// The writes of a new invitation: membership, the superseded invitation, claims, user,
-/// invitation, token and event.
-fn invitation_writes(writes: &mut Writes, new: &NewInvitation, account: &AccountSummary) -> StoreResult<()> {
+/// The writes of a new invitation: membership, the superseded invitation (unless `ended`, which
+/// the same write ends otherwise), claims, user, invitation, token and event.
+fn invitation_writes(
+    writes: &mut Writes,
+    new: &NewInvitation,
+    account: &AccountSummary,
+    ended: Option<&InvitationId>,
+) -> StoreResult<()> {
     let member_condition = match &new.supersedes {
         None => Condition::absent(Conflict::AlreadyMember),
         Some(old) => no_member_but(old)?,
     };
     writes.put(items::member(&new.member, account)?, Some(member_condition));
-    if let Some(old) = &new.supersedes {
+    if let Some(old) = new.supersedes.as_ref().filter(|old| Some(*old) != ended) {
         let key = items::key(keys::account(&account.id), keys::invitation(old));
         writes.update(key, expire()?, Some(not_taken_up(Conflict::AlreadyMember)?));
     }
@@ -60,13 +66,50 @@ fn invitation_writes(writes: &mut Writes, new: &NewInvitation, account: &Account
     Ok(())
 }
 
-/// The account passes from `former` to the new owner: the account, provided its owner is still
-/// `former`, and the former owner's membership, provided its version is one less.
-fn ownership_writes(writes: &mut Writes, transfer: &OwnershipTransfer) -> StoreResult<()> {
-    writes.put(items::account(&transfer.account)?, Some(owned_by(&transfer.former.user_id)));
-    let former = &transfer.former;
-    let unchanged = version_is("version", former.version.wrapping_sub(1), Conflict::Stale);
-    writes.update(items::member_key(former), member_change(former)?, Some(unchanged));
+/// A membership's new state, provided the stored version is one less.
+fn member_writes(writes: &mut Writes, member: &Member) -> StoreResult<()> {
+    let unchanged = version_is("version", member.version.wrapping_sub(1), Conflict::Stale);
+    writes.update(items::member_key(member), member_change(member)?, Some(unchanged));
+    Ok(())
+}
+
+/// The account's new state, provided the stored version is one less.
+fn account_writes(writes: &mut Writes, account: &Account) -> StoreResult<()> {
+    let unchanged = version_is("version", account.version.wrapping_sub(1), Conflict::Stale);
+    writes.put(items::account(account)?, Some(unchanged));
+    Ok(())
+}
+
+/// A user's new state, provided the stored version is one less.
+fn user_writes(writes: &mut Writes, user: &User) -> StoreResult<()> {
+    let unchanged = version_is("version", user.version.wrapping_sub(1), Conflict::Stale);
+    writes.put(items::user(user)?, Some(unchanged));
+    Ok(())
+}
+
+/// The writes of a removal: the membership, the invitation it ends, the user (checked or
+/// released with its claims) and the event. `released_phone` is the user's phone claim, when
+/// it is theirs to release.
+fn removal_writes(writes: &mut Writes, removal: &MemberRemoval, released_phone: bool) -> StoreResult<()> {
+    let member = &removal.member;
+    writes.delete(items::member_key(member), Some(version_is("version", member.version, Conflict::Stale)));
+    if let Some(invitation) = &removal.end_invitation {
+        let ended = invitation_change(invitation)?;
+        writes.update(items::invitation_key(invitation), ended, Some(sent_with(&invitation.token_hash)?));
+    }
+    if let Some(user) = &removal.user {
+        let unchanged = version_is("version", user.version, Conflict::Stale);
+        if removal.release_user {
+            writes.delete(items::user_key(&user.id), Some(unchanged));
+            writes.delete(items::key(keys::email(&user.email), keys::CLAIM), None);
+            if let (true, Some(phone)) = (released_phone, &user.phone) {
+                writes.delete(items::key(keys::phone(phone), keys::CLAIM), Some(held_by(&user.id)));
+            }
+        } else {
+            writes.check(items::user_key(&user.id), unchanged);
+        }
+    }
+    writes.put(items::event(&removal.event)?, None);
     Ok(())
 }
 
@@ -81,7 +124,7 @@ impl Store for DynamoStore {
         let mut writes = Writes::default();
         writes.put(items::account(account)?, Some(Condition::absent(Conflict::Stale)));
         writes.put(items::event(created)?, None);
-        invitation_writes(&mut writes, owner, &AccountSummary::from(account))?;
+        invitation_writes(&mut writes, owner, &AccountSummary::from(account), None)?;
         self.send(writes).await
     }
 
@@ -96,7 +139,7 @@ impl Store for DynamoStore {
         };
         let mut writes = Writes::default();
         writes.check(items::account_key(&account), Condition::present(Conflict::Stale));
-        invitation_writes(&mut writes, new, &AccountSummary::from(&account))?;
+        invitation_writes(&mut writes, new, &AccountSummary::from(&account), None)?;
         self.send(writes).await
     }
 
@@ -117,35 +160,42 @@ impl Store for DynamoStore {
         self.send(writes).await
     }
 
-    /// Reads the membership first when it may go: only if it still waits, not activated, on
-    /// this invitation.
     async fn withdraw_invitation(&self, withdrawal: &Withdrawal) -> StoreResult<()> {
         let invitation = &withdrawal.invitation;
-        let member = match withdrawal.drop_member {
-            true => self.stored_member(&invitation.account_id, &invitation.user_id).await?,
-            false => None,
-        };
         let mut writes = Writes::default();
         let ended = invitation_change(invitation)?;
         writes.update(items::invitation_key(invitation), ended, Some(sent_with(&invitation.token_hash)?));
-        let waiting = member.filter(|m| {
-            m.invitation_id.as_ref() == Some(&invitation.id) && m.status == MemberStatus::NotActivated
-        });
-        if let Some(member) = waiting {
-            let condition = waits_on(&invitation.id, Some(MemberStatus::NotActivated))?;
-            writes.delete(items::member_key(&member), Some(condition));
-        }
         writes.put(items::event(&withdrawal.event)?, None);
         self.send(writes).await
     }
 
-    /// Reads the membership first when there is one to renew: only if it waits on this invitation.
+    /// Reads the dropped candidate's phone claim first, as `remove_member` does.
+    async fn change_owner_link(&self, change: &OwnerLinkChange) -> StoreResult<()> {
+        let released_phone = match &change.dropped_candidate {
+            Some(removal) => self.phone_to_release(removal).await?,
+            None => false,
+        };
+        let mut writes = Writes::default();
+        account_writes(&mut writes, &change.account)?;
+        if let Some(cancelled) = &change.cancelled {
+            let revoked = invitation_change(cancelled)?;
+            writes.update(items::invitation_key(cancelled), revoked, Some(sent_with(&cancelled.token_hash)?));
+        }
+        if let Some(removal) = &change.dropped_candidate {
+            removal_writes(&mut writes, removal, released_phone)?;
+        }
+        if let Some(new) = &change.new_link {
+            let ended = change.cancelled.as_ref().map(|c| &c.id);
+            invitation_writes(&mut writes, new, &AccountSummary::from(&change.account), ended)?;
+        }
+        for event in &change.events {
+            writes.put(items::event(event)?, None);
+        }
+        self.send(writes).await
+    }
+
     async fn resend_invitation(&self, resend: &Resend) -> StoreResult<()> {
         let invitation = &resend.invitation;
-        let stored = match &resend.member {
-            Some(_) => self.stored_member(&invitation.account_id, &invitation.user_id).await?,
-            None => None,
-        };
         let mut writes = Writes::default();
         let renewed = invitation_change(invitation)?;
         writes.update(
@@ -155,10 +205,8 @@ impl Store for DynamoStore {
         );
         writes.delete(items::token_key(&resend.previous_token_hash), None);
         writes.put(items::token(&resend.token)?, None);
-        let waiting = stored.is_some_and(|m| m.invitation_id.as_ref() == Some(&invitation.id));
-        if let (Some(member), true) = (&resend.member, waiting) {
-            let condition = waits_on(&invitation.id, None)?;
-            writes.update(items::member_key(member), member_change(member)?, Some(condition));
+        if let Some(member) = &resend.member {
+            member_writes(&mut writes, member)?;
         }
         if let Some(event) = &resend.event {
             writes.put(items::event(event)?, None);
@@ -200,8 +248,8 @@ impl Store for DynamoStore {
     }
 
     /// Two round trips: the token names the invitation, its account and its user; then the
-    /// invitation and the account (one `BatchGetItem`) and the user's login (one `Query`) are
-    /// read at once.
+    /// invitation, the account, the user and the membership (one consistent `BatchGetItem`) and
+    /// the user's login (one `Query`) are read at once.
     async fn redemption(&self, token_hash: &str) -> StoreResult<Option<Redemption>> {
         let Some(token) = self.get_record::<OneTimeToken>(items::token_key(token_hash)).await? else {
             return Ok(None);
@@ -211,20 +259,21 @@ impl Store for DynamoStore {
         };
         let account_key = items::key(keys::account(account_id), keys::META);
         let invitation_key = items::key(keys::account(account_id), keys::invitation(invitation_id));
-        let (found, login) = tokio::try_join!(
-            self.batch_get(vec![account_key.clone(), invitation_key.clone()]),
-            self.login_of(&token.user_id),
-        )?;
-        let (Some(account), Some(invitation), Some(login)) =
-            (find(&found, &account_key), find(&found, &invitation_key), login)
+        let user_key = items::user_key(&token.user_id);
+        let member_key = items::key(keys::account(account_id), keys::member(&token.user_id));
+        let wanted = vec![account_key.clone(), invitation_key.clone(), user_key.clone(), member_key.clone()];
+        let (found, login) = tokio::try_join!(self.batch_get(wanted), self.login_of(&token.user_id))?;
+        let (Some(account), Some(invitation)) = (find(&found, &account_key), find(&found, &invitation_key))
         else {
             return Ok(None);
         };
         Ok(Some(Redemption {
             invitation: items::record(invitation)?,
             account: items::record(account)?,
+            user: find(&found, &user_key).map(items::record).transpose()?,
+            member: find(&found, &member_key).map(items::record).transpose()?,
+            memberships: login.map(|l| l.memberships).unwrap_or_default(),
             token,
-            login,
         }))
     }
 
@@ -237,27 +286,21 @@ impl Store for DynamoStore {
             accepted,
             Some(sent_with(&acceptance.token_hash)?),
         );
-        let member = &acceptance.member;
-        writes.update(
-            items::member_key(member),
-            member_change(member)?,
-            Some(Condition::present(Conflict::TokenSpent)),
-        );
-        if let Some(transfer) = &acceptance.ownership {
-            ownership_writes(&mut writes, transfer)?;
+        member_writes(&mut writes, &acceptance.member)?;
+        if let Some(account) = &acceptance.account {
+            account_writes(&mut writes, account)?;
         }
+        if let Some(former) = &acceptance.former_owner {
+            member_writes(&mut writes, former)?;
+        }
+        user_writes(&mut writes, &acceptance.user)?;
         if let Some(phone) = &acceptance.claim_phone {
             let claim = items::claim(keys::phone(phone), &acceptance.user.id);
             writes.put(claim, Some(free_or_held_by(&acceptance.user.id, Conflict::PhoneTaken)));
         }
-        // Only if no password change happened since the user was read: never write one back.
-        let user = &acceptance.user;
-        writes
-            .put(items::user(user)?, Some(version_is("token_version", user.token_version, Conflict::Stale)));
         writes.put(items::session(&acceptance.session)?, None);
-        writes.put(items::event(&acceptance.event)?, None);
-        if let Some(transfer) = &acceptance.ownership {
-            writes.put(items::event(&transfer.event)?, None);
+        for event in &acceptance.events {
+            writes.put(items::event(event)?, None);
         }
         self.send(writes).await
     }
@@ -354,119 +397,74 @@ impl Store for DynamoStore {
         self.stored_member(account, user).await
     }
 
+    async fn user(&self, user: &UserId) -> StoreResult<Option<User>> {
+        self.get_record(items::user_key(user)).await
+    }
+
     async fn update_member(&self, update: &MemberUpdate) -> StoreResult<()> {
-        let member = &update.member;
-        let unchanged = version_is("version", member.version.wrapping_sub(1), Conflict::Stale);
         let mut writes = Writes::default();
-        writes.update(items::member_key(member), member_change(member)?, Some(unchanged));
+        member_writes(&mut writes, &update.member)?;
         writes.put(items::event(&update.event)?, None);
         self.send(writes).await
     }
 
     /// Reads the released user's phone claim first: it goes only if it is theirs.
     async fn remove_member(&self, removal: &MemberRemoval) -> StoreResult<()> {
-        let released_phone =
-            match removal.release_user.as_ref().and_then(|u| u.phone.as_ref().map(|p| (u, p))) {
-                Some((user, phone)) => {
-                    let claim = self.get(items::key(keys::phone(phone), keys::CLAIM)).await?;
-                    let theirs = claim.and_then(|c| items::string(&c, keys::HOLDER)).as_deref()
-                        == Some(user.id.as_str());
-                    theirs.then_some((user, phone))
-                }
-                None => None,
-            };
-        let member = &removal.member;
+        let released_phone = self.phone_to_release(removal).await?;
         let mut writes = Writes::default();
-        writes
-            .delete(items::member_key(member), Some(version_is("version", member.version, Conflict::Stale)));
-        if let Some(invitation) = &removal.revoke_invitation {
-            let revoked = invitation_change(invitation)?;
-            writes.update(
-                items::invitation_key(invitation),
-                revoked,
-                Some(sent_with(&invitation.token_hash)?),
-            );
-        }
-        if let Some(user) = &removal.release_user {
-            writes.delete(items::user_key(&user.id), None);
-            writes.delete(items::key(keys::email(&user.email), keys::CLAIM), None);
-        }
-        if let Some((user, phone)) = released_phone {
-            writes.delete(items::key(keys::phone(phone), keys::CLAIM), Some(held_by(&user.id)));
-        }
-        writes.put(items::event(&removal.event)?, None);
+        removal_writes(&mut writes, removal, released_phone)?;
         self.send(writes).await
     }
 
     async fn transfer_ownership(&self, transfer: &OwnershipTransfer) -> StoreResult<()> {
         let mut writes = Writes::default();
-        ownership_writes(&mut writes, transfer)?;
-        let successor = &transfer.successor;
-        let unchanged = version_is("version", successor.version.wrapping_sub(1), Conflict::Stale);
-        writes.update(items::member_key(successor), member_change(successor)?, Some(unchanged));
+        account_writes(&mut writes, &transfer.account)?;
+        member_writes(&mut writes, &transfer.former)?;
+        member_writes(&mut writes, &transfer.successor)?;
         writes.put(items::event(&transfer.event)?, None);
         self.send(writes).await
     }
 
     async fn update_account_settings(&self, account: &Account, event: &AuditEvent) -> StoreResult<()> {
-        let change = set(
-            &[("settings", items::value(&account.settings)?), ("locale", items::value(&account.locale)?)],
-            &[],
-        );
         let mut writes = Writes::default();
-        writes.update(items::account_key(account), change, Some(Condition::present(Conflict::Stale)));
+        account_writes(&mut writes, account)?;
         writes.put(items::event(event)?, None);
         self.send(writes).await
     }
 
-    /// One write; only when it is refused is the user read, to tell a stale version (`Stale`)
-    /// from a reset link that is no longer the live one (`TokenSpent`).
     async fn change_password(&self, change: &PasswordChange) -> StoreResult<()> {
-        let user = &change.user;
-        let previous = user.token_version.wrapping_sub(1);
-        let condition = match &change.reset_token_hash {
-            None => version_is("token_version", previous, Conflict::Stale),
-            Some(hash) => version_is("token_version", previous, Conflict::TokenSpent)
-                .and("#r.#reset_token_hash = :reset")
-                .name("#reset_token_hash", "reset_token_hash")
-                .value(":reset", s(hash.as_str())),
-        };
         let mut writes = Writes::default();
-        writes.put(items::user(user)?, Some(condition));
-        if let Some(hash) = &change.reset_token_hash {
+        user_writes(&mut writes, &change.user)?;
+        for hash in &change.spent_links {
             writes.delete(items::token_key(hash), None);
         }
-        match self.send(writes).await {
-            Err(StoreError::Conflict(Conflict::TokenSpent)) => {
-                let stored: Option<User> = self.get_record(items::user_key(&user.id)).await?;
-                let current = stored.is_some_and(|u| u.token_version == previous);
-                Err(StoreError::Conflict(if current { Conflict::TokenSpent } else { Conflict::Stale }))
-            }
-            other => other,
-        }
+        self.send(writes).await
     }
 
-    async fn issue_password_reset(&self, token: &OneTimeToken) -> StoreResult<()> {
-        let live = set(&[("reset_token_hash", s(token.hash.as_str()))], &[]);
+    async fn issue_password_reset(&self, user: &User, token: &OneTimeToken) -> StoreResult<()> {
         let mut writes = Writes::default();
-        writes.update(items::user_key(&token.user_id), live, Some(Condition::present(Conflict::Stale)));
+        user_writes(&mut writes, user)?;
         writes.put(items::token(token)?, None);
         self.send(writes).await
     }
 
-    /// Two round trips, like `redemption`: the token names the user whose login is read next.
+    /// Two round trips, like `redemption`: the token names the user whose item (consistently)
+    /// and login are read next.
     async fn password_reset(&self, token_hash: &str) -> StoreResult<Option<(OneTimeToken, Login)>> {
         let token = self.get_record::<OneTimeToken>(items::token_key(token_hash)).await?;
         let Some(token) = token.filter(|t| t.purpose == TokenPurpose::PasswordReset) else {
             return Ok(None);
         };
-        Ok(self.login_of(&token.user_id).await?.map(|login| (token, login)))
+        let (user, login) = tokio::try_join!(self.user(&token.user_id), self.login_of(&token.user_id))?;
+        Ok(user.zip(login).map(|(user, login)| (token, Login { user, ..login })))
     }
 
     /// One transaction, so at most 97 memberships (DynamoDB's limit is 100 items).
     async fn update_profile(&self, update: &ProfileUpdate) -> StoreResult<()> {
         let user = &update.user;
         let mut writes = Writes::default();
+        // The user first: a stale update is `Stale` even when its phone is taken too.
+        user_writes(&mut writes, user)?;
         if let Some(phone) = &update.claim_phone {
             let claim = items::claim(keys::phone(phone), &user.id);
             writes.put(claim, Some(free_or_held_by(&user.id, Conflict::PhoneTaken)));
@@ -479,8 +477,6 @@ impl Store for DynamoStore {
             let key = items::key(keys::account(account), keys::member(&user.id));
             writes.update(key, member_profile(user)?, Some(Condition::present(Conflict::Stale)));
         }
-        writes
-            .put(items::user(user)?, Some(version_is("token_version", user.token_version, Conflict::Stale)));
         self.send(writes).await
     }
 
@@ -537,6 +533,20 @@ impl Store for DynamoStore {
 }
 
 impl DynamoStore {
+    /// Whether a removal releases its user's phone claim: only when it is the user's own.
+    async fn phone_to_release(&self, removal: &MemberRemoval) -> StoreResult<bool> {
+        let Some((user, phone)) = removal
+            .user
+            .as_ref()
+            .filter(|_| removal.release_user)
+            .and_then(|u| u.phone.as_ref().map(|p| (u, p)))
+        else {
+            return Ok(false);
+        };
+        let claim = self.get(items::key(keys::phone(phone), keys::CLAIM)).await?;
+        Ok(claim.and_then(|c| items::string(&c, keys::HOLDER)).as_deref() == Some(user.id.as_str()))
+    }
+
     /// What `discard_invitation` deletes: everything `create_invitation` wrote. Reads the
     /// membership first, which goes only while it still waits on this invitation.
     async fn discard_writes(&self, new: &NewInvitation) -> StoreResult<Writes> {
@@ -547,7 +557,7 @@ impl DynamoStore {
         writes.delete(items::token_key(&new.token.hash), None);
         writes.delete(items::event_key(&new.event), None);
         if let Some(member) = member.filter(|m| m.invitation_id.as_ref() == Some(&invitation.id)) {
-            writes.delete(items::member_key(&member), Some(waits_on(&invitation.id, None)?));
+            writes.delete(items::member_key(&member), Some(waits_on(&invitation.id)));
         }
         if let InviteeUser::New(user) = &new.user {
             writes.delete(items::user_key(&user.id), None);
