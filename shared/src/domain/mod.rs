@@ -1,21 +1,37 @@
 //! Pure rules: validated values, the model and its transitions, presets. No I/O.
 
+pub mod account;
+pub mod audit;
 pub mod email;
+#[cfg(test)]
+mod fixtures;
+pub mod ids;
+pub mod invitation;
 pub mod locale;
-pub mod model;
+pub mod member;
 pub mod name;
 pub mod password;
 pub mod permission;
 pub mod phone;
 pub mod preset;
+pub mod profile;
+pub mod session;
+pub mod user;
 pub mod validation;
 
 pub use email::Email;
 pub use locale::{Locale, Localized};
-pub use model::*;
+pub use account::{Account, AccountSettings};
+pub use audit::{AuditAction, AuditEvent, AuditTarget};
+pub use ids::{AccountId, EventId, InvitationId, SessionFamilyId, UserId};
+pub use invitation::{Invitation, InvitationStatus, OneTimeToken, TokenPurpose};
+pub use member::{Member, MemberStatus, Refusal};
+pub use session::RefreshSession;
+pub use user::{LIVE_RESET_LINKS, ResetLink, User};
 pub use name::{NameScript, PersonName};
 pub use password::{Password, PasswordPolicy};
 pub use permission::{Permission, PermissionSet, RoleName};
 pub use phone::Phone;
-pub use preset::{Grant, InvitationMode, Preset, Presets, Profile, ProfileField, ProfileInput};
+pub use preset::{Grant, InvitationMode, Preset, Presets};
+pub use profile::{Profile, ProfileField, ProfileInput};
 pub use validation::{FieldError, FieldErrors};

@@ -108,7 +108,7 @@ impl Teamgate {
         if grant.as_ref().is_some_and(Grant::is_empty) {
             errors.push(FieldError::new("roles", "unknown_role", "Choose at least one role or permission."));
         }
-        let profile = errors.check_all(preset.parse_profile(&command.profile, true));
+        let profile = errors.check_all(preset.profile.parse(&command.profile, true));
         let locale = command.locale.as_deref().map(|raw| {
             Locale::parse(raw).ok_or_else(|| FieldError::new("locale", "invalid_value", "Use en, uk or pl."))
         });

@@ -259,7 +259,7 @@ impl Teamgate {
         let login = self.own_login(principal).await?;
         let preset = self.personal_preset(&login);
         let mut errors = FieldErrors::default();
-        let profile = errors.check_all(preset.parse_profile(&command.profile, false));
+        let profile = errors.check_all(preset.profile.parse(&command.profile, false));
         let locale = match command.locale.as_deref() {
             Some(raw) => errors.check(
                 Locale::parse(raw)

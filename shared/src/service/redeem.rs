@@ -98,7 +98,7 @@ impl Teamgate {
             requires_password: user.password_hash.is_none(),
             mode: invitation.mode,
             locale,
-            profile_fields: preset.profile_fields(&user.profile()),
+            profile_fields: preset.profile.fields(&user.profile()),
             password_policy: preset.password.clone(),
         })
     }
@@ -133,7 +133,7 @@ impl Teamgate {
         let member = member.activated(now).map_err(|Refusal::MemberBlocked| RedeemError::MemberBlocked)?;
         let preset = self.preset(&account.preset);
         let known = user.profile().or(command.profile.clone());
-        let profile = preset.parse_profile(&known, true).map_err(Invalid)?;
+        let profile = preset.profile.parse(&known, true).map_err(Invalid)?;
         let first_password = match &user.password_hash {
             Some(hash) => {
                 if !self.passwords.verify(&command.password, Some(hash)).await {

@@ -1,0 +1,108 @@
+//! A seller account: its owner, its one live owner link, and its settings.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::ids::{AccountId, InvitationId, UserId};
+use super::locale::Locale;
+use super::preset::Preset;
+use super::validation::FieldError;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountSettings {
+    /// Overrides the preset's link lifetime (only ever shorter: `with_invitation_ttl_hours`).
+    pub invitation_ttl_hours: Option<u32>,
+    /// Refused in addition to the preset's refused domains.
+    pub blocked_email_domains: Vec<String>,
+}
+
+impl AccountSettings {
+    /// How long an invitation link of the account lives: its own setting, else the preset's.
+    pub fn invitation_lifetime(&self, preset: &Preset) -> Duration {
+        Duration::hours(i64::from(self.invitation_ttl_hours.unwrap_or(preset.invitation_ttl_hours)))
+    }
+
+    /// The settings with links living `hours`: from one hour up to the preset's lifetime, never
+    /// longer (the marketplace's rule is the ceiling).
+    pub fn with_invitation_ttl_hours(self, hours: u32, preset: &Preset) -> Result<Self, FieldError> {
+        if !(1..=preset.invitation_ttl_hours).contains(&hours) {
+            return Err(FieldError::new(
+                "invitation_ttl_hours",
+                "invalid_value",
+                format!(
+                    "Use 1 to {} hours: links may live shorter than the marketplace's, not longer.",
+                    preset.invitation_ttl_hours
+                ),
+            ));
+        }
+        Ok(Self { invitation_ttl_hours: Some(hours), ..self })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub id: AccountId,
+    pub name: String,
+    pub preset: String,
+    pub locale: Locale,
+    pub owner_id: UserId,
+    pub settings: AccountSettings,
+    pub created_at: DateTime<Utc>,
+    /// The one owner link that may still be used: the owner's activation or the latest owner
+    /// recovery. Starting a recovery cancels the link named here; accepting it clears it.
+    #[serde(default)]
+    pub owner_link: Option<InvitationId>,
+    /// Raised by every change, so writes can require the state they read.
+    #[serde(default)]
+    pub version: u32,
+}
+
+impl Account {
+    /// Whether `invitation` is the account's live owner link.
+    pub fn owner_link_is(&self, invitation: &InvitationId) -> bool {
+        self.owner_link.as_ref() == Some(invitation)
+    }
+
+    /// The account with `link` as its only live owner link (`None`: no owner link at all).
+    pub fn with_owner_link(self, link: Option<InvitationId>) -> Self {
+        Self { owner_link: link, version: self.version + 1, ..self }
+    }
+
+    /// The account once its owner link was accepted by `owner` (the same owner, or a new one).
+    pub fn owned_by(self, owner: UserId) -> Self {
+        Self { owner_id: owner, owner_link: None, version: self.version + 1, ..self }
+    }
+
+    /// The account with new settings and language.
+    pub fn with_settings(self, settings: AccountSettings, locale: Locale) -> Self {
+        Self { settings, locale, version: self.version + 1, ..self }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::fixtures::at;
+
+    #[test]
+    fn accepting_an_owner_link_uses_it_up() {
+        let owner = UserId::generate();
+        let link = InvitationId::generate();
+        let account = Account {
+            id: AccountId::generate(),
+            name: "Shop".into(),
+            preset: "standard".into(),
+            locale: Locale::default(),
+            owner_id: owner.clone(),
+            settings: AccountSettings::default(),
+            created_at: at(0),
+            owner_link: None,
+            version: 7,
+        }
+        .with_owner_link(Some(link.clone()));
+        assert!(account.owner_link_is(&link));
+        let successor = UserId::generate();
+        let handed = account.owned_by(successor.clone());
+        assert_eq!((handed.owner_id, handed.owner_link, handed.version), (successor, None, 9));
+    }
+}

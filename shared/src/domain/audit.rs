@@ -1,0 +1,59 @@
+//! The audit log: what happened to an account, by whom.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::ids::{AccountId, EventId, UserId};
+
+/// What happened, as the audit log names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AuditAction {
+    #[serde(rename = "account.created")]
+    AccountCreated,
+    #[serde(rename = "invitation.created")]
+    InvitationCreated,
+    #[serde(rename = "invitation.resent")]
+    InvitationResent,
+    #[serde(rename = "invitation.revoked")]
+    InvitationRevoked,
+    #[serde(rename = "invitation.accepted")]
+    InvitationAccepted,
+    #[serde(rename = "invitation.expired")]
+    InvitationExpired,
+    #[serde(rename = "member.roles_changed")]
+    MemberRolesChanged,
+    #[serde(rename = "member.blocked")]
+    MemberBlocked,
+    #[serde(rename = "member.unblocked")]
+    MemberUnblocked,
+    #[serde(rename = "member.deleted")]
+    MemberDeleted,
+    #[serde(rename = "account.ownership_transferred")]
+    OwnershipTransferred,
+    #[serde(rename = "account.settings_changed")]
+    SettingsChanged,
+    #[serde(rename = "account.owner_recovery_started")]
+    OwnerRecoveryStarted,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditTarget {
+    Account,
+    Invitation,
+    Member,
+}
+
+/// One entry of an account's audit log, written in the same transaction as the change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub id: EventId,
+    pub account_id: AccountId,
+    pub at: DateTime<Utc>,
+    /// `None` for the system (the scheduled cleanup, the operator).
+    pub actor_id: Option<UserId>,
+    pub action: AuditAction,
+    pub target_type: AuditTarget,
+    pub target_id: String,
+    pub details: serde_json::Value,
+}

@@ -1,0 +1,54 @@
+//! Records for the model's unit tests.
+
+use chrono::{DateTime, Utc};
+
+use super::email::Email;
+use super::ids::{AccountId, InvitationId, UserId};
+use super::member::{Member, MemberStatus};
+use super::permission::PermissionSet;
+use super::user::User;
+
+/// An instant, `seconds` after a fixed one.
+pub fn at(seconds: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000 + seconds, 0).expect("a valid instant")
+}
+
+/// A person who was invited and never set a password.
+pub fn user() -> User {
+    User {
+        id: UserId::generate(),
+        email: Email::parse("anna@shop.example").expect("valid"),
+        first_name: None,
+        last_name: None,
+        phone: None,
+        locale: None,
+        password_hash: None,
+        token_version: 0,
+        reset_links: Vec::new(),
+        created_at: at(0),
+        version: 0,
+    }
+}
+
+/// A membership waiting on its invitation, changed four times already.
+pub fn waiting_member() -> Member {
+    Member {
+        account_id: AccountId::generate(),
+        user_id: UserId::generate(),
+        email: Email::parse("anna@shop.example").expect("valid"),
+        first_name: None,
+        last_name: None,
+        phone: None,
+        roles: Vec::new(),
+        permissions: PermissionSet::default(),
+        status: MemberStatus::NotActivated,
+        is_owner: false,
+        invited_by: None,
+        created_at: at(0),
+        activated_at: None,
+        last_login_at: None,
+        invitation_id: Some(InvitationId::generate()),
+        pending_until: Some(at(3600)),
+        version: 4,
+    }
+}

@@ -1,0 +1,154 @@
+//! A user's access to one account, and the transitions an administrator or a link makes to it.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::email::Email;
+use super::ids::{AccountId, InvitationId, UserId};
+use super::permission::{PermissionSet, RoleName};
+use super::phone::Phone;
+use super::preset::{Grant, Preset};
+use super::user::User;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberStatus {
+    Active,
+    NotActivated,
+    Blocked,
+}
+
+/// A user's access to one account. Profile fields are copied here so a list is one query.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub account_id: AccountId,
+    pub user_id: UserId,
+    pub email: Email,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: Option<Phone>,
+    pub roles: Vec<RoleName>,
+    pub permissions: PermissionSet,
+    pub status: MemberStatus,
+    pub is_owner: bool,
+    pub invited_by: Option<UserId>,
+    pub created_at: DateTime<Utc>,
+    pub activated_at: Option<DateTime<Utc>>,
+    pub last_login_at: Option<DateTime<Utc>>,
+    /// The invitation this membership waits on while `not_activated`.
+    pub invitation_id: Option<InvitationId>,
+    /// When that invitation's link dies; a `not_activated` member past it is stale.
+    pub pending_until: Option<DateTime<Utc>>,
+    /// Raised by every change, so writes can require the state they read.
+    pub version: u32,
+}
+
+impl Member {
+    pub fn grant(&self) -> Grant {
+        Grant { roles: self.roles.clone(), permissions: self.permissions.clone() }
+    }
+
+    /// What the member may do: everything for the owner, else their roles' and direct grants'
+    /// union under the preset.
+    pub fn effective_permissions(&self, preset: &Preset) -> PermissionSet {
+        if self.is_owner { preset.catalog() } else { preset.effective(&self.grant()) }
+    }
+
+    /// The membership after its owner handed the account over: no longer owner, keeping the
+    /// preset's former-owner role or direct grants.
+    pub fn former_owner(self, preset: &Preset) -> Self {
+        Self {
+            is_owner: false,
+            roles: preset.former_owner_role.iter().cloned().collect(),
+            permissions: preset.former_owner_permissions.clone(),
+            version: self.version + 1,
+            ..self
+        }
+    }
+
+    /// The membership once its invitation link was used at `now`: active (a direct-mode member
+    /// already is) and signed in. A blocked member stays blocked: the link cannot undo a block.
+    pub fn activated(self, now: DateTime<Utc>) -> Result<Self, Refusal> {
+        if self.status == MemberStatus::Blocked {
+            return Err(Refusal::MemberBlocked);
+        }
+        Ok(Self {
+            status: MemberStatus::Active,
+            activated_at: self.activated_at.or(Some(now)),
+            pending_until: None,
+            last_login_at: Some(now),
+            version: self.version + 1,
+            ..self
+        })
+    }
+
+    /// The membership blocked: its tokens stop working on the next request.
+    pub fn blocked(self) -> Self {
+        Self { status: MemberStatus::Blocked, version: self.version + 1, ..self }
+    }
+
+    /// The membership unblocked: active again, or still waiting if it never activated.
+    pub fn unblocked(self) -> Self {
+        let status =
+            if self.activated_at.is_some() { MemberStatus::Active } else { MemberStatus::NotActivated };
+        Self { status, version: self.version + 1, ..self }
+    }
+
+    /// The membership with a new grant.
+    pub fn regranted(self, grant: Grant) -> Self {
+        Self { roles: grant.roles, permissions: grant.permissions, version: self.version + 1, ..self }
+    }
+
+    /// The membership as the account's owner.
+    pub fn made_owner(self) -> Self {
+        Self { is_owner: true, version: self.version + 1, ..self }
+    }
+
+    /// The waiting membership, its invitation's link now dying at `until`.
+    pub fn pending_until(self, until: DateTime<Utc>) -> Self {
+        Self { pending_until: Some(until), version: self.version + 1, ..self }
+    }
+
+    /// Whether the membership exists because of `invitation` and has not been activated.
+    pub fn waits_on(&self, invitation: &InvitationId) -> bool {
+        self.invitation_id.as_ref() == Some(invitation) && self.status == MemberStatus::NotActivated
+    }
+
+    /// Copies the user's current profile onto the membership.
+    pub fn with_profile(mut self, user: &User) -> Self {
+        self.email = user.email.clone();
+        self.first_name = user.first_name.clone();
+        self.last_name = user.last_name.clone();
+        self.phone = user.phone.clone();
+        self
+    }
+}
+
+/// Why the model refuses a transition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("the member is blocked")]
+    MemberBlocked,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::fixtures::{at, waiting_member};
+
+    #[test]
+    fn activation_makes_a_waiting_member_active_once_and_advances_its_version() {
+        let activated = waiting_member().activated(at(10)).expect("a waiting member activates");
+        assert_eq!(activated.status, MemberStatus::Active);
+        assert_eq!((activated.activated_at, activated.last_login_at), (Some(at(10)), Some(at(10))));
+        assert_eq!((activated.pending_until, activated.version), (None, 5));
+    }
+
+    #[test]
+    fn a_link_cannot_undo_a_block() {
+        let blocked = waiting_member().blocked();
+        assert_eq!(blocked.version, 5);
+        assert_eq!(blocked.clone().activated(at(10)), Err(Refusal::MemberBlocked));
+        assert_eq!(blocked.unblocked().status, MemberStatus::NotActivated, "it never activated");
+    }
+}

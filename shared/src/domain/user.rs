@@ -1,0 +1,139 @@
+//! A login: one person, with their password and their live password-reset links.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::email::Email;
+use super::ids::UserId;
+use super::locale::Locale;
+use super::phone::Phone;
+use super::profile::{Profile, ProfileInput};
+
+/// A login. The password hash is absent until the person sets one through an emailed link.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub email: Email,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: Option<Phone>,
+    pub locale: Option<Locale>,
+    pub password_hash: Option<String>,
+    /// Raised by a password change or reset; tokens minted under an older version stop working.
+    pub token_version: u32,
+    /// The password-reset links that may still work, oldest first, at most `LIVE_RESET_LINKS`
+    /// unexpired: a new request never kills a link the person already holds.
+    #[serde(default)]
+    pub reset_links: Vec<ResetLink>,
+    pub created_at: DateTime<Utc>,
+    /// Raised by every change, so writes can require the state they read.
+    #[serde(default)]
+    pub version: u32,
+}
+
+/// One password-reset link: the SHA-256 of its secret and when it dies.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetLink {
+    pub hash: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// How many password-reset links of one person work at once. While that many are live a new
+/// request mails nothing: so at most this many reset mails reach a person in a link's lifetime,
+/// and nobody's requests can retire a link someone else holds.
+pub const LIVE_RESET_LINKS: usize = 3;
+
+impl User {
+    /// The user with one more reset link, or `None` while `LIVE_RESET_LINKS` are live at `now`.
+    pub fn with_reset_link(self, link: ResetLink, now: DateTime<Utc>) -> Option<Self> {
+        let mut links: Vec<ResetLink> =
+            self.reset_links.iter().filter(|l| l.expires_at > now).cloned().collect();
+        if links.len() >= LIVE_RESET_LINKS {
+            return None;
+        }
+        links.push(link);
+        Some(Self { reset_links: links, version: self.version + 1, ..self })
+    }
+
+    /// Whether `hash` is one of the user's reset links, still live at `now`.
+    pub fn has_reset_link(&self, hash: &str, now: DateTime<Utc>) -> bool {
+        self.reset_links.iter().any(|l| l.hash == hash && l.expires_at > now)
+    }
+
+    /// The user with a new password: every session and every reset link ends.
+    pub fn with_password(self, phc: String) -> Self {
+        Self {
+            password_hash: Some(phc),
+            token_version: self.token_version + 1,
+            reset_links: Vec::new(),
+            version: self.version + 1,
+            ..self
+        }
+    }
+
+    /// The user once they used an invitation link: the profile fields given and, when they had
+    /// no password yet, their first one (which, like any password change, ends their reset links).
+    pub fn accepting(self, profile: Profile, first_password: Option<String>) -> Self {
+        let user = self.with_profile(profile, None);
+        match first_password {
+            Some(phc) => Self { password_hash: Some(phc), reset_links: Vec::new(), ..user },
+            None => user,
+        }
+    }
+
+    /// The user with the profile fields given (the others kept) and, if given, a language.
+    pub fn with_profile(self, profile: Profile, locale: Option<Option<Locale>>) -> Self {
+        Self {
+            first_name: profile.first_name.map(|n| n.to_string()).or(self.first_name),
+            last_name: profile.last_name.map(|n| n.to_string()).or(self.last_name),
+            phone: profile.phone.or(self.phone),
+            locale: locale.unwrap_or(self.locale),
+            version: self.version + 1,
+            ..self
+        }
+    }
+
+    /// The profile the person already gave, as input to the preset's rules.
+    pub fn profile(&self) -> ProfileInput {
+        ProfileInput {
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            phone: self.phone.as_ref().map(|p| p.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::fixtures::{at, user};
+    use chrono::Duration;
+
+    fn link(n: i64, expires_at: DateTime<Utc>) -> ResetLink {
+        ResetLink { hash: format!("hash-{n}"), expires_at }
+    }
+
+    #[test]
+    fn at_most_three_reset_links_live_and_a_fourth_request_retires_none() {
+        let now = at(0);
+        let mut person = user();
+        for n in 0..LIVE_RESET_LINKS as i64 {
+            person = person.with_reset_link(link(n, now + Duration::hours(1)), now).expect("room for it");
+        }
+        assert_eq!(person.version, 3);
+        assert!(person.clone().with_reset_link(link(9, now + Duration::hours(1)), now).is_none());
+        assert!(person.has_reset_link("hash-0", now), "the oldest still works");
+        let later = now + Duration::hours(1);
+        assert!(!person.has_reset_link("hash-0", later), "a link dies with its hour");
+        assert!(person.with_reset_link(link(9, later + Duration::hours(1)), later).is_some());
+    }
+
+    #[test]
+    fn a_new_password_ends_every_session_and_every_reset_link() {
+        let now = at(0);
+        let person = user().with_reset_link(link(1, now + Duration::hours(1)), now).expect("room");
+        let changed = person.with_password("$argon2id$...".into());
+        assert_eq!((changed.token_version, changed.version), (1, 2));
+        assert!(!changed.has_reset_link("hash-1", now));
+    }
+}
