@@ -8,7 +8,7 @@ pub mod routes;
 pub mod server;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -107,7 +107,8 @@ impl Api {
         Self { app, dev, pages: Pages::builtin() }
     }
 
-    /// Answers one request; `function` limits the routes to one Lambda function's.
+    /// Answers one request; `function` limits the routes to one Lambda function's. `HEAD` is
+    /// answered on every `GET` route: the `GET`'s status and headers, with no body.
     pub async fn handle(
         &self,
         request: Request<Bytes>,
@@ -120,7 +121,9 @@ impl Api {
             Some(f) => route.function == f,
             None => route.function != Function::Dev || self.dev.is_some(),
         };
-        let (route, mut response) = match routes::find(&parts.method, parts.uri.path(), serves) {
+        let head = parts.method == Method::HEAD;
+        let method = if head { &Method::GET } else { &parts.method };
+        let (route, mut response) = match routes::find(method, parts.uri.path(), serves) {
             Matched::Found(route, params) => {
                 let query = parts
                     .uri
@@ -139,7 +142,8 @@ impl Api {
                     Vec::new(),
                     None,
                 );
-                let allow = allowed.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ");
+                let get = allowed.contains(&&Method::GET).then_some("HEAD");
+                let allow = allowed.iter().map(|m| m.as_str()).chain(get).collect::<Vec<_>>().join(", ");
                 response
                     .headers_mut()
                     .insert(header::ALLOW, HeaderValue::from_str(&allow).expect("method names"));
@@ -149,6 +153,13 @@ impl Api {
                 ("-", problem::problem(Code::NotFound, "No such route.".into(), Vec::new(), None))
             }
         };
+        if head {
+            // The GET's answer without its body, saying how long the body would have been.
+            let length = HeaderValue::from(std::mem::take(response.body_mut()).len());
+            if !matches!(response.status(), StatusCode::NO_CONTENT | StatusCode::NOT_MODIFIED) {
+                response.headers_mut().insert(header::CONTENT_LENGTH, length);
+            }
+        }
         let headers = response.headers_mut();
         headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
         headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));

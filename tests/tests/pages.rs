@@ -1,0 +1,178 @@
+//! The two pages people open from emailed links, `/activate` and `/reset-password`, as a browser
+//! gets them: `HEAD` answers like `GET` without the body, both pages carry the shared stylesheet
+//! and script exactly once, and their Content-Security-Policy allows exactly the inline style and
+//! script that are served.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use reqwest::Method;
+use serde_json::json;
+use std::io::{Read, Write};
+use tests::app::{PASSWORD, Reply, TestApp};
+
+const PAGES: [&str; 2] = ["/activate", "/reset-password"];
+/// What the pages share, as it is in the repository.
+const COMMON_CSS: &str = include_str!("../../shared/pages/common.css");
+const COMMON_JS: &str = include_str!("../../shared/pages/common.js");
+
+/// The headers a `HEAD` repeats from its `GET`.
+const REPEATED: [&str; 7] = [
+    "content-type",
+    "content-length",
+    "content-security-policy",
+    "referrer-policy",
+    "x-frame-options",
+    "cache-control",
+    "x-content-type-options",
+];
+
+fn text(reply: &Reply) -> &str {
+    reply.body.as_str().unwrap_or_else(|| panic!("an HTML page, not {}", reply.body))
+}
+
+fn header<'a>(reply: &'a Reply, name: &str) -> &'a str {
+    reply.headers.get(name).unwrap_or_else(|| panic!("no {name}")).to_str().expect("ASCII")
+}
+
+/// SHA-256, base64 as CSP writes it, computed here rather than by the code under test.
+fn sha256_base64(text: &str) -> String {
+    let hex = shared::service::secrets::hash_secret(text);
+    let bytes: Vec<u8> =
+        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex")).collect();
+    STANDARD.encode(bytes)
+}
+
+/// The content of the one `<tag>…</tag>` block of a page; there must be exactly one.
+fn block<'a>(html: &'a str, tag: &str) -> &'a str {
+    assert_eq!(html.matches(&format!("<{tag}")).count(), 1, "one <{tag}> in the page");
+    let open = html.find(&format!("<{tag}")).unwrap();
+    let start = open + html[open..].find('>').unwrap() + 1;
+    let end = start + html[start..].find(&format!("</{tag}>")).expect("closed");
+    &html[start..end]
+}
+
+/// The sources of one CSP directive.
+fn directive<'a>(policy: &'a str, name: &str) -> Vec<&'a str> {
+    let found = policy.split(';').map(str::trim).find(|d| d.split_whitespace().next() == Some(name));
+    found.unwrap_or_else(|| panic!("no {name} in {policy}")).split_whitespace().skip(1).collect()
+}
+
+/// Sends `HEAD` the way a client that does not know better would, and returns everything the
+/// server wrote: nothing may follow the headers.
+async fn raw_head(app: &TestApp, path: &str) -> String {
+    let (address, path) = (app.base.trim_start_matches("http://").to_owned(), path.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(&address).expect("the server listens");
+        write!(stream, "HEAD {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("the server answers and closes");
+        answer
+    })
+    .await
+    .expect("the blocking read")
+}
+
+async fn head_on_each_page_answers_the_gets_status_and_headers_without_a_body(app: TestApp) {
+    for path in PAGES {
+        let get = app.get(path).await;
+        let head = app.send(Method::HEAD, path, None, None).await;
+
+        assert_eq!((get.status, head.status), (200, 200), "{path}");
+        assert_eq!(header(&head, "content-type"), "text/html; charset=utf-8");
+        assert_eq!(header(&head, "content-length"), text(&get).len().to_string(), "{path}");
+        for name in REPEATED {
+            assert_eq!(head.headers.get(name), get.headers.get(name), "{path}: {name}");
+        }
+        assert!(head.body.is_null(), "{path}: {}", head.body);
+        let raw = raw_head(&app, path).await;
+        let (status, rest) = raw.split_once("\r\n").expect("a status line");
+        assert_eq!(status, "HTTP/1.1 200 OK");
+        assert!(rest.ends_with("\r\n\r\n"), "{path}: nothing after the headers: {raw}");
+    }
+}
+
+async fn head_works_on_every_get_route_and_nowhere_else(app: TestApp) {
+    // A JSON GET route answers HEAD too, with its own headers.
+    let (get, head) = (
+        app.get("/.well-known/jwks.json").await,
+        app.send(Method::HEAD, "/.well-known/jwks.json", None, None).await,
+    );
+    assert_eq!((head.status, head.body.clone()), (200, serde_json::Value::Null));
+    for name in ["content-type", "content-length", "cache-control"] {
+        assert_eq!(head.headers.get(name), get.headers.get(name), "{name}");
+    }
+    // A refusal is the GET's refusal, without the problem's body.
+    let (get, head) = (app.get("/v1/me").await, app.send(Method::HEAD, "/v1/me", None, None).await);
+    assert_eq!((get.status, head.status), (401, 401));
+    assert_eq!(head.headers.get("content-type"), get.headers.get("content-type"));
+    assert!(head.body.is_null());
+    // Where there is no GET there is no HEAD; where there is, HEAD is allowed with it.
+    let post_only = app.send(Method::HEAD, "/v1/sessions", None, None).await;
+    assert_eq!((post_only.status, header(&post_only, "allow")), (405, "POST"));
+    let page = app.send(Method::POST, "/activate", None, Some(json!({}))).await;
+    assert_eq!((page.status, header(&page, "allow")), (405, "GET, HEAD"));
+    assert_eq!(app.send(Method::HEAD, "/nowhere", None, None).await.status, 404);
+}
+
+async fn each_page_carries_the_shared_style_and_script_once_and_its_policy_hashes_what_is_served(
+    app: TestApp,
+) {
+    assert_eq!(sha256_base64(""), "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "the digest itself");
+    for path in PAGES {
+        let page = app.get(path).await;
+        let (html, policy) = (text(&page), header(&page, "content-security-policy"));
+        let (style, script) = (block(html, "style"), block(html, "script"));
+
+        assert_eq!(html.matches(COMMON_CSS.trim_end()).count(), 1, "{path}: the shared stylesheet once");
+        assert_eq!(html.matches(COMMON_JS.trim_end()).count(), 1, "{path}: the shared script once");
+        assert!(style.contains(COMMON_CSS.trim_end()) && script.contains(COMMON_JS.trim_end()));
+        assert!(!html.contains("/* common.css */") && !html.contains("/* common.js */"), "{path}");
+
+        assert_eq!(directive(policy, "default-src"), ["'none'"]);
+        assert_eq!(directive(policy, "style-src"), [format!("'sha256-{}'", sha256_base64(style))], "{path}");
+        assert_eq!(
+            directive(policy, "script-src"),
+            [format!("'sha256-{}'", sha256_base64(script))],
+            "{path}"
+        );
+        assert!(!policy.contains("unsafe-inline") && !policy.contains("unsafe-eval"), "{policy}");
+    }
+}
+
+async fn the_pages_keep_the_token_to_themselves_in_three_languages(app: TestApp) {
+    app.create_account("standard", "owner@pages.example").await;
+    let token = app.link_token("owner@pages.example").await;
+
+    for path in PAGES {
+        let page = app.get(path).await;
+        let html = text(&page);
+        assert_eq!(header(&page, "referrer-policy"), "no-referrer");
+        assert!(html.contains(r#"<meta name="referrer" content="no-referrer">"#));
+        // The token is read from the fragment, then taken out of the address bar.
+        assert_eq!(html.matches("location.hash").count(), 2, "{path}");
+        assert_eq!(
+            html.matches("history.replaceState(null, \"\", location.pathname + location.search)").count(),
+            1
+        );
+        // The shared strings and the page's own come in English, Ukrainian and Polish.
+        for lang in ["en: {", "uk: {", "pl: {"] {
+            assert_eq!(html.matches(lang).count(), 2, "{path}: {lang}");
+        }
+        for word in ["Show password", "Показати пароль", "Pokaż hasło"] {
+            assert_eq!(html.matches(word).count(), 1, "{path}: {word}");
+        }
+        assert_eq!(app.send(Method::HEAD, path, None, None).await.status, 200);
+    }
+    // Loading the pages used nothing up: the link still inspects as pending, and works once.
+    let inspected = app.post("/v1/invitations/inspect", json!({ "token": token })).await;
+    assert_eq!((inspected.status, inspected.str("status")), (200, "sent".to_owned()), "{}", inspected.body);
+    assert_eq!(app.activate(&token).await.status, 200);
+    assert_eq!(app.accept(&token, PASSWORD).await.code(), "invitation_already_accepted");
+}
+
+tests::scenarios!(
+    head_on_each_page_answers_the_gets_status_and_headers_without_a_body,
+    head_works_on_every_get_route_and_nowhere_else,
+    each_page_carries_the_shared_style_and_script_once_and_its_policy_hashes_what_is_served,
+    the_pages_keep_the_token_to_themselves_in_three_languages,
+);
