@@ -41,8 +41,19 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Whether an invitation creates its user or reuses one who already has a login.
 #[derive(Clone, Debug)]
 pub enum InviteeUser {
+    /// A user to create (with its email claim), counting this one membership.
     New(User),
-    Existing(UserId),
+    /// An existing user in its new state (`User::joined`), written provided the stored version
+    /// is one less (else `Stale`): the user item counts every membership added or removed.
+    Existing(User),
+}
+
+impl InviteeUser {
+    pub fn id(&self) -> &UserId {
+        match self {
+            Self::New(user) | Self::Existing(user) => &user.id,
+        }
+    }
 }
 
 /// Everything one invitation writes, in one atomic step.
@@ -92,25 +103,42 @@ pub struct MemberUpdate {
     pub event: AuditEvent,
 }
 
+/// What a removal does to the membership's user.
+#[derive(Clone, Debug)]
+pub enum UserAfterRemoval {
+    /// The user keeps their login: their new state (`User::left_membership`), written provided
+    /// the stored version is one less (else `Stale`).
+    Kept(User),
+    /// It was the user's last membership: the user as read goes, with their email and phone
+    /// claims, provided the stored version is unchanged (else `Stale`).
+    Released(User),
+}
+
+impl UserAfterRemoval {
+    /// The user, as kept or as released.
+    pub fn user(&self) -> &User {
+        match self {
+            Self::Kept(user) | Self::Released(user) => user,
+        }
+    }
+}
+
 /// Removing a membership, provided its stored version is still `member.version` (else `Stale`):
 /// deleting a member, revoking an invitation someone waits on, expiring it.
 #[derive(Clone, Debug)]
 pub struct MemberRemoval {
     pub member: Member,
-    /// The user as read, when the removal depends on it (a revoked direct-mode member must not
-    /// have set a password since): provided its stored version is unchanged (else `Stale`).
-    pub user: Option<User>,
-    /// This was the user's last membership: `user` goes too, with its email and phone claims,
-    /// so both become free again.
-    pub release_user: bool,
+    /// The user, read consistently with the membership: kept (one membership fewer) or released.
+    pub user: UserAfterRemoval,
     /// The invitation the membership came from, ended (revoked or expired) in the same write,
     /// provided it is still `sent` with the same link (else `TokenSpent`).
     pub end_invitation: Option<Invitation>,
     pub event: AuditEvent,
 }
 
-/// Handing ownership over in one step: the account with its new `owner_id` and both
-/// memberships in their new states, each provided its stored version is one less (else `Stale`).
+/// Handing ownership over in one step: the account with its new `owner_id`, provided its stored
+/// `owner_version` is one less, and both memberships in their new states, provided each stored
+/// version is one less (else `Stale`).
 #[derive(Clone, Debug)]
 pub struct OwnershipTransfer {
     pub account: Account,
@@ -120,8 +148,9 @@ pub struct OwnershipTransfer {
 }
 
 /// Replacing an account's owner link (owner recovery) or cancelling it (the operator): the
-/// account in its new state, provided its stored version is one less (else `Stale`), so of
-/// concurrent changes exactly one wins and at most one owner link is ever live.
+/// account's owner and owner link in their new state, provided its stored `owner_version` is one
+/// less (else `Stale`), so of concurrent changes exactly one wins and at most one owner link is
+/// ever live. A settings change does not stand in the way (it raises `version` only).
 #[derive(Clone, Debug)]
 pub struct OwnerLinkChange {
     pub account: Account,
@@ -129,7 +158,9 @@ pub struct OwnerLinkChange {
     pub cancelled: Option<Invitation>,
     /// The previous link's candidate (never the owner), removed provided its version is unchanged.
     pub dropped_candidate: Option<MemberRemoval>,
-    /// The new owner link, written as `create_invitation` writes one.
+    /// The new owner link, written as `create_invitation` writes one, except that a membership
+    /// it supersedes (the owner's own, or the same candidate's) is replaced without touching
+    /// that membership's old invitation, which this change cancels or which ended already.
     pub new_link: Option<NewInvitation>,
     /// Events besides the removal's and the new link's own.
     pub events: Vec<AuditEvent>,
@@ -219,7 +250,8 @@ pub struct Acceptance {
     pub claim_phone: Option<Phone>,
     pub session: RefreshSession,
     pub events: Vec<AuditEvent>,
-    /// An owner link: the account with the link used up (and its new owner).
+    /// An owner link: the account with the link used up (and its new owner), provided its stored
+    /// `owner_version` is one less.
     pub account: Option<Account>,
     /// An owner-recovery link: the former owner's membership, no longer owner.
     pub former_owner: Option<Member>,
@@ -338,8 +370,9 @@ pub trait Store: Send + Sync {
     /// `EmailTaken` or `PhoneTaken` and then writes nothing.
     async fn create_invitation(&self, new: &NewInvitation) -> StoreResult<()>;
     /// Undoes a `create_invitation` whose mail could not be sent: deletes what it wrote (the
-    /// invitation, its token and event, the membership and, for a new user, the user and its
-    /// claims), so nothing claims an invitation was sent.
+    /// invitation, its token and event, the membership), and takes the membership off its user:
+    /// a user it created goes with its claims unless someone else invited them meanwhile. Reads
+    /// the user and the membership first; fails with `Stale` if they changed meanwhile.
     async fn discard_invitation(&self, new: &NewInvitation) -> StoreResult<()>;
     /// Undoes a `create_account` whose owner activation mail could not be sent: the account and
     /// its event go, with everything `discard_invitation` removes.
@@ -398,8 +431,8 @@ pub trait Store: Send + Sync {
     async fn update_member(&self, update: &MemberUpdate) -> StoreResult<()>;
     async fn remove_member(&self, removal: &MemberRemoval) -> StoreResult<()>;
     async fn transfer_ownership(&self, transfer: &OwnershipTransfer) -> StoreResult<()>;
-    /// Writes the account in its new state (settings, locale), provided the stored version is
-    /// one less (else `Stale`), with an event.
+    /// Writes the account's settings and locale in their new state, provided the stored
+    /// `version` is one less (else `Stale`), with an event; never its owner or owner link.
     async fn update_account_settings(&self, account: &Account, event: &AuditEvent) -> StoreResult<()>;
 
     async fn change_password(&self, change: &PasswordChange) -> StoreResult<()>;

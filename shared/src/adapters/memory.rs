@@ -14,7 +14,7 @@ use crate::ports::{
     Acceptance, AccountSummary, CallerRecord, Conflict, InvitationQuery, InviteeUser, Login, MemberQuery,
     MemberRemoval, MemberUpdate, Membership, NewInvitation, OwnerLinkChange, OwnershipTransfer, Page,
     PageRequest, PasswordChange, ProfileUpdate, RateDecision, RateWindow, Redemption, Resend, Store,
-    StoreError, StoreResult, Withdrawal,
+    StoreError, StoreResult, UserAfterRemoval, Withdrawal,
 };
 
 #[derive(Default)]
@@ -66,16 +66,21 @@ impl State {
         Login { user: user.clone(), memberships }
     }
 
-    fn insert_invitation(&mut self, new: &NewInvitation) -> StoreResult<()> {
+    /// Writes a new invitation. `touch_superseded`: the invitation of a superseded membership
+    /// must be neither accepted nor revoked, and becomes `expired` (an owner-link change
+    /// supersedes without it: it cancels that invitation itself, or it ended already).
+    fn insert_invitation(&mut self, new: &NewInvitation, touch_superseded: bool) -> StoreResult<()> {
         let member_key = (new.member.account_id.clone(), new.member.user_id.clone());
-        let superseded = match self.members.get(&member_key) {
-            None => None,
-            Some(stale)
+        match (self.members.get(&member_key), &new.supersedes) {
+            (None, _) => {}
+            (Some(stale), Some(old))
                 if stale.status == MemberStatus::NotActivated
-                    && stale.invitation_id.is_some()
-                    && stale.invitation_id == new.supersedes =>
-            {
-                let key = (member_key.0.clone(), new.supersedes.clone().unwrap_or_else(InvitationId::lowest));
+                    && stale.invitation_id.as_ref() == Some(old) => {}
+            (Some(_), _) => return conflict(Conflict::AlreadyMember),
+        }
+        let superseded = match (&new.supersedes, touch_superseded) {
+            (Some(old), true) => {
+                let key = (member_key.0.clone(), old.clone());
                 match self.invitations.get(&key) {
                     Some(old) if matches!(old.status, InvitationStatus::Sent | InvitationStatus::Expired) => {
                         Some(key)
@@ -83,7 +88,7 @@ impl State {
                     _ => return conflict(Conflict::AlreadyMember),
                 }
             }
-            Some(_) => return conflict(Conflict::AlreadyMember),
+            _ => None,
         };
         if let Some(phone) = &new.claim_phone
             && self.phones.contains_key(phone.as_str())
@@ -96,13 +101,11 @@ impl State {
             }
             InviteeUser::New(user) => {
                 self.emails.insert(user.email.as_str().to_owned(), user.id.clone());
-                self.users.insert(user.id.clone(), user.clone());
             }
-            InviteeUser::Existing(id) if !self.users.contains_key(id) => {
-                return conflict(Conflict::Stale);
-            }
-            InviteeUser::Existing(_) => {}
+            InviteeUser::Existing(user) => self.user_at(user, user.version.wrapping_sub(1))?,
         }
+        let (InviteeUser::New(user) | InviteeUser::Existing(user)) = &new.user;
+        self.users.insert(user.id.clone(), user.clone());
         if let Some(key) = superseded
             && let Some(old) = self.invitations.get_mut(&key)
         {
@@ -119,22 +122,34 @@ impl State {
         Ok(())
     }
 
-    /// Removes what `insert_invitation` wrote for `new`.
-    fn discard(&mut self, new: &NewInvitation) {
+    /// Removes what `insert_invitation` wrote for `new`, and takes the membership off its user:
+    /// a user it created goes with its claims, unless someone invited them meanwhile.
+    fn discard(&mut self, new: &NewInvitation) -> StoreResult<()> {
         let invitation = &new.invitation;
+        let user_id = new.user.id();
+        let Some(stored) = self.users.get(user_id).cloned() else {
+            return conflict(Conflict::Stale);
+        };
+        if self.waiting_member(invitation).is_none_or(|m| m.version != new.member.version) {
+            return conflict(Conflict::Stale);
+        }
         self.invitations.remove(&(invitation.account_id.clone(), invitation.id.clone()));
         self.tokens.remove(&new.token.hash);
         self.events.remove(&(new.event.account_id.clone(), new.event.id.clone()));
-        if self.waiting_member(invitation).is_some() {
-            self.members.remove(&(invitation.account_id.clone(), invitation.user_id.clone()));
-        }
-        if let InviteeUser::New(user) = &new.user {
-            self.users.remove(&user.id);
-            self.emails.remove(user.email.as_str());
+        self.members.remove(&(invitation.account_id.clone(), invitation.user_id.clone()));
+        match &new.user {
+            InviteeUser::New(created) if stored.version == created.version => {
+                self.users.remove(user_id);
+                self.emails.remove(created.email.as_str());
+            }
+            _ => {
+                self.users.insert(user_id.clone(), stored.left_membership());
+            }
         }
         if let Some(phone) = &new.claim_phone {
             self.phones.remove(phone.as_str());
         }
+        Ok(())
     }
 
     fn record(&mut self, event: &AuditEvent) {
@@ -167,11 +182,20 @@ impl State {
         }
     }
 
-    /// Fails with `Stale` unless the stored account's version is `version`.
-    fn account_at(&self, account: &Account, version: u32) -> StoreResult<()> {
+    /// Fails with `Stale` unless the stored account's `owner_version` is one less than `account`'s.
+    fn owner_unchanged(&self, account: &Account) -> StoreResult<()> {
         match self.accounts.get(&account.id) {
-            Some(stored) if stored.version == version => Ok(()),
+            Some(stored) if stored.owner_version == account.owner_version.wrapping_sub(1) => Ok(()),
             _ => conflict(Conflict::Stale),
+        }
+    }
+
+    /// Writes the account's owner and owner link (checked by `owner_unchanged`).
+    fn set_owner(&mut self, account: &Account) {
+        if let Some(stored) = self.accounts.get_mut(&account.id) {
+            stored.owner_id = account.owner_id.clone();
+            stored.owner_link = account.owner_link.clone();
+            stored.owner_version = account.owner_version;
         }
     }
 
@@ -189,10 +213,10 @@ impl State {
         if let Some(invitation) = &removal.end_invitation {
             self.sent_invitation(invitation, &invitation.token_hash)?;
         }
-        if let Some(user) = &removal.user {
-            self.user_at(user, user.version)?;
+        match &removal.user {
+            UserAfterRemoval::Kept(user) => self.user_at(user, user.version.wrapping_sub(1)),
+            UserAfterRemoval::Released(user) => self.user_at(user, user.version),
         }
-        Ok(())
     }
 
     /// Applies a removal whose conditions `check_removal` found true.
@@ -203,13 +227,18 @@ impl State {
                 .insert((invitation.account_id.clone(), invitation.id.clone()), invitation.clone());
         }
         self.members.remove(&(member.account_id.clone(), member.user_id.clone()));
-        if let (true, Some(user)) = (removal.release_user, &removal.user) {
-            self.users.remove(&user.id);
-            self.emails.remove(user.email.as_str());
-            if let Some(phone) = &user.phone
-                && self.phones.get(phone.as_str()) == Some(&user.id)
-            {
-                self.phones.remove(phone.as_str());
+        match &removal.user {
+            UserAfterRemoval::Kept(user) => {
+                self.users.insert(user.id.clone(), user.clone());
+            }
+            UserAfterRemoval::Released(user) => {
+                self.users.remove(&user.id);
+                self.emails.remove(user.email.as_str());
+                if let Some(phone) = &user.phone
+                    && self.phones.get(phone.as_str()) == Some(&user.id)
+                {
+                    self.phones.remove(phone.as_str());
+                }
             }
         }
         self.record(&removal.event);
@@ -271,8 +300,14 @@ impl Store for MemoryStore {
         owner: &NewInvitation,
     ) -> StoreResult<()> {
         self.with(|s| {
-            s.insert_invitation(owner)?;
+            if s.accounts.contains_key(&account.id) {
+                return conflict(Conflict::Stale);
+            }
             s.accounts.insert(account.id.clone(), account.clone());
+            if let Err(refused) = s.insert_invitation(owner, true) {
+                s.accounts.remove(&account.id);
+                return Err(refused);
+            }
             s.record(created);
             Ok(())
         })
@@ -287,13 +322,12 @@ impl Store for MemoryStore {
             if !s.accounts.contains_key(&new.invitation.account_id) {
                 return conflict(Conflict::Stale);
             }
-            s.insert_invitation(new)
+            s.insert_invitation(new, true)
         })
     }
 
     async fn discard_invitation(&self, new: &NewInvitation) -> StoreResult<()> {
-        self.with(|s| s.discard(new));
-        Ok(())
+        self.with(|s| s.discard(new))
     }
 
     async fn discard_account(
@@ -303,11 +337,11 @@ impl Store for MemoryStore {
         owner: &NewInvitation,
     ) -> StoreResult<()> {
         self.with(|s| {
-            s.discard(owner);
+            s.discard(owner)?;
             s.accounts.remove(&account.id);
             s.events.remove(&(created.account_id.clone(), created.id.clone()));
-        });
-        Ok(())
+            Ok(())
+        })
     }
 
     async fn withdraw_invitation(&self, withdrawal: &Withdrawal) -> StoreResult<()> {
@@ -321,7 +355,7 @@ impl Store for MemoryStore {
 
     async fn change_owner_link(&self, change: &OwnerLinkChange) -> StoreResult<()> {
         self.with(|s| {
-            s.account_at(&change.account, change.account.version.wrapping_sub(1))?;
+            s.owner_unchanged(&change.account)?;
             if let Some(cancelled) = &change.cancelled {
                 s.sent_invitation(cancelled, &cancelled.token_hash)?;
             }
@@ -329,7 +363,7 @@ impl Store for MemoryStore {
                 s.check_removal(removal)?;
             }
             if let Some(new) = &change.new_link {
-                s.insert_invitation(new)?;
+                s.insert_invitation(new, false)?;
             }
             if let Some(cancelled) = &change.cancelled {
                 s.invitations.insert((cancelled.account_id.clone(), cancelled.id.clone()), cancelled.clone());
@@ -337,7 +371,7 @@ impl Store for MemoryStore {
             if let Some(removal) = &change.dropped_candidate {
                 s.apply_removal(removal);
             }
-            s.accounts.insert(change.account.id.clone(), change.account.clone());
+            s.set_owner(&change.account);
             change.events.iter().for_each(|event| s.record(event));
             Ok(())
         })
@@ -415,7 +449,7 @@ impl Store for MemoryStore {
             let member = &acceptance.member;
             s.member_at(member, member.version.wrapping_sub(1))?;
             if let Some(account) = &acceptance.account {
-                s.account_at(account, account.version.wrapping_sub(1))?;
+                s.owner_unchanged(account)?;
             }
             if let Some(former) = &acceptance.former_owner {
                 s.member_at(former, former.version.wrapping_sub(1))?;
@@ -437,7 +471,7 @@ impl Store for MemoryStore {
             s.sessions.insert(acceptance.session.family_id.clone(), acceptance.session.clone());
             acceptance.events.iter().for_each(|event| s.record(event));
             if let Some(account) = &acceptance.account {
-                s.accounts.insert(account.id.clone(), account.clone());
+                s.set_owner(account);
             }
             if let Some(former) = &acceptance.former_owner {
                 s.members.insert((former.account_id.clone(), former.user_id.clone()), former.clone());
@@ -550,10 +584,10 @@ impl Store for MemoryStore {
     async fn transfer_ownership(&self, transfer: &OwnershipTransfer) -> StoreResult<()> {
         self.with(|s| {
             let (former, successor) = (&transfer.former, &transfer.successor);
-            s.account_at(&transfer.account, transfer.account.version.wrapping_sub(1))?;
+            s.owner_unchanged(&transfer.account)?;
             s.member_at(former, former.version.wrapping_sub(1))?;
             s.member_at(successor, successor.version.wrapping_sub(1))?;
-            s.accounts.insert(transfer.account.id.clone(), transfer.account.clone());
+            s.set_owner(&transfer.account);
             s.members.insert((former.account_id.clone(), former.user_id.clone()), former.clone());
             s.members.insert((successor.account_id.clone(), successor.user_id.clone()), successor.clone());
             s.record(&transfer.event);
@@ -563,8 +597,13 @@ impl Store for MemoryStore {
 
     async fn update_account_settings(&self, account: &Account, event: &AuditEvent) -> StoreResult<()> {
         self.with(|s| {
-            s.account_at(account, account.version.wrapping_sub(1))?;
-            s.accounts.insert(account.id.clone(), account.clone());
+            let stored = match s.accounts.get_mut(&account.id) {
+                Some(stored) if stored.version == account.version.wrapping_sub(1) => stored,
+                _ => return conflict(Conflict::Stale),
+            };
+            stored.settings = account.settings.clone();
+            stored.locale = account.locale;
+            stored.version = account.version;
             s.record(event);
             Ok(())
         })
@@ -611,7 +650,9 @@ impl Store for MemoryStore {
             {
                 return conflict(Conflict::PhoneTaken);
             }
-            if let Some(phone) = &update.release_phone {
+            if let Some(phone) = &update.release_phone
+                && s.phones.get(phone.as_str()) == Some(&user.id)
+            {
                 s.phones.remove(phone.as_str());
             }
             if let Some(phone) = &update.claim_phone {

@@ -52,9 +52,14 @@ pub struct Account {
     /// recovery. Starting a recovery cancels the link named here; accepting it clears it.
     #[serde(default)]
     pub owner_link: Option<InvitationId>,
-    /// Raised by every change, so writes can require the state they read.
+    /// Raised by every change of the settings or language, so their writes can require the
+    /// state they read.
     #[serde(default)]
     pub version: u32,
+    /// Raised by every change of the owner or the owner link: kept apart from `version`, so
+    /// that editing settings can never stand in the way of an owner recovery.
+    #[serde(default)]
+    pub owner_version: u32,
 }
 
 impl Account {
@@ -65,12 +70,18 @@ impl Account {
 
     /// The account with `link` as its only live owner link (`None`: no owner link at all).
     pub fn with_owner_link(self, link: Option<InvitationId>) -> Self {
-        Self { owner_link: link, version: self.version + 1, ..self }
+        Self { owner_link: link, owner_version: self.owner_version + 1, ..self }
     }
 
     /// The account once its owner link was accepted by `owner` (the same owner, or a new one).
     pub fn owned_by(self, owner: UserId) -> Self {
-        Self { owner_id: owner, owner_link: None, version: self.version + 1, ..self }
+        Self { owner_id: owner, owner_link: None, owner_version: self.owner_version + 1, ..self }
+    }
+
+    /// The account handed by its owner to `successor`. A pending owner recovery stays live: the
+    /// operator's verified recovery outranks a transfer by the owner it may be replacing.
+    pub fn handed_to(self, successor: UserId) -> Self {
+        Self { owner_id: successor, owner_version: self.owner_version + 1, ..self }
     }
 
     /// The account with new settings and language.
@@ -97,12 +108,17 @@ mod tests {
             settings: AccountSettings::default(),
             created_at: at(0),
             owner_link: None,
-            version: 7,
+            version: 3,
+            owner_version: 7,
         }
         .with_owner_link(Some(link.clone()));
         assert!(account.owner_link_is(&link));
+        let accomplice = UserId::generate();
+        let handed = account.handed_to(accomplice.clone());
+        assert!(handed.owner_link_is(&link), "a transfer does not cancel a recovery");
         let successor = UserId::generate();
-        let handed = account.owned_by(successor.clone());
-        assert_eq!((handed.owner_id, handed.owner_link, handed.version), (successor, None, 9));
+        let recovered = handed.owned_by(successor.clone());
+        assert_eq!((recovered.owner_id, recovered.owner_link), (successor, None));
+        assert_eq!((recovered.owner_version, recovered.version), (9, 3), "settings are not the owner's");
     }
 }

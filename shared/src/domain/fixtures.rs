@@ -27,6 +27,7 @@ pub fn user() -> User {
         reset_links: Vec::new(),
         created_at: at(0),
         version: 0,
+        memberships: Some(1),
     }
 }
 

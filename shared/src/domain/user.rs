@@ -29,6 +29,11 @@ pub struct User {
     /// Raised by every change, so writes can require the state they read.
     #[serde(default)]
     pub version: u32,
+    /// How many memberships the user has (a store keeps it, with `version`, in the same write as
+    /// each membership it adds or removes), so a removal knows from this item alone whether it
+    /// takes the user's last membership. `None` for a user stored before it was counted.
+    #[serde(default)]
+    pub memberships: Option<u32>,
 }
 
 /// One password-reset link: the SHA-256 of its secret and when it dies.
@@ -53,6 +58,28 @@ impl User {
         }
         links.push(link);
         Some(Self { reset_links: links, version: self.version + 1, ..self })
+    }
+
+    /// The user with one more membership (an invitation into another account).
+    pub fn joined(self) -> Self {
+        Self { memberships: self.memberships.map(|n| n + 1), version: self.version + 1, ..self }
+    }
+
+    /// The user invited again into a membership they already have, one left waiting (the same
+    /// membership, replaced: the count stays).
+    pub fn reinvited(self) -> Self {
+        Self { version: self.version + 1, ..self }
+    }
+
+    /// The user with one membership fewer.
+    pub fn left_membership(self) -> Self {
+        Self { memberships: self.memberships.map(|n| n.saturating_sub(1)), version: self.version + 1, ..self }
+    }
+
+    /// Whether the user's only membership is the one being removed: `None` when the user was
+    /// stored before memberships were counted (the caller then asks the memberships themselves).
+    pub fn has_one_membership(&self) -> Option<bool> {
+        self.memberships.map(|n| n <= 1)
     }
 
     /// Whether `hash` is one of the user's reset links, still live at `now`.

@@ -54,6 +54,16 @@ failure_codes!(OperatorError {
     Internal(_) => Internal,
 });
 
+/// A store error as the operator's routes answer it: a lost race is a 409, never a 500.
+impl From<StoreError> for OperatorError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(_) => Self::ConcurrentChange,
+            other => InternalError::from(other).into(),
+        }
+    }
+}
+
 /// An owner-link change's conflict, as the operator's routes answer it.
 fn link_change_failed(error: StoreError) -> OperatorError {
     match error {
@@ -109,11 +119,8 @@ impl Teamgate {
 
         let account_id = AccountId::generate();
         let login = self.store().login_by_email(&email).await.map_err(InternalError::from)?;
-        let user = self.owner_invitee(login, &email, &account_id, locale, preset)?;
-        let owner_id = match &user {
-            InviteeUser::New(u) => u.id.clone(),
-            InviteeUser::Existing(id) => id.clone(),
-        };
+        let user = self.owner_invitee(login, &email, &account_id, locale, preset).await?;
+        let owner_id = user.id().clone();
         let mut account = Account {
             id: account_id,
             name: name.to_owned(),
@@ -124,6 +131,7 @@ impl Teamgate {
             created_at: self.now(),
             owner_link: None,
             version: 0,
+            owner_version: 0,
         };
         let created = self.event(
             &account.id,
@@ -136,17 +144,15 @@ impl Teamgate {
         let drafted = self.draft_owner_invitation(&account, preset, email, user);
         account.owner_link = Some(drafted.new.invitation.id.clone());
         self.store().create_account(&account, &created, &drafted.new).await.map_err(|e| match e {
-            StoreError::Conflict(Conflict::EmailTaken | Conflict::Stale) => OperatorError::EmailTaken,
+            StoreError::Conflict(Conflict::EmailTaken) => OperatorError::EmailTaken,
+            StoreError::Conflict(_) => OperatorError::ConcurrentChange,
             other => InternalError::from(other).into(),
         })?;
         let invitation = &drafted.new.invitation;
         let sent =
             self.mail_invitation(&account, preset, invitation, &drafted.secret, Some(locale), &preset.name);
         if let Err(error) = sent.await {
-            self.store()
-                .discard_account(&account, &created, &drafted.new)
-                .await
-                .map_err(InternalError::from)?;
+            self.store().discard_account(&account, &created, &drafted.new).await?;
             return Err(error.into());
         }
         Ok(CreatedAccount {
@@ -173,23 +179,24 @@ impl Teamgate {
         let candidate = self.owner_candidate(&account, live.as_ref()).await?;
         let login = self.store().login_by_email(&email).await.map_err(InternalError::from)?;
         let (user, supersedes) = match login {
-            // The owner never activated: a fresh link replaces theirs.
+            // The owner never activated: a fresh link replaces theirs, live or ended.
             Some(login) if login.user.id == account.owner_id => {
-                let pending =
-                    login.memberships.iter().find(|m| m.account.id == account.id).map(|m| &m.member);
-                match pending {
-                    Some(member) if member.status == MemberStatus::NotActivated => {
-                        (InviteeUser::Existing(login.user.id.clone()), member.invitation_id.clone())
-                    }
+                let member =
+                    self.store().member(&account.id, &login.user.id).await.map_err(InternalError::from)?;
+                match member {
+                    Some(member) if member.status == MemberStatus::NotActivated => (
+                        InviteeUser::Existing(self.invitee(&login.user.id, true).await?),
+                        member.invitation_id,
+                    ),
                     _ => return Err(OperatorError::EmailTaken),
                 }
             }
             // The same candidate again: their new link replaces their old one.
             Some(login) if candidate.as_ref().is_some_and(|c| c.user_id == login.user.id) => {
                 let supersedes = candidate.as_ref().and_then(|c| c.invitation_id.clone());
-                (InviteeUser::Existing(login.user.id), supersedes)
+                (InviteeUser::Existing(self.invitee(&login.user.id, true).await?), supersedes)
             }
-            other => (self.owner_invitee(other, &email, &account.id, account.locale, preset)?, None),
+            other => (self.owner_invitee(other, &email, &account.id, account.locale, preset).await?, None),
         };
         // The pending member is marked owner from the start, so nobody but the owner can touch it.
         let mut drafted = self.draft_owner_invitation(&account, preset, email, user);
@@ -200,7 +207,24 @@ impl Teamgate {
             self.owner_link_cancellation(&account, live, candidate, Some(&drafted.new.invitation.id)).await?;
         change.new_link = Some(drafted.new.clone());
         self.store().change_owner_link(&change).await.map_err(link_change_failed)?;
-        self.mail_or_discard(&change.account, preset, &drafted, Some(account.locale), &preset.name).await?;
+        let invitation = &drafted.new.invitation;
+        let sent = self.mail_invitation(
+            &account,
+            preset,
+            invitation,
+            &drafted.secret,
+            Some(account.locale),
+            &preset.name,
+        );
+        if let Err(error) = sent.await {
+            // Nobody got the link: cancel it as the operator would (never touching the owner).
+            let candidate = Some(drafted.new.member.clone()).filter(|m| m.user_id != account.owner_id);
+            let cancel = self
+                .owner_link_cancellation(&change.account, Some(invitation.clone()), candidate, None)
+                .await?;
+            self.store().change_owner_link(&cancel).await.map_err(link_change_failed)?;
+            return Err(error.into());
+        }
         Ok(())
     }
 
@@ -288,7 +312,7 @@ impl Teamgate {
 
     /// Who receives an owner activation link for `account`: an existing login, unless the preset
     /// wants never-used emails or they already belong to the account, else a new user.
-    fn owner_invitee(
+    async fn owner_invitee(
         &self,
         login: Option<Login>,
         email: &Email,
@@ -304,7 +328,7 @@ impl Teamgate {
             {
                 Err(OperatorError::EmailTaken)
             }
-            Some(login) => Ok(InviteeUser::Existing(login.user.id)),
+            Some(login) => Ok(InviteeUser::Existing(self.invitee(&login.user.id, false).await?)),
             None => Ok(InviteeUser::New(self.new_user(email, &Profile::default(), Some(locale)))),
         }
     }

@@ -48,6 +48,16 @@ pub enum InviteError {
     Internal(#[from] InternalError),
 }
 
+/// A store error as the invite use case answers it: a lost race is a 409, never a 500.
+impl From<StoreError> for InviteError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(_) => Self::ConcurrentChange,
+            other => InternalError::from(other).into(),
+        }
+    }
+}
+
 failure_codes!(InviteError {
     Invalid(_) => ValidationFailed,
     Forbidden => Forbidden,
@@ -139,15 +149,16 @@ impl Teamgate {
         let drafted = self.write_invitation(caller, request).await;
         let drafted = match drafted {
             // Someone created this email's user between our read and our write (another account
-            // invited them at the same moment): invite the user who now exists.
+            // invited them at the same moment), or changed the user: invite the user as they are now.
             Err(InviteError::EmailTaken) if !preset.email_unique_across_accounts => {
                 self.write_invitation(caller, request).await
             }
+            Err(InviteError::ConcurrentChange) => self.write_invitation(caller, request).await,
             other => other,
         }?;
         // Counted once written, so only mail that would go counts (a lost race answers 409).
         if let Err(limited) = self.throttle_invitation_mail(caller, &request.email).await? {
-            self.store().discard_invitation(&drafted.new).await.map_err(InternalError::from)?;
+            self.store().discard_invitation(&drafted.new).await?;
             return Err(limited.into());
         }
         let inviter = display_name(&caller.user);
@@ -190,7 +201,8 @@ impl Teamgate {
                 if preset.email_unique_across_accounts && used_elsewhere {
                     return Err(InviteError::EmailTaken);
                 }
-                (InviteeUser::Existing(login.user.id), supersedes)
+                let user = self.invitee(&login.user.id, supersedes.is_some()).await?;
+                (InviteeUser::Existing(user), supersedes)
             }
         };
         let mut drafted = self.draft_invitation(Draft {
@@ -252,18 +264,23 @@ impl Teamgate {
         drafted: &Drafted,
         locale: Option<Locale>,
         inviter: &str,
-    ) -> Result<(), InternalError> {
-        let locale = locale.or(match &drafted.new.user {
-            InviteeUser::New(user) => user.locale,
-            InviteeUser::Existing(_) => None,
-        });
+    ) -> Result<(), InviteError> {
+        let (InviteeUser::New(user) | InviteeUser::Existing(user)) = &drafted.new.user;
+        let locale = locale.or(user.locale);
         let invitation = &drafted.new.invitation;
         let sent = self.mail_invitation(account, preset, invitation, &drafted.secret, locale, inviter);
         let Err(error) = sent.await else {
             return Ok(());
         };
         self.store().discard_invitation(&drafted.new).await?;
-        Err(error)
+        Err(error.into())
+    }
+
+    /// An existing user about to be invited, read consistently, in the state the invitation
+    /// leaves them in: one membership more, or the same one replaced (`replaces_membership`).
+    pub(crate) async fn invitee(&self, user: &UserId, replaces_membership: bool) -> Result<User, StoreError> {
+        let user = self.store().user(user).await?.ok_or(StoreError::Conflict(Conflict::Stale))?;
+        Ok(if replaces_membership { user.reinvited() } else { user.joined() })
     }
 
     pub(crate) fn new_user(&self, email: &Email, profile: &Profile, locale: Option<Locale>) -> User {
@@ -279,6 +296,7 @@ impl Teamgate {
             reset_links: Vec::new(),
             created_at: self.now(),
             version: 0,
+            memberships: Some(1),
         }
     }
 
@@ -292,10 +310,7 @@ impl Teamgate {
     pub(crate) fn draft_invitation(&self, draft: Draft<'_>) -> Drafted {
         let now = self.now();
         let Draft { account, preset, email, grant, user, profile, invited_by, for_owner, supersedes } = draft;
-        let user_id = match &user {
-            InviteeUser::New(u) => u.id.clone(),
-            InviteeUser::Existing(id) => id.clone(),
-        };
+        let user_id = user.id().clone();
         let mode = if for_owner { InvitationMode::Invitation } else { preset.mode };
         let expires_at = now + self.invitation_lifetime(account, preset);
         let secret = new_secret(self.ports.rng.as_ref());
@@ -418,7 +433,7 @@ pub(crate) fn role_titles(preset: &Preset, grant: &Grant, locale: Locale) -> Vec
 }
 
 /// The field error for an address at a domain the preset or the account refuses.
-fn refused_domain(caller: &Caller<'_>, email: &Email) -> Option<FieldError> {
+pub(crate) fn refused_domain(caller: &Caller<'_>, email: &Email) -> Option<FieldError> {
     caller.preset.refuses_domain(email, &caller.account.settings.blocked_email_domains).then(|| {
         FieldError::new(
             "email",

@@ -9,8 +9,9 @@ use crate::domain::{
 use crate::ports::{Conflict, Resend, StoreError, Withdrawal};
 use crate::service::Teamgate;
 use crate::service::caller::{Caller, CallerError};
+use crate::service::failure::Invalid;
 use crate::service::failure::{Code, Failure, InternalError, fields_of, retry_after_of};
-use crate::service::invite::{InvitationRequest, InviteError, display_name, seconds_to_wait};
+use crate::service::invite::{InvitationRequest, InviteError, display_name, refused_domain, seconds_to_wait};
 use crate::service::limits::RateLimited;
 use crate::service::secrets::{hash_secret, new_secret};
 use crate::service::views::InvitationView;
@@ -65,6 +66,18 @@ impl Failure for LifecycleError {
     fn retry_after(&self) -> Option<u64> {
         retry_after_of(self)
     }
+}
+
+/// Refuses to act on a waiting person who is the owner or holds more than the caller: their
+/// grant may have been raised past their invitation's since it was sent.
+fn administers(caller: &Caller<'_>, member: &crate::domain::Member) -> Result<(), LifecycleError> {
+    if member.is_owner {
+        return Err(LifecycleError::OwnerProtected);
+    }
+    if !caller.permissions.covers(&member.effective_permissions(caller.preset)) {
+        return Err(LifecycleError::RoleEscalation);
+    }
+    Ok(())
 }
 
 /// A conditional write's conflict, as revoke and resend answer it: the invitation left `sent`
@@ -151,11 +164,10 @@ impl Teamgate {
                 self.store().withdraw_invitation(&withdrawal).await
             }
             Some(member) => {
+                administers(caller, &member)?;
                 let removal =
-                    self.removal(member, Some(revoked.clone()), event).await.map_err(InternalError::from)?;
-                if removal.user.as_ref().is_some_and(|u| u.password_hash.is_some())
-                    && revoked.mode == InvitationMode::Direct
-                {
+                    self.removal(member, Some(revoked.clone()), event).await.map_err(write_failed)?;
+                if removal.user.user().password_hash.is_some() && revoked.mode == InvitationMode::Direct {
                     return Err(LifecycleError::MemberAlreadyActive);
                 }
                 self.store().remove_member(&removal).await
@@ -199,21 +211,27 @@ impl Teamgate {
         let now = self.now();
         let previous_token_hash = invitation.token_hash.clone();
         let original = invitation.clone();
-        let mut renewed = invitation;
-        renewed.record_send(now, caller.preset.resend_limit_per_hour).map_err(|wait| {
+        if let Some(refused) = refused_domain(caller, &invitation.email) {
+            return Err(InviteError::Invalid(Invalid::from(refused)).into());
+        }
+        let secret = new_secret(self.ports.rng.as_ref());
+        let expires_at = now + caller.account.settings.invitation_lifetime(caller.preset);
+        let limit = caller.preset.resend_limit_per_hour;
+        let renewed = invitation.renewed(hash_secret(&secret), expires_at, now, limit).map_err(|wait| {
             LifecycleError::RateLimited(RateLimited { retry_after: seconds_to_wait(wait) })
         })?;
-        self.throttle_invitation_mail(caller, &renewed.email).await??;
-        let secret = new_secret(self.ports.rng.as_ref());
-        renewed.token_hash = hash_secret(&secret);
-        renewed.expires_at = now + self.invitation_lifetime(&caller.account, caller.preset);
         let waiting = self
             .store()
             .member(&renewed.account_id, &renewed.user_id)
             .await
             .map_err(InternalError::from)?
-            .filter(|m| m.invitation_id.as_ref() == Some(&renewed.id) && m.pending_until.is_some());
-        let member = waiting.map(|m| m.pending_until(renewed.expires_at));
+            .filter(|m| m.invitation_id.as_ref() == Some(&renewed.id));
+        if let Some(member) = &waiting {
+            administers(caller, member)?;
+        }
+        self.throttle_invitation_mail(caller, &renewed.email).await??;
+        let member =
+            waiting.filter(|m| m.pending_until.is_some()).map(|m| m.pending_until(renewed.expires_at));
         let resend = Resend {
             token: OneTimeToken {
                 hash: renewed.token_hash.clone(),
@@ -254,7 +272,10 @@ impl Teamgate {
                 event: None,
                 invitation: original,
             };
-            self.store().resend_invitation(&undo).await.map_err(InternalError::from)?;
+            // A failure here means someone else changed the invitation meanwhile: theirs stands.
+            if let Err(undone) = self.store().resend_invitation(&undo).await {
+                tracing::warn!(error = %undone, "a resend whose mail failed was not taken back");
+            }
             return Err(error.into());
         }
         Ok(InvitationView::new(&resend.invitation, now))

@@ -7,7 +7,7 @@ use crate::domain::{
     AuditAction, AuditEvent, AuditTarget, FieldError, FieldErrors, Invitation, InvitationStatus, Locale,
     Member, MemberStatus, RoleName, UserId,
 };
-use crate::ports::{MemberRemoval, MemberUpdate, OwnershipTransfer, StoreError};
+use crate::ports::{Conflict, MemberRemoval, MemberUpdate, OwnershipTransfer, StoreError, UserAfterRemoval};
 use crate::service::Teamgate;
 use crate::service::caller::{Caller, CallerError};
 use crate::service::failure::{Code, Failure, InternalError, Invalid, fields_of, retry_after_of};
@@ -200,24 +200,29 @@ impl Teamgate {
     }
 
     /// Removing `member` (and ending `invitation`, the one it came from): the user, read
-    /// consistently, must not change meanwhile, and goes too when this was their last membership.
+    /// consistently, loses one membership, or goes when this was their last.
     pub(crate) async fn removal(
         &self,
         member: Member,
         invitation: Option<Invitation>,
         event: AuditEvent,
     ) -> Result<MemberRemoval, StoreError> {
-        let (user, login) =
-            tokio::try_join!(self.store().user(&member.user_id), self.store().login_by_id(&member.user_id))?;
-        let elsewhere =
-            login.is_some_and(|l| l.memberships.iter().any(|m| m.account.id != member.account_id));
-        Ok(MemberRemoval {
-            release_user: user.is_some() && !elsewhere,
-            user,
-            member,
-            end_invitation: invitation,
-            event,
-        })
+        let user = self.store().user(&member.user_id).await?.ok_or(StoreError::Conflict(Conflict::Stale))?;
+        let last = match user.has_one_membership() {
+            Some(last) => last,
+            // A user stored before memberships were counted: ask their memberships.
+            None => self
+                .store()
+                .login_by_id(&user.id)
+                .await?
+                .is_none_or(|login| login.memberships.iter().all(|m| m.account.id == member.account_id)),
+        };
+        let user = if last {
+            UserAfterRemoval::Released(user)
+        } else {
+            UserAfterRemoval::Kept(user.left_membership())
+        };
+        Ok(MemberRemoval { user, member, end_invitation: invitation, event })
     }
 
     /// Hands ownership to an active member, confirmed with the owner's password. The former owner
@@ -250,7 +255,7 @@ impl Teamgate {
         }
         let former = caller.member.clone().former_owner(caller.preset);
         let successor = successor.made_owner();
-        let account = caller.account.clone().owned_by(successor.user_id.clone());
+        let account = caller.account.clone().handed_to(successor.user_id.clone());
         let event = self.event(
             &account.id,
             Some(&caller.user.id),

@@ -57,6 +57,24 @@ failure_codes!(RedeemError {
     Internal(_) => Internal,
 });
 
+/// The password an accept proved or chose, decided before the records are read for writing.
+enum PasswordStep {
+    /// The person's existing password hash, which the given password matched.
+    Checked(String),
+    /// The hash of the person's first password.
+    First(String),
+}
+
+/// A link that can be accepted, with its records as read and the membership as it becomes.
+struct Acceptable {
+    invitation: crate::domain::Invitation,
+    account: Account,
+    user: crate::domain::User,
+    member: Member,
+    profile: crate::domain::Profile,
+    memberships: Vec<Membership>,
+}
+
 /// What the activation page shows before the person commits.
 #[derive(Debug, Serialize)]
 pub struct InspectView {
@@ -104,22 +122,38 @@ impl Teamgate {
     }
 
     /// Sets the password (or checks the existing one), activates the membership and signs in.
-    /// Of concurrent accepts of one link exactly one succeeds; an accept that raced another
-    /// change (a block, a role change) starts once more from a fresh read, so it never writes
-    /// back what it read.
+    /// Of concurrent accepts of one link exactly one succeeds. The password is hashed first; the
+    /// membership is then read afresh and written at once, conditioned on what was read, so an
+    /// accept never writes back a state someone changed meanwhile (a block, a role change); one
+    /// that lost such a race starts once more from a fresh read.
     pub async fn accept_invitation(
         &self,
         command: AcceptCommand,
         client: &str,
     ) -> Result<SessionView, RedeemError> {
         self.throttle(&[(format!("accept:{client}"), self.settings.limits.accept_per_client)]).await??;
-        match self.accept_once(&command).await {
-            Err(RedeemError::ConcurrentChange) => self.accept_once(&command).await,
+        let seen = self.acceptable(&command).await?;
+        let preset = self.preset(&seen.account.preset);
+        let password = match &seen.user.password_hash {
+            Some(hash) => match self.passwords.verify(&command.password, Some(hash)).await {
+                true => PasswordStep::Checked(hash.clone()),
+                false => return Err(RedeemError::InvalidCredentials),
+            },
+            None => {
+                let password = Password::parse("password", &command.password, &preset.password)
+                    .map_err(Invalid::from)?;
+                PasswordStep::First(self.passwords.hash(&password).await?)
+            }
+        };
+        match self.write_acceptance(&command, &password).await {
+            Err(RedeemError::ConcurrentChange) => self.write_acceptance(&command, &password).await,
             other => other,
         }
     }
 
-    async fn accept_once(&self, command: &AcceptCommand) -> Result<SessionView, RedeemError> {
+    /// What the link leads to, if it can be accepted now: the owner link still the account's,
+    /// the membership still waiting on it and not blocked, the profile complete.
+    async fn acceptable(&self, command: &AcceptCommand) -> Result<Acceptable, RedeemError> {
         let Redemption { invitation, account, user, member, memberships, .. } =
             self.live_redemption(&command.token).await?;
         let user = user.ok_or(RedeemError::Revoked)?;
@@ -128,25 +162,30 @@ impl Teamgate {
         }
         let member = member
             .filter(|m| m.invitation_id.as_ref() == Some(&invitation.id))
-            .ok_or(RedeemError::Revoked)?;
-        let now = self.now();
-        let member = member.activated(now).map_err(|Refusal::MemberBlocked| RedeemError::MemberBlocked)?;
-        let preset = self.preset(&account.preset);
+            .ok_or(RedeemError::Revoked)?
+            .activated(self.now())
+            .map_err(|Refusal::MemberBlocked| RedeemError::MemberBlocked)?;
         let known = user.profile().or(command.profile.clone());
-        let profile = preset.profile.parse(&known, true).map_err(Invalid)?;
-        let first_password = match &user.password_hash {
-            Some(hash) => {
-                if !self.passwords.verify(&command.password, Some(hash)).await {
-                    return Err(RedeemError::InvalidCredentials);
-                }
-                None
-            }
-            None => {
-                let password = Password::parse("password", &command.password, &preset.password)
-                    .map_err(Invalid::from)?;
-                Some(self.passwords.hash(&password).await?)
-            }
+        let profile = self.preset(&account.preset).profile.parse(&known, true).map_err(Invalid)?;
+        Ok(Acceptable { invitation, account, user, member, profile, memberships })
+    }
+
+    /// Reads the link's records afresh and writes the acceptance at once.
+    async fn write_acceptance(
+        &self,
+        command: &AcceptCommand,
+        password: &PasswordStep,
+    ) -> Result<SessionView, RedeemError> {
+        let Acceptable { invitation, account, user, member, profile, memberships } =
+            self.acceptable(command).await?;
+        let first_password = match (password, &user.password_hash) {
+            (PasswordStep::First(phc), None) => Some(phc.clone()),
+            (PasswordStep::Checked(checked), Some(stored)) if checked == stored => None,
+            // The password changed while this one was checked or hashed.
+            _ => return Err(RedeemError::ConcurrentChange),
         };
+        let now = self.now();
+        let preset = self.preset(&account.preset);
         let claim_phone =
             profile.phone.clone().filter(|p| preset.phone_unique && user.phone.as_ref() != Some(p));
         let user = user.accepting(profile, first_password);

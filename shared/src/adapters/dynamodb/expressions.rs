@@ -32,13 +32,6 @@ pub fn not_taken_up(conflict: Conflict) -> StoreResult<Condition> {
         .value(":expired", items::value(&InvitationStatus::Expired)?))
 }
 
-/// The membership still comes from `invitation`.
-pub fn waits_on(invitation: &InvitationId) -> Condition {
-    on_record(Condition::new("#r.#invitation_id = :invitation", Conflict::Stale))
-        .name("#invitation_id", "invitation_id")
-        .value(":invitation", s(invitation.as_str()))
-}
-
 /// No membership yet, or only the stale one waiting on `old`, which a new invitation replaces.
 pub fn no_member_but(old: &InvitationId) -> StoreResult<Condition> {
     Ok(on_record(Condition::new(

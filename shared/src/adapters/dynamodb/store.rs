@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use super::expressions::{
     expire, free_or_held_by, held_by, invitation_change, member_change, member_profile, no_member_but,
-    not_taken_up, sent_with, set, version_is, waits_on,
+    not_taken_up, sent_with, set, version_is,
 };
 use super::items::{self, Item, s};
 use super::write::{Condition, Writes};
@@ -21,7 +21,7 @@ use crate::ports::{
     Acceptance, AccountSummary, CallerRecord, Conflict, InvitationQuery, InviteeUser, Login, MemberQuery,
     MemberRemoval, MemberUpdate, NewInvitation, OwnerLinkChange, OwnershipTransfer, Page, PageRequest,
     PasswordChange, ProfileUpdate, RateDecision, RateWindow, Redemption, Resend, Store, StoreError,
-    StoreResult, Withdrawal,
+    StoreResult, UserAfterRemoval, Withdrawal,
 };
 
 /// The item of `items` with this key.
@@ -29,20 +29,21 @@ fn find<'a>(items: &'a [Item], key: &Item) -> Option<&'a Item> {
     items.iter().find(|i| i.get(keys::PK) == key.get(keys::PK) && i.get(keys::SK) == key.get(keys::SK))
 }
 
-/// The writes of a new invitation: membership, the superseded invitation (unless `ended`, which
-/// the same write ends otherwise), claims, user, invitation, token and event.
+/// The writes of a new invitation: membership, the superseded invitation (when
+/// `touch_superseded`: an owner-link change replaces a membership without it), claims, user,
+/// invitation, token and event.
 fn invitation_writes(
     writes: &mut Writes,
     new: &NewInvitation,
     account: &AccountSummary,
-    ended: Option<&InvitationId>,
+    touch_superseded: bool,
 ) -> StoreResult<()> {
     let member_condition = match &new.supersedes {
         None => Condition::absent(Conflict::AlreadyMember),
         Some(old) => no_member_but(old)?,
     };
     writes.put(items::member(&new.member, account)?, Some(member_condition));
-    if let Some(old) = new.supersedes.as_ref().filter(|old| Some(*old) != ended) {
+    if let Some(old) = new.supersedes.as_ref().filter(|_| touch_superseded) {
         let key = items::key(keys::account(&account.id), keys::invitation(old));
         writes.update(key, expire()?, Some(not_taken_up(Conflict::AlreadyMember)?));
     }
@@ -56,9 +57,7 @@ fn invitation_writes(
             writes.put(claim, Some(Condition::absent(Conflict::EmailTaken)));
             writes.put(items::user(user)?, None);
         }
-        InviteeUser::Existing(id) => {
-            writes.check(items::user_key(id), Condition::present(Conflict::Stale));
-        }
+        InviteeUser::Existing(user) => user_writes(writes, user)?,
     }
     writes.put(items::invitation(&new.invitation)?, None);
     writes.put(items::token(&new.token)?, None);
@@ -73,10 +72,19 @@ fn member_writes(writes: &mut Writes, member: &Member) -> StoreResult<()> {
     Ok(())
 }
 
-/// The account's new state, provided the stored version is one less.
-fn account_writes(writes: &mut Writes, account: &Account) -> StoreResult<()> {
-    let unchanged = version_is("version", account.version.wrapping_sub(1), Conflict::Stale);
-    writes.put(items::account(account)?, Some(unchanged));
+/// The account's owner and owner link in their new state, provided the stored `owner_version` is
+/// one less; the rest of the account (settings, locale) is left as it is.
+fn owner_writes(writes: &mut Writes, account: &Account) -> StoreResult<()> {
+    let unchanged = version_is("owner_version", account.owner_version.wrapping_sub(1), Conflict::Stale);
+    let change = set(
+        &[
+            ("owner_id", items::value(&account.owner_id)?),
+            ("owner_link", items::value(&account.owner_link)?),
+            ("owner_version", items::value(&account.owner_version)?),
+        ],
+        &[],
+    );
+    writes.update(items::account_key(account), change, Some(unchanged));
     Ok(())
 }
 
@@ -97,16 +105,17 @@ fn removal_writes(writes: &mut Writes, removal: &MemberRemoval, released_phone: 
         let ended = invitation_change(invitation)?;
         writes.update(items::invitation_key(invitation), ended, Some(sent_with(&invitation.token_hash)?));
     }
-    if let Some(user) = &removal.user {
-        let unchanged = version_is("version", user.version, Conflict::Stale);
-        if removal.release_user {
-            writes.delete(items::user_key(&user.id), Some(unchanged));
+    match &removal.user {
+        UserAfterRemoval::Kept(user) => user_writes(writes, user)?,
+        UserAfterRemoval::Released(user) => {
+            writes.delete(
+                items::user_key(&user.id),
+                Some(version_is("version", user.version, Conflict::Stale)),
+            );
             writes.delete(items::key(keys::email(&user.email), keys::CLAIM), None);
             if let (true, Some(phone)) = (released_phone, &user.phone) {
                 writes.delete(items::key(keys::phone(phone), keys::CLAIM), Some(held_by(&user.id)));
             }
-        } else {
-            writes.check(items::user_key(&user.id), unchanged);
         }
     }
     writes.put(items::event(&removal.event)?, None);
@@ -124,7 +133,7 @@ impl Store for DynamoStore {
         let mut writes = Writes::default();
         writes.put(items::account(account)?, Some(Condition::absent(Conflict::Stale)));
         writes.put(items::event(created)?, None);
-        invitation_writes(&mut writes, owner, &AccountSummary::from(account), None)?;
+        invitation_writes(&mut writes, owner, &AccountSummary::from(account), true)?;
         self.send(writes).await
     }
 
@@ -139,7 +148,7 @@ impl Store for DynamoStore {
         };
         let mut writes = Writes::default();
         writes.check(items::account_key(&account), Condition::present(Conflict::Stale));
-        invitation_writes(&mut writes, new, &AccountSummary::from(&account), None)?;
+        invitation_writes(&mut writes, new, &AccountSummary::from(&account), true)?;
         self.send(writes).await
     }
 
@@ -176,7 +185,7 @@ impl Store for DynamoStore {
             None => false,
         };
         let mut writes = Writes::default();
-        account_writes(&mut writes, &change.account)?;
+        owner_writes(&mut writes, &change.account)?;
         if let Some(cancelled) = &change.cancelled {
             let revoked = invitation_change(cancelled)?;
             writes.update(items::invitation_key(cancelled), revoked, Some(sent_with(&cancelled.token_hash)?));
@@ -185,8 +194,7 @@ impl Store for DynamoStore {
             removal_writes(&mut writes, removal, released_phone)?;
         }
         if let Some(new) = &change.new_link {
-            let ended = change.cancelled.as_ref().map(|c| &c.id);
-            invitation_writes(&mut writes, new, &AccountSummary::from(&change.account), ended)?;
+            invitation_writes(&mut writes, new, &AccountSummary::from(&change.account), false)?;
         }
         for event in &change.events {
             writes.put(items::event(event)?, None);
@@ -288,7 +296,7 @@ impl Store for DynamoStore {
         );
         member_writes(&mut writes, &acceptance.member)?;
         if let Some(account) = &acceptance.account {
-            account_writes(&mut writes, account)?;
+            owner_writes(&mut writes, account)?;
         }
         if let Some(former) = &acceptance.former_owner {
             member_writes(&mut writes, former)?;
@@ -418,7 +426,7 @@ impl Store for DynamoStore {
 
     async fn transfer_ownership(&self, transfer: &OwnershipTransfer) -> StoreResult<()> {
         let mut writes = Writes::default();
-        account_writes(&mut writes, &transfer.account)?;
+        owner_writes(&mut writes, &transfer.account)?;
         member_writes(&mut writes, &transfer.former)?;
         member_writes(&mut writes, &transfer.successor)?;
         writes.put(items::event(&transfer.event)?, None);
@@ -426,8 +434,17 @@ impl Store for DynamoStore {
     }
 
     async fn update_account_settings(&self, account: &Account, event: &AuditEvent) -> StoreResult<()> {
+        let unchanged = version_is("version", account.version.wrapping_sub(1), Conflict::Stale);
+        let change = set(
+            &[
+                ("settings", items::value(&account.settings)?),
+                ("locale", items::value(&account.locale)?),
+                ("version", items::value(&account.version)?),
+            ],
+            &[],
+        );
         let mut writes = Writes::default();
-        account_writes(&mut writes, account)?;
+        writes.update(items::account_key(account), change, Some(unchanged));
         writes.put(items::event(event)?, None);
         self.send(writes).await
     }
@@ -471,7 +488,10 @@ impl Store for DynamoStore {
         }
         if let Some(phone) = update.release_phone.as_ref().filter(|p| update.claim_phone.as_ref() != Some(*p))
         {
-            writes.delete(items::key(keys::phone(phone), keys::CLAIM), None);
+            let theirs = Condition::new("attribute_not_exists(PK) OR #holder = :holder", Conflict::Stale)
+                .name("#holder", keys::HOLDER)
+                .value(":holder", s(user.id.as_str()));
+            writes.delete(items::key(keys::phone(phone), keys::CLAIM), Some(theirs));
         }
         for account in &update.accounts {
             let key = items::key(keys::account(account), keys::member(&user.id));
@@ -535,12 +555,10 @@ impl Store for DynamoStore {
 impl DynamoStore {
     /// Whether a removal releases its user's phone claim: only when it is the user's own.
     async fn phone_to_release(&self, removal: &MemberRemoval) -> StoreResult<bool> {
-        let Some((user, phone)) = removal
-            .user
-            .as_ref()
-            .filter(|_| removal.release_user)
-            .and_then(|u| u.phone.as_ref().map(|p| (u, p)))
-        else {
+        let UserAfterRemoval::Released(user) = &removal.user else {
+            return Ok(false);
+        };
+        let Some(phone) = &user.phone else {
             return Ok(false);
         };
         let claim = self.get(items::key(keys::phone(phone), keys::CLAIM)).await?;
@@ -548,20 +566,35 @@ impl DynamoStore {
     }
 
     /// What `discard_invitation` deletes: everything `create_invitation` wrote. Reads the
-    /// membership first, which goes only while it still waits on this invitation.
+    /// membership and the user first: both must be as that write left them, and a user it
+    /// created goes only if nobody invited them meanwhile (else they lose one membership).
     async fn discard_writes(&self, new: &NewInvitation) -> StoreResult<Writes> {
         let invitation = &new.invitation;
-        let member = self.stored_member(&invitation.account_id, &invitation.user_id).await?;
+        let (member, user) = tokio::try_join!(
+            self.stored_member(&invitation.account_id, &invitation.user_id),
+            self.user(new.user.id()),
+        )?;
+        let (Some(member), Some(user)) = (member, user) else {
+            return Err(StoreError::Conflict(Conflict::Stale));
+        };
+        if member.invitation_id.as_ref() != Some(&invitation.id) || member.version != new.member.version {
+            return Err(StoreError::Conflict(Conflict::Stale));
+        }
         let mut writes = Writes::default();
         writes.delete(items::invitation_key(invitation), None);
         writes.delete(items::token_key(&new.token.hash), None);
         writes.delete(items::event_key(&new.event), None);
-        if let Some(member) = member.filter(|m| m.invitation_id.as_ref() == Some(&invitation.id)) {
-            writes.delete(items::member_key(&member), Some(waits_on(&invitation.id)));
-        }
-        if let InviteeUser::New(user) = &new.user {
-            writes.delete(items::user_key(&user.id), None);
-            writes.delete(items::key(keys::email(&user.email), keys::CLAIM), None);
+        writes
+            .delete(items::member_key(&member), Some(version_is("version", member.version, Conflict::Stale)));
+        match &new.user {
+            InviteeUser::New(created) if user.version == created.version => {
+                writes.delete(
+                    items::user_key(&user.id),
+                    Some(version_is("version", user.version, Conflict::Stale)),
+                );
+                writes.delete(items::key(keys::email(&created.email), keys::CLAIM), None);
+            }
+            _ => user_writes(&mut writes, &user.left_membership())?,
         }
         if let Some(phone) = &new.claim_phone {
             writes.delete(items::key(keys::phone(phone), keys::CLAIM), None);
