@@ -11,10 +11,10 @@ use crate::adapters::system::{AdjustableClock, OsRng, SystemClock};
 use crate::http::routes::Keys;
 use crate::http::{Api, DevTools};
 use crate::ports::{Clock, Mailer, Store};
-use crate::service::access::AccessTokens;
+use crate::service::support::access::AccessTokens;
 use crate::service::{Ports, Settings, StartupError, Teamgate};
 
-/// Where the process runs: the defaults differ (DESIGN.md, "Configuration").
+/// Where the process runs: the defaults differ (README, "Configuration").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Deployment {
     DevServer,
@@ -114,10 +114,10 @@ impl Config {
         let (operator_key, operator_key_generated) =
             match secret("OPERATOR_KEY", 16, keys.operator_key || dev, deployment)? {
                 Some(key) => (key, false),
-                None => (crate::service::secrets::new_secret(&OsRng), dev),
+                None => (crate::service::support::secrets::new_secret(&OsRng), dev),
             };
         let cursor_key = secret("CURSOR_KEY", 32, keys.cursor_key || dev, deployment)?
-            .unwrap_or_else(|| crate::service::secrets::new_secret(&OsRng));
+            .unwrap_or_else(|| crate::service::support::secrets::new_secret(&OsRng));
         let jwt_signing_key = var("JWT_SIGNING_KEY");
         let jwt_public_key = var("JWT_PUBLIC_KEY");
         if !dev {

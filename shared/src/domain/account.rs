@@ -119,6 +119,6 @@ mod tests {
         let successor = UserId::generate();
         let recovered = handed.owned_by(successor.clone());
         assert_eq!((recovered.owner_id, recovered.owner_link), (successor, None));
-        assert_eq!((recovered.owner_version, recovered.version), (9, 3), "settings are not the owner's");
+        assert_eq!((recovered.owner_version, recovered.version), (10, 3), "settings are not the owner's");
     }
 }

@@ -1,6 +1,7 @@
 //! Permissions (`section:level`), roles, and the escalation rule.
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -15,9 +16,17 @@ pub enum Level {
 /// One right on one section; `write` implies `read`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Permission {
-    pub section: String,
+    pub section: Cow<'static, str>,
     pub level: Level,
 }
+
+/// Reading the team: members, invitations, the audit log. Enforced by Teamgate itself, like
+/// `USERS_WRITE`; every other permission is the marketplace's to enforce.
+pub const USERS_READ: Permission = Permission { section: Cow::Borrowed("users"), level: Level::Read };
+
+/// Administering the team: inviting, revoking, resending, changing roles, blocking, deleting,
+/// and the account's settings.
+pub const USERS_WRITE: Permission = Permission { section: Cow::Borrowed("users"), level: Level::Write };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{0}` is not a permission of the form section:read or section:write")]
@@ -35,15 +44,15 @@ impl Permission {
         if section.is_empty() || !section.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
             return Err(malformed());
         }
-        Ok(Self { section: section.to_owned(), level })
+        Ok(Self { section: Cow::Owned(section.to_owned()), level })
     }
 
     pub fn write(section: &str) -> Self {
-        Self { section: section.to_owned(), level: Level::Write }
+        Self { section: Cow::Owned(section.to_owned()), level: Level::Write }
     }
 
     pub fn read(section: &str) -> Self {
-        Self { section: section.to_owned(), level: Level::Read }
+        Self { section: Cow::Owned(section.to_owned()), level: Level::Read }
     }
 }
 
@@ -63,7 +72,7 @@ pub struct PermissionSet(BTreeMap<String, Level>);
 
 impl PermissionSet {
     pub fn insert(&mut self, permission: Permission) {
-        let level = self.0.entry(permission.section).or_insert(permission.level);
+        let level = self.0.entry(permission.section.into_owned()).or_insert(permission.level);
         *level = (*level).max(permission.level);
     }
 
@@ -74,7 +83,7 @@ impl PermissionSet {
     }
 
     pub fn allows(&self, wanted: &Permission) -> bool {
-        self.0.get(&wanted.section).is_some_and(|held| *held >= wanted.level)
+        self.0.get(wanted.section.as_ref()).is_some_and(|held| *held >= wanted.level)
     }
 
     /// Whether every permission of `other` is held here: the escalation rule's test.
@@ -83,7 +92,9 @@ impl PermissionSet {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = Permission> + '_ {
-        self.0.iter().map(|(section, level)| Permission { section: section.clone(), level: *level })
+        self.0
+            .iter()
+            .map(|(section, level)| Permission { section: Cow::Owned(section.clone()), level: *level })
     }
 
     pub fn is_empty(&self) -> bool {

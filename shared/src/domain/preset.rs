@@ -119,7 +119,7 @@ impl Preset {
         let sections: BTreeSet<&str> = self.sections.iter().map(|s| s.id.as_str()).collect();
         for raw in permissions {
             match Permission::parse(raw) {
-                Ok(p) if sections.contains(p.section.as_str()) => grant.permissions.insert(p),
+                Ok(p) if sections.contains(p.section.as_ref()) => grant.permissions.insert(p),
                 _ => errors.push(FieldError::new(
                     "permissions",
                     "unknown_permission",

@@ -19,9 +19,9 @@ use crate::adapters::system::AdjustableClock;
 use crate::service::Teamgate;
 use crate::service::caller::{Caller, CallerError};
 use crate::service::directory::ListParams;
-use crate::service::failure::Code;
-use crate::service::lifecycle::Resent;
-use crate::service::secrets::constant_time_eq;
+use crate::service::revoke_and_resend::Resent;
+use crate::service::support::failure::{Code, InternalError};
+use crate::service::support::secrets::constant_time_eq;
 
 use body::{
     AcceptBody, ClockBody, CreateAccountBody, InviteBody, MeBody, PasswordBody, RecoveryBody, RefreshBody,
@@ -29,7 +29,7 @@ use body::{
 };
 use pages::Pages;
 use problem::Reply;
-use routes::{Function, Matched, Operation};
+use routes::{Function, Guard, Matched, Operation, Route};
 
 /// What only the dev server has: the outbox to read and the clock to move.
 pub struct DevTools {
@@ -132,7 +132,7 @@ impl Api {
                     .unwrap_or_default();
                 let call =
                     Call { params, query, headers: &parts.headers, body: &body, client: &origin.client };
-                let response = self.dispatch(route.operation, &call).await.unwrap_or_else(|Reply(r)| *r);
+                let response = self.answer(route, &call).await.unwrap_or_else(|Reply(r)| *r);
                 (route.path, response)
             }
             Matched::WrongMethod(allowed) => {
@@ -176,6 +176,38 @@ impl Api {
         response
     }
 
+    /// Checks the route's guard, then answers with its use case: the one place a guard is enforced.
+    async fn answer(&self, route: &Route, call: &Call<'_>) -> Result<Response<Bytes>, Reply> {
+        let access = self.admit(&route.guard, call).await?;
+        self.dispatch(route.operation, access, call).await
+    }
+
+    /// What `guard` lets through, or why not.
+    async fn admit(&self, guard: &Guard, call: &Call<'_>) -> Result<Access<'_>, CallerError> {
+        Ok(match guard {
+            Guard::Anonymous | Guard::Dev => Access::Open,
+            Guard::Operator => {
+                self.operator(call)?;
+                Access::Open
+            }
+            Guard::SignedIn => Access::SignedIn(self.app.authenticate(call.bearer())?),
+            Guard::Member(permission) => {
+                let caller = self.caller(call).await?;
+                if let Some(permission) = permission {
+                    caller.require(permission)?;
+                }
+                Access::Member(Box::new(caller))
+            }
+            Guard::Owner => {
+                let caller = self.caller(call).await?;
+                if !caller.member.is_owner {
+                    return Err(CallerError::Forbidden);
+                }
+                Access::Member(Box::new(caller))
+            }
+        })
+    }
+
     async fn caller<'a>(&'a self, call: &Call<'_>) -> Result<Caller<'a>, CallerError> {
         let principal = self.app.authenticate(call.bearer())?;
         self.app.caller(&principal, call.param("account_id")).await
@@ -191,16 +223,20 @@ impl Api {
         }
     }
 
-    async fn dispatch(&self, operation: Operation, call: &Call<'_>) -> Result<Response<Bytes>, Reply> {
+    async fn dispatch(
+        &self,
+        operation: Operation,
+        access: Access<'_>,
+        call: &Call<'_>,
+    ) -> Result<Response<Bytes>, Reply> {
         let app = &self.app;
         Ok(match operation {
             Operation::CreateAccount => {
-                self.operator(call)?;
                 let body: CreateAccountBody = call.json()?;
                 json(StatusCode::CREATED, &app.create_account(body.into()).await?)
             }
             Operation::Invite => {
-                let caller = self.caller(call).await?;
+                let caller = access.caller()?;
                 let body: InviteBody = call.json()?;
                 json(StatusCode::CREATED, &app.invite(&caller, body.into()).await?)
             }
@@ -226,81 +262,78 @@ impl Api {
                 no_content()
             }
             Operation::Me => {
-                let principal = app.authenticate(call.bearer())?;
+                let principal = access.principal()?;
                 json(StatusCode::OK, &app.me(&principal).await?)
             }
-            Operation::GetAccount => json(StatusCode::OK, &app.account_view(&self.caller(call).await?)),
-            Operation::ListRoles => json(StatusCode::OK, &app.roles(&self.caller(call).await?)),
+            Operation::GetAccount => json(StatusCode::OK, &app.account_view(&access.caller()?)),
+            Operation::ListRoles => json(StatusCode::OK, &app.roles(&access.caller()?)),
             Operation::ListMembers => {
-                let caller = self.caller(call).await?;
+                let caller = access.caller()?;
                 json(StatusCode::OK, &app.members(&caller, call.list_params("q")).await?)
             }
             Operation::GetMember => {
-                let caller = self.caller(call).await?;
+                let caller = access.caller()?;
                 json(StatusCode::OK, &app.member(&caller, call.param("user_id")).await?)
             }
             Operation::ListInvitations => {
-                let caller = self.caller(call).await?;
+                let caller = access.caller()?;
                 json(StatusCode::OK, &app.invitations(&caller, call.list_params("email")).await?)
             }
             Operation::GetInvitation => {
-                let caller = self.caller(call).await?;
+                let caller = access.caller()?;
                 json(StatusCode::OK, &app.invitation(&caller, call.param("invitation_id")).await?)
             }
             Operation::RevokeInvitation => {
-                let caller = self.caller(call).await?;
+                let caller = access.caller()?;
                 json(StatusCode::OK, &app.revoke_invitation(&caller, call.param("invitation_id")).await?)
             }
             Operation::ResendInvitation => {
-                let caller = self.caller(call).await?;
+                let caller = access.caller()?;
                 match app.resend_invitation(&caller, call.param("invitation_id")).await? {
                     Resent::Renewed(invitation) => json(StatusCode::OK, &invitation),
                     Resent::Replaced(invitation) => json(StatusCode::CREATED, &invitation),
                 }
             }
             Operation::ListAuditEvents => {
-                let caller = self.caller(call).await?;
+                let caller = access.caller()?;
                 json(StatusCode::OK, &app.audit_events(&caller, call.list_params("q")).await?)
             }
             Operation::SetRoles => {
-                let caller = self.caller(call).await?;
+                let caller = access.caller()?;
                 let body: SetRolesBody = call.json()?;
                 let member =
                     app.set_roles(&caller, call.param("user_id"), &body.roles, &body.permissions).await?;
                 json(StatusCode::OK, &member)
             }
             Operation::BlockMember | Operation::UnblockMember => {
-                let caller = self.caller(call).await?;
+                let caller = access.caller()?;
                 let blocked = operation == Operation::BlockMember;
                 json(StatusCode::OK, &app.set_blocked(&caller, call.param("user_id"), blocked).await?)
             }
             Operation::DeleteMember => {
-                let caller = self.caller(call).await?;
+                let caller = access.caller()?;
                 app.delete_member(&caller, call.param("user_id")).await?;
                 no_content()
             }
             Operation::TransferOwnership => {
-                let caller = self.caller(call).await?;
+                let caller = access.caller()?;
                 let body: TransferBody = call.json()?;
                 json(StatusCode::OK, &app.transfer_ownership(&caller, &body.user_id, &body.password).await?)
             }
             Operation::UpdateSettings => {
-                let caller = self.caller(call).await?;
+                let caller = access.caller()?;
                 let body: SettingsBody = call.json()?;
                 json(StatusCode::OK, &app.update_settings(&caller, body.into()).await?)
             }
             Operation::RecoverOwner => {
-                self.operator(call)?;
                 let body: RecoveryBody = call.json()?;
                 app.recover_owner(call.param("account_id"), &body.new_email).await?;
                 json(StatusCode::ACCEPTED, &serde_json::json!({}))
             }
             Operation::GetOwnerRecovery => {
-                self.operator(call)?;
                 json(StatusCode::OK, &app.owner_recovery(call.param("account_id")).await?)
             }
             Operation::CancelOwnerRecovery => {
-                self.operator(call)?;
                 app.cancel_owner_recovery(call.param("account_id")).await?;
                 no_content()
             }
@@ -314,12 +347,12 @@ impl Api {
                 no_content()
             }
             Operation::UpdateMe => {
-                let principal = app.authenticate(call.bearer())?;
+                let principal = access.principal()?;
                 let body: MeBody = call.json()?;
                 json(StatusCode::OK, &app.update_me(&principal, body.into()).await?)
             }
             Operation::ChangePassword => {
-                let principal = app.authenticate(call.bearer())?;
+                let principal = access.principal()?;
                 let body: PasswordBody = call.json()?;
                 app.change_own_password(&principal, &body.current_password, &body.new_password).await?;
                 no_content()
@@ -353,4 +386,35 @@ impl Api {
             }
         })
     }
+}
+
+/// What a route's guard let through.
+enum Access<'a> {
+    /// Anyone, or the operator.
+    Open,
+    SignedIn(crate::service::support::access::Principal),
+    Member(Box<Caller<'a>>),
+}
+
+impl<'a> Access<'a> {
+    /// The account member the guard admitted.
+    fn caller(self) -> Result<Caller<'a>, Reply> {
+        match self {
+            Self::Member(caller) => Ok(*caller),
+            _ => Err(guard_mismatch()),
+        }
+    }
+
+    /// The signed-in person the guard admitted.
+    fn principal(self) -> Result<crate::service::support::access::Principal, Reply> {
+        match self {
+            Self::SignedIn(principal) => Ok(principal),
+            _ => Err(guard_mismatch()),
+        }
+    }
+}
+
+/// A route whose use case needs what its guard does not provide: a mistake in the route table.
+fn guard_mismatch() -> Reply {
+    InternalError::new("route table", "the route's guard does not admit what its use case needs").into()
 }

@@ -6,7 +6,7 @@ use http::{HeaderValue, Response, StatusCode, header};
 use serde::Serialize;
 
 use crate::domain::FieldError;
-use crate::service::failure::{Code, Failure};
+use crate::service::support::failure::{Code, Failure};
 
 #[derive(Serialize)]
 struct Problem<'a> {

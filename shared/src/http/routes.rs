@@ -1,8 +1,12 @@
-//! The route table: every route of API.md, which function serves it, and what it does.
+//! The route table: every route of `openapi.yaml`, which function serves it, who may call it
+//! (its guard) and what it does besides reading and writing (its effects).
 //! The dev server mounts all of them; each Lambda function only its own. `openapi.yaml` and
 //! `infra/template.yaml` are checked against this table by tests.
 
 use http::Method;
+
+use crate::domain::Permission;
+use crate::domain::permission::{USERS_READ, USERS_WRITE};
 
 /// The Lambda functions, one binary each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -142,106 +146,271 @@ pub struct Route {
     pub path: &'static str,
     pub function: Function,
     pub operation: Operation,
+    /// Who may call it: `Api::handle` checks this once, before the use case runs.
+    pub guard: Guard,
+    pub effects: Effects,
 }
 
-impl Route {
-    /// An operator route: the back office's, authenticated by the operator key alone.
-    pub fn is_operator(&self) -> bool {
-        self.path.starts_with("/v1/operator/")
-    }
+/// Who may call a route.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Guard {
+    /// The back office, with the operator key (deployed, also signed for IAM).
+    Operator,
+    /// Anyone: what proves the caller, if anything, is in the body (a link token, a refresh
+    /// token, a password).
+    Anonymous,
+    /// A signed-in person, acting on their own record.
+    SignedIn,
+    /// An active member of the account in the path, holding the permission when one is named.
+    Member(Option<Permission>),
+    /// The owner of the account in the path.
+    Owner,
+    /// Only the dev server serves it.
+    Dev,
+}
 
-    /// What serving this route takes. A route not named here that is not an operator route
-    /// reads a bearer token: it gets the public key, which is no secret.
+/// What serving a route does besides reading and writing the table: the infrastructure grants
+/// and sizes each function by the effects of the routes it serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Effects {
+    /// It may send mail (`ses:SendEmail`).
+    pub mails: bool,
+    /// It hashes or verifies a password (argon2id: the function gets the memory for it).
+    pub hashes_password: bool,
+    /// It mints access tokens (the function holds the signing key).
+    pub signs_in: bool,
+}
+
+impl Effects {
+    pub const NONE: Self = Self { mails: false, hashes_password: false, signs_in: false };
+    pub const MAILS: Self = Self { mails: true, ..Self::NONE };
+    pub const SIGNS_IN: Self = Self { signs_in: true, ..Self::NONE };
+    pub const HASHES_AND_SIGNS_IN: Self = Self { hashes_password: true, signs_in: true, ..Self::NONE };
+    pub const HASHES_AND_MAILS: Self = Self { hashes_password: true, mails: true, ..Self::NONE };
+}
+
+/// Any active member of the account.
+const MEMBER: Guard = Guard::Member(None);
+/// Members who may read the team.
+const USERS_READER: Guard = Guard::Member(Some(USERS_READ));
+/// Members who may administer the team.
+const USERS_WRITER: Guard = Guard::Member(Some(USERS_WRITE));
+
+impl Route {
+    /// What serving this route takes: the operator key for the back office's routes, the
+    /// signing key where tokens are minted, a verifying key wherever a bearer token is read (and
+    /// for the JWKS it publishes), the cursor key for the lists.
     pub fn keys(&self) -> Keys {
-        let operator = self.is_operator() || matches!(self.operation, O::CreateAccount | O::RecoverOwner);
-        let anonymous = matches!(
-            self.operation,
-            O::InspectInvitation
-                | O::AcceptInvitation
-                | O::SignIn
-                | O::Refresh
-                | O::SignOut
-                | O::RequestPasswordReset
-                | O::ConfirmPasswordReset
-                | O::ActivatePage
-                | O::ResetPasswordPage
-                | O::DevMail
-                | O::DevClock
-                | O::DevCleanup
-        );
+        let bearer = matches!(self.guard, Guard::SignedIn | Guard::Member(_) | Guard::Owner);
         Keys {
-            signing_key: matches!(self.operation, O::SignIn | O::Refresh | O::AcceptInvitation),
-            verifying_key: !operator && !anonymous,
-            operator_key: operator,
+            signing_key: self.effects.signs_in,
+            verifying_key: bearer || self.operation == O::Jwks,
+            operator_key: self.guard == Guard::Operator,
             cursor_key: matches!(self.operation, O::ListMembers | O::ListInvitations | O::ListAuditEvents),
         }
     }
 }
 
-const fn route(method: Method, path: &'static str, function: Function, operation: Operation) -> Route {
-    Route { method, path, function, operation }
+const fn route(
+    method: Method,
+    path: &'static str,
+    function: Function,
+    operation: Operation,
+    guard: Guard,
+    effects: Effects,
+) -> Route {
+    Route { method, path, function, operation, guard, effects }
 }
 
+use Effects as E;
 use Function as F;
+use Guard as G;
 use Operation as O;
 
 pub static ROUTES: &[Route] = &[
-    route(Method::POST, "/v1/operator/accounts", F::Accounts, O::CreateAccount),
-    route(Method::GET, "/v1/accounts/{account_id}", F::Directory, O::GetAccount),
-    route(Method::GET, "/v1/accounts/{account_id}/roles", F::Directory, O::ListRoles),
-    route(Method::GET, "/v1/accounts/{account_id}/members", F::Directory, O::ListMembers),
-    route(Method::GET, "/v1/accounts/{account_id}/members/{user_id}", F::Directory, O::GetMember),
-    route(Method::POST, "/v1/accounts/{account_id}/invitations", F::Invite, O::Invite),
-    route(Method::GET, "/v1/accounts/{account_id}/invitations", F::Directory, O::ListInvitations),
+    route(Method::POST, "/v1/operator/accounts", F::Accounts, O::CreateAccount, G::Operator, E::MAILS),
+    route(Method::GET, "/v1/accounts/{account_id}", F::Directory, O::GetAccount, MEMBER, E::NONE),
+    route(Method::GET, "/v1/accounts/{account_id}/roles", F::Directory, O::ListRoles, MEMBER, E::NONE),
+    route(
+        Method::GET,
+        "/v1/accounts/{account_id}/members",
+        F::Directory,
+        O::ListMembers,
+        USERS_READER,
+        E::NONE,
+    ),
+    route(
+        Method::GET,
+        "/v1/accounts/{account_id}/members/{user_id}",
+        F::Directory,
+        O::GetMember,
+        MEMBER,
+        E::NONE,
+    ),
+    route(
+        Method::POST,
+        "/v1/accounts/{account_id}/invitations",
+        F::Invite,
+        O::Invite,
+        USERS_WRITER,
+        E::MAILS,
+    ),
+    route(
+        Method::GET,
+        "/v1/accounts/{account_id}/invitations",
+        F::Directory,
+        O::ListInvitations,
+        USERS_READER,
+        E::NONE,
+    ),
     route(
         Method::GET,
         "/v1/accounts/{account_id}/invitations/{invitation_id}",
         F::Directory,
         O::GetInvitation,
+        USERS_READER,
+        E::NONE,
     ),
     route(
         Method::POST,
         "/v1/accounts/{account_id}/invitations/{invitation_id}/revoke",
         F::Revoke,
         O::RevokeInvitation,
+        USERS_WRITER,
+        E::NONE,
     ),
     route(
         Method::POST,
         "/v1/accounts/{account_id}/invitations/{invitation_id}/resend",
         F::Invite,
         O::ResendInvitation,
+        USERS_WRITER,
+        E::MAILS,
     ),
-    route(Method::GET, "/v1/accounts/{account_id}/audit-events", F::Directory, O::ListAuditEvents),
-    route(Method::POST, "/v1/invitations/inspect", F::Accept, O::InspectInvitation),
-    route(Method::POST, "/v1/invitations/accept", F::Accept, O::AcceptInvitation),
-    route(Method::POST, "/v1/sessions", F::Session, O::SignIn),
-    route(Method::POST, "/v1/sessions/refresh", F::Session, O::Refresh),
-    route(Method::POST, "/v1/sessions/logout", F::Session, O::SignOut),
-    route(Method::GET, "/v1/me", F::Directory, O::Me),
-    route(Method::PUT, "/v1/accounts/{account_id}/members/{user_id}/roles", F::SetRole, O::SetRoles),
-    route(Method::POST, "/v1/accounts/{account_id}/members/{user_id}/block", F::Block, O::BlockMember),
-    route(Method::POST, "/v1/accounts/{account_id}/members/{user_id}/unblock", F::Block, O::UnblockMember),
-    route(Method::DELETE, "/v1/accounts/{account_id}/members/{user_id}", F::Block, O::DeleteMember),
-    route(Method::POST, "/v1/accounts/{account_id}/ownership-transfer", F::SetRole, O::TransferOwnership),
-    route(Method::PATCH, "/v1/accounts/{account_id}/settings", F::Accounts, O::UpdateSettings),
-    route(Method::POST, "/v1/operator/accounts/{account_id}/owner-recovery", F::Accounts, O::RecoverOwner),
-    route(Method::GET, "/v1/operator/accounts/{account_id}/owner-recovery", F::Accounts, O::GetOwnerRecovery),
+    route(
+        Method::GET,
+        "/v1/accounts/{account_id}/audit-events",
+        F::Directory,
+        O::ListAuditEvents,
+        USERS_READER,
+        E::NONE,
+    ),
+    route(Method::POST, "/v1/invitations/inspect", F::Accept, O::InspectInvitation, G::Anonymous, E::NONE),
+    route(
+        Method::POST,
+        "/v1/invitations/accept",
+        F::Accept,
+        O::AcceptInvitation,
+        G::Anonymous,
+        E::HASHES_AND_SIGNS_IN,
+    ),
+    route(Method::POST, "/v1/sessions", F::Session, O::SignIn, G::Anonymous, E::HASHES_AND_SIGNS_IN),
+    route(Method::POST, "/v1/sessions/refresh", F::Session, O::Refresh, G::Anonymous, E::SIGNS_IN),
+    route(Method::POST, "/v1/sessions/logout", F::Session, O::SignOut, G::Anonymous, E::NONE),
+    route(Method::GET, "/v1/me", F::Directory, O::Me, G::SignedIn, E::NONE),
+    route(
+        Method::PUT,
+        "/v1/accounts/{account_id}/members/{user_id}/roles",
+        F::SetRole,
+        O::SetRoles,
+        USERS_WRITER,
+        E::NONE,
+    ),
+    route(
+        Method::POST,
+        "/v1/accounts/{account_id}/members/{user_id}/block",
+        F::Block,
+        O::BlockMember,
+        USERS_WRITER,
+        E::NONE,
+    ),
+    route(
+        Method::POST,
+        "/v1/accounts/{account_id}/members/{user_id}/unblock",
+        F::Block,
+        O::UnblockMember,
+        USERS_WRITER,
+        E::NONE,
+    ),
+    route(
+        Method::DELETE,
+        "/v1/accounts/{account_id}/members/{user_id}",
+        F::Block,
+        O::DeleteMember,
+        USERS_WRITER,
+        E::NONE,
+    ),
+    route(
+        Method::POST,
+        "/v1/accounts/{account_id}/ownership-transfer",
+        F::SetRole,
+        O::TransferOwnership,
+        G::Owner,
+        E::HASHES_AND_MAILS,
+    ),
+    route(
+        Method::PATCH,
+        "/v1/accounts/{account_id}/settings",
+        F::Accounts,
+        O::UpdateSettings,
+        USERS_WRITER,
+        E::NONE,
+    ),
+    route(
+        Method::POST,
+        "/v1/operator/accounts/{account_id}/owner-recovery",
+        F::Accounts,
+        O::RecoverOwner,
+        G::Operator,
+        E::MAILS,
+    ),
+    route(
+        Method::GET,
+        "/v1/operator/accounts/{account_id}/owner-recovery",
+        F::Accounts,
+        O::GetOwnerRecovery,
+        G::Operator,
+        E::NONE,
+    ),
     route(
         Method::DELETE,
         "/v1/operator/accounts/{account_id}/owner-recovery",
         F::Accounts,
         O::CancelOwnerRecovery,
+        G::Operator,
+        E::NONE,
     ),
-    route(Method::POST, "/v1/password-reset", F::ResetPassword, O::RequestPasswordReset),
-    route(Method::POST, "/v1/password-reset/confirm", F::ResetPassword, O::ConfirmPasswordReset),
-    route(Method::PATCH, "/v1/me", F::ResetPassword, O::UpdateMe),
-    route(Method::POST, "/v1/me/password", F::ResetPassword, O::ChangePassword),
-    route(Method::GET, "/.well-known/jwks.json", F::Web, O::Jwks),
-    route(Method::GET, "/activate", F::Web, O::ActivatePage),
-    route(Method::GET, "/reset-password", F::Web, O::ResetPasswordPage),
-    route(Method::GET, "/_dev/mail", F::Dev, O::DevMail),
-    route(Method::POST, "/_dev/clock", F::Dev, O::DevClock),
-    route(Method::POST, "/_dev/cleanup", F::Dev, O::DevCleanup),
+    route(
+        Method::POST,
+        "/v1/password-reset",
+        F::ResetPassword,
+        O::RequestPasswordReset,
+        G::Anonymous,
+        E::MAILS,
+    ),
+    route(
+        Method::POST,
+        "/v1/password-reset/confirm",
+        F::ResetPassword,
+        O::ConfirmPasswordReset,
+        G::Anonymous,
+        E::HASHES_AND_MAILS,
+    ),
+    route(Method::PATCH, "/v1/me", F::ResetPassword, O::UpdateMe, G::SignedIn, E::NONE),
+    route(
+        Method::POST,
+        "/v1/me/password",
+        F::ResetPassword,
+        O::ChangePassword,
+        G::SignedIn,
+        E::HASHES_AND_MAILS,
+    ),
+    route(Method::GET, "/.well-known/jwks.json", F::Web, O::Jwks, G::Anonymous, E::NONE),
+    route(Method::GET, "/activate", F::Web, O::ActivatePage, G::Anonymous, E::NONE),
+    route(Method::GET, "/reset-password", F::Web, O::ResetPasswordPage, G::Anonymous, E::NONE),
+    route(Method::GET, "/_dev/mail", F::Dev, O::DevMail, G::Dev, E::NONE),
+    route(Method::POST, "/_dev/clock", F::Dev, O::DevClock, G::Dev, E::NONE),
+    route(Method::POST, "/_dev/cleanup", F::Dev, O::DevCleanup, G::Dev, E::NONE),
 ];
 
 /// The outcome of matching a request path against the table.
@@ -327,8 +496,19 @@ mod tests {
         // It publishes the JWKS.
         assert_eq!(keys(Function::Web), ["JWT_PUBLIC_KEY"]);
         // Every operator route, whatever its operation, takes the operator key.
-        for route in ROUTES.iter().filter(|r| r.is_operator()) {
+        for route in ROUTES.iter().filter(|r| r.guard == Guard::Operator) {
             assert!(route.keys().operator_key && !route.keys().verifying_key, "{}", route.path);
+        }
+    }
+
+    #[test]
+    fn the_back_office_routes_and_only_they_are_the_operators() {
+        for route in ROUTES {
+            let back_office = route.path.starts_with("/v1/operator/");
+            assert_eq!(back_office, route.guard == Guard::Operator, "{} {}", route.method, route.path);
+            let dev = route.path.starts_with("/_dev/");
+            assert_eq!(dev, route.guard == Guard::Dev, "{} {}", route.method, route.path);
+            assert_eq!(dev, route.function == Function::Dev, "{} {}", route.method, route.path);
         }
     }
 

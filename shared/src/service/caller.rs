@@ -2,10 +2,12 @@
 //! request, so blocking, role changes and password resets apply to the very next request.
 
 use crate::domain::{Account, AccountId, Member, MemberStatus, Permission, PermissionSet, Preset, User};
+use crate::failure_codes;
 use crate::service::Teamgate;
-use crate::service::access::Principal;
-use crate::service::failure::{Code, Failure, InternalError};
-use crate::service::views::effective_permissions;
+use crate::service::support::access::Principal;
+use crate::service::support::failure::InternalError;
+use crate::service::support::failure::store_failed;
+use crate::service::support::views::effective_permissions;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CallerError {
@@ -22,17 +24,13 @@ pub enum CallerError {
     Internal(#[from] InternalError),
 }
 
-impl Failure for CallerError {
-    fn code(&self) -> Code {
-        match self {
-            Self::Unauthenticated => Code::Unauthenticated,
-            Self::NotFound => Code::NotFound,
-            Self::Blocked => Code::UserBlocked,
-            Self::Forbidden => Code::Forbidden,
-            Self::Internal(_) => Code::Internal,
-        }
-    }
-}
+failure_codes!(CallerError {
+    Unauthenticated => Unauthenticated,
+    NotFound => NotFound,
+    Blocked => UserBlocked,
+    Forbidden => Forbidden,
+    Internal(_) => Internal,
+});
 
 /// An active member of an account, with what they may do there.
 pub struct Caller<'a> {
@@ -46,10 +44,6 @@ pub struct Caller<'a> {
 impl Caller<'_> {
     pub fn require(&self, permission: &Permission) -> Result<(), CallerError> {
         if self.permissions.allows(permission) { Ok(()) } else { Err(CallerError::Forbidden) }
-    }
-
-    pub fn can_manage_users(&self) -> bool {
-        self.permissions.allows(&Permission::write("users"))
     }
 }
 
@@ -66,7 +60,7 @@ impl Teamgate {
             .store()
             .caller(&account_id, &principal.user_id)
             .await
-            .map_err(InternalError::from)?
+            .map_err(store_failed("caller"))?
             .ok_or(CallerError::NotFound)?;
         if record.user.token_version != principal.token_version {
             return Err(CallerError::Unauthenticated);

@@ -10,7 +10,7 @@ use std::time::Instant;
 use crate::domain::{AuditAction, AuditTarget, Invitation, InvitationMode, Member};
 use crate::ports::{PageRequest, StoreError, Withdrawal};
 use crate::service::Teamgate;
-use crate::service::failure::InternalError;
+use crate::service::support::failure::InternalError;
 
 /// Invitations expired concurrently, one page at a time.
 const BATCH: usize = 100;

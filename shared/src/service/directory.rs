@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::domain::permission::{USERS_READ, USERS_WRITE};
 use crate::domain::{
     AuditEvent, FieldError, FieldErrors, InvitationId, InvitationStatus, MemberStatus, Permission, RoleName,
     UserId,
@@ -9,8 +10,9 @@ use crate::domain::{
 use crate::ports::{InvitationQuery, MemberQuery, Page, PageRequest};
 use crate::service::Teamgate;
 use crate::service::caller::{Caller, CallerError};
-use crate::service::failure::{InternalError, Invalid};
-use crate::service::views::{InvitationView, MemberView, PageView};
+use crate::service::support::failure::store_failed;
+use crate::service::support::failure::{InternalError, Invalid};
+use crate::service::support::views::{InvitationView, MemberView, PageView};
 
 const DEFAULT_PAGE: usize = 50;
 const MAX_PAGE: usize = 100;
@@ -29,22 +31,12 @@ pub enum DirectoryError {
     Internal(#[from] InternalError),
 }
 
-impl crate::service::failure::Failure for DirectoryError {
-    fn code(&self) -> crate::service::failure::Code {
-        use crate::service::failure::Code;
-        match self {
-            Self::Invalid(_) => Code::ValidationFailed,
-            Self::InvalidCursor => Code::InvalidCursor,
-            Self::Caller(e) => e.code(),
-            Self::NotFound => Code::NotFound,
-            Self::Internal(_) => Code::Internal,
-        }
-    }
-
-    fn field_errors(&self) -> Vec<FieldError> {
-        crate::service::failure::fields_of(self)
-    }
-}
+crate::failure_codes!(DirectoryError {
+    Invalid(_) => ValidationFailed,
+    InvalidCursor => InvalidCursor,
+    NotFound => NotFound,
+    Internal(_) => Internal,
+} delegating { Caller });
 
 /// List parameters as the query string gives them.
 #[derive(Debug, Default)]
@@ -93,7 +85,7 @@ impl Teamgate {
                     title: role.title.get(locale).to_owned(),
                     description: role.description.get(locale).to_owned(),
                     permissions: role.permissions.to_strings(),
-                    assignable_by_me: caller.can_manage_users()
+                    assignable_by_me: caller.permissions.allows(&USERS_WRITE)
                         && caller.permissions.covers(&role.permissions),
                 })
                 .collect(),
@@ -114,29 +106,29 @@ impl Teamgate {
         caller: &Caller<'_>,
         params: ListParams,
     ) -> Result<PageView<MemberView>, DirectoryError> {
-        caller.require(&Permission::read("users"))?;
         let mut errors = FieldErrors::default();
         let status =
             params.status.as_deref().and_then(|raw| errors.check(parse_enum::<MemberStatus>("status", raw)));
-        let role = params.role.as_deref().map(RoleName::new);
+        let role = params.role.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(RoleName::new);
         let query = MemberQuery { status, role, text: lowered(params.text) };
         let scope = format!("members\n{}\n{:?}", caller.account.id, query);
         let page = self.page_request(&mut errors, &scope, params.limit, params.cursor)?;
         let found =
-            self.store().members(&caller.account.id, &query, &page).await.map_err(InternalError::from)?;
+            self.store().members(&caller.account.id, &query, &page).await.map_err(store_failed("members"))?;
         Ok(self.page_view(&scope, found, |m| MemberView::new(m, caller.preset)))
     }
 
     pub async fn member(&self, caller: &Caller<'_>, user_id: &str) -> Result<MemberView, DirectoryError> {
         let user_id = UserId::parse(user_id).ok_or(DirectoryError::NotFound)?;
+        // Anyone reads their own membership; others' need `users:read` (the route admits any member).
         if user_id != caller.user.id {
-            caller.require(&Permission::read("users"))?;
+            caller.require(&USERS_READ)?;
         }
         let member = self
             .store()
             .member(&caller.account.id, &user_id)
             .await
-            .map_err(InternalError::from)?
+            .map_err(store_failed("member"))?
             .ok_or(DirectoryError::NotFound)?;
         Ok(MemberView::new(&member, caller.preset))
     }
@@ -146,13 +138,12 @@ impl Teamgate {
         caller: &Caller<'_>,
         params: ListParams,
     ) -> Result<PageView<InvitationView>, DirectoryError> {
-        caller.require(&Permission::read("users"))?;
         let mut errors = FieldErrors::default();
         let status = params
             .status
             .as_deref()
             .and_then(|raw| errors.check(parse_enum::<InvitationStatus>("status", raw)));
-        let role = params.role.as_deref().map(RoleName::new);
+        let role = params.role.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(RoleName::new);
         let now = self.now();
         let query = InvitationQuery { status, role, email: lowered(params.text), now };
         let scope = format!(
@@ -160,19 +151,21 @@ impl Teamgate {
             caller.account.id, query.status, query.role, query.email
         );
         let page = self.page_request(&mut errors, &scope, params.limit, params.cursor)?;
-        let found =
-            self.store().invitations(&caller.account.id, &query, &page).await.map_err(InternalError::from)?;
+        let found = self
+            .store()
+            .invitations(&caller.account.id, &query, &page)
+            .await
+            .map_err(store_failed("invitations"))?;
         Ok(self.page_view(&scope, found, |i| InvitationView::new(i, now)))
     }
 
     pub async fn invitation(&self, caller: &Caller<'_>, id: &str) -> Result<InvitationView, DirectoryError> {
-        caller.require(&Permission::read("users"))?;
         let id = InvitationId::parse(id).ok_or(DirectoryError::NotFound)?;
         let invitation = self
             .store()
             .invitation(&caller.account.id, &id)
             .await
-            .map_err(InternalError::from)?
+            .map_err(store_failed("invitation"))?
             .ok_or(DirectoryError::NotFound)?;
         Ok(InvitationView::new(&invitation, self.now()))
     }
@@ -183,11 +176,13 @@ impl Teamgate {
         caller: &Caller<'_>,
         params: ListParams,
     ) -> Result<PageView<AuditEvent>, DirectoryError> {
-        caller.require(&Permission::read("users"))?;
         let scope = format!("audit\n{}", caller.account.id);
         let page = self.page_request(&mut FieldErrors::default(), &scope, params.limit, params.cursor)?;
-        let found =
-            self.store().audit_events(&caller.account.id, &page).await.map_err(InternalError::from)?;
+        let found = self
+            .store()
+            .audit_events(&caller.account.id, &page)
+            .await
+            .map_err(store_failed("audit_events"))?;
         Ok(self.page_view(&scope, found, AuditEvent::clone))
     }
 

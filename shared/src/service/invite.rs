@@ -1,6 +1,6 @@
 //! Inviting someone into an account, and the drafting and mailing every invitation shares.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::domain::{
     Account, AuditAction, AuditTarget, Email, FieldError, FieldErrors, Grant, Invitation, InvitationId,
@@ -11,11 +11,13 @@ use crate::failure_codes;
 use crate::ports::{Conflict, InviteeUser, Login, NewInvitation, StoreError};
 use crate::service::Teamgate;
 use crate::service::caller::Caller;
-use crate::service::failure::{InternalError, Invalid};
-use crate::service::limits::{Limit, RateLimited};
-use crate::service::mail::MailKind;
-use crate::service::secrets::{hash_secret, new_secret};
-use crate::service::views::InvitationView;
+use crate::service::support::failure::RateLimited;
+use crate::service::support::failure::store_failed;
+use crate::service::support::failure::{InternalError, Invalid};
+use crate::service::support::limits::Limit;
+use crate::service::support::mail::MailKind;
+use crate::service::support::secrets::{hash_secret, new_secret};
+use crate::service::support::views::InvitationView;
 
 #[derive(Debug, Default)]
 pub struct InviteCommand {
@@ -30,8 +32,6 @@ pub struct InviteCommand {
 pub enum InviteError {
     #[error("validation failed")]
     Invalid(#[from] Invalid),
-    #[error("inviting needs users:write")]
-    Forbidden,
     #[error("the invitation grants more than the caller holds")]
     RoleEscalation,
     #[error("the email already belongs to a member")]
@@ -60,7 +60,6 @@ impl From<StoreError> for InviteError {
 
 failure_codes!(InviteError {
     Invalid(_) => ValidationFailed,
-    Forbidden => Forbidden,
     RoleEscalation => RoleEscalation,
     EmailTaken => EmailTaken,
     InvitationPending => InvitationPending,
@@ -105,9 +104,6 @@ impl Teamgate {
         caller: &Caller<'_>,
         command: InviteCommand,
     ) -> Result<InvitationView, InviteError> {
-        if !caller.can_manage_users() {
-            return Err(InviteError::Forbidden);
-        }
         let preset = caller.preset;
         let mut errors = FieldErrors::default();
         let email = errors.check(Email::parse(&command.email));
@@ -116,7 +112,7 @@ impl Teamgate {
         }
         let grant = errors.check_all(preset.parse_grant(&command.roles, &command.permissions));
         if grant.as_ref().is_some_and(Grant::is_empty) {
-            errors.push(FieldError::new("roles", "unknown_role", "Choose at least one role or permission."));
+            errors.push(FieldError::new("roles", "required", "Choose at least one role or permission."));
         }
         let profile = errors.check_all(preset.profile.parse(&command.profile, true));
         let locale = command.locale.as_deref().map(|raw| {
@@ -191,7 +187,7 @@ impl Teamgate {
         let InvitationRequest { email, grant, profile, locale, replaces } = request;
         let locale = *locale;
         let (account, preset) = (&caller.account, caller.preset);
-        let invitee = self.store().login_by_email(email).await.map_err(InternalError::from)?;
+        let invitee = self.store().login_by_email(email).await.map_err(store_failed("login_by_email"))?;
         let (user, supersedes) = match invitee {
             None => (InviteeUser::New(self.new_user(email, profile, locale)), None),
             Some(login) => {
@@ -300,19 +296,13 @@ impl Teamgate {
         }
     }
 
-    /// How long an invitation link lives: the account's setting, else the preset's.
-    pub(crate) fn invitation_lifetime(&self, account: &Account, preset: &Preset) -> Duration {
-        let hours = account.settings.invitation_ttl_hours.unwrap_or(preset.invitation_ttl_hours);
-        Duration::hours(i64::from(hours))
-    }
-
     /// Builds the invitation, the membership it creates and its link token.
     pub(crate) fn draft_invitation(&self, draft: Draft<'_>) -> Drafted {
         let now = self.now();
         let Draft { account, preset, email, grant, user, profile, invited_by, for_owner, supersedes } = draft;
         let user_id = user.id().clone();
         let mode = if for_owner { InvitationMode::Invitation } else { preset.mode };
-        let expires_at = now + self.invitation_lifetime(account, preset);
+        let expires_at = now + account.settings.invitation_lifetime(preset);
         let secret = new_secret(self.ports.rng.as_ref());
         let token_hash = hash_secret(&secret);
         let invitation = Invitation {

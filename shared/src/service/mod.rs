@@ -1,34 +1,32 @@
 //! Use cases: one module per group of operations, each a method on `Teamgate` taking a typed
 //! command and answering with a view or its own error type.
 
-pub mod access;
+pub mod accept;
 pub mod accounts;
 pub mod caller;
 pub mod cleanup;
-pub mod cursor;
 pub mod directory;
-pub mod failure;
 pub mod invite;
-pub mod lifecycle;
-pub mod limits;
-pub mod mail;
+pub mod me;
 pub mod members;
-pub mod passwords;
-pub mod recovery;
-pub mod redeem;
-pub mod secrets;
+pub mod owner_recovery;
+pub mod ownership;
+pub mod password_change;
+pub mod password_reset;
+pub mod revoke_and_resend;
 pub mod sessions;
-pub mod views;
+pub mod settings;
+pub mod support;
 
 use std::sync::Arc;
 
 use crate::domain::{Presets, preset::InvalidPreset};
 use crate::ports::{Clock, Mailer, Rng, Store};
 
-use access::AccessTokens;
-use cursor::Cursors;
-use mail::MailTemplates;
-use passwords::PasswordHasher;
+use support::access::AccessTokens;
+use support::cursor::Cursors;
+use support::mail::MailTemplates;
+use support::password_hashing::PasswordHasher;
 
 /// The adapters a deployment runs with.
 #[derive(Clone)]
@@ -48,7 +46,7 @@ pub struct Settings {
     /// The key of the page cursors' MAC (`CURSOR_KEY`), a secret of its own.
     pub cursor_key: String,
     pub default_preset: String,
-    pub limits: limits::RateLimits,
+    pub limits: support::limits::RateLimits,
     /// The least time a password-reset request takes, so a known email and an unknown one
     /// answer alike (the known one sends mail).
     pub reset_answer_floor: std::time::Duration,
@@ -128,6 +126,24 @@ impl Teamgate {
             target_id: target_id.to_owned(),
             details,
         }
+    }
+
+    /// Counts one attempt against each `(key, limit)`; the inner error when any is over.
+    async fn throttle(
+        &self,
+        rules: &[(String, support::limits::Limit)],
+    ) -> Result<Result<(), support::failure::RateLimited>, support::failure::InternalError> {
+        support::limits::throttle(self.store(), self.now(), rules).await
+    }
+
+    /// Re-entering one's password (ownership transfer, password change) is limited like sign-in,
+    /// so a stolen access token cannot be used to guess it.
+    async fn throttle_step_up(
+        &self,
+        user: &crate::domain::UserId,
+    ) -> Result<Result<(), support::failure::RateLimited>, support::failure::InternalError> {
+        let limit = self.settings.limits.sign_in_per_email_and_client;
+        self.throttle(&[(format!("step-up:{user}"), limit)]).await
     }
 
     /// An emailed link: `<PUBLIC_BASE_URL><path>#token=<secret>`.

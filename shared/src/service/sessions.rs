@@ -6,14 +6,15 @@ use crate::domain::{Email, MemberStatus, RefreshSession, SessionFamilyId, User};
 use crate::failure_codes;
 use crate::ports::{Login, Membership, StoreError};
 use crate::service::Teamgate;
-use crate::service::access::{ACCESS_TOKEN_SECONDS, Principal};
 use crate::service::caller::CallerError;
-use crate::service::failure::InternalError;
-use crate::service::limits::RateLimited;
-use crate::service::secrets::{
+use crate::service::support::access::{ACCESS_TOKEN_SECONDS, Principal};
+use crate::service::support::failure::InternalError;
+use crate::service::support::failure::RateLimited;
+use crate::service::support::failure::store_failed;
+use crate::service::support::secrets::{
     constant_time_eq, hash_secret, new_secret, parse_refresh_token, refresh_token,
 };
-use crate::service::views::{MeView, MembershipView, SessionView, visible_memberships};
+use crate::service::support::views::{MembershipView, SessionView, visible_memberships};
 
 /// How long a chain of refresh tokens lives without a new sign-in.
 const REFRESH_DAYS: i64 = 30;
@@ -76,7 +77,9 @@ impl Teamgate {
         ])
         .await??;
         let login = match email {
-            Some(email) => self.store().login_by_email(&email).await.map_err(InternalError::from)?,
+            Some(email) => {
+                self.store().login_by_email(&email).await.map_err(store_failed("login_by_email"))?
+            }
             None => None,
         };
         let hash = login.as_ref().and_then(|l| l.user.password_hash.as_deref());
@@ -98,9 +101,11 @@ impl Teamgate {
         match self.store().record_sign_in(&session, &active, now).await {
             // A membership went away since the (eventually consistent) login read: the session
             // matters, the `last_login_at` stamp does not.
-            Err(StoreError::Conflict(_)) => {
-                self.store().record_sign_in(&session, &[], now).await.map_err(InternalError::from)?
-            }
+            Err(StoreError::Conflict(_)) => self
+                .store()
+                .record_sign_in(&session, &[], now)
+                .await
+                .map_err(store_failed("record_sign_in"))?,
             other => other.map_err(InternalError::from)?,
         }
         let memberships = login
@@ -124,11 +129,11 @@ impl Teamgate {
             .store()
             .refresh_session(&family)
             .await
-            .map_err(InternalError::from)?
+            .map_err(store_failed("refresh_session"))?
             .ok_or(RefreshError::Invalid)?;
         let now = self.now();
         if !constant_time_eq(&session.secret_hash, &hash_secret(secret)) {
-            self.store().end_session(&family).await.map_err(InternalError::from)?;
+            self.store().end_session(&family).await.map_err(store_failed("end_session"))?;
             return Err(RefreshError::Invalid);
         }
         if session.expires_at <= now {
@@ -138,7 +143,7 @@ impl Teamgate {
             .store()
             .login_by_id(&session.user_id)
             .await
-            .map_err(InternalError::from)?
+            .map_err(store_failed("login_by_id"))?
             .filter(|l| l.user.token_version == session.token_version && !entirely_blocked(l))
             .ok_or(RefreshError::Invalid)?;
         let next_secret = new_secret(self.ports.rng.as_ref());
@@ -162,11 +167,6 @@ impl Teamgate {
         Ok(())
     }
 
-    pub async fn me(&self, principal: &Principal) -> Result<MeView, CallerError> {
-        let login = self.signed_in_login(principal).await?;
-        Ok(MeView::new(&login.user, self.membership_views(&login.memberships)))
-    }
-
     /// The caller's own login: their token must still be current, and a user blocked in every
     /// account is refused here as everywhere else.
     pub(crate) async fn signed_in_login(&self, principal: &Principal) -> Result<Login, CallerError> {
@@ -174,7 +174,7 @@ impl Teamgate {
             .store()
             .login_by_id(&principal.user_id)
             .await
-            .map_err(InternalError::from)?
+            .map_err(store_failed("login_by_id"))?
             .filter(|l| l.user.token_version == principal.token_version)
             .ok_or(CallerError::Unauthenticated)?;
         if entirely_blocked(&login) {

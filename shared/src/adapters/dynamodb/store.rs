@@ -476,9 +476,20 @@ impl Store for DynamoStore {
         Ok(user.zip(login).map(|(user, login)| (token, Login { user, ..login })))
     }
 
-    /// One transaction, so at most 97 memberships (DynamoDB's limit is 100 items).
+    /// One transaction, so at most 97 memberships (DynamoDB's limit is 100 items). Reads the
+    /// released phone's claim first: it goes only if the user holds it (a phone set where phones
+    /// need not be unique may be someone else's claim, which stays).
     async fn update_profile(&self, update: &ProfileUpdate) -> StoreResult<()> {
         let user = &update.user;
+        let released = update.release_phone.as_ref().filter(|p| update.claim_phone.as_ref() != Some(*p));
+        let released = match released {
+            Some(phone) => {
+                let claim = self.get(items::key(keys::phone(phone), keys::CLAIM)).await?;
+                let holder = claim.and_then(|c| items::string(&c, keys::HOLDER));
+                (holder.as_deref() == Some(user.id.as_str())).then_some(phone)
+            }
+            None => None,
+        };
         let mut writes = Writes::default();
         // The user first: a stale update is `Stale` even when its phone is taken too.
         user_writes(&mut writes, user)?;
@@ -486,12 +497,8 @@ impl Store for DynamoStore {
             let claim = items::claim(keys::phone(phone), &user.id);
             writes.put(claim, Some(free_or_held_by(&user.id, Conflict::PhoneTaken)));
         }
-        if let Some(phone) = update.release_phone.as_ref().filter(|p| update.claim_phone.as_ref() != Some(*p))
-        {
-            let theirs = Condition::new("attribute_not_exists(PK) OR #holder = :holder", Conflict::Stale)
-                .name("#holder", keys::HOLDER)
-                .value(":holder", s(user.id.as_str()));
-            writes.delete(items::key(keys::phone(phone), keys::CLAIM), Some(theirs));
+        if let Some(phone) = released {
+            writes.delete(items::key(keys::phone(phone), keys::CLAIM), Some(held_by(&user.id)));
         }
         for account in &update.accounts {
             let key = items::key(keys::account(account), keys::member(&user.id));
@@ -570,10 +577,12 @@ impl DynamoStore {
     /// created goes only if nobody invited them meanwhile (else they lose one membership).
     async fn discard_writes(&self, new: &NewInvitation) -> StoreResult<Writes> {
         let invitation = &new.invitation;
-        let (member, user) = tokio::try_join!(
-            self.stored_member(&invitation.account_id, &invitation.user_id),
-            self.user(new.user.id()),
-        )?;
+        // One consistent `BatchGetItem`: a discard costs one read, as every method does.
+        let member_key = items::key(keys::account(&invitation.account_id), keys::member(&invitation.user_id));
+        let user_key = items::user_key(new.user.id());
+        let found = self.batch_get(vec![member_key.clone(), user_key.clone()]).await?;
+        let member: Option<Member> = find(&found, &member_key).map(items::record).transpose()?;
+        let user: Option<User> = find(&found, &user_key).map(items::record).transpose()?;
         let (Some(member), Some(user)) = (member, user) else {
             return Err(StoreError::Conflict(Conflict::Stale));
         };

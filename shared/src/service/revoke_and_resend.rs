@@ -6,15 +6,17 @@ use crate::domain::{
     AuditAction, AuditTarget, Invitation, InvitationId, InvitationMode, InvitationStatus, OneTimeToken,
     TokenPurpose,
 };
+use crate::failure_codes;
 use crate::ports::{Conflict, Resend, StoreError, Withdrawal};
 use crate::service::Teamgate;
 use crate::service::caller::{Caller, CallerError};
-use crate::service::failure::Invalid;
-use crate::service::failure::{Code, Failure, InternalError, fields_of, retry_after_of};
 use crate::service::invite::{InvitationRequest, InviteError, display_name, refused_domain, seconds_to_wait};
-use crate::service::limits::RateLimited;
-use crate::service::secrets::{hash_secret, new_secret};
-use crate::service::views::InvitationView;
+use crate::service::support::failure::InternalError;
+use crate::service::support::failure::Invalid;
+use crate::service::support::failure::RateLimited;
+use crate::service::support::failure::store_failed;
+use crate::service::support::secrets::{hash_secret, new_secret};
+use crate::service::support::views::InvitationView;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LifecycleError {
@@ -42,31 +44,18 @@ pub enum LifecycleError {
     Internal(#[from] InternalError),
 }
 
-impl Failure for LifecycleError {
-    fn code(&self) -> Code {
-        match self {
-            Self::Caller(e) => e.code(),
-            Self::Invite(e) => e.code(),
-            Self::NotFound => Code::NotFound,
-            Self::OwnerProtected => Code::OwnerProtected,
-            Self::RoleEscalation => Code::RoleEscalation,
-            Self::NotPending(_) => Code::InvitationNotPending,
-            Self::AlreadyAccepted => Code::InvitationAlreadyAccepted,
-            Self::MemberAlreadyActive => Code::MemberAlreadyActive,
-            Self::ConcurrentChange => Code::ConcurrentChange,
-            Self::RateLimited(_) => Code::RateLimited,
-            Self::Internal(_) => Code::Internal,
-        }
-    }
-
-    fn field_errors(&self) -> Vec<crate::domain::FieldError> {
-        fields_of(self)
-    }
-
-    fn retry_after(&self) -> Option<u64> {
-        retry_after_of(self)
-    }
+failure_codes!(LifecycleError {
+    NotFound => NotFound,
+    OwnerProtected => OwnerProtected,
+    RoleEscalation => RoleEscalation,
+    NotPending(_) => InvitationNotPending,
+    AlreadyAccepted => InvitationAlreadyAccepted,
+    MemberAlreadyActive => MemberAlreadyActive,
+    ConcurrentChange => ConcurrentChange,
+    RateLimited(_) => RateLimited,
+    Internal(_) => Internal,
 }
+delegating { Caller, Invite });
 
 /// Refuses to act on a waiting person who is the owner or holds more than the caller: their
 /// grant may have been raised past their invitation's since it was sent.
@@ -110,15 +99,12 @@ impl Teamgate {
     /// The invitation `id` of the caller's account, if the caller may manage it: they hold
     /// `users:write` and at least everything it grants (the owner holds everything).
     async fn managed_invitation(&self, caller: &Caller<'_>, id: &str) -> Result<Invitation, LifecycleError> {
-        if !caller.can_manage_users() {
-            return Err(CallerError::Forbidden.into());
-        }
         let id = InvitationId::parse(id).ok_or(LifecycleError::NotFound)?;
         let invitation = self
             .store()
             .invitation(&caller.account.id, &id)
             .await
-            .map_err(InternalError::from)?
+            .map_err(store_failed("invitation"))?
             .ok_or(LifecycleError::NotFound)?;
         if invitation.for_owner {
             return Err(LifecycleError::OwnerProtected);
@@ -147,7 +133,7 @@ impl Teamgate {
             .store()
             .member(&invitation.account_id, &invitation.user_id)
             .await
-            .map_err(InternalError::from)?
+            .map_err(store_failed("member"))?
             .filter(|m| m.invitation_id.as_ref() == Some(&invitation.id));
         let revoked = invitation.revoked(Some(caller.user.id.clone()), now);
         let event = self.event(
@@ -224,7 +210,7 @@ impl Teamgate {
             .store()
             .member(&renewed.account_id, &renewed.user_id)
             .await
-            .map_err(InternalError::from)?
+            .map_err(store_failed("member"))?
             .filter(|m| m.invitation_id.as_ref() == Some(&renewed.id));
         if let Some(member) = &waiting {
             administers(caller, member)?;

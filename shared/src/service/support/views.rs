@@ -1,4 +1,4 @@
-//! The API's objects (API.md "Objects"), built from the model.
+//! The API's objects (`openapi.yaml`, `components.schemas`), built from the model.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

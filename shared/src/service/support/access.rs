@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
 use crate::domain::UserId;
-use crate::service::failure::InternalError;
+use crate::service::support::failure::InternalError;
 
 /// Lifetime of an access token, in seconds (API: `expires_in: 900`).
 pub const ACCESS_TOKEN_SECONDS: i64 = 900;

@@ -41,9 +41,9 @@ struct Template {
 pub struct MailTemplates(HashMap<Locale, HashMap<String, Template>>);
 
 const SOURCES: [(Locale, &str); 3] = [
-    (Locale::En, include_str!("../../templates/mail/en.toml")),
-    (Locale::Uk, include_str!("../../templates/mail/uk.toml")),
-    (Locale::Pl, include_str!("../../templates/mail/pl.toml")),
+    (Locale::En, include_str!("../../../templates/mail/en.toml")),
+    (Locale::Uk, include_str!("../../../templates/mail/uk.toml")),
+    (Locale::Pl, include_str!("../../../templates/mail/pl.toml")),
 ];
 
 impl MailTemplates {

@@ -11,11 +11,12 @@ use crate::domain::{
 use crate::failure_codes;
 use crate::ports::{Acceptance, Conflict, Membership, Redemption, StoreError};
 use crate::service::Teamgate;
-use crate::service::failure::{InternalError, Invalid};
 use crate::service::invite::role_titles;
-use crate::service::limits::RateLimited;
-use crate::service::secrets::{hash_secret, is_well_formed};
-use crate::service::views::SessionView;
+use crate::service::support::failure::RateLimited;
+use crate::service::support::failure::store_failed;
+use crate::service::support::failure::{InternalError, Invalid};
+use crate::service::support::secrets::{hash_secret, is_well_formed};
+use crate::service::support::views::SessionView;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RedeemError {
@@ -252,7 +253,7 @@ impl Teamgate {
             .store()
             .member(&account.id, &account.owner_id)
             .await
-            .map_err(InternalError::from)?
+            .map_err(store_failed("member"))?
             .filter(|m| &m.user_id != successor)
             .ok_or(RedeemError::ConcurrentChange)?;
         Ok(former.former_owner(preset))
@@ -268,7 +269,7 @@ impl Teamgate {
             .store()
             .redemption(&hash)
             .await
-            .map_err(InternalError::from)?
+            .map_err(store_failed("redemption"))?
             .filter(|r| r.invitation.token_hash == hash)
             .ok_or(RedeemError::NotFound)?;
         match redemption.invitation.status_at(self.now()) {

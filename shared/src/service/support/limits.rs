@@ -4,10 +4,11 @@
 
 use futures::future::join_all;
 
-use crate::ports::RateDecision;
-use crate::service::Teamgate;
-use crate::service::failure::InternalError;
-use crate::service::secrets::hash_secret;
+use chrono::{DateTime, Utc};
+
+use crate::ports::{RateDecision, Store};
+use crate::service::support::failure::{InternalError, RateLimited};
+use crate::service::support::secrets::hash_secret;
 
 /// One limit: at most `count` attempts per `window_seconds`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,41 +52,23 @@ impl Default for RateLimits {
     }
 }
 
-/// Too many attempts: retry after `retry_after` seconds. Use cases wrap it in a variant whose
-/// source it is, so `Failure::retry_after` finds it.
-#[derive(Debug, Clone, Copy, thiserror::Error)]
-#[error("too many attempts; retry in {retry_after} s")]
-pub struct RateLimited {
-    pub retry_after: u64,
-}
-
-impl Teamgate {
-    /// Re-entering one's password (ownership transfer, password change) is limited like sign-in,
-    /// so a stolen access token cannot be used to guess it.
-    pub(crate) async fn throttle_step_up(
-        &self,
-        user: &crate::domain::UserId,
-    ) -> Result<Result<(), RateLimited>, InternalError> {
-        self.throttle(&[(format!("step-up:{user}"), self.settings.limits.sign_in_per_email_and_client)]).await
-    }
-
-    /// Counts one attempt against each `(key, limit)`; the inner error when any is over.
-    pub(crate) async fn throttle(
-        &self,
-        rules: &[(String, Limit)],
-    ) -> Result<Result<(), RateLimited>, InternalError> {
-        let now = self.now();
-        // Keys name emails and addresses: only their hashes are stored, at a fixed length.
-        let keys: Vec<String> = rules.iter().map(|(key, _)| hash_secret(key)).collect();
-        let hits = rules.iter().zip(&keys).map(|((_, limit), key)| {
-            self.store().hit_rate_limit(key, limit.count, limit.window_seconds, now)
-        });
-        let mut wait = None;
-        for decision in join_all(hits).await {
-            if let RateDecision::Limited { retry_after_seconds } = decision? {
-                wait = wait.max(Some(retry_after_seconds));
-            }
+/// Counts one attempt against each `(key, limit)` at `now`; the inner error when any is over.
+pub async fn throttle(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+    rules: &[(String, Limit)],
+) -> Result<Result<(), RateLimited>, InternalError> {
+    // Keys name emails and addresses: only their hashes are stored, at a fixed length.
+    let keys: Vec<String> = rules.iter().map(|(key, _)| hash_secret(key)).collect();
+    let hits = rules
+        .iter()
+        .zip(&keys)
+        .map(|((_, limit), key)| store.hit_rate_limit(key, limit.count, limit.window_seconds, now));
+    let mut wait = None;
+    for decision in join_all(hits).await {
+        if let RateDecision::Limited { retry_after_seconds } = decision? {
+            wait = wait.max(Some(retry_after_seconds));
         }
-        Ok(wait.map_or(Ok(()), |retry_after| Err(RateLimited { retry_after })))
     }
+    Ok(wait.map_or(Ok(()), |retry_after| Err(RateLimited { retry_after })))
 }

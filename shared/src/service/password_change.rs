@@ -1,0 +1,118 @@
+//! Passwords and the caller's own profile: reset by emailed link, change with the current
+//! password, and profile edits. Every password change ends every session (token version).
+
+use crate::domain::{Password, Preset, User};
+use crate::failure_codes;
+use crate::ports::{Login, PasswordChange, StoreError};
+use crate::service::Teamgate;
+use crate::service::caller::CallerError;
+use crate::service::invite::format_time;
+use crate::service::support::access::Principal;
+use crate::service::support::failure::RateLimited;
+use crate::service::support::failure::store_failed;
+use crate::service::support::failure::{InternalError, Invalid};
+use crate::service::support::mail::MailKind;
+use crate::service::support::views::visible_memberships;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    #[error("validation failed")]
+    Invalid(#[from] Invalid),
+    #[error("this link is invalid, used, ended by a password change, or expired")]
+    InvalidOrExpiredToken,
+    #[error("the current password is not correct")]
+    InvalidCredentials,
+    #[error(transparent)]
+    Caller(#[from] CallerError),
+    #[error("the phone number already belongs to someone")]
+    PhoneTaken,
+    #[error("the password changed at the same time; sign in again and retry")]
+    ConcurrentChange,
+    #[error("rate limited")]
+    RateLimited(#[from] RateLimited),
+    #[error(transparent)]
+    Internal(#[from] InternalError),
+}
+
+failure_codes!(PasswordError {
+    Invalid(_) => ValidationFailed,
+    InvalidOrExpiredToken => InvalidOrExpiredToken,
+    InvalidCredentials => InvalidCredentials,
+    PhoneTaken => PhoneTaken,
+    ConcurrentChange => ConcurrentChange,
+    RateLimited(_) => RateLimited,
+    Internal(_) => Internal,
+}
+delegating { Caller });
+
+impl Teamgate {
+    /// The preset whose rules govern a person's password and profile: that of their first
+    /// account, or the deployment's default.
+    pub(crate) fn personal_preset(&self, login: &Login) -> &Preset {
+        let account = visible_memberships(&login.memberships).next().or(login.memberships.first());
+        self.preset(account.map_or(self.settings.default_preset.as_str(), |m| m.account.preset.as_str()))
+    }
+
+    /// A new password must satisfy the policy of every account the person belongs to (a person in
+    /// a ua-marketplace and a standard account needs Latin characters only, and 15 of them).
+    pub(crate) fn new_password(&self, login: &Login, raw: &str) -> Result<Password, Invalid> {
+        let mut policies = login.memberships.iter().map(|m| &self.preset(&m.account.preset).password);
+        let first = policies.next().unwrap_or(&self.personal_preset(login).password);
+        let password = Password::parse("new_password", raw, first)?;
+        for policy in policies {
+            Password::parse("new_password", raw, policy)?;
+        }
+        Ok(password)
+    }
+
+    /// Changes the caller's password after checking the current one; every session ends.
+    pub async fn change_own_password(
+        &self,
+        principal: &Principal,
+        current: &str,
+        new_password: &str,
+    ) -> Result<(), PasswordError> {
+        let login = self.own_login(principal).await?;
+        self.throttle_step_up(&login.user.id).await??;
+        if !self.passwords.verify(current, login.user.password_hash.as_deref()).await {
+            return Err(PasswordError::InvalidCredentials);
+        }
+        let password = self.new_password(&login, new_password)?;
+        let phc = self.passwords.hash(&password).await?;
+        self.set_password(login.user, phc).await
+    }
+
+    /// Writes the password hash `phc` over the user as read: every session and reset link ends.
+    pub(crate) async fn set_password(&self, user: User, phc: String) -> Result<(), PasswordError> {
+        let spent_links = user.reset_links.iter().map(|l| l.hash.clone()).collect();
+        let change = PasswordChange { user: user.with_password(phc), spent_links };
+        self.store().change_password(&change).await.map_err(|e| match e {
+            StoreError::Conflict(_) => PasswordError::ConcurrentChange,
+            other => InternalError::from(other).into(),
+        })?;
+        let user = &change.user;
+        let changed_at = format_time(self.now());
+        let values = [("email", user.email.as_str()), ("changed_at", changed_at.as_str())];
+        let mail = self.mail.render(
+            MailKind::PasswordChanged,
+            user.locale.unwrap_or_default(),
+            &user.email,
+            &values,
+        );
+        if let Err(error) = self.ports.mailer.send(&mail).await {
+            tracing::error!(%error, "the password-changed notice was not sent");
+        }
+        Ok(())
+    }
+
+    /// The caller's login with their user read consistently: what their own changes are based on.
+    pub(crate) async fn own_login(&self, principal: &Principal) -> Result<Login, PasswordError> {
+        let (login, user) =
+            tokio::join!(self.signed_in_login(principal), self.store().user(&principal.user_id));
+        let user = user
+            .map_err(store_failed("user"))?
+            .filter(|u| u.token_version == principal.token_version)
+            .ok_or(CallerError::Unauthenticated)?;
+        Ok(Login { user, ..login? })
+    }
+}

@@ -1,0 +1,126 @@
+//! Password reset by emailed link: requesting one (the same answer for everyone) and using it.
+
+use crate::domain::{Email, FieldError, OneTimeToken, ResetLink, TokenPurpose, User, UserId};
+use crate::ports::{Conflict, Login, StoreError};
+use crate::service::Teamgate;
+use crate::service::invite::format_time;
+use crate::service::password_change::PasswordError;
+use crate::service::support::failure::store_failed;
+use crate::service::support::failure::{InternalError, Invalid};
+use crate::service::support::mail::MailKind;
+use crate::service::support::secrets::{hash_secret, is_well_formed, new_secret};
+use chrono::Duration;
+
+/// The same answer for every reset request.
+#[derive(Debug, serde::Serialize)]
+pub struct ResetRequested {
+    pub message: &'static str,
+}
+
+/// How long a reset link works.
+const RESET_LINK_HOURS: i64 = 1;
+
+impl Teamgate {
+    /// Mails a reset link when the email belongs to a user who is not blocked everywhere. The
+    /// answer, and roughly its time, are the same either way.
+    pub async fn request_password_reset(
+        &self,
+        email: &str,
+        client: &str,
+    ) -> Result<ResetRequested, PasswordError> {
+        let started = tokio::time::Instant::now();
+        let email = Email::parse(email).map_err(|e| Invalid::from(FieldError::from(e)))?;
+        let limits = &self.settings.limits;
+        // Decided per client: a stranger's requests cannot use up the person's own.
+        self.throttle(&[
+            (format!("reset:{email}:{client}"), limits.reset_per_email_and_client),
+            (format!("reset-client:{client}"), limits.reset_per_client),
+        ])
+        .await??;
+        let login = self.store().login_by_email(&email).await.map_err(store_failed("login_by_email"))?;
+        if let Some(login) = login.filter(|l| !crate::service::sessions::entirely_blocked(l)) {
+            // A failure must not answer differently from an unknown email: logged, not returned.
+            if let Err(error) = self.mail_reset_link(&login.user.id, &email).await {
+                tracing::error!(%error, email = %email.masked(), "a reset link was not sent");
+            }
+        }
+        tokio::time::sleep_until(started + self.settings.reset_answer_floor).await;
+        Ok(ResetRequested {
+            message: "If an account uses this email, we sent it a link to choose a new password.",
+        })
+    }
+
+    /// Mails a new reset link, unless the person already holds `LIVE_RESET_LINKS` live ones:
+    /// then nothing is sent, silently (the answer must not tell), and their links stay live.
+    async fn mail_reset_link(&self, user: &UserId, email: &Email) -> Result<(), InternalError> {
+        let secret = new_secret(self.ports.rng.as_ref());
+        let token = OneTimeToken {
+            hash: hash_secret(&secret),
+            user_id: user.clone(),
+            purpose: TokenPurpose::PasswordReset,
+            expires_at: self.now() + Duration::hours(RESET_LINK_HOURS),
+        };
+        let issued = match self.issue_reset_link(user, &token).await {
+            Err(StoreError::Conflict(_)) => self.issue_reset_link(user, &token).await,
+            other => other,
+        }?;
+        let Some(user) = issued else {
+            tracing::warn!(email = %email.masked(), "reset mail cap reached: live links held; no mail sent");
+            return Ok(());
+        };
+        let link = self.link("/reset-password", &secret);
+        let expires_at = format_time(token.expires_at);
+        let values =
+            [("link", link.as_str()), ("expires_at", expires_at.as_str()), ("email", user.email.as_str())];
+        let mail =
+            self.mail.render(MailKind::PasswordReset, user.locale.unwrap_or_default(), &user.email, &values);
+        self.ports.mailer.send(&mail).await.map_err(|e| InternalError::new("sending a reset link", e))
+    }
+
+    /// Adds `token` to the user's live reset links, on the user as read now; `None` while the
+    /// user holds as many live links as they may.
+    async fn issue_reset_link(
+        &self,
+        user: &UserId,
+        token: &OneTimeToken,
+    ) -> Result<Option<User>, StoreError> {
+        let stored = self.store().user(user).await?.ok_or(StoreError::Conflict(Conflict::Stale))?;
+        let link = ResetLink { hash: token.hash.clone(), expires_at: token.expires_at };
+        let Some(user) = stored.with_reset_link(link, self.now()) else {
+            return Ok(None);
+        };
+        self.store().issue_password_reset(&user, token).await?;
+        Ok(Some(user))
+    }
+
+    /// Sets a new password from a reset link (once); every session and every other reset link of
+    /// the user ends. A write that raced another change of the user starts once more from a
+    /// fresh read.
+    pub async fn confirm_password_reset(&self, token: &str, new_password: &str) -> Result<(), PasswordError> {
+        if !is_well_formed(token) {
+            return Err(PasswordError::InvalidOrExpiredToken);
+        }
+        let hash = hash_secret(token);
+        let login = self.reset_login(&hash).await?;
+        let password = self.new_password(&login, new_password)?;
+        let phc = self.passwords.hash(&password).await?;
+        match self.set_password(login.user, phc.clone()).await {
+            Err(PasswordError::ConcurrentChange) => {
+                self.set_password(self.reset_login(&hash).await?.user, phc).await
+            }
+            other => other,
+        }
+    }
+
+    /// The login whose live reset link `hash` is, or why there is none.
+    async fn reset_login(&self, hash: &str) -> Result<Login, PasswordError> {
+        let (_, login) = self
+            .store()
+            .password_reset(hash)
+            .await
+            .map_err(store_failed("password_reset"))?
+            .filter(|(_, l)| l.user.has_reset_link(hash, self.now()))
+            .ok_or(PasswordError::InvalidOrExpiredToken)?;
+        Ok(login)
+    }
+}

@@ -1,0 +1,206 @@
+//! The API's error vocabulary. Every use case's error says which code it is; `http::problem`
+//! is the one place that turns that into a response.
+
+use crate::domain::FieldError;
+use crate::ports::StoreError;
+
+/// Declares `Code` from one table: each code's HTTP status, its stable string and its title.
+macro_rules! codes {
+    ($($code:ident = ($status:literal, $name:literal, $title:literal)),* $(,)?) => {
+        /// The stable error codes of the API (`openapi.yaml`, `Problem.code`), each with its HTTP
+        /// status and title.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Code {
+            $($code,)*
+        }
+
+        impl Code {
+            pub fn status(self) -> u16 {
+                match self {
+                    $(Self::$code => $status,)*
+                }
+            }
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$code => $name,)*
+                }
+            }
+
+            /// A short, human title for the problem document.
+            pub fn title(self) -> &'static str {
+                match self {
+                    $(Self::$code => $title,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    ValidationFailed = (400, "validation_failed", "The request has invalid fields."),
+    InvalidOrExpiredToken = (400, "invalid_or_expired_token", "This link is invalid or has expired."),
+    InvalidCursor = (400, "invalid_cursor", "The page cursor is invalid."),
+    Unauthenticated = (401, "unauthenticated", "Authentication is required."),
+    InvalidCredentials = (401, "invalid_credentials", "The email or password is incorrect."),
+    InvalidRefreshToken = (401, "invalid_refresh_token", "The session has ended; sign in again."),
+    Forbidden = (403, "forbidden", "You do not have permission to do this."),
+    RoleEscalation = (403, "role_escalation", "You cannot grant permissions you do not hold."),
+    UserBlocked = (403, "user_blocked", "This user is blocked."),
+    MemberBlocked = (403, "member_blocked", "Your access to this account is blocked; ask its owner."),
+    NotFound = (404, "not_found", "Not found."),
+    InvitationNotFound = (404, "invitation_not_found", "This invitation link is not valid."),
+    EmailTaken = (409, "email_taken", "This email address is already in use."),
+    PhoneTaken = (409, "phone_taken", "This phone number is already in use."),
+    InvitationPending = (409, "invitation_pending", "This email already has a pending invitation."),
+    InvitationNotPending = (409, "invitation_not_pending", "This invitation is no longer pending."),
+    InvitationRevoked = (409, "invitation_revoked", "This invitation was revoked."),
+    InvitationAlreadyAccepted = (409, "invitation_already_accepted", "This invitation was already accepted."),
+    OwnerProtected = (409, "owner_protected", "The account owner cannot be changed this way."),
+    SelfActionForbidden = (409, "self_action_forbidden", "You cannot do this to yourself."),
+    MemberNotActive = (409, "member_not_active", "The member is not active."),
+    MemberAlreadyActive = (409, "member_already_active", "The person has already set a password and can sign in; block or delete the member instead."),
+    ConcurrentChange = (409, "concurrent_change", "Someone changed this at the same time; read it again and retry."),
+    InvitationExpired = (410, "invitation_expired", "This invitation has expired."),
+    PayloadTooLarge = (413, "payload_too_large", "The request body is too large."),
+    UnsupportedMediaType = (415, "unsupported_media_type", "Send the body as application/json."),
+    MethodNotAllowed = (405, "method_not_allowed", "This method is not allowed here."),
+    RateLimited = (429, "rate_limited", "Too many requests; try again later."),
+    Internal = (500, "internal", "Something went wrong on our side."),
+}
+
+/// An error a use case answers with.
+pub trait Failure: std::error::Error + Send + Sync + 'static {
+    fn code(&self) -> Code;
+
+    /// The bad fields of a `validation_failed`.
+    fn field_errors(&self) -> Vec<FieldError> {
+        Vec::new()
+    }
+
+    /// Seconds to wait, for `rate_limited`.
+    fn retry_after(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// Declares which code each variant of a use case's error answers with, the one way errors
+/// are built: `failure_codes!(InviteError { EmailTaken => EmailTaken, Invalid(_) => ValidationFailed })`.
+/// Variants listed under `delegating` wrap another use case's error and answer with its code,
+/// field errors and wait. Field errors come from an `Invalid` in the error's source chain, the
+/// wait of a `429` from a `RateLimited` there.
+#[macro_export]
+macro_rules! failure_codes {
+    ($error:ident { $($variant:ident $(($($_field:tt)*))? => $code:ident),* $(,)? }
+        $(delegating { $($inner:ident),* $(,)? })?) => {
+        impl $crate::service::support::failure::Failure for $error {
+            fn code(&self) -> $crate::service::support::failure::Code {
+                match self {
+                    $($error::$variant $(($($_field)*))? => $crate::service::support::failure::Code::$code,)*
+                    $($($error::$inner(inner) => inner.code(),)*)?
+                }
+            }
+
+            fn field_errors(&self) -> Vec<$crate::domain::FieldError> {
+                match self {
+                    $($($error::$inner(inner) => inner.field_errors(),)*)?
+                    #[allow(unreachable_patterns)]
+                    _ => $crate::service::support::failure::fields_of(self),
+                }
+            }
+
+            fn retry_after(&self) -> Option<u64> {
+                match self {
+                    $($($error::$inner(inner) => inner.retry_after(),)*)?
+                    #[allow(unreachable_patterns)]
+                    _ => $crate::service::support::failure::retry_after_of(self),
+                }
+            }
+        }
+    };
+    ($error:ident => $code:ident) => {
+        impl $crate::service::support::failure::Failure for $error {
+            fn code(&self) -> $crate::service::support::failure::Code {
+                $crate::service::support::failure::Code::$code
+            }
+        }
+    };
+}
+
+/// Field errors of an error that wraps `FieldErrors` somewhere in its source chain or Display.
+pub fn fields_of(error: &(dyn std::error::Error + 'static)) -> Vec<FieldError> {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        if let Some(invalid) = e.downcast_ref::<Invalid>() {
+            return invalid.0.clone().into_vec();
+        }
+        current = e.source();
+    }
+    Vec::new()
+}
+
+/// The wait of a `RateLimited` in an error's source chain.
+pub fn retry_after_of(error: &(dyn std::error::Error + 'static)) -> Option<u64> {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        if let Some(limited) = e.downcast_ref::<RateLimited>() {
+            return Some(limited.retry_after);
+        }
+        current = e.source();
+    }
+    None
+}
+
+/// Too many attempts: retry after `retry_after` seconds. Use cases wrap it in a variant whose
+/// source it is, so `Failure::retry_after` finds it.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("too many attempts; retry in {retry_after} s")]
+pub struct RateLimited {
+    pub retry_after: u64,
+}
+
+/// Validation failures as an error, for use cases to wrap with `#[from]`/`#[source]`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("validation failed")]
+pub struct Invalid(pub crate::domain::FieldErrors);
+
+impl From<crate::domain::FieldErrors> for Invalid {
+    fn from(errors: crate::domain::FieldErrors) -> Self {
+        Self(errors)
+    }
+}
+
+impl From<FieldError> for Invalid {
+    fn from(error: FieldError) -> Self {
+        Self(error.into())
+    }
+}
+
+/// A failure of a port that no rule explains: logged once and answered as an opaque 500.
+#[derive(Debug, thiserror::Error)]
+#[error("internal failure: {context}")]
+pub struct InternalError {
+    pub context: &'static str,
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl InternalError {
+    pub fn new(context: &'static str, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self { context, source: source.into() }
+    }
+}
+
+impl From<StoreError> for InternalError {
+    fn from(error: StoreError) -> Self {
+        Self::new("store", error)
+    }
+}
+
+/// A failed store call as an internal error naming the call (`Store::<operation>`), so the one
+/// log line says which read or write failed.
+pub fn store_failed(operation: &'static str) -> impl Fn(StoreError) -> InternalError {
+    move |error| InternalError::new(operation, error)
+}
+
+crate::failure_codes!(InternalError => Internal);

@@ -1,0 +1,11 @@
+//! What the use cases share and none of them owns: access tokens, page cursors, the error
+//! vocabulary, rate limits, mail templates, password hashing, link secrets and the API's views.
+
+pub mod access;
+pub mod cursor;
+pub mod failure;
+pub mod limits;
+pub mod mail;
+pub mod password_hashing;
+pub mod secrets;
+pub mod views;
