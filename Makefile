@@ -4,12 +4,13 @@
 PORT ?= 3000
 CARGO ?= cargo
 
-.PHONY: run run-aws-local test check fmt bench help build deploy lint-infra emulators
+.PHONY: run run-aws-local test check fmt bench help build deploy lint-infra emulators contract
 
 help:
 	@echo "make run    dev server on 127.0.0.1:$(PORT) (in-memory store, outbox mailer)"
 	@echo "make run-aws-local  the dev server on DynamoDB Local and moto's SES (installed on first use)"
 	@echo "make test   formatting, lints and every test (installs DynamoDB Local and moto on first use)"
+	@echo "make contract  Schemathesis against the dev server: openapi.yaml is the contract (part of make test)"
 	@echo "make fmt    format the code"
 	@echo "make bench  latency, throughput, cleanup rate and zip sizes (release build: takes minutes)"
 	@echo "make build  one Lambda zip per function, and their sizes (ARCH=arm64 for Graviton; takes minutes)"
@@ -27,6 +28,12 @@ emulators:
 
 test: check lint-infra emulators
 	$(CARGO) test --workspace --all-targets
+	$(MAKE) --no-print-directory contract
+
+# Schemathesis (PyPI, into .tools/venv once) against the dev server on a free port: no 5xx, every
+# response as openapi.yaml describes it, every request it calls valid accepted. About two minutes.
+contract:
+	CARGO=$(CARGO) bash tests/contract/run.sh
 
 check:
 	$(CARGO) fmt --all -- --check

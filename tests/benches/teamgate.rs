@@ -129,9 +129,9 @@ fn zip_sizes() {
     }
 }
 
-fn unlimited() -> shared::service::limits::RateLimits {
-    let open = shared::service::limits::Limit { count: u32::MAX, window_seconds: 1 };
-    shared::service::limits::RateLimits {
+fn unlimited() -> shared::service::support::limits::RateLimits {
+    let open = shared::service::support::limits::Limit { count: u32::MAX, window_seconds: 1 };
+    shared::service::support::limits::RateLimits {
         sign_in_per_email_and_client: open,
         sign_in_per_client: open,
         reset_per_email_and_client: open,

@@ -352,3 +352,52 @@ async fn into_reply(response: reqwest::Response) -> Reply {
     };
     Reply { status, headers, body }
 }
+
+impl Owner {
+    /// The owner's account as a path: `/v1/accounts/{account_id}`.
+    pub fn account_path(&self) -> String {
+        format!("/v1/accounts/{}", self.account_id)
+    }
+}
+
+/// Steps several suites take: inviting someone, and finding people as the member list shows them.
+impl TestApp {
+    /// Invites `email` into the owner's account with `roles`; returns the invitation as created.
+    pub async fn invite(&self, owner: &Owner, email: &str, roles: &[&str]) -> Value {
+        let path = format!("{}/invitations", owner.account_path());
+        let invited = self.post_as(&owner.token, &path, json!({ "email": email, "roles": roles })).await;
+        assert_eq!(invited.status, 201, "inviting {email}: {}", invited.body);
+        invited.body
+    }
+
+    /// The user id of the person `token` belongs to, as `GET /v1/me` says.
+    pub async fn user_id(&self, token: &str) -> String {
+        self.get_as(token, "/v1/me").await.str("user_id")
+    }
+
+    /// The members of the account as `token` sees them (one page of up to 100).
+    pub async fn members_as(&self, token: &str, account_id: &str) -> Vec<Value> {
+        let page = self.get_as(token, &format!("/v1/accounts/{account_id}/members?limit=100")).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        page.body["items"].as_array().expect("items").clone()
+    }
+
+    /// The members of the owner's account, as the owner sees them.
+    pub async fn members(&self, owner: &Owner) -> Vec<Value> {
+        self.members_as(&owner.token, &owner.account_id).await
+    }
+
+    /// The member with this email, as the owner finds them by searching the member list.
+    pub async fn member_named(&self, owner: &Owner, email: &str) -> Value {
+        let page = self.get_as(&owner.token, &format!("{}/members?q={email}", owner.account_path())).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let found = page.body["items"].as_array().expect("items").iter().find(|m| m["email"] == email);
+        found.cloned().unwrap_or_else(|| panic!("no member {email} in {}", page.body))
+    }
+
+    /// The user id of the member with this email, as the owner finds them.
+    pub async fn member_id(&self, owner: &Owner, email: &str) -> String {
+        let member = self.member_named(owner, email).await;
+        member["user_id"].as_str().unwrap_or_else(|| panic!("no user id in {member}")).to_owned()
+    }
+}

@@ -13,11 +13,12 @@ use aws_sdk_dynamodb::config::{
 };
 use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
@@ -46,10 +47,6 @@ pub fn emulators() -> &'static Emulators {
         Ok(emulators) => emulators,
         Err(why) => panic!("{why}"),
     }
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 fn missing(what: &str, path: &Path) -> String {
@@ -85,7 +82,7 @@ fn start() -> Result<Emulators, String> {
 }
 
 fn launch() -> Result<(Emulators, Vec<Child>), String> {
-    let tools = workspace_root().join(".tools");
+    let tools = crate::workspace::root().join(".tools");
     let dynamo_dir = tools.join("dynamodb-local");
     let jar = dynamo_dir.join("DynamoDBLocal.jar");
     let moto = tools.join("venv/bin/moto_server");
@@ -241,6 +238,20 @@ pub async fn scan_table(store: &DynamoStore) -> Vec<serde_json::Value> {
             return items;
         }
     }
+}
+
+/// Every item of a store's table with every attribute, each as JSON text, as a set: equal before
+/// and after a write that left nothing behind and changed nothing.
+pub async fn snapshot(store: &DynamoStore) -> BTreeSet<String> {
+    snapshot_except(store, |_| false).await
+}
+
+/// `snapshot` without the items `skip` picks (what a sign-in writes on its own, say).
+pub async fn snapshot_except(
+    store: &DynamoStore,
+    skip: impl Fn(&serde_json::Value) -> bool,
+) -> BTreeSet<String> {
+    scan_table(store).await.iter().filter(|item| !skip(item)).map(ToString::to_string).collect()
 }
 
 /// An attribute in DynamoDB's JSON notation (`{"S": "…"}`), maps sorted by name.

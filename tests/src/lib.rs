@@ -3,6 +3,20 @@
 
 pub mod app;
 pub mod emulators;
+pub mod lambda_runtime;
+pub mod workspace;
+
+/// Fails when a check found differences, listing every one: checks collect all they find first,
+/// so that one run shows everything to fix, not just the first.
+#[track_caller]
+pub fn assert_no_differences(what: &str, differences: Vec<String>) {
+    assert!(
+        differences.is_empty(),
+        "{what}: {} difference(s):\n  {}",
+        differences.len(),
+        differences.join("\n  ")
+    );
+}
 
 /// Runs each named scenario `async fn name(app: TestApp)` twice: on the embedded defaults
 /// (`embedded::name`) and on DynamoDB Local with SES through moto (`on_aws_emulators::name`),

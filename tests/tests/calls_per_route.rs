@@ -16,7 +16,9 @@ const READS: [&str; 3] = ["GetItem", "BatchGetItem", "Query"];
 /// - rate-limited routes (sign-in, reset, accept, invite, and the password re-entry of ownership
 ///   transfer and password change) add one counter UpdateItem per limit;
 /// - a link is looked up by its hash alone, so inspect and accept read the token, then (in
-///   parallel) the invitation with its account and the invitee's login;
+///   parallel) the invitation with its account and the invitee's login; accept reads them twice:
+///   once to decide (and refuse a dead link before any hashing), and again after the password
+///   is hashed, so that its conditional write follows its read at once;
 /// - invite reads the invitee's login and the account summary its membership item carries;
 ///   resend, revoke and delete read the membership before a conditional write to it;
 /// - invite and resend count the mail against the inviter and against the address (two counters,
@@ -29,7 +31,7 @@ const READS: [&str; 3] = ["GetItem", "BatchGetItem", "Query"];
 const BUDGET: &[(&str, usize, usize)] = &[
     ("POST /v1/operator/accounts", 1, 1),
     ("POST /v1/invitations/inspect", 3, 0),
-    ("POST /v1/invitations/accept", 3, 2),
+    ("POST /v1/invitations/accept", 6, 2),
     ("POST /v1/sessions", 1, 3),
     ("POST /v1/sessions/refresh", 2, 1),
     ("GET /v1/me", 1, 0),

@@ -1,4 +1,4 @@
-//! The first whole flow (issue 2): account → invitation email → activation → signed in, and
+//! The first whole flow: account → invitation email → activation → signed in, and
 //! the ways it must refuse.
 
 use base64::Engine;

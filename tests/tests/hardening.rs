@@ -19,33 +19,15 @@ fn recovery(account: &str) -> String {
     format!("/v1/operator/accounts/{account}/owner-recovery")
 }
 
-async fn invite(app: &TestApp, owner: &Owner, email: &str, roles: &[&str]) -> Value {
-    let invited = app
-        .post_as(
-            &owner.token,
-            &format!("/v1/accounts/{}/invitations", owner.account_id),
-            json!({ "email": email, "roles": roles }),
-        )
-        .await;
-    assert_eq!(invited.status, 201, "{}", invited.body);
-    invited.body
-}
-
 async fn member(app: &TestApp, owner: &Owner, user_id: &str) -> Reply {
     app.get_as(&owner.token, &format!("/v1/accounts/{}/members/{user_id}", owner.account_id)).await
-}
-
-async fn members(app: &TestApp, owner: &Owner) -> Vec<Value> {
-    let listed =
-        app.get_as(&owner.token, &format!("/v1/accounts/{}/members?limit=100", owner.account_id)).await;
-    assert_eq!(listed.status, 200, "{}", listed.body);
-    listed.body["items"].as_array().expect("items").clone()
 }
 
 /// The account's owner as its members list and the account both say: exactly one active member
 /// flagged owner, and it is the account's `owner_id`.
 async fn the_one_owner(app: &TestApp, owner: &Owner) -> String {
-    let owners: Vec<String> = members(app, owner)
+    let owners: Vec<String> = app
+        .members(owner)
         .await
         .into_iter()
         .filter(|m| m["is_owner"] == true && m["status"] == "active")
@@ -68,7 +50,7 @@ async fn an_older_owner_link_dies_when_a_newer_recovery_starts(app: TestApp) {
     // Then B's link is dead and B's pending membership gone
     let accepted = app.activate(&b_link).await;
     assert_eq!((accepted.status, accepted.code()), (409, "invitation_revoked"), "{}", accepted.body);
-    assert!(!members(&app, &owner).await.iter().any(|m| m["email"] == "b@older-link.example"));
+    assert!(!app.members(&owner).await.iter().any(|m| m["email"] == "b@older-link.example"));
 
     // When C accepts, C is the owner and the former owner keeps the former-owner grant
     let c = app.activate(&app.link_token("c@older-link.example").await).await;
@@ -120,7 +102,7 @@ async fn the_operator_sees_and_cancels_a_pending_owner_recovery(app: TestApp) {
 
     // Then the link is dead, its candidate gone, nothing is pending and the owner unchanged
     assert_eq!(app.activate(&link).await.code(), "invitation_revoked");
-    assert!(!members(&app, &owner).await.iter().any(|m| m["email"] == "helper@cancel-recovery.example"));
+    assert!(!app.members(&owner).await.iter().any(|m| m["email"] == "helper@cancel-recovery.example"));
     assert_eq!(app.operator_call(Method::GET, &path).await.status, 404);
     assert_eq!(app.operator_call(Method::DELETE, &path).await.status, 404);
     let me = app.get_as(&owner.token, "/v1/me").await;
@@ -144,7 +126,7 @@ async fn the_cleanup_removes_a_lapsed_owner_candidate_but_never_the_owner(app: T
 
     // Then the candidate is gone but both owners stay, and the candidate's address can be used again
     let owner = app.signed_in_again(owner).await;
-    assert!(!members(&app, &owner).await.iter().any(|m| m["email"] == "late@lapsed-candidate.example"));
+    assert!(!app.members(&owner).await.iter().any(|m| m["email"] == "late@lapsed-candidate.example"));
     the_one_owner(&app, &owner).await;
     let again = app.operator(&path, json!({"new_email": "late@lapsed-candidate.example"})).await;
     assert_eq!(again.status, 202, "{}", again.body);
@@ -182,7 +164,8 @@ async fn concurrent_recoveries_and_accepts_leave_exactly_one_owner(app: TestApp)
         assert_eq!(current, accepted.str("user_id"));
     }
     // And at most one owner link is live
-    let candidates = members(&app, &owner)
+    let candidates = app
+        .members(&owner)
         .await
         .into_iter()
         .filter(|m| m["is_owner"] == true && m["status"] == "not_activated")
@@ -206,17 +189,11 @@ async fn pending_invitees(app: &TestApp, owner: &Owner, race: &str) -> Vec<(Stri
     let mut pending = Vec::new();
     for n in 0..PAIRS {
         let email = format!("p{n}@{race}.example");
-        let invitation = invite(app, owner, &email, &["viewer"]).await;
-        let user_id = member_id_by_email(app, owner, &email).await;
+        let invitation = app.invite(owner, &email, &["viewer"]).await;
+        let user_id = app.member_id(owner, &email).await;
         pending.push((user_id, app.link_token(&email).await, invitation["id"].as_str().unwrap().to_owned()));
     }
     pending
-}
-
-async fn member_id_by_email(app: &TestApp, owner: &Owner, email: &str) -> String {
-    let found =
-        app.get_as(&owner.token, &format!("/v1/accounts/{}/members?q={email}", owner.account_id)).await;
-    found.body["items"][0]["user_id"].as_str().unwrap_or_else(|| panic!("{email} is a member")).to_owned()
 }
 
 async fn accept_racing_block_never_undoes_the_block(app: TestApp) {
@@ -326,8 +303,8 @@ async fn two_concurrent_transfers_hand_the_account_to_one_person(app: TestApp) {
     let owner = app.owner("standard", "owner@transfer-race.example").await;
     app.member(&owner, "first@transfer-race.example", &["editor"], &[]).await;
     app.member(&owner, "second@transfer-race.example", &["editor"], &[]).await;
-    let first = member_id_by_email(&app, &owner, "first@transfer-race.example").await;
-    let second = member_id_by_email(&app, &owner, "second@transfer-race.example").await;
+    let first = app.member_id(&owner, "first@transfer-race.example").await;
+    let second = app.member_id(&owner, "second@transfer-race.example").await;
     let path = format!("/v1/accounts/{}/ownership-transfer", owner.account_id);
 
     let (a, b) = futures::join!(
@@ -408,7 +385,7 @@ async fn revoking_a_direct_mode_invitation_removes_the_login_unless_a_password_w
 
     // Then the one who never set a password is gone, login and all: a reset mails nothing
     assert_eq!(quiet_revoked.status, 200, "{}", quiet_revoked.body);
-    assert!(!members(&app, &owner).await.iter().any(|m| m["email"] == "quiet@direct-revoke.example"));
+    assert!(!app.members(&owner).await.iter().any(|m| m["email"] == "quiet@direct-revoke.example"));
     let before = app.mail_to("quiet@direct-revoke.example").await.len();
     assert_eq!(
         app.post("/v1/password-reset", json!({"email": "quiet@direct-revoke.example"})).await.status,
@@ -417,7 +394,7 @@ async fn revoking_a_direct_mode_invitation_removes_the_login_unless_a_password_w
     assert_eq!(app.mail_to("quiet@direct-revoke.example").await.len(), before);
     // And the one who set a password is refused with a code that says what to do instead
     assert_eq!((eager_revoked.status, eager_revoked.code()), (409, "member_already_active"));
-    assert!(members(&app, &owner).await.iter().any(|m| m["email"] == "eager@direct-revoke.example"));
+    assert!(app.members(&owner).await.iter().any(|m| m["email"] == "eager@direct-revoke.example"));
     // And the freed address can be added again
     assert_eq!(add("quiet@direct-revoke.example", "0931234561").await.status, 201);
 }
@@ -427,9 +404,9 @@ async fn nobody_administers_a_person_or_invitation_granting_more_than_they_hold(
     let owner = app.owner("standard", "owner@ceiling.example").await;
     let manager = app.member(&owner, "manager@ceiling.example", &["viewer"], &["users:write"]).await;
     let account = format!("/v1/accounts/{}", owner.account_id);
-    let editor_invitation = invite(&app, &owner, "pending-editor@ceiling.example", &["editor"]).await;
+    let editor_invitation = app.invite(&owner, "pending-editor@ceiling.example", &["editor"]).await;
     let id = editor_invitation["id"].as_str().unwrap();
-    let pending_editor = member_id_by_email(&app, &owner, "pending-editor@ceiling.example").await;
+    let pending_editor = app.member_id(&owner, "pending-editor@ceiling.example").await;
 
     // When they try every administration of the editor and the editor's invitation
     let attempts = [
@@ -464,7 +441,7 @@ async fn a_resend_that_replaces_an_invitation_passes_every_invitation_rule(app: 
     };
 
     // Given a revoke→resend loop: the sends of the whole chain count against the hourly limit
-    let first = invite(&app, &owner, "target@resend-rules.example", &["viewer"]).await;
+    let first = app.invite(&owner, "target@resend-rules.example", &["viewer"]).await;
     let mut id = first["id"].as_str().unwrap().to_owned();
     let mut resent = 0;
     let limited = loop {
@@ -481,7 +458,7 @@ async fn a_resend_that_replaces_an_invitation_passes_every_invitation_rule(app: 
     assert_eq!(mails.len(), 5, "five sends an hour, the chain together");
 
     // And an address in a domain the account refused since cannot be invited this way
-    let other = invite(&app, &owner, "someone@refused-later.example", &["viewer"]).await;
+    let other = app.invite(&owner, "someone@refused-later.example", &["viewer"]).await;
     let other = other["id"].as_str().unwrap();
     assert_eq!(action(other, "revoke").await.status, 200);
     let refused = app
@@ -500,11 +477,11 @@ async fn a_resend_that_replaces_an_invitation_passes_every_invitation_rule(app: 
 async fn two_concurrent_resends_of_one_invitation_never_answer_500(app: TestApp) {
     let owner = app.owner("standard", "owner@resend-race.example").await;
     let account = format!("/v1/accounts/{}", owner.account_id);
-    let sent = invite(&app, &owner, "sent@resend-race.example", &["viewer"]).await;
-    let lapsed = invite(&app, &owner, "lapsed@resend-race.example", &["viewer"]).await;
+    let sent = app.invite(&owner, "sent@resend-race.example", &["viewer"]).await;
+    let lapsed = app.invite(&owner, "lapsed@resend-race.example", &["viewer"]).await;
     app.advance_clock(24 * 3600).await;
     let owner = app.signed_in_again(owner).await;
-    let revoked = invite(&app, &owner, "revoked@resend-race.example", &["viewer"]).await;
+    let revoked = app.invite(&owner, "revoked@resend-race.example", &["viewer"]).await;
     app.advance_clock(25 * 3600).await;
     let owner = app.signed_in_again(owner).await;
     let revoked_id = revoked["id"].as_str().unwrap();
@@ -546,6 +523,131 @@ async fn the_sign_in_limiter_counts_people_not_spellings(app: TestApp) {
     assert_eq!(invited.field_errors(), [("email".to_owned(), "invalid_email".to_owned())]);
 }
 
+async fn editing_settings_in_a_loop_cannot_stop_an_owner_recovery(app: TestApp) {
+    // Given a recovery link for C, and an owner who keeps editing the settings
+    let owner = app.owner("standard", "owner@settings-loop.example").await;
+    app.operator(&recovery(&owner.account_id), json!({"new_email": "c@settings-loop.example"})).await;
+    let link = app.link_token("c@settings-loop.example").await;
+    let settings = format!("/v1/accounts/{}/settings", owner.account_id);
+    let edits =
+        (1..=8).map(|hours| app.patch_as(&owner.token, &settings, json!({"invitation_ttl_hours": hours})));
+
+    // When C accepts in the middle of them
+    let (accepted, edited) = futures::join!(app.activate(&link), join_all(edits));
+
+    // Then C is the owner and every edit stood
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
+    assert!(edited.iter().all(|e| [200, 409].contains(&e.status)));
+    let c = Owner { token: accepted.str("access_token"), ..owner };
+    assert_eq!(the_one_owner(&app, &c).await, accepted.str("user_id"));
+}
+
+async fn a_recovery_can_go_back_to_an_owner_who_never_activated(app: TestApp) {
+    // Given an owner who never activated, whose link a recovery to someone else cancelled
+    let created = app.create_account("amazon-seller", "sleepy@back-to-owner.example").await;
+    let account = created.body["account"]["id"].as_str().unwrap().to_owned();
+    let path = recovery(&account);
+    assert_eq!(app.operator(&path, json!({"new_email": "other@back-to-owner.example"})).await.status, 202);
+
+    // When the operator sends the owner a fresh link after all, and again after cancelling it
+    let back = app.operator(&path, json!({"new_email": "sleepy@back-to-owner.example"})).await;
+    assert_eq!(back.status, 202, "{}", back.body);
+    assert_eq!(app.operator_call(Method::DELETE, &path).await.status, 204);
+    let again = app.operator(&path, json!({"new_email": "sleepy@back-to-owner.example"})).await;
+    assert_eq!(again.status, 202, "{}", again.body);
+
+    // Then only the newest link works, and it makes them the active owner
+    let other = app.activate(&app.link_token("other@back-to-owner.example").await).await;
+    assert_eq!(other.code(), "invitation_revoked");
+    let activated = app.activate(&app.link_token("sleepy@back-to-owner.example").await).await;
+    assert_eq!(activated.status, 200, "{}", activated.body);
+    assert_eq!(activated.body["memberships"][0]["is_owner"], true);
+}
+
+async fn a_transfer_does_not_cancel_a_pending_owner_recovery(app: TestApp) {
+    // Given a recovery link for C, and an owner who hands the account to an accomplice
+    let owner = app.owner("standard", "owner@transfer-dodge.example").await;
+    app.member(&owner, "accomplice@transfer-dodge.example", &["editor"], &[]).await;
+    let accomplice = app.member_id(&owner, "accomplice@transfer-dodge.example").await;
+    app.operator(&recovery(&owner.account_id), json!({"new_email": "c@transfer-dodge.example"})).await;
+    let link = app.link_token("c@transfer-dodge.example").await;
+    let transfer = format!("/v1/accounts/{}/ownership-transfer", owner.account_id);
+    let handed =
+        app.post_as(&owner.token, &transfer, json!({"user_id": accomplice, "password": PASSWORD})).await;
+    assert_eq!(handed.status, 200, "{}", handed.body);
+
+    // When C accepts the recovery link
+    let accepted = app.activate(&link).await;
+
+    // Then C owns the account: the operator's recovery outranks the transfer
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
+    let c = Owner { token: accepted.str("access_token"), ..owner };
+    assert_eq!(the_one_owner(&app, &c).await, accepted.str("user_id"));
+}
+
+async fn revoke_and_resend_respect_what_a_pending_person_was_raised_to(app: TestApp) {
+    // Given a pending invitee raised to administrator after their viewer invitation went out
+    let owner = app.owner("standard", "owner@raised-pending.example").await;
+    let manager = app.member(&owner, "manager@raised-pending.example", &["viewer"], &["users:write"]).await;
+    let invitation = app.invite(&owner, "raised@raised-pending.example", &["viewer"]).await;
+    let raised = app.member_id(&owner, "raised@raised-pending.example").await;
+    let account = format!("/v1/accounts/{}", owner.account_id);
+    let roles = format!("{account}/members/{raised}/roles");
+    assert_eq!(app.put_as(&owner.token, &roles, json!({"roles": ["administrator"]})).await.status, 200);
+    let id = invitation["id"].as_str().unwrap();
+
+    // When the viewer-level manager resends or revokes it
+    let resent = app.post_as(&manager, &format!("{account}/invitations/{id}/resend"), json!({})).await;
+    let revoked = app.post_as(&manager, &format!("{account}/invitations/{id}/revoke"), json!({})).await;
+
+    // Then both are refused as the member's own administration would be, and nothing changed
+    assert_eq!((resent.status, resent.code()), (403, "role_escalation"), "{}", resent.body);
+    assert_eq!((revoked.status, revoked.code()), (403, "role_escalation"), "{}", revoked.body);
+    let stored = app.get_as(&owner.token, &format!("{account}/invitations/{id}")).await;
+    assert_eq!((stored.body["status"].as_str(), stored.body["send_count"].as_u64()), (Some("sent"), Some(1)));
+}
+
+async fn resending_a_pending_invitation_to_a_domain_refused_since_is_refused(app: TestApp) {
+    let owner = app.owner("standard", "owner@renew-refused.example").await;
+    let invitation = app.invite(&owner, "someone@later-refused.example", &["viewer"]).await;
+    let account = format!("/v1/accounts/{}", owner.account_id);
+    let refuse = json!({"blocked_email_domains": ["later-refused.example"]});
+    assert_eq!(app.patch_as(&owner.token, &format!("{account}/settings"), refuse).await.status, 200);
+
+    let id = invitation["id"].as_str().unwrap();
+    let resent = app.post_as(&owner.token, &format!("{account}/invitations/{id}/resend"), json!({})).await;
+
+    assert_eq!((resent.status, resent.code()), (400, "validation_failed"), "{}", resent.body);
+    assert_eq!(resent.field_errors(), [("email".to_owned(), "blocked_email_domain".to_owned())]);
+}
+
+/// A recovery whose mail cannot be sent to an owner who never activated leaves them the owner,
+/// and a later recovery to them works (the real mail service only: the outbox never refuses).
+#[tokio::test]
+async fn a_rejected_recovery_mail_never_removes_the_owner() {
+    use std::sync::Arc;
+    use tests::app::{ses_mailer, spawn_app_on};
+    use tests::emulators::{VERIFIED_SENDER, dynamo_store};
+    let store = Arc::new(dynamo_store().await);
+    let app = spawn_app_on(store.clone(), ses_mailer(VERIFIED_SENDER).await, |_| {}).await;
+    let created = app.create_account("standard", "sleepy@rejected-recovery.example").await;
+    let account = created.body["account"]["id"].as_str().unwrap().to_owned();
+    let rejecting = spawn_app_on(store.clone(), ses_mailer("unverified@sender.example").await, |_| {}).await;
+
+    let refused = rejecting
+        .operator(&recovery(&account), json!({"new_email": "sleepy@rejected-recovery.example"}))
+        .await;
+
+    assert_eq!((refused.status, refused.code()), (500, "internal"));
+    assert_eq!(app.operator_call(Method::GET, &recovery(&account)).await.status, 404, "no live link");
+    let again =
+        app.operator(&recovery(&account), json!({"new_email": "sleepy@rejected-recovery.example"})).await;
+    assert_eq!(again.status, 202, "{}", again.body);
+    let activated = app.activate(&app.link_token("sleepy@rejected-recovery.example").await).await;
+    assert_eq!(activated.status, 200, "{}", activated.body);
+    assert_eq!(activated.body["memberships"][0]["is_owner"], true);
+}
+
 tests::scenarios!(
     an_older_owner_link_dies_when_a_newer_recovery_starts,
     the_activation_link_of_an_owner_who_never_activated_dies_when_a_recovery_starts,
@@ -564,4 +666,9 @@ tests::scenarios!(
     a_resend_that_replaces_an_invitation_passes_every_invitation_rule,
     two_concurrent_resends_of_one_invitation_never_answer_500,
     the_sign_in_limiter_counts_people_not_spellings,
+    editing_settings_in_a_loop_cannot_stop_an_owner_recovery,
+    a_recovery_can_go_back_to_an_owner_who_never_activated,
+    a_transfer_does_not_cancel_a_pending_owner_recovery,
+    revoke_and_resend_respect_what_a_pending_person_was_raised_to,
+    resending_a_pending_invitation_to_a_domain_refused_since_is_refused,
 );

@@ -18,42 +18,11 @@ const THIRD_PASSWORD: &str = "Yet-Another-Staple-Battery-93";
 /// What a forged or mistyped host would be.
 const HOSTILE_HOST: &str = "evil.example";
 
-fn account_path(owner: &Owner) -> String {
-    format!("/v1/accounts/{}", owner.account_id)
-}
-
-async fn invite(app: &TestApp, owner: &Owner, email: &str, roles: &[&str]) -> Reply {
-    let reply = app
-        .post_as(
-            &owner.token,
-            &format!("{}/invitations", account_path(owner)),
-            json!({"email": email, "roles": roles}),
-        )
-        .await;
-    assert_eq!(reply.status, 201, "inviting {email}: {}", reply.body);
-    reply
-}
-
-/// The member with this email, as `token` sees the account's member list.
-async fn member_named(app: &TestApp, token: &str, account_id: &str, email: &str) -> Value {
-    let page = app.get_as(token, &format!("/v1/accounts/{account_id}/members?q={email}")).await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    page.body["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .find(|m| m["email"] == email)
-        .cloned()
-        .unwrap_or_else(|| panic!("no member {email} in {}", page.body))
-}
-
 /// Every member's email in the account, sorted.
 async fn member_emails(app: &TestApp, token: &str, account_id: &str) -> Vec<String> {
-    let page = app.get_as(token, &format!("/v1/accounts/{account_id}/members")).await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    let mut emails: Vec<String> = page.body["items"]
-        .as_array()
-        .expect("items")
+    let mut emails: Vec<String> = app
+        .members_as(token, account_id)
+        .await
         .iter()
         .map(|m| m["email"].as_str().expect("email").to_owned())
         .collect();
@@ -63,19 +32,12 @@ async fn member_emails(app: &TestApp, token: &str, account_id: &str) -> Vec<Stri
 
 /// The user ids of the members flagged `is_owner`.
 async fn owners(app: &TestApp, token: &str, account_id: &str) -> Vec<String> {
-    let page = app.get_as(token, &format!("/v1/accounts/{account_id}/members")).await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    page.body["items"]
-        .as_array()
-        .expect("items")
+    app.members_as(token, account_id)
+        .await
         .iter()
         .filter(|m| m["is_owner"] == true)
         .map(|m| m["user_id"].as_str().expect("user_id").to_owned())
         .collect()
-}
-
-async fn own_user_id(app: &TestApp, token: &str) -> String {
-    app.get_as(token, "/v1/me").await.str("user_id")
 }
 
 /// `POST /v1/invitations/accept` with a bearer token, as a signed-in person's browser would send it.
@@ -113,11 +75,11 @@ fn flipped(token: &str, at: usize) -> String {
 async fn tampered_and_forged_invitation_tokens_lead_nowhere(app: TestApp) {
     // Given a pending invitation and its mailed token
     let owner = app.owner("standard", "owner@inc-forgery.example").await;
-    let invited = invite(&app, &owner, "target@inc-forgery.example", &["viewer"]).await;
+    let invited = app.invite(&owner, "target@inc-forgery.example", &["viewer"]).await;
     let token = app.link_token("target@inc-forgery.example").await;
     let session = app.sign_in("owner@inc-forgery.example", PASSWORD).await;
     let b64 = |v: Value| URL_SAFE_NO_PAD.encode(v.to_string());
-    let claims = json!({"sub": invited.str("id"), "account_id": owner.account_id, "purpose": "invitation"});
+    let claims = json!({"sub": invited["id"].as_str().unwrap(), "account_id": owner.account_id, "purpose": "invitation"});
     let unsigned_jwt = format!("{}.{}.", b64(json!({"alg": "none", "typ": "JWT"})), b64(claims.clone()));
     let hmac_jwt = format!(
         "{}.{}.{}",
@@ -139,8 +101,8 @@ async fn tampered_and_forged_invitation_tokens_lead_nowhere(app: TestApp) {
         ("one character long", format!("{token}A")),
         ("random of the right shape", random_well_formed_token()),
         ("all A", "A".repeat(43)),
-        ("the stored SHA-256 of the token", shared::service::secrets::hash_secret(&token)),
-        ("the invitation id", invited.str("id")),
+        ("the stored SHA-256 of the token", shared::service::support::secrets::hash_secret(&token)),
+        ("the invitation id", invited["id"].as_str().unwrap().to_owned()),
         ("an unsigned JWT naming the invitation", unsigned_jwt),
         ("an HS256 JWT naming the invitation", hmac_jwt),
         ("the owner's real, EdDSA-signed access token", owner.token.clone()),
@@ -159,10 +121,11 @@ async fn tampered_and_forged_invitation_tokens_lead_nowhere(app: TestApp) {
     }
 
     // And nothing was activated or consumed: the invitee is still pending, with no password
-    let account = account_path(&owner);
-    let invitation = app.get_as(&owner.token, &format!("{account}/invitations/{}", invited.str("id"))).await;
+    let account = owner.account_path();
+    let invitation =
+        app.get_as(&owner.token, &format!("{account}/invitations/{}", invited["id"].as_str().unwrap())).await;
     assert_eq!(invitation.body["status"], "sent");
-    let target = member_named(&app, &owner.token, &owner.account_id, "target@inc-forgery.example").await;
+    let target = app.member_named(&owner, "target@inc-forgery.example").await;
     assert_eq!(target["status"], "not_activated");
     let signed_in = app.sign_in("target@inc-forgery.example", PASSWORD).await;
     assert_eq!((signed_in.status, signed_in.code()), (401, "invalid_credentials"));
@@ -181,7 +144,7 @@ async fn an_address_at_the_owners_domain_gets_nothing_from_the_account(app: Test
     // invitation of a colleague there
     let shop = app.owner("standard", "owner@inc-shop.example").await;
     app.member(&shop, "anna@inc-shop.example", &["editor"], &[]).await;
-    let pending = invite(&app, &shop, "bob@inc-shop.example", &["viewer"]).await;
+    let pending = app.invite(&shop, "bob@inc-shop.example", &["viewer"]).await;
     // And a stranger at the same domain, a member of another account only
     let elsewhere = app.owner("standard", "owner@inc-elsewhere.example").await;
     app.member(&elsewhere, "mallory@inc-shop.example", &["viewer"], &[]).await;
@@ -220,14 +183,14 @@ async fn an_address_at_the_owners_domain_gets_nothing_from_the_account(app: Test
     assert_eq!(accounts(&me.body), std::slice::from_ref(&elsewhere.account_id));
 
     // And every route of the shop answers her 404
-    let account = account_path(&shop);
-    let bob = member_named(&app, &shop.token, &shop.account_id, "bob@inc-shop.example").await;
+    let account = shop.account_path();
+    let bob = app.member_named(&shop, "bob@inc-shop.example").await;
     for path in [
         account.clone(),
         format!("{account}/members"),
         format!("{account}/members/{}", bob["user_id"].as_str().unwrap()),
         format!("{account}/invitations"),
-        format!("{account}/invitations/{}", pending.str("id")),
+        format!("{account}/invitations/{}", pending["id"].as_str().unwrap()),
         format!("{account}/roles"),
         format!("{account}/audit-events"),
     ] {
@@ -265,9 +228,9 @@ async fn an_address_at_the_owners_domain_gets_nothing_from_the_account(app: Test
         ["anna@inc-shop.example", "bob@inc-shop.example", "owner@inc-shop.example"]
     );
     let bob_invitation =
-        app.get_as(&shop.token, &format!("{account}/invitations/{}", pending.str("id"))).await;
+        app.get_as(&shop.token, &format!("{account}/invitations/{}", pending["id"].as_str().unwrap())).await;
     assert_eq!(bob_invitation.body["status"], "sent");
-    let bob = member_named(&app, &shop.token, &shop.account_id, "bob@inc-shop.example").await;
+    let bob = app.member_named(&shop, "bob@inc-shop.example").await;
     assert_eq!(bob["status"], "not_activated");
 }
 
@@ -277,13 +240,13 @@ async fn an_address_at_the_owners_domain_gets_nothing_from_the_account(app: Test
 async fn role_names_with_padding_case_or_invisible_characters_are_unknown_roles(app: TestApp) {
     // Given a standard account whose presets have no role called "owner"
     let owner = app.owner("standard", "owner@inc-rolename.example").await;
-    let account = account_path(&owner);
+    let account = owner.account_path();
     let roles = app.get_as(&owner.token, &format!("{account}/roles")).await;
     let names: Vec<&str> =
         roles.body["items"].as_array().expect("roles").iter().map(|r| r["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["administrator", "editor", "viewer", "finance"]);
     app.member(&owner, "staff@inc-rolename.example", &["viewer"], &[]).await;
-    let staff = member_named(&app, &owner.token, &owner.account_id, "staff@inc-rolename.example").await;
+    let staff = app.member_named(&owner, "staff@inc-rolename.example").await;
     let set_roles = format!("{account}/members/{}/roles", staff["user_id"].as_str().unwrap());
 
     let confusable = [
@@ -351,9 +314,9 @@ async fn role_names_with_padding_case_or_invisible_characters_are_unknown_roles(
     let probes = app.get_as(&owner.token, &format!("{account}/invitations?email=probe")).await;
     assert_eq!(probes.body["items"], json!([]));
     assert!(app.mail_to("probe@inc-rolename.example").await.is_empty());
-    let staff = member_named(&app, &owner.token, &owner.account_id, "staff@inc-rolename.example").await;
+    let staff = app.member_named(&owner, "staff@inc-rolename.example").await;
     assert_eq!((staff["roles"].clone(), staff["is_owner"].clone()), (json!(["viewer"]), json!(false)));
-    assert_eq!(owners(&app, &owner.token, &owner.account_id).await, [own_user_id(&app, &owner.token).await]);
+    assert_eq!(owners(&app, &owner.token, &owner.account_id).await, [app.user_id(&owner.token).await]);
 }
 
 /// Incident class: accepting without the mailed secret — an invitation accepted by its id, or
@@ -362,9 +325,9 @@ async fn role_names_with_padding_case_or_invisible_characters_are_unknown_roles(
 async fn an_invitation_cannot_be_accepted_by_its_id_or_with_a_session(app: TestApp) {
     // Given a pending invitation whose id the inviter knows, and the inviter's session
     let owner = app.owner("standard", "owner@inc-byid.example").await;
-    let account = account_path(&owner);
-    let invited = invite(&app, &owner, "newbie@inc-byid.example", &["editor"]).await;
-    let id = invited.str("id");
+    let account = owner.account_path();
+    let invited = app.invite(&owner, "newbie@inc-byid.example", &["editor"]).await;
+    let id = invited["id"].as_str().unwrap().to_owned();
     let session = app.sign_in("owner@inc-byid.example", PASSWORD).await;
 
     // When the invitation is accepted by its id, or with a session's tokens as the link
@@ -397,7 +360,7 @@ async fn an_invitation_cannot_be_accepted_by_its_id_or_with_a_session(app: TestA
         (invitation.body["status"].clone(), invitation.body["accepted_at"].clone()),
         (json!("sent"), Value::Null)
     );
-    let newbie = member_named(&app, &owner.token, &owner.account_id, "newbie@inc-byid.example").await;
+    let newbie = app.member_named(&owner, "newbie@inc-byid.example").await;
     assert_eq!(newbie["status"], "not_activated");
     // And the owner's own membership is untouched
     let me = app.get_as(&owner.token, "/v1/me").await;
@@ -412,18 +375,19 @@ async fn an_admin_of_one_account_cannot_act_on_another_accounts_records(app: Tes
     // Given account B with an active member and a pending invitation
     let b = app.owner("standard", "owner@inc-tenant-b.example").await;
     app.member(&b, "staff@inc-tenant-b.example", &["editor"], &[]).await;
-    let pending = invite(&app, &b, "new@inc-tenant-b.example", &["viewer"]).await;
+    let pending = app.invite(&b, "new@inc-tenant-b.example", &["viewer"]).await;
     let pending_link = app.link_token("new@inc-tenant-b.example").await;
-    let staff = member_named(&app, &b.token, &b.account_id, "staff@inc-tenant-b.example").await;
-    let (staff_id, invitation_id) = (staff["user_id"].as_str().unwrap().to_owned(), pending.str("id"));
-    let b_owner_id = own_user_id(&app, &b.token).await;
-    let before = app.get_as(&b.token, &account_path(&b)).await;
+    let staff = app.member_named(&b, "staff@inc-tenant-b.example").await;
+    let (staff_id, invitation_id) =
+        (staff["user_id"].as_str().unwrap().to_owned(), pending["id"].as_str().unwrap());
+    let b_owner_id = app.user_id(&b.token).await;
+    let before = app.get_as(&b.token, &b.account_path()).await;
     // And the owner of account A, who administers A
     let a = app.owner("standard", "owner@inc-tenant-a.example").await;
-    let a_user_id = own_user_id(&app, &a.token).await;
+    let a_user_id = app.user_id(&a.token).await;
 
     // When A's owner uses B's ids through B's path and through A's own path
-    for account in [account_path(&b), account_path(&a)] {
+    for account in [b.account_path(), a.account_path()] {
         let member = format!("{account}/members/{staff_id}");
         let invitation = format!("{account}/invitations/{invitation_id}");
         let attempts = [
@@ -456,35 +420,35 @@ async fn an_admin_of_one_account_cannot_act_on_another_accounts_records(app: Tes
     for (method, path, body) in [
         (
             reqwest::Method::PATCH,
-            format!("{}/settings", account_path(&b)),
+            format!("{}/settings", b.account_path()),
             Some(json!({"invitation_ttl_hours": 1, "blocked_email_domains": ["inc-tenant-b.example"]})),
         ),
         (
             reqwest::Method::POST,
-            format!("{}/invitations", account_path(&b)),
+            format!("{}/invitations", b.account_path()),
             Some(json!({"email": "spy@inc-tenant-a.example", "roles": ["administrator"]})),
         ),
-        (reqwest::Method::GET, format!("{}/audit-events", account_path(&b)), None),
-        (reqwest::Method::GET, format!("{}/members", account_path(&b)), None),
-        (reqwest::Method::GET, format!("{}/invitations", account_path(&b)), None),
+        (reqwest::Method::GET, format!("{}/audit-events", b.account_path()), None),
+        (reqwest::Method::GET, format!("{}/members", b.account_path()), None),
+        (reqwest::Method::GET, format!("{}/invitations", b.account_path()), None),
     ] {
         let reply = app.send(method.clone(), &path, Some(a.token.as_str()), body).await;
         assert_eq!((reply.status, reply.code()), (404, "not_found"), "{method} {path}: {}", reply.body);
     }
 
     // Then nothing changed in B: member, invitation, its link, settings, owner, audit log
-    let staff = member_named(&app, &b.token, &b.account_id, "staff@inc-tenant-b.example").await;
+    let staff = app.member_named(&b, "staff@inc-tenant-b.example").await;
     assert_eq!((staff["status"].clone(), staff["roles"].clone()), (json!("active"), json!(["editor"])));
-    let invitation = app.get_as(&b.token, &format!("{}/invitations/{invitation_id}", account_path(&b))).await;
+    let invitation = app.get_as(&b.token, &format!("{}/invitations/{invitation_id}", b.account_path())).await;
     assert_eq!(
         (invitation.body["status"].clone(), invitation.body["send_count"].clone()),
         (json!("sent"), json!(1))
     );
     assert_eq!(inspect(&app, &pending_link).await.status, 200);
-    let after = app.get_as(&b.token, &account_path(&b)).await;
+    let after = app.get_as(&b.token, &b.account_path()).await;
     assert_eq!(after.body, before.body);
     assert_eq!(owners(&app, &b.token, &b.account_id).await, [b_owner_id]);
-    let log = app.get_as(&b.token, &format!("{}/audit-events", account_path(&b))).await;
+    let log = app.get_as(&b.token, &format!("{}/audit-events", b.account_path())).await;
     assert!(
         log.body["items"].as_array().unwrap().iter().all(|e| e["actor_id"] != a_user_id.as_str()),
         "{}",
@@ -563,7 +527,7 @@ async fn emailed_links_ignore_host_and_forwarded_headers(app: TestApp) {
     // When the owner invites through a request naming a hostile host
     let (status, invited) = post_with_hostile_host(
         &app,
-        &format!("{}/invitations", account_path(&owner)),
+        &format!("{}/invitations", owner.account_path()),
         Some(("authorization", bearer.as_str())),
         json!({"email": "hire@inc-host.example", "roles": ["viewer"]}),
     )
@@ -575,7 +539,7 @@ async fn emailed_links_ignore_host_and_forwarded_headers(app: TestApp) {
     // When the invitation is resent the same way
     let (status, resent) = post_with_hostile_host(
         &app,
-        &format!("{}/invitations/{}/resend", account_path(&owner), invited["id"].as_str().unwrap()),
+        &format!("{}/invitations/{}/resend", owner.account_path(), invited["id"].as_str().unwrap()),
         Some(("authorization", bearer.as_str())),
         json!({}),
     )
@@ -605,7 +569,7 @@ async fn a_link_used_twice_is_refused_the_second_time(app: TestApp) {
     // Given an owner who activated, and an employee who accepted her link
     let owner = app.owner("standard", "owner@inc-replay.example").await;
     let owner_link = app.link_token("owner@inc-replay.example").await;
-    invite(&app, &owner, "twice@inc-replay.example", &["editor"]).await;
+    app.invite(&owner, "twice@inc-replay.example", &["editor"]).await;
     let link = app.link_token("twice@inc-replay.example").await;
     let first = app.accept(&link, PASSWORD).await;
     assert_eq!(first.status, 200, "{}", first.body);
@@ -628,7 +592,7 @@ async fn a_link_used_twice_is_refused_the_second_time(app: TestApp) {
     let other = app.sign_in("twice@inc-replay.example", OTHER_PASSWORD).await;
     assert_eq!((other.status, other.code()), (401, "invalid_credentials"));
     assert_eq!(app.sign_in("owner@inc-replay.example", PASSWORD).await.status, 200);
-    let twice = member_named(&app, &owner.token, &owner.account_id, "twice@inc-replay.example").await;
+    let twice = app.member_named(&owner, "twice@inc-replay.example").await;
     assert_eq!((twice["status"].clone(), twice["roles"].clone()), (json!("active"), json!(["editor"])));
 }
 
@@ -639,10 +603,10 @@ async fn a_limited_user_manager_cannot_raise_or_handle_invitations_beyond_their_
     // Given a manager with users:write on top of the editor role (no preset role has users:write
     // without every other write), and an editor invited but not yet activated
     let owner = app.owner("standard", "owner@inc-ceiling.example").await;
-    let account = account_path(&owner);
+    let account = owner.account_path();
     let manager = app.member(&owner, "lead@inc-ceiling.example", &["editor"], &["users:write"]).await;
-    invite(&app, &owner, "pending@inc-ceiling.example", &["editor"]).await;
-    let pending = member_named(&app, &owner.token, &owner.account_id, "pending@inc-ceiling.example").await;
+    app.invite(&owner, "pending@inc-ceiling.example", &["editor"]).await;
+    let pending = app.member_named(&owner, "pending@inc-ceiling.example").await;
     assert_eq!(pending["status"], "not_activated");
     let set_roles = format!("{account}/members/{}/roles", pending["user_id"].as_str().unwrap());
 
@@ -659,12 +623,12 @@ async fn a_limited_user_manager_cannot_raise_or_handle_invitations_beyond_their_
         assert_eq!((raised.status, raised.code()), (403, "role_escalation"), "{grant}");
     }
     // And the invitee's grant is unchanged
-    let pending = member_named(&app, &owner.token, &owner.account_id, "pending@inc-ceiling.example").await;
+    let pending = app.member_named(&owner, "pending@inc-ceiling.example").await;
     assert_eq!((pending["roles"].clone(), pending["permissions"].clone()), (json!(["editor"]), json!([])));
 
     // Given an invitation of an administrator, sent by the owner
-    let admin = invite(&app, &owner, "admin@inc-ceiling.example", &["administrator"]).await;
-    let admin_invitation = format!("{account}/invitations/{}", admin.str("id"));
+    let admin = app.invite(&owner, "admin@inc-ceiling.example", &["administrator"]).await;
+    let admin_invitation = format!("{account}/invitations/{}", admin["id"].as_str().unwrap());
     // When the manager resends or revokes it
     let resent = app.post_as(&manager, &format!("{admin_invitation}/resend"), json!({})).await;
     let revoked = app.post_as(&manager, &format!("{admin_invitation}/revoke"), json!({})).await;
@@ -701,7 +665,7 @@ fn refused_early(what: &str, reply: &Reply, elapsed: Duration, field: &str) {
 async fn a_one_megabyte_password_is_refused_before_any_hashing(app: TestApp) {
     // Given an owner with a session, a pending invitation and a reset link
     let owner = app.owner("standard", "owner@inc-hugepw.example").await;
-    invite(&app, &owner, "big@inc-hugepw.example", &["viewer"]).await;
+    app.invite(&owner, "big@inc-hugepw.example", &["viewer"]).await;
     let invitation = app.link_token("big@inc-hugepw.example").await;
     let reset = app.post("/v1/password-reset", json!({"email": "owner@inc-hugepw.example"})).await;
     assert_eq!(reset.status, 202);
@@ -768,10 +732,10 @@ async fn two_concurrent_ownership_transfers_leave_exactly_one_owner(app: TestApp
     let owner = app.owner("standard", "owner@inc-handover.example").await;
     app.member(&owner, "left@inc-handover.example", &["editor"], &[]).await;
     app.member(&owner, "right@inc-handover.example", &["editor"], &[]).await;
-    let left = member_named(&app, &owner.token, &owner.account_id, "left@inc-handover.example").await;
-    let right = member_named(&app, &owner.token, &owner.account_id, "right@inc-handover.example").await;
+    let left = app.member_named(&owner, "left@inc-handover.example").await;
+    let right = app.member_named(&owner, "right@inc-handover.example").await;
     let (left, right) = (left["user_id"].as_str().unwrap(), right["user_id"].as_str().unwrap());
-    let transfer = format!("{}/ownership-transfer", account_path(&owner));
+    let transfer = format!("{}/ownership-transfer", owner.account_path());
 
     // When the owner transfers to each of them at the same moment
     let (to_left, to_right) = futures::join!(
@@ -795,7 +759,7 @@ async fn two_concurrent_ownership_transfers_leave_exactly_one_owner(app: TestApp
     assert_eq!(won.body["owner_id"], winner);
 
     // And the account and its member list agree on that one owner
-    let account = app.get_as(&owner.token, &account_path(&owner)).await;
+    let account = app.get_as(&owner.token, &owner.account_path()).await;
     assert_eq!(account.body["owner_id"], winner);
     assert_eq!(owners(&app, &owner.token, &owner.account_id).await, [winner.to_owned()]);
     let me = app.get_as(&owner.token, "/v1/me").await;
@@ -812,13 +776,17 @@ async fn two_concurrent_ownership_transfers_leave_exactly_one_owner(app: TestApp
 async fn links_superseded_by_a_resend_a_reinvite_or_a_password_change_are_refused(app: TestApp) {
     // Given an owner and a sent invitation
     let owner = app.owner("standard", "owner@inc-relink.example").await;
-    let account = account_path(&owner);
-    let slow = invite(&app, &owner, "slow@inc-relink.example", &["viewer"]).await;
+    let account = owner.account_path();
+    let slow = app.invite(&owner, "slow@inc-relink.example", &["viewer"]).await;
     let first = app.link_token("slow@inc-relink.example").await;
 
     // When it is resent
     let resent = app
-        .post_as(&owner.token, &format!("{account}/invitations/{}/resend", slow.str("id")), json!({}))
+        .post_as(
+            &owner.token,
+            &format!("{account}/invitations/{}/resend", slow["id"].as_str().unwrap()),
+            json!({}),
+        )
         .await;
     assert_eq!(resent.status, 200, "{}", resent.body);
     // Then the old link is gone and only the new one works
@@ -830,13 +798,17 @@ async fn links_superseded_by_a_resend_a_reinvite_or_a_password_change_are_refuse
     assert_eq!(app.accept(&second, PASSWORD).await.status, 200);
 
     // Given an invitation revoked and then sent again as a new one
-    let undone = invite(&app, &owner, "undone@inc-relink.example", &["viewer"]).await;
+    let undone = app.invite(&owner, "undone@inc-relink.example", &["viewer"]).await;
     let old = app.link_token("undone@inc-relink.example").await;
     let revoked = app
-        .post_as(&owner.token, &format!("{account}/invitations/{}/revoke", undone.str("id")), json!({}))
+        .post_as(
+            &owner.token,
+            &format!("{account}/invitations/{}/revoke", undone["id"].as_str().unwrap()),
+            json!({}),
+        )
         .await;
     assert_eq!(revoked.status, 200, "{}", revoked.body);
-    invite(&app, &owner, "undone@inc-relink.example", &["editor"]).await;
+    app.invite(&owner, "undone@inc-relink.example", &["editor"]).await;
     // Then the first invitation's link stays revoked
     for reply in [inspect(&app, &old).await, app.accept(&old, PASSWORD).await] {
         assert_eq!((reply.status, reply.code()), (409, "invitation_revoked"));
@@ -904,7 +876,7 @@ async fn older_owner_links_die_when_a_newer_owner_recovery_starts(app: TestApp) 
     let third_token = third.str("access_token");
 
     // Then they are the one owner, and the first owner keeps the former-owner role
-    let account = app.get_as(&third_token, &account_path(&first)).await;
+    let account = app.get_as(&third_token, &first.account_path()).await;
     assert_eq!(account.body["owner_id"], third_id.as_str());
     assert_eq!(owners(&app, &third_token, &first.account_id).await, std::slice::from_ref(&third_id));
     let me = app.get_as(&first.token, "/v1/me").await;
@@ -949,10 +921,10 @@ async fn older_owner_links_die_when_a_newer_owner_recovery_starts(app: TestApp) 
 async fn a_member_blocked_before_accepting_gets_no_session_from_the_link(app: TestApp) {
     // Given an invitee whom the owner blocked before she accepted
     let owner = app.owner("standard", "owner@inc-blocked.example").await;
-    let account = account_path(&owner);
-    let invited = invite(&app, &owner, "gone@inc-blocked.example", &["editor"]).await;
+    let account = owner.account_path();
+    let invited = app.invite(&owner, "gone@inc-blocked.example", &["editor"]).await;
     let link = app.link_token("gone@inc-blocked.example").await;
-    let gone = member_named(&app, &owner.token, &owner.account_id, "gone@inc-blocked.example").await;
+    let gone = app.member_named(&owner, "gone@inc-blocked.example").await;
     let blocked = app
         .post_as(
             &owner.token,
@@ -969,12 +941,13 @@ async fn a_member_blocked_before_accepting_gets_no_session_from_the_link(app: Te
     assert_eq!((accepted.status, accepted.code()), (403, "member_blocked"), "{}", accepted.body);
     assert!(carries_no_tokens(&accepted), "{}", accepted.body);
     // And she stays blocked and cannot sign in
-    let gone = member_named(&app, &owner.token, &owner.account_id, "gone@inc-blocked.example").await;
+    let gone = app.member_named(&owner, "gone@inc-blocked.example").await;
     assert_eq!(gone["status"], "blocked");
     let signed_in = app.sign_in("gone@inc-blocked.example", PASSWORD).await;
     assert!(matches!(signed_in.status, 401 | 403), "{} {}", signed_in.status, signed_in.body);
     assert!(carries_no_tokens(&signed_in));
-    let invitation = app.get_as(&owner.token, &format!("{account}/invitations/{}", invited.str("id"))).await;
+    let invitation =
+        app.get_as(&owner.token, &format!("{account}/invitations/{}", invited["id"].as_str().unwrap())).await;
     assert_ne!(invitation.body["status"], "accepted");
 }
 

@@ -1,21 +1,9 @@
-//! The invitation lifecycle (issue 4): history with search, filters and pages; revoke; resend;
+//! The invitation lifecycle: history with search, filters and pages; revoke; resend;
 //! exact expiry; the scheduled cleanup; the audit log. The clock is moved, never waited on.
 
 use serde_json::{Value, json};
 use shared::service::Settings;
-use tests::app::{Owner, PASSWORD, Reply, TestApp, spawn_app_on_aws_with, spawn_app_with};
-
-async fn invite(app: &TestApp, owner: &Owner, email: &str, role: &str) -> Value {
-    let reply = app
-        .post_as(
-            &owner.token,
-            &format!("/v1/accounts/{}/invitations", owner.account_id),
-            json!({"email": email, "roles": [role]}),
-        )
-        .await;
-    assert_eq!(reply.status, 201, "{}", reply.body);
-    reply.body
-}
+use tests::app::{PASSWORD, Reply, TestApp, spawn_app_on_aws_with, spawn_app_with};
 
 fn emails(page: &Reply) -> Vec<String> {
     page.body["items"].as_array().unwrap().iter().map(|i| i["email"].as_str().unwrap().to_owned()).collect()
@@ -31,7 +19,7 @@ async fn ozon_history_is_searchable_filterable_and_paged_newest_first(app: TestA
         ("wh@history.example", "warehouse_manager"),
         ("pm3@history.example", "product_manager"),
     ] {
-        invite(&app, &owner, email, role).await;
+        app.invite(&owner, email, &[role]).await;
     }
     app.accept(&app.link_token("pm2@history.example").await, PASSWORD).await;
 
@@ -73,7 +61,7 @@ async fn ozon_history_is_searchable_filterable_and_paged_newest_first(app: TestA
 async fn a_revoked_invitation_kills_its_link_and_frees_the_email(app: TestApp) {
     let owner = app.owner("ozon", "director@revoke.example").await;
     let account = format!("/v1/accounts/{}", owner.account_id);
-    let invitation = invite(&app, &owner, "oops@revoke.example", "product_manager").await;
+    let invitation = app.invite(&owner, "oops@revoke.example", &["product_manager"]).await;
     let link = app.link_token("oops@revoke.example").await;
 
     let revoked = app
@@ -91,7 +79,7 @@ async fn a_revoked_invitation_kills_its_link_and_frees_the_email(app: TestApp) {
     assert_eq!(app.accept(&link, PASSWORD).await.code(), "invitation_revoked");
     let members = app.get_as(&owner.token, &format!("{account}/members?q=oops")).await;
     assert_eq!(members.body["items"], json!([]));
-    invite(&app, &owner, "oops@revoke.example", "product_manager").await;
+    app.invite(&owner, "oops@revoke.example", &["product_manager"]).await;
     let again = app
         .post_as(
             &owner.token,
@@ -104,7 +92,7 @@ async fn a_revoked_invitation_kills_its_link_and_frees_the_email(app: TestApp) {
 
 async fn resending_a_sent_invitation_replaces_its_link(app: TestApp) {
     let owner = app.owner("ozon", "director@resend.example").await;
-    let invitation = invite(&app, &owner, "slow@resend.example", "product_manager").await;
+    let invitation = app.invite(&owner, "slow@resend.example", &["product_manager"]).await;
     let first_link = app.link_token("slow@resend.example").await;
     let resend = format!(
         "/v1/accounts/{}/invitations/{}/resend",
@@ -131,7 +119,7 @@ async fn resending_a_sent_invitation_replaces_its_link(app: TestApp) {
 
 async fn an_expired_invitation_resends_as_a_new_one_with_the_same_grant(app: TestApp) {
     let owner = app.owner("ozon", "director@renew.example").await;
-    let invitation = invite(&app, &owner, "late@renew.example", "warehouse_manager").await;
+    let invitation = app.invite(&owner, "late@renew.example", &["warehouse_manager"]).await;
     app.advance_clock(24 * 3600).await;
     let owner = app.signed_in_again(owner).await;
     let id = invitation["id"].as_str().unwrap();
@@ -157,7 +145,7 @@ async fn an_expired_invitation_resends_as_a_new_one_with_the_same_grant(app: Tes
 
 async fn resending_more_often_than_the_preset_allows_is_rate_limited(app: TestApp) {
     let owner = app.owner("standard", "owner@limit.example").await;
-    let invitation = invite(&app, &owner, "spam@limit.example", "viewer").await;
+    let invitation = app.invite(&owner, "spam@limit.example", &["viewer"]).await;
     let resend = format!(
         "/v1/accounts/{}/invitations/{}/resend",
         owner.account_id,
@@ -180,7 +168,7 @@ async fn resending_more_often_than_the_preset_allows_is_rate_limited(app: TestAp
 async fn the_cleanup_expires_lapsed_invitations_once_and_frees_their_emails(app: TestApp) {
     let owner = app.owner("amazon-associates", "owner@cleanup.example").await;
     let account = format!("/v1/accounts/{}", owner.account_id);
-    invite(&app, &owner, "gone@cleanup.example", "reports").await;
+    app.invite(&owner, "gone@cleanup.example", &["reports"]).await;
     app.advance_clock(48 * 3600).await;
     let owner = app.signed_in_again(owner).await;
 
@@ -193,14 +181,14 @@ async fn the_cleanup_expires_lapsed_invitations_once_and_frees_their_emails(app:
     assert_eq!(emails(&history), ["gone@cleanup.example"]);
     let members = app.get_as(&owner.token, &format!("{account}/members?status=not_activated")).await;
     assert_eq!(members.body["items"], json!([]));
-    invite(&app, &owner, "gone@cleanup.example", "reports").await;
+    app.invite(&owner, "gone@cleanup.example", &["reports"]).await;
 }
 
 async fn every_invitation_action_is_in_the_audit_log_newest_first(app: TestApp) {
     let owner = app.owner("ozon", "director@audit.example").await;
     let account = format!("/v1/accounts/{}", owner.account_id);
-    let kept = invite(&app, &owner, "kept@audit.example", "product_manager").await;
-    let dropped = invite(&app, &owner, "dropped@audit.example", "product_manager").await;
+    let kept = app.invite(&owner, "kept@audit.example", &["product_manager"]).await;
+    let dropped = app.invite(&owner, "dropped@audit.example", &["product_manager"]).await;
     app.post_as(
         &owner.token,
         &format!("{account}/invitations/{}/resend", kept["id"].as_str().unwrap()),
@@ -214,7 +202,7 @@ async fn every_invitation_action_is_in_the_audit_log_newest_first(app: TestApp) 
     )
     .await;
     app.accept(&app.link_token("kept@audit.example").await, PASSWORD).await;
-    invite(&app, &owner, "lapsed@audit.example", "product_manager").await;
+    app.invite(&owner, "lapsed@audit.example", &["product_manager"]).await;
     app.advance_clock(25 * 3600).await;
     let owner = app.signed_in_again(owner).await;
     app.post("/_dev/cleanup", json!({})).await;
@@ -293,7 +281,7 @@ async fn ten_thousand_lapsed_invitations(app: TestApp) {
         )
         .await;
     assert_eq!(expired.body["items"].as_array().unwrap().len(), 100);
-    invite(&app, &owner, "bulk42@bulk.example", "viewer").await;
+    app.invite(&owner, "bulk42@bulk.example", &["viewer"]).await;
 }
 
 tests::scenarios!(

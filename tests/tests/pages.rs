@@ -36,7 +36,7 @@ fn header<'a>(reply: &'a Reply, name: &str) -> &'a str {
 
 /// SHA-256, base64 as CSP writes it, computed here rather than by the code under test.
 fn sha256_base64(text: &str) -> String {
-    let hex = shared::service::secrets::hash_secret(text);
+    let hex = shared::service::support::secrets::hash_secret(text);
     let bytes: Vec<u8> =
         (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex")).collect();
     STANDARD.encode(bytes)

@@ -1,4 +1,4 @@
-//! Passwords (issue 5): reset by emailed link, change with the current one, the caller's
+//! Passwords: reset by emailed link, change with the current one, the caller's
 //! profile, and the rate limits that slow guessing without locking anyone else out.
 
 use serde_json::json;
@@ -9,7 +9,7 @@ const NEW_PASSWORD: &str = "Another-Long-Passphrase-7";
 async fn a_reset_request_answers_alike_for_known_unknown_and_blocked_emails(app: TestApp) {
     let owner = app.owner("standard", "owner@reset-alike.example").await;
     let member = app.member(&owner, "blocked@reset-alike.example", &["viewer"], &[]).await;
-    let member_id = app.get_as(&member, "/v1/me").await.str("user_id");
+    let member_id = app.user_id(&member).await;
     app.post_as(
         &owner.token,
         &format!("/v1/accounts/{}/members/{member_id}/block", owner.account_id),

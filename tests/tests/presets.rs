@@ -1,16 +1,8 @@
-//! One scenario per marketplace (issue 5): each walks its help page (`../shared/seeds/`) step by
+//! One scenario per marketplace: each walks the steps its seller help page describes, step by
 //! step over HTTP, including the page's refusals.
 
 use serde_json::{Value, json};
-use tests::app::{Owner, PASSWORD, Reply, TestApp};
-
-fn account(owner: &Owner) -> String {
-    format!("/v1/accounts/{}", owner.account_id)
-}
-
-async fn user_id(app: &TestApp, token: &str) -> String {
-    app.get_as(token, "/v1/me").await.str("user_id")
-}
+use tests::app::{PASSWORD, Reply, TestApp};
 
 fn effective(reply: &Reply) -> Vec<String> {
     let permissions = &reply.body["memberships"][0]["effective_permissions"];
@@ -19,11 +11,11 @@ fn effective(reply: &Reply) -> Vec<String> {
 
 async fn ozon_only_the_manager_transfers_rights_and_cannot_be_deleted_first(app: TestApp) {
     let owner = app.owner("ozon", "director@ozon.example").await;
-    let account = account(&owner);
+    let account = owner.account_path();
     let admin = app.member(&owner, "admin@ozon.example", &["administrator"], &[]).await;
     let manager = app.member(&owner, "pm@ozon.example", &["product_manager"], &[]).await;
     let (owner_id, admin_id, manager_id) =
-        (user_id(&app, &owner.token).await, user_id(&app, &admin).await, user_id(&app, &manager).await);
+        (app.user_id(&owner.token).await, app.user_id(&admin).await, app.user_id(&manager).await);
 
     // An administrator manages employees: changes the product manager's role…
     let changed = app
@@ -120,7 +112,7 @@ async fn add_user(app: &TestApp, owner_token: &str, account: &str, body: Value) 
 
 async fn ua_marketplace_superadmin_adds_active_users_who_set_a_password_by_link(app: TestApp) {
     let owner = app.owner("ua-marketplace", "vlasnyk@ua.example").await;
-    let account = account(&owner);
+    let account = owner.account_path();
 
     // Every field is required, names are Cyrillic of two letters or more, phones Ukrainian mobile
     let empty =
@@ -177,7 +169,7 @@ async fn ua_marketplace_superadmin_adds_active_users_who_set_a_password_by_link(
 
 async fn ua_marketplace_administrators_cannot_add_or_block_and_nobody_blocks_themselves(app: TestApp) {
     let owner = app.owner("ua-marketplace", "vlasnyk@ua-block.example").await;
-    let account = account(&owner);
+    let account = owner.account_path();
     for (email, role, first, phone) in [
         ("super@ua-block.example", "superadmin", "Олена", "0671111111"),
         ("admin@ua-block.example", "administrator", "Петро", "0502222222"),
@@ -221,7 +213,7 @@ async fn ua_marketplace_administrators_cannot_add_or_block_and_nobody_blocks_the
 async fn ua_marketplace_a_lapsed_set_password_link_is_replaced_by_password_reset(app: TestApp) {
     let owner = app.owner("ua-marketplace", "vlasnyk@ua-late.example").await;
     let body = json!({"email": "late@ua-late.example", "roles": ["administrator"], "first_name": "Ігор", "last_name": "Мельник", "phone": "0931234567"});
-    assert_eq!(add_user(&app, &owner.token, &account(&owner), body).await.status, 201);
+    assert_eq!(add_user(&app, &owner.token, &owner.account_path(), body).await.status, 201);
     let link = app.link_token("late@ua-late.example").await;
 
     app.advance_clock(24 * 3600).await;
@@ -240,7 +232,7 @@ async fn ua_marketplace_a_lapsed_set_password_link_is_replaced_by_password_reset
 
 async fn amazon_associates_only_full_access_manages_users(app: TestApp) {
     let owner = app.owner("amazon-associates", "owner@associates.example").await;
-    let account = account(&owner);
+    let account = owner.account_path();
     let reports = app.member(&owner, "reports@associates.example", &["reports"], &[]).await;
     let basic_ids = [
         app.member(&owner, "basic1@associates.example", &["basic"], &[]).await,
@@ -248,7 +240,7 @@ async fn amazon_associates_only_full_access_manages_users(app: TestApp) {
     ];
     let mut ids = Vec::new();
     for token in &basic_ids {
-        ids.push(user_id(&app, token).await);
+        ids.push(app.user_id(token).await);
     }
 
     let invite =
@@ -291,8 +283,8 @@ async fn amazon_associates_only_full_access_manages_users(app: TestApp) {
 async fn amazon_seller_grants_granular_permissions_to_never_used_emails(app: TestApp) {
     let owner = app.owner("amazon-seller", "primary@seller.example").await;
     let other = app.owner("amazon-seller", "primary@other-seller.example").await;
-    let other_invitations = format!("{}/invitations", account(&other));
-    let account = account(&owner);
+    let other_invitations = format!("{}/invitations", other.account_path());
+    let account = owner.account_path();
 
     let roles = add_user(
         &app,
@@ -361,9 +353,9 @@ async fn amazon_seller_grants_granular_permissions_to_never_used_emails(app: Tes
 
 async fn joom_users_hold_several_roles_and_losing_one_takes_its_sections_at_once(app: TestApp) {
     let owner = app.owner("joom", "merchant@joom.example").await;
-    let account = account(&owner);
+    let account = owner.account_path();
     let both = app.member(&owner, "ops@joom.example", &["operations", "finance"], &[]).await;
-    let id = user_id(&app, &both).await;
+    let id = app.user_id(&both).await;
     assert!(effective(&app.get_as(&both, "/v1/me").await).contains(&"invoices:write".to_owned()));
 
     let removed = app
@@ -463,12 +455,12 @@ async fn ozon_an_administrator_cannot_stop_a_pending_owner_recovery(app: TestApp
     let admin = app.member(&owner, "admin@ozon-guard.example", &["administrator"], &[]).await;
     let path = format!("/v1/operator/accounts/{}/owner-recovery", owner.account_id);
     assert_eq!(app.operator(&path, json!({"new_email": "found@ozon-guard.example"})).await.status, 202);
-    let pending = app.get_as(&admin, &format!("{}/members?q=found", account(&owner))).await;
+    let pending = app.get_as(&admin, &format!("{}/members?q=found", owner.account_path())).await;
     let candidate = pending.body["items"][0]["user_id"].as_str().unwrap().to_owned();
 
     let blocked =
-        app.post_as(&admin, &format!("{}/members/{candidate}/block", account(&owner)), json!({})).await;
-    let deleted = app.delete_as(&admin, &format!("{}/members/{candidate}", account(&owner))).await;
+        app.post_as(&admin, &format!("{}/members/{candidate}/block", owner.account_path()), json!({})).await;
+    let deleted = app.delete_as(&admin, &format!("{}/members/{candidate}", owner.account_path())).await;
 
     assert_eq!((blocked.status, blocked.code()), (409, "owner_protected"));
     assert_eq!((deleted.status, deleted.code()), (409, "owner_protected"));
@@ -479,8 +471,8 @@ async fn ozon_an_administrator_cannot_stop_a_pending_owner_recovery(app: TestApp
 async fn re_entering_the_password_is_throttled_like_sign_in(app: TestApp) {
     let owner = app.owner("joom", "owner@step-up.example").await;
     let admin = app.member(&owner, "admin@step-up.example", &["admin"], &[]).await;
-    let admin_id = app.get_as(&admin, "/v1/me").await.str("user_id");
-    let transfer = format!("{}/ownership-transfer", account(&owner));
+    let admin_id = app.user_id(&admin).await;
+    let transfer = format!("{}/ownership-transfer", owner.account_path());
 
     for _ in 0..10 {
         let guess = json!({"user_id": admin_id, "password": "a guess at the owner's password"});

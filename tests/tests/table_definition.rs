@@ -6,16 +6,12 @@ use std::collections::BTreeSet;
 
 use shared::adapters::dynamodb::table::{DEFINITION, definition};
 use tests::emulators::{dynamo_store, dynamodb_config};
-
-fn workspace_file(path: &str) -> String {
-    let full = format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("reading {full}: {e}"))
-}
+use tests::{assert_no_differences, workspace};
 
 #[test]
 fn the_sam_template_declares_the_table_of_table_json() {
     let template: serde_yaml_ng::Value =
-        serde_yaml_ng::from_str(&workspace_file("infra/template.yaml")).expect("infra/template.yaml parses");
+        serde_yaml_ng::from_str(&workspace::read("infra/template.yaml")).expect("infra/template.yaml parses");
     let tables: Vec<_> = template["Resources"]
         .as_mapping()
         .expect("the template has resources")
@@ -32,11 +28,7 @@ fn the_sam_template_declares_the_table_of_table_json() {
             differences.push(format!("{name}: template has {declared}, table.json has {wanted}"));
         }
     }
-    assert!(
-        differences.is_empty(),
-        "infra/template.yaml differs from infra/table.json:\n{}",
-        differences.join("\n")
-    );
+    assert_no_differences("infra/template.yaml against infra/table.json", differences);
 }
 
 #[tokio::test]

@@ -1,0 +1,165 @@
+//! Accounts: what creating one writes, and settings changes on the version read.
+
+use std::sync::Arc;
+
+use shared::ports::AccountSummary;
+
+use super::*;
+
+pub(crate) async fn a_new_account_reads_back_everywhere_it_is_written(store: Arc<dyn Store>) {
+    let now = now();
+    let Founded { account, owner, activation } = found_account(store.as_ref(), now).await;
+
+    assert_eq!(store.account(&account.id).await.unwrap(), Some(account.clone()));
+    assert_eq!(
+        store.invitation(&account.id, &activation.invitation.id).await.unwrap(),
+        Some(activation.invitation.clone())
+    );
+    assert_eq!(store.member(&account.id, &owner.id).await.unwrap(), Some(activation.member.clone()));
+    let caller = store.caller(&account.id, &owner.id).await.unwrap().expect("the owner's caller record");
+    assert_eq!(
+        (caller.account, caller.user, caller.member),
+        (account.clone(), owner.clone(), activation.member.clone())
+    );
+    assert!(store.caller(&AccountId::generate(), &owner.id).await.unwrap().is_none());
+
+    for login in [
+        store.login_by_email(&owner.email).await.unwrap().expect("found by email"),
+        store.login_by_id(&owner.id).await.unwrap().expect("found by id"),
+    ] {
+        assert_eq!(login.user, owner);
+        let memberships: Vec<_> = login.memberships.iter().map(|m| (&m.member, &m.account)).collect();
+        assert_eq!(memberships, vec![(&activation.member, &AccountSummary::from(&account))]);
+    }
+    assert!(store.login_by_email(&unique_email("nobody")).await.unwrap().is_none());
+    assert!(store.login_by_id(&UserId::generate()).await.unwrap().is_none());
+
+    let redemption =
+        store.redemption(&activation.token.hash).await.unwrap().expect("the link leads somewhere");
+    assert_eq!(redemption.token, activation.token);
+    assert_eq!(redemption.invitation, activation.invitation);
+    assert_eq!(redemption.account, account);
+    assert_eq!(redemption.user, Some(owner.clone()));
+    assert_eq!(redemption.member, Some(activation.member.clone()));
+    let memberships: Vec<_> = redemption.memberships.iter().map(|m| (&m.member, &m.account)).collect();
+    assert_eq!(memberships, vec![(&activation.member, &AccountSummary::from(&account))]);
+    assert_eq!(store.user(&owner.id).await.unwrap(), Some(owner.clone()));
+    assert!(store.user(&UserId::generate()).await.unwrap().is_none());
+}
+
+pub(crate) async fn a_settings_change_needs_the_account_version_it_read(store: Arc<dyn Store>) {
+    let now = now();
+    let founded = found_account(store.as_ref(), now).await;
+    let read = founded.account.clone();
+    let mut settings = read.settings.clone();
+    settings.invitation_ttl_hours = Some(24);
+    settings.blocked_email_domains = vec!["mailinator.com".into()];
+    let settings_changed = event(&read.id, AuditAction::SettingsChanged, read.id.as_str(), now);
+
+    // The owner activates after the settings were read: the change does not stand in its way,
+    // and does not write back the owner link it read.
+    let accepted = owner_acceptance(&founded, now);
+    store.accept_invitation(&accepted).await.expect("the owner is active");
+    let current = read.clone().with_settings(settings.clone(), Locale::Pl);
+    store.update_account_settings(&current, &settings_changed).await.expect("saved");
+    let stored = store.account(&read.id).await.unwrap().expect("the account");
+    let activated = accepted.account.clone().expect("the account as the owner left it");
+    let expected =
+        Account { settings: settings.clone(), locale: Locale::Pl, version: read.version + 1, ..activated };
+    assert_eq!(stored, expected, "the owner's write and the settings' write both stand");
+    assert_eq!((stored.owner_link, stored.owner_version), (None, read.owner_version + 1));
+
+    // Another settings change based on the same read: refused, nothing written.
+    let other_change = event(&read.id, AuditAction::SettingsChanged, read.id.as_str(), now);
+    let stale = read.clone().with_settings(AccountSettings::default(), Locale::En);
+    assert_eq!(conflict(store.update_account_settings(&stale, &other_change).await), Conflict::Stale);
+    let after = store.account(&read.id).await.unwrap().expect("the account");
+    assert_eq!((after.settings, after.locale), (settings, Locale::Pl));
+    let events = store.audit_events(&read.id, &PageRequest { limit: 100, after: None }).await.unwrap().items;
+    assert!(events.iter().all(|e| e.id != other_change.id), "no event of a refused change");
+    assert!(events.iter().any(|e| e.id == settings_changed.id));
+
+    let nowhere = Account {
+        id: AccountId::generate(),
+        ..current.clone().with_settings(AccountSettings::default(), Locale::En)
+    };
+    assert_eq!(conflict(store.update_account_settings(&nowhere, &settings_changed).await), Conflict::Stale);
+}
+
+/// Settings and the owner link are versioned apart: a settings change and an owner-link change
+/// made from one read both succeed, whichever the store sees first, and each still conflicts
+/// with another of its own kind made from that read.
+pub(crate) async fn a_settings_change_and_an_owner_link_change_from_one_read_both_succeed(
+    store: Arc<dyn Store>,
+) {
+    let now = now();
+    for settings_first in [true, false, true, false] {
+        let (_, _, read) = active_account(store.as_ref(), now).await;
+        let mut settings = read.settings.clone();
+        settings.invitation_ttl_hours = Some(48);
+        let edited = read.clone().with_settings(settings.clone(), Locale::Pl);
+        let edit_event = event(&read.id, AuditAction::SettingsChanged, read.id.as_str(), now);
+        let recovery = owner_link_change(&read, owner_link(&read, "rescuer", now));
+        let link = recovery.new_link.clone().expect("a new link");
+
+        if settings_first {
+            store.update_account_settings(&edited, &edit_event).await.expect("settings saved");
+            store.change_owner_link(&recovery).await.expect("the owner link is not the settings'");
+        } else {
+            store.change_owner_link(&recovery).await.expect("the recovery link is out");
+            store
+                .update_account_settings(&edited, &edit_event)
+                .await
+                .expect("the settings are not the owner's");
+        }
+        let stored = store.account(&read.id).await.unwrap().expect("the account");
+        assert_eq!(
+            stored,
+            Account {
+                settings: settings.clone(),
+                locale: Locale::Pl,
+                version: read.version + 1,
+                ..recovery.account.clone()
+            }
+        );
+        assert!(stored.owner_link_is(&link.invitation.id));
+        assert_eq!(stored.owner_version, read.owner_version + 1);
+        let redemption = store.redemption(&link.token.hash).await.unwrap().expect("the new link works");
+        assert_eq!(redemption.account, stored);
+
+        // Each still conflicts with its own kind, based on the same read.
+        let again = read.clone().with_settings(AccountSettings::default(), Locale::En);
+        let again_event = event(&read.id, AuditAction::SettingsChanged, read.id.as_str(), now);
+        assert_eq!(conflict(store.update_account_settings(&again, &again_event).await), Conflict::Stale);
+        let rival = owner_link_change(&read, owner_link(&read, "rival", now));
+        let rival_link = rival.new_link.clone().expect("a new link");
+        assert_eq!(conflict(store.change_owner_link(&rival).await), Conflict::Stale);
+        assert_eq!(store.account(&read.id).await.unwrap(), Some(stored));
+        assert!(store.redemption(&rival_link.token.hash).await.unwrap().is_none(), "no rival link");
+        assert!(store.user(&rival_link.member.user_id).await.unwrap().is_none(), "no rival user");
+    }
+
+    // And concurrently, from one read: both succeed.
+    for _ in 0..4 {
+        let (_, _, read) = active_account(store.as_ref(), now).await;
+        let edited = read.clone().with_settings(AccountSettings::default(), Locale::Pl);
+        let edit_event = event(&read.id, AuditAction::SettingsChanged, read.id.as_str(), now);
+        let recovery = owner_link_change(&read, owner_link(&read, "rescuer", now));
+        let (settings, owner) = {
+            let (a, b) = (store.clone(), store.clone());
+            let change = recovery.clone();
+            tokio::join!(
+                tokio::spawn(async move { a.update_account_settings(&edited, &edit_event).await }),
+                tokio::spawn(async move { b.change_owner_link(&change).await }),
+            )
+        };
+        settings.expect("no panic").expect("the settings change succeeds");
+        owner.expect("no panic").expect("the owner-link change succeeds");
+        let stored = store.account(&read.id).await.unwrap().expect("the account");
+        assert_eq!((stored.locale, stored.version), (Locale::Pl, read.version + 1));
+        assert_eq!(
+            (&stored.owner_link, stored.owner_version),
+            (&recovery.account.owner_link, read.owner_version + 1)
+        );
+    }
+}

@@ -1,0 +1,351 @@
+//! Invitations: creating, accepting, withdrawing, resending and discarding them, and acceptances
+//! or resends based on what changed meanwhile.
+
+use std::sync::Arc;
+
+use futures::future::join_all;
+use shared::ports::{MemberUpdate, PasswordChange, Resend, Withdrawal};
+
+use super::*;
+
+pub(crate) async fn an_existing_membership_is_not_overwritten(store: Arc<dyn Store>) {
+    let now = now();
+    let Founded { account, .. } = found_account(store.as_ref(), now).await;
+    let (person, written) = invite_new(store.as_ref(), &account, "member", now).await;
+
+    let again = invitation(&account, &person.email, existing(store.as_ref(), &person.id).await, now);
+    assert_eq!(conflict(store.create_invitation(&again).await), Conflict::AlreadyMember);
+    assert_eq!(store.member(&account.id, &person.id).await.unwrap(), Some(written.member));
+    assert!(store.invitation(&account.id, &again.invitation.id).await.unwrap().is_none());
+    assert_eq!(store.user(&person.id).await.unwrap(), Some(person), "the user is not counted twice");
+}
+
+pub(crate) async fn an_invitation_needs_its_account_and_its_existing_user(store: Arc<dyn Store>) {
+    let now = now();
+    let address = unique_email("orphan");
+    let nowhere = invitation(&account(now), &address, InviteeUser::New(user(&address, now)), now);
+    assert_eq!(conflict(store.create_invitation(&nowhere).await), Conflict::Stale);
+
+    let Founded { account, .. } = found_account(store.as_ref(), now).await;
+    let nobody = user(&address, now).joined();
+    let ghost = invitation(&account, &address, InviteeUser::Existing(nobody.clone()), now);
+    assert_eq!(conflict(store.create_invitation(&ghost).await), Conflict::Stale);
+    assert!(store.invitation(&account.id, &ghost.invitation.id).await.unwrap().is_none());
+    assert!(store.user(&nobody.id).await.unwrap().is_none(), "no user is made up");
+
+    // An existing user is written provided the stored version is one less than theirs.
+    let elsewhere = found_account(store.as_ref(), now).await;
+    let (person, _) = invite_new(store.as_ref(), &elsewhere.account, "counted", now).await;
+    let before = seen(store.as_ref(), &account.id, &[&person.id]).await;
+    for read in [person.clone(), person.clone().joined().joined()] {
+        let stale = invitation(&account, &person.email, InviteeUser::Existing(read), now);
+        assert_eq!(conflict(store.create_invitation(&stale).await), Conflict::Stale);
+        assert!(store.redemption(&stale.token.hash).await.unwrap().is_none());
+    }
+    assert_eq!(seen(store.as_ref(), &account.id, &[&person.id]).await, before, "nothing was written");
+    let current = invitation(&account, &person.email, existing(store.as_ref(), &person.id).await, now);
+    store.create_invitation(&current).await.expect("written on the user as stored");
+    let InviteeUser::Existing(joined) = &current.user else { unreachable!("an existing user") };
+    assert_eq!(store.user(&person.id).await.unwrap().as_ref(), Some(joined));
+    assert_eq!((joined.version, joined.memberships), (person.version + 1, Some(2)));
+}
+
+pub(crate) async fn a_lapsed_membership_is_superseded_once(store: Arc<dyn Store>) {
+    let now = now();
+    let Founded { account, .. } = found_account(store.as_ref(), now).await;
+    let (person, old) = invite_new(store.as_ref(), &account, "lapsed", now - Duration::hours(100)).await;
+
+    let mut renewal = invitation(&account, &person.email, reinvited(store.as_ref(), &person.id).await, now);
+    renewal.supersedes = Some(old.invitation.id.clone());
+    store.create_invitation(&renewal).await.expect("the lapsed membership is replaced");
+    let stored_old = store.invitation(&account.id, &old.invitation.id).await.unwrap().expect("kept");
+    assert_eq!(stored_old.status, InvitationStatus::Expired);
+    assert_eq!(store.member(&account.id, &person.id).await.unwrap(), Some(renewal.member.clone()));
+    let stored = stored_user(store.as_ref(), &person.id).await;
+    assert_eq!((stored.version, stored.memberships), (person.version + 1, Some(1)), "the same membership");
+
+    let mut twice = invitation(&account, &person.email, reinvited(store.as_ref(), &person.id).await, now);
+    twice.supersedes = Some(old.invitation.id.clone());
+    assert_eq!(conflict(store.create_invitation(&twice).await), Conflict::AlreadyMember);
+}
+
+pub(crate) async fn of_sixteen_concurrent_acceptances_exactly_one_wins(store: Arc<dyn Store>) {
+    let now = now();
+    let Founded { account, .. } = found_account(store.as_ref(), now).await;
+    let (person, new) = invite_new(store.as_ref(), &account, "racer", now).await;
+
+    let attempts = (0..16).map(|_| {
+        let store = store.clone();
+        let acceptance = acceptance(&new, &person, now);
+        tokio::spawn(async move { store.accept_invitation(&acceptance).await })
+    });
+    let outcomes: Vec<_> = join_all(attempts).await.into_iter().map(|r| r.expect("no panic")).collect();
+    let wins = outcomes.iter().filter(|o| o.is_ok()).count();
+    assert_eq!(wins, 1, "{outcomes:?}");
+    assert!(outcomes.iter().all(|o| matches!(o, Ok(()) | Err(StoreError::Conflict(_)))), "{outcomes:?}");
+    let stored = store.invitation(&account.id, &new.invitation.id).await.unwrap().expect("kept");
+    assert_eq!(stored.status, InvitationStatus::Accepted);
+}
+
+pub(crate) async fn accepting_claims_a_phone_unless_someone_else_holds_it(store: Arc<dyn Store>) {
+    let now = now();
+    let Founded { account, .. } = found_account(store.as_ref(), now).await;
+    let number = phone(&format!("+48600{:07}", rand_digits()));
+    let (holder, held) = invite_new(store.as_ref(), &account, "holder", now).await;
+    let mut first = acceptance(&held, &holder, now);
+    first.claim_phone = Some(number.clone());
+    first.user.phone = Some(number.clone());
+    store.accept_invitation(&first).await.expect("the holder claims the number");
+
+    let (other, pending) = invite_new(store.as_ref(), &account, "other", now).await;
+    let mut taken = acceptance(&pending, &other, now);
+    taken.claim_phone = Some(number.clone());
+    assert_eq!(conflict(store.accept_invitation(&taken).await), Conflict::PhoneTaken);
+    let still = store.invitation(&account.id, &pending.invitation.id).await.unwrap().expect("kept");
+    assert_eq!(still.status, InvitationStatus::Sent, "nothing of the refused acceptance was written");
+
+    let second = found_account(store.as_ref(), now).await;
+    let rejoin = invitation(&second.account, &holder.email, existing(store.as_ref(), &holder.id).await, now);
+    store.create_invitation(&rejoin).await.expect("the holder is invited elsewhere");
+    let mut again = acceptance(&rejoin, &stored_user(store.as_ref(), &holder.id).await, now);
+    again.claim_phone = Some(number);
+    store.accept_invitation(&again).await.expect("their own number is theirs to claim again");
+}
+
+/// A withdrawal ends an invitation no membership waits on (a direct-mode member is active from
+/// the start) and leaves the membership alone; a waiting one goes with `remove_member`.
+pub(crate) async fn withdrawing_ends_the_invitation_and_leaves_the_membership(store: Arc<dyn Store>) {
+    let now = now();
+    let Founded { account, .. } = found_account(store.as_ref(), now).await;
+    let address = unique_email("direct");
+    let person = user(&address, now);
+    let mut new = invitation(&account, &address, InviteeUser::New(person.clone()), now);
+    new.invitation.mode = InvitationMode::Direct;
+    new.member.status = MemberStatus::Active;
+    new.member.activated_at = Some(now);
+    new.member.pending_until = None;
+    store.create_invitation(&new).await.expect("written");
+
+    let revoked = new.invitation.clone().revoked(None, now);
+    let withdrawal = Withdrawal {
+        invitation: revoked.clone(),
+        event: event(&account.id, AuditAction::InvitationRevoked, revoked.id.as_str(), now),
+    };
+    store.withdraw_invitation(&withdrawal).await.expect("revoked");
+    assert_eq!(store.invitation(&account.id, &revoked.id).await.unwrap(), Some(revoked.clone()));
+    assert_eq!(store.member(&account.id, &person.id).await.unwrap(), Some(new.member.clone()));
+    let redemption = store.redemption(&new.token.hash).await.unwrap().expect("the dead link still says why");
+    assert_eq!(redemption.invitation.status, InvitationStatus::Revoked);
+
+    let twice = Withdrawal {
+        invitation: new.invitation.clone().expired(),
+        event: event(&account.id, AuditAction::InvitationExpired, revoked.id.as_str(), now),
+    };
+    assert_eq!(conflict(store.withdraw_invitation(&twice).await), Conflict::TokenSpent);
+    assert_eq!(store.invitation(&account.id, &revoked.id).await.unwrap(), Some(revoked));
+    assert_eq!(
+        conflict(store.accept_invitation(&acceptance(&new, &person, now)).await),
+        Conflict::TokenSpent
+    );
+}
+
+pub(crate) async fn resending_replaces_the_link(store: Arc<dyn Store>) {
+    let now = now();
+    let Founded { account, .. } = found_account(store.as_ref(), now).await;
+    let (person, new) = invite_new(store.as_ref(), &account, "resent", now).await;
+    let later = now + Duration::hours(1);
+    let token =
+        OneTimeToken { hash: token_hash(), expires_at: later + Duration::hours(72), ..new.token.clone() };
+    let mut renewed = new.invitation.clone();
+    renewed.token_hash = token.hash.clone();
+    renewed.expires_at = token.expires_at;
+    renewed.send_count = 2;
+    renewed.last_sent_at = later;
+    let member = new.member.clone().pending_until(token.expires_at);
+    let resend = Resend {
+        invitation: renewed.clone(),
+        previous_token_hash: new.token.hash.clone(),
+        token: token.clone(),
+        member: Some(member.clone()),
+        event: Some(event(&account.id, AuditAction::InvitationResent, renewed.id.as_str(), later)),
+    };
+    store.resend_invitation(&resend).await.expect("resent");
+
+    assert!(store.redemption(&new.token.hash).await.unwrap().is_none(), "the old link leads nowhere");
+    let redemption = store.redemption(&token.hash).await.unwrap().expect("the new link works");
+    assert_eq!(redemption.invitation, renewed);
+    assert_eq!(store.member(&account.id, &person.id).await.unwrap(), Some(member.clone()));
+    let again = Resend {
+        event: Some(event(&account.id, AuditAction::InvitationResent, renewed.id.as_str(), later)),
+        ..resend
+    };
+    assert_eq!(conflict(store.resend_invitation(&again).await), Conflict::TokenSpent);
+
+    let mut accepted = acceptance_of(&renewed, &member, &person, later);
+    accepted.token_hash = new.token.hash.clone();
+    assert_eq!(conflict(store.accept_invitation(&accepted).await), Conflict::TokenSpent);
+    accepted.token_hash = token.hash;
+    store.accept_invitation(&accepted).await.expect("the new link is accepted");
+}
+
+pub(crate) async fn a_discarded_invitation_leaves_nothing_behind(store: Arc<dyn Store>) {
+    let now = now();
+    let Founded { account, .. } = found_account(store.as_ref(), now).await;
+    let address = unique_email("unmailable");
+    let mut new = invitation(&account, &address, InviteeUser::New(user(&address, now)), now);
+    new.claim_phone = Some(phone(&format!("+38050{:07}", rand_digits())));
+    let events_before =
+        store.audit_events(&account.id, &PageRequest { limit: 100, after: None }).await.unwrap().items;
+    store.create_invitation(&new).await.expect("written");
+    store.discard_invitation(&new).await.expect("taken back");
+
+    assert!(store.invitation(&account.id, &new.invitation.id).await.unwrap().is_none());
+    assert!(store.member(&account.id, &new.member.user_id).await.unwrap().is_none());
+    assert!(store.redemption(&new.token.hash).await.unwrap().is_none());
+    assert!(store.login_by_email(&address).await.unwrap().is_none());
+    let events_after =
+        store.audit_events(&account.id, &PageRequest { limit: 100, after: None }).await.unwrap().items;
+    assert_eq!(events_after, events_before);
+    store.create_invitation(&new).await.expect("the email and phone are free again");
+
+    // Discarding needs the membership as written: once it moved on (or went), nothing is undone.
+    store.discard_invitation(&new).await.expect("taken back again");
+    assert_eq!(conflict(store.discard_invitation(&new).await), Conflict::Stale, "nothing left to take back");
+    store.create_invitation(&new).await.expect("written once more");
+    let regranted = MemberUpdate {
+        member: new.member.clone().regranted(accountant()),
+        event: event(&account.id, AuditAction::MemberRolesChanged, new.member.user_id.as_str(), now),
+    };
+    store.update_member(&regranted).await.expect("regranted");
+    let before = seen(store.as_ref(), &account.id, &[&new.member.user_id]).await;
+    assert_eq!(conflict(store.discard_invitation(&new).await), Conflict::Stale);
+    assert_eq!(
+        seen(store.as_ref(), &account.id, &[&new.member.user_id]).await,
+        before,
+        "nothing was written"
+    );
+    assert!(store.redemption(&new.token.hash).await.unwrap().is_some(), "the link stays");
+}
+
+/// A discard takes back one membership: a new user the invitation created, whom another account
+/// invited meanwhile, stays with their email and that other membership; an existing user loses
+/// just the one membership.
+pub(crate) async fn a_discard_keeps_a_user_invited_elsewhere_meanwhile(store: Arc<dyn Store>) {
+    let now = now();
+    let first = found_account(store.as_ref(), now).await;
+    let second = found_account(store.as_ref(), now).await;
+    let (person, unmailable) = invite_new(store.as_ref(), &first.account, "unlucky", now).await;
+    // Before the first mail fails, the second account invites the same person.
+    let elsewhere =
+        invitation(&second.account, &person.email, existing(store.as_ref(), &person.id).await, now);
+    store.create_invitation(&elsewhere).await.expect("invited elsewhere");
+
+    store.discard_invitation(&unmailable).await.expect("taken back");
+    assert!(store.member(&first.account.id, &person.id).await.unwrap().is_none());
+    assert!(store.invitation(&first.account.id, &unmailable.invitation.id).await.unwrap().is_none());
+    assert!(store.redemption(&unmailable.token.hash).await.unwrap().is_none());
+    let kept = stored_user(store.as_ref(), &person.id).await;
+    assert_eq!(kept, person.clone().joined().left_membership(), "one membership fewer");
+    assert_eq!(kept.memberships, Some(1));
+    let login = store.login_by_email(&person.email).await.unwrap().expect("the email stays theirs");
+    assert_eq!(login.user, kept);
+    let accounts: Vec<_> = login.memberships.iter().map(|m| m.account.id.clone()).collect();
+    assert_eq!(accounts, vec![second.account.id.clone()]);
+    assert_eq!(store.member(&second.account.id, &person.id).await.unwrap(), Some(elsewhere.member.clone()));
+    let taken = invitation(&first.account, &person.email, InviteeUser::New(user(&person.email, now)), now);
+    assert_eq!(conflict(store.create_invitation(&taken).await), Conflict::EmailTaken);
+
+    // An existing user's invitation, discarded: they lose that membership only.
+    let third = found_account(store.as_ref(), now).await;
+    let again = invitation(&third.account, &person.email, existing(store.as_ref(), &person.id).await, now);
+    store.create_invitation(&again).await.expect("invited into a third account");
+    store.discard_invitation(&again).await.expect("taken back");
+    assert!(store.member(&third.account.id, &person.id).await.unwrap().is_none());
+    let after = stored_user(store.as_ref(), &person.id).await;
+    assert_eq!(after, kept.clone().joined().left_membership());
+    assert_eq!(after.memberships, Some(1));
+    let login = store.login_by_id(&person.id).await.unwrap().expect("the person");
+    assert_eq!(login.memberships.len(), 1);
+
+    // The accepted invitation elsewhere works on the user as stored.
+    let accepted = acceptance(&elsewhere, &after, now);
+    store.accept_invitation(&accepted).await.expect("accepted elsewhere");
+}
+
+pub(crate) async fn an_acceptance_or_resend_based_on_a_stale_membership_fails_and_writes_nothing(
+    store: Arc<dyn Store>,
+) {
+    let now = now();
+    let Founded { account, .. } = found_account(store.as_ref(), now).await;
+    let (person, new) = invite_new(store.as_ref(), &account, "regranted", now).await;
+    // The waiting membership gets another grant after the link's redemption read it.
+    let regranted = new.member.clone().regranted(accountant());
+    let update = MemberUpdate {
+        member: regranted.clone(),
+        event: event(&account.id, AuditAction::MemberRolesChanged, person.id.as_str(), now),
+    };
+    store.update_member(&update).await.expect("regranted");
+    let before = seen(store.as_ref(), &account.id, &[&person.id]).await;
+
+    let accepted = acceptance(&new, &person, now);
+    assert_eq!(conflict(store.accept_invitation(&accepted).await), Conflict::Stale);
+    assert!(store.refresh_session(&accepted.session.family_id).await.unwrap().is_none(), "no session");
+
+    let later = now + Duration::hours(1);
+    let token =
+        OneTimeToken { hash: token_hash(), expires_at: later + Duration::hours(72), ..new.token.clone() };
+    let renewed = Invitation {
+        token_hash: token.hash.clone(),
+        expires_at: token.expires_at,
+        send_count: 2,
+        last_sent_at: later,
+        ..new.invitation.clone()
+    };
+    let resend = Resend {
+        invitation: renewed.clone(),
+        previous_token_hash: new.token.hash.clone(),
+        token: token.clone(),
+        member: Some(new.member.clone().pending_until(token.expires_at)),
+        event: Some(event(&account.id, AuditAction::InvitationResent, renewed.id.as_str(), later)),
+    };
+    assert_eq!(conflict(store.resend_invitation(&resend).await), Conflict::Stale);
+    assert!(store.redemption(&token.hash).await.unwrap().is_none(), "the new link was not written");
+    let old = store.redemption(&new.token.hash).await.unwrap().expect("the old link still works");
+    assert_eq!(old.invitation, new.invitation);
+    assert_eq!(seen(store.as_ref(), &account.id, &[&person.id]).await, before, "nothing was written");
+
+    let waiting = regranted.pending_until(token.expires_at);
+    let resend = Resend { member: Some(waiting.clone()), ..resend };
+    store.resend_invitation(&resend).await.expect("resent on the membership as stored");
+    let accepted = acceptance_of(&renewed, &waiting, &person, later);
+    store.accept_invitation(&accepted).await.expect("accepted on the membership as stored");
+    assert_eq!(store.member(&account.id, &person.id).await.unwrap(), Some(accepted.member));
+}
+
+pub(crate) async fn an_acceptance_based_on_a_stale_user_fails_and_writes_nothing(store: Arc<dyn Store>) {
+    let now = now();
+    let Founded { account, .. } = found_account(store.as_ref(), now).await;
+    let (person, new) = invite_new(store.as_ref(), &account, "hurried", now).await;
+    let accepted = acceptance(&new, &person, now);
+    // Between the link's redemption and its acceptance, the person set a password elsewhere.
+    let change = PasswordChange {
+        user: person.clone().with_password("$argon2id$meanwhile".into()),
+        spent_links: vec![],
+    };
+    store.change_password(&change).await.expect("changed");
+    let before = seen(store.as_ref(), &account.id, &[&person.id]).await;
+
+    assert_eq!(conflict(store.accept_invitation(&accepted).await), Conflict::Stale);
+    assert_eq!(seen(store.as_ref(), &account.id, &[&person.id]).await, before, "nothing was written");
+    assert!(store.refresh_session(&accepted.session.family_id).await.unwrap().is_none(), "no session");
+    let still = store.invitation(&account.id, &new.invitation.id).await.unwrap().expect("kept");
+    assert_eq!(still.status, InvitationStatus::Sent, "the invitation was not accepted");
+    assert_eq!(store.user(&person.id).await.unwrap(), Some(change.user.clone()), "the password stays");
+
+    let fresh = acceptance(&new, &change.user, now);
+    store.accept_invitation(&fresh).await.expect("accepted on the user as stored");
+    assert_eq!(
+        store.user(&person.id).await.unwrap().and_then(|u| u.password_hash),
+        change.user.password_hash
+    );
+}
