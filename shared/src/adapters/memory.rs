@@ -72,7 +72,9 @@ impl State {
     fn insert_invitation(&mut self, new: &NewInvitation, touch_superseded: bool) -> StoreResult<()> {
         let member_key = (new.member.account_id.clone(), new.member.user_id.clone());
         match (self.members.get(&member_key), &new.supersedes) {
-            (None, _) => {}
+            (None, None) => {}
+            // The membership to replace is gone: its user's count moved on, so this must count anew.
+            (None, Some(_)) => return conflict(Conflict::AlreadyMember),
             (Some(stale), Some(old))
                 if stale.status == MemberStatus::NotActivated
                     && stale.invitation_id.as_ref() == Some(old) => {}
@@ -137,14 +139,14 @@ impl State {
         self.tokens.remove(&new.token.hash);
         self.events.remove(&(new.event.account_id.clone(), new.event.id.clone()));
         self.members.remove(&(invitation.account_id.clone(), invitation.user_id.clone()));
-        match &new.user {
-            InviteeUser::New(created) if stored.version == created.version => {
-                self.users.remove(user_id);
-                self.emails.remove(created.email.as_str());
-            }
-            _ => {
-                self.users.insert(user_id.clone(), stored.left_membership());
-            }
+        // A user this invitation created and nobody touched since, or one left with no
+        // membership, goes; anyone else loses one membership.
+        let untouched = matches!(&new.user, InviteeUser::New(created) if created.version == stored.version);
+        if untouched || stored.has_one_membership() == Some(true) {
+            self.users.remove(user_id);
+            self.emails.remove(stored.email.as_str());
+        } else {
+            self.users.insert(user_id.clone(), stored.left_membership());
         }
         if let Some(phone) = &new.claim_phone {
             self.phones.remove(phone.as_str());

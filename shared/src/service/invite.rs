@@ -221,7 +221,10 @@ impl Teamgate {
                 InviteError::RateLimited(RateLimited { retry_after: seconds_to_wait(wait) })
             })?;
         }
+        let superseding = drafted.new.supersedes.is_some();
         self.store().create_invitation(&drafted.new).await.map_err(|e| match e {
+            // The lapsed membership it replaces went meanwhile (the cleanup): read again.
+            StoreError::Conflict(Conflict::AlreadyMember) if superseding => InviteError::ConcurrentChange,
             StoreError::Conflict(Conflict::AlreadyMember) => InviteError::InvitationPending,
             StoreError::Conflict(Conflict::EmailTaken) => InviteError::EmailTaken,
             StoreError::Conflict(Conflict::PhoneTaken) => InviteError::PhoneTaken,

@@ -349,3 +349,45 @@ pub(crate) async fn an_acceptance_based_on_a_stale_user_fails_and_writes_nothing
         change.user.password_hash
     );
 }
+
+/// A lapsed membership that went meanwhile (the cleanup) cannot be "replaced": the user's count
+/// moved on with it, so the new invitation must count anew, from a fresh read.
+pub(crate) async fn superseding_a_membership_that_went_meanwhile_fails(store: Arc<dyn Store>) {
+    let now = now();
+    let Founded { account, .. } = found_account(store.as_ref(), now).await;
+    let elsewhere = found_account(store.as_ref(), now).await;
+    let (person, old) = invite_new(store.as_ref(), &account, "gone", now - Duration::hours(100)).await;
+    let other =
+        invitation(&elsewhere.account, &person.email, existing(store.as_ref(), &person.id).await, now);
+    store.create_invitation(&other).await.expect("a membership elsewhere");
+    let renewal_read = reinvited(store.as_ref(), &person.id).await;
+    let lapsed = store.member(&account.id, &person.id).await.unwrap().expect("the lapsed membership");
+    let expiry = removal_of(store.as_ref(), &lapsed, Some(old.invitation.clone().expired()), now).await;
+    store.remove_member(&expiry).await.expect("the cleanup removes it");
+
+    let mut renewal = invitation(&account, &person.email, renewal_read, now);
+    renewal.supersedes = Some(old.invitation.id.clone());
+    assert_eq!(conflict(store.create_invitation(&renewal).await), Conflict::AlreadyMember);
+    assert_eq!(stored_user(store.as_ref(), &person.id).await.memberships, Some(1));
+    let fresh = invitation(&account, &person.email, existing(store.as_ref(), &person.id).await, now);
+    store.create_invitation(&fresh).await.expect("invited anew, counted");
+    assert_eq!(stored_user(store.as_ref(), &person.id).await.memberships, Some(2));
+}
+
+/// A discarded invitation never leaves a login with no membership behind, even when someone
+/// touched the new user meanwhile (a reset request, say).
+pub(crate) async fn a_discard_releases_a_new_user_touched_meanwhile(store: Arc<dyn Store>) {
+    let now = now();
+    let Founded { account, .. } = found_account(store.as_ref(), now).await;
+    let (person, unmailable) = invite_new(store.as_ref(), &account, "touched", now).await;
+    let token = reset_token(&person, now);
+    let link = ResetLink { hash: token.hash.clone(), expires_at: token.expires_at };
+    let touched = stored_user(store.as_ref(), &person.id).await.with_reset_link(link, now).expect("room");
+    store.issue_password_reset(&touched, &token).await.expect("a reset link");
+
+    store.discard_invitation(&unmailable).await.expect("taken back");
+
+    assert!(store.login_by_email(&person.email).await.unwrap().is_none(), "the login went with it");
+    let again = invitation(&account, &person.email, InviteeUser::New(user(&person.email, now)), now);
+    store.create_invitation(&again).await.expect("the email is free again");
+}

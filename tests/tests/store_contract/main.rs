@@ -508,6 +508,8 @@ contract! {
         resending_replaces_the_link,
         a_discarded_invitation_leaves_nothing_behind,
         a_discard_keeps_a_user_invited_elsewhere_meanwhile,
+        superseding_a_membership_that_went_meanwhile_fails,
+        a_discard_releases_a_new_user_touched_meanwhile,
         an_acceptance_or_resend_based_on_a_stale_membership_fails_and_writes_nothing,
         an_acceptance_based_on_a_stale_user_fails_and_writes_nothing,
     ],

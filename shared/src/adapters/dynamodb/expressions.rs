@@ -32,10 +32,11 @@ pub fn not_taken_up(conflict: Conflict) -> StoreResult<Condition> {
         .value(":expired", items::value(&InvitationStatus::Expired)?))
 }
 
-/// No membership yet, or only the stale one waiting on `old`, which a new invitation replaces.
+/// The stale membership waiting on `old`, which a new invitation replaces: it must still be
+/// there (gone, its user's membership count moved on, and the invitation must count anew).
 pub fn no_member_but(old: &InvitationId) -> StoreResult<Condition> {
     Ok(on_record(Condition::new(
-        "attribute_not_exists(PK) OR (#r.#status = :waiting AND #r.#invitation_id = :old)",
+        "#r.#status = :waiting AND #r.#invitation_id = :old",
         Conflict::AlreadyMember,
     ))
     .name("#status", "status")

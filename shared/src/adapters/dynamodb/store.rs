@@ -595,15 +595,17 @@ impl DynamoStore {
         writes.delete(items::event_key(&new.event), None);
         writes
             .delete(items::member_key(&member), Some(version_is("version", member.version, Conflict::Stale)));
-        match &new.user {
-            InviteeUser::New(created) if user.version == created.version => {
-                writes.delete(
-                    items::user_key(&user.id),
-                    Some(version_is("version", user.version, Conflict::Stale)),
-                );
-                writes.delete(items::key(keys::email(&created.email), keys::CLAIM), None);
-            }
-            _ => user_writes(&mut writes, &user.left_membership())?,
+        // A user this invitation created and nobody touched since, or one left with no
+        // membership, goes; anyone else loses one membership.
+        let untouched = matches!(&new.user, InviteeUser::New(created) if created.version == user.version);
+        if untouched || user.has_one_membership() == Some(true) {
+            writes.delete(
+                items::user_key(&user.id),
+                Some(version_is("version", user.version, Conflict::Stale)),
+            );
+            writes.delete(items::key(keys::email(&user.email), keys::CLAIM), None);
+        } else {
+            user_writes(&mut writes, &user.left_membership())?;
         }
         if let Some(phone) = &new.claim_phone {
             writes.delete(items::key(keys::phone(phone), keys::CLAIM), None);
