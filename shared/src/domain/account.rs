@@ -121,4 +121,22 @@ mod tests {
         assert_eq!((recovered.owner_id, recovered.owner_link), (successor, None));
         assert_eq!((recovered.owner_version, recovered.version), (10, 3), "settings are not the owner's");
     }
+
+    #[test]
+    fn an_account_may_shorten_its_invitation_lifetime_but_never_lengthen_it() {
+        let presets = crate::domain::Presets::builtin().expect("the presets load");
+        let standard = presets.get("standard").expect("standard");
+        let settings = AccountSettings::default();
+        assert_eq!(
+            settings.invitation_lifetime(standard),
+            Duration::hours(i64::from(standard.invitation_ttl_hours))
+        );
+        let shorter = settings.clone().with_invitation_ttl_hours(12, standard).expect("shorter is fine");
+        assert_eq!(shorter.invitation_lifetime(standard), Duration::hours(12));
+        for refused in [0, standard.invitation_ttl_hours + 1] {
+            let error =
+                settings.clone().with_invitation_ttl_hours(refused, standard).expect_err("out of bounds");
+            assert_eq!((error.field.as_str(), error.code), ("invitation_ttl_hours", "invalid_value"));
+        }
+    }
 }

@@ -4,8 +4,10 @@ use chrono::{DateTime, Utc};
 
 use super::email::Email;
 use super::ids::{AccountId, InvitationId, UserId};
+use super::invitation::{Invitation, InvitationStatus};
 use super::member::{Member, MemberStatus};
 use super::permission::PermissionSet;
+use super::preset::InvitationMode;
 use super::user::User;
 
 /// An instant, `seconds` after a fixed one.
@@ -51,5 +53,30 @@ pub fn waiting_member() -> Member {
         invitation_id: Some(InvitationId::generate()),
         pending_until: Some(at(3600)),
         version: 4,
+    }
+}
+
+/// A `sent` invitation mailed once at `at(0)`, its link dying an hour later.
+pub fn sent_invitation() -> Invitation {
+    Invitation {
+        id: InvitationId::generate(),
+        account_id: AccountId::generate(),
+        user_id: UserId::generate(),
+        email: Email::parse("anna@shop.example").expect("valid"),
+        roles: Vec::new(),
+        permissions: PermissionSet::default(),
+        status: InvitationStatus::Sent,
+        mode: InvitationMode::Invitation,
+        for_owner: false,
+        invited_by: None,
+        created_at: at(0),
+        expires_at: at(3600),
+        accepted_at: None,
+        revoked_at: None,
+        revoked_by: None,
+        send_count: 1,
+        last_sent_at: at(0),
+        recent_sends: vec![at(0)],
+        token_hash: "first".into(),
     }
 }

@@ -119,3 +119,45 @@ pub struct OneTimeToken {
     pub purpose: TokenPurpose,
     pub expires_at: DateTime<Utc>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::fixtures::{at, sent_invitation};
+
+    #[test]
+    fn a_sent_invitation_reads_expired_from_its_expiry_on() {
+        let invitation = sent_invitation();
+        assert_eq!(invitation.status_at(at(3599)), InvitationStatus::Sent);
+        assert_eq!(invitation.status_at(at(3600)), InvitationStatus::Expired);
+        assert_eq!(invitation.clone().expired().status, InvitationStatus::Expired);
+    }
+
+    #[test]
+    fn accepting_and_revoking_record_when_and_by_whom() {
+        let accepted = sent_invitation().accepted(at(10));
+        assert_eq!((accepted.status, accepted.accepted_at), (InvitationStatus::Accepted, Some(at(10))));
+        let by = UserId::generate();
+        let revoked = sent_invitation().revoked(Some(by.clone()), at(20));
+        assert_eq!(revoked.status, InvitationStatus::Revoked);
+        assert_eq!((revoked.revoked_at, revoked.revoked_by), (Some(at(20)), Some(by)));
+    }
+
+    #[test]
+    fn a_renewal_gets_a_new_link_within_the_hourly_limit_and_says_how_long_to_wait_past_it() {
+        let renewed =
+            sent_invitation().renewed("second".into(), at(7200), at(60), 2).expect("within the limit");
+        assert_eq!((renewed.token_hash.as_str(), renewed.expires_at), ("second", at(7200)));
+        assert_eq!((renewed.send_count, renewed.last_sent_at), (2, at(60)));
+        let refused = renewed.clone().renewed("third".into(), at(7300), at(120), 2);
+        assert_eq!(
+            refused.err(),
+            Some(chrono::Duration::seconds(3480)),
+            "until the first send is an hour old"
+        );
+        assert!(
+            renewed.renewed("third".into(), at(7300), at(3600), 2).is_ok(),
+            "the first send left the window"
+        );
+    }
+}

@@ -135,6 +135,7 @@ pub enum Refusal {
 mod tests {
     use super::*;
     use crate::domain::fixtures::{at, waiting_member};
+    use crate::domain::permission::{PermissionSet, RoleName};
 
     #[test]
     fn activation_makes_a_waiting_member_active_once_and_advances_its_version() {
@@ -150,5 +151,19 @@ mod tests {
         assert_eq!(blocked.version, 5);
         assert_eq!(blocked.clone().activated(at(10)), Err(Refusal::MemberBlocked));
         assert_eq!(blocked.unblocked().status, MemberStatus::NotActivated, "it never activated");
+    }
+
+    #[test]
+    fn a_regrant_a_promotion_and_a_renewal_each_advance_the_version() {
+        let member = waiting_member();
+        let grant = Grant { roles: vec![RoleName::new("viewer")], permissions: PermissionSet::default() };
+        let regranted = member.clone().regranted(grant.clone());
+        assert_eq!((regranted.grant(), regranted.version), (grant, 5));
+        let owner = member.clone().made_owner();
+        assert!(owner.is_owner && owner.version == 5);
+        let renewed = member.clone().pending_until(at(7200));
+        assert_eq!((renewed.pending_until, renewed.version), (Some(at(7200)), 5));
+        assert!(member.waits_on(member.invitation_id.as_ref().expect("it waits")));
+        assert!(!member.activated(at(1)).expect("activates").waits_on(&InvitationId::generate()));
     }
 }

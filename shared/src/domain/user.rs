@@ -163,4 +163,19 @@ mod tests {
         assert_eq!((changed.token_version, changed.version), (1, 2));
         assert!(!changed.has_reset_link("hash-1", now));
     }
+
+    #[test]
+    fn the_membership_count_follows_each_membership_and_says_when_the_last_goes() {
+        let person = user();
+        assert_eq!(person.has_one_membership(), Some(true));
+        let joined = person.clone().joined();
+        assert_eq!(
+            (joined.memberships, joined.version, joined.has_one_membership()),
+            (Some(2), 1, Some(false))
+        );
+        assert_eq!(joined.clone().reinvited().memberships, Some(2), "the same membership, replaced");
+        assert_eq!(joined.left_membership().memberships, Some(1));
+        let uncounted = User { memberships: None, ..person };
+        assert_eq!(uncounted.joined().has_one_membership(), None, "stored before it was counted");
+    }
 }
