@@ -26,7 +26,7 @@ async fn answer(api: &Api, function: Function, event: Request) -> Response<Body>
     };
     let origin = Origin {
         request_id: event.lambda_context_ref().map(|c| c.request_id.clone()),
-        client: client.unwrap_or_default(),
+        client: Origin::client_of(&client.unwrap_or_default()),
     };
     let (parts, body) = event.into_parts();
     let body = Bytes::copy_from_slice(body.as_ref());

@@ -49,8 +49,28 @@ pub struct Api {
 #[derive(Clone, Debug, Default)]
 pub struct Origin {
     pub request_id: Option<String>,
-    /// The client's address: what per-client rate limits count by.
+    /// The client, as per-client rate limits count it: `Origin::client_of` its address.
     pub client: String,
+}
+
+impl Origin {
+    /// The client behind an address, as per-client limits count it: an IPv4 address, or the
+    /// /64 network of an IPv6 one (one subscriber holds a whole /64, so counting single IPv6
+    /// addresses would give one attacker billions of fresh budgets). An IPv4 address mapped into
+    /// IPv6 counts as itself; anything unparseable as given.
+    pub fn client_of(address: &str) -> String {
+        match address.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+                Some(v4) => v4.to_string(),
+                None => {
+                    let [a, b, c, d, ..] = v6.segments();
+                    format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
+                }
+            },
+            Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
+            Err(_) => address.to_owned(),
+        }
+    }
 }
 
 /// One request as the handlers see it.
@@ -417,4 +437,19 @@ impl<'a> Access<'a> {
 /// A route whose use case needs what its guard does not provide: a mistake in the route table.
 fn guard_mismatch() -> Reply {
     InternalError::new("route table", "the route's guard does not admit what its use case needs").into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Origin;
+
+    #[test]
+    fn an_ipv6_client_counts_by_its_64_and_an_ipv4_one_by_its_address() {
+        assert_eq!(Origin::client_of("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(Origin::client_of("2001:db8:1:2:ffff:ffff:ffff:ffff"), "2001:db8:1:2::/64");
+        assert_ne!(Origin::client_of("2001:db8:1:3::1"), Origin::client_of("2001:db8:1:2::1"));
+        assert_eq!(Origin::client_of("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(Origin::client_of("203.0.113.7"), "203.0.113.7");
+        assert_eq!(Origin::client_of(""), "");
+    }
 }

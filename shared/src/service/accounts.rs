@@ -36,7 +36,7 @@ pub enum OperatorError {
     Invalid(#[from] Invalid),
     #[error("the email is already in use")]
     EmailTaken,
-    #[error("no such account, or no owner link to cancel")]
+    #[error("no such account, or it has no live owner link")]
     NotFound,
     #[error("the account's owner or owner link changed meanwhile")]
     ConcurrentChange,
