@@ -230,7 +230,7 @@ impl Teamgate {
         self.store().accept_invitation(&acceptance).await.map_err(|e| match e {
             StoreError::Conflict(Conflict::PhoneTaken) => RedeemError::PhoneTaken,
             StoreError::Conflict(_) => RedeemError::ConcurrentChange,
-            other => InternalError::from(other).into(),
+            other => store_failed("accept_invitation")(other).into(),
         })?;
         let memberships = memberships
             .into_iter()

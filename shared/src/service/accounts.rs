@@ -136,7 +136,7 @@ impl Teamgate {
         self.store().create_account(&account, &created, &drafted.new).await.map_err(|e| match e {
             StoreError::Conflict(Conflict::EmailTaken) => OperatorError::EmailTaken,
             StoreError::Conflict(_) => OperatorError::ConcurrentChange,
-            other => InternalError::from(other).into(),
+            other => store_failed("create_account")(other).into(),
         })?;
         let invitation = &drafted.new.invitation;
         let sent =

@@ -229,7 +229,7 @@ impl Teamgate {
             StoreError::Conflict(Conflict::EmailTaken) => InviteError::EmailTaken,
             StoreError::Conflict(Conflict::PhoneTaken) => InviteError::PhoneTaken,
             StoreError::Conflict(_) => InviteError::ConcurrentChange,
-            other => InternalError::from(other).into(),
+            other => store_failed("create_invitation")(other).into(),
         })?;
         Ok(drafted)
     }

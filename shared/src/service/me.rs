@@ -6,7 +6,7 @@ use crate::service::Teamgate;
 use crate::service::caller::CallerError;
 use crate::service::password_change::PasswordError;
 use crate::service::support::access::Principal;
-use crate::service::support::failure::{InternalError, Invalid};
+use crate::service::support::failure::{Invalid, store_failed};
 use crate::service::support::views::MeView;
 
 #[derive(Debug, Default)]
@@ -53,7 +53,7 @@ impl Teamgate {
         self.store().update_profile(&update).await.map_err(|e| match e {
             StoreError::Conflict(Conflict::PhoneTaken) => PasswordError::PhoneTaken,
             StoreError::Conflict(_) => PasswordError::ConcurrentChange,
-            other => InternalError::from(other).into(),
+            other => store_failed("update_profile")(other).into(),
         })?;
         let memberships: Vec<_> = login
             .memberships

@@ -19,7 +19,7 @@ fn link_change_failed(error: StoreError) -> OperatorError {
             OperatorError::EmailTaken
         }
         StoreError::Conflict(_) => OperatorError::ConcurrentChange,
-        other => InternalError::from(other).into(),
+        other => store_failed("change_owner_link")(other).into(),
     }
 }
 

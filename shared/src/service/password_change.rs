@@ -88,7 +88,7 @@ impl Teamgate {
         let change = PasswordChange { user: user.with_password(phc), spent_links };
         self.store().change_password(&change).await.map_err(|e| match e {
             StoreError::Conflict(_) => PasswordError::ConcurrentChange,
-            other => InternalError::from(other).into(),
+            other => store_failed("change_password")(other).into(),
         })?;
         let user = &change.user;
         let changed_at = format_time(self.now());

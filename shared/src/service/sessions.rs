@@ -150,7 +150,7 @@ impl Teamgate {
         let next = RefreshSession { secret_hash: hash_secret(&next_secret), ..session.clone() };
         self.store().rotate_session(&session.secret_hash, &next).await.map_err(|e| match e {
             StoreError::Conflict(_) => RefreshError::Invalid,
-            other => InternalError::from(other).into(),
+            other => store_failed("rotate_session")(other).into(),
         })?;
         Ok(self.session_view(&login.user, &login.memberships, refresh_token(&family, &next_secret), now)?)
     }
