@@ -7,7 +7,6 @@ use crate::service::Teamgate;
 use crate::service::support::access::Principal;
 use crate::service::support::failure::InternalError;
 use crate::service::support::failure::store_failed;
-use crate::service::support::views::effective_permissions;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CallerError {
@@ -32,6 +31,15 @@ failure_codes!(CallerError {
     Internal(_) => Internal,
 });
 
+/// Why a caller may not act on a member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Untouchable {
+    /// The account's owner (or an owner candidate): only owner recovery and transfer touch them.
+    Owner,
+    /// Someone holding a right the caller lacks.
+    HoldsMore,
+}
+
 /// An active member of an account, with what they may do there.
 pub struct Caller<'a> {
     pub account: Account,
@@ -42,6 +50,18 @@ pub struct Caller<'a> {
 }
 
 impl Caller<'_> {
+    /// Whether the caller may act on `member`: never on the owner (or an owner candidate), never
+    /// on someone holding a right the caller lacks.
+    pub fn administers(&self, member: &Member) -> Result<(), Untouchable> {
+        if member.is_owner {
+            return Err(Untouchable::Owner);
+        }
+        if !self.permissions.covers(&member.effective_permissions(self.preset)) {
+            return Err(Untouchable::HoldsMore);
+        }
+        Ok(())
+    }
+
     pub fn require(&self, permission: &Permission) -> Result<(), CallerError> {
         if self.permissions.allows(permission) { Ok(()) } else { Err(CallerError::Forbidden) }
     }
@@ -72,7 +92,7 @@ impl Teamgate {
         }
         let preset = self.preset(&record.account.preset);
         Ok(Caller {
-            permissions: effective_permissions(&record.member, preset),
+            permissions: record.member.effective_permissions(preset),
             account: record.account,
             user: record.user,
             member: record.member,

@@ -9,11 +9,11 @@ use crate::domain::{
 use crate::failure_codes;
 use crate::ports::{Conflict, MemberRemoval, MemberUpdate, StoreError, UserAfterRemoval};
 use crate::service::Teamgate;
-use crate::service::caller::{Caller, CallerError};
+use crate::service::caller::{Caller, CallerError, Untouchable};
 use crate::service::support::failure::RateLimited;
 use crate::service::support::failure::store_failed;
 use crate::service::support::failure::{InternalError, Invalid};
-use crate::service::support::views::{MemberView, effective_permissions};
+use crate::service::support::views::MemberView;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MemberError {
@@ -55,6 +55,15 @@ failure_codes!(MemberError {
 }
 delegating { Caller });
 
+impl From<Untouchable> for MemberError {
+    fn from(refusal: Untouchable) -> Self {
+        match refusal {
+            Untouchable::Owner => Self::OwnerProtected,
+            Untouchable::HoldsMore => Self::RoleEscalation,
+        }
+    }
+}
+
 /// A store error of a conditional write, as the member use cases answer it.
 pub(crate) fn write_failed(error: StoreError) -> MemberError {
     match error {
@@ -77,12 +86,7 @@ impl Teamgate {
             .await
             .map_err(store_failed("member"))?
             .ok_or(MemberError::NotFound)?;
-        if member.is_owner {
-            return Err(MemberError::OwnerProtected);
-        }
-        if !caller.permissions.covers(&effective_permissions(&member, caller.preset)) {
-            return Err(MemberError::RoleEscalation);
-        }
+        caller.administers(&member)?;
         Ok(member)
     }
 

@@ -9,7 +9,7 @@ use crate::domain::{
 use crate::failure_codes;
 use crate::ports::{Conflict, Resend, StoreError, Withdrawal};
 use crate::service::Teamgate;
-use crate::service::caller::{Caller, CallerError};
+use crate::service::caller::{Caller, CallerError, Untouchable};
 use crate::service::invite::{InvitationRequest, InviteError, display_name, refused_domain, seconds_to_wait};
 use crate::service::support::failure::InternalError;
 use crate::service::support::failure::Invalid;
@@ -57,16 +57,13 @@ failure_codes!(LifecycleError {
 }
 delegating { Caller, Invite });
 
-/// Refuses to act on a waiting person who is the owner or holds more than the caller: their
-/// grant may have been raised past their invitation's since it was sent.
-fn administers(caller: &Caller<'_>, member: &crate::domain::Member) -> Result<(), LifecycleError> {
-    if member.is_owner {
-        return Err(LifecycleError::OwnerProtected);
+impl From<Untouchable> for LifecycleError {
+    fn from(refusal: Untouchable) -> Self {
+        match refusal {
+            Untouchable::Owner => Self::OwnerProtected,
+            Untouchable::HoldsMore => Self::RoleEscalation,
+        }
     }
-    if !caller.permissions.covers(&member.effective_permissions(caller.preset)) {
-        return Err(LifecycleError::RoleEscalation);
-    }
-    Ok(())
 }
 
 /// A conditional write's conflict, as revoke and resend answer it: the invitation left `sent`
@@ -150,7 +147,8 @@ impl Teamgate {
                 self.store().withdraw_invitation(&withdrawal).await
             }
             Some(member) => {
-                administers(caller, &member)?;
+                // Their grant may have been raised past the invitation's since it was sent.
+                caller.administers(&member)?;
                 let removal =
                     self.removal(member, Some(revoked.clone()), event).await.map_err(write_failed)?;
                 if removal.user.user().password_hash.is_some() && revoked.mode == InvitationMode::Direct {
@@ -213,7 +211,7 @@ impl Teamgate {
             .map_err(store_failed("member"))?
             .filter(|m| m.invitation_id.as_ref() == Some(&renewed.id));
         if let Some(member) = &waiting {
-            administers(caller, member)?;
+            caller.administers(member)?;
         }
         self.throttle_invitation_mail(caller, &renewed.email).await??;
         let member =

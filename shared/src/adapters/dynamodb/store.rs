@@ -15,7 +15,7 @@ use super::write::{Condition, Writes};
 use super::{DynamoStore, Listing, keys, login, sort_key_position, unavailable};
 use crate::domain::{
     Account, AccountId, AuditEvent, Email, Invitation, InvitationId, InvitationStatus, Member, OneTimeToken,
-    RefreshSession, SessionFamilyId, TokenPurpose, User, UserId,
+    Phone, RefreshSession, SessionFamilyId, TokenPurpose, User, UserId,
 };
 use crate::ports::{
     Acceptance, AccountSummary, CallerRecord, Conflict, InvitationQuery, InviteeUser, Login, MemberQuery,
@@ -483,11 +483,7 @@ impl Store for DynamoStore {
         let user = &update.user;
         let released = update.release_phone.as_ref().filter(|p| update.claim_phone.as_ref() != Some(*p));
         let released = match released {
-            Some(phone) => {
-                let claim = self.get(items::key(keys::phone(phone), keys::CLAIM)).await?;
-                let holder = claim.and_then(|c| items::string(&c, keys::HOLDER));
-                (holder.as_deref() == Some(user.id.as_str())).then_some(phone)
-            }
+            Some(phone) => self.holds_phone(&user.id, phone).await?.then_some(phone),
             None => None,
         };
         let mut writes = Writes::default();
@@ -565,11 +561,17 @@ impl DynamoStore {
         let UserAfterRemoval::Released(user) = &removal.user else {
             return Ok(false);
         };
-        let Some(phone) = &user.phone else {
-            return Ok(false);
-        };
+        match &user.phone {
+            Some(phone) => self.holds_phone(&user.id, phone).await,
+            None => Ok(false),
+        }
+    }
+
+    /// Whether `user` holds the uniqueness claim of `phone` (a phone set where phones need not
+    /// be unique may be someone else's claim).
+    async fn holds_phone(&self, user: &UserId, phone: &Phone) -> StoreResult<bool> {
         let claim = self.get(items::key(keys::phone(phone), keys::CLAIM)).await?;
-        Ok(claim.and_then(|c| items::string(&c, keys::HOLDER)).as_deref() == Some(user.id.as_str()))
+        Ok(claim.and_then(|c| items::string(&c, keys::HOLDER)).as_deref() == Some(user.as_str()))
     }
 
     /// What `discard_invitation` deletes: everything `create_invitation` wrote. Reads the

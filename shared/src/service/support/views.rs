@@ -34,11 +34,6 @@ impl From<&Account> for AccountView {
     }
 }
 
-/// What a member may do: everything for the owner, else their roles' and direct grants' union.
-pub fn effective_permissions(member: &Member, preset: &Preset) -> PermissionSet {
-    if member.is_owner { preset.catalog() } else { preset.effective(&member.grant()) }
-}
-
 #[derive(Debug, Serialize)]
 pub struct MemberView {
     pub user_id: String,
@@ -69,7 +64,7 @@ impl MemberView {
             phone: m.phone.as_ref().map(|p| p.to_string()),
             roles: m.roles.clone(),
             permissions: m.permissions.clone(),
-            effective_permissions: effective_permissions(m, preset),
+            effective_permissions: m.effective_permissions(preset),
             status: m.status,
             is_owner: m.is_owner,
             invited_by: m.invited_by.as_ref().map(|u| u.to_string()),
@@ -137,7 +132,7 @@ impl MembershipView {
             account_name: m.account.name.clone(),
             roles: m.member.roles.clone(),
             permissions: m.member.permissions.clone(),
-            effective_permissions: effective_permissions(&m.member, preset),
+            effective_permissions: m.member.effective_permissions(preset),
             is_owner: m.member.is_owner,
             status: m.member.status,
         }
