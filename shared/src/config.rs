@@ -7,7 +7,7 @@ use crate::adapters::dynamodb::DynamoStore;
 use crate::adapters::memory::MemoryStore;
 use crate::adapters::outbox::OutboxMailer;
 use crate::adapters::ses::{Backoff, Sender, SesMailer};
-use crate::adapters::system::{AdjustableClock, OsRng, SystemClock};
+use crate::adapters::system::{AdjustableClock, NoMail, OsRng, SystemClock};
 use crate::http::routes::Keys;
 use crate::http::{Api, DevTools};
 use crate::ports::{Clock, Mailer, Store};
@@ -48,6 +48,8 @@ pub enum StoreChoice {
 /// How mail leaves.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MailerChoice {
+    /// The process sends none (the authorizer): `MAIL_FROM` is not required.
+    NoMail,
     Outbox,
     Ses {
         from: String,
@@ -92,6 +94,18 @@ impl Config {
     /// unused: an operator or cursor key is replaced by a random one nobody knows, and a signing
     /// key only verifies.
     pub fn from_env_holding(deployment: Deployment, keys: Keys) -> Result<Self, ConfigError> {
+        let mut config = Self::read_env(deployment, keys)?;
+        config.mailer = mailer_choice(deployment == Deployment::DevServer)?;
+        Ok(config)
+    }
+
+    /// The configuration of a Lambda function that only reads the table and sends no mail (the
+    /// authorizer); `build_reader` builds it.
+    pub fn reader_from_env(keys: Keys) -> Result<Self, ConfigError> {
+        Self::read_env(Deployment::Lambda, keys)
+    }
+
+    fn read_env(deployment: Deployment, keys: Keys) -> Result<Self, ConfigError> {
         let dev = deployment == Deployment::DevServer;
         let port = match var("PORT") {
             Some(raw) => raw.parse().map_err(|_| ConfigError::Invalid {
@@ -150,7 +164,7 @@ impl Config {
             jwt_signing_key,
             jwt_public_key,
             store: store_choice(dev)?,
-            mailer: mailer_choice(dev)?,
+            mailer: MailerChoice::NoMail,
             announce_mail: dev,
             prime_store: !dev,
         })
@@ -197,32 +211,14 @@ impl Config {
     pub async fn build(&self) -> Result<Api, ConfigError> {
         let dev = self.deployment == Deployment::DevServer;
         let aws = match (&self.store, &self.mailer) {
-            (StoreChoice::Memory, MailerChoice::Outbox) => None,
+            (StoreChoice::Memory, MailerChoice::Outbox | MailerChoice::NoMail) => None,
             _ => Some(aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await),
         };
-        let store: Arc<dyn Store> = match &self.store {
-            StoreChoice::Memory => Arc::new(MemoryStore::new()),
-            StoreChoice::DynamoDb { table, endpoint } => {
-                let mut builder =
-                    aws_sdk_dynamodb::config::Builder::from(aws.as_ref().expect("loaded above"));
-                if let Some(endpoint) = endpoint {
-                    builder = builder.endpoint_url(endpoint);
-                }
-                let dynamo = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(builder.build()), table);
-                if dev {
-                    dynamo
-                        .ensure_table()
-                        .await
-                        .map_err(|e| ConfigError::Table { table: table.clone(), reason: e.to_string() })?;
-                } else if self.prime_store {
-                    dynamo.prime().await;
-                }
-                Arc::new(dynamo)
-            }
-        };
+        let store = self.store(aws.as_ref()).await?;
         let clock = Arc::new(AdjustableClock::default());
         let shared_clock: Arc<dyn Clock> = if dev { clock.clone() } else { Arc::new(SystemClock) };
         let (mailer, outbox): (Arc<dyn Mailer>, _) = match &self.mailer {
+            MailerChoice::NoMail => (Arc::new(NoMail), None),
             MailerChoice::Outbox => {
                 let outbox = Arc::new(OutboxMailer::new(shared_clock.clone(), self.announce_mail));
                 (outbox.clone(), Some(outbox))
@@ -242,6 +238,50 @@ impl Config {
         };
         let ports = Ports { store, mailer, clock: shared_clock, rng: Arc::new(OsRng) };
         self.assemble(ports, dev.then_some(DevTools { outbox, clock }))
+    }
+
+    /// The application of a process that reads the table and sends no mail (the authorizer):
+    /// no mail client is built, or linked into its binary.
+    pub async fn build_reader(&self) -> Result<Teamgate, ConfigError> {
+        let aws = match &self.store {
+            StoreChoice::Memory => None,
+            StoreChoice::DynamoDb { .. } => {
+                Some(aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await)
+            }
+        };
+        let ports = Ports {
+            store: self.store(aws.as_ref()).await?,
+            mailer: Arc::new(NoMail),
+            clock: Arc::new(SystemClock),
+            rng: Arc::new(OsRng),
+        };
+        Ok(Teamgate::new(ports, self.settings.clone(), self.access_tokens()?)?)
+    }
+
+    /// The configured store. The dev server creates a missing DynamoDB table; a Lambda function
+    /// only reads one item of it when priming (which also warms the connection during init, where
+    /// CPU is plentiful), and ignores a failure there.
+    async fn store(&self, aws: Option<&aws_config::SdkConfig>) -> Result<Arc<dyn Store>, ConfigError> {
+        let dev = self.deployment == Deployment::DevServer;
+        Ok(match &self.store {
+            StoreChoice::Memory => Arc::new(MemoryStore::new()),
+            StoreChoice::DynamoDb { table, endpoint } => {
+                let mut builder = aws_sdk_dynamodb::config::Builder::from(aws.expect("loaded above"));
+                if let Some(endpoint) = endpoint {
+                    builder = builder.endpoint_url(endpoint);
+                }
+                let dynamo = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(builder.build()), table);
+                if dev {
+                    dynamo
+                        .ensure_table()
+                        .await
+                        .map_err(|e| ConfigError::Table { table: table.clone(), reason: e.to_string() })?;
+                } else if self.prime_store {
+                    dynamo.prime().await;
+                }
+                Arc::new(dynamo)
+            }
+        })
     }
 
     /// The application over the given adapters (tests bring their own).

@@ -3,6 +3,7 @@
 //! Dependencies point inward: `http` → `service` → `domain`; `adapters` implement `ports`.
 
 pub mod adapters;
+pub mod authorizer;
 pub mod config;
 pub mod domain;
 pub mod http;

@@ -91,6 +91,32 @@ pub async fn cleanup() -> Result<(), LambdaError> {
     .await
 }
 
+/// The Lambda authorizer's `main`: the route map and the public key checked at init (a bad
+/// line of the map stops the cold start, named in the log), then one decision per event.
+pub async fn authorizer() -> Result<(), LambdaError> {
+    init_logging(true);
+    let config = Config::reader_from_env(crate::authorizer::KEYS)
+        .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
+    let app = Arc::new(config.build_reader().await?);
+    let authorizer = Arc::new(
+        crate::authorizer::Authorizer::from_env(&app.presets)
+            .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?,
+    );
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let (app, authorizer) = (app.clone(), authorizer.clone());
+            async move {
+                authorizer.answer(&app, event.payload).await.inspect_err(|error| {
+                    if !matches!(error, crate::authorizer::AuthorizerError::Unauthorized(_)) {
+                        tracing::error!(%error, "authorization failed");
+                    }
+                })
+            }
+        },
+    ))
+    .await
+}
+
 fn welcome(config: &Config) -> String {
     let base = &config.settings.public_base_url;
     let key = &config.settings.operator_key;
@@ -101,6 +127,7 @@ fn welcome(config: &Config) -> String {
         }
     };
     let mailer = match &config.mailer {
+        MailerChoice::NoMail => "no mailer".to_owned(),
         MailerChoice::Outbox => format!("outbox mailer: GET {base}/_dev/mail"),
         MailerChoice::Ses { from, endpoint, .. } => {
             format!("SES from {from} at {}", endpoint.as_deref().unwrap_or("AWS"))

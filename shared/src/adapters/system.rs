@@ -1,9 +1,10 @@
-//! The real clock and the OS random source, plus the dev server's movable clock.
+//! The real clock and the OS random source, plus the dev server's movable clock, and the
+//! mailer of a process that sends no mail.
 
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Mutex;
 
-use crate::ports::{Clock, Rng};
+use crate::ports::{Clock, MailError, Mailer, OutgoingMail, Rng};
 
 pub struct SystemClock;
 
@@ -39,5 +40,15 @@ pub struct OsRng;
 impl Rng for OsRng {
     fn fill(&self, bytes: &mut [u8]) {
         aws_lc_rs::rand::fill(bytes).expect("the OS random source is available");
+    }
+}
+
+/// The mailer of a process that sends no mail (the authorizer): asked to send, it refuses.
+pub struct NoMail;
+
+#[async_trait::async_trait]
+impl Mailer for NoMail {
+    async fn send(&self, _mail: &OutgoingMail) -> Result<(), MailError> {
+        Err(MailError::Rejected("this function sends no mail".into()))
     }
 }

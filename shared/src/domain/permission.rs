@@ -86,6 +86,11 @@ impl PermissionSet {
         self.0.get(wanted.section.as_ref()).is_some_and(|held| *held >= wanted.level)
     }
 
+    /// The permissions of `wanted` not held here, in the order asked: what a refusal names.
+    pub fn missing<'w>(&self, wanted: &'w [Permission]) -> Vec<&'w Permission> {
+        wanted.iter().filter(|p| !self.allows(p)).collect()
+    }
+
     /// Whether every permission of `other` is held here: the escalation rule's test.
     pub fn covers(&self, other: &PermissionSet) -> bool {
         other.iter().all(|p| self.allows(&p))
@@ -180,6 +185,15 @@ mod tests {
         assert!(manager.covers(&set(&["products:read", "prices:write"])));
         assert!(!manager.covers(&set(&["analytics:write"])));
         assert!(!manager.covers(&set(&["users:read"])));
+    }
+
+    #[test]
+    fn missing_names_what_is_not_held_in_the_order_asked() {
+        let held = set(&["orders:write", "products:read"]);
+        let wanted: Vec<Permission> =
+            ["products:write", "orders:read", "finance:read"].map(|p| Permission::parse(p).unwrap()).into();
+        let missing: Vec<String> = held.missing(&wanted).iter().map(|p| p.to_string()).collect();
+        assert_eq!(missing, ["products:write", "finance:read"]);
     }
 
     #[test]

@@ -198,6 +198,15 @@ impl Presets {
         self.0.get(id)
     }
 
+    /// Every permission some preset defines: what a marketplace's route map may ask for.
+    pub fn catalog(&self) -> PermissionSet {
+        let mut catalog = PermissionSet::default();
+        for preset in self.0.values() {
+            catalog.extend(&preset.catalog());
+        }
+        catalog
+    }
+
     pub fn ids(&self) -> impl Iterator<Item = &str> {
         self.0.keys().map(String::as_str)
     }

@@ -331,6 +331,20 @@ pub struct SetRolesBody {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct AuthorizeBody {
+    pub account_id: String,
+    #[serde(default)]
+    pub permissions: Vec<String>,
+}
+
+impl From<AuthorizeBody> for crate::service::authorize::AuthorizeCommand {
+    fn from(body: AuthorizeBody) -> Self {
+        Self { account_id: body.account_id, permissions: body.permissions }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TransferBody {
     pub user_id: String,
     pub password: String,

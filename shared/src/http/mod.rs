@@ -24,8 +24,9 @@ use crate::service::support::failure::{Code, InternalError};
 use crate::service::support::secrets::constant_time_eq;
 
 use body::{
-    AcceptBody, ClockBody, CreateAccountBody, InviteBody, MeBody, PasswordBody, RecoveryBody, RefreshBody,
-    ResetConfirmBody, ResetRequestBody, SetRolesBody, SettingsBody, SignInBody, TokenBody, TransferBody,
+    AcceptBody, AuthorizeBody, ClockBody, CreateAccountBody, InviteBody, MeBody, PasswordBody, RecoveryBody,
+    RefreshBody, ResetConfirmBody, ResetRequestBody, SetRolesBody, SettingsBody, SignInBody, TokenBody,
+    TransferBody,
 };
 use pages::Pages;
 use problem::Reply;
@@ -284,6 +285,11 @@ impl Api {
             Operation::Me => {
                 let principal = access.principal()?;
                 json(StatusCode::OK, &app.me(&principal).await?)
+            }
+            Operation::Authorize => {
+                let principal = access.principal()?;
+                let body: AuthorizeBody = call.json()?;
+                json(StatusCode::OK, &app.authorize(&principal, body.into()).await?)
             }
             Operation::GetAccount => json(StatusCode::OK, &app.account_view(&access.caller()?)),
             Operation::ListRoles => json(StatusCode::OK, &app.roles(&access.caller()?)),

@@ -133,6 +133,7 @@ pub enum Operation {
     ConfirmPasswordReset,
     UpdateMe,
     ChangePassword,
+    Authorize,
     Jwks,
     ActivatePage,
     ResetPasswordPage,
@@ -308,6 +309,7 @@ pub static ROUTES: &[Route] = &[
     route(Method::POST, "/v1/sessions/refresh", F::Session, O::Refresh, G::Anonymous, E::SIGNS_IN),
     route(Method::POST, "/v1/sessions/logout", F::Session, O::SignOut, G::Anonymous, E::NONE),
     route(Method::GET, "/v1/me", F::Directory, O::Me, G::SignedIn, E::NONE),
+    route(Method::POST, "/v1/authorize", F::Directory, O::Authorize, G::SignedIn, E::NONE),
     route(
         Method::PUT,
         "/v1/accounts/{account_id}/members/{user_id}/roles",

@@ -3,6 +3,7 @@
 
 pub mod accept;
 pub mod accounts;
+pub mod authorize;
 pub mod caller;
 pub mod cleanup;
 pub mod directory;

@@ -1,0 +1,466 @@
+//! The Lambda authorizer a marketplace attaches to its own API (README, "Protect your own API"):
+//! it verifies a Teamgate access token, finds the route's permissions in the marketplace's route
+//! map, reads the member live and allows only an active member holding them. It answers HTTP
+//! APIs (payload 2.0, simple responses) and REST APIs (REQUEST authorizers, an IAM policy).
+//!
+//! Decisions about a member are kept per container for at most `AUTHZ_MAX_STALENESS_SECONDS`
+//! (by the application's clock): a block, a deletion or a role change reaches every container
+//! within that bound, and a warm container decides most requests without a read.
+
+pub mod route_map;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::domain::{Presets, UserId};
+use crate::http::routes::Keys;
+use crate::service::Teamgate;
+use crate::service::authorize::MemberRights;
+use crate::service::caller::CallerError;
+use crate::service::support::failure::InternalError;
+use route_map::{RouteMap, RouteMapError};
+
+/// The authorizer verifies tokens with the public key and holds no other key.
+pub const KEYS: Keys = Keys { verifying_key: true, ..Keys::NONE };
+
+/// The default, and the most, `AUTHZ_MAX_STALENESS_SECONDS`.
+pub const DEFAULT_MAX_STALENESS_SECONDS: i64 = 5;
+const MOST_STALENESS_SECONDS: i64 = 300;
+/// Members remembered per container; past it, what is stale goes first, then everything.
+const CACHED_MEMBERS: usize = 10_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthorizerConfigError {
+    #[error("set AUTHZ_ROUTE_MAP_FILE (a path) or AUTHZ_ROUTE_MAP (the TOML itself), not both")]
+    RouteMapSource,
+    #[error("AUTHZ_ROUTE_MAP_FILE={0}: {1}")]
+    Unreadable(String, std::io::Error),
+    #[error(transparent)]
+    RouteMap(#[from] RouteMapError),
+    #[error(
+        "AUTHZ_MAX_STALENESS_SECONDS is invalid: `{0}` is not a whole number from 0 to {MOST_STALENESS_SECONDS}"
+    )]
+    Staleness(String),
+}
+
+/// Why a request was not allowed; the decision's log line says which.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Denial {
+    /// No bearer token (401).
+    NoToken,
+    /// Not a token of ours, tampered with, or expired (401).
+    InvalidToken,
+    /// Signed before the person's password changed (401).
+    TokenRevoked,
+    /// The route map has no route for the request.
+    UnknownRoute,
+    /// The request names no seller account.
+    NoAccount,
+    /// The path and the header name different accounts.
+    AccountMismatch,
+    /// Not an active member of the account (or no such account).
+    NotAMember,
+    MemberBlocked,
+    MissingPermission,
+}
+
+impl Denial {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NoToken => "no_token",
+            Self::InvalidToken => "invalid_token",
+            Self::TokenRevoked => "token_revoked",
+            Self::UnknownRoute => "unknown_route",
+            Self::NoAccount => "no_account",
+            Self::AccountMismatch => "account_mismatch",
+            Self::NotAMember => "not_a_member",
+            Self::MemberBlocked => "member_blocked",
+            Self::MissingPermission => "missing_permission",
+        }
+    }
+
+    /// Whether the caller is not authenticated at all: a REST API answers 401, not 403.
+    fn unauthenticated(self) -> bool {
+        matches!(self, Self::NoToken | Self::InvalidToken | Self::TokenRevoked)
+    }
+}
+
+/// Whether a decision read the member or found it remembered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// Decided before any read was needed (no token, no route, no account).
+    None,
+    Hit,
+    Miss,
+}
+
+/// One decision, as the tests and the log line see it.
+#[derive(Debug)]
+pub struct Decision {
+    pub outcome: Result<MemberRights, Denial>,
+    pub lookup: Lookup,
+    pub account_id: Option<String>,
+    /// The route map's route that matched, as written.
+    pub route: Option<String>,
+    pub missing: Vec<String>,
+}
+
+/// What a member's standing was when read.
+#[derive(Clone, Debug)]
+enum Standing {
+    Member(MemberRights),
+    Refused(Denial),
+}
+
+struct Remembered {
+    standing: Standing,
+    read_at: DateTime<Utc>,
+}
+
+/// The member's login, the version of the token, and the account.
+type MemberKey = (UserId, u32, String);
+
+/// A request for a decision, as API Gateway sends it: the fields read of both shapes.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AuthorizerEvent {
+    version: Option<String>,
+    /// HTTP API (payload 2.0): `GET /sellers/{account_id}/orders`, or `$default`.
+    route_key: Option<String>,
+    raw_path: Option<String>,
+    /// REST API (and HTTP API payload 1.0).
+    method_arn: Option<String>,
+    http_method: Option<String>,
+    resource: Option<String>,
+    headers: Option<HashMap<String, String>>,
+    path_parameters: Option<HashMap<String, String>>,
+    #[serde(default)]
+    request_context: EventContext,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EventContext {
+    request_id: Option<String>,
+    http: Option<HttpContext>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct HttpContext {
+    method: Option<String>,
+}
+
+/// How API Gateway wants the answer.
+enum Shape {
+    /// HTTP API, payload 2.0, simple responses: `{"isAuthorized": …, "context": …}`.
+    Simple,
+    /// REST API REQUEST authorizer (or HTTP API payload 1.0): an IAM policy on this method ARN.
+    Policy(String),
+}
+
+/// The answer a REST API turns into 401: its authorizer fails with exactly this message.
+#[derive(Debug, thiserror::Error)]
+#[error("Unauthorized")]
+pub struct Unauthorized;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthorizerError {
+    #[error(transparent)]
+    Unauthorized(#[from] Unauthorized),
+    #[error("not an API Gateway authorizer request: {0}")]
+    NotAnAuthorizerEvent(String),
+    #[error(transparent)]
+    Internal(#[from] InternalError),
+}
+
+/// What the runtime reports to Lambda: API Gateway reads the message (`Unauthorized` is a 401).
+impl From<AuthorizerError> for lambda_runtime::Diagnostic {
+    fn from(error: AuthorizerError) -> Self {
+        let error_type = match error {
+            AuthorizerError::Unauthorized(_) => "Unauthorized",
+            AuthorizerError::NotAnAuthorizerEvent(_) => "NotAnAuthorizerEvent",
+            AuthorizerError::Internal(_) => "Internal",
+        };
+        Self { error_type: error_type.to_owned(), error_message: error.to_string() }
+    }
+}
+
+pub struct Authorizer {
+    routes: RouteMap,
+    max_staleness: Duration,
+    remembered: Mutex<HashMap<MemberKey, Remembered>>,
+}
+
+impl Authorizer {
+    pub fn new(routes: RouteMap, max_staleness_seconds: i64) -> Self {
+        Self {
+            routes,
+            max_staleness: Duration::seconds(max_staleness_seconds),
+            remembered: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The route map and bound of the environment: `AUTHZ_ROUTE_MAP_FILE` or `AUTHZ_ROUTE_MAP`,
+    /// checked against the permissions `presets` define; `AUTHZ_MAX_STALENESS_SECONDS`.
+    pub fn from_env(presets: &Presets) -> Result<Self, AuthorizerConfigError> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let (text, source_name) = match (var("AUTHZ_ROUTE_MAP_FILE"), var("AUTHZ_ROUTE_MAP")) {
+            (Some(path), None) => (
+                std::fs::read_to_string(&path)
+                    .map_err(|e| AuthorizerConfigError::Unreadable(path.clone(), e))?,
+                format!("AUTHZ_ROUTE_MAP_FILE={path}"),
+            ),
+            (None, Some(text)) => (text, "AUTHZ_ROUTE_MAP".to_owned()),
+            _ => return Err(AuthorizerConfigError::RouteMapSource),
+        };
+        let routes = RouteMap::parse(&text, &source_name, &presets.catalog())?;
+        let staleness = match var("AUTHZ_MAX_STALENESS_SECONDS") {
+            None => DEFAULT_MAX_STALENESS_SECONDS,
+            Some(raw) => raw
+                .trim()
+                .parse()
+                .ok()
+                .filter(|s| (0..=MOST_STALENESS_SECONDS).contains(s))
+                .ok_or(AuthorizerConfigError::Staleness(raw))?,
+        };
+        Ok(Self::new(routes, staleness))
+    }
+
+    /// Answers one authorizer request in the shape its API expects, logging the decision.
+    pub async fn answer(&self, app: &Teamgate, event: Value) -> Result<Value, AuthorizerError> {
+        let event: AuthorizerEvent = serde_json::from_value(event)
+            .map_err(|e| AuthorizerError::NotAnAuthorizerEvent(e.to_string()))?;
+        let shape = match (&event.version, &event.method_arn) {
+            (Some(version), _) if version == "2.0" => Shape::Simple,
+            (_, Some(arn)) => Shape::Policy(arn.clone()),
+            _ => {
+                let why = "neither payload 2.0 nor a methodArn".to_owned();
+                return Err(AuthorizerError::NotAnAuthorizerEvent(why));
+            }
+        };
+        let decision = self.decide(app, &event).await?;
+        log(&event, &decision);
+        match (shape, &decision.outcome) {
+            (Shape::Simple, Ok(rights)) => Ok(json!({ "isAuthorized": true, "context": context(rights) })),
+            (Shape::Simple, Err(_)) => Ok(json!({ "isAuthorized": false })),
+            (Shape::Policy(arn), Ok(rights)) => {
+                Ok(policy(&rights.user_id.to_string(), "Allow", &arn, context(rights)))
+            }
+            (Shape::Policy(_), Err(denial)) if denial.unauthenticated() => Err(Unauthorized.into()),
+            (Shape::Policy(arn), Err(denial)) => {
+                Ok(policy("anonymous", "Deny", &arn, json!({ "reason": denial.as_str() })))
+            }
+        }
+    }
+
+    async fn decide(&self, app: &Teamgate, event: &AuthorizerEvent) -> Result<Decision, InternalError> {
+        let mut decision = Decision {
+            outcome: Err(Denial::NoToken),
+            lookup: Lookup::None,
+            account_id: None,
+            route: None,
+            missing: Vec::new(),
+        };
+        let Some(token) = bearer(event) else { return Ok(decision) };
+        let Ok(principal) = app.authenticate(Some(token)) else {
+            decision.outcome = Err(Denial::InvalidToken);
+            return Ok(decision);
+        };
+        let (method, route_path) = route_of(event);
+        let Some(route) = self.routes.find(method, route_path) else {
+            decision.outcome = Err(Denial::UnknownRoute);
+            return Ok(decision);
+        };
+        decision.route = Some(route.pattern.clone());
+        let account_id = match self.account_of(event) {
+            Ok(account_id) => account_id,
+            Err(denial) => {
+                decision.outcome = Err(denial);
+                return Ok(decision);
+            }
+        };
+        decision.account_id = Some(account_id.clone());
+        let key = (principal.user_id.clone(), principal.token_version, account_id);
+        let now = app.ports.clock.now();
+        let (standing, lookup) = match self.remembered(&key, now) {
+            Some(standing) => (standing, Lookup::Hit),
+            None => {
+                let standing = match app.rights(&principal, &key.2).await {
+                    Ok(rights) => Standing::Member(rights),
+                    Err(CallerError::Unauthenticated) => Standing::Refused(Denial::TokenRevoked),
+                    Err(CallerError::Blocked) => Standing::Refused(Denial::MemberBlocked),
+                    Err(CallerError::NotFound | CallerError::Forbidden) => {
+                        Standing::Refused(Denial::NotAMember)
+                    }
+                    Err(CallerError::Internal(error)) => return Err(error),
+                };
+                self.remember(key, standing.clone(), now);
+                (standing, Lookup::Miss)
+            }
+        };
+        decision.lookup = lookup;
+        decision.outcome = match standing {
+            Standing::Refused(denial) => Err(denial),
+            Standing::Member(rights) => {
+                decision.missing =
+                    rights.permissions.missing(&route.needs).iter().map(|p| p.to_string()).collect();
+                if decision.missing.is_empty() { Ok(rights) } else { Err(Denial::MissingPermission) }
+            }
+        };
+        Ok(decision)
+    }
+
+    /// The seller account the request names: its path parameter, else its header; both, when
+    /// they differ, name none.
+    fn account_of(&self, event: &AuthorizerEvent) -> Result<String, Denial> {
+        let from_path = event
+            .path_parameters
+            .as_ref()
+            .and_then(|p| p.get(&self.routes.account_path_parameter))
+            .filter(|v| !v.is_empty());
+        let from_header = header(event, &self.routes.account_header).filter(|v| !v.is_empty());
+        match (from_path, from_header) {
+            (Some(path), Some(header)) if path != header => Err(Denial::AccountMismatch),
+            (Some(account), _) => Ok(account.clone()),
+            (None, Some(account)) => Ok(account.to_owned()),
+            (None, None) => Err(Denial::NoAccount),
+        }
+    }
+
+    fn remembered(&self, key: &MemberKey, now: DateTime<Utc>) -> Option<Standing> {
+        let remembered = self.remembered.lock().expect("never poisoned: no code panics holding it");
+        let entry = remembered.get(key)?;
+        self.fresh(entry, now).then(|| entry.standing.clone())
+    }
+
+    fn remember(&self, key: MemberKey, standing: Standing, now: DateTime<Utc>) {
+        if self.max_staleness <= Duration::zero() {
+            return;
+        }
+        let mut remembered = self.remembered.lock().expect("never poisoned: no code panics holding it");
+        if remembered.len() >= CACHED_MEMBERS {
+            remembered.retain(|_, entry| self.fresh(entry, now));
+            if remembered.len() >= CACHED_MEMBERS {
+                remembered.clear();
+            }
+        }
+        remembered.insert(key, Remembered { standing, read_at: now });
+    }
+
+    fn fresh(&self, entry: &Remembered, now: DateTime<Utc>) -> bool {
+        entry.read_at <= now && now - entry.read_at < self.max_staleness
+    }
+}
+
+/// A header of the request, its name in any case.
+fn header<'e>(event: &'e AuthorizerEvent, name: &str) -> Option<&'e str> {
+    let headers = event.headers.as_ref()?;
+    headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+}
+
+fn bearer(event: &AuthorizerEvent) -> Option<&str> {
+    let (scheme, token) = header(event, "authorization")?.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|t| !t.is_empty())
+}
+
+/// The request's method and the route API Gateway matched: HTTP API's route key (the request's
+/// path for `$default`), REST's resource.
+fn route_of(event: &AuthorizerEvent) -> (&str, &str) {
+    let actual_method = event.request_context.http.as_ref().and_then(|h| h.method.as_deref());
+    if let Some(route_key) = event.route_key.as_deref() {
+        let method = actual_method.unwrap_or("");
+        return match route_key.split_once(' ') {
+            Some((_, path)) => (method, path),
+            None => (method, event.raw_path.as_deref().unwrap_or("")),
+        };
+    }
+    (event.http_method.as_deref().unwrap_or(""), event.resource.as_deref().unwrap_or(""))
+}
+
+/// What the backend receives: `$context.authorizer.<name>` (REST) or
+/// `requestContext.authorizer.lambda.<name>` (HTTP API). Values are strings and booleans, the
+/// types both accept; the permissions are comma-separated.
+fn context(rights: &MemberRights) -> Value {
+    json!({
+        "account_id": rights.account_id.to_string(),
+        "user_id": rights.user_id.to_string(),
+        "is_owner": rights.is_owner,
+        "permissions": rights.permissions.to_strings().join(","),
+    })
+}
+
+fn policy(principal: &str, effect: &str, method_arn: &str, context: Value) -> Value {
+    json!({
+        "principalId": principal,
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{ "Action": "execute-api:Invoke", "Effect": effect, "Resource": method_arn }]
+        },
+        "context": context,
+    })
+}
+
+/// One line per decision: what was asked, what was decided and why. Never the token.
+fn log(event: &AuthorizerEvent, decision: &Decision) {
+    let (method, route_path) = route_of(event);
+    let (allowed, reason, user_id) = match &decision.outcome {
+        Ok(rights) => (true, None, Some(rights.user_id.to_string())),
+        Err(denial) => (false, Some(denial.as_str()), None),
+    };
+    tracing::info!(
+        request_id = event.request_context.request_id.as_deref(),
+        allowed,
+        reason,
+        method,
+        route_path,
+        route = decision.route.as_deref(),
+        account_id = decision.account_id.as_deref(),
+        user_id,
+        missing = (!decision.missing.is_empty()).then(|| decision.missing.join(",")),
+        lookup = ?decision.lookup,
+        "authorization"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(value: Value) -> AuthorizerEvent {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn the_route_is_the_one_api_gateway_matched_with_the_requests_own_method() {
+        let http_api = event(json!({
+            "version": "2.0", "routeKey": "ANY /sellers/{account_id}/orders", "rawPath": "/prod/sellers/a1/orders",
+            "requestContext": {"http": {"method": "POST"}}
+        }));
+        assert_eq!(route_of(&http_api), ("POST", "/sellers/{account_id}/orders"));
+        let default_route = event(json!({
+            "version": "2.0", "routeKey": "$default", "rawPath": "/sellers/a1/orders",
+            "requestContext": {"http": {"method": "GET"}}
+        }));
+        assert_eq!(route_of(&default_route), ("GET", "/sellers/a1/orders"));
+        let rest = event(
+            json!({"type": "REQUEST", "methodArn": "arn", "httpMethod": "GET", "resource": "/sellers/{account_id}"}),
+        );
+        assert_eq!(route_of(&rest), ("GET", "/sellers/{account_id}"));
+    }
+
+    #[test]
+    fn the_bearer_token_is_read_from_the_header_in_any_case() {
+        let lower = event(json!({"headers": {"authorization": "Bearer abc"}}));
+        let upper = event(json!({"headers": {"Authorization": "bearer  abc "}}));
+        let basic = event(json!({"headers": {"Authorization": "Basic abc"}}));
+        let none = event(json!({"headers": null}));
+        assert_eq!(
+            (bearer(&lower), bearer(&upper), bearer(&basic), bearer(&none)),
+            (Some("abc"), Some("abc"), None, None)
+        );
+    }
+}
