@@ -2,6 +2,7 @@
 //! person takes (create an account, open the emailed link, sign in).
 
 pub mod app;
+pub mod authorizer_events;
 pub mod emulators;
 pub mod lambda_runtime;
 pub mod workspace;

@@ -4,12 +4,15 @@
 //! every route answers on its function, keys reach only the functions that use them, and functions
 //! started on one table share it as the deployed ones do.
 
+use base64::Engine;
 use serde_json::json;
 use shared::http::routes::{Function, ROUTES};
 use shared::service::support::access::AccessTokens;
+use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tests::app::PASSWORD;
 use tests::assert_no_differences;
+use tests::authorizer_events::{http_api_event, rest_event};
 use tests::lambda_runtime::{
     KEY_VARIABLES, OPERATOR_KEY, PUBLIC_BASE_URL, RunningFunction, activation_token, concrete, for_function,
     http_functions, schedule_event, teamgate_environment,
@@ -148,19 +151,7 @@ fn an_owner_activates_signs_in_and_reads_their_account_through_functions_sharing
     let account_id = created.body["account"]["id"].as_str().expect("an account id").to_owned();
     drop(accounts);
 
-    let token = activation_token(&owner);
-    let mut accept = RunningFunction::start_with("accept", for_function("accept", &environment));
-    let page = accept.request("POST", "/v1/invitations/inspect", &[], Some(json!({"token": token})));
-    assert_eq!(page.status, 200, "{}", page.text);
-    let mut activation = json!({"token": token, "password": PASSWORD});
-    for (field, value) in [("first_name", "Olena"), ("last_name", "Kovalenko"), ("phone", "+380991234567")] {
-        if page.body["profile_fields"][field] == "required" {
-            activation[field] = json!(value);
-        }
-    }
-    let activated = accept.request("POST", "/v1/invitations/accept", &[], Some(activation));
-    assert_eq!(activated.status, 200, "{}", activated.text);
-    drop(accept);
+    activate(&environment, &owner);
 
     let mut session = RunningFunction::start_with("session", for_function("session", &environment));
     let signed_in =
@@ -174,4 +165,192 @@ fn an_owner_activates_signs_in_and_reads_their_account_through_functions_sharing
     assert_eq!(me.status, 200, "{}", me.text);
     assert_eq!(me.body["memberships"][0]["account_id"], account_id.as_str(), "{}", me.text);
     assert_eq!(me.body["memberships"][0]["is_owner"], true, "{}", me.text);
+}
+
+/// Opens the newest activation link SES sent to `email` through the accept function, filling the
+/// profile fields the preset requires; the access token it answers with.
+fn activate(environment: &BTreeMap<&'static str, String>, email: &str) -> String {
+    let token = activation_token(email);
+    let mut accept = RunningFunction::start_with("accept", for_function("accept", environment));
+    let page = accept.request("POST", "/v1/invitations/inspect", &[], Some(json!({"token": token})));
+    assert_eq!(page.status, 200, "{}", page.text);
+    let mut activation = json!({"token": token, "password": PASSWORD});
+    for (field, value) in [("first_name", "Olena"), ("last_name", "Kovalenko"), ("phone", "+380991234567")] {
+        if page.body["profile_fields"][field] == "required" {
+            activation[field] = json!(value);
+        }
+    }
+    let activated = accept.request("POST", "/v1/invitations/accept", &[], Some(activation));
+    assert_eq!(activated.status, 200, "{}", activated.text);
+    activated.body["access_token"].as_str().expect("an access token").to_owned()
+}
+
+/// A route map over the Joom preset's sections, for the authorizer.
+const ROUTE_MAP: &str = r#"
+[routes]
+"GET /sellers/{account_id}/orders" = "orders:read"
+"POST /sellers/{account_id}/orders" = "orders:write"
+"#;
+const ORDERS: &str = "/sellers/{account_id}/orders";
+
+/// The payload of a JWT, unverified: what a test needs to mint a look-alike.
+fn claims(token: &str) -> serde_json::Value {
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
+/// Whether the authorizer's answer to an HTTP API request lets it through.
+fn http_api_allows(authorizer: &mut RunningFunction, method: &str, account_id: &str, token: &str) -> bool {
+    let bearer = format!("Bearer {token}");
+    let event = http_api_event(method, ORDERS, &[("account_id", account_id)], &[("authorization", &bearer)]);
+    let answer = authorizer.invoke(event).unwrap_or_else(|e| panic!("an HTTP API authorizer answers: {e}"));
+    answer["isAuthorized"].as_bool().unwrap_or_else(|| panic!("no isAuthorized in {answer}"))
+}
+
+/// A REST API's verdict on `GET` orders: `allow`, the reason of a Deny policy, or the error
+/// message (`Unauthorized`, API Gateway's 401).
+fn rest_verdict(authorizer: &mut RunningFunction, account_id: &str, token: &str) -> String {
+    let bearer = format!("Bearer {token}");
+    let event = rest_event("GET", ORDERS, &[("account_id", account_id)], &[("Authorization", &bearer)]);
+    match authorizer.invoke(event) {
+        Ok(policy) if policy["policyDocument"]["Statement"][0]["Effect"] == "Allow" => "allow".into(),
+        Ok(policy) => policy["context"]["reason"].as_str().unwrap_or("no reason").to_owned(),
+        Err(error) => error["errorMessage"].as_str().unwrap_or("no message").to_owned(),
+    }
+}
+
+#[test]
+fn the_authorizer_decides_http_api_and_rest_requests_against_the_live_table() {
+    let environment = teamgate_environment();
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_nanos();
+    let (owner, employee) =
+        (format!("owner-{nanos}@smoke.example"), format!("finance-{nanos}@smoke.example"));
+    let mut accounts = RunningFunction::start_with("accounts", for_function("accounts", &environment));
+    let operator = [("X-Operator-Key", OPERATOR_KEY)];
+    let mut account_ids = Vec::new();
+    for (name, email) in
+        [("Gate Shop", owner.clone()), ("Other Shop", format!("other-{nanos}@smoke.example"))]
+    {
+        let body = json!({"name": name, "owner_email": email, "preset": "joom"});
+        let created = accounts.request("POST", "/v1/operator/accounts", &operator, Some(body));
+        assert_eq!(created.status, 201, "{}", created.text);
+        account_ids.push(created.body["account"]["id"].as_str().expect("an account id").to_owned());
+    }
+    drop(accounts);
+    let (account_id, other_account) = (account_ids[0].as_str(), account_ids[1].as_str());
+    let owner_token = format!("Bearer {}", activate(&environment, &owner));
+    let mut invite = RunningFunction::start_with("invite", for_function("invite", &environment));
+    let invited = invite.request(
+        "POST",
+        &format!("/v1/accounts/{account_id}/invitations"),
+        &[("Authorization", &owner_token)],
+        Some(json!({"email": employee, "roles": ["finance"]})),
+    );
+    assert_eq!(invited.status, 201, "{}", invited.text);
+    drop(invite);
+    let finance = activate(&environment, &employee);
+
+    let mut share = for_function("authorizer", &environment);
+    assert_eq!(
+        share.keys().filter(|k| KEY_VARIABLES.contains(k)).collect::<Vec<_>>(),
+        [&"JWT_PUBLIC_KEY"],
+        "the authorizer holds the public key alone"
+    );
+    share.insert("AUTHZ_ROUTE_MAP", ROUTE_MAP.to_owned());
+    share.insert("AUTHZ_MAX_STALENESS_SECONDS", "0".to_owned());
+    let mut authorizer = RunningFunction::start_with("authorizer", share);
+
+    // Given an active finance employee (orders:read): reading orders is allowed, writing is not.
+    assert!(http_api_allows(&mut authorizer, "GET", account_id, &finance));
+    assert_eq!(rest_verdict(&mut authorizer, account_id, &finance), "allow");
+    assert!(!http_api_allows(&mut authorizer, "POST", account_id, &finance));
+    assert_eq!(rest_verdict(&mut authorizer, other_account, &finance), "not_a_member");
+
+    // Tokens that prove nobody: expired, tampered with, signed by another key.
+    let signer = AccessTokens::from_pem(&environment["JWT_SIGNING_KEY"], PUBLIC_BASE_URL).expect("the key");
+    let claims = claims(&finance);
+    let user = shared::domain::UserId::parse(claims["sub"].as_str().expect("sub")).expect("a user id");
+    let version = u32::try_from(claims["tv"].as_u64().expect("tv")).expect("a version");
+    let expired =
+        signer.issue(&user, version, chrono::Utc::now() - chrono::Duration::seconds(901)).expect("a token");
+    let foreign =
+        AccessTokens::generate(PUBLIC_BASE_URL).issue(&user, version, chrono::Utc::now()).expect("a token");
+    let mut tampered = finance.clone();
+    tampered.replace_range(tampered.len() - 6.., "AAAAAA");
+    for (what, token) in [("expired", &expired), ("tampered", &tampered), ("foreign", &foreign)] {
+        assert_eq!(rest_verdict(&mut authorizer, account_id, token), "Unauthorized", "{what}");
+        assert!(!http_api_allows(&mut authorizer, "GET", account_id, token), "{what}");
+    }
+
+    // A route the map does not know is denied, and the log says so, never with the token.
+    let bearer = format!("Bearer {finance}");
+    let unknown = rest_event(
+        "GET",
+        "/sellers/{account_id}/payouts",
+        &[("account_id", account_id)],
+        &[("Authorization", &bearer)],
+    );
+    let refused = authorizer.invoke(unknown).expect("a policy");
+    assert_eq!(refused["context"]["reason"], "unknown_route", "{refused}");
+
+    // Blocked, then deleted: refused on the next request (no staleness allowed here).
+    let member = format!("/v1/accounts/{account_id}/members/{user}");
+    let mut block = RunningFunction::start_with("block", for_function("block", &environment));
+    let blocked = block.request(
+        "POST",
+        &format!("{member}/block"),
+        &[("Authorization", &owner_token)],
+        Some(json!({})),
+    );
+    assert_eq!(blocked.status, 200, "{}", blocked.text);
+    assert_eq!(rest_verdict(&mut authorizer, account_id, &finance), "member_blocked");
+    let deleted = block.request("DELETE", &member, &[("Authorization", &owner_token)], None);
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    assert_eq!(rest_verdict(&mut authorizer, account_id, &finance), "not_a_member");
+
+    let logs = authorizer.logs();
+    let decisions: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["message"] == "authorization")
+        .collect();
+    assert!(decisions.len() >= 13, "one line per decision:\n{logs}");
+    assert!(
+        decisions
+            .iter()
+            .any(|d| d["reason"] == "unknown_route" && d["route_path"] == "/sellers/{account_id}/payouts"),
+        "{logs}"
+    );
+    assert!(decisions.iter().any(|d| d["allowed"] == true && d["user_id"] == user.to_string()), "{logs}");
+    for token in [&finance, &expired, &tampered, &foreign] {
+        let signature = token.rsplit('.').next().expect("a signature");
+        assert!(!logs.contains(signature), "a token reached the log:\n{logs}");
+    }
+}
+
+#[test]
+fn the_authorizer_stops_its_cold_start_at_a_bad_route_map_naming_the_line() {
+    let environment = teamgate_environment();
+    for (map, wanted) in [
+        (None, "AUTHZ_ROUTE_MAP"),
+        (
+            Some("[routes]\n\"GET /a\" = \"orders:read\"\n\"GET /b\" = \"oders:read\"\n"),
+            "line 3: `oders:read`",
+        ),
+    ] {
+        let mut share = for_function("authorizer", &environment);
+        if let Some(map) = map {
+            share.insert("AUTHZ_ROUTE_MAP", map.to_owned());
+        }
+        let mut authorizer = RunningFunction::start_with("authorizer", share);
+        let status = authorizer.wait_for_exit();
+        assert!(!status.success(), "started with {map:?}");
+        let reported = authorizer.init_error.take().map(|e| e.to_string()).unwrap_or_default();
+        let logs = authorizer.logs();
+        assert!(
+            reported.contains(wanted) || logs.contains(wanted),
+            "{wanted} named in neither {reported} nor\n{logs}"
+        );
+    }
 }
