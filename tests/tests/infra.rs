@@ -1,11 +1,16 @@
 //! `infra/template.yaml` deploys exactly what the code is: the route table's routes on the
 //! functions that serve them, one function per crate, memory and permissions sized to what each
-//! function does, and a table that keeps its data. Every check lists all the differences it
-//! finds, not just the first. The template uses long-form intrinsic functions (`Ref:`,
-//! `Fn::Sub:`), so a plain YAML parser reads it.
+//! function does, and a table that keeps its data; the Lambda authorizer reads and nothing more.
+//! `infra/examples/seller-api.yaml`, the example of a marketplace API behind that authorizer,
+//! leaves API Gateway's caching off and has a route in `infra/examples/route-map.toml` for every
+//! route. Every check lists all the differences it finds, not just the first. The templates use
+//! long-form intrinsic functions (`Ref:`, `Fn::Sub:`), so a plain YAML parser reads them.
 
-use serde_json::Value;
-use shared::http::routes::{ROUTES, Route};
+use serde_json::{Value, json};
+use shared::authorizer::DEFAULT_MAX_STALENESS_SECONDS;
+use shared::authorizer::route_map::RouteMap;
+use shared::domain::Presets;
+use shared::http::routes::{Operation, ROUTES, Route};
 use std::collections::{BTreeMap, BTreeSet};
 use tests::assert_no_differences;
 use tests::workspace::{self, declared_keys, deployed_routes, function_crates};
@@ -19,9 +24,30 @@ const WRITE_ACTIONS: &[&str] =
 const HASHING_MEMORY_MB: u64 = 1024;
 const DEFAULT_MEMORY_MB: u64 = 256;
 
+/// The Lambda authorizer's crate: no route of the table is its, the marketplace's own API
+/// invokes it, and it is deployed only when given a route map (this condition).
+const AUTHORIZER: &str = "authorizer";
+const AUTHORIZER_CONDITION: &str = "HasAuthorizerRouteMap";
+/// What the authorizer reads per decision: the account, user and member items by their keys.
+const AUTHORIZER_ACTIONS: &[&str] = &["dynamodb:GetItem", "dynamodb:BatchGetItem"];
+/// `AUTHZ_MAX_STALENESS_SECONDS`'s bounds (shared/src/authorizer/mod.rs).
+const MOST_STALENESS_SECONDS: i64 = 300;
+
+const EXAMPLE_API: &str = "infra/examples/seller-api.yaml";
+const EXAMPLE_ROUTE_MAP: &str = "infra/examples/route-map.toml";
+
 fn template() -> Value {
-    let text = workspace::read("infra/template.yaml");
-    serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("parsing infra/template.yaml: {e}"))
+    yaml("infra/template.yaml")
+}
+
+fn yaml(path: &str) -> Value {
+    let text = workspace::read(path);
+    serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("parsing {path}: {e}"))
+}
+
+/// Whether a route only reads: a `GET`, or `POST /v1/authorize`, a question in a body.
+fn reads_only(route: &Route) -> bool {
+    route.method.as_str() == "GET" || route.operation == Operation::Authorize
 }
 
 /// Names of the functions that serve at least one route `with` the effect the route table
@@ -64,6 +90,8 @@ fn merge_globals(global: &Value, local: &Value) -> Value {
 /// A deployed function as the template declares it, its properties merged over `Globals`.
 struct FunctionResource {
     logical_id: String,
+    /// The resource's `Condition`, if it is deployed only under one.
+    condition: Option<String>,
     properties: serde_json::Map<String, Value>,
 }
 
@@ -125,7 +153,8 @@ fn functions(template: &Value) -> (BTreeMap<String, FunctionResource>, Vec<Strin
             ));
             continue;
         };
-        let function = FunctionResource { logical_id: logical_id.clone(), properties };
+        let condition = resource["Condition"].as_str().map(str::to_owned);
+        let function = FunctionResource { logical_id: logical_id.clone(), condition, properties };
         if let Some(other) = found.insert(name.to_owned(), function) {
             differences.push(format!("{} and {logical_id} both deploy `{name}`", other.logical_id));
         }
@@ -220,8 +249,16 @@ fn every_function_crate_is_deployed_from_its_zip_and_nothing_else_is() {
         if function.get("Architectures") != Some(&serde_json::json!([{"Ref": "Architecture"}])) {
             differences.push(format!("{name} ({id}): Architectures must be [Ref: Architecture]"));
         }
-        if function.events().next().is_none() {
-            differences.push(format!("{name} ({id}): no event ever invokes it"));
+        // The marketplace's own API invokes the authorizer; an event here would be a way around
+        // its route map.
+        match (name == AUTHORIZER, function.events().next().is_some()) {
+            (false, false) => differences.push(format!("{name} ({id}): no event ever invokes it")),
+            (true, true) => differences.push(format!("{name} ({id}): an event of this stack invokes it")),
+            _ => {}
+        }
+        let want = (name == AUTHORIZER).then_some(AUTHORIZER_CONDITION);
+        if function.condition.as_deref() != want {
+            differences.push(format!("{name} ({id}): Condition is {:?}, want {want:?}", function.condition));
         }
     }
     assert_no_differences("function crates against the template's functions", differences);
@@ -318,7 +355,7 @@ fn each_function_may_do_only_what_its_routes_need_on_the_table_and_in_ses() {
     let mailing = functions_serving(|r| r.effects.mails);
     for (name, function) in &functions {
         let routes: Vec<&Route> = deployed_routes().filter(|r| r.function.name() == name).collect();
-        let read_only = !routes.is_empty() && routes.iter().all(|r| r.method.as_str() == "GET");
+        let read_only = name == AUTHORIZER || (!routes.is_empty() && routes.iter().all(|r| reads_only(r)));
         let actions = function.actions();
         for action in &actions {
             let allowed = READ_ACTIONS.contains(&action.as_str())
@@ -326,7 +363,7 @@ fn each_function_may_do_only_what_its_routes_need_on_the_table_and_in_ses() {
                 || (action == "ses:SendEmail" && mailing.contains(name));
             if !allowed {
                 let why = if read_only && WRITE_ACTIONS.contains(&action.as_str()) {
-                    "its routes only read"
+                    if name == AUTHORIZER { "it only reads" } else { "its routes only read" }
                 } else if action == "ses:SendEmail" {
                     "none of its routes sends mail"
                 } else {
@@ -417,7 +454,8 @@ fn the_cleanup_runs_on_its_schedule_and_every_function_logs_with_retention() {
         let schedules: Vec<&Value> =
             function.events().map(|(_, s)| s).filter(|s| s["Type"] == "Schedule").collect();
         let timeout = function.get("Timeout").and_then(Value::as_u64);
-        if routed.contains(name) {
+        // API Gateway waits for the authorizer as for a route's function.
+        if routed.contains(name) || name == AUTHORIZER {
             if !schedules.is_empty() {
                 differences.push(format!("{name}: an HTTP function on a schedule"));
             }
@@ -536,4 +574,201 @@ fn each_function_gets_exactly_the_keys_its_routes_use_and_globals_none() {
         }
     }
     assert_no_differences("the keys each function gets", differences);
+}
+
+#[test]
+fn the_authorizer_may_only_read_the_items_of_a_decision() {
+    let template = template();
+    let (functions, mut differences) = functions(&template);
+    let Some(authorizer) = functions.get(AUTHORIZER) else {
+        panic!("the template deploys no `{AUTHORIZER}`: every_function_crate_is_deployed… says why");
+    };
+    let actions = authorizer.actions();
+    let wanted: BTreeSet<String> = AUTHORIZER_ACTIONS.iter().map(|a| (*a).to_owned()).collect();
+    for action in actions.difference(&wanted) {
+        let why = if action.starts_with("ses:") {
+            "it sends no mail"
+        } else if action == "dynamodb:Query" {
+            "it reads items by their keys, never an index or a partition"
+        } else {
+            "it only reads the account, user and member items"
+        };
+        differences.push(format!("{AUTHORIZER}: may {action}, but {why}"));
+    }
+    for action in wanted.difference(&actions) {
+        differences.push(format!("{AUTHORIZER}: may not {action}, which each decision needs"));
+    }
+    let table_only = json!([{"Fn::GetAtt": ["Table", "Arn"]}]);
+    for statement in authorizer.statements() {
+        let sid = statement["Sid"].as_str().unwrap_or("(no Sid)");
+        if statement["Effect"] != "Allow" {
+            differences.push(format!("{AUTHORIZER} {sid}: Effect {}, want Allow", statement["Effect"]));
+        }
+        let resource = match &statement["Resource"] {
+            Value::Array(_) => statement["Resource"].clone(),
+            single => json!([single]),
+        };
+        if resource != table_only {
+            differences.push(format!("{AUTHORIZER} {sid}: Resource is {resource}, want the table alone"));
+        }
+    }
+    assert_no_differences("the authorizer's permissions", differences);
+}
+
+#[test]
+fn the_authorizer_takes_its_route_map_and_bound_from_parameters_and_exports_its_arn() {
+    let template = template();
+    let (functions, mut differences) = functions(&template);
+    let parameters = &template["Parameters"];
+    let route_map = &parameters["AuthorizerRouteMapParameter"];
+    if route_map["Type"] != "String" || route_map["Default"] != "" {
+        differences.push("parameter AuthorizerRouteMapParameter: want a String, empty by default".into());
+    }
+    let staleness = &parameters["AuthorizerMaxStalenessSeconds"];
+    let bounds = [
+        ("Type", json!("Number")),
+        ("Default", json!(DEFAULT_MAX_STALENESS_SECONDS)),
+        ("MinValue", json!(0)),
+        ("MaxValue", json!(MOST_STALENESS_SECONDS)),
+    ];
+    for (key, want) in bounds {
+        if staleness[key] != want {
+            differences.push(format!(
+                "parameter AuthorizerMaxStalenessSeconds: {key} is {}, want {want}",
+                staleness[key]
+            ));
+        }
+    }
+    let condition = json!({"Fn::Not": [{"Fn::Equals": [{"Ref": "AuthorizerRouteMapParameter"}, ""]}]});
+    if template["Conditions"][AUTHORIZER_CONDITION] != condition {
+        differences.push(format!("condition {AUTHORIZER_CONDITION}: want {condition}"));
+    }
+    if let Some(authorizer) = functions.get(AUTHORIZER) {
+        let variables = authorizer.get("Environment").map(|e| &e["Variables"]).cloned().unwrap_or_default();
+        let wanted = [
+            ("AUTHZ_ROUTE_MAP", json!({"Fn::Sub": "{{resolve:ssm:${AuthorizerRouteMapParameter}}}"})),
+            ("AUTHZ_MAX_STALENESS_SECONDS", json!({"Ref": "AuthorizerMaxStalenessSeconds"})),
+            // The map comes from the parameter alone: the authorizer refuses both at once.
+            ("AUTHZ_ROUTE_MAP_FILE", Value::Null),
+        ];
+        for (variable, want) in wanted {
+            if variables[variable] != want {
+                differences.push(format!("{AUTHORIZER}: {variable} is {}, want {want}", variables[variable]));
+            }
+        }
+        let group = authorizer.get("LoggingConfig").and_then(|c| c["LogGroup"]["Ref"].as_str()).unwrap_or("");
+        if template["Resources"][group]["Condition"] != AUTHORIZER_CONDITION {
+            differences
+                .push(format!("log group {group}: want Condition {AUTHORIZER_CONDITION}, as its function"));
+        }
+    } else {
+        differences.push(format!("the template deploys no `{AUTHORIZER}`"));
+    }
+    let output = &template["Outputs"]["AuthorizerArn"];
+    let logical_id = functions.get(AUTHORIZER).map_or("AuthorizerFunction", |f| f.logical_id.as_str());
+    for (key, want) in [
+        ("Condition", json!(AUTHORIZER_CONDITION)),
+        ("Value", json!({"Fn::GetAtt": [logical_id, "Arn"]})),
+        ("Export", json!({"Name": {"Fn::Sub": "${AWS::StackName}-AuthorizerArn"}})),
+    ] {
+        if output[key] != want {
+            differences.push(format!("output AuthorizerArn: {key} is {}, want {want}", output[key]));
+        }
+    }
+    assert_no_differences("the authorizer's configuration and output", differences);
+}
+
+#[test]
+fn the_example_api_asks_the_authorizer_on_every_route_uncached_and_its_map_knows_each_route() {
+    let example = yaml(EXAMPLE_API);
+    let mut differences = Vec::new();
+    let resources = example["Resources"].as_object().expect("`Resources` is a mapping");
+    let arn = json!({"Ref": "TeamgateAuthorizerArn"});
+    if example["Parameters"]["TeamgateAuthorizerArn"].is_null() {
+        differences.push("no parameter TeamgateAuthorizerArn".into());
+    }
+    let apis: Vec<(&String, &Value)> =
+        resources.iter().filter(|(_, r)| r["Type"] == "AWS::Serverless::HttpApi").collect();
+    if apis.is_empty() {
+        differences.push("no AWS::Serverless::HttpApi".into());
+    }
+    for (id, api) in &apis {
+        let auth = &api["Properties"]["Auth"];
+        let default = auth["DefaultAuthorizer"].as_str().unwrap_or("");
+        let authorizer = &auth["Authorizers"][default];
+        if authorizer["FunctionArn"] != arn {
+            differences.push(format!("{id}: DefaultAuthorizer `{default}` is not the TeamgateAuthorizerArn"));
+        }
+        for (key, want) in
+            [("AuthorizerPayloadFormatVersion", json!("2.0")), ("EnableSimpleResponses", json!(true))]
+        {
+            if authorizer[key] != want {
+                differences.push(format!("{id}.{default}: {key} is {}, want {want}", authorizer[key]));
+            }
+        }
+        // API Gateway would reuse one answer for every route and account of the same token.
+        if authorizer["Identity"]["ReauthorizeEvery"] != 0 {
+            let have = &authorizer["Identity"]["ReauthorizeEvery"];
+            differences
+                .push(format!("{id}.{default}: Identity.ReauthorizeEvery is {have}, want 0 (no caching)"));
+        }
+        if authorizer["Identity"]["Headers"] != json!(["Authorization"]) {
+            let have = &authorizer["Identity"]["Headers"];
+            differences.push(format!("{id}.{default}: Identity.Headers is {have}, want [Authorization]"));
+        }
+        let invokes = resources.values().any(|r| {
+            let p = &r["Properties"];
+            r["Type"] == "AWS::Lambda::Permission"
+                && p["FunctionName"] == arn
+                && p["Principal"] == "apigateway.amazonaws.com"
+                && p["Action"] == "lambda:InvokeFunction"
+                && p["SourceArn"]["Fn::Sub"]
+                    .as_str()
+                    .is_some_and(|s| s.ends_with(&format!("${{{id}}}/authorizers/*")))
+        });
+        if !invokes {
+            differences
+                .push(format!("{id}: no AWS::Lambda::Permission lets its authorizers invoke the authorizer"));
+        }
+    }
+    let text = workspace::read(EXAMPLE_ROUTE_MAP);
+    // Lambda holds 4 KB of environment variables per function, the Globals' and the key's included.
+    if text.len() > 3072 {
+        differences
+            .push(format!("{EXAMPLE_ROUTE_MAP} is {} bytes: AUTHZ_ROUTE_MAP would not fit", text.len()));
+    }
+    let presets = Presets::builtin().expect("the built-in presets");
+    let map = RouteMap::parse(&text, EXAMPLE_ROUTE_MAP, &presets.catalog())
+        .unwrap_or_else(|e| panic!("the authorizer would not start: {e}"));
+    let account = format!("{{{}}}", map.account_path_parameter);
+    let mut routes = 0;
+    for (id, function) in resources.iter().filter(|(_, r)| r["Type"] == "AWS::Serverless::Function") {
+        for (event, spec) in function["Properties"]["Events"].as_object().into_iter().flatten() {
+            if spec["Type"] != "HttpApi" {
+                continue;
+            }
+            routes += 1;
+            let properties = &spec["Properties"];
+            let (method, path) =
+                (properties["Method"].as_str().unwrap_or(""), properties["Path"].as_str().unwrap_or(""));
+            if !properties["Auth"].is_null() {
+                differences.push(format!(
+                    "{id}.{event} ({method} {path}): Auth {}, want the default authorizer",
+                    properties["Auth"]
+                ));
+            }
+            if map.find(&method.to_uppercase(), path).is_none() {
+                differences.push(format!(
+                    "{id}.{event}: {EXAMPLE_ROUTE_MAP} has no route for {method} {path}: denied"
+                ));
+            }
+            if !path.split('/').any(|segment| segment == account) {
+                differences.push(format!("{id}.{event}: {path} names no account ({account})"));
+            }
+        }
+    }
+    if routes == 0 {
+        differences.push(format!("{EXAMPLE_API} has no HttpApi route"));
+    }
+    assert_no_differences("the example API behind the authorizer", differences);
 }
