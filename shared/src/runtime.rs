@@ -93,7 +93,20 @@ pub async fn cleanup() -> Result<(), LambdaError> {
 
 /// The Lambda authorizer's `main`: the route map and the public key checked at init (a bad
 /// line of the map stops the cold start, named in the log), then one decision per event.
+/// `authorizer --check <route-map.toml>` checks a map the same way before it is deployed.
 pub async fn authorizer() -> Result<(), LambdaError> {
+    if let [_, flag, path] = std::env::args().collect::<Vec<_>>().as_slice()
+        && flag == "--check"
+    {
+        match check_route_map(path) {
+            Ok(report) => println!("{report}"),
+            Err(error) => {
+                eprintln!("{error}");
+                std::process::exit(1);
+            }
+        }
+        return Ok(());
+    }
     init_logging(true);
     let config = Config::reader_from_env(crate::authorizer::KEYS)
         .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
@@ -115,6 +128,14 @@ pub async fn authorizer() -> Result<(), LambdaError> {
         },
     ))
     .await
+}
+
+/// Checks a route map file as the authorizer's cold start would, and says what it found.
+fn check_route_map(path: &str) -> Result<String, LambdaError> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let presets = crate::domain::Presets::builtin()?;
+    let map = crate::authorizer::route_map::RouteMap::parse(&text, path, &presets.catalog())?;
+    Ok(format!("{path}: {} routes, every permission a section of some preset", map.route_count()))
 }
 
 fn welcome(config: &Config) -> String {

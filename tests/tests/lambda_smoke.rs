@@ -14,8 +14,8 @@ use tests::app::PASSWORD;
 use tests::assert_no_differences;
 use tests::authorizer_events::{http_api_event, rest_event};
 use tests::lambda_runtime::{
-    KEY_VARIABLES, OPERATOR_KEY, PUBLIC_BASE_URL, RunningFunction, activation_token, concrete, for_function,
-    http_functions, schedule_event, teamgate_environment,
+    KEY_VARIABLES, OPERATOR_KEY, PUBLIC_BASE_URL, RunningFunction, activation_token, binary, concrete,
+    for_function, http_functions, schedule_event, teamgate_environment,
 };
 use tests::workspace::{declared_keys, function_crates};
 
@@ -327,6 +327,24 @@ fn the_authorizer_decides_http_api_and_rest_requests_against_the_live_table() {
         let signature = token.rsplit('.').next().expect("a signature");
         assert!(!logs.contains(signature), "a token reached the log:\n{logs}");
     }
+}
+
+#[test]
+fn the_authorizer_checks_a_route_map_file_before_it_is_deployed() {
+    let example = tests::workspace::root().join("infra/examples/route-map.toml");
+    let checked =
+        std::process::Command::new(binary("authorizer")).arg("--check").arg(&example).output().expect("runs");
+    let said = String::from_utf8_lossy(&checked.stdout);
+    assert!(checked.status.success() && said.contains("3 routes"), "{said}");
+
+    let bad = std::env::temp_dir().join(format!("route-map-{}.toml", std::process::id()));
+    std::fs::write(&bad, "[routes]\n\"GET /a\" = \"orders:read\"\n\"GET /b\" = \"oders:read\"\n")
+        .expect("written");
+    let refused =
+        std::process::Command::new(binary("authorizer")).arg("--check").arg(&bad).output().expect("runs");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && said.contains("line 3: `oders:read`"), "{said}");
+    std::fs::remove_file(&bad).expect("removed");
 }
 
 #[test]

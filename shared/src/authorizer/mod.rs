@@ -102,6 +102,8 @@ pub enum Lookup {
 #[derive(Debug)]
 pub struct Decision {
     pub outcome: Result<MemberRights, Denial>,
+    /// Whom the token proved, once verified: named in the log line of a refusal too.
+    pub user_id: Option<UserId>,
     pub lookup: Lookup,
     pub account_id: Option<String>,
     /// The route map's route that matched, as written.
@@ -146,6 +148,8 @@ struct AuthorizerEvent {
 #[serde(rename_all = "camelCase")]
 struct EventContext {
     request_id: Option<String>,
+    /// An HTTP API's stage: a named one prefixes `rawPath`.
+    stage: Option<String>,
     http: Option<HttpContext>,
 }
 
@@ -260,6 +264,7 @@ impl Authorizer {
     async fn decide(&self, app: &Teamgate, event: &AuthorizerEvent) -> Result<Decision, InternalError> {
         let mut decision = Decision {
             outcome: Err(Denial::NoToken),
+            user_id: None,
             lookup: Lookup::None,
             account_id: None,
             route: None,
@@ -270,6 +275,7 @@ impl Authorizer {
             decision.outcome = Err(Denial::InvalidToken);
             return Ok(decision);
         };
+        decision.user_id = Some(principal.user_id.clone());
         let (method, route_path) = route_of(event);
         let Some(route) = self.routes.find(method, route_path) else {
             decision.outcome = Err(Denial::UnknownRoute);
@@ -367,18 +373,35 @@ fn bearer(event: &AuthorizerEvent) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|t| !t.is_empty())
 }
 
-/// The request's method and the route API Gateway matched: HTTP API's route key (the request's
-/// path for `$default`), REST's resource.
+/// The request's method and the route API Gateway matched: HTTP API's route key (for the
+/// catch-all `$default`, the request's path without its stage), REST's resource.
 fn route_of(event: &AuthorizerEvent) -> (&str, &str) {
     let actual_method = event.request_context.http.as_ref().and_then(|h| h.method.as_deref());
     if let Some(route_key) = event.route_key.as_deref() {
         let method = actual_method.unwrap_or("");
         return match route_key.split_once(' ') {
             Some((_, path)) => (method, path),
-            None => (method, event.raw_path.as_deref().unwrap_or("")),
+            None => (method, path_without_stage(event)),
         };
     }
     (event.http_method.as_deref().unwrap_or(""), event.resource.as_deref().unwrap_or(""))
+}
+
+/// `rawPath` of an HTTP API request without the named stage that prefixes it (`/prod/sellers/…`
+/// on the stage `prod`); as it is on the `$default` stage.
+fn path_without_stage(event: &AuthorizerEvent) -> &str {
+    let raw = event.raw_path.as_deref().unwrap_or("");
+    let stage = event.request_context.stage.as_deref().filter(|s| *s != "$default");
+    match stage.and_then(|stage| raw.strip_prefix('/')?.strip_prefix(stage)) {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+            if rest.is_empty() {
+                "/"
+            } else {
+                rest
+            }
+        }
+        _ => raw,
+    }
 }
 
 /// What the backend receives: `$context.authorizer.<name>` (REST) or
@@ -407,10 +430,11 @@ fn policy(principal: &str, effect: &str, method_arn: &str, context: Value) -> Va
 /// One line per decision: what was asked, what was decided and why. Never the token.
 fn log(event: &AuthorizerEvent, decision: &Decision) {
     let (method, route_path) = route_of(event);
-    let (allowed, reason, user_id) = match &decision.outcome {
-        Ok(rights) => (true, None, Some(rights.user_id.to_string())),
-        Err(denial) => (false, Some(denial.as_str()), None),
+    let (allowed, reason) = match &decision.outcome {
+        Ok(_) => (true, None),
+        Err(denial) => (false, Some(denial.as_str())),
     };
+    let user_id = decision.user_id.as_ref().map(ToString::to_string);
     tracing::info!(
         request_id = event.request_context.request_id.as_deref(),
         allowed,

@@ -160,7 +160,8 @@ impl RouteMap {
     pub fn parse(text: &str, source_name: &str, catalog: &PermissionSet) -> Result<Self, RouteMapError> {
         let fail = |reason: String| RouteMapError { source_name: source_name.to_owned(), reason };
         let file: File = toml::from_str(text).map_err(|e| fail(e.to_string().trim_end().to_owned()))?;
-        let line = |span: std::ops::Range<usize>| text[..span.start.min(text.len())].matches('\n').count() + 1;
+        let line =
+            |span: std::ops::Range<usize>| text[..span.start.min(text.len())].matches('\n').count() + 1;
         let mut routes = Vec::new();
         let mut shapes: BTreeMap<String, usize> = BTreeMap::new();
         let mut written: Vec<_> = file.routes.iter().collect();
@@ -190,6 +191,11 @@ impl RouteMap {
             account_path_parameter: file.account.path_parameter,
             account_header: header.to_ascii_lowercase(),
         })
+    }
+
+    /// How many routes the map has.
+    pub fn route_count(&self) -> usize {
+        self.routes.len()
     }
 
     /// The most specific route matching a request's method and the route API Gateway matched.
