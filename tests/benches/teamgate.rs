@@ -1,6 +1,7 @@
 //! `make bench`: Teamgate's speed, measured side by side in one run (read ratios, not absolute
-//! times): latency per operation in-process, the cleanup's throughput, the dev server's
-//! throughput over loopback, and (after `make build`) each function's zip size.
+//! times): latency per operation in-process, the authorizer's decisions (time and DynamoDB calls,
+//! remembered or not), the cleanup's throughput, the dev server's throughput over loopback, and
+//! (after `make build`) each function's zip size.
 
 use serde_json::json;
 use std::time::Instant;
@@ -61,9 +62,55 @@ async fn main() {
     .await;
     println!("{:<44} {p50:>10.2} {p95:>10.2}", "list members (page of 50)");
 
+    authorizer(&app, &owner).await;
     throughput(&app, &owner.token).await;
     cleanup(&app).await;
     zip_sizes();
+}
+
+/// The authorizer's warm decision in-process, when it reads the member (a miss) and when it
+/// remembers them (a hit), on the memory store and on DynamoDB Local, with the DynamoDB calls
+/// one decision makes.
+async fn authorizer(app: &tests::app::TestApp, owner: &tests::app::Owner) {
+    use shared::authorizer::{Authorizer, route_map::RouteMap};
+    use tests::authorizer_events::http_api_event;
+    const MAP: &str = "[routes]\n\"GET /sellers/{account_id}/orders\" = \"products:read\"\n";
+    let calls = tests::emulators::DynamoCalls::default();
+    let store = std::sync::Arc::new(tests::emulators::counted_dynamo_store(&calls).await);
+    let on_dynamodb = tests::app::spawn_app_on(
+        store,
+        tests::app::ses_mailer(tests::emulators::VERIFIED_SENDER).await,
+        |s| s.limits = unlimited(),
+    )
+    .await;
+    let dynamo_owner = on_dynamodb.owner("standard", "owner@authorizer-bench.example").await;
+    println!(
+        "\n{:<44} {:>10} {:>10} {:>16}",
+        "authorizer decision (in-process)", "p50 ms", "p95 ms", "DynamoDB calls"
+    );
+    for (store, app, owner) in [("memory", app, owner), ("DynamoDB Local", &on_dynamodb, &dynamo_owner)] {
+        for (lookup, staleness) in [("miss", 0), ("hit", 300)] {
+            let routes = RouteMap::parse(MAP, "bench", &app.api.app.presets.catalog()).expect("a valid map");
+            let gate = Authorizer::new(routes, staleness);
+            let bearer = format!("Bearer {}", owner.token);
+            let event = http_api_event(
+                "GET",
+                "/sellers/{account_id}/orders",
+                &[("account_id", &owner.account_id)],
+                &[("authorization", &bearer)],
+            );
+            let decide = || async {
+                let answer = gate.answer(&app.api.app, event.clone()).await.expect("an answer");
+                assert_eq!(answer["isAuthorized"], true, "{answer}");
+            };
+            decide().await;
+            calls.take();
+            let (p50, p95) = measure(500, |_| decide()).await;
+            let per_decision = calls.take().len() as f64 / 500.0;
+            let counted = if store == "memory" { "-".to_owned() } else { format!("{per_decision:.2}") };
+            println!("{:<44} {p50:>10.3} {p95:>10.3} {counted:>16}", format!("{lookup}, {store}"));
+        }
+    }
 }
 
 /// Requests per second of `GET /v1/me` from 16 concurrent clients, 4,000 requests in all.
@@ -124,8 +171,27 @@ fn zip_sizes() {
         })
         .collect();
     rows.sort();
-    for (name, size) in rows {
-        println!("{name:<20} {:>10.0}", size as f64 / 1024.0);
+    for (name, size) in &rows {
+        println!("{name:<20} {:>10.0}", *size as f64 / 1024.0);
+    }
+    // The authorizer links no mail client, no password hashing and no HTTP routing: it must stay
+    // the smallest of the functions API Gateway calls.
+    let http = tests::lambda_runtime::http_functions();
+    let smallest_http =
+        rows.iter().filter(|(name, _)| http.contains_key(name.as_str())).min_by_key(|(_, size)| *size);
+    if let (Some((_, authorizer)), Some((name, smallest))) =
+        (rows.iter().find(|(name, _)| name == "authorizer"), smallest_http)
+    {
+        let verdict = if authorizer < smallest {
+            "smaller, as it should be"
+        } else {
+            "NOT smaller: look at what it links"
+        };
+        println!(
+            "authorizer {:.0} KiB against the smallest HTTP function ({name}) {:.0} KiB: {verdict}",
+            *authorizer as f64 / 1024.0,
+            *smallest as f64 / 1024.0
+        );
     }
 }
 
