@@ -52,6 +52,15 @@ pub fn http_api_event(
     })
 }
 
+/// An HTTP API's authorizer request for its catch-all `$default` route: the route is the path.
+pub fn http_api_catch_all_event(method: &str, path: &str, headers: &[(&str, &str)]) -> Value {
+    let mut event = http_api_event(method, path, &[], headers);
+    event["routeKey"] = json!("$default");
+    event["requestContext"]["routeKey"] = json!("$default");
+    event.as_object_mut().expect("an object").remove("pathParameters");
+    event
+}
+
 /// The method ARN of a REST API request, as the policy must name it.
 pub fn method_arn(method: &str, route: &str, parameters: &[(&str, &str)]) -> String {
     format!(

@@ -8,7 +8,7 @@ use shared::authorizer::Authorizer;
 use shared::authorizer::route_map::RouteMap;
 use shared::service::support::access::AccessTokens;
 use tests::app::{Owner, PASSWORD, TestApp, ses_mailer, spawn_app_on};
-use tests::authorizer_events::{http_api_event, method_arn, rest_event};
+use tests::authorizer_events::{http_api_catch_all_event, http_api_event, method_arn, rest_event};
 use tests::emulators::{DynamoCalls, VERIFIED_SENDER, counted_dynamo_store};
 
 /// A marketplace's route map over the Joom preset's sections.
@@ -153,7 +153,7 @@ async fn another_accounts_id_or_two_accounts_at_once_are_denied(app: TestApp) {
     let account = team.owner.account_id.as_str();
 
     assert_eq!(gate.rest_verdict(&stranger.account_id, &team.finance).await, "not_a_member");
-    assert_eq!(gate.rest_verdict("not-an-account-id", &team.finance).await, "not_a_member");
+    assert_eq!(gate.rest_verdict("not-an-account-id", &team.finance).await, "no_account");
 
     // The account from the header, on a route whose path names none.
     let bearer = format!("Bearer {}", team.finance);
@@ -174,6 +174,78 @@ async fn another_accounts_id_or_two_accounts_at_once_are_denied(app: TestApp) {
         .await
         .expect("a policy");
     assert_eq!(both["context"]["reason"], "account_mismatch");
+}
+
+async fn the_account_is_the_one_the_path_names_wherever_it_sits(app: TestApp) {
+    let team = joom_team(&app, "path").await;
+    let stranger = app.owner("joom", "owner@elsewhere.example").await;
+    let gate = Gate::new(&app, 5);
+    let (mine, theirs) = (team.owner.account_id.as_str(), stranger.account_id.as_str());
+    let bearer = format!("Bearer {}", team.finance);
+    let reason = |answer: Result<Value, String>| {
+        let policy = answer.expect("a policy");
+        match policy["policyDocument"]["Statement"][0]["Effect"].as_str() {
+            Some("Allow") => "allow".to_owned(),
+            _ => policy["context"]["reason"].as_str().unwrap_or("no reason").to_owned(),
+        }
+    };
+
+    // API Gateway names the parameter otherwise: the map's `{account_id}` says which segment it is.
+    let elsewhere = gate
+        .rest("GET", "/sellers/{seller}/orders", &[("seller", theirs)], &[("Authorization", &bearer)])
+        .await;
+    assert_eq!(reason(elsewhere), "not_a_member");
+    let own = gate
+        .rest("GET", "/sellers/{seller}/orders", &[("seller", mine)], &[("Authorization", &bearer)])
+        .await;
+    assert_eq!(reason(own), "allow");
+    // The header cannot stand in for the path on a route that names the account in its path.
+    let header_instead = gate
+        .rest(
+            "GET",
+            "/sellers/{seller}/orders",
+            &[("seller", theirs)],
+            &[("Authorization", &bearer), ("X-Teamgate-Account", mine)],
+        )
+        .await;
+    assert_eq!(reason(header_instead), "account_mismatch");
+
+    // A catch-all route: the account is the request path's segment, and the path must be plain.
+    let catch_all = |path: &str, extra: Option<(&'static str, &str)>| {
+        let mut headers = vec![("Authorization", bearer.as_str())];
+        headers.extend(extra);
+        http_api_catch_all_event("GET", path, &headers)
+    };
+    let decide = |event: Value| async {
+        gate.authorizer.answer(&app.api.app, event).await.expect("an answer")["isAuthorized"].clone()
+    };
+    assert_eq!(decide(catch_all(&format!("/sellers/{mine}/orders"), None)).await, true);
+    assert_eq!(
+        decide(catch_all(&format!("/sellers/{theirs}/orders"), Some(("x-teamgate-account", mine)))).await,
+        false
+    );
+    assert_eq!(decide(catch_all(&format!("/sellers/{theirs}/orders"), None)).await, false);
+    for sneaky in [
+        format!("/sellers/{mine}/profile/../orders"),
+        format!("/sellers/{mine}/profile/..%2Forders"),
+        format!("/sellers/{mine}//orders"),
+    ] {
+        assert_eq!(decide(catch_all(&sneaky, None)).await, false, "{sneaky}");
+    }
+
+    // One account has one spelling: another spelling of it names no account.
+    let shouting = mine.to_uppercase();
+    assert_eq!(gate.rest_verdict(&shouting, &team.finance).await, "no_account");
+    // The header given twice with two accounts names none.
+    let twice = gate
+        .rest(
+            "GET",
+            "/orders",
+            &[],
+            &[("Authorization", &bearer), ("X-Teamgate-Account", mine), ("x-teamgate-account", theirs)],
+        )
+        .await;
+    assert_eq!(reason(twice), "account_mismatch");
 }
 
 async fn a_block_reaches_a_warm_container_within_the_staleness_bound(app: TestApp) {
@@ -289,6 +361,7 @@ tests::scenarios!(
     an_active_member_holding_the_permission_is_let_in_and_the_backend_told_who_they_are,
     a_member_lacking_the_permission_is_denied_and_the_owner_holds_all,
     another_accounts_id_or_two_accounts_at_once_are_denied,
+    the_account_is_the_one_the_path_names_wherever_it_sits,
     a_block_reaches_a_warm_container_within_the_staleness_bound,
     a_deletion_and_a_role_change_reach_a_warm_container_within_the_bound,
     tokens_that_prove_nobody_are_unauthorized,

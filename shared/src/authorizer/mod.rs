@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::domain::{Presets, UserId};
+use crate::domain::{AccountId, Presets, UserId};
 use crate::http::routes::Keys;
 use crate::service::Teamgate;
 use crate::service::authorize::MemberRights;
@@ -58,7 +58,10 @@ pub enum Denial {
     TokenRevoked,
     /// The route map has no route for the request.
     UnknownRoute,
-    /// The request names no seller account.
+    /// A catch-all route's request path that could mean another path to the backend (`..`,
+    /// escapes, empty segments).
+    UnsafePath,
+    /// The request names no seller account, or not as an account id.
     NoAccount,
     /// The path and the header name different accounts.
     AccountMismatch,
@@ -75,6 +78,7 @@ impl Denial {
             Self::InvalidToken => "invalid_token",
             Self::TokenRevoked => "token_revoked",
             Self::UnknownRoute => "unknown_route",
+            Self::UnsafePath => "unsafe_path",
             Self::NoAccount => "no_account",
             Self::AccountMismatch => "account_mismatch",
             Self::NotAMember => "not_a_member",
@@ -124,7 +128,7 @@ struct Remembered {
 }
 
 /// The member's login, the version of the token, and the account.
-type MemberKey = (UserId, u32, String);
+type MemberKey = (UserId, u32, AccountId);
 
 /// A request for a decision, as API Gateway sends it: the fields read of both shapes.
 #[derive(Debug, Default, Deserialize)]
@@ -139,6 +143,8 @@ struct AuthorizerEvent {
     http_method: Option<String>,
     resource: Option<String>,
     headers: Option<HashMap<String, String>>,
+    /// REST: every value of each header (`headers` keeps the last).
+    multi_value_headers: Option<HashMap<String, Vec<String>>>,
     path_parameters: Option<HashMap<String, String>>,
     #[serde(default)]
     request_context: EventContext,
@@ -270,32 +276,43 @@ impl Authorizer {
             route: None,
             missing: Vec::new(),
         };
-        let Some(token) = bearer(event) else { return Ok(decision) };
+        let token = match bearer(event) {
+            Ok(Some(token)) => token,
+            Ok(None) => return Ok(decision),
+            Err(Ambiguous) => {
+                decision.outcome = Err(Denial::InvalidToken);
+                return Ok(decision);
+            }
+        };
         let Ok(principal) = app.authenticate(Some(token)) else {
             decision.outcome = Err(Denial::InvalidToken);
             return Ok(decision);
         };
         decision.user_id = Some(principal.user_id.clone());
         let (method, route_path) = route_of(event);
+        if event.route_key.as_deref().is_some_and(|key| !key.contains(' ')) && !safe_path(route_path) {
+            decision.outcome = Err(Denial::UnsafePath);
+            return Ok(decision);
+        }
         let Some(route) = self.routes.find(method, route_path) else {
             decision.outcome = Err(Denial::UnknownRoute);
             return Ok(decision);
         };
         decision.route = Some(route.pattern.clone());
-        let account_id = match self.account_of(event) {
+        let account_id = match self.account_of(event, route.account_segment, route_path) {
             Ok(account_id) => account_id,
             Err(denial) => {
                 decision.outcome = Err(denial);
                 return Ok(decision);
             }
         };
-        decision.account_id = Some(account_id.clone());
+        decision.account_id = Some(account_id.to_string());
         let key = (principal.user_id.clone(), principal.token_version, account_id);
         let now = app.ports.clock.now();
         let (standing, lookup) = match self.remembered(&key, now) {
             Some(standing) => (standing, Lookup::Hit),
             None => {
-                let standing = match app.rights(&principal, &key.2).await {
+                let standing = match app.rights(&principal, key.2.as_str()).await {
                     Ok(rights) => Standing::Member(rights),
                     Err(CallerError::Unauthenticated) => Standing::Refused(Denial::TokenRevoked),
                     Err(CallerError::Blocked) => Standing::Refused(Denial::MemberBlocked),
@@ -320,20 +337,31 @@ impl Authorizer {
         Ok(decision)
     }
 
-    /// The seller account the request names: its path parameter, else its header; both, when
-    /// they differ, name none.
-    fn account_of(&self, event: &AuthorizerEvent) -> Result<String, Denial> {
-        let from_path = event
-            .path_parameters
-            .as_ref()
-            .and_then(|p| p.get(&self.routes.account_path_parameter))
-            .filter(|v| !v.is_empty());
-        let from_header = header(event, &self.routes.account_header).filter(|v| !v.is_empty());
-        match (from_path, from_header) {
-            (Some(path), Some(header)) if path != header => Err(Denial::AccountMismatch),
-            (Some(account), _) => Ok(account.clone()),
-            (None, Some(account)) => Ok(account.to_owned()),
-            (None, None) => Err(Denial::NoAccount),
+    /// The seller account the request names: on a route whose map path names it, that segment
+    /// of the request (the path parameter API Gateway put there, or the catch-all route's own
+    /// segment), which the header may repeat but not contradict; on any other route, the header.
+    fn account_of(
+        &self,
+        event: &AuthorizerEvent,
+        account_segment: Option<usize>,
+        route_path: &str,
+    ) -> Result<AccountId, Denial> {
+        let from_header = match header(event, &self.routes.account_header) {
+            Ok(value) => value.map(|v| AccountId::parse(v).ok_or(Denial::NoAccount)).transpose()?,
+            Err(Ambiguous) => return Err(Denial::AccountMismatch),
+        };
+        let Some(position) = account_segment else { return from_header.ok_or(Denial::NoAccount) };
+        let segment = route_path.trim_start_matches('/').split('/').nth(position).ok_or(Denial::NoAccount)?;
+        let raw = match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some(parameter) => {
+                event.path_parameters.as_ref().and_then(|p| p.get(parameter)).map(String::as_str)
+            }
+            None => Some(segment),
+        };
+        let from_path = raw.and_then(AccountId::parse).ok_or(Denial::NoAccount)?;
+        match from_header {
+            Some(header) if header != from_path => Err(Denial::AccountMismatch),
+            _ => Ok(from_path),
         }
     }
 
@@ -362,15 +390,44 @@ impl Authorizer {
     }
 }
 
-/// A header of the request, its name in any case.
-fn header<'e>(event: &'e AuthorizerEvent, name: &str) -> Option<&'e str> {
-    let headers = event.headers.as_ref()?;
-    headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+/// A header given twice with different values: which one a backend reads is anyone's guess.
+struct Ambiguous;
+
+/// The one value of a header of the request, its name in any case, from every place the event
+/// carries headers.
+fn header<'e>(event: &'e AuthorizerEvent, name: &str) -> Result<Option<&'e str>, Ambiguous> {
+    let single =
+        event.headers.iter().flatten().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+    let multi = event
+        .multi_value_headers
+        .iter()
+        .flatten()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .flat_map(|(_, values)| values.iter().map(String::as_str));
+    let mut values = single.chain(multi);
+    let first = values.next();
+    if values.any(|v| Some(v) != first) {
+        return Err(Ambiguous);
+    }
+    Ok(first)
 }
 
-fn bearer(event: &AuthorizerEvent) -> Option<&str> {
-    let (scheme, token) = header(event, "authorization")?.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|t| !t.is_empty())
+fn bearer(event: &AuthorizerEvent) -> Result<Option<&str>, Ambiguous> {
+    let Some((scheme, token)) = header(event, "authorization")?.and_then(|h| h.split_once(' ')) else {
+        return Ok(None);
+    };
+    Ok(scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|t| !t.is_empty()))
+}
+
+/// Whether a request path means one thing to everyone: no `.` or `..` segment, no escapes
+/// (`%2F` is a slash to some backends), no backslash or `;`, no empty segment.
+fn safe_path(path: &str) -> bool {
+    path.strip_prefix('/').is_some_and(|rest| {
+        rest.is_empty()
+            || rest
+                .split('/')
+                .all(|s| !s.is_empty() && s != "." && s != ".." && !s.contains(['%', '\\', ';']))
+    })
 }
 
 /// The request's method and the route API Gateway matched: HTTP API's route key (for the
@@ -482,9 +539,34 @@ mod tests {
         let upper = event(json!({"headers": {"Authorization": "bearer  abc "}}));
         let basic = event(json!({"headers": {"Authorization": "Basic abc"}}));
         let none = event(json!({"headers": null}));
+        let token = |e: &AuthorizerEvent| bearer(e).ok().flatten().map(str::to_owned);
         assert_eq!(
-            (bearer(&lower), bearer(&upper), bearer(&basic), bearer(&none)),
-            (Some("abc"), Some("abc"), None, None)
+            [token(&lower), token(&upper), token(&basic), token(&none)],
+            [Some("abc".into()), Some("abc".into()), None, None]
         );
+        let twice = event(json!({
+            "headers": {"Authorization": "Bearer abc", "authorization": "Bearer xyz"},
+        }));
+        assert!(bearer(&twice).is_err());
+        let repeated = event(json!({
+            "headers": {"Authorization": "Bearer abc"}, "multiValueHeaders": {"Authorization": ["Bearer abc", "Bearer xyz"]}
+        }));
+        assert!(bearer(&repeated).is_err());
+        let same = event(json!({
+            "headers": {"Authorization": "Bearer abc"}, "multiValueHeaders": {"authorization": ["Bearer abc"]}
+        }));
+        assert_eq!(token(&same).as_deref(), Some("abc"));
+    }
+
+    #[test]
+    fn only_a_path_that_means_one_thing_is_matched_raw() {
+        for safe in ["/", "/sellers/a1/orders", "/a-b_c.d/e"] {
+            assert!(safe_path(safe), "{safe}");
+        }
+        for unsafe_path in
+            ["", "a", "/sellers/a1/help/../orders", "/a/./b", "/a/..%2Fb", "/a//b", "/a/", "/a\\b", "/a;x/b"]
+        {
+            assert!(!safe_path(unsafe_path), "{unsafe_path}");
+        }
     }
 }

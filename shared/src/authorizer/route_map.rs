@@ -14,12 +14,17 @@
 //! ```
 //!
 //! A route is `METHOD /path`, matched against the route API Gateway matched (HTTP API's route
-//! key, REST's method and resource), the request's own method standing in for `ANY`. The method
-//! `*` matches every method; a path segment `*` or `{name}` matches any one segment, a last
-//! segment `**` any rest of the path, none included. When several routes match, the most
-//! specific wins: more literal segments, then a named method, then more segments. A route needs
-//! every permission it lists; `[]` lets in any active member. A request no route matches is
-//! denied. Every problem is found at start-up and named by its line.
+//! key, REST's method and resource; a catch-all `$default` route's request path), the request's
+//! own method standing in for `ANY`. The method `*` matches every method, and `GET` also `HEAD`.
+//! A path segment `*` or `{name}` matches any one segment, a last `**` (or `{name+}`) any rest of
+//! the path, none included; only these match a greedy `{proxy+}`. When several routes match, the
+//! one with a literal segment furthest left wins (a literal over a one-segment wildcard over the
+//! rest), then a named method over `*`. A route needs every permission it lists; `[]` lets in
+//! any active member. A request no route matches is denied.
+//!
+//! A route whose path has the segment `{account_id}` (the `[account]` path parameter) takes the
+//! seller account from that segment of the request, whatever API Gateway calls it; any other
+//! route takes it from the header. Every problem is found at start-up and named by its line.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -36,28 +41,17 @@ enum Needs {
     All(Vec<String>),
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AccountSource {
-    #[serde(default = "default_path_parameter")]
-    path_parameter: String,
-    #[serde(default = "default_header")]
-    header: String,
+    /// Default `account_id`; set, some route must name it.
+    path_parameter: Option<String>,
+    /// Default `X-Teamgate-Account`.
+    header: Option<String>,
 }
 
-fn default_path_parameter() -> String {
-    "account_id".into()
-}
-
-fn default_header() -> String {
-    "X-Teamgate-Account".into()
-}
-
-impl Default for AccountSource {
-    fn default() -> Self {
-        Self { path_parameter: default_path_parameter(), header: default_header() }
-    }
-}
+/// Headers that carry something else: naming the account in one is a mistake.
+const RESERVED_HEADERS: [&str; 5] = ["authorization", "host", "cookie", "content-type", "content-length"];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -79,11 +73,26 @@ pub struct RouteMapError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Segment {
     Literal(String),
-    /// `*` or `{name}`: any one segment.
-    Any,
-    /// `**`, last: any rest.
+    /// `*` or `{name}` (the name kept): any one segment.
+    Any(Option<String>),
+    /// `**` or `{name+}`, last: any rest.
     Rest,
 }
+
+impl Segment {
+    /// Where a route's segments rank against another's at the same place: a literal over a
+    /// one-segment wildcard over the path's end over the rest.
+    fn rank(&self) -> u8 {
+        match self {
+            Self::Literal(_) => 3,
+            Self::Any(_) => 2,
+            Self::Rest => 0,
+        }
+    }
+}
+
+/// The rank of a path that ends where another goes on.
+const END_RANK: u8 = 1;
 
 /// One route of the map.
 #[derive(Clone, Debug)]
@@ -94,11 +103,18 @@ pub struct MappedRoute {
     method: Option<String>,
     segments: Vec<Segment>,
     pub needs: Vec<Permission>,
+    /// Which segment names the seller account (`{account_id}`), if one does.
+    pub account_segment: Option<usize>,
 }
 
 impl MappedRoute {
     fn matches(&self, method: &str, path: &str) -> bool {
-        if self.method.as_deref().is_some_and(|m| !m.eq_ignore_ascii_case(method)) {
+        let method_matches = match self.method.as_deref() {
+            None => true,
+            Some("GET") => method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD"),
+            Some(m) => m.eq_ignore_ascii_case(method),
+        };
+        if !method_matches {
             return false;
         }
         let path = path.trim_start_matches('/');
@@ -106,8 +122,9 @@ impl MappedRoute {
         for segment in &self.segments {
             match segment {
                 Segment::Rest => return true,
-                Segment::Any => {
-                    if given.next().is_none_or(str::is_empty) {
+                Segment::Any(_) => {
+                    // A greedy template segment (`{proxy+}`) stands for any rest, not one segment.
+                    if given.next().is_none_or(|g| g.is_empty() || g.ends_with("+}")) {
                         return false;
                     }
                 }
@@ -121,11 +138,13 @@ impl MappedRoute {
         given.next().is_none()
     }
 
-    /// Higher is more specific: literal segments, then a named method, then length.
-    fn specificity(&self) -> (usize, bool, usize) {
-        let literals = self.segments.iter().filter(|s| matches!(s, Segment::Literal(_))).count();
-        let length = self.segments.iter().filter(|s| **s != Segment::Rest).count();
-        (literals, self.method.is_some(), length)
+    /// Higher is more specific: compared place by place from the left, then a named method.
+    fn specificity(&self) -> (Vec<u8>, bool) {
+        let mut ranks: Vec<u8> = self.segments.iter().map(Segment::rank).collect();
+        if self.segments.last() != Some(&Segment::Rest) {
+            ranks.push(END_RANK);
+        }
+        (ranks, self.method.is_some())
     }
 
     /// The route with its wildcards spelled one way, to find two routes that are the same.
@@ -135,7 +154,7 @@ impl MappedRoute {
             .iter()
             .map(|s| match s {
                 Segment::Literal(l) => l.as_str(),
-                Segment::Any => "*",
+                Segment::Any(_) => "*",
                 Segment::Rest => "**",
             })
             .collect();
@@ -148,11 +167,12 @@ impl MappedRoute {
 pub struct RouteMap {
     /// Most specific first.
     routes: Vec<MappedRoute>,
-    pub account_path_parameter: String,
+    /// Lower-case.
     pub account_header: String,
 }
 
-const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+/// `HEAD` is not among them: a `GET` route covers it, as servers answer `HEAD` with `GET`'s handler.
+const METHODS: [&str; 6] = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
 impl RouteMap {
     /// Parses and checks `text`; `catalog` is every permission some preset defines, so that a
@@ -162,6 +182,12 @@ impl RouteMap {
         let file: File = toml::from_str(text).map_err(|e| fail(e.to_string().trim_end().to_owned()))?;
         let line =
             |span: std::ops::Range<usize>| text[..span.start.min(text.len())].matches('\n').count() + 1;
+        let path_parameter = file.account.path_parameter.clone().unwrap_or_else(|| "account_id".into());
+        if path_parameter.is_empty()
+            || !path_parameter.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return Err(fail(format!("[account] path_parameter `{path_parameter}` is not a parameter name")));
+        }
         let mut routes = Vec::new();
         let mut shapes: BTreeMap<String, usize> = BTreeMap::new();
         let mut written: Vec<_> = file.routes.iter().collect();
@@ -169,7 +195,8 @@ impl RouteMap {
         for (key, needs) in written {
             let at = line(key.span());
             let at_line = |reason: String| fail(format!("line {at}: {reason}"));
-            let route = parse_route(key.get_ref(), needs.get_ref(), catalog).map_err(at_line)?;
+            let route =
+                parse_route(key.get_ref(), needs.get_ref(), catalog, &path_parameter).map_err(at_line)?;
             if let Some(first) = shapes.insert(route.shape(), at) {
                 return Err(at_line(format!(
                     "`{}` matches exactly what line {first} matches; keep one",
@@ -181,16 +208,20 @@ impl RouteMap {
         if routes.is_empty() {
             return Err(fail("[routes] names no route; every request would be denied".into()));
         }
-        let header = file.account.header.trim().to_owned();
+        if file.account.path_parameter.is_some() && routes.iter().all(|r| r.account_segment.is_none()) {
+            return Err(fail(format!(
+                "[account] path_parameter `{path_parameter}`: no route has the segment {{{path_parameter}}}"
+            )));
+        }
+        let header = file.account.header.as_deref().unwrap_or("X-Teamgate-Account").trim().to_owned();
         if header.is_empty() || !header.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
             return Err(fail(format!("[account] header `{header}` is not a header name")));
         }
+        if RESERVED_HEADERS.contains(&header.to_ascii_lowercase().as_str()) {
+            return Err(fail(format!("[account] header `{header}` carries something else; name another")));
+        }
         routes.sort_by(|a, b| b.specificity().cmp(&a.specificity()).then_with(|| a.pattern.cmp(&b.pattern)));
-        Ok(Self {
-            routes,
-            account_path_parameter: file.account.path_parameter,
-            account_header: header.to_ascii_lowercase(),
-        })
+        Ok(Self { routes, account_header: header.to_ascii_lowercase() })
     }
 
     /// How many routes the map has.
@@ -204,7 +235,12 @@ impl RouteMap {
     }
 }
 
-fn parse_route(key: &str, needs: &Needs, catalog: &PermissionSet) -> Result<MappedRoute, String> {
+fn parse_route(
+    key: &str,
+    needs: &Needs,
+    catalog: &PermissionSet,
+    account_parameter: &str,
+) -> Result<MappedRoute, String> {
     let (method, path) = key.split_once(' ').ok_or_else(|| {
         format!("`{key}` is not `METHOD /path` (e.g. \"GET /sellers/{{account_id}}/orders\")")
     })?;
@@ -220,17 +256,31 @@ fn parse_route(key: &str, needs: &Needs, catalog: &PermissionSet) -> Result<Mapp
     let raw: Vec<&str> = if rest.is_empty() { Vec::new() } else { rest.split('/').collect() };
     let mut segments = Vec::new();
     for (i, segment) in raw.iter().enumerate() {
-        segments.push(match *segment {
-            "**" if i + 1 == raw.len() => Segment::Rest,
-            "**" => return Err(format!("`{path}`: ** may only end a path")),
-            "*" => Segment::Any,
-            s if s.starts_with('{') && s.ends_with('}') && s.len() > 2 => Segment::Any,
-            "" => return Err(format!("`{path}` has an empty segment")),
-            s if s.contains(['*', '{', '}', ' ']) => {
+        let last = i + 1 == raw.len();
+        let name = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')).filter(|n| {
+            let bare = n.strip_suffix('+').unwrap_or(n);
+            !bare.is_empty() && bare.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        });
+        segments.push(match (*segment, name) {
+            ("**", _) if last => Segment::Rest,
+            (_, Some(name)) if name.ends_with('+') && last => Segment::Rest,
+            ("**", _) => return Err(format!("`{path}`: ** may only end a path")),
+            (_, Some(name)) if name.ends_with('+') => {
+                return Err(format!("`{path}`: {{{name}}} may only end a path"));
+            }
+            ("*", _) => Segment::Any(None),
+            (_, Some(name)) => Segment::Any(Some(name.to_owned())),
+            ("", _) => return Err(format!("`{path}` has an empty segment")),
+            (s, _) if s.contains(['*', '{', '}', ' ']) => {
                 return Err(format!("`{s}` in `{path}`: wildcards are whole segments (*, ** or {{name}})"));
             }
-            s => Segment::Literal(s.to_owned()),
+            (s, _) => Segment::Literal(s.to_owned()),
         });
+    }
+    let named = |s: &Segment| *s == Segment::Any(Some(account_parameter.to_owned()));
+    let account_segment = segments.iter().position(named);
+    if segments.iter().filter(|s| named(s)).count() > 1 {
+        return Err(format!("`{path}` names {{{account_parameter}}} twice"));
     }
     let written = match needs {
         Needs::One(permission) => vec![permission.clone()],
@@ -249,7 +299,7 @@ fn parse_route(key: &str, needs: &Needs, catalog: &PermissionSet) -> Result<Mapp
         }
         permissions.push(permission);
     }
-    Ok(MappedRoute { pattern: key.to_owned(), method, segments, needs: permissions })
+    Ok(MappedRoute { pattern: key.to_owned(), method, segments, needs: permissions, account_segment })
 }
 
 #[cfg(test)]
@@ -294,8 +344,58 @@ mod tests {
         assert_eq!(needs(&map, "GET", "/sellers/{account_id}/profile").unwrap(), Vec::<String>::new());
         // A concrete path matches `{name}` as any one segment does.
         assert_eq!(needs(&map, "GET", "/sellers/7f3a/orders").unwrap(), ["orders:read"]);
-        assert_eq!(map.account_path_parameter, "account_id");
         assert_eq!(map.account_header, "x-teamgate-account");
+        assert_eq!(map.find("GET", "/sellers/{account_id}/orders").unwrap().account_segment, Some(1));
+    }
+
+    #[test]
+    fn the_route_with_a_literal_furthest_left_wins_then_a_named_method() {
+        let map = map(r#"
+[routes]
+"GET /a/*/c" = "orders:write"
+"GET /*/b/c" = []
+"* /sellers/*/orders/archive" = "orders:read"
+"DELETE /sellers/*/orders/{order_id}" = "orders:write"
+"GET /sellers/*/orders/archive" = "finance:read"
+"#)
+        .unwrap();
+        assert_eq!(needs(&map, "GET", "/a/b/c").unwrap(), ["orders:write"]);
+        assert_eq!(needs(&map, "DELETE", "/sellers/{id}/orders/archive").unwrap(), ["orders:read"]);
+        assert_eq!(needs(&map, "GET", "/sellers/{id}/orders/archive").unwrap(), ["finance:read"]);
+        assert_eq!(needs(&map, "DELETE", "/sellers/{id}/orders/{order_id}").unwrap(), ["orders:write"]);
+    }
+
+    #[test]
+    fn a_greedy_template_segment_is_matched_only_by_a_rest_of_the_path() {
+        let map = map(r#"
+[routes]
+"* /sellers/{account_id}/*" = []
+"POST /sellers/{account_id}/{proxy+}" = "orders:write"
+"#)
+        .unwrap();
+        assert_eq!(needs(&map, "GET", "/sellers/{account_id}/profile").unwrap(), Vec::<String>::new());
+        assert_eq!(needs(&map, "POST", "/sellers/{account_id}/{proxy+}").unwrap(), ["orders:write"]);
+        assert!(map.find("GET", "/sellers/{account_id}/{proxy+}").is_none());
+    }
+
+    #[test]
+    fn a_get_route_covers_head() {
+        let map = map("[routes]\n\"GET /x/{id}\" = \"orders:read\"\n\"* /x/**\" = []\n").unwrap();
+        assert_eq!(needs(&map, "HEAD", "/x/{id}").unwrap(), ["orders:read"]);
+    }
+
+    #[test]
+    fn the_account_segment_is_where_the_route_names_the_path_parameter() {
+        let map = map(r#"
+[account]
+path_parameter = "seller"
+[routes]
+"GET /sellers/{seller}/orders" = "orders:read"
+"GET /orders" = "orders:read"
+"#)
+        .unwrap();
+        assert_eq!(map.find("GET", "/sellers/{id}/orders").unwrap().account_segment, Some(1));
+        assert_eq!(map.find("GET", "/orders").unwrap().account_segment, None);
     }
 
     #[test]
@@ -333,6 +433,15 @@ mod tests {
             ("[route]\n\"GET /a\" = []\n", "unknown field `route`"),
             ("[account]\nheader = \"X Account\"\n[routes]\n\"GET /a\" = []\n", "is not a header name"),
             ("[routes]\n\"GET /a\" = 3\n", "line 2"),
+            ("[routes]\n\"HEAD /a\" = []\n", "line 2: `HEAD` is not a method"),
+            ("[routes]\n\"GET /{proxy+}/a\" = []\n", "line 2: `/{proxy+}/a`: {proxy+} may only end a path"),
+            ("[routes]\n\"GET /{account_id}/{account_id}\" = []\n", "names {account_id} twice"),
+            (
+                "[account]\npath_parameter = \"acount_id\"\n[routes]\n\"GET /{account_id}\" = []\n",
+                "no route has the segment {acount_id}",
+            ),
+            ("[account]\npath_parameter = \"\"\n[routes]\n\"GET /a\" = []\n", "is not a parameter name"),
+            ("[account]\nheader = \"Authorization\"\n[routes]\n\"GET /a\" = []\n", "carries something else"),
         ] {
             let error = map(text).expect_err(text);
             assert!(error.contains(wanted), "{text:?}: {error}");

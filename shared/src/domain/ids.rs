@@ -16,9 +16,11 @@ macro_rules! id_type {
                 Self(uuid::Uuid::now_v7().to_string())
             }
 
-            /// Accepts only the shape ids are minted in; anything else cannot name a record.
+            /// Accepts only the shape ids are minted in (a lower-case, hyphenated UUID); anything
+            /// else cannot name a record, so one record has one spelling everywhere.
             pub fn parse(raw: &str) -> Option<Self> {
-                uuid::Uuid::try_parse(raw).ok().map(|u| Self(u.to_string()))
+                let canonical = uuid::Uuid::try_parse(raw).ok()?.to_string();
+                (canonical == raw).then_some(Self(canonical))
             }
 
             /// Sorts before every real id: where a key range starts.
@@ -59,3 +61,24 @@ id_type!(
     /// One entry of an account's audit log.
     EventId
 );
+
+#[cfg(test)]
+mod tests {
+    use super::AccountId;
+
+    #[test]
+    fn an_id_has_one_spelling() {
+        let id = AccountId::generate();
+        assert_eq!(AccountId::parse(id.as_str()), Some(id.clone()));
+        let simple = id.as_str().replace('-', "");
+        for other in [
+            id.as_str().to_uppercase(),
+            simple.clone(),
+            format!("{{{id}}}"),
+            format!("urn:uuid:{id}"),
+            String::new(),
+        ] {
+            assert_eq!(AccountId::parse(&other), None, "{other}");
+        }
+    }
+}
