@@ -25,8 +25,9 @@
 #     password, a refresh token), so they are exercised with wrong ones; blocking or deleting the
 #     owner is refused (`owner_protected`).
 # Test data the spec cannot make up:
-#   - ids (bound in the generated config below): the account's, its owner's and editor's, its
-#     invitations', so that requests reach the rules rather than answer 404;
+#   - ids (bound in the generated config below): the account's (in paths, and in the body of
+#     `POST /v1/authorize`), its owner's and editor's, its invitations', so that requests reach the
+#     rules rather than answer 404;
 #   - invitation links, page cursors, role and permission names, phones, new passwords and
 #     refused domains, which only the server or the account's preset decide:
 #     tests/contract/hooks.py gives positive cases real ones;
@@ -109,6 +110,7 @@ api_key = "$operator_key"
 
 [parameters]
 "path.account_id" = "$ACCOUNT_ID"
+"body.account_id" = "$ACCOUNT_ID"
 "path.user_id" = { dictionary = "members", probability = 0.9 }
 "path.invitation_id" = { dictionary = "invitations", probability = 0.9 }
 "body.user_id" = { dictionary = "members", probability = 0.9 }

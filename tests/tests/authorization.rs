@@ -1,7 +1,8 @@
 //! The authorization matrix: every account-scoped and self route of the route table, called as
 //! the owner, as every role of every preset (direct grants for `amazon-seller`) and as a stranger
 //! (the owner of another account of the same preset), each answer checked against the status the
-//! caller's effective permissions call for. Every mismatch is collected and reported at once.
+//! caller's effective permissions call for (and `POST /v1/authorize`'s answer against them too).
+//! Every mismatch is collected and reported at once.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -149,6 +150,9 @@ struct Row {
     template: &'static str,
     /// Per caller: path, body, expected (status, problem code; `""` for a success).
     cases: Vec<(String, Option<Value>, (u16, &'static str))>,
+    /// Per caller, what the body of the expected answer says, where the status alone does not
+    /// tell the caller's rights (`POST /v1/authorize` answers 200 whatever they hold).
+    answers: Vec<Option<Value>>,
 }
 
 /// A member who joined from the emailed link.
@@ -294,6 +298,15 @@ async fn authorization_matrix(preset: &'static str) {
             let reply = app.send(row.method.clone(), path, Some(&who.token), body.clone()).await;
             checked += 1;
             let got = (reply.status, reply.code());
+            if got == *expected
+                && let Some(answer) = &row.answers[c]
+                && reply.body != *answer
+            {
+                mismatches.push(format!(
+                    "{preset} / {} / {} ({} {}): expected the answer {answer}, got {}",
+                    who.label, row.label, row.method, path, reply.body
+                ));
+            }
             if got != *expected {
                 mismatches.push(format!(
                     "{preset} / {} / {} ({} {}): expected {:?}, got {:?} {}",
@@ -370,7 +383,7 @@ fn table(
                 (path, body, expected)
             })
             .collect();
-        Row { label, method, template, cases }
+        Row { label, method, template, cases, answers: vec![None; callers.len()] }
     };
 
     let mut rows = Vec::new();
@@ -516,6 +529,38 @@ fn table(
         &needs("users:write", OK),
         true,
     ));
+    // Whoever holds a valid token is answered about their own rights in the account in the body,
+    // which a stranger is not a member of; the answer agrees with GET /v1/me.
+    let account_id = account.strip_prefix("/v1/accounts/").expect("an account path");
+    let first = setup.first_section;
+    let asked = [
+        "users:read".to_owned(),
+        "users:write".to_owned(),
+        format!("{first}:read"),
+        format!("{first}:write"),
+    ];
+    let mut authorize = build(
+        "authorize",
+        Method::POST,
+        "/v1/authorize",
+        &mut same("/v1/authorize".into(), Some(json!({"account_id": account_id, "permissions": asked}))),
+        &member_any,
+        true,
+    );
+    authorize.answers = callers
+        .iter()
+        .map(|c| {
+            let missing: Vec<&String> = asked.iter().filter(|p| !c.holds(p)).collect();
+            (!c.stranger).then(|| {
+                json!({
+                    "allowed": missing.is_empty(),
+                    "missing": missing,
+                    "member": {"user_id": c.user_id, "is_owner": c.is_owner, "effective_permissions": c.effective},
+                })
+            })
+        })
+        .collect();
+    rows.push(authorize);
     rows.push(build("read me", Method::GET, "/v1/me", &mut same("/v1/me".into(), None), &member_any, false));
     rows.push(build(
         "update me with nothing",

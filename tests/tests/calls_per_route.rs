@@ -13,6 +13,7 @@ const READS: [&str; 3] = ["GetItem", "BatchGetItem", "Query"];
 /// (route, reads, writes) at most. Why some exceed one and one:
 /// - every account route first reads the caller (one BatchGetItem of account, user and
 ///   membership), because blocking and role changes must apply to the very next request;
+///   `POST /v1/authorize` is that read alone, for the account its body names;
 /// - rate-limited routes (sign-in, reset, accept, invite, and the password re-entry of ownership
 ///   transfer and password change) add one counter UpdateItem per limit;
 /// - a link is looked up by its hash alone, so inspect and accept read the token, then (in
@@ -35,6 +36,7 @@ const BUDGET: &[(&str, usize, usize)] = &[
     ("POST /v1/sessions", 1, 3),
     ("POST /v1/sessions/refresh", 2, 1),
     ("GET /v1/me", 1, 0),
+    ("POST /v1/authorize", 1, 0),
     ("GET /v1/accounts/{id}", 1, 0),
     ("GET /v1/accounts/{id}/roles", 1, 0),
     ("GET /v1/accounts/{id}/members", 2, 0),
@@ -101,6 +103,10 @@ async fn every_route_stays_within_its_pinned_dynamodb_calls() {
     let session = c.count("POST /v1/sessions/refresh", c.app.post("/v1/sessions/refresh", refresh)).await;
     let owner = session["access_token"].as_str().unwrap().to_owned();
     c.count("GET /v1/me", c.app.get_as(&owner, "/v1/me")).await;
+    let account_id = created["account"]["id"].as_str().unwrap();
+    let ask = json!({"account_id": account_id, "permissions": ["products:write", "users:read"]});
+    let decision = c.count("POST /v1/authorize", c.app.post_as(&owner, "/v1/authorize", ask)).await;
+    assert_eq!(decision["allowed"], true, "{decision}");
     c.count("GET /v1/accounts/{id}", c.app.get_as(&owner, &account)).await;
     c.count("GET /v1/accounts/{id}/roles", c.app.get_as(&owner, &format!("{account}/roles"))).await;
     c.count("GET /v1/accounts/{id}/members", c.app.get_as(&owner, &format!("{account}/members"))).await;

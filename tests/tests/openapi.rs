@@ -567,6 +567,11 @@ fn the_spec_states_the_bounds_every_preset_keeps() {
         ),
         100,
     );
+    expect(
+        "the permissions one authorize asks about, maxItems",
+        bound(&spec, "/components/schemas/AuthorizeRequest/properties/permissions", "maxItems"),
+        shared::service::authorize::MAX_PERMISSIONS_ASKED as u64,
+    );
     expect("limit minimum", bound(&spec, "/components/parameters/Limit/schema", "minimum"), 1);
     expect("limit maximum", bound(&spec, "/components/parameters/Limit/schema", "maximum"), 100);
     expect("cursor minLength", bound(&spec, "/components/parameters/Cursor/schema", "minLength"), 1);

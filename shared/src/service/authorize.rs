@@ -60,7 +60,7 @@ pub struct RightsView {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthorizeError {
-    #[error(transparent)]
+    #[error("validation failed")]
     Invalid(#[from] Invalid),
     #[error(transparent)]
     Caller(#[from] CallerError),
