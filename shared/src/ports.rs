@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Account, AccountId, AuditEvent, Email, Invitation, InvitationId, InvitationStatus, Member, MemberStatus,
-    OneTimeToken, Phone, RefreshSession, RoleName, SessionFamilyId, User, UserId,
+    Account, AccountId, ApiKey, ApiKeyId, AuditEvent, Email, Invitation, InvitationId, InvitationStatus,
+    Member, MemberStatus, OneTimeToken, Phone, RefreshSession, RoleName, SessionFamilyId, User, UserId,
 };
 
 /// Why a store operation did not happen.
@@ -352,6 +352,9 @@ impl InvitationQuery {
     }
 }
 
+/// How finely a key's last use is kept: at most one write per key in this time.
+pub const API_KEY_USE_RESOLUTION: chrono::Duration = chrono::Duration::minutes(1);
+
 /// Persistence of Teamgate's records. Every method is one atomic read or write.
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -454,6 +457,23 @@ pub trait Store: Send + Sync {
         window_seconds: u32,
         now: DateTime<Utc>,
     ) -> StoreResult<RateDecision>;
+
+    /// Writes the key in its new state with its event: a first version provided no key has its
+    /// id, a later one provided the stored version is one less (else `Stale`). When it was last
+    /// used is left as stored.
+    async fn save_api_key(&self, key: &ApiKey, event: &AuditEvent) -> StoreResult<()>;
+    /// The key, read consistently, with when it was last used.
+    async fn api_key(&self, account: &AccountId, id: &ApiKeyId) -> StoreResult<Option<ApiKey>>;
+    /// Every key of the account, newest first.
+    async fn api_keys(&self, account: &AccountId) -> StoreResult<Vec<ApiKey>>;
+    /// Notes that the key was used at `at`, unless a use within `API_KEY_USE_RESOLUTION` before
+    /// it is noted already (then it writes nothing).
+    async fn note_api_key_use(
+        &self,
+        account: &AccountId,
+        id: &ApiKeyId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
 
     /// Newest first.
     async fn audit_events(&self, account: &AccountId, page: &PageRequest) -> StoreResult<Page<AuditEvent>>;

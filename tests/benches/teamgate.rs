@@ -205,5 +205,6 @@ fn unlimited() -> shared::service::support::limits::RateLimits {
         accept_per_client: open,
         invite_per_member: open,
         owner_recovery_per_account: open,
+        api_key_uses: open,
     }
 }

@@ -7,14 +7,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use crate::domain::{
-    Account, AccountId, AuditEvent, Email, EventId, Invitation, InvitationId, InvitationStatus, Member,
-    MemberStatus, OneTimeToken, RefreshSession, SessionFamilyId, TokenPurpose, User, UserId,
+    Account, AccountId, ApiKey, ApiKeyId, AuditEvent, Email, EventId, Invitation, InvitationId,
+    InvitationStatus, Member, MemberStatus, OneTimeToken, RefreshSession, SessionFamilyId, TokenPurpose,
+    User, UserId,
 };
 use crate::ports::{
-    Acceptance, AccountSummary, CallerRecord, Conflict, InvitationQuery, InviteeUser, Login, MemberQuery,
-    MemberRemoval, MemberUpdate, Membership, NewInvitation, OwnerLinkChange, OwnershipTransfer, Page,
-    PageRequest, PasswordChange, ProfileUpdate, RateDecision, RateWindow, Redemption, Resend, Store,
-    StoreError, StoreResult, UserAfterRemoval, Withdrawal,
+    API_KEY_USE_RESOLUTION, Acceptance, AccountSummary, CallerRecord, Conflict, InvitationQuery, InviteeUser,
+    Login, MemberQuery, MemberRemoval, MemberUpdate, Membership, NewInvitation, OwnerLinkChange,
+    OwnershipTransfer, Page, PageRequest, PasswordChange, ProfileUpdate, RateDecision, RateWindow,
+    Redemption, Resend, Store, StoreError, StoreResult, UserAfterRemoval, Withdrawal,
 };
 
 #[derive(Default)]
@@ -30,6 +31,7 @@ struct State {
     events: BTreeMap<(AccountId, EventId), AuditEvent>,
     /// Counts per `key#window`; the windows of the past are dropped as new ones start.
     rates: HashMap<String, u32>,
+    api_keys: BTreeMap<(AccountId, ApiKeyId), ApiKey>,
 }
 
 #[derive(Default)]
@@ -557,6 +559,48 @@ impl Store for MemoryStore {
                 member: s.members.get(&(account.clone(), user.clone()))?.clone(),
             })
         }))
+    }
+
+    async fn save_api_key(&self, key: &ApiKey, event: &AuditEvent) -> StoreResult<()> {
+        self.with(|s| {
+            let id = (key.account_id.clone(), key.id.clone());
+            let last_used_at = match (s.api_keys.get(&id), key.version) {
+                (None, 1) => None,
+                (Some(stored), version) if stored.version == version.wrapping_sub(1) => stored.last_used_at,
+                _ => return conflict(Conflict::Stale),
+            };
+            s.api_keys.insert(id, ApiKey { last_used_at, ..key.clone() });
+            s.record(event);
+            Ok(())
+        })
+    }
+
+    async fn api_key(&self, account: &AccountId, id: &ApiKeyId) -> StoreResult<Option<ApiKey>> {
+        Ok(self.with(|s| s.api_keys.get(&(account.clone(), id.clone())).cloned()))
+    }
+
+    async fn api_keys(&self, account: &AccountId) -> StoreResult<Vec<ApiKey>> {
+        Ok(self.with(|s| {
+            let keys: Vec<ApiKey> =
+                of_account(&s.api_keys, account, ApiKeyId::lowest()).map(|(_, k)| k.clone()).collect();
+            keys.into_iter().rev().collect()
+        }))
+    }
+
+    async fn note_api_key_use(
+        &self,
+        account: &AccountId,
+        id: &ApiKeyId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.with(|s| {
+            if let Some(key) = s.api_keys.get_mut(&(account.clone(), id.clone()))
+                && key.last_used_at.is_none_or(|last| last <= at - API_KEY_USE_RESOLUTION)
+            {
+                key.last_used_at = Some(at);
+            }
+        });
+        Ok(())
     }
 
     async fn audit_events(&self, account: &AccountId, page: &PageRequest) -> StoreResult<Page<AuditEvent>> {

@@ -16,11 +16,13 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::domain::{AccountId, Presets, UserId};
+use crate::domain::{AccountId, ApiKey, ApiKeyId, KeyRefusal, PermissionSet, Presets, UserId};
 use crate::http::routes::Keys;
 use crate::service::Teamgate;
+use crate::service::api_keys::{KeyRights, KeyUseError, PresentedKey};
 use crate::service::authorize::MemberRights;
 use crate::service::caller::CallerError;
+use crate::service::support::access::Principal;
 use crate::service::support::failure::InternalError;
 use route_map::{RouteMap, RouteMapError};
 
@@ -30,8 +32,9 @@ pub const KEYS: Keys = Keys { verifying_key: true, ..Keys::NONE };
 /// The default, and the most, `AUTHZ_MAX_STALENESS_SECONDS`.
 pub const DEFAULT_MAX_STALENESS_SECONDS: i64 = 5;
 const MOST_STALENESS_SECONDS: i64 = 300;
-/// Members remembered per container; past it, what is stale goes first, then everything.
-const CACHED_MEMBERS: usize = 10_000;
+/// Members (and keys) remembered per container; past it, what is stale goes first, then
+/// everything.
+const CACHED_ENTRIES: usize = 10_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthorizerConfigError {
@@ -56,6 +59,16 @@ pub enum Denial {
     InvalidToken,
     /// Signed before the person's password changed (401).
     TokenRevoked,
+    /// Shaped like an API key, but not one of ours or not its secret (401).
+    InvalidKey,
+    /// A revoked API key (401).
+    KeyRevoked,
+    /// An API key past its expiry (401).
+    KeyExpired,
+    /// An API key used from outside its networks.
+    NetworkNotAllowed,
+    /// An API key used more often than its limit allows.
+    RateLimited,
     /// The route map has no route for the request.
     UnknownRoute,
     /// A catch-all route's request path that could mean another path to the backend (`..`,
@@ -77,6 +90,11 @@ impl Denial {
             Self::NoToken => "no_token",
             Self::InvalidToken => "invalid_token",
             Self::TokenRevoked => "token_revoked",
+            Self::InvalidKey => "invalid_key",
+            Self::KeyRevoked => "key_revoked",
+            Self::KeyExpired => "key_expired",
+            Self::NetworkNotAllowed => "network_not_allowed",
+            Self::RateLimited => "rate_limited",
             Self::UnknownRoute => "unknown_route",
             Self::UnsafePath => "unsafe_path",
             Self::NoAccount => "no_account",
@@ -89,7 +107,15 @@ impl Denial {
 
     /// Whether the caller is not authenticated at all: a REST API answers 401, not 403.
     fn unauthenticated(self) -> bool {
-        matches!(self, Self::NoToken | Self::InvalidToken | Self::TokenRevoked)
+        matches!(
+            self,
+            Self::NoToken
+                | Self::InvalidToken
+                | Self::TokenRevoked
+                | Self::InvalidKey
+                | Self::KeyRevoked
+                | Self::KeyExpired
+        )
     }
 }
 
@@ -102,12 +128,29 @@ pub enum Lookup {
     Miss,
 }
 
-/// One decision, as the tests and the log line see it.
+/// Who a request was let in as.
+#[derive(Clone, Debug)]
+pub enum Granted {
+    Member(MemberRights),
+    Key(KeyRights),
+}
+
+impl Granted {
+    fn permissions(&self) -> &PermissionSet {
+        match self {
+            Self::Member(rights) => &rights.permissions,
+            Self::Key(rights) => &rights.permissions,
+        }
+    }
+}
+
+/// One decision, as the log line sees it.
 #[derive(Debug)]
 pub struct Decision {
-    pub outcome: Result<MemberRights, Denial>,
-    /// Whom the token proved, once verified: named in the log line of a refusal too.
-    pub user_id: Option<UserId>,
+    pub outcome: Result<Granted, Denial>,
+    /// Whom the token proved, or which key was presented, once known: named in the log line of
+    /// a refusal too.
+    pub credential: Option<String>,
     pub lookup: Lookup,
     pub account_id: Option<String>,
     /// The route map's route that matched, as written.
@@ -122,13 +165,53 @@ enum Standing {
     Refused(Denial),
 }
 
-struct Remembered {
-    standing: Standing,
-    read_at: DateTime<Utc>,
-}
-
 /// The member's login, the version of the token, and the account.
 type MemberKey = (UserId, u32, AccountId);
+
+/// What was read recently, each kept for at most the staleness bound by the app's clock.
+struct Recent<K, V> {
+    entries: Mutex<HashMap<K, (V, DateTime<Utc>)>>,
+    max_staleness: Duration,
+}
+
+impl<K: std::hash::Hash + Eq, V: Clone> Recent<K, V> {
+    fn new(max_staleness: Duration) -> Self {
+        Self { entries: Mutex::new(HashMap::new()), max_staleness }
+    }
+
+    fn fresh(&self, read_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        read_at <= now && now - read_at < self.max_staleness
+    }
+
+    /// What is remembered of `key`, and when it was read, unless that is too long ago.
+    fn get(&self, key: &K, now: DateTime<Utc>) -> Option<(V, DateTime<Utc>)> {
+        let entries = self.entries.lock().expect("never poisoned: no code panics holding it");
+        let (value, read_at) = entries.get(key)?;
+        self.fresh(*read_at, now).then(|| (value.clone(), *read_at))
+    }
+
+    /// Keeps `value`, read at `read_at`; past `CACHED_ENTRIES`, what is stale goes first, then
+    /// everything.
+    fn put(&self, key: K, value: V, read_at: DateTime<Utc>, now: DateTime<Utc>) {
+        if self.max_staleness <= Duration::zero() {
+            return;
+        }
+        let mut entries = self.entries.lock().expect("never poisoned: no code panics holding it");
+        if entries.len() >= CACHED_ENTRIES {
+            entries.retain(|_, (_, read_at)| self.fresh(*read_at, now));
+            if entries.len() >= CACHED_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(key, (value, read_at));
+    }
+}
+
+/// The credential a request presents.
+enum Credential<'e> {
+    Token(&'e str),
+    Key(&'e str),
+}
 
 /// A request for a decision, as API Gateway sends it: the fields read of both shapes.
 #[derive(Debug, Default, Deserialize)]
@@ -157,11 +240,31 @@ struct EventContext {
     /// An HTTP API's stage: a named one prefixes `rawPath`.
     stage: Option<String>,
     http: Option<HttpContext>,
+    /// REST.
+    identity: Option<Identity>,
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct HttpContext {
     method: Option<String>,
+    source_ip: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Identity {
+    source_ip: Option<String>,
+}
+
+impl AuthorizerEvent {
+    /// The address the request came from, as API Gateway saw it.
+    fn client(&self) -> Option<std::net::IpAddr> {
+        let context = &self.request_context;
+        let http = context.http.as_ref().and_then(|h| h.source_ip.as_deref());
+        let rest = context.identity.as_ref().and_then(|i| i.source_ip.as_deref());
+        http.or(rest)?.parse().ok()
+    }
 }
 
 /// How API Gateway wants the answer.
@@ -201,17 +304,15 @@ impl From<AuthorizerError> for lambda_runtime::Diagnostic {
 
 pub struct Authorizer {
     routes: RouteMap,
-    max_staleness: Duration,
-    remembered: Mutex<HashMap<MemberKey, Remembered>>,
+    members: Recent<MemberKey, Standing>,
+    /// Keys as read (`None`: no such key), by id.
+    keys: Recent<ApiKeyId, Option<ApiKey>>,
 }
 
 impl Authorizer {
     pub fn new(routes: RouteMap, max_staleness_seconds: i64) -> Self {
-        Self {
-            routes,
-            max_staleness: Duration::seconds(max_staleness_seconds),
-            remembered: Mutex::new(HashMap::new()),
-        }
+        let bound = Duration::seconds(max_staleness_seconds);
+        Self { routes, members: Recent::new(bound), keys: Recent::new(bound) }
     }
 
     /// The route map and bound of the environment: `AUTHZ_ROUTE_MAP_FILE` or `AUTHZ_ROUTE_MAP`,
@@ -255,10 +356,14 @@ impl Authorizer {
         let decision = self.decide(app, &event).await?;
         log(&event, &decision);
         match (shape, &decision.outcome) {
-            (Shape::Simple, Ok(rights)) => Ok(json!({ "isAuthorized": true, "context": context(rights) })),
+            (Shape::Simple, Ok(granted)) => Ok(json!({ "isAuthorized": true, "context": context(granted) })),
             (Shape::Simple, Err(_)) => Ok(json!({ "isAuthorized": false })),
-            (Shape::Policy(arn), Ok(rights)) => {
-                Ok(policy(&rights.user_id.to_string(), "Allow", &arn, context(rights)))
+            (Shape::Policy(arn), Ok(granted)) => {
+                let principal = match granted {
+                    Granted::Member(rights) => rights.user_id.to_string(),
+                    Granted::Key(rights) => format!("api-key:{}", rights.key_id),
+                };
+                Ok(policy(&principal, "Allow", &arn, context(granted)))
             }
             (Shape::Policy(_), Err(denial)) if denial.unauthenticated() => Err(Unauthorized.into()),
             (Shape::Policy(arn), Err(denial)) => {
@@ -270,49 +375,76 @@ impl Authorizer {
     async fn decide(&self, app: &Teamgate, event: &AuthorizerEvent) -> Result<Decision, InternalError> {
         let mut decision = Decision {
             outcome: Err(Denial::NoToken),
-            user_id: None,
+            credential: None,
             lookup: Lookup::None,
             account_id: None,
             route: None,
             missing: Vec::new(),
         };
-        let token = match bearer(event) {
-            Ok(Some(token)) => token,
+        let refuse = |mut decision: Decision, denial| {
+            decision.outcome = Err(denial);
+            Ok(decision)
+        };
+        let credential = match credential(event) {
+            Ok(Some(credential)) => credential,
             Ok(None) => return Ok(decision),
-            Err(Ambiguous) => {
-                decision.outcome = Err(Denial::InvalidToken);
-                return Ok(decision);
-            }
+            Err(Ambiguous) => return refuse(decision, Denial::InvalidToken),
         };
-        let Ok(principal) = app.authenticate(Some(token)) else {
-            decision.outcome = Err(Denial::InvalidToken);
-            return Ok(decision);
+        // Who, before anything is read: a token's person, or the key a secret names.
+        let who = match credential {
+            Credential::Token(token) => match app.authenticate(Some(token)) {
+                Ok(principal) => Ok(principal),
+                Err(_) => return refuse(decision, Denial::InvalidToken),
+            },
+            Credential::Key(raw) => match PresentedKey::read(raw) {
+                Some(presented) => Err(presented),
+                None => return refuse(decision, Denial::InvalidKey),
+            },
         };
-        decision.user_id = Some(principal.user_id.clone());
+        decision.credential = Some(match &who {
+            Ok(principal) => principal.user_id.to_string(),
+            Err(presented) => format!("api-key:{}", presented.key_id),
+        });
         let (method, route_path) = route_of(event);
         if event.route_key.as_deref().is_some_and(|key| !key.contains(' ')) && !safe_path(route_path) {
-            decision.outcome = Err(Denial::UnsafePath);
-            return Ok(decision);
+            return refuse(decision, Denial::UnsafePath);
         }
         let Some(route) = self.routes.find(method, route_path) else {
-            decision.outcome = Err(Denial::UnknownRoute);
-            return Ok(decision);
+            return refuse(decision, Denial::UnknownRoute);
         };
         decision.route = Some(route.pattern.clone());
         let account_id = match self.account_of(event, route.account_segment, route_path) {
             Ok(account_id) => account_id,
-            Err(denial) => {
-                decision.outcome = Err(denial);
-                return Ok(decision);
-            }
+            Err(denial) => return refuse(decision, denial),
         };
         decision.account_id = Some(account_id.to_string());
+        let (granted, lookup) = match who {
+            Ok(principal) => self.member(app, &principal, account_id).await?,
+            Err(presented) if presented.account_id != account_id => (Err(Denial::NotAMember), Lookup::None),
+            Err(presented) => self.key(app, &presented, event.client()).await?,
+        };
+        decision.lookup = lookup;
+        decision.outcome = granted.and_then(|granted| {
+            decision.missing =
+                granted.permissions().missing(&route.needs).iter().map(|p| p.to_string()).collect();
+            if decision.missing.is_empty() { Ok(granted) } else { Err(Denial::MissingPermission) }
+        });
+        Ok(decision)
+    }
+
+    /// The principal's standing in the account: remembered, or read.
+    async fn member(
+        &self,
+        app: &Teamgate,
+        principal: &Principal,
+        account_id: AccountId,
+    ) -> Result<(Result<Granted, Denial>, Lookup), InternalError> {
         let key = (principal.user_id.clone(), principal.token_version, account_id);
         let now = app.ports.clock.now();
-        let (standing, lookup) = match self.remembered(&key, now) {
-            Some(standing) => (standing, Lookup::Hit),
+        let (standing, lookup) = match self.members.get(&key, now) {
+            Some((standing, _)) => (standing, Lookup::Hit),
             None => {
-                let standing = match app.rights(&principal, key.2.as_str()).await {
+                let standing = match app.rights(principal, key.2.as_str()).await {
                     Ok(rights) => Standing::Member(rights),
                     Err(CallerError::Unauthenticated) => Standing::Refused(Denial::TokenRevoked),
                     Err(CallerError::Blocked) => Standing::Refused(Denial::MemberBlocked),
@@ -321,20 +453,50 @@ impl Authorizer {
                     }
                     Err(CallerError::Internal(error)) => return Err(error),
                 };
-                self.remember(key, standing.clone(), now);
+                self.members.put(key, standing.clone(), now, now);
                 (standing, Lookup::Miss)
             }
         };
-        decision.lookup = lookup;
-        decision.outcome = match standing {
-            Standing::Refused(denial) => Err(denial),
-            Standing::Member(rights) => {
-                decision.missing =
-                    rights.permissions.missing(&route.needs).iter().map(|p| p.to_string()).collect();
-                if decision.missing.is_empty() { Ok(rights) } else { Err(Denial::MissingPermission) }
-            }
+        Ok((
+            match standing {
+                Standing::Member(rights) => Ok(Granted::Member(rights)),
+                Standing::Refused(denial) => Err(denial),
+            },
+            lookup,
+        ))
+    }
+
+    /// The presented key, remembered or read, judged for this request: its secret, state and
+    /// networks now, its use counted.
+    async fn key(
+        &self,
+        app: &Teamgate,
+        presented: &PresentedKey,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<(Result<Granted, Denial>, Lookup), InternalError> {
+        let now = app.ports.clock.now();
+        let (stored, read_at, lookup) = match self.keys.get(&presented.key_id, now) {
+            Some((stored, read_at)) => (stored, read_at, Lookup::Hit),
+            None => (app.presented_api_key(presented).await?, now, Lookup::Miss),
         };
-        Ok(decision)
+        let Some(mut key) = stored else {
+            self.keys.put(presented.key_id.clone(), None, read_at, now);
+            return Ok((Err(Denial::InvalidKey), lookup));
+        };
+        let used = app.use_api_key(&mut key, presented, client).await;
+        // The use noted on it goes back with the time the key was read, never a later one.
+        self.keys.put(presented.key_id.clone(), Some(key), read_at, now);
+        let granted = match used {
+            Ok(rights) => Ok(Granted::Key(rights)),
+            Err(KeyUseError::Unknown) => Err(Denial::InvalidKey),
+            Err(KeyUseError::Refused(KeyRefusal::Revoked | KeyRefusal::NotActive)) => Err(Denial::KeyRevoked),
+            Err(KeyUseError::Refused(KeyRefusal::Expired)) => Err(Denial::KeyExpired),
+            Err(KeyUseError::Refused(KeyRefusal::OutsideNetworks)) => Err(Denial::NetworkNotAllowed),
+            Err(KeyUseError::Refused(KeyRefusal::WrongSecret)) => Err(Denial::InvalidKey),
+            Err(KeyUseError::RateLimited(_)) => Err(Denial::RateLimited),
+            Err(KeyUseError::Internal(error)) => return Err(error),
+        };
+        Ok((granted, lookup))
     }
 
     /// The seller account the request names: on a route whose map path names it, that segment
@@ -364,30 +526,6 @@ impl Authorizer {
             _ => Ok(from_path),
         }
     }
-
-    fn remembered(&self, key: &MemberKey, now: DateTime<Utc>) -> Option<Standing> {
-        let remembered = self.remembered.lock().expect("never poisoned: no code panics holding it");
-        let entry = remembered.get(key)?;
-        self.fresh(entry, now).then(|| entry.standing.clone())
-    }
-
-    fn remember(&self, key: MemberKey, standing: Standing, now: DateTime<Utc>) {
-        if self.max_staleness <= Duration::zero() {
-            return;
-        }
-        let mut remembered = self.remembered.lock().expect("never poisoned: no code panics holding it");
-        if remembered.len() >= CACHED_MEMBERS {
-            remembered.retain(|_, entry| self.fresh(entry, now));
-            if remembered.len() >= CACHED_MEMBERS {
-                remembered.clear();
-            }
-        }
-        remembered.insert(key, Remembered { standing, read_at: now });
-    }
-
-    fn fresh(&self, entry: &Remembered, now: DateTime<Utc>) -> bool {
-        entry.read_at <= now && now - entry.read_at < self.max_staleness
-    }
 }
 
 /// A header given twice with different values: which one a backend reads is anyone's guess.
@@ -410,6 +548,20 @@ fn header<'e>(event: &'e AuthorizerEvent, name: &str) -> Result<Option<&'e str>,
         return Err(Ambiguous);
     }
     Ok(first)
+}
+
+/// The request's credential: an API key (`X-Api-Key`, or a bearer token shaped like one) or an
+/// access token. Both at once decide nothing.
+fn credential(event: &AuthorizerEvent) -> Result<Option<Credential<'_>>, Ambiguous> {
+    let key = header(event, "x-api-key")?.map(str::trim).filter(|k| !k.is_empty());
+    let bearer = bearer(event)?;
+    Ok(match (key, bearer) {
+        (Some(_), Some(_)) => return Err(Ambiguous),
+        (Some(key), None) => Some(Credential::Key(key)),
+        (None, Some(b)) if b.starts_with(crate::service::api_keys::SECRET_PREFIX) => Some(Credential::Key(b)),
+        (None, Some(token)) => Some(Credential::Token(token)),
+        (None, None) => None,
+    })
 }
 
 fn bearer(event: &AuthorizerEvent) -> Result<Option<&str>, Ambiguous> {
@@ -463,14 +615,26 @@ fn path_without_stage(event: &AuthorizerEvent) -> &str {
 
 /// What the backend receives: `$context.authorizer.<name>` (REST) or
 /// `requestContext.authorizer.lambda.<name>` (HTTP API). Values are strings and booleans, the
-/// types both accept; the permissions are comma-separated.
-fn context(rights: &MemberRights) -> Value {
-    json!({
-        "account_id": rights.account_id.to_string(),
-        "user_id": rights.user_id.to_string(),
-        "is_owner": rights.is_owner,
-        "permissions": rights.permissions.to_strings().join(","),
-    })
+/// types both accept; the permissions are comma-separated. A key has no user: `principal_type`
+/// says which it is.
+fn context(granted: &Granted) -> Value {
+    match granted {
+        Granted::Member(rights) => json!({
+            "principal_type": "member",
+            "account_id": rights.account_id.to_string(),
+            "user_id": rights.user_id.to_string(),
+            "is_owner": rights.is_owner,
+            "permissions": rights.permissions.to_strings().join(","),
+        }),
+        Granted::Key(rights) => json!({
+            "principal_type": "api_key",
+            "account_id": rights.account_id.to_string(),
+            "key_id": rights.key_id.to_string(),
+            "key_name": rights.name,
+            "is_owner": false,
+            "permissions": rights.permissions.to_strings().join(","),
+        }),
+    }
 }
 
 fn policy(principal: &str, effect: &str, method_arn: &str, context: Value) -> Value {
@@ -491,7 +655,7 @@ fn log(event: &AuthorizerEvent, decision: &Decision) {
         Ok(_) => (true, None),
         Err(denial) => (false, Some(denial.as_str())),
     };
-    let user_id = decision.user_id.as_ref().map(ToString::to_string);
+    let credential = decision.credential.as_deref();
     tracing::info!(
         request_id = event.request_context.request_id.as_deref(),
         allowed,
@@ -500,7 +664,7 @@ fn log(event: &AuthorizerEvent, decision: &Decision) {
         route_path,
         route = decision.route.as_deref(),
         account_id = decision.account_id.as_deref(),
-        user_id,
+        credential,
         missing = (!decision.missing.is_empty()).then(|| decision.missing.join(",")),
         lookup = ?decision.lookup,
         "authorization"

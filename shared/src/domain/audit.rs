@@ -34,6 +34,12 @@ pub enum AuditAction {
     SettingsChanged,
     #[serde(rename = "account.owner_recovery_started")]
     OwnerRecoveryStarted,
+    #[serde(rename = "api_key.created")]
+    ApiKeyCreated,
+    #[serde(rename = "api_key.rotated")]
+    ApiKeyRotated,
+    #[serde(rename = "api_key.revoked")]
+    ApiKeyRevoked,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +48,7 @@ pub enum AuditTarget {
     Account,
     Invitation,
     Member,
+    ApiKey,
 }
 
 /// One entry of an account's audit log, written in the same transaction as the change.

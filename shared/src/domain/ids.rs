@@ -61,6 +61,10 @@ id_type!(
     /// One entry of an account's audit log.
     EventId
 );
+id_type!(
+    /// One API key of an account.
+    ApiKeyId
+);
 
 #[cfg(test)]
 mod tests {

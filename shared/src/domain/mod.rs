@@ -1,6 +1,7 @@
 //! Pure rules: validated values, the model and its transitions, presets. No I/O.
 
 pub mod account;
+pub mod api_key;
 pub mod audit;
 pub mod email;
 #[cfg(test)]
@@ -20,9 +21,10 @@ pub mod user;
 pub mod validation;
 
 pub use account::{Account, AccountSettings};
+pub use api_key::{ApiKey, ApiKeyStatus, KeyRefusal, Network};
 pub use audit::{AuditAction, AuditEvent, AuditTarget};
 pub use email::Email;
-pub use ids::{AccountId, EventId, InvitationId, SessionFamilyId, UserId};
+pub use ids::{AccountId, ApiKeyId, EventId, InvitationId, SessionFamilyId, UserId};
 pub use invitation::{Invitation, InvitationStatus, OneTimeToken, TokenPurpose};
 pub use locale::{Locale, Localized};
 pub use member::{Member, MemberStatus, Refusal};

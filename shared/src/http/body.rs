@@ -335,12 +335,43 @@ pub struct AuthorizeBody {
     pub account_id: String,
     #[serde(default)]
     pub permissions: Vec<String>,
+    /// Where the request being decided came from: an API key limited to networks needs it.
+    #[serde(default)]
+    pub client_ip: Option<String>,
 }
 
 impl From<AuthorizeBody> for crate::service::authorize::AuthorizeCommand {
     fn from(body: AuthorizeBody) -> Self {
-        Self { account_id: body.account_id, permissions: body.permissions }
+        Self { account_id: body.account_id, permissions: body.permissions, client_ip: body.client_ip }
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKeyBody {
+    pub name: String,
+    pub permissions: Vec<String>,
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
+    #[serde(default)]
+    pub networks: Vec<String>,
+}
+
+impl From<CreateKeyBody> for crate::service::api_keys::CreateKeyCommand {
+    fn from(body: CreateKeyBody) -> Self {
+        Self {
+            name: body.name,
+            permissions: body.permissions,
+            expires_in_days: body.expires_in_days,
+            networks: body.networks,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateKeyBody {
+    pub grace_hours: u32,
 }
 
 #[derive(Deserialize)]

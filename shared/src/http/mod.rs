@@ -17,6 +17,7 @@ use std::time::Instant;
 use crate::adapters::outbox::OutboxMailer;
 use crate::adapters::system::AdjustableClock;
 use crate::service::Teamgate;
+use crate::service::api_keys::PresentedKey;
 use crate::service::caller::{Caller, CallerError};
 use crate::service::directory::ListParams;
 use crate::service::revoke_and_resend::Resent;
@@ -24,9 +25,9 @@ use crate::service::support::failure::{Code, InternalError};
 use crate::service::support::secrets::constant_time_eq;
 
 use body::{
-    AcceptBody, AuthorizeBody, ClockBody, CreateAccountBody, InviteBody, MeBody, PasswordBody, RecoveryBody,
-    RefreshBody, ResetConfirmBody, ResetRequestBody, SetRolesBody, SettingsBody, SignInBody, TokenBody,
-    TransferBody,
+    AcceptBody, AuthorizeBody, ClockBody, CreateAccountBody, CreateKeyBody, InviteBody, MeBody, PasswordBody,
+    RecoveryBody, RefreshBody, ResetConfirmBody, ResetRequestBody, RotateKeyBody, SetRolesBody, SettingsBody,
+    SignInBody, TokenBody, TransferBody,
 };
 use pages::Pages;
 use problem::Reply;
@@ -92,6 +93,12 @@ impl Call<'_> {
         let value = self.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
         let (scheme, token) = value.split_once(' ')?;
         scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+    }
+
+    /// An API key presented as `X-Api-Key`, or as a bearer token shaped like one.
+    fn api_key(&self) -> Option<&str> {
+        let header = self.headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim);
+        header.or_else(|| self.bearer().filter(|b| b.starts_with(crate::service::api_keys::SECRET_PREFIX)))
     }
 
     fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, Reply> {
@@ -212,6 +219,10 @@ impl Api {
                 Access::Open
             }
             Guard::SignedIn => Access::SignedIn(self.app.authenticate(call.bearer())?),
+            Guard::SignedInOrKey => match call.api_key() {
+                Some(raw) => Access::Key(PresentedKey::read(raw).ok_or(CallerError::Unauthenticated)?),
+                None => Access::SignedIn(self.app.authenticate(call.bearer())?),
+            },
             Guard::Member(permission) => {
                 let caller = self.caller(call).await?;
                 if let Some(permission) = permission {
@@ -287,9 +298,30 @@ impl Api {
                 json(StatusCode::OK, &app.me(&principal).await?)
             }
             Operation::Authorize => {
-                let principal = access.principal()?;
                 let body: AuthorizeBody = call.json()?;
-                json(StatusCode::OK, &app.authorize(&principal, body.into()).await?)
+                let answer = match access {
+                    Access::Key(presented) => app.authorize_key(&presented, body.into()).await?,
+                    other => app.authorize(&other.principal()?, body.into()).await?,
+                };
+                json(StatusCode::OK, &answer)
+            }
+            Operation::CreateApiKey => {
+                let caller = access.caller()?;
+                let body: CreateKeyBody = call.json()?;
+                json(StatusCode::CREATED, &app.create_api_key(&caller, body.into()).await?)
+            }
+            Operation::ListApiKeys => json(StatusCode::OK, &app.api_keys(&access.caller()?).await?),
+            Operation::RotateApiKey => {
+                let caller = access.caller()?;
+                let body: RotateKeyBody = call.json()?;
+                json(
+                    StatusCode::OK,
+                    &app.rotate_api_key(&caller, call.param("key_id"), body.grace_hours).await?,
+                )
+            }
+            Operation::RevokeApiKey => {
+                let caller = access.caller()?;
+                json(StatusCode::OK, &app.revoke_api_key(&caller, call.param("key_id")).await?)
             }
             Operation::GetAccount => json(StatusCode::OK, &app.account_view(&access.caller()?)),
             Operation::ListRoles => json(StatusCode::OK, &app.roles(&access.caller()?)),
@@ -419,6 +451,8 @@ enum Access<'a> {
     /// Anyone, or the operator.
     Open,
     SignedIn(crate::service::support::access::Principal),
+    /// An API key, as presented: the use case reads and judges it.
+    Key(PresentedKey),
     Member(Box<Caller<'a>>),
 }
 

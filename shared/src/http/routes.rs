@@ -20,6 +20,7 @@ pub enum Function {
     Accept,
     Session,
     Directory,
+    ApiKeys,
     Web,
     /// Only in the dev server; never deployed.
     Dev,
@@ -37,6 +38,7 @@ impl Function {
             Self::Accept => "accept",
             Self::Session => "session",
             Self::Directory => "directory",
+            Self::ApiKeys => "api-keys",
             Self::Web => "web",
             Self::Dev => "dev",
         }
@@ -134,6 +136,10 @@ pub enum Operation {
     UpdateMe,
     ChangePassword,
     Authorize,
+    CreateApiKey,
+    ListApiKeys,
+    RotateApiKey,
+    RevokeApiKey,
     Jwks,
     ActivatePage,
     ResetPasswordPage,
@@ -162,6 +168,9 @@ pub enum Guard {
     Anonymous,
     /// A signed-in person, acting on their own record.
     SignedIn,
+    /// A signed-in person, or an account's API key (`X-Api-Key`, or a bearer `tgk_…`): only
+    /// the question the marketplace's APIs ask (`POST /v1/authorize`).
+    SignedInOrKey,
     /// An active member of the account in the path, holding the permission when one is named.
     Member(Option<Permission>),
     /// The owner of the account in the path.
@@ -202,7 +211,8 @@ impl Route {
     /// signing key where tokens are minted, a verifying key wherever a bearer token is read (and
     /// for the JWKS it publishes), the cursor key for the lists.
     pub fn keys(&self) -> Keys {
-        let bearer = matches!(self.guard, Guard::SignedIn | Guard::Member(_) | Guard::Owner);
+        let bearer =
+            matches!(self.guard, Guard::SignedIn | Guard::SignedInOrKey | Guard::Member(_) | Guard::Owner);
         Keys {
             signing_key: self.effects.signs_in,
             verifying_key: bearer || self.operation == O::Jwks,
@@ -309,7 +319,39 @@ pub static ROUTES: &[Route] = &[
     route(Method::POST, "/v1/sessions/refresh", F::Session, O::Refresh, G::Anonymous, E::SIGNS_IN),
     route(Method::POST, "/v1/sessions/logout", F::Session, O::SignOut, G::Anonymous, E::NONE),
     route(Method::GET, "/v1/me", F::Directory, O::Me, G::SignedIn, E::NONE),
-    route(Method::POST, "/v1/authorize", F::Directory, O::Authorize, G::SignedIn, E::NONE),
+    route(Method::POST, "/v1/authorize", F::Directory, O::Authorize, G::SignedInOrKey, E::NONE),
+    route(
+        Method::POST,
+        "/v1/accounts/{account_id}/api-keys",
+        F::ApiKeys,
+        O::CreateApiKey,
+        USERS_WRITER,
+        E::NONE,
+    ),
+    route(
+        Method::GET,
+        "/v1/accounts/{account_id}/api-keys",
+        F::ApiKeys,
+        O::ListApiKeys,
+        USERS_WRITER,
+        E::NONE,
+    ),
+    route(
+        Method::POST,
+        "/v1/accounts/{account_id}/api-keys/{key_id}/rotate",
+        F::ApiKeys,
+        O::RotateApiKey,
+        USERS_WRITER,
+        E::NONE,
+    ),
+    route(
+        Method::POST,
+        "/v1/accounts/{account_id}/api-keys/{key_id}/revoke",
+        F::ApiKeys,
+        O::RevokeApiKey,
+        USERS_WRITER,
+        E::NONE,
+    ),
     route(
         Method::PUT,
         "/v1/accounts/{account_id}/members/{user_id}/roles",
@@ -490,9 +532,14 @@ mod tests {
         assert_eq!(keys(Function::Accept), ["JWT_SIGNING_KEY"]);
         assert_eq!(keys(Function::Accounts), ["JWT_PUBLIC_KEY", "OPERATOR_KEY"]);
         assert_eq!(keys(Function::Directory), ["JWT_PUBLIC_KEY", "CURSOR_KEY"]);
-        for f in
-            [Function::Invite, Function::Revoke, Function::SetRole, Function::Block, Function::ResetPassword]
-        {
+        for f in [
+            Function::Invite,
+            Function::Revoke,
+            Function::SetRole,
+            Function::Block,
+            Function::ResetPassword,
+            Function::ApiKeys,
+        ] {
             assert_eq!(keys(f), ["JWT_PUBLIC_KEY"], "{f:?}");
         }
         // It publishes the JWKS.

@@ -5,12 +5,15 @@
 
 use serde::Serialize;
 
+use crate::domain::KeyRefusal;
 use crate::domain::{AccountId, FieldError, FieldErrors, Permission, PermissionSet, UserId};
 use crate::failure_codes;
 use crate::service::Teamgate;
+use crate::service::api_keys::{KeyUseError, PresentedKey};
 use crate::service::caller::{Caller, CallerError};
 use crate::service::support::access::Principal;
-use crate::service::support::failure::Invalid;
+use crate::service::support::failure::{InternalError, Invalid, RateLimited};
+use std::net::IpAddr;
 
 /// How many permissions one `POST /v1/authorize` may ask about.
 pub const MAX_PERMISSIONS_ASKED: usize = 50;
@@ -40,15 +43,30 @@ impl Caller<'_> {
 pub struct AuthorizeCommand {
     pub account_id: String,
     pub permissions: Vec<String>,
+    /// Where the request being decided came from, for a key limited to networks.
+    pub client_ip: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct AuthorizationView {
-    /// Whether the member holds every permission asked about (an empty list: any active member).
+    /// Whether the caller holds every permission asked about (an empty list: any active member,
+    /// or any working key).
     pub allowed: bool,
-    /// The permissions asked about that the member lacks, in the order asked.
+    /// The permissions asked about that the caller lacks, in the order asked.
     pub missing: Vec<String>,
-    pub member: RightsView,
+    /// Who asked, when a member's access token did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member: Option<RightsView>,
+    /// Which key asked, when an API key did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<KeyRightsView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct KeyRightsView {
+    pub key_id: String,
+    pub name: String,
+    pub permissions: PermissionSet,
 }
 
 #[derive(Debug, Serialize)]
@@ -64,9 +82,28 @@ pub enum AuthorizeError {
     Invalid(#[from] Invalid),
     #[error(transparent)]
     Caller(#[from] CallerError),
+    /// Not one of our keys, not its secret, or a revoked or expired one.
+    #[error("the API key does not work")]
+    KeyUnusable,
+    #[error("the request comes from outside the key's networks")]
+    OutsideNetworks,
+    /// An API key of another account than the one asked about: as a stranger's token is.
+    #[error("not the key's account")]
+    NotFound,
+    #[error("the key is used too often")]
+    RateLimited(#[source] RateLimited),
+    #[error(transparent)]
+    Internal(#[from] InternalError),
 }
 
-failure_codes!(AuthorizeError { Invalid(_) => ValidationFailed } delegating { Caller });
+failure_codes!(AuthorizeError {
+    Invalid(_) => ValidationFailed,
+    KeyUnusable => Unauthenticated,
+    OutsideNetworks => NetworkNotAllowed,
+    NotFound => NotFound,
+    RateLimited(_) => RateLimited,
+    Internal(_) => Internal,
+} delegating { Caller });
 
 impl Teamgate {
     /// Answers whether the caller, as a member of the account, holds every permission asked
@@ -79,16 +116,55 @@ impl Teamgate {
     ) -> Result<AuthorizationView, AuthorizeError> {
         let wanted = parse_permissions(&command.permissions)?;
         let rights = self.rights(principal, &command.account_id).await?;
-        let missing: Vec<String> =
-            rights.permissions.missing(&wanted).iter().map(|p| p.to_string()).collect();
+        let missing = missing(&rights.permissions, &wanted);
         Ok(AuthorizationView {
             allowed: missing.is_empty(),
             missing,
-            member: RightsView {
+            member: Some(RightsView {
                 user_id: rights.user_id.to_string(),
                 is_owner: rights.is_owner,
                 effective_permissions: rights.permissions,
-            },
+            }),
+            key: None,
+        })
+    }
+
+    /// The same question asked with an account's API key: it holds its own permissions, in
+    /// its own account, from its networks (judged against `client_ip`).
+    pub async fn authorize_key(
+        &self,
+        presented: &PresentedKey,
+        command: AuthorizeCommand,
+    ) -> Result<AuthorizationView, AuthorizeError> {
+        let wanted = parse_permissions(&command.permissions)?;
+        let client = match command.client_ip.as_deref().map(str::parse::<IpAddr>) {
+            None => None,
+            Some(Ok(ip)) => Some(ip),
+            Some(Err(_)) => {
+                let message = "Give the address the request came from, such as 203.0.113.7.";
+                return Err(Invalid::from(FieldError::new("client_ip", "invalid_value", message)).into());
+            }
+        };
+        let mut key = self.presented_api_key(presented).await?.ok_or(AuthorizeError::KeyUnusable)?;
+        let rights = self.use_api_key(&mut key, presented, client).await.map_err(|e| match e {
+            KeyUseError::Refused(KeyRefusal::OutsideNetworks) => AuthorizeError::OutsideNetworks,
+            KeyUseError::Unknown | KeyUseError::Refused(_) => AuthorizeError::KeyUnusable,
+            KeyUseError::RateLimited(limited) => AuthorizeError::RateLimited(limited),
+            KeyUseError::Internal(error) => AuthorizeError::Internal(error),
+        })?;
+        if rights.account_id.as_str() != command.account_id {
+            return Err(AuthorizeError::NotFound);
+        }
+        let missing = missing(&rights.permissions, &wanted);
+        Ok(AuthorizationView {
+            allowed: missing.is_empty(),
+            missing,
+            member: None,
+            key: Some(KeyRightsView {
+                key_id: rights.key_id.to_string(),
+                name: rights.name,
+                permissions: rights.permissions,
+            }),
         })
     }
 
@@ -97,6 +173,11 @@ impl Teamgate {
     pub async fn rights(&self, principal: &Principal, account_id: &str) -> Result<MemberRights, CallerError> {
         Ok(self.caller(principal, account_id).await?.rights())
     }
+}
+
+/// The permissions of `wanted` that `held` lacks, as the answer names them.
+fn missing(held: &PermissionSet, wanted: &[Permission]) -> Vec<String> {
+    held.missing(wanted).iter().map(|p| p.to_string()).collect()
 }
 
 /// Each permission as `section:read` or `section:write`, a bad one named by its index.

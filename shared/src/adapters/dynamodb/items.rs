@@ -8,8 +8,8 @@ use std::collections::HashMap;
 
 use super::keys;
 use crate::domain::{
-    Account, AccountId, AuditEvent, Invitation, InvitationStatus, Member, OneTimeToken, RefreshSession,
-    SessionFamilyId, User, UserId,
+    Account, AccountId, ApiKey, ApiKeyId, AuditEvent, Invitation, InvitationStatus, Member, OneTimeToken,
+    RefreshSession, SessionFamilyId, User, UserId,
 };
 use crate::ports::{AccountSummary, Membership, StoreError, StoreResult};
 
@@ -133,6 +133,26 @@ pub fn invitation(invitation: &Invitation) -> StoreResult<Item> {
     let mut item = with_record(invitation_key(invitation), invitation)?;
     item.extend(pending_index(invitation).into_iter().flatten().map(|(name, v)| (name.to_owned(), s(v))));
     Ok(item)
+}
+
+pub fn api_key_key(account: &AccountId, id: &ApiKeyId) -> Item {
+    key(keys::account(account), keys::api_key(id))
+}
+
+pub fn api_key(key: &ApiKey) -> StoreResult<Item> {
+    with_record(api_key_key(&key.account_id, &key.id), key)
+}
+
+/// A key with when it was last used, which its item keeps beside the record.
+pub fn api_key_record(item: &Item) -> StoreResult<ApiKey> {
+    let mut key: ApiKey = record(item)?;
+    key.last_used_at = match item.get(keys::LAST_USED_AT) {
+        Some(AttributeValue::N(millis)) => {
+            millis.parse().ok().and_then(chrono::DateTime::from_timestamp_millis)
+        }
+        _ => None,
+    };
+    Ok(key)
 }
 
 pub fn event_key(event: &AuditEvent) -> Item {

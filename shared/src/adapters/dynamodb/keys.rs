@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{AccountId, Email, EventId, InvitationId, Phone, SessionFamilyId, UserId};
+use crate::domain::{AccountId, ApiKeyId, Email, EventId, InvitationId, Phone, SessionFamilyId, UserId};
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -37,6 +37,10 @@ pub const COUNT: &str = "count";
 pub const MEMBER_PREFIX: &str = "MEMBER#";
 pub const INVITATION_PREFIX: &str = "INVITATION#";
 pub const EVENT_PREFIX: &str = "EVENT#";
+pub const API_KEY_PREFIX: &str = "APIKEY#";
+/// On API key items: when the key was last used, epoch milliseconds (outside the record: it is
+/// written apart from every other change).
+pub const LAST_USED_AT: &str = "last_used_at";
 /// The one partition of the pending index: every `sent` invitation, sorted by expiry.
 pub const PENDING_PARTITION: &str = "INVITATION#sent";
 
@@ -54,6 +58,10 @@ pub fn member(user: &UserId) -> String {
 
 pub fn invitation(id: &InvitationId) -> String {
     format!("{INVITATION_PREFIX}{id}")
+}
+
+pub fn api_key(id: &ApiKeyId) -> String {
+    format!("{API_KEY_PREFIX}{id}")
 }
 
 pub fn event(id: &EventId) -> String {

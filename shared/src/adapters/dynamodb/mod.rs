@@ -166,6 +166,35 @@ impl DynamoStore {
         Ok(output.items.unwrap_or_default())
     }
 
+    /// Every item of the base table that `key_condition` selects, read consistently, in sort-key
+    /// order: the few items of one kind in one partition (an account's keys).
+    async fn partition(
+        &self,
+        key_condition: &'static str,
+        values: HashMap<String, AttributeValue>,
+    ) -> StoreResult<Vec<Item>> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression(key_condition)
+                .set_expression_attribute_values(Some(values.clone()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            found.extend(output.items.unwrap_or_default());
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
     /// A user's login by id: their profile and memberships, one `Query` on `ByUser`.
     async fn login_of(&self, user: &UserId) -> StoreResult<Option<Login>> {
         let found = self

@@ -14,14 +14,14 @@ use super::items::{self, Item, s};
 use super::write::{Condition, Writes};
 use super::{DynamoStore, Listing, keys, login, sort_key_position, unavailable};
 use crate::domain::{
-    Account, AccountId, AuditEvent, Email, Invitation, InvitationId, InvitationStatus, Member, OneTimeToken,
-    Phone, RefreshSession, SessionFamilyId, TokenPurpose, User, UserId,
+    Account, AccountId, ApiKey, ApiKeyId, AuditEvent, Email, Invitation, InvitationId, InvitationStatus,
+    Member, OneTimeToken, Phone, RefreshSession, SessionFamilyId, TokenPurpose, User, UserId,
 };
 use crate::ports::{
-    Acceptance, AccountSummary, CallerRecord, Conflict, InvitationQuery, InviteeUser, Login, MemberQuery,
-    MemberRemoval, MemberUpdate, NewInvitation, OwnerLinkChange, OwnershipTransfer, Page, PageRequest,
-    PasswordChange, ProfileUpdate, RateDecision, RateWindow, Redemption, Resend, Store, StoreError,
-    StoreResult, UserAfterRemoval, Withdrawal,
+    API_KEY_USE_RESOLUTION, Acceptance, AccountSummary, CallerRecord, Conflict, InvitationQuery, InviteeUser,
+    Login, MemberQuery, MemberRemoval, MemberUpdate, NewInvitation, OwnerLinkChange, OwnershipTransfer, Page,
+    PageRequest, PasswordChange, ProfileUpdate, RateDecision, RateWindow, Redemption, Resend, Store,
+    StoreError, StoreResult, UserAfterRemoval, Withdrawal,
 };
 
 /// The item of `items` with this key.
@@ -532,6 +532,63 @@ impl Store for DynamoStore {
             _ => return Err(StoreError::Unavailable("a rate counter without its count".into())),
         };
         Ok(window.decide(count, limit))
+    }
+
+    /// A new key is put; a changed one has its record replaced in place, so the use noted
+    /// beside it stays.
+    async fn save_api_key(&self, key: &ApiKey, event: &AuditEvent) -> StoreResult<()> {
+        let mut writes = Writes::default();
+        if key.version == 1 {
+            writes
+                .put(items::api_key(key)?, Some(Condition::new("attribute_not_exists(PK)", Conflict::Stale)));
+        } else {
+            let unchanged = version_is("version", key.version.wrapping_sub(1), Conflict::Stale);
+            let change = set(&[], &[(keys::RECORD, items::value(key)?)]);
+            writes.update(items::api_key_key(&key.account_id, &key.id), change, Some(unchanged));
+        }
+        writes.put(items::event(event)?, None);
+        self.send(writes).await
+    }
+
+    async fn api_key(&self, account: &AccountId, id: &ApiKeyId) -> StoreResult<Option<ApiKey>> {
+        self.get(items::api_key_key(account, id)).await?.as_ref().map(items::api_key_record).transpose()
+    }
+
+    async fn api_keys(&self, account: &AccountId) -> StoreResult<Vec<ApiKey>> {
+        let found = self
+            .partition(
+                "PK = :pk AND begins_with(SK, :prefix)",
+                HashMap::from([
+                    (":pk".to_owned(), s(keys::account(account))),
+                    (":prefix".to_owned(), s(keys::API_KEY_PREFIX)),
+                ]),
+            )
+            .await?;
+        found.iter().rev().map(items::api_key_record).collect()
+    }
+
+    /// One conditional `UpdateItem`; a use noted within the resolution already fails its
+    /// condition and is not an error.
+    async fn note_api_key_use(
+        &self,
+        account: &AccountId,
+        id: &ApiKeyId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let millis = |t: DateTime<Utc>| AttributeValue::N(t.timestamp_millis().to_string());
+        let stale = Condition::new(
+            "attribute_exists(PK) AND (attribute_not_exists(#used) OR #used <= :cutoff)",
+            Conflict::Stale,
+        )
+        .name("#used", keys::LAST_USED_AT)
+        .value(":cutoff", millis(at - API_KEY_USE_RESOLUTION));
+        let change = set(&[], &[(keys::LAST_USED_AT, millis(at))]);
+        let mut writes = Writes::default();
+        writes.update(items::api_key_key(account, id), change, Some(stale));
+        match self.send(writes).await {
+            Err(StoreError::Conflict(_)) => Ok(()),
+            other => other,
+        }
     }
 
     async fn audit_events(&self, account: &AccountId, page: &PageRequest) -> StoreResult<Page<AuditEvent>> {

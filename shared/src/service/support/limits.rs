@@ -35,6 +35,8 @@ pub struct RateLimits {
     pub invite_per_member: Limit,
     /// Owner recoveries started for one account (each mails a link that can take the account).
     pub owner_recovery_per_account: Limit,
+    /// Uses of one API key, at the authorizer and `POST /v1/authorize` together.
+    pub api_key_uses: Limit,
 }
 
 impl Default for RateLimits {
@@ -48,6 +50,7 @@ impl Default for RateLimits {
             accept_per_client: limit(30, 900),
             invite_per_member: limit(300, 3600),
             owner_recovery_per_account: limit(10, 86_400),
+            api_key_uses: limit(600, 60),
         }
     }
 }
