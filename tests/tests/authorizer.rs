@@ -357,6 +357,134 @@ async fn a_route_the_map_does_not_know_is_denied(app: TestApp) {
     }
 }
 
+/// Creates a key of the owner's account; its secret.
+async fn key(app: &TestApp, owner: &Owner, body: Value) -> String {
+    let created = app.post_as(&owner.token, &format!("{}/api-keys", owner.account_path()), body).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    created.str("secret")
+}
+
+async fn an_api_key_is_let_in_with_its_own_permissions_and_the_backend_told_it_is_a_key(app: TestApp) {
+    let team = joom_team(&app, "key").await;
+    let stranger = app.owner("joom", "owner@key-stranger.example").await;
+    let gate = Gate::new(&app, 5);
+    let account = team.owner.account_id.as_str();
+    let secret = key(&app, &team.owner, json!({"name": "repricer", "permissions": ["orders:read"]})).await;
+
+    // As a bearer token, or as X-Api-Key: the same key, let in to read orders and nothing more.
+    let answer = gate.http_api("GET", ORDERS, account, &secret).await;
+    assert_eq!(answer["isAuthorized"], true, "{answer}");
+    let context = &answer["context"];
+    assert_eq!(
+        (context["principal_type"].as_str(), context["key_name"].as_str()),
+        (Some("api_key"), Some("repricer"))
+    );
+    assert_eq!(
+        (context["account_id"].as_str(), context["permissions"].as_str()),
+        (Some(account), Some("orders:read"))
+    );
+    assert!(context.get("user_id").is_none(), "a key has no user: {context}");
+    let by_header = gate
+        .rest("GET", ORDERS, &[("account_id", account)], &[("X-Api-Key", &secret)])
+        .await
+        .expect("a policy");
+    assert_eq!(by_header["policyDocument"]["Statement"][0]["Effect"], "Allow");
+    assert!(by_header["principalId"].as_str().is_some_and(|p| p.starts_with("api-key:")), "{by_header}");
+    assert!(!gate.allows("POST", ORDERS, account, &secret).await);
+    assert_eq!(gate.rest_verdict(&stranger.account_id, &secret).await, "not_a_member");
+
+    // A key and a token at once decide nothing; a key's look-alike proves nobody.
+    let both = gate
+        .rest(
+            "GET",
+            ORDERS,
+            &[("account_id", account)],
+            &[("X-Api-Key", &secret), ("Authorization", &format!("Bearer {}", team.owner.token))],
+        )
+        .await;
+    assert_eq!(both.expect_err("ambiguous"), "Unauthorized");
+    let mut forged = secret.clone();
+    forged.replace_range(forged.len() - 4.., "AAAA");
+    assert_eq!(gate.rest_verdict(account, &forged).await, "Unauthorized");
+    assert_eq!(gate.rest_verdict(account, "tgk_short").await, "Unauthorized");
+
+    // A look-alike naming this key with the stranger's account proves nobody, and does not make
+    // a container forget the real key.
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut bytes = engine.decode(&secret["tgk_".len()..]).expect("base64url");
+    let stranger_id = uuid::Uuid::parse_str(&stranger.account_id).expect("a UUID");
+    bytes[16..32].copy_from_slice(stranger_id.as_bytes());
+    let look_alike = format!("tgk_{}", engine.encode(&bytes));
+    assert_eq!(gate.rest_verdict(&stranger.account_id, &look_alike).await, "Unauthorized");
+    assert_eq!(gate.rest_verdict(account, &secret).await, "allow");
+}
+
+async fn a_revoked_an_expired_and_a_rotated_key_stop_as_they_should(app: TestApp) {
+    let team = joom_team(&app, "key-life").await;
+    let gate = Gate::new(&app, 5);
+    let account = team.owner.account_id.as_str();
+    let keys = format!("{}/api-keys", team.owner.account_path());
+    let revoked = key(&app, &team.owner, json!({"name": "old", "permissions": ["orders:read"]})).await;
+    let short = key(
+        &app,
+        &team.owner,
+        json!({"name": "short", "permissions": ["orders:read"], "expires_in_days": 1}),
+    )
+    .await;
+    let rotating = key(&app, &team.owner, json!({"name": "rotating", "permissions": ["orders:read"]})).await;
+    for secret in [&revoked, &short, &rotating] {
+        assert_eq!(gate.rest_verdict(account, secret).await, "allow");
+    }
+    let listed = app.get_as(&team.owner.token, &keys).await;
+    let id_of = |name: &str| {
+        listed.body["items"].as_array().expect("items").iter().find(|k| k["name"] == name).expect("listed")["id"]
+            .as_str()
+            .expect("an id")
+            .to_owned()
+    };
+    let revoke = app.post_as(&team.owner.token, &format!("{keys}/{}/revoke", id_of("old")), json!({})).await;
+    assert_eq!(revoke.status, 200, "{}", revoke.body);
+    let rotated = app
+        .post_as(
+            &team.owner.token,
+            &format!("{keys}/{}/rotate", id_of("rotating")),
+            json!({"grace_hours": 1}),
+        )
+        .await;
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    let new_secret = rotated.str("secret");
+    assert_eq!(gate.rest_verdict(account, &new_secret).await, "allow", "a warm container knows it at once");
+
+    // Within the bound a warm container may still let the revoked key in; past it, never.
+    app.advance_clock(5).await;
+    assert_eq!(gate.rest_verdict(account, &revoked).await, "Unauthorized");
+    assert_eq!(gate.rest_verdict(account, &rotating).await, "allow", "the old secret within its grace");
+    assert_eq!(gate.rest_verdict(account, &new_secret).await, "allow");
+    app.advance_clock(3600).await;
+    assert_eq!(gate.rest_verdict(account, &rotating).await, "Unauthorized", "the grace is over");
+    assert_eq!(gate.rest_verdict(account, &new_secret).await, "allow");
+    app.advance_clock(86_400).await;
+    assert_eq!(gate.rest_verdict(account, &short).await, "Unauthorized", "a day later the short key expired");
+}
+
+async fn a_key_limited_to_networks_is_refused_elsewhere(app: TestApp) {
+    let team = joom_team(&app, "key-networks").await;
+    let gate = Gate::new(&app, 5);
+    let account = team.owner.account_id.as_str();
+    // The events come from 203.0.113.7.
+    let office = key(
+        &app,
+        &team.owner,
+        json!({"name": "office", "permissions": ["orders:read"], "networks": ["203.0.113.0/24"]}),
+    )
+    .await;
+    let warehouse = key(&app, &team.owner, json!({"name": "warehouse", "permissions": ["orders:read"], "networks": ["198.51.100.0/24", "2001:db8::/32"]})).await;
+    assert_eq!(gate.rest_verdict(account, &office).await, "allow");
+    assert_eq!(gate.rest_verdict(account, &warehouse).await, "network_not_allowed");
+    assert!(!gate.allows("GET", ORDERS, account, &warehouse).await);
+}
+
 tests::scenarios!(
     an_active_member_holding_the_permission_is_let_in_and_the_backend_told_who_they_are,
     a_member_lacking_the_permission_is_denied_and_the_owner_holds_all,
@@ -366,6 +494,9 @@ tests::scenarios!(
     a_deletion_and_a_role_change_reach_a_warm_container_within_the_bound,
     tokens_that_prove_nobody_are_unauthorized,
     a_route_the_map_does_not_know_is_denied,
+    an_api_key_is_let_in_with_its_own_permissions_and_the_backend_told_it_is_a_key,
+    a_revoked_an_expired_and_a_rotated_key_stop_as_they_should,
+    a_key_limited_to_networks_is_refused_elsewhere,
 );
 
 #[tokio::test]
@@ -385,4 +516,61 @@ async fn a_decision_reads_dynamodb_once_when_it_misses_and_never_when_it_hits() 
     assert_eq!(calls.take(), Vec::<String>::new(), "hits");
     assert!(!gate.allows("GET", "/payouts", account, &team.finance).await);
     assert_eq!(calls.take(), Vec::<String>::new(), "an unknown route is refused before any read");
+}
+
+/// A key used more often than its limit is refused until its window passes.
+async fn a_key_over_its_limit_is_refused_until_the_window_passes(app: TestApp) {
+    let team = joom_team(&app, "key-limit").await;
+    let gate = Gate::new(&app, 5);
+    let account = team.owner.account_id.as_str();
+    let secret = key(&app, &team.owner, json!({"name": "busy", "permissions": ["orders:read"]})).await;
+    for _ in 0..3 {
+        assert_eq!(gate.rest_verdict(account, &secret).await, "allow");
+    }
+    assert_eq!(gate.rest_verdict(account, &secret).await, "rate_limited");
+    app.advance_clock(60).await;
+    assert_eq!(gate.rest_verdict(account, &secret).await, "allow");
+}
+
+fn three_uses_a_minute(settings: &mut shared::service::Settings) {
+    settings.limits.api_key_uses = shared::service::support::limits::Limit { count: 3, window_seconds: 60 };
+}
+
+#[tokio::test]
+async fn a_key_over_its_limit_is_refused_until_the_window_passes_embedded() {
+    a_key_over_its_limit_is_refused_until_the_window_passes(
+        tests::app::spawn_app_with(three_uses_a_minute).await,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_key_over_its_limit_is_refused_until_the_window_passes_on_aws_emulators() {
+    a_key_over_its_limit_is_refused_until_the_window_passes(
+        tests::app::spawn_app_on_aws_with(three_uses_a_minute).await,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_key_decision_reads_dynamodb_once_when_it_misses_and_never_when_it_hits() {
+    let calls = DynamoCalls::default();
+    let store = std::sync::Arc::new(counted_dynamo_store(&calls).await);
+    let app = spawn_app_on(store, ses_mailer(VERIFIED_SENDER).await, |_| {}).await;
+    let team = joom_team(&app, "key-reads").await;
+    let gate = Gate::new(&app, 5);
+    let account = team.owner.account_id.as_str();
+    let secret = key(&app, &team.owner, json!({"name": "counted", "permissions": ["orders:read"]})).await;
+
+    calls.take();
+    assert!(gate.allows("GET", ORDERS, account, &secret).await);
+    let miss = calls.take();
+    assert_eq!(
+        miss.iter().filter(|c| *c == "GetItem" || *c == "BatchGetItem").count(),
+        1,
+        "a miss reads once: {miss:?}"
+    );
+    assert!(gate.allows("GET", ORDERS, account, &secret).await);
+    // A hit reads nothing; it counts the use (the key's limit), and its last use is already noted.
+    assert_eq!(calls.take(), ["UpdateItem"], "a hit");
 }

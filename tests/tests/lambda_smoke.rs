@@ -283,6 +283,21 @@ fn the_authorizer_decides_http_api_and_rest_requests_against_the_live_table() {
         assert!(!http_api_allows(&mut authorizer, "GET", account_id, token), "{what}");
     }
 
+    // An API key of the account, made through the api-keys function, is let in by its permissions.
+    let mut api_keys = RunningFunction::start_with("api-keys", for_function("api-keys", &environment));
+    let created = api_keys.request(
+        "POST",
+        &format!("/v1/accounts/{account_id}/api-keys"),
+        &[("Authorization", &owner_token)],
+        Some(json!({"name": "repricer", "permissions": ["orders:read"]})),
+    );
+    assert_eq!(created.status, 201, "{}", created.text);
+    drop(api_keys);
+    let key = created.body["secret"].as_str().expect("the secret, shown once").to_owned();
+    assert_eq!(rest_verdict(&mut authorizer, account_id, &key), "allow");
+    assert!(!http_api_allows(&mut authorizer, "POST", account_id, &key));
+    assert_eq!(rest_verdict(&mut authorizer, other_account, &key), "not_a_member");
+
     // A route the map does not know is denied, and the log says so, never with the token.
     let bearer = format!("Bearer {finance}");
     let unknown = rest_event(
@@ -315,15 +330,15 @@ fn the_authorizer_decides_http_api_and_rest_requests_against_the_live_table() {
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .filter(|line| line["message"] == "authorization")
         .collect();
-    assert!(decisions.len() >= 13, "one line per decision:\n{logs}");
+    assert!(decisions.len() >= 16, "one line per decision:\n{logs}");
     assert!(
         decisions
             .iter()
             .any(|d| d["reason"] == "unknown_route" && d["route_path"] == "/sellers/{account_id}/payouts"),
         "{logs}"
     );
-    assert!(decisions.iter().any(|d| d["allowed"] == true && d["user_id"] == user.to_string()), "{logs}");
-    for token in [&finance, &expired, &tampered, &foreign] {
+    assert!(decisions.iter().any(|d| d["allowed"] == true && d["credential"] == user.to_string()), "{logs}");
+    for token in [&finance, &expired, &tampered, &foreign, &key] {
         let signature = token.rsplit('.').next().expect("a signature");
         assert!(!logs.contains(signature), "a token reached the log:\n{logs}");
     }

@@ -305,8 +305,9 @@ impl From<AuthorizerError> for lambda_runtime::Diagnostic {
 pub struct Authorizer {
     routes: RouteMap,
     members: Recent<MemberKey, Standing>,
-    /// Keys as read (`None`: no such key), by id.
-    keys: Recent<ApiKeyId, Option<ApiKey>>,
+    /// Keys as read (`None`: no such key), by account and id: a forged secret naming a key's id
+    /// with another account cannot make a container forget the real one.
+    keys: Recent<(AccountId, ApiKeyId), Option<ApiKey>>,
 }
 
 impl Authorizer {
@@ -475,17 +476,22 @@ impl Authorizer {
         client: Option<std::net::IpAddr>,
     ) -> Result<(Result<Granted, Denial>, Lookup), InternalError> {
         let now = app.ports.clock.now();
-        let (stored, read_at, lookup) = match self.keys.get(&presented.key_id, now) {
+        let id = (presented.account_id.clone(), presented.key_id.clone());
+        let (mut stored, mut read_at, mut lookup) = match self.keys.get(&id, now) {
             Some((stored, read_at)) => (stored, read_at, Lookup::Hit),
             None => (app.presented_api_key(presented).await?, now, Lookup::Miss),
         };
+        // A secret the remembered key does not know may be the one a rotation just made.
+        if lookup == Lookup::Hit && stored.as_ref().is_none_or(|key| !key.knows(&presented.hash, now)) {
+            (stored, read_at, lookup) = (app.presented_api_key(presented).await?, now, Lookup::Miss);
+        }
         let Some(mut key) = stored else {
-            self.keys.put(presented.key_id.clone(), None, read_at, now);
+            self.keys.put(id, None, read_at, now);
             return Ok((Err(Denial::InvalidKey), lookup));
         };
         let used = app.use_api_key(&mut key, presented, client).await;
         // The use noted on it goes back with the time the key was read, never a later one.
-        self.keys.put(presented.key_id.clone(), Some(key), read_at, now);
+        self.keys.put(id, Some(key), read_at, now);
         let granted = match used {
             Ok(rights) => Ok(Granted::Key(rights)),
             Err(KeyUseError::Unknown) => Err(Denial::InvalidKey),

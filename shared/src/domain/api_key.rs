@@ -154,6 +154,16 @@ impl ApiKey {
         }
     }
 
+    /// Whether the secret whose hash is `secret_hash` is this key's at `now`: its current one,
+    /// or the one before a rotation, within its grace.
+    pub fn knows(&self, secret_hash: &str, now: DateTime<Utc>) -> bool {
+        let same = |a: &str, b: &str| {
+            aws_lc_rs::constant_time::verify_slices_are_equal(a.as_bytes(), b.as_bytes()).is_ok()
+        };
+        same(secret_hash, &self.secret_hash)
+            || self.retired.as_ref().is_some_and(|r| same(secret_hash, &r.hash) && now < r.until)
+    }
+
     /// Whether a request presenting the secret whose hash is `secret_hash`, from `client` (when
     /// known), may use the key at `now`. A key limited to networks refuses an unknown client.
     pub fn admits(
@@ -162,12 +172,7 @@ impl ApiKey {
         client: Option<IpAddr>,
         now: DateTime<Utc>,
     ) -> Result<(), KeyRefusal> {
-        let same = |a: &str, b: &str| {
-            aws_lc_rs::constant_time::verify_slices_are_equal(a.as_bytes(), b.as_bytes()).is_ok()
-        };
-        let current = same(secret_hash, &self.secret_hash);
-        let retired = self.retired.as_ref().is_some_and(|r| same(secret_hash, &r.hash) && now < r.until);
-        if !(current || retired) {
+        if !self.knows(secret_hash, now) {
             return Err(KeyRefusal::WrongSecret);
         }
         match self.status_at(now) {

@@ -17,7 +17,7 @@ use std::time::Instant;
 use crate::adapters::outbox::OutboxMailer;
 use crate::adapters::system::AdjustableClock;
 use crate::service::Teamgate;
-use crate::service::api_keys::PresentedKey;
+use crate::service::api_keys::{PresentedKey, SECRET_PREFIX};
 use crate::service::caller::{Caller, CallerError};
 use crate::service::directory::ListParams;
 use crate::service::revoke_and_resend::Resent;
@@ -98,7 +98,7 @@ impl Call<'_> {
     /// An API key presented as `X-Api-Key`, or as a bearer token shaped like one.
     fn api_key(&self) -> Option<&str> {
         let header = self.headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim);
-        header.or_else(|| self.bearer().filter(|b| b.starts_with(crate::service::api_keys::SECRET_PREFIX)))
+        header.or_else(|| self.bearer().filter(|b| b.starts_with(SECRET_PREFIX)))
     }
 
     fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, Reply> {
@@ -219,9 +219,13 @@ impl Api {
                 Access::Open
             }
             Guard::SignedIn => Access::SignedIn(self.app.authenticate(call.bearer())?),
-            Guard::SignedInOrKey => match call.api_key() {
-                Some(raw) => Access::Key(PresentedKey::read(raw).ok_or(CallerError::Unauthenticated)?),
-                None => Access::SignedIn(self.app.authenticate(call.bearer())?),
+            Guard::SignedInOrKey => match (call.api_key(), call.bearer()) {
+                // A key and a token at once: which one speaks is anyone's guess, so neither does.
+                (Some(_), Some(bearer)) if !bearer.starts_with(SECRET_PREFIX) => {
+                    return Err(CallerError::Unauthenticated);
+                }
+                (Some(raw), _) => Access::Key(PresentedKey::read(raw).ok_or(CallerError::Unauthenticated)?),
+                (None, bearer) => Access::SignedIn(self.app.authenticate(bearer)?),
             },
             Guard::Member(permission) => {
                 let caller = self.caller(call).await?;

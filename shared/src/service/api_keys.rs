@@ -30,8 +30,8 @@ pub const SECRET_PREFIX: &str = "tgk_";
 pub const MOST_ACTIVE_KEYS: usize = 50;
 const MOST_NAME_CHARS: usize = 100;
 const MOST_NETWORKS: usize = 20;
-/// Characters of a secret shown in lists: the prefix and the start of the key's id.
-const HINT_CHARS: usize = 12;
+/// Characters of a secret's random end shown in lists, after its prefix.
+const HINT_CHARS: usize = 4;
 
 #[derive(Debug, Default)]
 pub struct CreateKeyCommand {
@@ -384,9 +384,10 @@ impl Teamgate {
     }
 }
 
-/// What lists show of a secret: its prefix and the start of the key's id.
+/// What lists show of a secret, to tell it from the key's earlier ones: its prefix and its
+/// last characters (random, unlike its start, which is the key's and account's ids).
 fn hint(secret: &str) -> String {
-    secret.chars().take(HINT_CHARS).collect()
+    format!("{SECRET_PREFIX}…{}", &secret[secret.len() - HINT_CHARS..])
 }
 
 #[cfg(test)]

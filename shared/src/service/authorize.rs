@@ -145,6 +145,10 @@ impl Teamgate {
                 return Err(Invalid::from(FieldError::new("client_ip", "invalid_value", message)).into());
             }
         };
+        // A key of another account is not looked at, nor counted: as a stranger's token.
+        if presented.account_id.as_str() != command.account_id {
+            return Err(AuthorizeError::NotFound);
+        }
         let mut key = self.presented_api_key(presented).await?.ok_or(AuthorizeError::KeyUnusable)?;
         let rights = self.use_api_key(&mut key, presented, client).await.map_err(|e| match e {
             KeyUseError::Refused(KeyRefusal::OutsideNetworks) => AuthorizeError::OutsideNetworks,
@@ -152,9 +156,6 @@ impl Teamgate {
             KeyUseError::RateLimited(limited) => AuthorizeError::RateLimited(limited),
             KeyUseError::Internal(error) => AuthorizeError::Internal(error),
         })?;
-        if rights.account_id.as_str() != command.account_id {
-            return Err(AuthorizeError::NotFound);
-        }
         let missing = missing(&rights.permissions, &wanted);
         Ok(AuthorizationView {
             allowed: missing.is_empty(),
