@@ -1,17 +1,28 @@
 //! `infra/template.yaml` deploys exactly what the code is: the route table's routes on the
 //! functions that serve them, one function per crate, memory and permissions sized to what each
-//! function does, and a table that keeps its data; the Lambda authorizer reads and nothing more.
+//! function does, and a table that keeps its data; the Lambda authorizer reads, and writes
+//! nothing but what a use of an API key writes (as `POST /v1/authorize`'s function), which the
+//! store's own requests show to be exactly what those statements allow.
 //! `infra/examples/seller-api.yaml`, the example of a marketplace API behind that authorizer,
 //! leaves API Gateway's caching off and has a route in `infra/examples/route-map.toml` for every
 //! route. Every check lists all the differences it finds, not just the first. The templates use
 //! long-form intrinsic functions (`Ref:`, `Fn::Sub:`), so a plain YAML parser reads them.
 
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::{
+    BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
+};
+use aws_sdk_dynamodb::error::BoxError;
 use serde_json::{Value, json};
+use shared::adapters::dynamodb::DynamoStore;
 use shared::authorizer::DEFAULT_MAX_STALENESS_SECONDS;
 use shared::authorizer::route_map::RouteMap;
-use shared::domain::Presets;
-use shared::http::routes::{Operation, ROUTES, Route};
+use shared::domain::{AccountId, ApiKeyId, Presets};
+use shared::http::routes::{Guard, Operation, ROUTES, Route};
+use shared::ports::Store;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 use tests::assert_no_differences;
 use tests::workspace::{self, declared_keys, deployed_routes, function_crates};
 
@@ -28,8 +39,39 @@ const DEFAULT_MEMORY_MB: u64 = 256;
 /// invokes it, and it is deployed only when given a route map (this condition).
 const AUTHORIZER: &str = "authorizer";
 const AUTHORIZER_CONDITION: &str = "HasAuthorizerRouteMap";
-/// What the authorizer reads per decision: the account, user and member items by their keys.
-const AUTHORIZER_ACTIONS: &[&str] = &["dynamodb:GetItem", "dynamodb:BatchGetItem"];
+/// What the authorizer reads per decision: the account, user and member items, or an API key's
+/// item, by their keys.
+const AUTHORIZER_READS: &[&str] = &["dynamodb:GetItem", "dynamodb:BatchGetItem"];
+
+/// One write a use of an API key makes (`Teamgate::use_api_key`), and the one statement that
+/// allows it: `dynamodb:UpdateItem` on the table, on partitions whose key is `like` one of these
+/// patterns, naming no attribute outside `attributes` (the item's keys, what it writes, what its
+/// condition reads; the names of `shared/src/adapters/dynamodb/keys.rs`).
+struct KeyUseWrite {
+    sid: &'static str,
+    leading_keys: &'static [&'static str],
+    attributes: &'static [&'static str],
+}
+
+/// The key's rate counter (`Store::hit_rate_limit`, `RATE#<hash>#<window>` / `RATE`) and its
+/// last use, at most once a minute (`Store::note_api_key_use`, `ACCOUNT#a` / `APIKEY#k`). Two
+/// statements: one list of both would allow `expires_at`, the TTL attribute, on an account's
+/// items, and TTL would delete them.
+const KEY_USE_WRITES: &[KeyUseWrite] = &[
+    KeyUseWrite {
+        sid: "NoteKeyUse",
+        leading_keys: &["ACCOUNT#*"],
+        attributes: &["PK", "SK", "last_used_at"],
+    },
+    KeyUseWrite {
+        sid: "CountKeyUse",
+        leading_keys: &["RATE#*"],
+        attributes: &["PK", "SK", "count", "expires_at"],
+    },
+];
+/// What those writes may ask back: never `ALL_OLD` or `ALL_NEW`, which would return attributes
+/// outside their lists.
+const KEY_USE_RETURN_VALUES: &[&str] = &["NONE", "UPDATED_OLD", "UPDATED_NEW"];
 /// `AUTHZ_MAX_STALENESS_SECONDS`'s bounds (shared/src/authorizer/mod.rs).
 const MOST_STALENESS_SECONDS: i64 = 300;
 
@@ -54,6 +96,98 @@ fn reads_only(route: &Route) -> bool {
 /// declares (`Route::effects`).
 fn functions_serving(with: impl Fn(&Route) -> bool) -> BTreeSet<String> {
     deployed_routes().filter(|r| with(r)).map(|r| r.function.name().to_owned()).collect()
+}
+
+/// Whether the function judges API keys, and so writes what a use of one writes: the authorizer,
+/// and the function of a route a key may call (`Guard::SignedInOrKey`: `POST /v1/authorize`).
+fn judges_api_keys(name: &str) -> bool {
+    name == AUTHORIZER
+        || deployed_routes().any(|r| r.guard == Guard::SignedInOrKey && r.function.name() == name)
+}
+
+fn is_key_use(statement: &Value) -> bool {
+    KEY_USE_WRITES.iter().any(|write| statement["Sid"] == write.sid)
+}
+
+/// The actions a function is allowed outside its key-use statements, if it judges API keys
+/// (`key_use_differences` holds those to `KEY_USE_WRITES`); otherwise all of them.
+fn actions_besides_key_use(name: &str, function: &FunctionResource) -> BTreeSet<String> {
+    let judges = judges_api_keys(name);
+    let statements = function.statements().into_iter().filter(|s| !(judges && is_key_use(s)));
+    statements.flat_map(|s| strings(s.get("Action"))).collect()
+}
+
+/// The table alone, as a statement's `Resource` names it.
+fn table_only() -> Value {
+    json!([{"Fn::GetAtt": ["Table", "Arn"]}])
+}
+
+/// A statement's `Resource`, a list even when it names one.
+fn resources(statement: &Value) -> Value {
+    match &statement["Resource"] {
+        Value::Array(_) => statement["Resource"].clone(),
+        single => json!([single]),
+    }
+}
+
+/// How a function that judges API keys departs from `KEY_USE_WRITES`: each write's statement,
+/// once, exactly: `UpdateItem` on the table, its partitions, exactly its attributes, and no
+/// `ALL_OLD` or `ALL_NEW`.
+fn key_use_differences(name: &str, function: &FunctionResource) -> Vec<String> {
+    let mut differences = Vec::new();
+    let statements = function.statements();
+    for write in KEY_USE_WRITES {
+        let sid = write.sid;
+        let found: Vec<&Value> = statements.iter().copied().filter(|s| s["Sid"] == sid).collect();
+        let [statement] = found.as_slice() else {
+            differences.push(format!(
+                "{name}: want one statement {sid} (the UpdateItem of a key's use), found {}",
+                found.len()
+            ));
+            continue;
+        };
+        if statement["Effect"] != "Allow" {
+            differences.push(format!("{name} {sid}: Effect {}, want Allow", statement["Effect"]));
+        }
+        let actions = strings(statement.get("Action"));
+        if actions != ["dynamodb:UpdateItem"] {
+            differences.push(format!("{name} {sid}: Action is {actions:?}, want [dynamodb:UpdateItem]"));
+        }
+        if resources(statement) != table_only() {
+            differences
+                .push(format!("{name} {sid}: Resource is {}, want the table alone", resources(statement)));
+        }
+        let condition = &statement["Condition"];
+        let operators: BTreeSet<&str> =
+            condition.as_object().into_iter().flatten().map(|(operator, _)| operator.as_str()).collect();
+        let wanted = [
+            ("ForAllValues:StringLike", "dynamodb:LeadingKeys", write.leading_keys),
+            ("ForAllValues:StringEquals", "dynamodb:Attributes", write.attributes),
+            ("StringEqualsIfExists", "dynamodb:ReturnValues", KEY_USE_RETURN_VALUES),
+        ];
+        if operators != wanted.iter().map(|(operator, _, _)| *operator).collect() {
+            differences.push(format!(
+                "{name} {sid}: Condition tests {operators:?}, want exactly {:?}",
+                wanted.map(|(operator, _, _)| operator)
+            ));
+        }
+        for (operator, key, want) in wanted {
+            let tested: Vec<&String> =
+                condition[operator].as_object().into_iter().flatten().map(|(k, _)| k).collect();
+            if tested != [key] {
+                differences.push(format!("{name} {sid}: {operator} tests {tested:?}, want {key} alone"));
+            }
+            let have: BTreeSet<String> = strings(condition[operator].get(key)).into_iter().collect();
+            let want: BTreeSet<String> = want.iter().map(|v| (*v).to_owned()).collect();
+            for extra in have.difference(&want) {
+                differences.push(format!("{name} {sid}: {key} allows `{extra}`, beyond {want:?}"));
+            }
+            for missing in want.difference(&have) {
+                differences.push(format!("{name} {sid}: {key} lacks `{missing}`, which a key's use needs"));
+            }
+        }
+    }
+    differences
 }
 
 /// The keys' variables, and where each must come from: a Secrets Manager dynamic reference to
@@ -356,14 +490,26 @@ fn each_function_may_do_only_what_its_routes_need_on_the_table_and_in_ses() {
     for (name, function) in &functions {
         let routes: Vec<&Route> = deployed_routes().filter(|r| r.function.name() == name).collect();
         let read_only = name == AUTHORIZER || (!routes.is_empty() && routes.iter().all(|r| reads_only(r)));
-        let actions = function.actions();
+        // Where keys are used, a use's two writes, in their own statements and nowhere else.
+        if judges_api_keys(name) {
+            differences.extend(key_use_differences(name, function));
+        }
+        let actions = actions_besides_key_use(name, function);
         for action in &actions {
             let allowed = READ_ACTIONS.contains(&action.as_str())
                 || (!read_only && WRITE_ACTIONS.contains(&action.as_str()))
                 || (action == "ses:SendEmail" && mailing.contains(name));
             if !allowed {
                 let why = if read_only && WRITE_ACTIONS.contains(&action.as_str()) {
-                    if name == AUTHORIZER { "it only reads" } else { "its routes only read" }
+                    match (name == AUTHORIZER, judges_api_keys(name)) {
+                        (true, _) => {
+                            "it only reads, and writes a key's use in NoteKeyUse and CountKeyUse alone"
+                        }
+                        (false, true) => {
+                            "its routes only read, and write a key's use in NoteKeyUse and CountKeyUse alone"
+                        }
+                        (false, false) => "its routes only read",
+                    }
                 } else if action == "ses:SendEmail" {
                     "none of its routes sends mail"
                 } else {
@@ -372,7 +518,7 @@ fn each_function_may_do_only_what_its_routes_need_on_the_table_and_in_ses() {
                 differences.push(format!("{name}: may {action}, but {why}"));
             }
         }
-        if mailing.contains(name) && !actions.contains("ses:SendEmail") {
+        if mailing.contains(name) && !function.actions().contains("ses:SendEmail") {
             differences.push(format!("{name}: sends mail but may not ses:SendEmail"));
         }
         for statement in function.statements() {
@@ -577,42 +723,181 @@ fn each_function_gets_exactly_the_keys_its_routes_use_and_globals_none() {
 }
 
 #[test]
-fn the_authorizer_may_only_read_the_items_of_a_decision() {
+fn the_authorizer_may_only_read_the_items_of_a_decision_and_write_a_keys_use() {
     let template = template();
     let (functions, mut differences) = functions(&template);
     let Some(authorizer) = functions.get(AUTHORIZER) else {
         panic!("the template deploys no `{AUTHORIZER}`: every_function_crate_is_deployed… says why");
     };
-    let actions = authorizer.actions();
-    let wanted: BTreeSet<String> = AUTHORIZER_ACTIONS.iter().map(|a| (*a).to_owned()).collect();
+    // UpdateItem in NoteKeyUse and CountKeyUse, each under its exact condition, and nowhere else.
+    differences.extend(key_use_differences(AUTHORIZER, authorizer));
+    let actions = actions_besides_key_use(AUTHORIZER, authorizer);
+    let wanted: BTreeSet<String> = AUTHORIZER_READS.iter().map(|a| (*a).to_owned()).collect();
     for action in actions.difference(&wanted) {
         let why = if action.starts_with("ses:") {
             "it sends no mail"
         } else if action == "dynamodb:Query" {
             "it reads items by their keys, never an index or a partition"
+        } else if action == "dynamodb:UpdateItem" {
+            "it updates only a key's counter and last use, in NoteKeyUse and CountKeyUse under their conditions"
         } else {
-            "it only reads the account, user and member items"
+            "it only reads the items of a decision and writes a key's use"
         };
         differences.push(format!("{AUTHORIZER}: may {action}, but {why}"));
     }
     for action in wanted.difference(&actions) {
         differences.push(format!("{AUTHORIZER}: may not {action}, which each decision needs"));
     }
-    let table_only = json!([{"Fn::GetAtt": ["Table", "Arn"]}]);
     for statement in authorizer.statements() {
         let sid = statement["Sid"].as_str().unwrap_or("(no Sid)");
         if statement["Effect"] != "Allow" {
             differences.push(format!("{AUTHORIZER} {sid}: Effect {}, want Allow", statement["Effect"]));
         }
-        let resource = match &statement["Resource"] {
-            Value::Array(_) => statement["Resource"].clone(),
-            single => json!([single]),
-        };
-        if resource != table_only {
-            differences.push(format!("{AUTHORIZER} {sid}: Resource is {resource}, want the table alone"));
+        if resources(statement) != table_only() {
+            differences.push(format!(
+                "{AUTHORIZER} {sid}: Resource is {}, want the table alone",
+                resources(statement)
+            ));
         }
     }
     assert_no_differences("the authorizer's permissions", differences);
+}
+
+/// Records each DynamoDB request a client would send (its operation and JSON body), and sends
+/// none: each fails before it leaves.
+#[derive(Clone, Debug, Default)]
+struct Requests(Arc<Mutex<Vec<(String, Value)>>>);
+
+impl Intercept for Requests {
+    fn name(&self) -> &'static str {
+        "Requests"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = context.request();
+        let target = request.headers().get("x-amz-target").unwrap_or("unknown");
+        let operation = target.rsplit('.').next().unwrap_or(target).to_owned();
+        let body = request.body().bytes().map(serde_json::from_slice::<Value>).transpose()?;
+        let mut requests = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        requests.push((operation, body.unwrap_or(Value::Null)));
+        Err("recorded, never sent".into())
+    }
+}
+
+/// The top-level attribute names an item request names, which IAM's `dynamodb:Attributes` holds:
+/// its key's, its placeholders', and those written bare in its expressions (`attribute_exists(PK)`).
+fn attributes_named(body: &Value) -> BTreeSet<String> {
+    const WORDS: &[&str] = &[
+        "SET",
+        "ADD",
+        "REMOVE",
+        "DELETE",
+        "AND",
+        "OR",
+        "NOT",
+        "BETWEEN",
+        "IN",
+        "attribute_exists",
+        "attribute_not_exists",
+        "attribute_type",
+        "begins_with",
+        "contains",
+        "size",
+        "if_not_exists",
+        "list_append",
+    ];
+    let mut names: BTreeSet<String> =
+        body["Key"].as_object().into_iter().flatten().map(|(n, _)| n.clone()).collect();
+    let placeholders = body["ExpressionAttributeNames"].as_object().into_iter().flatten();
+    names.extend(placeholders.filter_map(|(_, name)| name.as_str()).map(str::to_owned));
+    for expression in ["UpdateExpression", "ConditionExpression"] {
+        let text = body[expression].as_str().unwrap_or("");
+        let words = text.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '#' | ':' | '.')));
+        for word in words {
+            let placeholder = word.starts_with(['#', ':']) || word.starts_with(|c: char| c.is_ascii_digit());
+            if word.is_empty() || placeholder || WORDS.iter().any(|w| w.eq_ignore_ascii_case(word)) {
+                continue;
+            }
+            names.insert(word.split('.').next().unwrap_or(word).to_owned());
+        }
+    }
+    names
+}
+
+/// IAM's `StringLike`: `*` matches any run of characters, `?` any one.
+fn like(pattern: &str, value: &str) -> bool {
+    match pattern.chars().next() {
+        None => value.is_empty(),
+        Some('*') => {
+            let rest = &pattern[1..];
+            value.char_indices().map(|(at, _)| at).chain([value.len()]).any(|at| like(rest, &value[at..]))
+        }
+        Some(first) => {
+            value.chars().next().is_some_and(|c| first == '?' || c == first) && {
+                let (p, v) = (first.len_utf8(), value.chars().next().map_or(0, char::len_utf8));
+                like(&pattern[p..], &value[v..])
+            }
+        }
+    }
+}
+
+/// The store's own requests for a key's use, recorded before they leave, against
+/// `KEY_USE_WRITES` (which the template's statements must equal): each allowed by one statement,
+/// and every attribute a statement lists named by some request. DynamoDB Local does not enforce
+/// IAM; this is as close as a test here gets to AWS refusing a write.
+#[tokio::test]
+async fn a_keys_use_writes_exactly_what_the_key_use_statements_allow() {
+    let requests = Requests::default();
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("teamgate", "teamgate", None, None, "tests"))
+        .endpoint_url("http://127.0.0.1:9")
+        .retry_config(RetryConfig::disabled())
+        .interceptor(requests.clone())
+        .build();
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), "teamgate");
+    let now = chrono::Utc::now();
+    // What `Teamgate::use_api_key` writes: the last use, and the counter of a hashed rate key.
+    let noted = store.note_api_key_use(&AccountId::generate(), &ApiKeyId::generate(), now).await;
+    let counted = store.hit_rate_limit(&"0".repeat(64), 600, 60, now).await;
+    assert!(noted.is_err() && counted.is_err(), "the requests were to be recorded, not sent");
+    let sent = requests.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+    let mut differences = Vec::new();
+    if sent.len() != 2 {
+        differences.push(format!("want one request for the last use and one for the counter, got {sent:?}"));
+    }
+    let mut named_by: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for (operation, body) in &sent {
+        let partition = body["Key"]["PK"]["S"].as_str().unwrap_or("");
+        let named = attributes_named(body);
+        let returns = body["ReturnValues"].as_str().unwrap_or("NONE");
+        let allowing = KEY_USE_WRITES.iter().find(|write| {
+            operation == "UpdateItem"
+                && write.leading_keys.iter().any(|pattern| like(pattern, partition))
+                && named.iter().all(|name| write.attributes.contains(&name.as_str()))
+                && KEY_USE_RETURN_VALUES.contains(&returns)
+        });
+        match allowing {
+            Some(write) => named_by.entry(write.sid).or_default().extend(named),
+            None => differences.push(format!(
+                "{operation} of {partition} naming {named:?}, returning {returns}: no key-use statement allows it"
+            )),
+        }
+    }
+    for write in KEY_USE_WRITES {
+        let named = named_by.get(write.sid).cloned().unwrap_or_default();
+        for attribute in write.attributes.iter().filter(|a| !named.contains(**a)) {
+            differences
+                .push(format!("{}: allows `{attribute}`, which no write of a key's use names", write.sid));
+        }
+    }
+    assert_no_differences("a key's use against NoteKeyUse and CountKeyUse", differences);
 }
 
 #[test]
