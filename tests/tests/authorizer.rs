@@ -553,7 +553,7 @@ async fn a_key_over_its_limit_is_refused_until_the_window_passes_on_aws_emulator
 }
 
 #[tokio::test]
-async fn a_key_decision_reads_dynamodb_once_when_it_misses_and_never_when_it_hits() {
+async fn a_key_is_read_on_every_use_and_its_last_use_noted_once_a_minute() {
     let calls = DynamoCalls::default();
     let store = std::sync::Arc::new(counted_dynamo_store(&calls).await);
     let app = spawn_app_on(store, ses_mailer(VERIFIED_SENDER).await, |_| {}).await;
@@ -564,13 +564,19 @@ async fn a_key_decision_reads_dynamodb_once_when_it_misses_and_never_when_it_hit
 
     calls.take();
     assert!(gate.allows("GET", ORDERS, account, &secret).await);
-    let miss = calls.take();
-    assert_eq!(
-        miss.iter().filter(|c| *c == "GetItem" || *c == "BatchGetItem").count(),
-        1,
-        "a miss reads once: {miss:?}"
-    );
+    assert_eq!(calls.take(), ["GetItem", "UpdateItem", "UpdateItem"], "read, counted, last use noted");
     assert!(gate.allows("GET", ORDERS, account, &secret).await);
-    // A hit reads nothing; it counts the use (the key's limit), and its last use is already noted.
-    assert_eq!(calls.take(), ["UpdateItem"], "a hit");
+    assert_eq!(
+        calls.take(),
+        ["GetItem", "UpdateItem"],
+        "read and counted: the use within the minute is noted"
+    );
+    app.advance_clock(60).await;
+    assert!(gate.allows("GET", ORDERS, account, &secret).await);
+    assert_eq!(calls.take(), ["GetItem", "UpdateItem", "UpdateItem"], "a minute on, noted again");
+    // A key of another account than the route's is refused before anything is read.
+    let other = app.owner("joom", "owner@key-reads-other.example").await;
+    calls.take();
+    assert!(!gate.allows("GET", ORDERS, &other.account_id, &secret).await);
+    assert_eq!(calls.take(), Vec::<String>::new());
 }

@@ -5,7 +5,8 @@
 //!
 //! Decisions about a member are kept per container for at most `AUTHZ_MAX_STALENESS_SECONDS`
 //! (by the application's clock): a block, a deletion or a role change reaches every container
-//! within that bound, and a warm container decides most requests without a read.
+//! within that bound, and a warm container decides most requests without a read. An API key is
+//! read on every use (each use also counts against its limit): its revocation is immediate.
 
 pub mod route_map;
 
@@ -16,7 +17,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::domain::{AccountId, ApiKey, ApiKeyId, KeyRefusal, PermissionSet, Presets, UserId};
+use crate::domain::{AccountId, KeyRefusal, PermissionSet, Presets, UserId};
 use crate::http::routes::Keys;
 use crate::service::Teamgate;
 use crate::service::api_keys::{KeyRights, KeyUseError, PresentedKey};
@@ -32,8 +33,7 @@ pub const KEYS: Keys = Keys { verifying_key: true, ..Keys::NONE };
 /// The default, and the most, `AUTHZ_MAX_STALENESS_SECONDS`.
 pub const DEFAULT_MAX_STALENESS_SECONDS: i64 = 5;
 const MOST_STALENESS_SECONDS: i64 = 300;
-/// Members (and keys) remembered per container; past it, what is stale goes first, then
-/// everything.
+/// Members remembered per container; past it, what is stale goes first, then everything.
 const CACHED_ENTRIES: usize = 10_000;
 
 #[derive(Debug, thiserror::Error)]
@@ -168,7 +168,8 @@ enum Standing {
 /// The member's login, the version of the token, and the account.
 type MemberKey = (UserId, u32, AccountId);
 
-/// What was read recently, each kept for at most the staleness bound by the app's clock.
+/// What was read recently (members' standings), each kept for at most the staleness bound by
+/// the app's clock.
 struct Recent<K, V> {
     entries: Mutex<HashMap<K, (V, DateTime<Utc>)>>,
     max_staleness: Duration,
@@ -183,16 +184,16 @@ impl<K: std::hash::Hash + Eq, V: Clone> Recent<K, V> {
         read_at <= now && now - read_at < self.max_staleness
     }
 
-    /// What is remembered of `key`, and when it was read, unless that is too long ago.
-    fn get(&self, key: &K, now: DateTime<Utc>) -> Option<(V, DateTime<Utc>)> {
+    /// What is remembered of `key`, unless it was read too long ago.
+    fn get(&self, key: &K, now: DateTime<Utc>) -> Option<V> {
         let entries = self.entries.lock().expect("never poisoned: no code panics holding it");
         let (value, read_at) = entries.get(key)?;
-        self.fresh(*read_at, now).then(|| (value.clone(), *read_at))
+        self.fresh(*read_at, now).then(|| value.clone())
     }
 
-    /// Keeps `value`, read at `read_at`; past `CACHED_ENTRIES`, what is stale goes first, then
+    /// Keeps `value`, read `now`; past `CACHED_ENTRIES`, what is stale goes first, then
     /// everything.
-    fn put(&self, key: K, value: V, read_at: DateTime<Utc>, now: DateTime<Utc>) {
+    fn put(&self, key: K, value: V, now: DateTime<Utc>) {
         if self.max_staleness <= Duration::zero() {
             return;
         }
@@ -203,7 +204,7 @@ impl<K: std::hash::Hash + Eq, V: Clone> Recent<K, V> {
                 entries.clear();
             }
         }
-        entries.insert(key, (value, read_at));
+        entries.insert(key, (value, now));
     }
 }
 
@@ -305,15 +306,12 @@ impl From<AuthorizerError> for lambda_runtime::Diagnostic {
 pub struct Authorizer {
     routes: RouteMap,
     members: Recent<MemberKey, Standing>,
-    /// Keys as read (`None`: no such key), by account and id: a forged secret naming a key's id
-    /// with another account cannot make a container forget the real one.
-    keys: Recent<(AccountId, ApiKeyId), Option<ApiKey>>,
 }
 
 impl Authorizer {
     pub fn new(routes: RouteMap, max_staleness_seconds: i64) -> Self {
         let bound = Duration::seconds(max_staleness_seconds);
-        Self { routes, members: Recent::new(bound), keys: Recent::new(bound) }
+        Self { routes, members: Recent::new(bound) }
     }
 
     /// The route map and bound of the environment: `AUTHZ_ROUTE_MAP_FILE` or `AUTHZ_ROUTE_MAP`,
@@ -443,7 +441,7 @@ impl Authorizer {
         let key = (principal.user_id.clone(), principal.token_version, account_id);
         let now = app.ports.clock.now();
         let (standing, lookup) = match self.members.get(&key, now) {
-            Some((standing, _)) => (standing, Lookup::Hit),
+            Some(standing) => (standing, Lookup::Hit),
             None => {
                 let standing = match app.rights(principal, key.2.as_str()).await {
                     Ok(rights) => Standing::Member(rights),
@@ -454,7 +452,7 @@ impl Authorizer {
                     }
                     Err(CallerError::Internal(error)) => return Err(error),
                 };
-                self.members.put(key, standing.clone(), now, now);
+                self.members.put(key, standing.clone(), now);
                 (standing, Lookup::Miss)
             }
         };
@@ -467,31 +465,19 @@ impl Authorizer {
         ))
     }
 
-    /// The presented key, remembered or read, judged for this request: its secret, state and
-    /// networks now, its use counted.
+    /// The presented key, read afresh and judged for this request: its secret, state and
+    /// networks now, its use counted. Keys are not remembered: every use writes its counter
+    /// anyway, and a read beside it makes a revocation or rotation count from the next request.
     async fn key(
         &self,
         app: &Teamgate,
         presented: &PresentedKey,
         client: Option<std::net::IpAddr>,
     ) -> Result<(Result<Granted, Denial>, Lookup), InternalError> {
-        let now = app.ports.clock.now();
-        let id = (presented.account_id.clone(), presented.key_id.clone());
-        let (mut stored, mut read_at, mut lookup) = match self.keys.get(&id, now) {
-            Some((stored, read_at)) => (stored, read_at, Lookup::Hit),
-            None => (app.presented_api_key(presented).await?, now, Lookup::Miss),
-        };
-        // A secret the remembered key does not know may be the one a rotation just made.
-        if lookup == Lookup::Hit && stored.as_ref().is_none_or(|key| !key.knows(&presented.hash, now)) {
-            (stored, read_at, lookup) = (app.presented_api_key(presented).await?, now, Lookup::Miss);
-        }
-        let Some(mut key) = stored else {
-            self.keys.put(id, None, read_at, now);
-            return Ok((Err(Denial::InvalidKey), lookup));
+        let Some(mut key) = app.presented_api_key(presented).await? else {
+            return Ok((Err(Denial::InvalidKey), Lookup::Miss));
         };
         let used = app.use_api_key(&mut key, presented, client).await;
-        // The use noted on it goes back with the time the key was read, never a later one.
-        self.keys.put(id, Some(key), read_at, now);
         let granted = match used {
             Ok(rights) => Ok(Granted::Key(rights)),
             Err(KeyUseError::Unknown) => Err(Denial::InvalidKey),
@@ -502,7 +488,7 @@ impl Authorizer {
             Err(KeyUseError::RateLimited(_)) => Err(Denial::RateLimited),
             Err(KeyUseError::Internal(error)) => return Err(error),
         };
-        Ok((granted, lookup))
+        Ok((granted, Lookup::Miss))
     }
 
     /// The seller account the request names: on a route whose map path names it, that segment

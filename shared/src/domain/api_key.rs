@@ -14,6 +14,8 @@ pub const DEFAULT_KEY_DAYS: u32 = 90;
 pub const MOST_KEY_DAYS: u32 = 365;
 /// The longest a rotated key's old secret keeps working.
 pub const MOST_GRACE_HOURS: u32 = 24;
+/// How long a key is kept after it ended (was revoked or expired), for its history.
+pub const KEPT_AFTER_END_DAYS: i64 = 90;
 
 /// A network a key may be used from: an address and how many leading bits must match.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +39,12 @@ impl Network {
             None => (raw, None),
         };
         let address: IpAddr = address.parse().map_err(|_| malformed())?;
+        // An IPv4 client is judged as IPv4 (`contains`): its networks are written so too.
+        if let IpAddr::V6(v6) = address
+            && v6.to_ipv4_mapped().is_some()
+        {
+            return Err(malformed());
+        }
         let width = if address.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
@@ -144,6 +152,16 @@ pub enum KeyRefusal {
 }
 
 impl ApiKey {
+    /// When the key stops working for good, whatever happens to it until then.
+    pub fn ends_at(&self) -> DateTime<Utc> {
+        self.revoked_at.map_or(self.expires_at, |revoked| revoked.min(self.expires_at))
+    }
+
+    /// When a store may forget the key.
+    pub fn forgotten_at(&self) -> DateTime<Utc> {
+        self.ends_at() + Duration::days(KEPT_AFTER_END_DAYS)
+    }
+
     pub fn status_at(&self, now: DateTime<Utc>) -> ApiKeyStatus {
         if self.revoked_at.is_some() {
             ApiKeyStatus::Revoked

@@ -335,14 +335,11 @@ pub struct AuthorizeBody {
     pub account_id: String,
     #[serde(default)]
     pub permissions: Vec<String>,
-    /// Where the request being decided came from: an API key limited to networks needs it.
-    #[serde(default)]
-    pub client_ip: Option<String>,
 }
 
 impl From<AuthorizeBody> for crate::service::authorize::AuthorizeCommand {
     fn from(body: AuthorizeBody) -> Self {
-        Self { account_id: body.account_id, permissions: body.permissions, client_ip: body.client_ip }
+        Self { account_id: body.account_id, permissions: body.permissions }
     }
 }
 

@@ -24,10 +24,8 @@ async fn answer(api: &Api, function: Function, event: Request) -> Response<Body>
         Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
         _ => None,
     };
-    let origin = Origin {
-        request_id: event.lambda_context_ref().map(|c| c.request_id.clone()),
-        client: Origin::client_of(&client.unwrap_or_default()),
-    };
+    let request_id = event.lambda_context_ref().map(|c| c.request_id.clone());
+    let origin = Origin::of(&client.unwrap_or_default(), request_id);
     let (parts, body) = event.into_parts();
     let body = Bytes::copy_from_slice(body.as_ref());
     let response = api.handle(http::Request::from_parts(parts, body), Some(function), &origin).await;

@@ -53,9 +53,17 @@ pub struct Origin {
     pub request_id: Option<String>,
     /// The client, as per-client rate limits count it: `Origin::client_of` its address.
     pub client: String,
+    /// The address the request came from, as the transport knows it: what an API key's
+    /// networks are judged against.
+    pub address: Option<std::net::IpAddr>,
 }
 
 impl Origin {
+    /// The origin of a request from `address` (as the transport gives it).
+    pub fn of(address: &str, request_id: Option<String>) -> Self {
+        Self { request_id, client: Self::client_of(address), address: address.parse().ok() }
+    }
+
     /// The client behind an address, as per-client limits count it: an IPv4 address, or the
     /// /64 network of an IPv6 one (one subscriber holds a whole /64, so counting single IPv6
     /// addresses would give one attacker billions of fresh budgets). An IPv4 address mapped into
@@ -78,6 +86,7 @@ impl Origin {
 /// One request as the handlers see it.
 struct Call<'r> {
     client: &'r str,
+    address: Option<std::net::IpAddr>,
     params: Vec<(&'static str, String)>,
     query: HashMap<String, String>,
     headers: &'r HeaderMap,
@@ -95,10 +104,18 @@ impl Call<'_> {
         scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
     }
 
-    /// An API key presented as `X-Api-Key`, or as a bearer token shaped like one.
-    fn api_key(&self) -> Option<&str> {
-        let header = self.headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim);
-        header.or_else(|| self.bearer().filter(|b| b.starts_with(SECRET_PREFIX)))
+    /// An API key presented as `X-Api-Key`, or as a bearer token shaped like one. Both at once
+    /// (or two `X-Api-Key`s) present none that may speak: `Err`.
+    fn api_key(&self) -> Result<Option<&str>, CallerError> {
+        let mut headers = self.headers.get_all("x-api-key").iter();
+        let header =
+            headers.next().map(|v| v.to_str().map(str::trim).unwrap_or("")).filter(|v| !v.is_empty());
+        let bearer_key = self.bearer().filter(|b| b.starts_with(SECRET_PREFIX));
+        match (header, bearer_key) {
+            (Some(_), Some(_)) => Err(CallerError::Unauthenticated),
+            _ if headers.next().is_some() => Err(CallerError::Unauthenticated),
+            (header, bearer_key) => Ok(header.or(bearer_key)),
+        }
     }
 
     fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, Reply> {
@@ -158,8 +175,14 @@ impl Api {
                     .query()
                     .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
                     .unwrap_or_default();
-                let call =
-                    Call { params, query, headers: &parts.headers, body: &body, client: &origin.client };
+                let call = Call {
+                    params,
+                    query,
+                    headers: &parts.headers,
+                    body: &body,
+                    client: &origin.client,
+                    address: origin.address,
+                };
                 let response = self.answer(route, &call).await.unwrap_or_else(|Reply(r)| *r);
                 (route.path, response)
             }
@@ -219,7 +242,7 @@ impl Api {
                 Access::Open
             }
             Guard::SignedIn => Access::SignedIn(self.app.authenticate(call.bearer())?),
-            Guard::SignedInOrKey => match (call.api_key(), call.bearer()) {
+            Guard::SignedInOrKey => match (call.api_key()?, call.bearer()) {
                 // A key and a token at once: which one speaks is anyone's guess, so neither does.
                 (Some(_), Some(bearer)) if !bearer.starts_with(SECRET_PREFIX) => {
                     return Err(CallerError::Unauthenticated);
@@ -304,7 +327,9 @@ impl Api {
             Operation::Authorize => {
                 let body: AuthorizeBody = call.json()?;
                 let answer = match access {
-                    Access::Key(presented) => app.authorize_key(&presented, body.into()).await?,
+                    Access::Key(presented) => {
+                        app.authorize_key(&presented, body.into(), call.address).await?
+                    }
                     other => app.authorize(&other.principal()?, body.into()).await?,
                 };
                 json(StatusCode::OK, &answer)

@@ -18,7 +18,7 @@ pub async fn serve(api: Arc<Api>, listener: TcpListener) -> std::io::Result<()> 
     loop {
         let (stream, peer) = listener.accept().await?;
         let api = api.clone();
-        let origin = Arc::new(Origin { request_id: None, client: Origin::client_of(&peer.ip().to_string()) });
+        let origin = Arc::new(Origin::of(&peer.ip().to_string(), None));
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
                 let (api, origin) = (api.clone(), origin.clone());

@@ -28,6 +28,9 @@ use crate::service::support::secrets::hash_secret;
 pub const SECRET_PREFIX: &str = "tgk_";
 /// Keys an account may have working at once.
 pub const MOST_ACTIVE_KEYS: usize = 50;
+/// Keys an account may have stored, ended ones included (the table forgets a key
+/// `domain::api_key::KEPT_AFTER_END_DAYS` after it ended): the list stays one small answer.
+pub const MOST_KEYS: usize = 200;
 const MOST_NAME_CHARS: usize = 100;
 const MOST_NETWORKS: usize = 20;
 /// Characters of a secret's random end shown in lists, after its prefix.
@@ -103,7 +106,7 @@ pub enum ApiKeyError {
     NotFound,
     #[error("the key is revoked or expired")]
     NotActive,
-    #[error("the account has as many working keys as it may")]
+    #[error("the account has as many keys as it may")]
     TooMany,
     #[error("the key changed meanwhile")]
     ConcurrentChange,
@@ -182,7 +185,8 @@ impl Teamgate {
             return Err(ApiKeyError::Escalation);
         }
         let existing = self.store().api_keys(&caller.account.id).await.map_err(store_failed("api_keys"))?;
-        if existing.iter().filter(|k| k.status_at(now) == ApiKeyStatus::Active).count() >= MOST_ACTIVE_KEYS {
+        let active = existing.iter().filter(|k| k.status_at(now) == ApiKeyStatus::Active).count();
+        if active >= MOST_ACTIVE_KEYS || existing.len() >= MOST_KEYS {
             return Err(ApiKeyError::TooMany);
         }
         let id = ApiKeyId::generate();

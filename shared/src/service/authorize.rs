@@ -43,8 +43,6 @@ impl Caller<'_> {
 pub struct AuthorizeCommand {
     pub account_id: String,
     pub permissions: Vec<String>,
-    /// Where the request being decided came from, for a key limited to networks.
-    pub client_ip: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -130,27 +128,21 @@ impl Teamgate {
     }
 
     /// The same question asked with an account's API key: it holds its own permissions, in
-    /// its own account, from its networks (judged against `client_ip`).
+    /// its own account, from its networks. Those are judged against `caller`, the address this
+    /// question comes from, never one the question names: a body could name any.
     pub async fn authorize_key(
         &self,
         presented: &PresentedKey,
         command: AuthorizeCommand,
+        caller: Option<IpAddr>,
     ) -> Result<AuthorizationView, AuthorizeError> {
         let wanted = parse_permissions(&command.permissions)?;
-        let client = match command.client_ip.as_deref().map(str::parse::<IpAddr>) {
-            None => None,
-            Some(Ok(ip)) => Some(ip),
-            Some(Err(_)) => {
-                let message = "Give the address the request came from, such as 203.0.113.7.";
-                return Err(Invalid::from(FieldError::new("client_ip", "invalid_value", message)).into());
-            }
-        };
         // A key of another account is not looked at, nor counted: as a stranger's token.
         if presented.account_id.as_str() != command.account_id {
             return Err(AuthorizeError::NotFound);
         }
         let mut key = self.presented_api_key(presented).await?.ok_or(AuthorizeError::KeyUnusable)?;
-        let rights = self.use_api_key(&mut key, presented, client).await.map_err(|e| match e {
+        let rights = self.use_api_key(&mut key, presented, caller).await.map_err(|e| match e {
             KeyUseError::Refused(KeyRefusal::OutsideNetworks) => AuthorizeError::OutsideNetworks,
             KeyUseError::Unknown | KeyUseError::Refused(_) => AuthorizeError::KeyUnusable,
             KeyUseError::RateLimited(limited) => AuthorizeError::RateLimited(limited),

@@ -139,8 +139,11 @@ pub fn api_key_key(account: &AccountId, id: &ApiKeyId) -> Item {
     key(keys::account(account), keys::api_key(id))
 }
 
+/// A key's item; the table forgets it by TTL `KEPT_AFTER_END_DAYS` after it ended.
 pub fn api_key(key: &ApiKey) -> StoreResult<Item> {
-    with_record(api_key_key(&key.account_id, &key.id), key)
+    let mut item = with_record(api_key_key(&key.account_id, &key.id), key)?;
+    item.insert(keys::EXPIRES_AT.to_owned(), AttributeValue::N(keys::ttl(key.forgotten_at())));
+    Ok(item)
 }
 
 /// A key with when it was last used, which its item keeps beside the record.

@@ -543,7 +543,8 @@ impl Store for DynamoStore {
                 .put(items::api_key(key)?, Some(Condition::new("attribute_not_exists(PK)", Conflict::Stale)));
         } else {
             let unchanged = version_is("version", key.version.wrapping_sub(1), Conflict::Stale);
-            let change = set(&[], &[(keys::RECORD, items::value(key)?)]);
+            let forgotten_at = AttributeValue::N(keys::ttl(key.forgotten_at()));
+            let change = set(&[], &[(keys::RECORD, items::value(key)?), (keys::EXPIRES_AT, forgotten_at)]);
             writes.update(items::api_key_key(&key.account_id, &key.id), change, Some(unchanged));
         }
         writes.put(items::event(event)?, None);
