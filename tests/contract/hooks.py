@@ -20,6 +20,11 @@ negative cases are sent as generated, and the server must refuse them. In every 
 - `blocked_email_domains`: generated entries (`com`, `0.info`...) would make the account refuse
   the generated invitees' emails, a real `400 blocked_email_domain` for data the spec calls
   valid. They become entries no generated email uses.
+- `networks` of a new API key: the spec states the form (CIDR, host bits zero) in words only, so
+  generated entries become networks that are written that way.
+- `POST /v1/authorize`: every other positive case asks with the account's API key
+  (CONTRACT_API_KEY, `X-Api-Key`) instead of the owner's token, so that the answer for a key
+  (`key`, no `member`) is held to the spec too. The key is limited to no network.
 """
 
 import os
@@ -32,6 +37,9 @@ PERMISSIONS = os.environ.get("CONTRACT_PERMISSIONS", "").split()
 INTERNATIONAL_PHONE = re.compile(r"\+[ ().-]*[1-9](?:[ ().-]*[0-9]){7,14}[ ().-]*")
 PHONES = ["+14155550123", "+44 20 7946 0958", "+380 (50) 123-45-67", "+48.601.234.567"]
 REFUSED = ["refused.example", ".refused.example", "Refused.Example"]
+NETWORKS = ["203.0.113.0/24", "2001:db8::/32", "198.51.100.7", "10.0.0.0/8", "0.0.0.0/0"]
+API_KEY = os.environ.get("CONTRACT_API_KEY", "")
+AUTHORIZATIONS = [0]
 
 INSPECT_TOKEN = os.environ.get("INSPECT_TOKEN", "")
 ACCEPT_TOKENS = os.environ.get("ACCEPT_TOKENS", "").split()
@@ -82,6 +90,9 @@ def _fix_body(body):
     domains = body.get("blocked_email_domains")
     if isinstance(domains, list):
         body["blocked_email_domains"] = [REFUSED[i % len(REFUSED)] for i in range(len(domains))]
+    networks = body.get("networks")
+    if isinstance(networks, list):
+        body["networks"] = [NETWORKS[i % len(NETWORKS)] for i in range(len(networks))]
 
 
 def _fix_link(case):
@@ -96,6 +107,19 @@ def _fix_link(case):
         body["password"] = PASSWORD
 
 
+def _ask_with_key(case):
+    if case.operation.path != "/v1/authorize" or not API_KEY:
+        return
+    AUTHORIZATIONS[0] += 1
+    if AUTHORIZATIONS[0] % 2:
+        return
+    if case.headers is None:
+        case.headers = {}
+    for name in [n for n in case.headers if n.lower() in ("authorization", "x-api-key")]:
+        del case.headers[name]
+    case.headers["X-Api-Key"] = API_KEY
+
+
 @schemathesis.hook
 def before_call(ctx, case, **kwargs):
     if not _positive(case):
@@ -103,6 +127,7 @@ def before_call(ctx, case, **kwargs):
     _fix_cursor(case)
     _fix_body(case.body)
     _fix_link(case)
+    _ask_with_key(case)
 
 
 @schemathesis.hook

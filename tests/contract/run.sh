@@ -26,8 +26,11 @@
 #     owner is refused (`owner_protected`).
 # Test data the spec cannot make up:
 #   - ids (bound in the generated config below): the account's (in paths, and in the body of
-#     `POST /v1/authorize`), its owner's and editor's, its invitations', so that requests reach the
-#     rules rather than answer 404;
+#     `POST /v1/authorize`), its owner's and editor's, its invitations', its API keys', so that
+#     requests reach the rules rather than answer 404;
+#   - an API key's secret: `POST /v1/authorize` takes one in place of the owner's token, and the
+#     spec cannot make one up; tests/contract/hooks.py asks with it (CONTRACT_API_KEY) every other
+#     positive case, so that both of its answers meet the spec;
 #   - invitation links, page cursors, role and permission names, phones, new passwords and
 #     refused domains, which only the server or the account's preset decide:
 #     tests/contract/hooks.py gives positive cases real ones;
@@ -89,7 +92,7 @@ if ! "$venv/bin/python" "$root/tests/contract/setup.py" "$base" "$operator_key" 
 fi
 # shellcheck disable=SC1091
 . "$work/ids"
-export CONTRACT_ROLES CONTRACT_PERMISSIONS INSPECT_TOKEN ACCEPT_TOKENS
+export CONTRACT_ROLES CONTRACT_PERMISSIONS INSPECT_TOKEN ACCEPT_TOKENS CONTRACT_API_KEY
 
 cat >"$work/schemathesis.toml" <<TOML
 # Written by tests/contract/run.sh for one run; see there for why each binding is here.
@@ -114,12 +117,16 @@ api_key = "$operator_key"
 "path.user_id" = { dictionary = "members", probability = 0.9 }
 "path.invitation_id" = { dictionary = "invitations", probability = 0.9 }
 "body.user_id" = { dictionary = "members", probability = 0.9 }
+"path.key_id" = { dictionary = "keys", probability = 0.9 }
 
 [dictionaries.members]
 values = ["$OWNER_ID", "$MEMBER_ID"]
 
 [dictionaries.invitations]
 values = ["$PENDING_INVITATION_ID", "$ACCEPTED_INVITATION_ID"]
+
+[dictionaries.keys]
+values = ["$ROTATED_KEY_ID", "$REVOKED_KEY_ID"]
 
 [[operations]]
 include-operation-id = "confirm_password_reset"

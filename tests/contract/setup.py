@@ -2,9 +2,11 @@
 
 Creates a `standard` account, activates its owner from the emailed link (`GET /_dev/mail`),
 invites an editor who activates too, and leaves invitations pending: a viewer's (whose id the
-run aims at), one to inspect and three to accept (whose links it uses). Prints `NAME=value`
-lines for the shell: the owner's access token, those ids and links, and the account's role and
-permission names.
+run aims at), one to inspect and three to accept (whose links it uses). Makes three API keys:
+two the run rotates and revokes (by id), and one that asks `POST /v1/authorize` in place of the
+owner's token (by secret; no route of the run names it, so it keeps working). Prints
+`NAME=value` lines for the shell: the owner's access token, those ids, links and the secret,
+and the account's role and permission names.
 
     python3 setup.py http://127.0.0.1:PORT OPERATOR_KEY
 """
@@ -101,6 +103,16 @@ for n, grant in enumerate([{"roles": ["finance"]}, {"roles": ["viewer", "editor"
     email = f"accept{n}@contract.example"
     expect(*call("POST", invitations, {"email": email, **grant}, token=token), 201, f"inviting {email}")
     accept_tokens.append(link_token(email))
+keys = f"/v1/accounts/{account}/api-keys"
+key_ids = []
+for name in ["rotated by the run", "revoked by the run"]:
+    made = expect(*call("POST", keys, {"name": name, "permissions": ["orders:read"]}, token=token), 201, f"making {name}")
+    key_ids.append(made["id"])
+asking = expect(
+    *call("POST", keys, {"name": "asks authorize", "permissions": ["orders:read", "products:write"]}, token=token),
+    201,
+    "making the key that asks",
+)
 roles = expect(*call("GET", f"/v1/accounts/{account}/roles", token=token), 200, "reading the roles")
 role_names = " ".join(role["name"] for role in roles["items"])
 permissions = " ".join(p for section in roles["permission_catalog"] for p in section["permissions"])
@@ -114,3 +126,6 @@ print(f"ACCEPTED_INVITATION_ID={accepted['id']}")
 print(f"PENDING_INVITATION_ID={pending['id']}")
 print(f"INSPECT_TOKEN={link_token('inspect@contract.example')}")
 print(f"ACCEPT_TOKENS='{' '.join(accept_tokens)}'")
+print(f"ROTATED_KEY_ID={key_ids[0]}")
+print(f"REVOKED_KEY_ID={key_ids[1]}")
+print(f"CONTRACT_API_KEY={asking['secret']}")

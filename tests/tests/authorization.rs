@@ -1,8 +1,9 @@
 //! The authorization matrix: every account-scoped and self route of the route table, called as
-//! the owner, as every role of every preset (direct grants for `amazon-seller`) and as a stranger
-//! (the owner of another account of the same preset), each answer checked against the status the
-//! caller's effective permissions call for (and `POST /v1/authorize`'s answer against them too).
-//! Every mismatch is collected and reported at once.
+//! the owner, as every role of every preset (direct grants for `amazon-seller`), as a stranger
+//! (the owner of another account of the same preset) and as one of the account's API keys (which
+//! only `POST /v1/authorize` takes: every other route answers it `401`), each answer checked
+//! against the status the caller's effective permissions call for (and `POST /v1/authorize`'s
+//! answer against them too). Every mismatch is collected and reported at once.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -121,6 +122,8 @@ struct Caller {
     effective: Vec<String>,
     is_owner: bool,
     stranger: bool,
+    /// An API key of the account, sent as `Authorization: Bearer tgk_…`: its id.
+    key_id: Option<String>,
 }
 
 impl Caller {
@@ -230,6 +233,41 @@ async fn caller(app: &TestApp, label: String, token: String, stranger: bool) -> 
         is_owner: membership["is_owner"] == true,
         stranger,
         token,
+        key_id: None,
+    }
+}
+
+/// An API key of the owner's account holding `permissions`, made by the owner: its view and
+/// secret.
+async fn api_key(app: &TestApp, owner: &Owner, name: &str, permissions: &[&str]) -> Value {
+    let created = app
+        .post_as(
+            &owner.token,
+            &format!("{}/api-keys", owner.account_path()),
+            json!({"name": name, "permissions": permissions}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{name}: {}", created.body);
+    created.body
+}
+
+/// The account's API key as a caller: it holds its own permissions and is no member.
+fn key_caller(key: &Value) -> Caller {
+    let effective = key["permissions"]
+        .as_array()
+        .expect("permissions")
+        .iter()
+        .map(|p| p.as_str().expect("a permission string").to_owned())
+        .collect();
+    Caller {
+        label: "api key (of the account)".into(),
+        token: key["secret"].as_str().expect("the secret").to_owned(),
+        // No one: "oneself" is the key, which no route takes but `POST /v1/authorize`.
+        user_id: key["id"].as_str().expect("an id").to_owned(),
+        effective,
+        is_owner: false,
+        stranger: false,
+        key_id: Some(key["id"].as_str().expect("an id").to_owned()),
     }
 }
 
@@ -242,6 +280,7 @@ const CREATED: (u16, &str) = (201, "");
 const FORBIDDEN: (u16, &str) = (403, "forbidden");
 const NOT_FOUND: (u16, &str) = (404, "not_found");
 const BAD_PASSWORD: (u16, &str) = (401, "invalid_credentials");
+const UNAUTHENTICATED: (u16, &str) = (401, "unauthenticated");
 
 async fn authorization_matrix(preset: &'static str) {
     let app = spawn_app().await;
@@ -256,6 +295,10 @@ async fn authorization_matrix(preset: &'static str) {
     let target =
         join(&app, &owner, preset, &mut phones, &format!("target@{domain}"), &[], &[&target_grant]).await;
     let stranger_owner = app.owner(preset, &format!("stranger@other-{domain}")).await;
+    // The owner's API keys: one that calls every route, one the matrix rotates.
+    let first_write = format!("{}:write", setup.first_section);
+    let matrix_key = api_key(&app, &owner, "matrix", &[&first_write]).await;
+    let target_key = api_key(&app, &owner, "target", &[&target_grant]).await;
 
     let mut callers = vec![caller(&app, "owner".into(), owner.token.clone(), false).await];
     let mut mismatches = Vec::new();
@@ -277,14 +320,18 @@ async fn authorization_matrix(preset: &'static str) {
     }
     callers
         .push(caller(&app, "stranger (owner of another account)".into(), stranger_owner.token, true).await);
+    callers.push(key_caller(&matrix_key));
 
     // The table: every route, with each caller's request and expected answer
-    let rows = table(&setup, &account, &target, &callers, &mut phones, &domain);
+    let target_key_id = target_key["id"].as_str().expect("an id");
+    let rows = table(&setup, &account, &target, target_key_id, &callers, &mut phones, &domain);
 
     // Every account-scoped and self route of ROUTES is in the table, and nothing else
     let routed: BTreeSet<(String, &str)> = ROUTES
         .iter()
-        .filter(|r| matches!(r.guard, Guard::SignedIn | Guard::Member(_) | Guard::Owner))
+        .filter(|r| {
+            matches!(r.guard, Guard::SignedIn | Guard::SignedInOrKey | Guard::Member(_) | Guard::Owner)
+        })
         .map(|r| (r.method.to_string(), r.path))
         .collect();
     let tabled: BTreeSet<(String, &str)> = rows.iter().map(|r| (r.method.to_string(), r.template)).collect();
@@ -331,11 +378,22 @@ async fn authorization_matrix(preset: &'static str) {
     let invitations =
         app.get_as(&owner.token, &format!("{account}/invitations?email=invitee&limit=100")).await;
     let invited = invitations.body["items"].as_array().map_or(0, Vec::len);
-    let writers = callers.iter().filter(|c| !c.stranger && c.holds("users:write")).count();
+    let writers =
+        callers.iter().filter(|c| !c.stranger && c.key_id.is_none() && c.holds("users:write")).count();
     if invited != writers {
         mismatches.push(format!(
             "{preset}: {invited} invitations from the matrix exist, {writers} callers hold users:write"
         ));
+    }
+    // Only users:write holders made keys (besides the owner's two), and both of those still work
+    let keys = app.get_as(&owner.token, &format!("{account}/api-keys")).await;
+    let listed = keys.body["items"].as_array().cloned().unwrap_or_default();
+    if listed.len() != writers + 2 {
+        mismatches.push(format!("{preset}: {} keys exist, {writers} callers hold users:write", listed.len()));
+    }
+    if listed.iter().any(|k| k["status"] != "active") {
+        mismatches
+            .push(format!("{preset}: a key the matrix made or rotated is no longer active: {}", keys.body));
     }
     eprintln!(
         "{preset}: {checked} (caller, route) pairs checked ({} callers x {} routes)",
@@ -351,6 +409,7 @@ fn table(
     setup: &Setup,
     account: &str,
     target: &Joined,
+    target_key: &str,
     callers: &[Caller],
     phones: &mut u32,
     domain: &str,
@@ -379,7 +438,14 @@ fn table(
             .enumerate()
             .map(|(i, c)| {
                 let (path, body) = request(i, c);
-                let expected = if account_scoped { expect(c, rule) } else { rule(c) };
+                // A key is no access token: only `POST /v1/authorize` takes one
+                let expected = if c.key_id.is_some() && template != "/v1/authorize" {
+                    UNAUTHENTICATED
+                } else if account_scoped {
+                    expect(c, rule)
+                } else {
+                    rule(c)
+                };
                 (path, body, expected)
             })
             .collect();
@@ -511,6 +577,61 @@ fn table(
         true,
     ));
     rows.push(build(
+        "create an API key with a permission one holds",
+        Method::POST,
+        "/v1/accounts/{account_id}/api-keys",
+        &mut |i, c: &Caller| {
+            let held = c.effective.first().cloned().unwrap_or_else(|| "users:read".into());
+            (format!("{account}/api-keys"), Some(json!({"name": format!("key {i}"), "permissions": [held]})))
+        },
+        &needs("users:write", CREATED),
+        true,
+    ));
+    rows.push(build(
+        "list API keys",
+        Method::GET,
+        "/v1/accounts/{account_id}/api-keys",
+        &mut same(format!("{account}/api-keys"), None),
+        &needs("users:write", OK),
+        true,
+    ));
+    // The owner's key holding the target's grant: a non-owner manages it only holding that too
+    let key_grant = grant.clone();
+    rows.push(build(
+        "rotate the owner's key",
+        Method::POST,
+        "/v1/accounts/{account_id}/api-keys/{key_id}/rotate",
+        &mut same(format!("{account}/api-keys/{target_key}/rotate"), Some(json!({"grace_hours": 0}))),
+        &move |c: &Caller| {
+            if !c.holds("users:write") {
+                FORBIDDEN
+            } else if c.is_owner || c.holds(&key_grant) {
+                OK
+            } else {
+                FORBIDDEN
+            }
+        },
+        true,
+    ));
+    rows.push(build(
+        "rotate an unknown key",
+        Method::POST,
+        "/v1/accounts/{account_id}/api-keys/{key_id}/rotate",
+        &mut |_, _: &Caller| {
+            (format!("{account}/api-keys/{}/rotate", random_id()), Some(json!({"grace_hours": 1})))
+        },
+        &needs("users:write", NOT_FOUND),
+        true,
+    ));
+    rows.push(build(
+        "revoke an unknown key",
+        Method::POST,
+        "/v1/accounts/{account_id}/api-keys/{key_id}/revoke",
+        &mut |_, _: &Caller| (format!("{account}/api-keys/{}/revoke", random_id()), None),
+        &needs("users:write", NOT_FOUND),
+        true,
+    ));
+    rows.push(build(
         "transfer ownership with a wrong password",
         Method::POST,
         "/v1/accounts/{account_id}/ownership-transfer",
@@ -551,12 +672,17 @@ fn table(
         .iter()
         .map(|c| {
             let missing: Vec<&String> = asked.iter().filter(|p| !c.holds(p)).collect();
-            (!c.stranger).then(|| {
-                json!({
+            (!c.stranger).then(|| match &c.key_id {
+                Some(key_id) => json!({
+                    "allowed": missing.is_empty(),
+                    "missing": missing,
+                    "key": {"key_id": key_id, "name": "matrix", "permissions": c.effective},
+                }),
+                None => json!({
                     "allowed": missing.is_empty(),
                     "missing": missing,
                     "member": {"user_id": c.user_id, "is_owner": c.is_owner, "effective_permissions": c.effective},
-                })
+                }),
             })
         })
         .collect();

@@ -28,7 +28,13 @@ const READS: [&str; 3] = ["GetItem", "BatchGetItem", "Query"];
 ///   it) and, in parallel, their other memberships, to release a login left with none;
 /// - reset request, reset confirm, `PATCH /v1/me` and password change read the user item
 ///   consistently (in parallel with the login from the index), because their write is
-///   conditioned on its version.
+///   conditioned on its version;
+/// - creating an API key reads the account's keys (one `Query` of its partition), to hold it to
+///   its most active keys; rotate and revoke read the key before a write conditioned on its
+///   version;
+/// - `POST /v1/authorize` with an API key reads the key (one `GetItem`: its id and account are
+///   in the secret) and counts the use against the key's limit (one counter `UpdateItem`); the
+///   first use in a minute also notes it on the key (one more `UpdateItem`), later ones do not.
 const BUDGET: &[(&str, usize, usize)] = &[
     ("POST /v1/operator/accounts", 1, 1),
     ("POST /v1/invitations/inspect", 3, 0),
@@ -37,6 +43,12 @@ const BUDGET: &[(&str, usize, usize)] = &[
     ("POST /v1/sessions/refresh", 2, 1),
     ("GET /v1/me", 1, 0),
     ("POST /v1/authorize", 1, 0),
+    ("POST /v1/accounts/{id}/api-keys", 2, 1),
+    ("GET /v1/accounts/{id}/api-keys", 2, 0),
+    ("POST .../api-keys/{key}/rotate", 2, 1),
+    ("POST /v1/authorize (API key, first use)", 1, 2),
+    ("POST /v1/authorize (API key, same minute)", 1, 1),
+    ("POST .../api-keys/{key}/revoke", 2, 1),
     ("GET /v1/accounts/{id}", 1, 0),
     ("GET /v1/accounts/{id}/roles", 1, 0),
     ("GET /v1/accounts/{id}/members", 2, 0),
@@ -107,6 +119,32 @@ async fn every_route_stays_within_its_pinned_dynamodb_calls() {
     let ask = json!({"account_id": account_id, "permissions": ["products:write", "users:read"]});
     let decision = c.count("POST /v1/authorize", c.app.post_as(&owner, "/v1/authorize", ask)).await;
     assert_eq!(decision["allowed"], true, "{decision}");
+    let keys = format!("/v1/accounts/{account_id}/api-keys");
+    let create = json!({"name": "repricer", "permissions": ["products:write", "prices:read"]});
+    let key = c.count("POST /v1/accounts/{id}/api-keys", c.app.post_as(&owner, &keys, create)).await;
+    c.count("GET /v1/accounts/{id}/api-keys", c.app.get_as(&owner, &keys)).await;
+    let key_path = format!("{keys}/{}", key["id"].as_str().unwrap());
+    let rotated = c
+        .count(
+            "POST .../api-keys/{key}/rotate",
+            c.app.post_as(&owner, &format!("{key_path}/rotate"), json!({"grace_hours": 1})),
+        )
+        .await;
+    let secret = rotated["secret"].as_str().unwrap().to_owned();
+    let ask = json!({"account_id": account_id, "permissions": ["products:read"]});
+    let decision = c
+        .count(
+            "POST /v1/authorize (API key, first use)",
+            c.app.post_as(&secret, "/v1/authorize", ask.clone()),
+        )
+        .await;
+    assert_eq!(decision["key"]["name"], "repricer", "{decision}");
+    c.count("POST /v1/authorize (API key, same minute)", c.app.post_as(&secret, "/v1/authorize", ask)).await;
+    c.count(
+        "POST .../api-keys/{key}/revoke",
+        c.app.post_as(&owner, &format!("{key_path}/revoke"), json!({})),
+    )
+    .await;
     c.count("GET /v1/accounts/{id}", c.app.get_as(&owner, &account)).await;
     c.count("GET /v1/accounts/{id}/roles", c.app.get_as(&owner, &format!("{account}/roles"))).await;
     c.count("GET /v1/accounts/{id}/members", c.app.get_as(&owner, &format!("{account}/members"))).await;

@@ -2,6 +2,7 @@
 //! every check here lists all the differences it finds, not just the first.
 
 use serde_json::Value;
+use shared::domain::api_key::{DEFAULT_KEY_DAYS, MOST_GRACE_HOURS, MOST_KEY_DAYS};
 use shared::http::routes::{Function, Guard, ROUTES};
 use shared::service::support::failure::Code;
 use std::collections::{BTreeMap, BTreeSet};
@@ -120,7 +121,7 @@ fn openapi_describes_exactly_the_routes_of_the_route_table() {
 
 /// Every `Code`, in declaration order. `position` has no catch-all arm, so a new variant does not
 /// compile until it is added here too; the test checks the two agree.
-const ALL_CODES: [Code; 29] = [
+const ALL_CODES: [Code; 32] = [
     Code::ValidationFailed,
     Code::InvalidOrExpiredToken,
     Code::InvalidCursor,
@@ -130,6 +131,7 @@ const ALL_CODES: [Code; 29] = [
     Code::Forbidden,
     Code::RoleEscalation,
     Code::UserBlocked,
+    Code::NetworkNotAllowed,
     Code::MemberBlocked,
     Code::NotFound,
     Code::InvitationNotFound,
@@ -143,6 +145,8 @@ const ALL_CODES: [Code; 29] = [
     Code::SelfActionForbidden,
     Code::MemberNotActive,
     Code::MemberAlreadyActive,
+    Code::ApiKeyNotActive,
+    Code::ApiKeyLimitReached,
     Code::ConcurrentChange,
     Code::InvitationExpired,
     Code::PayloadTooLarge,
@@ -163,26 +167,29 @@ fn position(code: Code) -> usize {
         Code::Forbidden => 6,
         Code::RoleEscalation => 7,
         Code::UserBlocked => 8,
-        Code::MemberBlocked => 9,
-        Code::NotFound => 10,
-        Code::InvitationNotFound => 11,
-        Code::EmailTaken => 12,
-        Code::PhoneTaken => 13,
-        Code::InvitationPending => 14,
-        Code::InvitationNotPending => 15,
-        Code::InvitationRevoked => 16,
-        Code::InvitationAlreadyAccepted => 17,
-        Code::OwnerProtected => 18,
-        Code::SelfActionForbidden => 19,
-        Code::MemberNotActive => 20,
-        Code::MemberAlreadyActive => 21,
-        Code::ConcurrentChange => 22,
-        Code::InvitationExpired => 23,
-        Code::PayloadTooLarge => 24,
-        Code::UnsupportedMediaType => 25,
-        Code::MethodNotAllowed => 26,
-        Code::RateLimited => 27,
-        Code::Internal => 28,
+        Code::NetworkNotAllowed => 9,
+        Code::MemberBlocked => 10,
+        Code::NotFound => 11,
+        Code::InvitationNotFound => 12,
+        Code::EmailTaken => 13,
+        Code::PhoneTaken => 14,
+        Code::InvitationPending => 15,
+        Code::InvitationNotPending => 16,
+        Code::InvitationRevoked => 17,
+        Code::InvitationAlreadyAccepted => 18,
+        Code::OwnerProtected => 19,
+        Code::SelfActionForbidden => 20,
+        Code::MemberNotActive => 21,
+        Code::MemberAlreadyActive => 22,
+        Code::ApiKeyNotActive => 23,
+        Code::ApiKeyLimitReached => 24,
+        Code::ConcurrentChange => 25,
+        Code::InvitationExpired => 26,
+        Code::PayloadTooLarge => 27,
+        Code::UnsupportedMediaType => 28,
+        Code::MethodNotAllowed => 29,
+        Code::RateLimited => 30,
+        Code::Internal => 31,
     }
 }
 
@@ -356,6 +363,8 @@ fn operations_declare_their_parameters_bodies_guards_and_dev_status() {
         let wanted: BTreeSet<&str> = match route.guard {
             Guard::Operator => ["operatorKey"].into(),
             Guard::SignedIn | Guard::Member(_) | Guard::Owner => ["bearerAuth"].into(),
+            // An access token, or instead an account's API key.
+            Guard::SignedInOrKey => ["bearerAuth", "apiKey"].into(),
             Guard::Anonymous | Guard::Dev => BTreeSet::new(),
         };
         if schemes != wanted {
@@ -572,6 +581,17 @@ fn the_spec_states_the_bounds_every_preset_keeps() {
         bound(&spec, "/components/schemas/AuthorizeRequest/properties/permissions", "maxItems"),
         shared::service::authorize::MAX_PERMISSIONS_ASKED as u64,
     );
+    let key = "/components/schemas/CreateApiKeyRequest/properties";
+    let days = format!("{key}/expires_in_days");
+    expect("a key's expires_in_days minimum", bound(&spec, &days, "minimum"), 1);
+    expect("a key's expires_in_days maximum", bound(&spec, &days, "maximum"), MOST_KEY_DAYS.into());
+    expect("a key's expires_in_days default", bound(&spec, &days, "default"), DEFAULT_KEY_DAYS.into());
+    expect("a key's name maxLength", bound(&spec, &format!("{key}/name"), "maxLength"), 100);
+    expect("a key's permissions minItems", bound(&spec, &format!("{key}/permissions"), "minItems"), 1);
+    expect("a key's networks maxItems", bound(&spec, &format!("{key}/networks"), "maxItems"), 20);
+    let grace = "/components/schemas/RotateApiKeyRequest/properties/grace_hours";
+    expect("grace_hours minimum", bound(&spec, grace, "minimum"), 0);
+    expect("grace_hours maximum", bound(&spec, grace, "maximum"), MOST_GRACE_HOURS.into());
     expect("limit minimum", bound(&spec, "/components/parameters/Limit/schema", "minimum"), 1);
     expect("limit maximum", bound(&spec, "/components/parameters/Limit/schema", "maximum"), 100);
     expect("cursor minLength", bound(&spec, "/components/parameters/Cursor/schema", "minLength"), 1);
@@ -699,6 +719,7 @@ fn concrete(path: &str, account_id: &str) -> String {
     path.replace("{account_id}", account_id)
         .replace("{user_id}", "00000000-0000-7000-8000-000000000000")
         .replace("{invitation_id}", "00000000-0000-7000-8000-000000000001")
+        .replace("{key_id}", "00000000-0000-7000-8000-000000000002")
 }
 
 #[tokio::test]

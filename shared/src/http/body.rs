@@ -348,7 +348,7 @@ impl From<AuthorizeBody> for crate::service::authorize::AuthorizeCommand {
 pub struct CreateKeyBody {
     pub name: String,
     pub permissions: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_whole_number")]
     pub expires_in_days: Option<u32>,
     #[serde(default)]
     pub networks: Vec<String>,
@@ -368,6 +368,7 @@ impl From<CreateKeyBody> for crate::service::api_keys::CreateKeyCommand {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RotateKeyBody {
+    #[serde(deserialize_with = "whole_number")]
     pub grace_hours: u32,
 }
 

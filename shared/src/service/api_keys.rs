@@ -207,8 +207,12 @@ impl Teamgate {
             last_used_at: None,
             version: 1,
         };
-        let details =
-            json!({ "name": key.name, "permissions": key.permissions, "expires_at": key.expires_at });
+        let details = json!({
+            "name": key.name,
+            "permissions": key.permissions,
+            "networks": key.networks,
+            "expires_at": key.expires_at,
+        });
         self.save_key(caller, &key, AuditAction::ApiKeyCreated, details).await?;
         Ok(IssuedKeyView { key: ApiKeyView::new(&key, now), secret })
     }

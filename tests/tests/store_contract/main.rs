@@ -22,6 +22,7 @@ use shared::ports::{
 use tests::emulators::dynamo_store;
 
 mod accounts;
+mod api_keys;
 mod audit;
 mod dynamodb_only;
 mod invitations;
@@ -546,6 +547,12 @@ contract! {
     audit: [
         audit_events_list_newest_first_across_pages,
     ],
+    api_keys: [
+        a_new_key_is_written_once_with_its_event,
+        a_key_change_needs_the_version_it_read_and_keeps_the_last_use,
+        a_keys_use_is_noted_at_most_once_per_resolution,
+        an_accounts_keys_list_newest_first_with_their_last_use,
+    ],
     listing: [
         invitations_list_newest_first_across_pages_and_filters,
         members_list_in_user_order_across_pages_and_filters,
@@ -564,4 +571,9 @@ async fn dynamodb_failed_writes_leave_no_orphan_items() {
 #[tokio::test]
 async fn dynamodb_every_store_method_costs_at_most_one_read_and_one_write() {
     dynamodb_only::dynamodb_every_store_method_costs_at_most_one_read_and_one_write().await;
+}
+
+#[tokio::test]
+async fn dynamodb_api_key_methods_cost_one_round_trip_each() {
+    api_keys::dynamodb_key_methods_cost_one_round_trip_each().await;
 }
