@@ -341,7 +341,8 @@ impl TestApp {
     }
 }
 
-async fn into_reply(response: reqwest::Response) -> Reply {
+/// A response read whole: its status, headers and JSON body.
+pub async fn into_reply(response: reqwest::Response) -> Reply {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let bytes = response.bytes().await.expect("a body");

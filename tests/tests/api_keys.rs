@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use tests::app::{Owner, PASSWORD, Reply, TestApp, ses_mailer, spawn_app_on};
+use tests::app::{Owner, PASSWORD, Reply, TestApp, into_reply, ses_mailer, spawn_app_on};
 use tests::emulators::{VERIFIED_SENDER, dynamo_store, scan_table};
 
 const AUTHORIZE: &str = "/v1/authorize";
@@ -149,16 +149,7 @@ async fn send(mut request: reqwest::RequestBuilder, body: Option<Value>) -> Repl
     if let Some(body) = body {
         request = request.json(&body);
     }
-    let response = request.send().await.expect("the server answers");
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let bytes = response.bytes().await.expect("a body");
-    let body = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
-    };
-    Reply { status, headers, body }
+    into_reply(request.send().await.expect("the server answers")).await
 }
 
 /// `POST /v1/authorize` with the key, as the marketplace's backend asks it.
