@@ -1072,7 +1072,86 @@ async fn the_last_use_is_noted_at_most_once_a_minute(app: TestApp) {
     assert_eq!(time(&last_used(&app, &owner, &key).await), later, "a refused use is no use");
 }
 
+// ---------------------------------------------------------------------------------------------
+// Two changes of one key at once.
+
+async fn two_rotations_at_once_leave_one_secret_working_and_never_a_500(app: TestApp) {
+    // Given a key
+    let owner = app.owner("joom", "owner@keys-race.example").await;
+    let key = new_key(&app, &owner.token, &owner, "raced", &["orders:read"]).await;
+    let first = key["secret"].as_str().expect("a secret").to_owned();
+
+    // When it is rotated twice at the same moment, with no grace
+    let (a, b) = tokio::join!(
+        rotate(&app, &owner.token, &owner, &key, 0),
+        rotate(&app, &owner.token, &owner, &key, 0)
+    );
+
+    // Then each answer is a rotation or a lost race, and exactly the secret of the rotation that
+    // came last works: the key's listed hint names it
+    let mut secrets = Vec::new();
+    for reply in [&a, &b] {
+        match reply.status {
+            200 => secrets.push(reply.str("secret")),
+            _ => assert_eq!((reply.status, reply.code()), (409, "concurrent_change"), "{}", reply.body),
+        }
+    }
+    assert!(!secrets.is_empty(), "one of two rotations wins: {a:?} {b:?}");
+    let hint = listed(&app, &owner, &key).await["hint"].as_str().expect("a hint").to_owned();
+    let working: Vec<&String> = secrets.iter().filter(|s| hint.ends_with(&s[s.len() - 4..])).collect();
+    assert_eq!(working.len(), 1, "the listed hint {hint} names one of {secrets:?}");
+    for secret in secrets.iter().chain([&first]) {
+        let answer = ask(&app, Via::Header, secret, &owner.account_id, &["orders:read"]).await;
+        if secret == working[0] {
+            assert_allowed(&answer, "the last rotation's secret");
+        } else {
+            assert_code(&answer, 401, "unauthenticated", "a secret a later rotation replaced");
+        }
+    }
+}
+
+async fn a_rotation_racing_a_revocation_never_leaves_a_revoked_key_working(app: TestApp) {
+    // Given a key
+    let owner = app.owner("joom", "owner@keys-race-revoke.example").await;
+    let key = new_key(&app, &owner.token, &owner, "contested", &["orders:read"]).await;
+
+    // When it is rotated and revoked at the same moment
+    let (rotated, revoked) =
+        tokio::join!(rotate(&app, &owner.token, &owner, &key, 24), revoke(&app, &owner.token, &owner, &key));
+
+    // Then no answer is a 500, and if the revocation answered 200 no secret of the key works
+    for reply in [&rotated, &revoked] {
+        assert!(
+            reply.status == 200
+                || (reply.status, reply.code()) == (409, "concurrent_change")
+                || (reply.status, reply.code()) == (409, "api_key_not_active"),
+            "{}",
+            reply.body
+        );
+    }
+    let mut secrets = vec![key["secret"].as_str().expect("a secret").to_owned()];
+    if rotated.status == 200 {
+        secrets.push(rotated.str("secret"));
+    }
+    let status = listed(&app, &owner, &key).await["status"].clone();
+    if revoked.status == 200 {
+        assert_eq!(status, "revoked");
+        for secret in &secrets {
+            let answer = ask(&app, Via::Header, secret, &owner.account_id, &["orders:read"]).await;
+            assert_code(&answer, 401, "unauthenticated", "a secret of a revoked key");
+        }
+    } else {
+        assert_eq!(status, "active", "the revocation lost the race: the rotated key stands");
+        assert_allowed(
+            &ask(&app, Via::Header, &secrets[1], &owner.account_id, &["orders:read"]).await,
+            "the new secret",
+        );
+    }
+}
+
 tests::scenarios!(
+    two_rotations_at_once_leave_one_secret_working_and_never_a_500,
+    a_rotation_racing_a_revocation_never_leaves_a_revoked_key_working,
     a_new_key_is_shown_once_and_allows_exactly_its_permissions,
     a_key_asking_for_more_than_its_creator_holds_is_refused,
     bad_fields_are_named_and_nothing_is_created,
