@@ -214,6 +214,12 @@ enum Credential<'e> {
     Key(&'e str),
 }
 
+/// Who a credential speaks for, before anything is read.
+enum Speaker {
+    Person(Principal),
+    Key(PresentedKey),
+}
+
 /// A request for a decision, as API Gateway sends it: the fields read of both shapes.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -389,20 +395,19 @@ impl Authorizer {
             Ok(None) => return Ok(decision),
             Err(Ambiguous) => return refuse(decision, Denial::InvalidToken),
         };
-        // Who, before anything is read: a token's person, or the key a secret names.
-        let who = match credential {
+        let speaker = match credential {
             Credential::Token(token) => match app.authenticate(Some(token)) {
-                Ok(principal) => Ok(principal),
+                Ok(principal) => Speaker::Person(principal),
                 Err(_) => return refuse(decision, Denial::InvalidToken),
             },
             Credential::Key(raw) => match PresentedKey::read(raw) {
-                Some(presented) => Err(presented),
+                Some(presented) => Speaker::Key(presented),
                 None => return refuse(decision, Denial::InvalidKey),
             },
         };
-        decision.credential = Some(match &who {
-            Ok(principal) => principal.user_id.to_string(),
-            Err(presented) => format!("api-key:{}", presented.key_id),
+        decision.credential = Some(match &speaker {
+            Speaker::Person(principal) => principal.user_id.to_string(),
+            Speaker::Key(presented) => format!("api-key:{}", presented.key_id),
         });
         let (method, route_path) = route_of(event);
         if event.route_key.as_deref().is_some_and(|key| !key.contains(' ')) && !safe_path(route_path) {
@@ -417,10 +422,12 @@ impl Authorizer {
             Err(denial) => return refuse(decision, denial),
         };
         decision.account_id = Some(account_id.to_string());
-        let (granted, lookup) = match who {
-            Ok(principal) => self.member(app, &principal, account_id).await?,
-            Err(presented) if presented.account_id != account_id => (Err(Denial::NotAMember), Lookup::None),
-            Err(presented) => self.key(app, &presented, event.client()).await?,
+        let (granted, lookup) = match speaker {
+            Speaker::Person(principal) => self.member(app, &principal, account_id).await?,
+            Speaker::Key(presented) if presented.account_id != account_id => {
+                (Err(Denial::NotAMember), Lookup::None)
+            }
+            Speaker::Key(presented) => self.key(app, &presented, event.client()).await?,
         };
         decision.lookup = lookup;
         decision.outcome = granted.and_then(|granted| {
