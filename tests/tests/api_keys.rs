@@ -592,11 +592,20 @@ async fn a_caller_outside_the_network_list_is_refused(app: TestApp) {
         assert_allowed(&ask_from(&app, &anywhere, &owner.account_id, address).await, address);
     }
 
-    // And IPv4 networks are written as IPv4
+    // And an IPv4 network written as IPv6 is that IPv4 network, judged and listed as such
     let mapped =
         json!({"name": "mapped", "permissions": ["orders:read"], "networks": ["::ffff:127.0.1.0/120"]});
-    let refused = create(&app, &owner.token, &owner, mapped).await;
-    assert_fields(&refused, &[("networks[0]", "invalid_value")], "an IPv4 network written as IPv6");
+    let created = create(&app, &owner.token, &owner, mapped).await;
+    assert_eq!(
+        (created.status, &created.body["networks"]),
+        (201, &json!(["127.0.1.0/24"])),
+        "{}",
+        created.body
+    );
+    let secret = created.str("secret");
+    assert_allowed(&ask_from(&app, &secret, &owner.account_id, "127.0.1.9").await, "inside, as IPv4");
+    let outside = ask_from(&app, &secret, &owner.account_id, "127.0.2.9").await;
+    assert_code(&outside, 403, "network_not_allowed", "outside, as IPv4");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1149,7 +1158,31 @@ async fn a_rotation_racing_a_revocation_never_leaves_a_revoked_key_working(app: 
     }
 }
 
+async fn an_ended_key_is_listed_for_ninety_days_and_then_forgotten(app: TestApp) {
+    // Given a revoked key and a working one
+    let owner = app.owner("joom", "owner@keys-forgotten.example").await;
+    let ended = new_key(&app, &owner.token, &owner, "ended", &["orders:read"]).await;
+    let body = json!({"name": "working", "permissions": ["orders:read"], "expires_in_days": 365});
+    let working = create(&app, &owner.token, &owner, body).await.body;
+    assert_eq!(revoke(&app, &owner.token, &owner, &ended).await.status, 200);
+
+    // When 90 days have passed since the revocation, the revoked key is still listed
+    app.advance_clock(90 * 86_400 - 60).await;
+    let owner = app.signed_in_again(owner).await;
+    let names = |keys: Vec<Value>| {
+        keys.iter().map(|k| k["name"].as_str().unwrap_or("").to_owned()).collect::<Vec<_>>()
+    };
+    assert_eq!(names(list(&app, &owner.token, &owner).await), ["working", "ended"]);
+
+    // Then a minute later it is forgotten, and no longer counts against the account's keys
+    app.advance_clock(60).await;
+    let owner = app.signed_in_again(owner).await;
+    assert_eq!(names(list(&app, &owner.token, &owner).await), ["working"]);
+    assert_eq!(listed(&app, &owner, &working).await["status"], "active");
+}
+
 tests::scenarios!(
+    an_ended_key_is_listed_for_ninety_days_and_then_forgotten,
     two_rotations_at_once_leave_one_secret_working_and_never_a_500,
     a_rotation_racing_a_revocation_never_leaves_a_revoked_key_working,
     a_new_key_is_shown_once_and_allows_exactly_its_permissions,
@@ -1284,8 +1317,16 @@ fn the_deployed_functions_log_no_secret_and_store_none() {
     let elsewhere = api_keys.request("POST", &keys, &owner, Some(body));
     assert_eq!(elsewhere.status, 201, "{}", elsewhere.text);
     secrets.push(secret(&elsewhere.body));
-    let outside = directory.request("POST", AUTHORIZE, &[("X-Api-Key", &secrets[2])], Some(ask));
+    let outside = directory.request("POST", AUTHORIZE, &[("X-Api-Key", &secrets[2])], Some(ask.clone()));
     assert_eq!((outside.status, outside.code()), (403, "network_not_allowed"), "{}", outside.text);
+    // A forwarded-for header naming an address inside is not where the request came from
+    let forwarded = [
+        ("X-Api-Key", secrets[2].as_str()),
+        ("X-Forwarded-For", "198.51.100.1"),
+        ("Forwarded", "for=198.51.100.1"),
+    ];
+    let spoofed = directory.request("POST", AUTHORIZE, &forwarded, Some(ask));
+    assert_eq!((spoofed.status, spoofed.code()), (403, "network_not_allowed"), "{}", spoofed.text);
 
     // Then no function logged a secret, though each logged its requests
     for function in [&accounts, &accept, &api_keys, &directory] {

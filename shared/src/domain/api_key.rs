@@ -39,12 +39,6 @@ impl Network {
             None => (raw, None),
         };
         let address: IpAddr = address.parse().map_err(|_| malformed())?;
-        // An IPv4 client is judged as IPv4 (`contains`): its networks are written so too.
-        if let IpAddr::V6(v6) = address
-            && v6.to_ipv4_mapped().is_some()
-        {
-            return Err(malformed());
-        }
         let width = if address.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
@@ -52,6 +46,16 @@ impl Network {
             }
             Some(_) => return Err(malformed()),
             None => width,
+        };
+        // An IPv4 client is judged as IPv4 (`contains`): a network of IPv4 addresses mapped into
+        // IPv6 is that IPv4 network.
+        let (address, prefix) = match address {
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) if prefix >= 96 => (IpAddr::V4(v4), prefix - 96),
+                Some(_) => return Err(malformed()),
+                None => (address, prefix),
+            },
+            v4 => (v4, prefix),
         };
         let network = Self { address, prefix };
         if network.masked(address) != address {
@@ -273,6 +277,7 @@ mod tests {
         );
         assert_eq!(String::from(Network::parse("198.51.100.7").unwrap()), "198.51.100.7/32");
         assert!(Network::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
+        assert_eq!(String::from(Network::parse("::ffff:203.0.113.0/120").unwrap()), "203.0.113.0/24");
         for bad in
             ["203.0.113.1/24", "203.0.113.0/33", "203.0.113.0/", "10.0.0.0/+8", "nope", "", "2001:db8::/129"]
         {
