@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use crate::domain::{AccountId, KeyRefusal, PermissionSet, Presets, UserId};
 use crate::http::routes::Keys;
 use crate::service::Teamgate;
-use crate::service::api_keys::{KeyRights, KeyUseError, PresentedKey};
+use crate::service::api_keys::{Ambiguous, Credential, KeyRights, KeyUseError, PresentedKey};
 use crate::service::authorize::MemberRights;
 use crate::service::caller::CallerError;
 use crate::service::support::access::Principal;
@@ -168,14 +168,14 @@ enum Standing {
 /// The member's login, the version of the token, and the account.
 type MemberKey = (UserId, u32, AccountId);
 
-/// What was read recently (members' standings), each kept for at most the staleness bound by
-/// the app's clock.
-struct Recent<K, V> {
-    entries: Mutex<HashMap<K, (V, DateTime<Utc>)>>,
+/// Members' standings as read recently, each kept for at most the staleness bound by the app's
+/// clock.
+struct RememberedMembers {
+    entries: Mutex<HashMap<MemberKey, (Standing, DateTime<Utc>)>>,
     max_staleness: Duration,
 }
 
-impl<K: std::hash::Hash + Eq, V: Clone> Recent<K, V> {
+impl RememberedMembers {
     fn new(max_staleness: Duration) -> Self {
         Self { entries: Mutex::new(HashMap::new()), max_staleness }
     }
@@ -185,15 +185,15 @@ impl<K: std::hash::Hash + Eq, V: Clone> Recent<K, V> {
     }
 
     /// What is remembered of `key`, unless it was read too long ago.
-    fn get(&self, key: &K, now: DateTime<Utc>) -> Option<V> {
+    fn get(&self, key: &MemberKey, now: DateTime<Utc>) -> Option<Standing> {
         let entries = self.entries.lock().expect("never poisoned: no code panics holding it");
         let (value, read_at) = entries.get(key)?;
         self.fresh(*read_at, now).then(|| value.clone())
     }
 
-    /// Keeps `value`, read `now`; past `CACHED_ENTRIES`, what is stale goes first, then
+    /// Keeps `standing`, read `now`; past `CACHED_ENTRIES`, what is stale goes first, then
     /// everything.
-    fn put(&self, key: K, value: V, now: DateTime<Utc>) {
+    fn put(&self, key: MemberKey, standing: Standing, now: DateTime<Utc>) {
         if self.max_staleness <= Duration::zero() {
             return;
         }
@@ -204,14 +204,8 @@ impl<K: std::hash::Hash + Eq, V: Clone> Recent<K, V> {
                 entries.clear();
             }
         }
-        entries.insert(key, (value, now));
+        entries.insert(key, (standing, now));
     }
-}
-
-/// The credential a request presents.
-enum Credential<'e> {
-    Token(&'e str),
-    Key(&'e str),
 }
 
 /// Who a credential speaks for, before anything is read.
@@ -311,13 +305,13 @@ impl From<AuthorizerError> for lambda_runtime::Diagnostic {
 
 pub struct Authorizer {
     routes: RouteMap,
-    members: Recent<MemberKey, Standing>,
+    members: RememberedMembers,
 }
 
 impl Authorizer {
     pub fn new(routes: RouteMap, max_staleness_seconds: i64) -> Self {
         let bound = Duration::seconds(max_staleness_seconds);
-        Self { routes, members: Recent::new(bound) }
+        Self { routes, members: RememberedMembers::new(bound) }
     }
 
     /// The route map and bound of the environment: `AUTHZ_ROUTE_MAP_FILE` or `AUTHZ_ROUTE_MAP`,
@@ -481,11 +475,7 @@ impl Authorizer {
         presented: &PresentedKey,
         client: Option<std::net::IpAddr>,
     ) -> Result<(Result<Granted, Denial>, Lookup), InternalError> {
-        let Some(mut key) = app.presented_api_key(presented).await? else {
-            return Ok((Err(Denial::InvalidKey), Lookup::Miss));
-        };
-        let used = app.use_api_key(&mut key, presented, client).await;
-        let granted = match used {
+        let granted = match app.use_api_key(presented, client).await {
             Ok(rights) => Ok(Granted::Key(rights)),
             Err(KeyUseError::Unknown) => Err(Denial::InvalidKey),
             Err(KeyUseError::Refused(KeyRefusal::Revoked | KeyRefusal::NotActive)) => Err(Denial::KeyRevoked),
@@ -527,11 +517,8 @@ impl Authorizer {
     }
 }
 
-/// A header given twice with different values: which one a backend reads is anyone's guess.
-struct Ambiguous;
-
 /// The one value of a header of the request, its name in any case, from every place the event
-/// carries headers.
+/// carries headers; `Ambiguous` when it is given twice with different values.
 fn header<'e>(event: &'e AuthorizerEvent, name: &str) -> Result<Option<&'e str>, Ambiguous> {
     let single =
         event.headers.iter().flatten().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
@@ -549,25 +536,9 @@ fn header<'e>(event: &'e AuthorizerEvent, name: &str) -> Result<Option<&'e str>,
     Ok(first)
 }
 
-/// The request's credential: an API key (`X-Api-Key`, or a bearer token shaped like one) or an
-/// access token. Both at once decide nothing.
+/// The request's credential (`Credential::of` its key and authorization headers).
 fn credential(event: &AuthorizerEvent) -> Result<Option<Credential<'_>>, Ambiguous> {
-    let key = header(event, "x-api-key")?.map(str::trim).filter(|k| !k.is_empty());
-    let bearer = bearer(event)?;
-    Ok(match (key, bearer) {
-        (Some(_), Some(_)) => return Err(Ambiguous),
-        (Some(key), None) => Some(Credential::Key(key)),
-        (None, Some(b)) if b.starts_with(crate::service::api_keys::SECRET_PREFIX) => Some(Credential::Key(b)),
-        (None, Some(token)) => Some(Credential::Token(token)),
-        (None, None) => None,
-    })
-}
-
-fn bearer(event: &AuthorizerEvent) -> Result<Option<&str>, Ambiguous> {
-    let Some((scheme, token)) = header(event, "authorization")?.and_then(|h| h.split_once(' ')) else {
-        return Ok(None);
-    };
-    Ok(scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|t| !t.is_empty()))
+    Credential::of(header(event, "x-api-key")?, header(event, "authorization")?)
 }
 
 /// Whether a request path means one thing to everyone: no `.` or `..` segment, no escapes
@@ -702,7 +673,10 @@ mod tests {
         let upper = event(json!({"headers": {"Authorization": "bearer  abc "}}));
         let basic = event(json!({"headers": {"Authorization": "Basic abc"}}));
         let none = event(json!({"headers": null}));
-        let token = |e: &AuthorizerEvent| bearer(e).ok().flatten().map(str::to_owned);
+        let token = |e: &AuthorizerEvent| match credential(e) {
+            Ok(Some(Credential::Token(token))) => Some(token.to_owned()),
+            _ => None,
+        };
         assert_eq!(
             [token(&lower), token(&upper), token(&basic), token(&none)],
             [Some("abc".into()), Some("abc".into()), None, None]
@@ -710,11 +684,11 @@ mod tests {
         let twice = event(json!({
             "headers": {"Authorization": "Bearer abc", "authorization": "Bearer xyz"},
         }));
-        assert!(bearer(&twice).is_err());
+        assert!(credential(&twice).is_err());
         let repeated = event(json!({
             "headers": {"Authorization": "Bearer abc"}, "multiValueHeaders": {"Authorization": ["Bearer abc", "Bearer xyz"]}
         }));
-        assert!(bearer(&repeated).is_err());
+        assert!(credential(&repeated).is_err());
         let same = event(json!({
             "headers": {"Authorization": "Bearer abc"}, "multiValueHeaders": {"authorization": ["Bearer abc"]}
         }));

@@ -17,10 +17,11 @@ use std::time::Instant;
 use crate::adapters::outbox::OutboxMailer;
 use crate::adapters::system::AdjustableClock;
 use crate::service::Teamgate;
-use crate::service::api_keys::{PresentedKey, SECRET_PREFIX};
+use crate::service::api_keys::{Ambiguous, Credential, PresentedKey};
 use crate::service::caller::{Caller, CallerError};
 use crate::service::directory::ListParams;
 use crate::service::revoke_and_resend::Resent;
+use crate::service::support::access::bearer_token;
 use crate::service::support::failure::{Code, InternalError};
 use crate::service::support::secrets::constant_time_eq;
 
@@ -99,23 +100,19 @@ impl Call<'_> {
     }
 
     fn bearer(&self) -> Option<&str> {
-        let value = self.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-        let (scheme, token) = value.split_once(' ')?;
-        scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+        bearer_token(self.headers.get(header::AUTHORIZATION)?.to_str().ok()?)
     }
 
-    /// An API key presented as `X-Api-Key`, or as a bearer token shaped like one. Both at once
-    /// (or two `X-Api-Key`s) present none that may speak: `Err`.
-    fn api_key(&self) -> Result<Option<&str>, CallerError> {
-        let mut headers = self.headers.get_all("x-api-key").iter();
-        let header =
-            headers.next().map(|v| v.to_str().map(str::trim).unwrap_or("")).filter(|v| !v.is_empty());
-        let bearer_key = self.bearer().filter(|b| b.starts_with(SECRET_PREFIX));
-        match (header, bearer_key) {
-            (Some(_), Some(_)) => Err(CallerError::Unauthenticated),
-            _ if headers.next().is_some() => Err(CallerError::Unauthenticated),
-            (header, bearer_key) => Ok(header.or(bearer_key)),
+    /// What the request presents (`Credential::of` its headers); `Ambiguous` also when
+    /// `X-Api-Key` is given twice.
+    fn credential(&self) -> Result<Option<Credential<'_>>, Ambiguous> {
+        let mut keys = self.headers.get_all("x-api-key").iter();
+        let key = keys.next().map(|v| v.to_str().unwrap_or(""));
+        if keys.next().is_some() {
+            return Err(Ambiguous);
         }
+        let authorization = self.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        Credential::of(key, authorization)
     }
 
     fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, Reply> {
@@ -242,14 +239,15 @@ impl Api {
                 Access::Open
             }
             Guard::SignedIn => Access::SignedIn(self.app.authenticate(call.bearer())?),
-            Guard::SignedInOrKey => match (call.api_key()?, call.bearer()) {
-                // A key and a token at once: which one speaks is anyone's guess, so neither does.
-                (Some(_), Some(bearer)) if !bearer.starts_with(SECRET_PREFIX) => {
-                    return Err(CallerError::Unauthenticated);
+            Guard::SignedInOrKey => {
+                match call.credential().map_err(|Ambiguous| CallerError::Unauthenticated)? {
+                    Some(Credential::Key(raw)) => {
+                        Access::Key(PresentedKey::read(raw).ok_or(CallerError::Unauthenticated)?)
+                    }
+                    Some(Credential::Token(token)) => Access::SignedIn(self.app.authenticate(Some(token))?),
+                    None => Access::SignedIn(self.app.authenticate(None)?),
                 }
-                (Some(raw), _) => Access::Key(PresentedKey::read(raw).ok_or(CallerError::Unauthenticated)?),
-                (None, bearer) => Access::SignedIn(self.app.authenticate(bearer)?),
-            },
+            }
             Guard::Member(permission) => {
                 let caller = self.caller(call).await?;
                 if let Some(permission) = permission {

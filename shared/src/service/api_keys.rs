@@ -21,6 +21,7 @@ use crate::failure_codes;
 use crate::ports::{API_KEY_USE_RESOLUTION, Conflict, StoreError};
 use crate::service::Teamgate;
 use crate::service::caller::Caller;
+use crate::service::support::access::bearer_token;
 use crate::service::support::failure::{InternalError, Invalid, RateLimited, store_failed};
 use crate::service::support::secrets::hash_secret;
 
@@ -124,6 +125,35 @@ failure_codes!(ApiKeyError {
     ConcurrentChange => ConcurrentChange,
     Internal(_) => Internal,
 });
+
+/// What a request presents to be let in: a member's access token, or an API key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Credential<'a> {
+    Token(&'a str),
+    Key(&'a str),
+}
+
+/// Two credentials at once, or one header given twice with two values: which one speaks is
+/// anyone's guess, so none does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ambiguous;
+
+impl<'a> Credential<'a> {
+    /// The credential of a request with this `X-Api-Key` value and this `Authorization` value:
+    /// the key header, a bearer token shaped like a key, or an access token. A key header beside
+    /// any bearer token presents none.
+    pub fn of(api_key: Option<&'a str>, authorization: Option<&'a str>) -> Result<Option<Self>, Ambiguous> {
+        let key = api_key.map(str::trim).filter(|k| !k.is_empty());
+        let bearer = authorization.and_then(bearer_token);
+        Ok(match (key, bearer) {
+            (Some(_), Some(_)) => return Err(Ambiguous),
+            (Some(key), None) => Some(Self::Key(key)),
+            (None, Some(bearer)) if bearer.starts_with(SECRET_PREFIX) => Some(Self::Key(bearer)),
+            (None, Some(token)) => Some(Self::Token(token)),
+            (None, None) => None,
+        })
+    }
+}
 
 /// A presented secret, read: the key it names and the hash to compare with the stored one.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -257,21 +287,21 @@ impl Teamgate {
         Ok(ApiKeyView::new(&revoked, now))
     }
 
-    /// The stored key a presented secret names, read consistently; `None` for a secret that
-    /// names no key of ours.
-    pub async fn presented_api_key(&self, presented: &PresentedKey) -> Result<Option<ApiKey>, InternalError> {
-        self.store().api_key(&presented.account_id, &presented.key_id).await.map_err(store_failed("api_key"))
-    }
-
-    /// Lets a request in with `key` (as read, or remembered): its secret, state and networks
-    /// judged at `now`, the use counted against the key's limit and, once a minute, noted on
-    /// the key. The key's `last_used_at` follows.
+    /// Lets a request in with the key a presented secret names, read consistently (keys are
+    /// never remembered: a revocation or rotation counts from the next use): its secret, state
+    /// and networks judged now, the use counted against the key's limit and, once a minute,
+    /// noted on the key.
     pub async fn use_api_key(
         &self,
-        key: &mut ApiKey,
         presented: &PresentedKey,
         client: Option<std::net::IpAddr>,
     ) -> Result<KeyRights, KeyUseError> {
+        let key = self
+            .store()
+            .api_key(&presented.account_id, &presented.key_id)
+            .await
+            .map_err(store_failed("api_key"))?
+            .ok_or(KeyUseError::Unknown)?;
         let now = self.now();
         match key.admits(&presented.hash, client, now) {
             Ok(()) => {}
@@ -285,13 +315,12 @@ impl Teamgate {
                 .note_api_key_use(&key.account_id, &key.id, now)
                 .await
                 .map_err(store_failed("note_api_key_use"))?;
-            key.last_used_at = Some(now);
         }
         Ok(KeyRights {
-            account_id: key.account_id.clone(),
-            key_id: key.id.clone(),
-            name: key.name.clone(),
-            permissions: key.permissions.clone(),
+            account_id: key.account_id,
+            key_id: key.id,
+            name: key.name,
+            permissions: key.permissions,
         })
     }
 

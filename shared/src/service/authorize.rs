@@ -141,8 +141,7 @@ impl Teamgate {
         if presented.account_id.as_str() != command.account_id {
             return Err(AuthorizeError::NotFound);
         }
-        let mut key = self.presented_api_key(presented).await?.ok_or(AuthorizeError::KeyUnusable)?;
-        let rights = self.use_api_key(&mut key, presented, caller).await.map_err(|e| match e {
+        let rights = self.use_api_key(presented, caller).await.map_err(|e| match e {
             KeyUseError::Refused(KeyRefusal::OutsideNetworks) => AuthorizeError::OutsideNetworks,
             KeyUseError::Unknown | KeyUseError::Refused(_) => AuthorizeError::KeyUnusable,
             KeyUseError::RateLimited(limited) => AuthorizeError::RateLimited(limited),

@@ -27,6 +27,13 @@ struct Claims {
     tv: u32,
 }
 
+/// The token of an `Authorization: Bearer <token>` header value (the scheme in any case); `None`
+/// for another scheme or an empty token.
+pub fn bearer_token(authorization: &str) -> Option<&str> {
+    let (scheme, token) = authorization.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|t| !t.is_empty())
+}
+
 /// Who a valid access token speaks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Principal {
