@@ -97,3 +97,13 @@ pub fn rest_event(method: &str, route: &str, parameters: &[(&str, &str)], header
         }
     })
 }
+
+/// What a REST API makes of its authorizer's answer: `allow`, the reason a Deny policy gives, or
+/// the message of a failure (`Unauthorized` is API Gateway's 401).
+pub fn verdict(answer: Result<Value, String>) -> String {
+    match answer {
+        Ok(policy) if policy["policyDocument"]["Statement"][0]["Effect"] == "Allow" => "allow".into(),
+        Ok(policy) => policy["context"]["reason"].as_str().unwrap_or("no reason").to_owned(),
+        Err(message) => message,
+    }
+}

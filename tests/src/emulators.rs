@@ -321,6 +321,12 @@ impl DynamoCalls {
     }
 }
 
+/// The DynamoDB operation a request is (`GetItem`, `TransactWriteItems`…), from its target header.
+pub fn operation_of(context: &BeforeTransmitInterceptorContextRef<'_>) -> String {
+    let target = context.request().headers().get("x-amz-target").unwrap_or("unknown");
+    target.rsplit('.').next().unwrap_or(target).to_owned()
+}
+
 impl Intercept for DynamoCalls {
     fn name(&self) -> &'static str {
         "DynamoCalls"
@@ -332,9 +338,7 @@ impl Intercept for DynamoCalls {
         _components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let target = context.request().headers().get("x-amz-target").unwrap_or("unknown");
-        let operation = target.rsplit('.').next().unwrap_or(target).to_owned();
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(operation);
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(operation_of(context));
         Ok(())
     }
 }

@@ -8,7 +8,7 @@ use shared::authorizer::Authorizer;
 use shared::authorizer::route_map::RouteMap;
 use shared::service::support::access::AccessTokens;
 use tests::app::{Owner, PASSWORD, TestApp, ses_mailer, spawn_app_on};
-use tests::authorizer_events::{http_api_catch_all_event, http_api_event, method_arn, rest_event};
+use tests::authorizer_events::{http_api_catch_all_event, http_api_event, method_arn, rest_event, verdict};
 use tests::emulators::{DynamoCalls, VERIFIED_SENDER, counted_dynamo_store};
 
 /// A marketplace's route map over the Joom preset's sections.
@@ -64,11 +64,7 @@ impl<'a> Gate<'a> {
     /// Why a REST API's authorizer refused `token` on `GET` orders of the account, or `allow`.
     async fn rest_verdict(&self, account_id: &str, token: &str) -> String {
         let bearer = format!("Bearer {token}");
-        match self.rest("GET", ORDERS, &[("account_id", account_id)], &[("Authorization", &bearer)]).await {
-            Ok(policy) if policy["policyDocument"]["Statement"][0]["Effect"] == "Allow" => "allow".into(),
-            Ok(policy) => policy["context"]["reason"].as_str().unwrap_or("no reason").to_owned(),
-            Err(message) => message,
-        }
+        verdict(self.rest("GET", ORDERS, &[("account_id", account_id)], &[("Authorization", &bearer)]).await)
     }
 }
 
@@ -182,23 +178,16 @@ async fn the_account_is_the_one_the_path_names_wherever_it_sits(app: TestApp) {
     let gate = Gate::new(&app, 5);
     let (mine, theirs) = (team.owner.account_id.as_str(), stranger.account_id.as_str());
     let bearer = format!("Bearer {}", team.finance);
-    let reason = |answer: Result<Value, String>| {
-        let policy = answer.expect("a policy");
-        match policy["policyDocument"]["Statement"][0]["Effect"].as_str() {
-            Some("Allow") => "allow".to_owned(),
-            _ => policy["context"]["reason"].as_str().unwrap_or("no reason").to_owned(),
-        }
-    };
 
     // API Gateway names the parameter otherwise: the map's `{account_id}` says which segment it is.
     let elsewhere = gate
         .rest("GET", "/sellers/{seller}/orders", &[("seller", theirs)], &[("Authorization", &bearer)])
         .await;
-    assert_eq!(reason(elsewhere), "not_a_member");
+    assert_eq!(verdict(elsewhere), "not_a_member");
     let own = gate
         .rest("GET", "/sellers/{seller}/orders", &[("seller", mine)], &[("Authorization", &bearer)])
         .await;
-    assert_eq!(reason(own), "allow");
+    assert_eq!(verdict(own), "allow");
     // The header cannot stand in for the path on a route that names the account in its path.
     let header_instead = gate
         .rest(
@@ -208,7 +197,7 @@ async fn the_account_is_the_one_the_path_names_wherever_it_sits(app: TestApp) {
             &[("Authorization", &bearer), ("X-Teamgate-Account", mine)],
         )
         .await;
-    assert_eq!(reason(header_instead), "account_mismatch");
+    assert_eq!(verdict(header_instead), "account_mismatch");
 
     // A catch-all route: the account is the request path's segment, and the path must be plain.
     let catch_all = |path: &str, extra: Option<(&'static str, &str)>| {
@@ -245,7 +234,7 @@ async fn the_account_is_the_one_the_path_names_wherever_it_sits(app: TestApp) {
             &[("Authorization", &bearer), ("X-Teamgate-Account", mine), ("x-teamgate-account", theirs)],
         )
         .await;
-    assert_eq!(reason(twice), "account_mismatch");
+    assert_eq!(verdict(twice), "account_mismatch");
 }
 
 async fn a_block_reaches_a_warm_container_within_the_staleness_bound(app: TestApp) {

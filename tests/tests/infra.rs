@@ -24,6 +24,7 @@ use shared::ports::Store;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use tests::assert_no_differences;
+use tests::emulators::operation_of;
 use tests::workspace::{self, declared_keys, deployed_routes, function_crates};
 
 /// Item-level DynamoDB actions a function may have. Never `Scan` (lists query a partition) and
@@ -779,12 +780,9 @@ impl Intercept for Requests {
         _components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let request = context.request();
-        let target = request.headers().get("x-amz-target").unwrap_or("unknown");
-        let operation = target.rsplit('.').next().unwrap_or(target).to_owned();
-        let body = request.body().bytes().map(serde_json::from_slice::<Value>).transpose()?;
+        let body = context.request().body().bytes().map(serde_json::from_slice::<Value>).transpose()?;
         let mut requests = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        requests.push((operation, body.unwrap_or(Value::Null)));
+        requests.push((operation_of(context), body.unwrap_or(Value::Null)));
         Err("recorded, never sent".into())
     }
 }

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tests::app::PASSWORD;
 use tests::assert_no_differences;
-use tests::authorizer_events::{http_api_event, rest_event};
+use tests::authorizer_events::{http_api_event, rest_event, verdict};
 use tests::lambda_runtime::{
     KEY_VARIABLES, OPERATOR_KEY, PUBLIC_BASE_URL, RunningFunction, activation_token, binary, concrete,
     for_function, http_functions, schedule_event, teamgate_environment,
@@ -213,11 +213,7 @@ fn http_api_allows(authorizer: &mut RunningFunction, method: &str, account_id: &
 fn rest_verdict(authorizer: &mut RunningFunction, account_id: &str, token: &str) -> String {
     let bearer = format!("Bearer {token}");
     let event = rest_event("GET", ORDERS, &[("account_id", account_id)], &[("Authorization", &bearer)]);
-    match authorizer.invoke(event) {
-        Ok(policy) if policy["policyDocument"]["Statement"][0]["Effect"] == "Allow" => "allow".into(),
-        Ok(policy) => policy["context"]["reason"].as_str().unwrap_or("no reason").to_owned(),
-        Err(error) => error["errorMessage"].as_str().unwrap_or("no message").to_owned(),
-    }
+    verdict(authorizer.invoke(event).map_err(|error| error["errorMessage"].as_str().unwrap_or("").to_owned()))
 }
 
 #[test]

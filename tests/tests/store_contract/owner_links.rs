@@ -8,13 +8,19 @@ use shared::ports::{AccountSummary, Withdrawal};
 
 use super::*;
 
-pub(crate) async fn ownership_passes_once(store: Arc<dyn Store>) {
-    let now = now();
-    let founded = found_account(store.as_ref(), now).await;
-    let Founded { account, owner, .. } = &founded;
+/// A new account whose owner accepted their link: as founded, the acceptance, the account then.
+async fn owner_active(store: &dyn Store, now: DateTime<Utc>) -> (Founded, Acceptance, Account) {
+    let founded = found_account(store, now).await;
     let owner_accepted = owner_acceptance(&founded, now);
     store.accept_invitation(&owner_accepted).await.expect("the owner is active");
     let active = owner_accepted.account.clone().expect("the account as the owner left it");
+    (founded, owner_accepted, active)
+}
+
+pub(crate) async fn ownership_passes_once(store: Arc<dyn Store>) {
+    let now = now();
+    let (founded, owner_accepted, active) = owner_active(store.as_ref(), now).await;
+    let Founded { account, owner, .. } = &founded;
     let heir = active_member(store.as_ref(), account, "heir", now).await;
 
     let handover = transfer(&active, &owner_accepted.member, &heir.member, now);
@@ -32,11 +38,8 @@ pub(crate) async fn ownership_passes_once(store: Arc<dyn Store>) {
 
 pub(crate) async fn an_owner_recovery_acceptance_passes_the_account(store: Arc<dyn Store>) {
     let now = now();
-    let founded = found_account(store.as_ref(), now).await;
+    let (founded, owner_accepted, active) = owner_active(store.as_ref(), now).await;
     let Founded { account, owner, .. } = &founded;
-    let owner_accepted = owner_acceptance(&founded, now);
-    store.accept_invitation(&owner_accepted).await.expect("the owner is active");
-    let active = owner_accepted.account.clone().expect("the account as the owner left it");
     let recovery = owner_link(&active, "rescuer", now);
     let started = owner_link_change(&active, recovery.clone());
     store.change_owner_link(&started).await.expect("the recovery link is out");
