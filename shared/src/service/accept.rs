@@ -157,13 +157,14 @@ impl Teamgate {
     async fn acceptable(&self, command: &AcceptCommand) -> Result<Acceptable, RedeemError> {
         let Redemption { invitation, account, user, member, memberships, .. } =
             self.live_redemption(&command.token).await?;
-        let user = user.ok_or(RedeemError::Revoked)?;
+        let waiting = member.filter(|m| m.invitation_id.as_ref() == Some(&invitation.id));
+        let (Some(user), Some(member)) = (user, waiting) else {
+            return Err(self.why_not_waiting(&invitation).await);
+        };
         if invitation.for_owner && !account.owner_link_is(&invitation.id) {
-            return Err(RedeemError::Revoked);
+            return Err(self.why_not_waiting(&invitation).await);
         }
         let member = member
-            .filter(|m| m.invitation_id.as_ref() == Some(&invitation.id))
-            .ok_or(RedeemError::Revoked)?
             .activated(self.now())
             .map_err(|Refusal::MemberBlocked| RedeemError::MemberBlocked)?;
         let known = user.profile().or(command.profile.clone());
@@ -257,6 +258,20 @@ impl Teamgate {
             .filter(|m| &m.user_id != successor)
             .ok_or(RedeemError::ConcurrentChange)?;
         Ok(former.former_owner(preset))
+    }
+
+    /// Why a link that read as sent has records no longer waiting on it. The link's records are
+    /// read together but not as one snapshot, so a concurrent accept may have moved the account
+    /// and membership on before its invitation read as accepted: the invitation, read again,
+    /// tells that race (already accepted) from a link that was replaced (revoked).
+    async fn why_not_waiting(&self, invitation: &crate::domain::Invitation) -> RedeemError {
+        let reread = self.store().invitation(&invitation.account_id, &invitation.id).await;
+        match reread.map(|found| found.map(|i| i.status_at(self.now()))) {
+            Ok(Some(InvitationStatus::Accepted)) => RedeemError::AlreadyAccepted,
+            Ok(Some(InvitationStatus::Expired)) => RedeemError::Expired,
+            Ok(_) => RedeemError::Revoked,
+            Err(failure) => store_failed("invitation")(failure).into(),
+        }
     }
 
     /// The redemption behind a link that is still usable, or why it is not.
