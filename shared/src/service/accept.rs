@@ -164,9 +164,8 @@ impl Teamgate {
         if invitation.for_owner && !account.owner_link_is(&invitation.id) {
             return Err(self.why_not_waiting(&invitation).await);
         }
-        let member = member
-            .activated(self.now())
-            .map_err(|Refusal::MemberBlocked| RedeemError::MemberBlocked)?;
+        let member =
+            member.activated(self.now()).map_err(|Refusal::MemberBlocked| RedeemError::MemberBlocked)?;
         let known = user.profile().or(command.profile.clone());
         let profile = self.preset(&account.preset).profile.parse(&known, true).map_err(Invalid)?;
         Ok(Acceptable { invitation, account, user, member, profile, memberships })
