@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make build`: every deployed function as a Lambda zip, target/lambda/<function>/bootstrap.zip,
-# then a table of their sizes. The deployed functions are the crates in functions/ except the
-# dev server. ARCH=x86_64 (default) or ARCH=arm64 (needs the aarch64-unknown-linux-gnu target).
+# then a table of their sizes (`make bench` judges them against their budgets). The deployed
+# functions are the crates in functions/ except the dev server. ARCH=x86_64 (default) or
+# ARCH=arm64 (needs the aarch64-unknown-linux-gnu target).
 # cargo-lambda comes from PyPI (it brings zig, the linker, along) when `cargo lambda` is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,8 +39,11 @@ for manifest in functions/*/Cargo.toml; do
   [ "$name" = dev-server ] || functions+=("$name")
 done
 
+# The cold-start baselines of `make bench` (tests/baselines/), built the same way; never deployed.
+baselines=(hello hello-dynamodb)
+
 packages=()
-for name in "${functions[@]}"; do packages+=(-p "$name"); done
+for name in "${functions[@]}" "${baselines[@]}"; do packages+=(-p "$name"); done
 "$CARGO" lambda build --release --output-format zip "${arch_flag[@]}" "${packages[@]}"
 
 printf '\n%-16s %10s %8s  (%s, release)\n' function "zip bytes" KiB "$ARCH"

@@ -37,13 +37,17 @@ PY
 )")
 done
 built=$(printf '%s\n' "${machines[@]}" | sort -u | paste -sd, -)
-echo "the zips are built for $built: the stack's Architecture parameter must say the same"
+case "$built" in
+  x86_64 | arm64) echo "the zips are built for $built: deploying with Architecture=$built" ;;
+  *) echo "the zips are built for $built: build them all for one architecture (make build)" >&2; exit 1 ;;
+esac
 
 cd infra
 if [ -f samconfig.toml ]; then
   # shellcheck disable=SC2086
-  "$sam" deploy ${SAM_ARGS:-}
+  "$sam" deploy --parameter-overrides "Architecture=$built" ${SAM_ARGS:-}
 else
   # shellcheck disable=SC2086
-  "$sam" deploy --guided --template-file template.yaml --capabilities CAPABILITY_IAM ${SAM_ARGS:-}
+  "$sam" deploy --guided --template-file template.yaml --capabilities CAPABILITY_IAM \
+    --parameter-overrides "Architecture=$built" ${SAM_ARGS:-}
 fi

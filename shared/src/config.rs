@@ -8,7 +8,7 @@ use crate::adapters::memory::MemoryStore;
 use crate::adapters::outbox::OutboxMailer;
 use crate::adapters::ses::{Backoff, Sender, SesMailer};
 use crate::adapters::system::{AdjustableClock, NoMail, OsRng, SystemClock};
-use crate::http::routes::Keys;
+use crate::http::routes::{EVERY_ROUTE, Keys, effects};
 use crate::http::{Api, DevTools};
 use crate::ports::{Clock, Mailer, Store};
 use crate::service::support::access::AccessTokens;
@@ -77,9 +77,6 @@ pub struct Config {
     pub mailer: MailerChoice,
     /// Print each outbox message's links (the dev server on a terminal).
     pub announce_mail: bool,
-    /// Warm the DynamoDB connection during a Lambda function's init (not for `web`, which
-    /// never reads the table and has no permission to).
-    pub prime_store: bool,
 }
 
 impl Config {
@@ -166,7 +163,6 @@ impl Config {
             store: store_choice(dev)?,
             mailer: MailerChoice::NoMail,
             announce_mail: dev,
-            prime_store: !dev,
         })
     }
 
@@ -208,23 +204,27 @@ impl Config {
     /// Builds the application with the configured adapters. The dev server creates a missing
     /// DynamoDB table; a Lambda function only checks it can reach it (which also warms the
     /// connection during init, where CPU is plentiful), and ignores a failure there.
+    /// The dev server's application: every route, and the adapters configured.
     pub async fn build(&self) -> Result<Api, ConfigError> {
+        self.build_for::<EVERY_ROUTE>().await
+    }
+
+    /// The application a binary of `SCOPE` serves, linking only the adapters its routes use:
+    /// DynamoDB where a route touches the table, SES where one mails, the in-memory store and the
+    /// outbox only in the dev server (and, as a store never called, in a function of static
+    /// answers).
+    pub async fn build_for<const SCOPE: u8>(&self) -> Result<Api, ConfigError> {
         let dev = self.deployment == Deployment::DevServer;
-        let aws = match (&self.store, &self.mailer) {
-            (StoreChoice::Memory, MailerChoice::Outbox | MailerChoice::NoMail) => None,
-            _ => Some(aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await),
-        };
-        let store = self.store(aws.as_ref()).await?;
         let clock = Arc::new(AdjustableClock::default());
         let shared_clock: Arc<dyn Clock> = if dev { clock.clone() } else { Arc::new(SystemClock) };
         let (mailer, outbox): (Arc<dyn Mailer>, _) = match &self.mailer {
-            MailerChoice::NoMail => (Arc::new(NoMail), None),
-            MailerChoice::Outbox => {
+            MailerChoice::Outbox if const { SCOPE == EVERY_ROUTE } => {
                 let outbox = Arc::new(OutboxMailer::new(shared_clock.clone(), self.announce_mail));
                 (outbox.clone(), Some(outbox))
             }
-            MailerChoice::Ses { from, reply_to, configuration_set, endpoint } => {
-                let mut builder = aws_sdk_sesv2::config::Builder::from(aws.as_ref().expect("loaded above"));
+            MailerChoice::Ses { from, reply_to, configuration_set, endpoint } if const { effects(SCOPE).mails } =>
+            {
+                let mut builder = AwsAccess::from_env()?.sesv2();
                 if let Some(endpoint) = endpoint {
                     builder = builder.endpoint_url(endpoint);
                 }
@@ -235,22 +235,18 @@ impl Config {
                 };
                 (Arc::new(SesMailer::new(builder, sender, Backoff::default())), None)
             }
+            MailerChoice::Outbox => return Err(lambda_only("MAILER", "outbox")),
+            MailerChoice::Ses { .. } | MailerChoice::NoMail => (Arc::new(NoMail), None),
         };
-        let ports = Ports { store, mailer, clock: shared_clock, rng: Arc::new(OsRng) };
+        let ports =
+            Ports { store: self.store::<SCOPE>().await?, mailer, clock: shared_clock, rng: Arc::new(OsRng) };
         self.assemble(ports, dev.then_some(DevTools { outbox, clock }))
     }
 
-    /// The application of a process that reads the table and sends no mail (the authorizer):
-    /// no mail client is built, or linked into its binary.
-    pub async fn build_reader(&self) -> Result<Teamgate, ConfigError> {
-        let aws = match &self.store {
-            StoreChoice::Memory => None,
-            StoreChoice::DynamoDb { .. } => {
-                Some(aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await)
-            }
-        };
+    /// The application of a function that reads the table and sends no mail (the authorizer).
+    pub async fn build_reader<const SCOPE: u8>(&self) -> Result<Teamgate, ConfigError> {
         let ports = Ports {
-            store: self.store(aws.as_ref()).await?,
+            store: self.store::<SCOPE>().await?,
             mailer: Arc::new(NoMail),
             clock: Arc::new(SystemClock),
             rng: Arc::new(OsRng),
@@ -258,33 +254,29 @@ impl Config {
         Ok(Teamgate::new(ports, self.settings.clone(), self.access_tokens()?)?)
     }
 
-    /// The configured store. The dev server creates a missing DynamoDB table; a Lambda function
-    /// only reads one item of it when priming (which also warms the connection during init, where
-    /// CPU is plentiful), and ignores a failure there.
-    async fn store(&self, aws: Option<&aws_config::SdkConfig>) -> Result<Arc<dyn Store>, ConfigError> {
+    async fn store<const SCOPE: u8>(&self) -> Result<Arc<dyn Store>, ConfigError> {
         let dev = self.deployment == Deployment::DevServer;
         Ok(match &self.store {
-            StoreChoice::Memory => Arc::new(MemoryStore::new()),
-            StoreChoice::DynamoDb { table, endpoint } => {
-                let mut builder = aws_sdk_dynamodb::config::Builder::from(aws.expect("loaded above"));
-                if let Some(endpoint) = endpoint {
-                    builder = builder.endpoint_url(endpoint);
-                }
-                let dynamo = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(builder.build()), table);
+            StoreChoice::DynamoDb { table, endpoint } if const { effects(SCOPE).uses_table } => {
+                let dynamo = dynamo_store(table, endpoint.as_deref())?;
                 if dev {
                     dynamo
                         .ensure_table()
                         .await
                         .map_err(|e| ConfigError::Table { table: table.clone(), reason: e.to_string() })?;
-                } else if self.prime_store {
+                } else {
                     dynamo.prime().await;
                 }
                 Arc::new(dynamo)
             }
+            StoreChoice::Memory if const { SCOPE != EVERY_ROUTE && effects(SCOPE).uses_table } => {
+                return Err(lambda_only("STORE", "memory"));
+            }
+            // The dev server's store, or one that a function of static answers never calls.
+            StoreChoice::Memory | StoreChoice::DynamoDb { .. } => Arc::new(MemoryStore::new()),
         })
     }
 
-    /// The application over the given adapters (tests bring their own).
     pub fn assemble(&self, ports: Ports, dev: Option<DevTools>) -> Result<Api, ConfigError> {
         let app = Teamgate::new(ports, self.settings.clone(), self.access_tokens()?)?;
         Ok(Api::new(app, dev))
@@ -293,6 +285,65 @@ impl Config {
 
 /// A secret of at least `min_len` characters: required on Lambda where `needed`, generated by
 /// the caller where absent otherwise (`None`). One set where it is not needed is ignored.
+/// The store on DynamoDB `table`, reached at `endpoint` when one is given (DynamoDB Local), with
+/// the environment's region and credentials.
+pub fn dynamo_store(table: &str, endpoint: Option<&str>) -> Result<DynamoStore, ConfigError> {
+    let mut builder = AwsAccess::from_env()?.dynamodb();
+    if let Some(endpoint) = endpoint {
+        builder = builder.endpoint_url(endpoint);
+    }
+    Ok(DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(builder.build()), table))
+}
+
+/// A choice only the dev server can make: a Lambda function's records live in DynamoDB and its
+/// mail leaves through SES.
+fn lambda_only(name: &'static str, value: &str) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        reason: format!("`{value}` is for the dev server; a Lambda function cannot use it"),
+    }
+}
+
+/// What an AWS client needs besides its endpoint: the region and the credentials Lambda puts in
+/// the environment. The SDK's provider chain (profiles, SSO, STS, instance metadata) is left
+/// out of the binaries: a Lambda function never uses it. A developer pointing the dev server at
+/// AWS exports credentials the same way (README, "Configuration").
+struct AwsAccess {
+    region: aws_sdk_dynamodb::config::Region,
+    credentials: aws_sdk_dynamodb::config::Credentials,
+}
+
+impl AwsAccess {
+    fn from_env() -> Result<Self, ConfigError> {
+        let region = var("AWS_REGION")
+            .or_else(|| var("AWS_DEFAULT_REGION"))
+            .ok_or(ConfigError::Missing("AWS_REGION"))?;
+        let credentials = aws_sdk_dynamodb::config::Credentials::new(
+            var("AWS_ACCESS_KEY_ID").ok_or(ConfigError::Missing("AWS_ACCESS_KEY_ID"))?,
+            var("AWS_SECRET_ACCESS_KEY").ok_or(ConfigError::Missing("AWS_SECRET_ACCESS_KEY"))?,
+            var("AWS_SESSION_TOKEN"),
+            None,
+            "environment",
+        );
+        Ok(Self { region: aws_sdk_dynamodb::config::Region::new(region), credentials })
+    }
+
+    fn dynamodb(self) -> aws_sdk_dynamodb::config::Builder {
+        aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard())
+            .region(self.region)
+            .credentials_provider(self.credentials)
+    }
+
+    fn sesv2(self) -> aws_sdk_sesv2::config::Builder {
+        aws_sdk_sesv2::Config::builder()
+            .behavior_version(aws_sdk_sesv2::config::BehaviorVersion::latest())
+            .region(self.region)
+            .credentials_provider(self.credentials)
+    }
+}
+
 fn secret(
     name: &'static str,
     min_len: usize,

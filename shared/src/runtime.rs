@@ -3,29 +3,42 @@
 use std::sync::Arc;
 
 use crate::config::{Config, Deployment, MailerChoice, StoreChoice};
-use crate::http::routes::{Function, Keys};
+use crate::http::routes::{Function, Keys, NO_ROUTE};
 
-/// JSON log lines, one per request, at `RUST_LOG` (default `info`).
+/// JSON log lines, one per request, at `RUST_LOG` (default `info`): a level, or
+/// `target=level` pairs separated by commas (no regular expressions: their engine is left out of
+/// the binaries).
 fn init_logging(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|wanted| wanted.parse::<tracing_subscriber::filter::Targets>().ok())
+        .unwrap_or_else(|| tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO));
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let builder = tracing_subscriber::fmt().with_target(false);
     if json {
-        builder.json().flatten_event(true).without_time().init();
+        builder.json().flatten_event(true).without_time().finish().with(filter).init();
     } else {
-        builder.compact().init();
+        builder.compact().finish().with(filter).init();
     }
 }
 
 pub use lambda_http::Error as LambdaError;
 
-/// A Lambda function's `main`: configuration read once per cold start, then the runtime loop.
-/// The function holds only the keys its routes use, and refuses to start without them.
-pub async fn lambda(function: Function) -> Result<(), LambdaError> {
+/// A Lambda function's `main`, for the function whose `Function::scope` is `SCOPE`:
+/// configuration read once per cold start, then the runtime loop. The function holds only the
+/// keys its routes use, and refuses to start without them; its binary holds only its routes' use
+/// cases and adapters.
+pub async fn lambda<const SCOPE: u8>() -> Result<(), LambdaError> {
     init_logging(true);
-    let mut config = Config::from_env_holding(Deployment::Lambda, function.keys())
+    let function = const { Function::of_scope(SCOPE).expect("a function's scope") };
+    let config = Config::from_env_holding(Deployment::Lambda, function.keys())
         .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
-    config.prime_store = function != Function::Web;
-    crate::http::lambda::serve(config.build().await?, function).await
+    let api = config
+        .build_for::<SCOPE>()
+        .await
+        .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
+    crate::http::lambda::serve::<SCOPE>(api).await
 }
 
 /// The dev server's `main`: every route on one port with the embedded adapters.
@@ -69,7 +82,7 @@ pub async fn cleanup() -> Result<(), LambdaError> {
     init_logging(true);
     let config = Config::from_env_holding(Deployment::Lambda, Keys::NONE)
         .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
-    let api = Arc::new(config.build().await?);
+    let api = Arc::new(config.build_for::<NO_ROUTE>().await?);
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
             let api = api.clone();
@@ -110,7 +123,7 @@ pub async fn authorizer() -> Result<(), LambdaError> {
     init_logging(true);
     let config = Config::reader_from_env(crate::authorizer::KEYS)
         .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
-    let app = Arc::new(config.build_reader().await?);
+    let app = Arc::new(config.build_reader::<NO_ROUTE>().await?);
     let authorizer = Arc::new(
         crate::authorizer::Authorizer::from_env(&app.presets)
             .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?,

@@ -1,7 +1,9 @@
 //! `make bench`: Teamgate's speed, measured side by side in one run (read ratios, not absolute
 //! times): latency per operation in-process, the authorizer's decisions (time and DynamoDB calls,
 //! remembered or not), the cleanup's throughput, the dev server's throughput over loopback, and
-//! (after `make build`) each function's zip size.
+//! (after `make build`) each function's zip against its budget and its cold starts (`functions`).
+
+mod functions;
 
 use serde_json::json;
 use std::time::Instant;
@@ -65,7 +67,8 @@ async fn main() {
     authorizer(&app, &owner).await;
     throughput(&app, &owner.token).await;
     cleanup(&app).await;
-    zip_sizes();
+    // The functions run as processes, waited on synchronously.
+    tokio::task::spawn_blocking(functions::report).await.expect("the functions' report");
 }
 
 /// The authorizer's warm decision in-process, when it reads the member (a miss) and when it
@@ -153,46 +156,6 @@ async fn cleanup(app: &tests::app::TestApp) {
         report.expired,
         elapsed.as_secs_f64()
     );
-}
-
-/// Sizes of the Lambda zips `make build` wrote, if any.
-fn zip_sizes() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/lambda");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        println!("\nno Lambda zips yet: run `make build` first to compare their sizes");
-        return;
-    };
-    println!("\n{:<20} {:>10}", "function zip", "KiB");
-    let mut rows: Vec<(String, u64)> = entries
-        .flatten()
-        .filter_map(|e| {
-            let size = std::fs::metadata(e.path().join("bootstrap.zip")).ok()?.len();
-            Some((e.file_name().to_string_lossy().into_owned(), size))
-        })
-        .collect();
-    rows.sort();
-    for (name, size) in &rows {
-        println!("{name:<20} {:>10.0}", *size as f64 / 1024.0);
-    }
-    // The authorizer links no mail client, no password hashing and no HTTP routing: it must stay
-    // the smallest of the functions API Gateway calls.
-    let http = tests::lambda_runtime::http_functions();
-    let smallest_http =
-        rows.iter().filter(|(name, _)| http.contains_key(name.as_str())).min_by_key(|(_, size)| *size);
-    if let (Some((_, authorizer)), Some((name, smallest))) =
-        (rows.iter().find(|(name, _)| name == "authorizer"), smallest_http)
-    {
-        let verdict = if authorizer < smallest {
-            "smaller, as it should be"
-        } else {
-            "NOT smaller: look at what it links"
-        };
-        println!(
-            "authorizer {:.0} KiB against the smallest HTTP function ({name}) {:.0} KiB: {verdict}",
-            *authorizer as f64 / 1024.0,
-            *smallest as f64 / 1024.0
-        );
-    }
 }
 
 fn unlimited() -> shared::service::support::limits::RateLimits {

@@ -17,7 +17,7 @@ use shared::service::support::access::AccessTokens;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
@@ -289,6 +289,8 @@ pub struct RunningFunction {
     api: RuntimeApi,
     /// What it reported to `/runtime/init/error`, if it did.
     pub init_error: Option<Value>,
+    /// When the process was started: its init lasts until it asks for its first event.
+    pub started: Instant,
 }
 
 /// Runs `future` to its end on a runtime of its own: the functions' tests are plain `#[test]`s,
@@ -351,7 +353,11 @@ impl RunningFunction {
     /// Starts `name` with what Lambda sets and `teamgate` (nothing else from this process's
     /// environment).
     pub fn start_with(name: &str, teamgate: BTreeMap<&'static str, String>) -> Self {
-        let binary = binary(name);
+        Self::start_binary(&binary(name), name, teamgate)
+    }
+
+    /// Starts `binary` as the function `name` (a release build: `make bench`'s cold starts).
+    pub fn start_binary(binary: &Path, name: &str, teamgate: BTreeMap<&'static str, String>) -> Self {
         let api = RuntimeApi::start();
         let output = std::env::temp_dir().join(format!(
             "teamgate-smoke-{}-{name}-{}.log",
@@ -359,7 +365,8 @@ impl RunningFunction {
             api.address.port()
         ));
         let log = std::fs::File::create(&output).expect("a log file");
-        let child = Command::new(&binary)
+        let started = Instant::now();
+        let child = Command::new(binary)
             .env_clear()
             .env("AWS_LAMBDA_RUNTIME_API", api.address.to_string())
             .env("AWS_LAMBDA_FUNCTION_NAME", format!("teamgate-{name}"))
@@ -376,7 +383,28 @@ impl RunningFunction {
             .stderr(log)
             .spawn()
             .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
-        Self { name: name.to_owned(), child, output, api, init_error: None }
+        Self { name: name.to_owned(), child, output, api, init_error: None, started }
+    }
+
+    /// Waits until the function asks for its first event, as Lambda ends its init phase then;
+    /// false if it did not within the time an answer may take.
+    pub fn wait_for_init(&self) -> bool {
+        let deadline = Instant::now() + ANSWER;
+        while let Ok(report) =
+            self.api.reports.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            if matches!(report, Report::Next) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// The most memory the process has held resident so far (`VmHWM`), in KiB.
+    pub fn peak_resident_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
     }
 
     pub fn logs(&self) -> String {

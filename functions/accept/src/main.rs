@@ -1,6 +1,8 @@
 //! Lambda function that inspects and accepts invitation links.
 
-#[tokio::main]
+use shared::http::routes::Function;
+
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::runtime::LambdaError> {
-    shared::runtime::lambda(shared::http::routes::Function::Accept).await
+    shared::runtime::lambda::<{ Function::Accept.scope() }>().await
 }

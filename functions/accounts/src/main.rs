@@ -1,6 +1,8 @@
 //! Lambda function for the operator's account routes.
 
-#[tokio::main]
+use shared::http::routes::Function;
+
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::runtime::LambdaError> {
-    shared::runtime::lambda(shared::http::routes::Function::Accounts).await
+    shared::runtime::lambda::<{ Function::Accounts.scope() }>().await
 }

@@ -1,6 +1,8 @@
 //! Lambda function for an account's API keys: create, list, rotate, revoke.
 
-#[tokio::main]
+use shared::http::routes::Function;
+
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::runtime::LambdaError> {
-    shared::runtime::lambda(shared::http::routes::Function::ApiKeys).await
+    shared::runtime::lambda::<{ Function::ApiKeys.scope() }>().await
 }

@@ -1,6 +1,8 @@
 //! Lambda function that blocks, unblocks and removes members.
 
-#[tokio::main]
+use shared::http::routes::Function;
+
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::runtime::LambdaError> {
-    shared::runtime::lambda(shared::http::routes::Function::Block).await
+    shared::runtime::lambda::<{ Function::Block.scope() }>().await
 }

@@ -1,6 +1,8 @@
 //! Lambda function for reading accounts, roles, members, invitations and the caller's profile.
 
-#[tokio::main]
+use shared::http::routes::Function;
+
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::runtime::LambdaError> {
-    shared::runtime::lambda(shared::http::routes::Function::Directory).await
+    shared::runtime::lambda::<{ Function::Directory.scope() }>().await
 }

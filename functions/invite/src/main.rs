@@ -1,6 +1,8 @@
 //! Lambda function that sends invitations.
 
-#[tokio::main]
+use shared::http::routes::Function;
+
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::runtime::LambdaError> {
-    shared::runtime::lambda(shared::http::routes::Function::Invite).await
+    shared::runtime::lambda::<{ Function::Invite.scope() }>().await
 }

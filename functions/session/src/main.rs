@@ -1,6 +1,8 @@
 //! Lambda function for signing in, refreshing and signing out.
 
-#[tokio::main]
+use shared::http::routes::Function;
+
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::runtime::LambdaError> {
-    shared::runtime::lambda(shared::http::routes::Function::Session).await
+    shared::runtime::lambda::<{ Function::Session.scope() }>().await
 }

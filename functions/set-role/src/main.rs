@@ -1,6 +1,8 @@
 //! Lambda function that changes members' roles and transfers ownership.
 
-#[tokio::main]
+use shared::http::routes::Function;
+
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::runtime::LambdaError> {
-    shared::runtime::lambda(shared::http::routes::Function::SetRole).await
+    shared::runtime::lambda::<{ Function::SetRole.scope() }>().await
 }

@@ -1,6 +1,8 @@
 //! Lambda function for the activation and reset pages and the public signing keys.
 
-#[tokio::main]
+use shared::http::routes::Function;
+
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::runtime::LambdaError> {
-    shared::runtime::lambda(shared::http::routes::Function::Web).await
+    shared::runtime::lambda::<{ Function::Web.scope() }>().await
 }

@@ -6,20 +6,19 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use super::routes::Function;
 use super::{Api, Origin};
 
-/// Serves `function`'s routes; `api` is built once per cold start.
-pub async fn serve(api: Api, function: Function) -> Result<(), lambda_http::Error> {
+/// Serves the routes of `SCOPE` (one function's); `api` is built once per cold start.
+pub async fn serve<const SCOPE: u8>(api: Api) -> Result<(), lambda_http::Error> {
     let api = Arc::new(api);
     lambda_http::run(lambda_http::service_fn(move |event: Request| {
         let api = api.clone();
-        async move { Ok::<_, Infallible>(answer(&api, function, event).await) }
+        async move { Ok::<_, Infallible>(answer::<SCOPE>(&api, event).await) }
     }))
     .await
 }
 
-async fn answer(api: &Api, function: Function, event: Request) -> Response<Body> {
+async fn answer<const SCOPE: u8>(api: &Api, event: Request) -> Response<Body> {
     let client = match event.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
         _ => None,
@@ -28,6 +27,6 @@ async fn answer(api: &Api, function: Function, event: Request) -> Response<Body>
     let origin = Origin::of(&client.unwrap_or_default(), request_id);
     let (parts, body) = event.into_parts();
     let body = Bytes::copy_from_slice(body.as_ref());
-    let response = api.handle(http::Request::from_parts(parts, body), Some(function), &origin).await;
+    let response = api.handle::<SCOPE>(http::Request::from_parts(parts, body), &origin).await;
     response.map(|b| if b.is_empty() { Body::Empty } else { Body::Binary(b.to_vec()) })
 }

@@ -34,6 +34,14 @@ use pages::Pages;
 use problem::Reply;
 use routes::{Function, Guard, Matched, Operation, Route};
 
+/// Whether the binary being compiled serves an operation: a constant in `Api::dispatch`, where
+/// `SCOPE` is the binary's scope.
+macro_rules! served {
+    ($operation:ident) => {
+        const { routes::serves(SCOPE, Operation::$operation) }
+    };
+}
+
 /// What only the dev server has: the outbox to read and the clock to move.
 pub struct DevTools {
     /// Absent when the dev server sends real mail (`MAILER=ses`).
@@ -45,7 +53,6 @@ pub struct DevTools {
 pub struct Api {
     pub app: Teamgate,
     pub dev: Option<DevTools>,
-    pages: Pages,
 }
 
 /// Where a request came from, as the transport knows it.
@@ -146,22 +153,17 @@ fn no_content() -> Response<Bytes> {
 
 impl Api {
     pub fn new(app: Teamgate, dev: Option<DevTools>) -> Self {
-        Self { app, dev, pages: Pages::builtin() }
+        Self { app, dev }
     }
 
-    /// Answers one request; `function` limits the routes to one Lambda function's. `HEAD` is
-    /// answered on every `GET` route: the `GET`'s status and headers, with no body.
-    pub async fn handle(
-        &self,
-        request: Request<Bytes>,
-        function: Option<Function>,
-        origin: &Origin,
-    ) -> Response<Bytes> {
+    /// Answers one request among the routes of `SCOPE` (`routes::EVERY_ROUTE`, or one Lambda
+    /// function's). `HEAD` is answered on every `GET` route: the `GET`'s status and headers, with
+    /// no body.
+    pub async fn handle<const SCOPE: u8>(&self, request: Request<Bytes>, origin: &Origin) -> Response<Bytes> {
         let started = Instant::now();
         let (parts, body) = request.into_parts();
-        let serves = |route: &routes::Route| match function {
-            Some(f) => route.function == f,
-            None => route.function != Function::Dev || self.dev.is_some(),
+        let serves = |route: &Route| {
+            routes::in_scope(route, SCOPE) && (route.function != Function::Dev || self.dev.is_some())
         };
         let head = parts.method == Method::HEAD;
         let method = if head { &Method::GET } else { &parts.method };
@@ -180,7 +182,7 @@ impl Api {
                     client: &origin.client,
                     address: origin.address,
                 };
-                let response = self.answer(route, &call).await.unwrap_or_else(|Reply(r)| *r);
+                let response = self.answer::<SCOPE>(route, &call).await.unwrap_or_else(|Reply(r)| *r);
                 (route.path, response)
             }
             Matched::WrongMethod(allowed) => {
@@ -225,9 +227,13 @@ impl Api {
     }
 
     /// Checks the route's guard, then answers with its use case: the one place a guard is enforced.
-    async fn answer(&self, route: &Route, call: &Call<'_>) -> Result<Response<Bytes>, Reply> {
+    async fn answer<const SCOPE: u8>(
+        &self,
+        route: &Route,
+        call: &Call<'_>,
+    ) -> Result<Response<Bytes>, Reply> {
         let access = self.admit(&route.guard, call).await?;
-        self.dispatch(route.operation, access, call).await
+        self.dispatch::<SCOPE>(route.operation, access, call).await
     }
 
     /// What `guard` lets through, or why not.
@@ -280,49 +286,50 @@ impl Api {
         }
     }
 
-    async fn dispatch(
-        &self,
+    /// The use case of `operation`. Arms outside `SCOPE` are not compiled into the binary.
+    fn dispatch<'a, const SCOPE: u8>(
+        &'a self,
         operation: Operation,
-        access: Access<'_>,
-        call: &Call<'_>,
-    ) -> Result<Response<Bytes>, Reply> {
+        access: Access<'a>,
+        call: &'a Call<'a>,
+    ) -> Dispatched<'a> {
         let app = &self.app;
-        Ok(match operation {
-            Operation::CreateAccount => {
+        match operation {
+            Operation::CreateAccount if served!(CreateAccount) => respond(async move {
                 let body: CreateAccountBody = call.json()?;
-                json(StatusCode::CREATED, &app.create_account(body.into()).await?)
-            }
-            Operation::Invite => {
+                Ok(json(StatusCode::CREATED, &app.create_account(body.into()).await?))
+            }),
+            Operation::Invite if served!(Invite) => respond(async move {
                 let caller = access.caller()?;
                 let body: InviteBody = call.json()?;
-                json(StatusCode::CREATED, &app.invite(&caller, body.into()).await?)
-            }
-            Operation::InspectInvitation => {
+                Ok(json(StatusCode::CREATED, &app.invite(&caller, body.into()).await?))
+            }),
+            Operation::InspectInvitation if served!(InspectInvitation) => respond(async move {
                 let body: TokenBody = call.json()?;
-                json(StatusCode::OK, &app.inspect_invitation(&body.token).await?)
-            }
-            Operation::AcceptInvitation => {
+                Ok(json(StatusCode::OK, &app.inspect_invitation(&body.token).await?))
+            }),
+            Operation::AcceptInvitation if served!(AcceptInvitation) => respond(async move {
                 let body: AcceptBody = call.json()?;
-                json(StatusCode::OK, &app.accept_invitation(body.into(), call.client).await?)
-            }
-            Operation::SignIn => {
+                Ok(json(StatusCode::OK, &app.accept_invitation(body.into(), call.client).await?))
+            }),
+            Operation::SignIn if served!(SignIn) => respond(async move {
                 let body: SignInBody = call.json()?;
-                json(StatusCode::OK, &app.sign_in(&body.email, &body.password, call.client).await?)
-            }
-            Operation::Refresh => {
+                Ok(json(StatusCode::OK, &app.sign_in(&body.email, &body.password, call.client).await?))
+            }),
+            Operation::Refresh if served!(Refresh) => respond(async move {
                 let body: RefreshBody = call.json()?;
-                json(StatusCode::OK, &app.refresh(&body.refresh_token).await?)
-            }
-            Operation::SignOut => {
+                Ok(json(StatusCode::OK, &app.refresh(&body.refresh_token).await?))
+            }),
+            Operation::SignOut if served!(SignOut) => respond(async move {
                 let body: RefreshBody = call.json()?;
                 app.sign_out(&body.refresh_token).await?;
-                no_content()
-            }
-            Operation::Me => {
+                Ok(no_content())
+            }),
+            Operation::Me if served!(Me) => respond(async move {
                 let principal = access.principal()?;
-                json(StatusCode::OK, &app.me(&principal).await?)
-            }
-            Operation::Authorize => {
+                Ok(json(StatusCode::OK, &app.me(&principal).await?))
+            }),
+            Operation::Authorize if served!(Authorize) => respond(async move {
                 let body: AuthorizeBody = call.json()?;
                 let answer = match access {
                     Access::Key(presented) => {
@@ -330,147 +337,180 @@ impl Api {
                     }
                     other => app.authorize(&other.principal()?, body.into()).await?,
                 };
-                json(StatusCode::OK, &answer)
-            }
-            Operation::CreateApiKey => {
+                Ok(json(StatusCode::OK, &answer))
+            }),
+            Operation::CreateApiKey if served!(CreateApiKey) => respond(async move {
                 let caller = access.caller()?;
                 let body: CreateKeyBody = call.json()?;
-                json(StatusCode::CREATED, &app.create_api_key(&caller, body.into()).await?)
+                Ok(json(StatusCode::CREATED, &app.create_api_key(&caller, body.into()).await?))
+            }),
+            Operation::ListApiKeys if served!(ListApiKeys) => {
+                respond(async move { Ok(json(StatusCode::OK, &app.api_keys(&access.caller()?).await?)) })
             }
-            Operation::ListApiKeys => json(StatusCode::OK, &app.api_keys(&access.caller()?).await?),
-            Operation::RotateApiKey => {
+            Operation::RotateApiKey if served!(RotateApiKey) => respond(async move {
                 let caller = access.caller()?;
                 let body: RotateKeyBody = call.json()?;
-                json(
+                Ok(json(
                     StatusCode::OK,
                     &app.rotate_api_key(&caller, call.param("key_id"), body.grace_hours).await?,
-                )
-            }
-            Operation::RevokeApiKey => {
+                ))
+            }),
+            Operation::RevokeApiKey if served!(RevokeApiKey) => respond(async move {
                 let caller = access.caller()?;
-                json(StatusCode::OK, &app.revoke_api_key(&caller, call.param("key_id")).await?)
+                Ok(json(StatusCode::OK, &app.revoke_api_key(&caller, call.param("key_id")).await?))
+            }),
+            Operation::GetAccount if served!(GetAccount) => {
+                respond(async move { Ok(json(StatusCode::OK, &app.account_view(&access.caller()?))) })
             }
-            Operation::GetAccount => json(StatusCode::OK, &app.account_view(&access.caller()?)),
-            Operation::ListRoles => json(StatusCode::OK, &app.roles(&access.caller()?)),
-            Operation::ListMembers => {
-                let caller = access.caller()?;
-                json(StatusCode::OK, &app.members(&caller, call.list_params("q")).await?)
+            Operation::ListRoles if served!(ListRoles) => {
+                respond(async move { Ok(json(StatusCode::OK, &app.roles(&access.caller()?))) })
             }
-            Operation::GetMember => {
+            Operation::ListMembers if served!(ListMembers) => respond(async move {
                 let caller = access.caller()?;
-                json(StatusCode::OK, &app.member(&caller, call.param("user_id")).await?)
-            }
-            Operation::ListInvitations => {
+                Ok(json(StatusCode::OK, &app.members(&caller, call.list_params("q")).await?))
+            }),
+            Operation::GetMember if served!(GetMember) => respond(async move {
                 let caller = access.caller()?;
-                json(StatusCode::OK, &app.invitations(&caller, call.list_params("email")).await?)
-            }
-            Operation::GetInvitation => {
+                Ok(json(StatusCode::OK, &app.member(&caller, call.param("user_id")).await?))
+            }),
+            Operation::ListInvitations if served!(ListInvitations) => respond(async move {
                 let caller = access.caller()?;
-                json(StatusCode::OK, &app.invitation(&caller, call.param("invitation_id")).await?)
-            }
-            Operation::RevokeInvitation => {
+                Ok(json(StatusCode::OK, &app.invitations(&caller, call.list_params("email")).await?))
+            }),
+            Operation::GetInvitation if served!(GetInvitation) => respond(async move {
                 let caller = access.caller()?;
-                json(StatusCode::OK, &app.revoke_invitation(&caller, call.param("invitation_id")).await?)
-            }
-            Operation::ResendInvitation => {
+                Ok(json(StatusCode::OK, &app.invitation(&caller, call.param("invitation_id")).await?))
+            }),
+            Operation::RevokeInvitation if served!(RevokeInvitation) => respond(async move {
                 let caller = access.caller()?;
-                match app.resend_invitation(&caller, call.param("invitation_id")).await? {
+                Ok(json(StatusCode::OK, &app.revoke_invitation(&caller, call.param("invitation_id")).await?))
+            }),
+            Operation::ResendInvitation if served!(ResendInvitation) => respond(async move {
+                let caller = access.caller()?;
+                Ok(match app.resend_invitation(&caller, call.param("invitation_id")).await? {
                     Resent::Renewed(invitation) => json(StatusCode::OK, &invitation),
                     Resent::Replaced(invitation) => json(StatusCode::CREATED, &invitation),
-                }
-            }
-            Operation::ListAuditEvents => {
+                })
+            }),
+            Operation::ListAuditEvents if served!(ListAuditEvents) => respond(async move {
                 let caller = access.caller()?;
-                json(StatusCode::OK, &app.audit_events(&caller, call.list_params("q")).await?)
-            }
-            Operation::SetRoles => {
+                Ok(json(StatusCode::OK, &app.audit_events(&caller, call.list_params("q")).await?))
+            }),
+            Operation::SetRoles if served!(SetRoles) => respond(async move {
                 let caller = access.caller()?;
                 let body: SetRolesBody = call.json()?;
                 let member =
                     app.set_roles(&caller, call.param("user_id"), &body.roles, &body.permissions).await?;
-                json(StatusCode::OK, &member)
+                Ok(json(StatusCode::OK, &member))
+            }),
+            Operation::BlockMember | Operation::UnblockMember
+                if served!(BlockMember) || served!(UnblockMember) =>
+            {
+                respond(async move {
+                    let caller = access.caller()?;
+                    let blocked = operation == Operation::BlockMember;
+                    Ok(json(StatusCode::OK, &app.set_blocked(&caller, call.param("user_id"), blocked).await?))
+                })
             }
-            Operation::BlockMember | Operation::UnblockMember => {
-                let caller = access.caller()?;
-                let blocked = operation == Operation::BlockMember;
-                json(StatusCode::OK, &app.set_blocked(&caller, call.param("user_id"), blocked).await?)
-            }
-            Operation::DeleteMember => {
+            Operation::DeleteMember if served!(DeleteMember) => respond(async move {
                 let caller = access.caller()?;
                 app.delete_member(&caller, call.param("user_id")).await?;
-                no_content()
-            }
-            Operation::TransferOwnership => {
+                Ok(no_content())
+            }),
+            Operation::TransferOwnership if served!(TransferOwnership) => respond(async move {
                 let caller = access.caller()?;
                 let body: TransferBody = call.json()?;
-                json(StatusCode::OK, &app.transfer_ownership(&caller, &body.user_id, &body.password).await?)
-            }
-            Operation::UpdateSettings => {
+                Ok(json(
+                    StatusCode::OK,
+                    &app.transfer_ownership(&caller, &body.user_id, &body.password).await?,
+                ))
+            }),
+            Operation::UpdateSettings if served!(UpdateSettings) => respond(async move {
                 let caller = access.caller()?;
                 let body: SettingsBody = call.json()?;
-                json(StatusCode::OK, &app.update_settings(&caller, body.into()).await?)
-            }
-            Operation::RecoverOwner => {
+                Ok(json(StatusCode::OK, &app.update_settings(&caller, body.into()).await?))
+            }),
+            Operation::RecoverOwner if served!(RecoverOwner) => respond(async move {
                 let body: RecoveryBody = call.json()?;
                 app.recover_owner(call.param("account_id"), &body.new_email).await?;
-                json(StatusCode::ACCEPTED, &serde_json::json!({}))
-            }
-            Operation::GetOwnerRecovery => {
-                json(StatusCode::OK, &app.owner_recovery(call.param("account_id")).await?)
-            }
-            Operation::CancelOwnerRecovery => {
+                Ok(json(StatusCode::ACCEPTED, &serde_json::json!({})))
+            }),
+            Operation::GetOwnerRecovery if served!(GetOwnerRecovery) => respond(async move {
+                Ok(json(StatusCode::OK, &app.owner_recovery(call.param("account_id")).await?))
+            }),
+            Operation::CancelOwnerRecovery if served!(CancelOwnerRecovery) => respond(async move {
                 app.cancel_owner_recovery(call.param("account_id")).await?;
-                no_content()
-            }
-            Operation::RequestPasswordReset => {
+                Ok(no_content())
+            }),
+            Operation::RequestPasswordReset if served!(RequestPasswordReset) => respond(async move {
                 let body: ResetRequestBody = call.json()?;
-                json(StatusCode::ACCEPTED, &app.request_password_reset(&body.email, call.client).await?)
-            }
-            Operation::ConfirmPasswordReset => {
+                Ok(json(StatusCode::ACCEPTED, &app.request_password_reset(&body.email, call.client).await?))
+            }),
+            Operation::ConfirmPasswordReset if served!(ConfirmPasswordReset) => respond(async move {
                 let body: ResetConfirmBody = call.json()?;
                 app.confirm_password_reset(&body.token, &body.new_password).await?;
-                no_content()
-            }
-            Operation::UpdateMe => {
+                Ok(no_content())
+            }),
+            Operation::UpdateMe if served!(UpdateMe) => respond(async move {
                 let principal = access.principal()?;
                 let body: MeBody = call.json()?;
-                json(StatusCode::OK, &app.update_me(&principal, body.into()).await?)
-            }
-            Operation::ChangePassword => {
+                Ok(json(StatusCode::OK, &app.update_me(&principal, body.into()).await?))
+            }),
+            Operation::ChangePassword if served!(ChangePassword) => respond(async move {
                 let principal = access.principal()?;
                 let body: PasswordBody = call.json()?;
                 app.change_own_password(&principal, &body.current_password, &body.new_password).await?;
-                no_content()
+                Ok(no_content())
+            }),
+            Operation::DevCleanup if served!(DevCleanup) => {
+                respond(async move { Ok(json(StatusCode::OK, &app.expire_invitations(None).await?)) })
             }
-            Operation::DevCleanup => json(StatusCode::OK, &app.expire_invitations(None).await?),
-            Operation::Jwks => {
+            Operation::Jwks if served!(Jwks) => respond(async move {
                 let mut response = json(StatusCode::OK, &app.access.jwks());
                 response
                     .headers_mut()
                     .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
-                response
+                Ok(response)
+            }),
+            Operation::ActivatePage if served!(ActivatePage) => {
+                respond(async move { Ok(Pages::compiled().activate.response()) })
             }
-            Operation::ActivatePage => self.pages.activate.response(),
-            Operation::ResetPasswordPage => self.pages.reset_password.response(),
-            Operation::DevMail => {
+            Operation::ResetPasswordPage if served!(ResetPasswordPage) => {
+                respond(async move { Ok(Pages::compiled().reset_password.response()) })
+            }
+            Operation::DevMail if served!(DevMail) => respond(async move {
                 let outbox = self
                     .dev
                     .as_ref()
                     .and_then(|d| d.outbox.as_ref())
                     .map(|o| o.messages())
                     .unwrap_or_default();
-                json(StatusCode::OK, &serde_json::json!({ "items": outbox }))
-            }
-            Operation::DevClock => {
+                Ok(json(StatusCode::OK, &serde_json::json!({ "items": outbox })))
+            }),
+            Operation::DevClock if served!(DevClock) => respond(async move {
                 let body: ClockBody = call.json()?;
                 let now = self
                     .dev
                     .as_ref()
                     .map(|d| d.clock.advance(chrono::Duration::seconds(body.advance_seconds.into())));
-                json(StatusCode::OK, &serde_json::json!({ "now": now }))
-            }
-        })
+                Ok(json(StatusCode::OK, &serde_json::json!({ "now": now })))
+            }),
+            // The route was found among this binary's own: only a mistake in the table gets here.
+            _ => respond(async move { Err(guard_mismatch()) }),
+        }
     }
+}
+
+/// A use case's answer on its way. `dispatch` is a plain function returning one of these, not
+/// an `async fn`: an arm whose guard is a constant `false` is then dropped whole, where an
+/// `async fn` would keep every arm's future in its state machine.
+type Dispatched<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response<Bytes>, Reply>> + Send + 'a>>;
+
+fn respond<'a>(
+    answer: impl std::future::Future<Output = Result<Response<Bytes>, Reply>> + Send + 'a,
+) -> Dispatched<'a> {
+    Box::pin(answer)
 }
 
 /// What a route's guard let through.

@@ -33,6 +33,12 @@ pub struct Pages {
 }
 
 impl Pages {
+    /// The compiled-in pages, composed on first use: only the web function holds them.
+    pub fn compiled() -> &'static Self {
+        static PAGES: std::sync::LazyLock<Pages> = std::sync::LazyLock::new(Pages::builtin);
+        &PAGES
+    }
+
     pub fn builtin() -> Self {
         Self {
             activate: Page::new(include_str!("../../pages/activate.html")),
@@ -151,7 +157,7 @@ mod tests {
             let ask = |method| {
                 let mut request = http::Request::new(Bytes::new());
                 (*request.method_mut(), *request.uri_mut()) = (method, path.parse().unwrap());
-                api.handle(request, Some(Function::Web), &origin)
+                api.handle::<{ Function::Web.scope() }>(request, &origin)
             };
             let (get, head) = (ask(http::Method::GET).await, ask(http::Method::HEAD).await);
             assert_eq!((get.status().as_u16(), head.status().as_u16()), (200, 200));

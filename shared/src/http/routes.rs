@@ -10,6 +10,7 @@ use crate::domain::permission::{USERS_READ, USERS_WRITE};
 
 /// The Lambda functions, one binary each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
 pub enum Function {
     Accounts,
     Invite,
@@ -26,7 +27,89 @@ pub enum Function {
     Dev,
 }
 
+/// A binary's scope: which routes it serves, fixed when it is compiled. A Lambda function's is
+/// its `Function::scope`; `EVERY_ROUTE` is the dev server's and the tests'. The dispatch and the
+/// adapters are chosen per scope at compile time, so a function's binary holds only its own use
+/// cases and the clients they call (ARCHITECTURE.md, "One binary per function").
+pub const EVERY_ROUTE: u8 = u8::MAX;
+
+/// The scope of a binary that serves no route but uses the table: the authorizer and the
+/// scheduled cleanup.
+pub const NO_ROUTE: u8 = u8::MAX - 1;
+
+/// Whether a binary of `scope` serves `operation`.
+pub const fn serves(scope: u8, operation: Operation) -> bool {
+    let mut i = 0;
+    while i < TABLE.len() {
+        if TABLE[i].operation as u8 == operation as u8 && in_scope(&TABLE[i], scope) {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// What the routes of `scope` do together: any route's mail or hashing, and whether any touches
+/// the table.
+pub const fn effects(scope: u8) -> Effects {
+    if scope == NO_ROUTE {
+        return Effects::NONE;
+    }
+    let mut effects = Effects::STATIC;
+    let mut i = 0;
+    while i < TABLE.len() {
+        let route = &TABLE[i];
+        if in_scope(route, scope) {
+            effects = Effects {
+                mails: effects.mails || route.effects.mails,
+                hashes_password: effects.hashes_password || route.effects.hashes_password,
+                signs_in: effects.signs_in || route.effects.signs_in,
+                uses_table: effects.uses_table || route.effects.uses_table,
+            };
+        }
+        i += 1;
+    }
+    effects
+}
+
+/// Whether a binary of `scope` serves `route`.
+pub const fn in_scope(route: &Route, scope: u8) -> bool {
+    scope == EVERY_ROUTE || route.function as u8 == scope
+}
+
 impl Function {
+    /// This function's scope (`EVERY_ROUTE` is every function's at once).
+    pub const fn scope(self) -> u8 {
+        self as u8
+    }
+
+    /// The function a scope names; `None` for `EVERY_ROUTE`.
+    pub const fn of_scope(scope: u8) -> Option<Self> {
+        let mut i = 0;
+        while i < Self::ALL.len() {
+            if Self::ALL[i] as u8 == scope {
+                return Some(Self::ALL[i]);
+            }
+            i += 1;
+        }
+        None
+    }
+
+    const ALL: [Self; 12] = [
+        Self::Accounts,
+        Self::Invite,
+        Self::Revoke,
+        Self::SetRole,
+        Self::Block,
+        Self::ResetPassword,
+        Self::Accept,
+        Self::Session,
+        Self::Directory,
+        Self::ApiKeys,
+        Self::Web,
+        Self::Dev,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Self::Accounts => "accounts",
@@ -179,8 +262,8 @@ pub enum Guard {
     Dev,
 }
 
-/// What serving a route does besides reading and writing the table: the infrastructure grants
-/// and sizes each function by the effects of the routes it serves.
+/// What serving a route needs beyond its use case: the infrastructure grants and sizes each
+/// function, and each binary links its adapters, by the effects of the routes it serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Effects {
     /// It may send mail (`ses:SendEmail`).
@@ -189,10 +272,15 @@ pub struct Effects {
     pub hashes_password: bool,
     /// It mints access tokens (the function holds the signing key).
     pub signs_in: bool,
+    /// It reads or writes the table: every route but the static pages and the JWKS. A function
+    /// none of whose routes does builds no DynamoDB client.
+    pub uses_table: bool,
 }
 
 impl Effects {
-    pub const NONE: Self = Self { mails: false, hashes_password: false, signs_in: false };
+    pub const NONE: Self = Self { mails: false, hashes_password: false, signs_in: false, uses_table: true };
+    /// Nothing but an answer compiled into the binary, or made from the keys it holds.
+    pub const STATIC: Self = Self { uses_table: false, ..Self::NONE };
     pub const MAILS: Self = Self { mails: true, ..Self::NONE };
     pub const SIGNS_IN: Self = Self { signs_in: true, ..Self::NONE };
     pub const HASHES_AND_SIGNS_IN: Self = Self { hashes_password: true, signs_in: true, ..Self::NONE };
@@ -238,7 +326,10 @@ use Function as F;
 use Guard as G;
 use Operation as O;
 
-pub static ROUTES: &[Route] = &[
+pub static ROUTES: &[Route] = TABLE;
+
+/// The table, as constant: the scopes are computed from it when binaries are compiled.
+const TABLE: &[Route] = &[
     route(Method::POST, "/v1/operator/accounts", F::Accounts, O::CreateAccount, G::Operator, E::MAILS),
     route(Method::GET, "/v1/accounts/{account_id}", F::Directory, O::GetAccount, MEMBER, E::NONE),
     route(Method::GET, "/v1/accounts/{account_id}/roles", F::Directory, O::ListRoles, MEMBER, E::NONE),
@@ -449,9 +540,9 @@ pub static ROUTES: &[Route] = &[
         G::SignedIn,
         E::HASHES_AND_MAILS,
     ),
-    route(Method::GET, "/.well-known/jwks.json", F::Web, O::Jwks, G::Anonymous, E::NONE),
-    route(Method::GET, "/activate", F::Web, O::ActivatePage, G::Anonymous, E::NONE),
-    route(Method::GET, "/reset-password", F::Web, O::ResetPasswordPage, G::Anonymous, E::NONE),
+    route(Method::GET, "/.well-known/jwks.json", F::Web, O::Jwks, G::Anonymous, E::STATIC),
+    route(Method::GET, "/activate", F::Web, O::ActivatePage, G::Anonymous, E::STATIC),
+    route(Method::GET, "/reset-password", F::Web, O::ResetPasswordPage, G::Anonymous, E::STATIC),
     route(Method::GET, "/_dev/mail", F::Dev, O::DevMail, G::Dev, E::NONE),
     route(Method::POST, "/_dev/clock", F::Dev, O::DevClock, G::Dev, E::NONE),
     route(Method::POST, "/_dev/cleanup", F::Dev, O::DevCleanup, G::Dev, E::NONE),

@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 
 use super::body::{BodyError, MAX_BODY_BYTES};
 use super::problem;
+use super::routes::EVERY_ROUTE;
 use super::{Api, Origin};
 
 /// Serves `api` on `listener` until the task is dropped.
@@ -37,7 +38,9 @@ pub async fn serve(api: Arc<Api>, listener: TcpListener) -> std::io::Result<()> 
 async fn answer(api: &Api, origin: &Origin, request: Request<Incoming>) -> Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
     let response = match Limited::new(body, MAX_BODY_BYTES + 1).collect().await {
-        Ok(collected) => api.handle(Request::from_parts(parts, collected.to_bytes()), None, origin).await,
+        Ok(collected) => {
+            api.handle::<EVERY_ROUTE>(Request::from_parts(parts, collected.to_bytes()), origin).await
+        }
         Err(_) => problem::failure(&BodyError::TooLarge),
     };
     response.map(Full::new)

@@ -396,7 +396,7 @@ impl Teamgate {
         };
         let roles = role_titles(preset, &invitation.grant(), locale).join(", ");
         let link = self.link("/activate", secret);
-        let mail = self.mail.render(
+        let mail = crate::service::support::mail::MailTemplates::compiled().render(
             kind,
             locale,
             &invitation.email,

@@ -27,7 +27,6 @@ use crate::ports::{Clock, Mailer, Rng, Store};
 
 use support::access::AccessTokens;
 use support::cursor::Cursors;
-use support::mail::MailTemplates;
 use support::password_hashing::PasswordHasher;
 
 /// The adapters a deployment runs with.
@@ -58,8 +57,6 @@ pub struct Settings {
 pub enum StartupError {
     #[error(transparent)]
     Preset(#[from] InvalidPreset),
-    #[error("mail templates: {0}")]
-    Templates(#[from] toml::de::Error),
     #[error("DEFAULT_PRESET `{0}` is not a known preset")]
     UnknownDefaultPreset(String),
 }
@@ -72,7 +69,6 @@ pub struct Teamgate {
     pub access: AccessTokens,
     pub passwords: PasswordHasher,
     pub cursors: Cursors,
-    pub mail: MailTemplates,
 }
 
 impl Teamgate {
@@ -87,7 +83,6 @@ impl Teamgate {
             access,
             passwords: PasswordHasher::default(),
             cursors: Cursors::new(settings.cursor_key.as_bytes()),
-            mail: MailTemplates::builtin()?,
             settings,
         })
     }

@@ -72,8 +72,12 @@ impl Teamgate {
         let expires_at = format_time(token.expires_at);
         let values =
             [("link", link.as_str()), ("expires_at", expires_at.as_str()), ("email", user.email.as_str())];
-        let mail =
-            self.mail.render(MailKind::PasswordReset, user.locale.unwrap_or_default(), &user.email, &values);
+        let mail = crate::service::support::mail::MailTemplates::compiled().render(
+            MailKind::PasswordReset,
+            user.locale.unwrap_or_default(),
+            &user.email,
+            &values,
+        );
         self.ports.mailer.send(&mail).await.map_err(|e| InternalError::new("sending a reset link", e))
     }
 

@@ -47,6 +47,15 @@ const SOURCES: [(Locale, &str); 3] = [
 ];
 
 impl MailTemplates {
+    /// The compiled-in templates, parsed on first use: only the functions that mail parse or
+    /// even hold them. (They always parse: a test checks it.)
+    pub fn compiled() -> &'static Self {
+        static TEMPLATES: std::sync::LazyLock<MailTemplates> = std::sync::LazyLock::new(|| {
+            MailTemplates::builtin().expect("the compiled-in mail templates parse")
+        });
+        &TEMPLATES
+    }
+
     pub fn builtin() -> Result<Self, toml::de::Error> {
         let mut all = HashMap::new();
         for (locale, source) in SOURCES {

@@ -1,0 +1,184 @@
+//! The deployed functions as a platform team judges them, from the zips `make build` wrote: each
+//! zip against its budget, and cold starts run the way Lambda runs them — a fresh process under
+//! the Runtime API emulator, DynamoDB Local behind it — side by side with two baselines built the
+//! same way (`tests/baselines/`): a bare `lambda_runtime` hello, and a hello that builds the same
+//! DynamoDB client and primes it with one `GetItem` at init.
+
+use serde_json::{Value, json};
+use shared::http::routes::Route;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use tests::lambda_runtime::{
+    RunningFunction, concrete, for_function, http_event, http_functions, schedule_event, teamgate_environment,
+};
+
+/// Cold starts measured per function: the issue's floor is 20.
+const COLD_STARTS: usize = 20;
+/// Every zip's budget, in bytes, and the tighter one of a function that neither mails nor hashes.
+const BUDGET: u64 = 2_500_000;
+const BUDGET_WITHOUT_MAIL_OR_HASHING: u64 = 2_000_000;
+const BARE_HELLO: &str = "hello";
+const SDK_HELLO: &str = "hello-dynamodb";
+/// The authorizer refuses to start without a route map.
+const ROUTE_MAP: &str = "[routes]\n\"GET /sellers/{account_id}/orders\" = \"products:read\"\n";
+
+/// One function's zip and cold starts.
+pub struct Measured {
+    pub name: String,
+    pub zip_bytes: u64,
+    /// Exec to the first request for an event, median, in milliseconds.
+    pub init_ms: f64,
+    /// The first event's answer, median, in milliseconds.
+    pub first_ms: f64,
+    /// Peak resident memory after the first event, median, in MiB.
+    pub peak_mib: f64,
+}
+
+/// Prints the zip and cold-start tables; the measurements, for the cost table.
+pub fn report() -> Vec<Measured> {
+    let zips = tests::workspace::root().join("target/lambda");
+    if !zips.join(SDK_HELLO).join("bootstrap.zip").is_file() {
+        println!("\nno Lambda zips (or no baselines) yet: run `make build` first for sizes and cold starts");
+        return Vec::new();
+    }
+    let unpacked = std::env::temp_dir().join(format!("teamgate-cold-starts-{}", std::process::id()));
+    let http = http_functions();
+    let mut names: Vec<String> = tests::workspace::function_crates().into_iter().collect();
+    names.extend([BARE_HELLO.to_owned(), SDK_HELLO.to_owned()]);
+    let measured: Vec<Measured> = names
+        .iter()
+        .map(|name| {
+            let zip = zips.join(name).join("bootstrap.zip");
+            let zip_bytes = std::fs::metadata(&zip).map(|m| m.len()).unwrap_or(0);
+            let binary = unpack(&zip, &unpacked.join(name));
+            let (init_ms, first_ms, peak_mib) = cold_starts(name, &binary, http.get(name.as_str()));
+            Measured { name: name.clone(), zip_bytes, init_ms, first_ms, peak_mib }
+        })
+        .collect();
+    let _ = std::fs::remove_dir_all(&unpacked);
+    print_tables(&measured, &http);
+    measured
+}
+
+fn print_tables(measured: &[Measured], http: &BTreeMap<&'static str, Vec<&'static Route>>) {
+    let of = |name: &str| measured.iter().find(|m| m.name == name).expect("measured");
+    println!(
+        "\n{:<16} {:>10} {:>10}  {:<8} {:>9} {:>9} {:>9} {:>10} {:>9}",
+        "function zip", "bytes", "budget", "verdict", "init ms", "baseline", "ratio", "1st call", "peak MiB"
+    );
+    let mut over = Vec::new();
+    for m in measured {
+        let baseline = if m.name == BARE_HELLO || m.name == SDK_HELLO {
+            None
+        } else {
+            Some(of(baseline_of(&m.name, http)))
+        };
+        let budget = budget_of(&m.name, http);
+        let verdict = if m.zip_bytes <= budget { "within" } else { "OVER" };
+        if m.zip_bytes > budget {
+            over.push(m.name.clone());
+        }
+        let (baseline_name, ratio) = match baseline {
+            Some(b) => (b.name.as_str(), format!("{:.2}×", m.init_ms / b.init_ms)),
+            None => ("-", "-".to_owned()),
+        };
+        println!(
+            "{:<16} {:>10} {:>10}  {:<8} {:>9.1} {:>9} {:>9} {:>10.1} {:>9.1}",
+            m.name, m.zip_bytes, budget, verdict, m.init_ms, baseline_name, ratio, m.first_ms, m.peak_mib
+        );
+    }
+    println!(
+        "(medians of {COLD_STARTS} cold starts each; init: exec to the first request for an event; 1st call: \
+         that event's answer; budget {BUDGET} bytes, {BUDGET_WITHOUT_MAIL_OR_HASHING} for a function that \
+         neither mails nor hashes; baselines are not deployed)"
+    );
+    if over.is_empty() {
+        println!("every zip is within its budget");
+    } else {
+        println!("OVER budget: {}", over.join(", "));
+    }
+}
+
+/// The baseline a function's init is judged against: the SDK hello where it primes the table
+/// at init (every function whose routes touch the table, the authorizer and the cleanup), the
+/// bare hello where it touches no AWS service.
+fn baseline_of(name: &str, http: &BTreeMap<&'static str, Vec<&'static Route>>) -> &'static str {
+    match http.get(name) {
+        Some(routes) if routes.iter().all(|r| !r.effects.uses_table) => BARE_HELLO,
+        _ => SDK_HELLO,
+    }
+}
+
+fn budget_of(name: &str, http: &BTreeMap<&'static str, Vec<&'static Route>>) -> u64 {
+    let heavy = http
+        .get(name)
+        .is_some_and(|routes| routes.iter().any(|r| r.effects.mails || r.effects.hashes_password));
+    if heavy || name == BARE_HELLO || name == SDK_HELLO { BUDGET } else { BUDGET_WITHOUT_MAIL_OR_HASHING }
+}
+
+/// The `bootstrap` of `zip`, unpacked into `into`.
+fn unpack(zip: &Path, into: &Path) -> PathBuf {
+    std::fs::create_dir_all(into).expect("a directory to unpack into");
+    let status = std::process::Command::new("python3")
+        .args(["-m", "zipfile", "-e"])
+        .arg(zip)
+        .arg(into)
+        .status()
+        .expect("python3 unpacks zips");
+    assert!(status.success(), "unpacking {}", zip.display());
+    let binary = into.join("bootstrap");
+    let mut permissions = std::fs::metadata(&binary).expect("a bootstrap in the zip").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&binary, permissions).expect("an executable bootstrap");
+    binary
+}
+
+/// Medians of init, first-event and peak memory over `COLD_STARTS` fresh processes.
+fn cold_starts(name: &str, binary: &Path, routes: Option<&Vec<&'static Route>>) -> (f64, f64, f64) {
+    let environment = teamgate_environment();
+    let mut environment = match routes {
+        Some(_) => for_function(name, &environment),
+        None if name == "authorizer" || name == "cleanup" => for_function(name, &environment),
+        None => environment,
+    };
+    environment.insert("AUTHZ_ROUTE_MAP", ROUTE_MAP.to_owned());
+    let event = first_event(name, routes);
+    let (mut inits, mut firsts, mut peaks) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..COLD_STARTS {
+        let mut function = RunningFunction::start_binary(binary, name, environment.clone());
+        assert!(function.wait_for_init(), "{name} did not finish its init\n{}", function.logs());
+        inits.push(function.started.elapsed().as_secs_f64() * 1000.0);
+        let asked = std::time::Instant::now();
+        // A refusal is an answer too: the authorizer refuses a request without a token.
+        let _ = function.invoke(event.clone());
+        firsts.push(asked.elapsed().as_secs_f64() * 1000.0);
+        peaks.push(function.peak_resident_kib().unwrap_or(0) as f64 / 1024.0);
+    }
+    (median(inits), median(firsts), median(peaks))
+}
+
+/// The first event a cold function gets: an unauthenticated request on its first route (a GET
+/// where it has one), the schedule's event for the cleanup, a request without a token for the
+/// authorizer, anything for a baseline.
+fn first_event(name: &str, routes: Option<&Vec<&'static Route>>) -> Value {
+    match (name, routes) {
+        (_, Some(routes)) => {
+            let route = routes.iter().find(|r| r.method.as_str() == "GET").unwrap_or(&routes[0]);
+            let body = (route.method.as_str() != "GET").then(|| json!({}));
+            http_event(route.method.as_str(), &concrete(route.path), &[], body)
+        }
+        ("cleanup", None) => schedule_event(),
+        ("authorizer", None) => tests::authorizer_events::http_api_event(
+            "GET",
+            "/sellers/{account_id}/orders",
+            &[("account_id", "01890a5d-ac96-774b-bcce-b302099a8057")],
+            &[],
+        ),
+        _ => json!({}),
+    }
+}
+
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
