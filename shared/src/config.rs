@@ -12,6 +12,7 @@ use crate::http::routes::{EVERY_ROUTE, Keys, effects};
 use crate::http::{Api, DevTools};
 use crate::ports::{Clock, Mailer, Store};
 use crate::service::support::access::AccessTokens;
+use crate::service::support::limits::RateLimits;
 use crate::service::{Ports, Settings, StartupError, Teamgate};
 
 /// Where the process runs: the defaults differ (README, "Configuration").
@@ -153,7 +154,7 @@ impl Config {
                 operator_key,
                 cursor_key,
                 default_preset: var("DEFAULT_PRESET").unwrap_or_else(|| "standard".into()),
-                limits: Default::default(),
+                limits: rate_limits()?,
                 reset_answer_floor: std::time::Duration::from_millis(300),
             },
             operator_key_generated,
@@ -359,6 +360,17 @@ fn secret(
         Some(_) => Err(ConfigError::Invalid { name, reason: format!("use at least {min_len} characters") }),
         None if needed && deployment == Deployment::Lambda => Err(ConfigError::Missing(name)),
         None => Ok(None),
+    }
+}
+
+/// The default limits, with those `RATE_LIMITS` names in their place.
+fn rate_limits() -> Result<RateLimits, ConfigError> {
+    let defaults = RateLimits::default();
+    match var("RATE_LIMITS") {
+        Some(spec) => defaults
+            .with_overrides(&spec)
+            .map_err(|e| ConfigError::Invalid { name: "RATE_LIMITS", reason: e.to_string() }),
+        None => Ok(defaults),
     }
 }
 

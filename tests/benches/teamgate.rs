@@ -5,6 +5,9 @@
 
 mod functions;
 
+mod memory;
+mod throughput;
+
 use serde_json::json;
 use std::time::Instant;
 use tests::app::{PASSWORD, spawn_app_with};
@@ -65,7 +68,8 @@ async fn main() {
     println!("{:<44} {p50:>10.2} {p95:>10.2}", "list members (page of 50)");
 
     authorizer(&app, &owner).await;
-    throughput(&app, &owner.token).await;
+    throughput::per_route().await;
+    memory::resident_memory().await;
     cleanup(&app).await;
     // The functions run as processes, waited on synchronously.
     tokio::task::spawn_blocking(functions::report).await.expect("the functions' report");
@@ -114,21 +118,6 @@ async fn authorizer(app: &tests::app::TestApp, owner: &tests::app::Owner) {
             println!("{:<44} {p50:>10.3} {p95:>10.3} {counted:>16}", format!("{lookup}, {store}"));
         }
     }
-}
-
-/// Requests per second of `GET /v1/me` from 16 concurrent clients, 4,000 requests in all.
-async fn throughput(app: &tests::app::TestApp, token: &str) {
-    const REQUESTS: usize = 4_000;
-    const CLIENTS: usize = 16;
-    let started = Instant::now();
-    let workers = (0..CLIENTS).map(|_| async {
-        for _ in 0..REQUESTS / CLIENTS {
-            assert_eq!(app.get_as(token, "/v1/me").await.status, 200);
-        }
-    });
-    futures::future::join_all(workers).await;
-    let rate = REQUESTS as f64 / started.elapsed().as_secs_f64();
-    println!("\ndev server throughput, GET /v1/me, {CLIENTS} clients: {rate:.0} requests/s");
 }
 
 /// The scheduled cleanup's rate over 10,000 lapsed invitations (invited in-process).

@@ -656,16 +656,22 @@ fn every_function_gets_the_configuration_lambda_requires() {
         "AllowedOrigins",
         "LogRetentionDays",
         "CleanupSchedule",
+        "RateLimits",
     ] {
         if !parameters.contains_key(wanted) {
             differences.push(format!("no parameter {wanted}"));
         }
+    }
+    // Unless the deployment resizes them, the limits are the code's defaults.
+    if parameters.get("RateLimits").is_some_and(|p| p["Default"] != "") {
+        differences.push("parameter RateLimits must default to empty: every limit its default".into());
     }
     let required = [
         ("PUBLIC_BASE_URL", "PublicBaseUrl"),
         ("DEFAULT_PRESET", "DefaultPreset"),
         ("MAIL_FROM", "FromAddress"),
         ("TABLE_NAME", "Table"),
+        ("RATE_LIMITS", "RateLimits"),
     ];
     for (name, function) in &functions {
         let variables = function.get("Environment").map(|e| &e["Variables"]).cloned().unwrap_or_default();

@@ -102,6 +102,35 @@ fn session_refuses_unknown_credentials_with_invalid_credentials() {
 }
 
 #[test]
+fn rate_limits_resize_a_functions_limits() {
+    // Given the session function told to allow one sign-in attempt per client
+    let mut environment = for_function("session", &teamgate_environment());
+    environment.insert("RATE_LIMITS", "sign_in_per_client=1/900".into());
+    let mut session = RunningFunction::start_with("session", environment);
+    let body = json!({"email": "nobody@smoke.example", "password": "not the password at all"});
+    // When the same client tries twice
+    let first = session.request("POST", "/v1/sessions", &[], Some(body.clone()));
+    let second = session.request("POST", "/v1/sessions", &[], Some(body));
+    // Then the first is answered and the second is over the limit
+    assert_eq!((first.status, first.code()), (401, "invalid_credentials"), "{}", first.text);
+    assert_eq!((second.status, second.code()), (429, "rate_limited"), "{}", second.text);
+}
+
+#[test]
+fn a_bad_rate_limits_entry_stops_the_cold_start_naming_it() {
+    // Given a limit with a window of no length
+    let mut environment = for_function("session", &teamgate_environment());
+    environment.insert("RATE_LIMITS", "sign_in_per_client=100/0".into());
+    // When the function starts
+    let mut session = RunningFunction::start_with("session", environment);
+    let status = session.wait_for_exit();
+    // Then it stops, and its log names the variable and the entry
+    assert!(!status.success(), "session exited with {status}");
+    let logs = session.logs();
+    assert!(logs.contains("RATE_LIMITS is invalid: `sign_in_per_client=100/0`"), "{logs}");
+}
+
+#[test]
 fn cleanup_runs_on_the_schedule_event_and_reports_a_complete_run() {
     let mut cleanup = RunningFunction::start("cleanup");
     for _ in 0..2 {
