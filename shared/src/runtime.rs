@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::config::{Config, Deployment, MailerChoice, StoreChoice};
-use crate::http::routes::{Function, Keys, NO_ROUTE};
+use crate::http::routes::{Keys, NO_ROUTE, keys_of};
 
 /// JSON log lines, one per request, at `RUST_LOG` (default `info`): a level, or
 /// `target=level` pairs separated by commas (no regular expressions: their engine is left out of
@@ -31,8 +31,7 @@ pub use lambda_http::Error as LambdaError;
 /// cases and adapters.
 pub async fn lambda<const SCOPE: u8>() -> Result<(), LambdaError> {
     init_logging(true);
-    let function = const { Function::of_scope(SCOPE).expect("a function's scope") };
-    let config = Config::from_env_holding(Deployment::Lambda, function.keys())
+    let config = Config::from_env_holding(Deployment::Lambda, keys_of(SCOPE))
         .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
     let api = config
         .build_for::<SCOPE>()

@@ -68,11 +68,7 @@ fn print_tables(measured: &[Measured], http: &BTreeMap<&'static str, Vec<&'stati
     );
     let mut over = Vec::new();
     for m in measured {
-        let baseline = if m.name == BARE_HELLO || m.name == SDK_HELLO {
-            None
-        } else {
-            Some(of(baseline_of(&m.name, http)))
-        };
+        let baseline = (!is_baseline(&m.name)).then(|| of(baseline_of(&m.name, http)));
         let budget = budget_of(&m.name, http);
         let verdict = if m.zip_bytes <= budget { "within" } else { "OVER" };
         if m.zip_bytes > budget {
@@ -113,7 +109,11 @@ fn budget_of(name: &str, http: &BTreeMap<&'static str, Vec<&'static Route>>) -> 
     let heavy = http
         .get(name)
         .is_some_and(|routes| routes.iter().any(|r| r.effects.mails || r.effects.hashes_password));
-    if heavy || name == BARE_HELLO || name == SDK_HELLO { BUDGET } else { BUDGET_WITHOUT_MAIL_OR_HASHING }
+    if heavy || is_baseline(name) { BUDGET } else { BUDGET_WITHOUT_MAIL_OR_HASHING }
+}
+
+fn is_baseline(name: &str) -> bool {
+    name == BARE_HELLO || name == SDK_HELLO
 }
 
 /// The `bootstrap` of `zip`, unpacked into `into`.
@@ -136,11 +136,7 @@ fn unpack(zip: &Path, into: &Path) -> PathBuf {
 /// Medians of init, first-event and peak memory over `COLD_STARTS` fresh processes.
 fn cold_starts(name: &str, binary: &Path, routes: Option<&Vec<&'static Route>>) -> (f64, f64, f64) {
     let environment = teamgate_environment();
-    let mut environment = match routes {
-        Some(_) => for_function(name, &environment),
-        None if name == "authorizer" || name == "cleanup" => for_function(name, &environment),
-        None => environment,
-    };
+    let mut environment = if is_baseline(name) { environment } else { for_function(name, &environment) };
     environment.insert("AUTHZ_ROUTE_MAP", ROUTE_MAP.to_owned());
     let event = first_event(name, routes);
     let (mut inits, mut firsts, mut peaks) = (Vec::new(), Vec::new(), Vec::new());

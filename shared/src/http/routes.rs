@@ -72,6 +72,12 @@ pub const fn effects(scope: u8) -> Effects {
     effects
 }
 
+/// The keys a binary of `scope` is configured with, derived from the routes it serves: it holds
+/// only what its own routes use. A binary that serves no route holds none.
+pub fn keys_of(scope: u8) -> Keys {
+    ROUTES.iter().filter(|r| in_scope(r, scope)).fold(Keys::NONE, |keys, r| keys.union(r.keys()))
+}
+
 /// Whether a binary of `scope` serves `route`.
 pub const fn in_scope(route: &Route, scope: u8) -> bool {
     scope == EVERY_ROUTE || route.function as u8 == scope
@@ -82,33 +88,6 @@ impl Function {
     pub const fn scope(self) -> u8 {
         self as u8
     }
-
-    /// The function a scope names; `None` for `EVERY_ROUTE`.
-    pub const fn of_scope(scope: u8) -> Option<Self> {
-        let mut i = 0;
-        while i < Self::ALL.len() {
-            if Self::ALL[i] as u8 == scope {
-                return Some(Self::ALL[i]);
-            }
-            i += 1;
-        }
-        None
-    }
-
-    const ALL: [Self; 12] = [
-        Self::Accounts,
-        Self::Invite,
-        Self::Revoke,
-        Self::SetRole,
-        Self::Block,
-        Self::ResetPassword,
-        Self::Accept,
-        Self::Session,
-        Self::Directory,
-        Self::ApiKeys,
-        Self::Web,
-        Self::Dev,
-    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -127,10 +106,9 @@ impl Function {
         }
     }
 
-    /// The keys this function is configured with, derived from the routes it serves: a
-    /// function holds only what its own routes use. The cleanup serves no route and holds none.
+    /// The keys this function is configured with: `keys_of` its scope.
     pub fn keys(self) -> Keys {
-        ROUTES.iter().filter(|r| r.function == self).fold(Keys::NONE, |keys, r| keys.union(r.keys()))
+        keys_of(self.scope())
     }
 }
 

@@ -157,13 +157,11 @@ impl Teamgate {
     async fn acceptable(&self, command: &AcceptCommand) -> Result<Acceptable, RedeemError> {
         let Redemption { invitation, account, user, member, memberships, .. } =
             self.live_redemption(&command.token).await?;
-        let waiting = member.filter(|m| m.invitation_id.as_ref() == Some(&invitation.id));
+        let link_is_live = !invitation.for_owner || account.owner_link_is(&invitation.id);
+        let waiting = member.filter(|m| link_is_live && m.invitation_id.as_ref() == Some(&invitation.id));
         let (Some(user), Some(member)) = (user, waiting) else {
             return Err(self.why_not_waiting(&invitation).await);
         };
-        if invitation.for_owner && !account.owner_link_is(&invitation.id) {
-            return Err(self.why_not_waiting(&invitation).await);
-        }
         let member =
             member.activated(self.now()).map_err(|Refusal::MemberBlocked| RedeemError::MemberBlocked)?;
         let known = user.profile().or(command.profile.clone());
