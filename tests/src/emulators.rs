@@ -191,6 +191,7 @@ fn answers(address: SocketAddr, request: &str, expect: &str) -> bool {
 /// DynamoDB client settings for the emulator: dummy credentials, `us-east-1`, its endpoint.
 pub fn dynamodb_config() -> aws_sdk_dynamodb::config::Builder {
     aws_sdk_dynamodb::Config::builder()
+        .http_client(shared::config::https_client())
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("teamgate", "teamgate", None, None, "tests"))
@@ -275,6 +276,7 @@ fn json(value: &AttributeValue) -> serde_json::Value {
 /// SES v2 client settings for an endpoint on this machine: dummy credentials, `us-east-1`.
 pub fn ses_config_at(endpoint: &str) -> aws_sdk_sesv2::config::Builder {
     aws_sdk_sesv2::Config::builder()
+        .http_client(shared::config::https_client())
         .behavior_version(aws_sdk_sesv2::config::BehaviorVersion::latest())
         .region(aws_sdk_sesv2::config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_sesv2::config::Credentials::new(
@@ -310,14 +312,33 @@ pub async fn sent_messages() -> Vec<serde_json::Value> {
 }
 
 /// Counts the DynamoDB requests a client sends, by operation (`GetItem`, `Query`,
-/// `TransactWriteItems`…), each attempt counted: the round trips the service pays for.
+/// `TransactWriteItems`…), each attempt counted: the round trips the service pays for. Every
+/// request asks for its consumed capacity, so each call also carries the read and write units
+/// DynamoDB charged for it.
 #[derive(Clone, Debug, Default)]
-pub struct DynamoCalls(Arc<Mutex<Vec<String>>>);
+pub struct DynamoCalls(Arc<Mutex<Vec<Call>>>);
+
+/// One request and the capacity it consumed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Call {
+    pub operation: String,
+    pub read_units: f64,
+    pub write_units: f64,
+}
 
 impl DynamoCalls {
     /// The operations sent since the last call, in order; the log starts over.
     pub fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+        self.take_calls().into_iter().map(|call| call.operation).collect()
+    }
+
+    /// The calls sent since the last call, in order, with their capacity; the log starts over.
+    pub fn take_calls(&self) -> Vec<Call> {
+        std::mem::take(&mut *self.log())
+    }
+
+    fn log(&self) -> std::sync::MutexGuard<'_, Vec<Call>> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -327,18 +348,19 @@ pub fn operation_of(context: &BeforeTransmitInterceptorContextRef<'_>) -> String
     target.rsplit('.').next().unwrap_or(target).to_owned()
 }
 
-impl Intercept for DynamoCalls {
-    fn name(&self) -> &'static str {
-        "DynamoCalls"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(operation_of(context));
-        Ok(())
-    }
+/// Runs `$then` with the input (or output) of whichever operation it is, as `$value`.
+macro_rules! each_operation {
+    ($erased:expr, $suffix:ident, $value:ident => $then:expr) => {{
+        use aws_sdk_dynamodb::operation::*;
+        each_operation!(@try $erased, $suffix, $value => $then;
+            batch_get_item::BatchGetItem, batch_write_item::BatchWriteItem, delete_item::DeleteItem,
+            get_item::GetItem, put_item::PutItem, query::Query, scan::Scan,
+            transact_get_items::TransactGetItems, transact_write_items::TransactWriteItems,
+            update_item::UpdateItem)
+    }};
+    (@try $erased:expr, $suffix:ident, $value:ident => $then:expr; $($module:ident::$operation:ident),+) => {{
+        $(
+            paste_type!($module::$operation, $suffix, |ty| if let Some($value) = $erased.downcast_ref::<ty>() { $then });
+        )+
+    }};
 }

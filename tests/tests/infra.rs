@@ -858,6 +858,7 @@ fn like(pattern: &str, value: &str) -> bool {
 async fn a_keys_use_writes_exactly_what_the_key_use_statements_allow() {
     let requests = Requests::default();
     let config = aws_sdk_dynamodb::Config::builder()
+        .http_client(shared::config::https_client())
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("teamgate", "teamgate", None, None, "tests"))

@@ -39,7 +39,8 @@ pub struct OsRng;
 
 impl Rng for OsRng {
     fn fill(&self, bytes: &mut [u8]) {
-        aws_lc_rs::rand::fill(bytes).expect("the OS random source is available");
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), bytes)
+            .expect("the OS random source is available");
     }
 }
 

@@ -179,9 +179,7 @@ impl ApiKey {
     /// Whether the secret whose hash is `secret_hash` is this key's at `now`: its current one,
     /// or the one before a rotation, within its grace.
     pub fn knows(&self, secret_hash: &str, now: DateTime<Utc>) -> bool {
-        let same = |a: &str, b: &str| {
-            aws_lc_rs::constant_time::verify_slices_are_equal(a.as_bytes(), b.as_bytes()).is_ok()
-        };
+        let same = |a: &str, b: &str| bool::from(subtle::ConstantTimeEq::ct_eq(a.as_bytes(), b.as_bytes()));
         same(secret_hash, &self.secret_hash)
             || self.retired.as_ref().is_some_and(|r| same(secret_hash, &r.hash) && now < r.until)
     }

@@ -1,11 +1,11 @@
 //! Access tokens: EdDSA JWTs with a `kid`, the algorithm pinned, `iss`/`aud`/`sub`/`exp` required.
 //! Expiry is judged against the application's clock, so the dev server's clock moves it too.
 
-use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -129,14 +129,14 @@ impl AccessTokens {
 
     /// A new key, for the dev server and tests (tokens die with the process).
     pub fn generate(issuer: &str) -> Self {
-        let document = Ed25519KeyPair::generate_pkcs8(&aws_lc_rs::rand::SystemRandom::new())
+        let document = Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
             .expect("the OS random source is available");
         Self::from_pkcs8(document.as_ref(), issuer).expect("a generated key is valid")
     }
 
     /// The PEM of a new key, for operators setting up `JWT_SIGNING_KEY`.
     pub fn generate_pem() -> String {
-        let document = Ed25519KeyPair::generate_pkcs8(&aws_lc_rs::rand::SystemRandom::new())
+        let document = Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
             .expect("the OS random source is available");
         format!(
             "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
@@ -158,8 +158,9 @@ impl AccessTokens {
         encoding: Option<EncodingKey>,
         issuer: &str,
     ) -> Result<Self, jsonwebtoken::errors::Error> {
+        super::eddsa::install();
         let public_x = URL_SAFE_NO_PAD.encode(public);
-        let thumb = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, public_x.as_bytes());
+        let thumb = ring::digest::digest(&ring::digest::SHA256, public_x.as_bytes());
         let kid = URL_SAFE_NO_PAD.encode(&thumb.as_ref()[..12]);
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[issuer]);

@@ -1,8 +1,8 @@
 //! Opaque, tamper-proof page cursors: the store's position, bound to one list, signed with HMAC.
 
-use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ring::hmac;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the cursor is invalid")]

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod cursor;
+mod eddsa;
 pub mod failure;
 pub mod limits;
 pub mod mail;

@@ -91,7 +91,7 @@ impl PasswordHasher {
         let mut turn = self.turn().await;
         tokio::task::spawn_blocking(move || {
             let mut salt = [0u8; 16];
-            aws_lc_rs::rand::fill(&mut salt)
+            ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut salt)
                 .map_err(|_| InternalError::new("random salt", "no randomness"))?;
             let memory = turn.memory(argon.params().block_count());
             hash_in(&argon, memory, raw.as_bytes(), &salt)

@@ -18,7 +18,7 @@ pub fn new_secret(rng: &dyn Rng) -> String {
 
 /// The stored form of a secret: lowercase hex SHA-256.
 pub fn hash_secret(secret: &str) -> String {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret.as_bytes());
+    let digest = ring::digest::digest(&ring::digest::SHA256, secret.as_bytes());
     digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -29,7 +29,7 @@ pub fn is_well_formed(secret: &str) -> bool {
 
 /// Equality that takes the same time wherever the inputs differ.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
-    aws_lc_rs::constant_time::verify_slices_are_equal(a.as_bytes(), b.as_bytes()).is_ok()
+    subtle::ConstantTimeEq::ct_eq(a.as_bytes(), b.as_bytes()).into()
 }
 
 /// A refresh token names its chain and carries the chain's current secret: `<family>.<secret>`.
