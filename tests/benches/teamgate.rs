@@ -1,10 +1,11 @@
 //! `make bench`: Teamgate's speed, measured side by side in one run (read ratios, not absolute
 //! times): latency per operation in-process, the authorizer's decisions (time and DynamoDB calls,
-//! remembered or not), the cleanup's throughput, the dev server's throughput over loopback, and
-//! (after `make build`) each function's zip against its budget and its cold starts (`functions`).
+//! remembered or not), the cleanup's throughput, the dev server's throughput over loopback, each
+//! route's cost (`cost`), and (after `make build`) each function's zip against its budget and its
+//! cold starts (`functions`).
 
+mod cost;
 mod functions;
-
 mod memory;
 mod throughput;
 
@@ -71,6 +72,7 @@ async fn main() {
     throughput::per_route().await;
     memory::resident_memory().await;
     cleanup(&app).await;
+    cost::per_route(unlimited()).await;
     // The functions run as processes, waited on synchronously.
     tokio::task::spawn_blocking(functions::report).await.expect("the functions' report");
 }

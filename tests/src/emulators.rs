@@ -7,12 +7,27 @@
 //! Each test gets its own table (`dynamo_store()`), so tests run in parallel without seeing each
 //! other's items. Clients use dummy credentials and `us-east-1`; nothing leaves the machine.
 
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::interceptors::{
+    AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextMut,
+    BeforeTransmitInterceptorContextRef,
+};
 use aws_sdk_dynamodb::config::{
     BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
 };
 use aws_sdk_dynamodb::error::BoxError;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::{
+    batch_get_item::{BatchGetItemInput, BatchGetItemOutput},
+    batch_write_item::{BatchWriteItemInput, BatchWriteItemOutput},
+    delete_item::{DeleteItemInput, DeleteItemOutput},
+    get_item::{GetItemInput, GetItemOutput},
+    put_item::{PutItemInput, PutItemOutput},
+    query::{QueryInput, QueryOutput},
+    scan::{ScanInput, ScanOutput},
+    transact_get_items::{TransactGetItemsInput, TransactGetItemsOutput},
+    transact_write_items::{TransactWriteItemsInput, TransactWriteItemsOutput},
+    update_item::{UpdateItemInput, UpdateItemOutput},
+};
+use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCapacity};
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{Read, Write};
@@ -348,19 +363,102 @@ pub fn operation_of(context: &BeforeTransmitInterceptorContextRef<'_>) -> String
     target.rsplit('.').next().unwrap_or(target).to_owned()
 }
 
-/// Runs `$then` with the input (or output) of whichever operation it is, as `$value`.
-macro_rules! each_operation {
-    ($erased:expr, $suffix:ident, $value:ident => $then:expr) => {{
-        use aws_sdk_dynamodb::operation::*;
-        each_operation!(@try $erased, $suffix, $value => $then;
-            batch_get_item::BatchGetItem, batch_write_item::BatchWriteItem, delete_item::DeleteItem,
-            get_item::GetItem, put_item::PutItem, query::Query, scan::Scan,
-            transact_get_items::TransactGetItems, transact_write_items::TransactWriteItems,
-            update_item::UpdateItem)
-    }};
-    (@try $erased:expr, $suffix:ident, $value:ident => $then:expr; $($module:ident::$operation:ident),+) => {{
-        $(
-            paste_type!($module::$operation, $suffix, |ty| if let Some($value) = $erased.downcast_ref::<ty>() { $then });
-        )+
-    }};
+/// Runs `$each` on the input or output of whichever of `$types` `$erased` holds.
+macro_rules! on_any_of {
+    ($erased:expr, $downcast:ident, |$value:ident| $each:expr, $($ty:ty),+ $(,)?) => {
+        $( if let Some($value) = $erased.$downcast::<$ty>() { $each } )+
+    };
 }
+
+/// The read and write units of `consumed`, split by what the operation is when DynamoDB gives
+/// the total alone.
+fn units(consumed: &[ConsumedCapacity], writes: bool) -> (f64, f64) {
+    consumed.iter().fold((0.0, 0.0), |(read, write), c| {
+        match (c.read_capacity_units, c.write_capacity_units, c.capacity_units) {
+            (None, None, Some(total)) if writes => (read, write + total),
+            (None, None, Some(total)) => (read + total, write),
+            (r, w, _) => (read + r.unwrap_or(0.0), write + w.unwrap_or(0.0)),
+        }
+    })
+}
+
+impl Intercept for DynamoCalls {
+    fn name(&self) -> &'static str {
+        "DynamoCalls"
+    }
+
+    fn modify_before_serialization(
+        &self,
+        context: &mut BeforeSerializationInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let input = context.input_mut();
+        let total = Some(ReturnConsumedCapacity::Total);
+        on_any_of!(
+            input,
+            downcast_mut,
+            |i| i.return_consumed_capacity = total.clone(),
+            BatchGetItemInput,
+            BatchWriteItemInput,
+            DeleteItemInput,
+            GetItemInput,
+            PutItemInput,
+            QueryInput,
+            ScanInput,
+            TransactGetItemsInput,
+            TransactWriteItemsInput,
+            UpdateItemInput
+        );
+        Ok(())
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.log().push(Call { operation: operation_of(context), ..Call::default() });
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Ok(output) = context.output_or_error() else { return Ok(()) };
+        let mut consumed: Vec<ConsumedCapacity> = Vec::new();
+        on_any_of!(
+            output,
+            downcast_ref,
+            |o| consumed.extend(o.consumed_capacity.clone()),
+            DeleteItemOutput,
+            GetItemOutput,
+            PutItemOutput,
+            QueryOutput,
+            ScanOutput,
+            UpdateItemOutput
+        );
+        on_any_of!(
+            output,
+            downcast_ref,
+            |o| consumed.extend(o.consumed_capacity.clone().unwrap_or_default()),
+            BatchGetItemOutput,
+            BatchWriteItemOutput,
+            TransactGetItemsOutput,
+            TransactWriteItemsOutput
+        );
+        if let Some(call) = self.log().last_mut() {
+            let (read, write) = units(&consumed, WRITES.contains(&call.operation.as_str()));
+            call.read_units += read;
+            call.write_units += write;
+        }
+        Ok(())
+    }
+}
+
+/// The operations that write; the rest read.
+pub const WRITES: [&str; 5] = ["PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"];

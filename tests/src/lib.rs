@@ -5,6 +5,7 @@ pub mod app;
 pub mod authorizer_events;
 pub mod emulators;
 pub mod lambda_runtime;
+pub mod route_tour;
 pub mod workspace;
 
 /// Fails when a check found differences, listing every one: checks collect all they find first,

@@ -1,0 +1,194 @@
+//! One visit to every API route on one app, in an order that makes each possible (an account,
+//! its owner, an invitation to accept, a member to block…), recording each request's DynamoDB
+//! calls with the capacity they consumed and how long the answer took: `calls_per_route` pins
+//! the calls, `make bench` prices them.
+
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+use crate::app::{PASSWORD, Reply, TestApp};
+use crate::emulators::{Call, DynamoCalls};
+
+/// One route's request: `route` is its method and path as the route table spells it (a
+/// placeholder for each variable), and what is special about this request, in brackets.
+pub struct Visit {
+    pub route: &'static str,
+    pub calls: Vec<Call>,
+    pub elapsed: Duration,
+}
+
+struct Tour<'a> {
+    app: &'a TestApp,
+    calls: &'a DynamoCalls,
+    visits: std::cell::RefCell<Vec<Visit>>,
+}
+
+impl Tour<'_> {
+    /// Runs one request and records it under `route`; every visit must succeed.
+    async fn count(&self, route: &'static str, reply: impl std::future::Future<Output = Reply>) -> Value {
+        self.calls.take();
+        let started = Instant::now();
+        let reply = reply.await;
+        let elapsed = started.elapsed();
+        assert!(reply.status < 400, "{route}: {} {}", reply.status, reply.body);
+        self.visits.borrow_mut().push(Visit { route, calls: self.calls.take_calls(), elapsed });
+        reply.body
+    }
+}
+
+/// Visits every route once on `app`, whose store counts into `calls`; the people it creates
+/// have addresses at `<domain>.example`, so one app can be toured more than once.
+pub async fn every_route(app: &TestApp, calls: &DynamoCalls, domain: &str) -> Vec<Visit> {
+    let email = |name: &str| format!("{name}@{domain}.example");
+    let c = Tour { app, calls, visits: Default::default() };
+    let created = c.count("POST /v1/operator/accounts", c.app.create_account("ozon", &email("owner"))).await;
+    let account = format!("/v1/accounts/{}", created["account"]["id"].as_str().unwrap());
+    let link = c.app.link_token(&email("owner")).await;
+    c.count("POST /v1/invitations/inspect", c.app.post("/v1/invitations/inspect", json!({"token": link})))
+        .await;
+    c.count("POST /v1/invitations/accept", c.app.accept(&link, PASSWORD)).await;
+    let session = c.count("POST /v1/sessions", c.app.sign_in(&email("owner"), PASSWORD)).await;
+    let refresh = json!({"refresh_token": session["refresh_token"]});
+    let session = c.count("POST /v1/sessions/refresh", c.app.post("/v1/sessions/refresh", refresh)).await;
+    let owner = session["access_token"].as_str().unwrap().to_owned();
+    c.count("GET /v1/me", c.app.get_as(&owner, "/v1/me")).await;
+    let account_id = created["account"]["id"].as_str().unwrap();
+    let ask = json!({"account_id": account_id, "permissions": ["products:write", "users:read"]});
+    let decision = c.count("POST /v1/authorize", c.app.post_as(&owner, "/v1/authorize", ask)).await;
+    assert_eq!(decision["allowed"], true, "{decision}");
+    let keys = format!("/v1/accounts/{account_id}/api-keys");
+    let create = json!({"name": "repricer", "permissions": ["products:write", "prices:read"]});
+    let key = c.count("POST /v1/accounts/{id}/api-keys", c.app.post_as(&owner, &keys, create)).await;
+    c.count("GET /v1/accounts/{id}/api-keys", c.app.get_as(&owner, &keys)).await;
+    let key_path = format!("{keys}/{}", key["id"].as_str().unwrap());
+    let rotated = c
+        .count(
+            "POST /v1/accounts/{id}/api-keys/{key}/rotate",
+            c.app.post_as(&owner, &format!("{key_path}/rotate"), json!({"grace_hours": 1})),
+        )
+        .await;
+    let secret = rotated["secret"].as_str().unwrap().to_owned();
+    let ask = json!({"account_id": account_id, "permissions": ["products:read"]});
+    let decision = c
+        .count(
+            "POST /v1/authorize (API key, first use)",
+            c.app.post_as(&secret, "/v1/authorize", ask.clone()),
+        )
+        .await;
+    assert_eq!(decision["key"]["name"], "repricer", "{decision}");
+    c.count("POST /v1/authorize (API key, same minute)", c.app.post_as(&secret, "/v1/authorize", ask)).await;
+    c.count(
+        "POST /v1/accounts/{id}/api-keys/{key}/revoke",
+        c.app.post_as(&owner, &format!("{key_path}/revoke"), json!({})),
+    )
+    .await;
+    c.count("GET /v1/accounts/{id}", c.app.get_as(&owner, &account)).await;
+    c.count("GET /v1/accounts/{id}/roles", c.app.get_as(&owner, &format!("{account}/roles"))).await;
+    c.count("GET /v1/accounts/{id}/members", c.app.get_as(&owner, &format!("{account}/members"))).await;
+    let invite = json!({"email": &email("pm"), "roles": ["product_manager"]});
+    let invitation = c
+        .count(
+            "POST /v1/accounts/{id}/invitations",
+            c.app.post_as(&owner, &format!("{account}/invitations"), invite),
+        )
+        .await;
+    let invitation = format!("{account}/invitations/{}", invitation["id"].as_str().unwrap());
+    c.count("GET /v1/accounts/{id}/invitations", c.app.get_as(&owner, &format!("{account}/invitations")))
+        .await;
+    c.count("GET /v1/accounts/{id}/invitations/{invitation}", c.app.get_as(&owner, &invitation)).await;
+    c.count(
+        "POST /v1/accounts/{id}/invitations/{invitation}/resend",
+        c.app.post_as(&owner, &format!("{invitation}/resend"), json!({})),
+    )
+    .await;
+    c.count(
+        "POST /v1/accounts/{id}/invitations/{invitation}/revoke",
+        c.app.post_as(&owner, &format!("{invitation}/revoke"), json!({})),
+    )
+    .await;
+    c.count("GET /v1/accounts/{id}/audit-events", c.app.get_as(&owner, &format!("{account}/audit-events")))
+        .await;
+    let admin = c
+        .app
+        .post_as(
+            &owner,
+            &format!("{account}/invitations"),
+            json!({"email": &email("admin"), "roles": ["administrator"]}),
+        )
+        .await;
+    let admin_session = c.app.accept(&c.app.link_token(&email("admin")).await, PASSWORD).await;
+    let admin_id = admin_session.str("user_id");
+    let member = format!("{account}/members/{admin_id}");
+    assert_eq!(admin.status, 201);
+    c.count("GET /v1/accounts/{id}/members/{user}", c.app.get_as(&owner, &member)).await;
+    c.count(
+        "PUT /v1/accounts/{id}/members/{user}/roles",
+        c.app.put_as(&owner, &format!("{member}/roles"), json!({"roles": ["administrator"]})),
+    )
+    .await;
+    c.count(
+        "POST /v1/accounts/{id}/members/{user}/block",
+        c.app.post_as(&owner, &format!("{member}/block"), json!({})),
+    )
+    .await;
+    c.count(
+        "POST /v1/accounts/{id}/members/{user}/unblock",
+        c.app.post_as(&owner, &format!("{member}/unblock"), json!({})),
+    )
+    .await;
+    c.count(
+        "PATCH /v1/accounts/{id}/settings",
+        c.app.patch_as(&owner, &format!("{account}/settings"), json!({"invitation_ttl_hours": 12})),
+    )
+    .await;
+    let transfer = json!({"user_id": admin_id, "password": PASSWORD});
+    c.count(
+        "POST /v1/accounts/{id}/ownership-transfer",
+        c.app.post_as(&owner, &format!("{account}/ownership-transfer"), transfer),
+    )
+    .await;
+    let new_owner = admin_session.str("access_token");
+    let extra = c
+        .app
+        .post_as(
+            &new_owner,
+            &format!("{account}/invitations"),
+            json!({"email": &email("gone"), "roles": ["product_manager"]}),
+        )
+        .await;
+    assert_eq!(extra.status, 201);
+    let gone = c.app.accept(&c.app.link_token(&email("gone")).await, PASSWORD).await.str("user_id");
+    c.count(
+        "DELETE /v1/accounts/{id}/members/{user}",
+        c.app.delete_as(&new_owner, &format!("{account}/members/{gone}")),
+    )
+    .await;
+    let recovery =
+        format!("/v1/operator/accounts/{}/owner-recovery", created["account"]["id"].as_str().unwrap());
+    c.count(
+        "POST /v1/operator/accounts/{id}/owner-recovery",
+        c.app.operator(&recovery, json!({"new_email": &email("recovered")})),
+    )
+    .await;
+    c.count("POST /v1/password-reset", c.app.post("/v1/password-reset", json!({"email": &email("owner")})))
+        .await;
+    let reset = c.app.link_token(&email("owner")).await;
+    c.count(
+        "POST /v1/password-reset/confirm",
+        c.app.post(
+            "/v1/password-reset/confirm",
+            json!({"token": reset, "new_password": "Another-Long-Passphrase-7"}),
+        ),
+    )
+    .await;
+    let again = c.app.sign_in(&email("owner"), "Another-Long-Passphrase-7").await;
+    let token = again.str("access_token");
+    c.count("PATCH /v1/me", c.app.patch_as(&token, "/v1/me", json!({"first_name": "Olena"}))).await;
+    let logout = json!({"refresh_token": again.str("refresh_token")});
+    c.count("POST /v1/sessions/logout", c.app.post("/v1/sessions/logout", logout)).await;
+    let change =
+        json!({"current_password": "Another-Long-Passphrase-7", "new_password": "Yet-Another-Passphrase-8"});
+    c.count("POST /v1/me/password", c.app.post_as(&token, "/v1/me/password", change)).await;
+
+    c.visits.into_inner()
+}
