@@ -44,9 +44,9 @@ baselines=(hello hello-dynamodb)
 
 packages=()
 for name in "${functions[@]}" "${baselines[@]}"; do packages+=(-p "$name"); done
-# The release profile aborts on panic, so nothing unwinds: our code needs no unwind tables (the
-# standard library's prebuilt ones stay).
-export RUSTFLAGS="${RUSTFLAGS:-} -C force-unwind-tables=no"
+# The release profile aborts on panic, so nothing unwinds: the linker drops every unwind table
+# (infra/no-unwind-tables.ld says what is lost).
+export RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-Wl,-T,$PWD/infra/no-unwind-tables.ld"
 "$CARGO" lambda build --release --output-format zip "${arch_flag[@]}" "${packages[@]}"
 
 printf '\n%-16s %10s %8s  (%s, release)\n' function "zip bytes" KiB "$ARCH"

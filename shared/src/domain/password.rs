@@ -1,9 +1,7 @@
 //! Passwords checked against a preset's policy (NIST SP 800-63B-4 style by default).
 
 use serde::Deserialize;
-use std::collections::HashSet;
 use std::fmt;
-use std::sync::LazyLock;
 
 use super::validation::FieldError;
 
@@ -43,13 +41,13 @@ impl serde::Serialize for PasswordCharset {
 /// A password that satisfied its policy. Never printed.
 pub struct Password(String);
 
-static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
-    include_str!("../../data/common-passwords.txt")
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty())
-        .collect()
-});
+/// The shortest password a policy that refuses common passwords may allow (NIST SP 800-63B's
+/// minimum), and so the shortest entry of the compiled list (`shared/build.rs`).
+pub const SHORTEST_CHECKED: usize = 8;
+
+/// The common-password list's entries of `SHORTEST_CHECKED` characters or more, sorted, one per
+/// line (`shared/build.rs`).
+const COMMON_PASSWORDS: &str = include_str!(concat!(env!("OUT_DIR"), "/common-passwords.txt"));
 
 impl Password {
     /// Checks `raw` for the field `field` (`password` or `new_password`).
@@ -99,7 +97,25 @@ impl Password {
 
 fn is_common(raw: &str) -> bool {
     let lowered = raw.to_lowercase();
-    COMMON_PASSWORDS.contains(lowered.as_str()) || is_repetition(&lowered)
+    is_line_of(COMMON_PASSWORDS, &lowered) || is_repetition(&lowered)
+}
+
+/// Whether `wanted` is a line of `sorted` (lines in byte order): a binary search over the text.
+fn is_line_of(sorted: &str, wanted: &str) -> bool {
+    let text = sorted.as_bytes();
+    // `low` is always the start of a line, `high` the start of one or the end.
+    let (mut low, mut high) = (0, text.len());
+    while low < high {
+        let middle = low + (high - low) / 2;
+        let start = text[low..middle].iter().rposition(|b| *b == b'\n').map_or(low, |i| low + i + 1);
+        let end = text[start..].iter().position(|b| *b == b'\n').map_or(text.len(), |i| start + i);
+        match text[start..end].cmp(wanted.as_bytes()) {
+            std::cmp::Ordering::Equal => return true,
+            std::cmp::Ordering::Less => low = end + 1,
+            std::cmp::Ordering::Greater => high = start,
+        }
+    }
+    false
 }
 
 /// `aaaaaaaaaaaaaaa` or `abcabcabcabcabc`: long only by repeating a short piece.
@@ -135,6 +151,18 @@ mod tests {
 
     fn code(result: Result<Password, FieldError>) -> &'static str {
         result.map(|_| "ok").unwrap_or_else(|e| e.code)
+    }
+
+    #[test]
+    fn the_compiled_list_is_sorted_starts_at_the_shortest_checked_length_and_finds_each_entry() {
+        let entries: Vec<&str> = COMMON_PASSWORDS.lines().collect();
+        assert!(entries.windows(2).all(|pair| pair[0] < pair[1]), "sorted, no repeats");
+        let shortest = entries.iter().map(|e| e.chars().count()).min();
+        assert_eq!(shortest, Some(SHORTEST_CHECKED), "shared/build.rs keeps what a policy can meet");
+        assert!(entries.iter().all(|entry| is_line_of(COMMON_PASSWORDS, entry)));
+        for absent in ["", "a", "teamgate-is-not-common", "zzzzzzzzzzzzzzzzzzzzzz", "0", "passwor"] {
+            assert!(!is_line_of(COMMON_PASSWORDS, absent), "{absent}");
+        }
     }
 
     #[test]

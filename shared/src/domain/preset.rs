@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::email::Email;
 use super::locale::{Locale, Localized};
-use super::password::PasswordPolicy;
+use super::password::{PasswordPolicy, SHORTEST_CHECKED};
 use super::permission::{Permission, PermissionSet, RoleName};
 use super::profile::ProfileRules;
 use super::validation::{FieldError, FieldErrors};
@@ -164,6 +164,11 @@ impl Preset {
         if self.password.min_length == 0 || self.password.min_length > self.password.max_length {
             return Err("password lengths are inconsistent".into());
         }
+        if self.password.refuse_common && self.password.min_length < SHORTEST_CHECKED {
+            return Err(format!(
+                "a policy that refuses common passwords needs min_length of at least {SHORTEST_CHECKED}"
+            ));
+        }
         Ok(())
     }
 }
@@ -262,6 +267,15 @@ mod tests {
             codes,
             [("roles".to_owned(), "unknown_role"), ("permissions".to_owned(), "unknown_permission")]
         );
+    }
+
+    #[test]
+    fn a_policy_that_refuses_common_passwords_allows_none_shorter_than_the_list_checks() {
+        let mut standard = presets().get("standard").unwrap().clone();
+        standard.password.min_length = SHORTEST_CHECKED - 1;
+        assert!(standard.validate().unwrap_err().contains("min_length"));
+        standard.password.refuse_common = false;
+        assert_eq!(standard.validate(), Ok(()));
     }
 
     #[test]
