@@ -263,7 +263,8 @@ impl Config {
         Ok(match &self.store {
             StoreChoice::DynamoDb { table, endpoint } if const { effects(SCOPE).uses_table } => {
                 let dynamo = dynamo_store(table, endpoint.as_deref())?;
-                if dev {
+                // Only the dev server creates its table; a function's binary leaves that code out.
+                if const { SCOPE == EVERY_ROUTE } && dev {
                     dynamo
                         .ensure_table()
                         .await

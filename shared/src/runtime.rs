@@ -124,7 +124,7 @@ pub async fn authorizer() -> Result<(), LambdaError> {
         .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
     let app = Arc::new(config.build_reader::<NO_ROUTE>().await?);
     let authorizer = Arc::new(
-        crate::authorizer::Authorizer::from_env(&app.presets)
+        crate::authorizer::Authorizer::from_env(app.presets)
             .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?,
     );
     lambda_runtime::run(lambda_runtime::service_fn(
@@ -145,8 +145,8 @@ pub async fn authorizer() -> Result<(), LambdaError> {
 /// Checks a route map file as the authorizer's cold start would, and says what it found.
 fn check_route_map(path: &str) -> Result<String, LambdaError> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-    let presets = crate::domain::Presets::builtin()?;
-    let map = crate::authorizer::route_map::RouteMap::parse(&text, path, &presets.catalog())?;
+    let catalog = crate::domain::Presets::compiled().catalog();
+    let map = crate::authorizer::route_map::RouteMap::parse(&text, path, &catalog)?;
     Ok(format!("{path}: {} routes, every permission a section of some preset", map.route_count()))
 }
 

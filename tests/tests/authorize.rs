@@ -199,7 +199,7 @@ async fn check_answers(
 /// Given an account of `preset_id` with its owner and a member for each grant, when each asks
 /// about every section at read and at write, then each answer is what the preset file gives.
 async fn every_grant_of_the_preset_is_answered_as_the_preset_says(app: &TestApp, preset_id: &str) {
-    let presets = Presets::builtin().expect("the built-in presets load");
+    let presets = Presets::compiled();
     let preset = presets.get(preset_id).expect("a built-in preset");
     let domain = format!("{preset_id}.authorize.example");
 
@@ -261,7 +261,7 @@ async fn joom_owner_and_every_role_are_answered_as_the_preset_says(app: TestApp)
 
 #[test]
 fn every_built_in_preset_is_covered_above() {
-    let presets = Presets::builtin().expect("the built-in presets load");
+    let presets = Presets::compiled();
     let covered = ["standard", "ozon", "ua-marketplace", "amazon-associates", "amazon-seller", "joom"];
     assert_eq!(presets.ids().collect::<Vec<_>>().len(), covered.len(), "a preset was added: cover it");
     for id in presets.ids() {

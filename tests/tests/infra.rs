@@ -1027,7 +1027,7 @@ fn the_example_api_asks_the_authorizer_on_every_route_uncached_and_its_map_knows
         differences
             .push(format!("{EXAMPLE_ROUTE_MAP} is {} bytes: AUTHZ_ROUTE_MAP would not fit", text.len()));
     }
-    let presets = Presets::builtin().expect("the built-in presets");
+    let presets = Presets::compiled();
     let map = RouteMap::parse(&text, EXAMPLE_ROUTE_MAP, &presets.catalog())
         .unwrap_or_else(|e| panic!("the authorizer would not start: {e}"));
     let mut routes = 0;

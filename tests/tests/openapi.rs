@@ -453,7 +453,7 @@ fn examples<'a>(value: &'a Value, at: String, found: &mut Vec<(String, &'a Value
 #[test]
 fn every_example_role_and_permission_is_one_of_the_standard_presets() {
     let spec = spec();
-    let presets = shared::domain::Presets::builtin().expect("the built-in presets load");
+    let presets = shared::domain::Presets::compiled();
     let standard = presets.get("standard").expect("the standard preset");
     let roles: BTreeSet<&str> = standard.roles.iter().map(|r| r.name.as_str()).collect();
     let sections: BTreeSet<&str> = standard.sections.iter().map(|s| s.id.as_str()).collect();
@@ -531,7 +531,7 @@ fn permission_shaped(permission: &str) -> bool {
 #[test]
 fn the_spec_states_the_bounds_every_preset_keeps() {
     let spec = spec();
-    let presets = shared::domain::Presets::builtin().expect("the built-in presets load");
+    let presets = shared::domain::Presets::compiled();
     let all: Vec<_> = presets.ids().map(|id| presets.get(id).expect("listed")).collect();
     let mut differences = Vec::new();
     let mut expect = |what: &str, documented: Option<u64>, wanted: u64| {

@@ -124,7 +124,7 @@ mod tests {
 
     #[test]
     fn an_account_may_shorten_its_invitation_lifetime_but_never_lengthen_it() {
-        let presets = crate::domain::Presets::builtin().expect("the presets load");
+        let presets = crate::domain::Presets::compiled();
         let standard = presets.get("standard").expect("standard");
         let settings = AccountSettings::default();
         assert_eq!(

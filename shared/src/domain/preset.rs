@@ -185,7 +185,21 @@ pub struct InvalidPreset {
 }
 
 impl Presets {
-    pub fn builtin() -> Result<Self, InvalidPreset> {
+    /// The presets compiled in, parsed at first use: a function's cold start does not wait for
+    /// them, and one that never reads them (the pages and the JWKS) never parses them.
+    pub fn compiled() -> &'static Self {
+        static PRESETS: std::sync::LazyLock<Presets> = std::sync::LazyLock::new(|| {
+            Presets::builtin().expect("the compiled presets are valid (tests below)")
+        });
+        &PRESETS
+    }
+
+    /// Whether `id` names a compiled preset, known without parsing any.
+    pub fn is_compiled(id: &str) -> bool {
+        BUILTIN.iter().any(|(known, _)| *known == id)
+    }
+
+    fn builtin() -> Result<Self, InvalidPreset> {
         let mut presets = BTreeMap::new();
         for (id, text) in BUILTIN {
             let invalid = |reason: String| InvalidPreset { id: id.to_owned(), reason };

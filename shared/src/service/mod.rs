@@ -22,7 +22,7 @@ pub mod support;
 
 use std::sync::Arc;
 
-use crate::domain::{Presets, preset::InvalidPreset};
+use crate::domain::Presets;
 use crate::ports::{Clock, Mailer, Rng, Store};
 
 use support::access::AccessTokens;
@@ -55,8 +55,6 @@ pub struct Settings {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
-    #[error(transparent)]
-    Preset(#[from] InvalidPreset),
     #[error("DEFAULT_PRESET `{0}` is not a known preset")]
     UnknownDefaultPreset(String),
 }
@@ -65,7 +63,7 @@ pub enum StartupError {
 pub struct Teamgate {
     pub ports: Ports,
     pub settings: Settings,
-    pub presets: Presets,
+    pub presets: &'static Presets,
     pub access: AccessTokens,
     pub passwords: PasswordHasher,
     pub cursors: Cursors,
@@ -73,13 +71,12 @@ pub struct Teamgate {
 
 impl Teamgate {
     pub fn new(ports: Ports, settings: Settings, access: AccessTokens) -> Result<Self, StartupError> {
-        let presets = Presets::builtin()?;
-        if presets.get(&settings.default_preset).is_none() {
+        if !Presets::is_compiled(&settings.default_preset) {
             return Err(StartupError::UnknownDefaultPreset(settings.default_preset));
         }
         Ok(Self {
             ports,
-            presets,
+            presets: Presets::compiled(),
             access,
             passwords: PasswordHasher::default(),
             cursors: Cursors::new(settings.cursor_key.as_bytes()),
