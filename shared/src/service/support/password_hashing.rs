@@ -26,8 +26,9 @@ const VERSION: Version = Version::V0x13;
 #[derive(Clone)]
 pub struct PasswordHasher {
     argon: Arc<Argon2<'static>>,
-    /// One permit per core, held by each hash or verification until its blocking work ends.
-    cores: Arc<Semaphore>,
+    /// One permit per core, held by each hash or verification until its blocking work ends;
+    /// the cores are counted at the first hash, not at a cold start that may never hash.
+    cores: Arc<OnceLock<Arc<Semaphore>>>,
     /// The memory of hashes that ended, for the next ones: at most one per core.
     spare: Arc<Mutex<Vec<Vec<Block>>>>,
 }
@@ -39,10 +40,9 @@ static DECOY: OnceLock<String> = OnceLock::new();
 impl Default for PasswordHasher {
     fn default() -> Self {
         let params = Params::new(19_456, 2, 1, None).expect("valid argon2 parameters");
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         Self {
             argon: Arc::new(Argon2::new(ALGORITHM, VERSION, params)),
-            cores: Arc::new(Semaphore::new(cores)),
+            cores: Default::default(),
             spare: Default::default(),
         }
     }
@@ -78,8 +78,13 @@ impl Drop for Turn {
 }
 
 impl PasswordHasher {
+    fn cores(&self) -> Arc<Semaphore> {
+        let count = || std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        self.cores.get_or_init(|| Arc::new(Semaphore::new(count()))).clone()
+    }
+
     async fn turn(&self) -> Turn {
-        let core = self.cores.clone().acquire_owned().await.expect("the semaphore is never closed");
+        let core = self.cores().acquire_owned().await.expect("the semaphore is never closed");
         let memory = self.spare.lock().unwrap_or_else(PoisonError::into_inner).pop().unwrap_or_default();
         Turn { memory, spare: self.spare.clone(), _core: core }
     }
@@ -211,7 +216,7 @@ mod tests {
         // Given every core's turn taken
         let hasher = PasswordHasher::default();
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        let taken = hasher.cores.clone().acquire_many_owned(cores as u32).await.unwrap();
+        let taken = hasher.cores().acquire_many_owned(cores as u32).await.unwrap();
         // When one more verification asks for a turn
         let verify = hasher.verify("tulip-orbit-canvas", None);
         tokio::pin!(verify);
