@@ -67,3 +67,21 @@ impl JwtVerifier for EdDsaVerifier {
         Algorithm::EdDSA
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_ed25519_keys_under_eddsa_sign_or_verify() {
+        let secret = b"the public key bytes, tried as an HMAC secret";
+        assert!(signer(&Algorithm::HS256, &EncodingKey::from_secret(secret)).is_err());
+        assert!(signer(&Algorithm::EdDSA, &EncodingKey::from_secret(secret)).is_err());
+        assert!(verifier(&Algorithm::HS256, &DecodingKey::from_secret(secret)).is_err());
+        assert!(verifier(&Algorithm::EdDSA, &DecodingKey::from_secret(secret)).is_err());
+        let x = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+        let ed25519 = DecodingKey::from_ed_components(x).expect("RFC 8032's first public key");
+        assert!(verifier(&Algorithm::RS256, &ed25519).is_err());
+        assert!(verifier(&Algorithm::EdDSA, &ed25519).is_ok());
+    }
+}
