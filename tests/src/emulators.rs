@@ -28,6 +28,7 @@ use aws_sdk_dynamodb::operation::{
     update_item::{UpdateItemInput, UpdateItemOutput},
 };
 use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCapacity};
+use aws_smithy_types::config_bag::{Storable, StoreReplace};
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{Read, Write};
@@ -417,9 +418,11 @@ impl Intercept for DynamoCalls {
         &self,
         context: &BeforeTransmitInterceptorContextRef<'_>,
         _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        self.log().push(Call { operation: operation_of(context), ..Call::default() });
+        let mut log = self.log();
+        cfg.interceptor_state().store_put(CallIndex(log.len()));
+        log.push(Call { operation: operation_of(context), ..Call::default() });
         Ok(())
     }
 
@@ -427,7 +430,7 @@ impl Intercept for DynamoCalls {
         &self,
         context: &AfterDeserializationInterceptorContextRef<'_>,
         _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let Ok(output) = context.output_or_error() else { return Ok(()) };
         let mut consumed: Vec<ConsumedCapacity> = Vec::new();
@@ -451,13 +454,24 @@ impl Intercept for DynamoCalls {
             TransactGetItemsOutput,
             TransactWriteItemsOutput
         );
-        if let Some(call) = self.log().last_mut() {
+        // The request's own entry, even when others went out meanwhile; none if the log was
+        // taken while it was in flight.
+        let mut log = self.log();
+        if let Some(call) = cfg.load::<CallIndex>().and_then(|CallIndex(index)| log.get_mut(*index)) {
             let (read, write) = units(&consumed, WRITES.contains(&call.operation.as_str()));
             call.read_units += read;
             call.write_units += write;
         }
         Ok(())
     }
+}
+
+/// Where a request's entry is in the log, kept in the request's own config bag.
+#[derive(Debug)]
+struct CallIndex(usize);
+
+impl Storable for CallIndex {
+    type Storer = StoreReplace<Self>;
 }
 
 /// The operations that write; the rest read.
