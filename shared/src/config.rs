@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::config::SharedHttpClient;
+use aws_smithy_http_client::ConnectorBuilder;
+use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
 use crate::adapters::dynamodb::DynamoStore;
@@ -299,9 +301,18 @@ pub fn dynamo_store(table: &str, endpoint: Option<&str>) -> Result<DynamoStore, 
 }
 
 /// The AWS clients' HTTPS: rustls on ring, the binaries' one cryptography library (the SDK's
-/// default client would link AWS-LC besides), trusting the platform's root certificates.
+/// default client would link AWS-LC besides), trusting the platform's root certificates and,
+/// as the SDK's default does, the proxy `HTTPS_PROXY`/`NO_PROXY` name.
 pub fn https_client() -> SharedHttpClient {
-    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector = ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::Ring));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 /// A choice only the dev server can make: a Lambda function's records live in DynamoDB and its

@@ -124,7 +124,7 @@ pub async fn authorizer() -> Result<(), LambdaError> {
         .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
     let app = Arc::new(config.build_reader::<NO_ROUTE>().await?);
     let authorizer = Arc::new(
-        crate::authorizer::Authorizer::from_env(app.presets)
+        crate::authorizer::Authorizer::from_env(app.presets())
             .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?,
     );
     lambda_runtime::run(lambda_runtime::service_fn(

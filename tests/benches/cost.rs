@@ -4,7 +4,9 @@
 //! in for the function's warm billed duration (in-process handling plus DynamoDB round trips on
 //! loopback, which DynamoDB Local answers in about the time DynamoDB takes in-region). The
 //! memory is what `infra/template.yaml` gives the route's function; a route whose function
-//! mails sends one message.
+//! mails sends one message. Left out: the authorizer's invocations, which the protected API's
+//! own requests cause, and the units of a refused conditional write, which no toured request
+//! makes.
 
 use serde_yaml_ng::Value;
 use shared::http::routes::{Matched, Route, find};

@@ -12,7 +12,7 @@ use tests::lambda_runtime::{
     RunningFunction, concrete, for_function, http_event, http_functions, schedule_event, teamgate_environment,
 };
 
-/// Cold starts measured per function: the floor is 20.
+/// Cold starts measured per function.
 const COLD_STARTS: usize = 20;
 /// Every zip's budget, in bytes, and the tighter one of a function that reaches no AWS service
 /// (what makes a function big is the AWS client with its TLS, as the DynamoDB hello shows, far

@@ -99,7 +99,8 @@ async fn authorizer(app: &tests::app::TestApp, owner: &tests::app::Owner) {
     );
     for (store, app, owner) in [("memory", app, owner), ("DynamoDB Local", &on_dynamodb, &dynamo_owner)] {
         for (lookup, staleness) in [("miss", 0), ("hit", 300)] {
-            let routes = RouteMap::parse(MAP, "bench", &app.api.app.presets.catalog()).expect("a valid map");
+            let routes =
+                RouteMap::parse(MAP, "bench", &app.api.app.presets().catalog()).expect("a valid map");
             let gate = Authorizer::new(routes, staleness);
             let bearer = format!("Bearer {}", owner.token);
             let event = http_api_event(

@@ -31,7 +31,8 @@ struct Gate<'a> {
 
 impl<'a> Gate<'a> {
     fn new(app: &'a TestApp, staleness: i64) -> Self {
-        let routes = RouteMap::parse(ROUTE_MAP, "test", &app.api.app.presets.catalog()).expect("a valid map");
+        let routes =
+            RouteMap::parse(ROUTE_MAP, "test", &app.api.app.presets().catalog()).expect("a valid map");
         Self { app, authorizer: Authorizer::new(routes, staleness) }
     }
 

@@ -90,9 +90,9 @@ impl Teamgate {
             error
         }));
         let preset_id = command.preset.as_deref().unwrap_or(&self.settings.default_preset);
-        let preset = self.presets.get(preset_id);
+        let preset = self.presets().get(preset_id);
         if preset.is_none() {
-            let known = self.presets.ids().collect::<Vec<_>>().join(", ");
+            let known = self.presets().ids().collect::<Vec<_>>().join(", ");
             errors.push(FieldError::new("preset", "unknown_preset", format!("Use one of: {known}.")));
         }
         let locale = match command.locale.as_deref() {

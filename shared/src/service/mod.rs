@@ -63,7 +63,6 @@ pub enum StartupError {
 pub struct Teamgate {
     pub ports: Ports,
     pub settings: Settings,
-    pub presets: &'static Presets,
     pub access: AccessTokens,
     pub passwords: PasswordHasher,
     pub cursors: Cursors,
@@ -76,12 +75,16 @@ impl Teamgate {
         }
         Ok(Self {
             ports,
-            presets: Presets::compiled(),
             access,
             passwords: PasswordHasher::default(),
             cursors: Cursors::new(settings.cursor_key.as_bytes()),
             settings,
         })
+    }
+
+    /// The compiled presets, parsed by the first request that reads one (`Presets::compiled`).
+    pub fn presets(&self) -> &'static Presets {
+        Presets::compiled()
     }
 
     fn now(&self) -> chrono::DateTime<chrono::Utc> {
@@ -94,9 +97,9 @@ impl Teamgate {
 
     /// The preset an account was created with; presets are compiled in, so it always exists.
     fn preset(&self, id: &str) -> &crate::domain::Preset {
-        self.presets
+        self.presets()
             .get(id)
-            .or_else(|| self.presets.get(&self.settings.default_preset))
+            .or_else(|| self.presets().get(&self.settings.default_preset))
             .expect("the default preset exists (checked at start)")
     }
 

@@ -17,7 +17,8 @@ static EDDSA_ON_RING: CryptoProvider = CryptoProvider {
 
 /// Makes EdDSA on ring the process's JWT cryptography, before the first token is signed or read.
 pub(super) fn install() {
-    // Refused only when already installed: by an earlier call, as nothing else installs one.
+    // Refused once a provider is in place: ours, by an earlier call, since every token is
+    // signed or read through `AccessTokens`, which calls this before anything else can.
     let _ = EDDSA_ON_RING.install_default();
 }
 
