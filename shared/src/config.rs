@@ -207,9 +207,6 @@ impl Config {
         })
     }
 
-    /// Builds the application with the configured adapters. The dev server creates a missing
-    /// DynamoDB table; a Lambda function only checks it can reach it (which also warms the
-    /// connection during init, where CPU is plentiful), and ignores a failure there.
     /// The dev server's application: every route, and the adapters configured.
     pub async fn build(&self) -> Result<Api, ConfigError> {
         self.build_for::<EVERY_ROUTE>().await
@@ -260,6 +257,9 @@ impl Config {
         Ok(Teamgate::new(ports, self.settings.clone(), self.access_tokens()?)?)
     }
 
+    /// The store of a binary of `SCOPE`. The dev server creates a missing DynamoDB table; a
+    /// Lambda function only reads one item of it when priming (which also warms the connection
+    /// during init, where CPU is plentiful), and ignores a failure there.
     async fn store<const SCOPE: u8>(&self) -> Result<Arc<dyn Store>, ConfigError> {
         let dev = self.deployment == Deployment::DevServer;
         Ok(match &self.store {
@@ -284,6 +284,7 @@ impl Config {
         })
     }
 
+    /// The application over the given adapters (tests bring their own).
     pub fn assemble(&self, ports: Ports, dev: Option<DevTools>) -> Result<Api, ConfigError> {
         let app = Teamgate::new(ports, self.settings.clone(), self.access_tokens()?)?;
         Ok(Api::new(app, dev))

@@ -197,26 +197,15 @@ mod tests {
                 name: "sign_in_per_emial".into()
             }
         );
-        assert_eq!(
-            refused("invite_per_member=ten/3600"),
-            InvalidRateLimit::Number("invite_per_member=ten/3600".into())
-        );
-        assert_eq!(
-            refused("invite_per_member=-1/3600"),
-            InvalidRateLimit::Number("invite_per_member=-1/3600".into())
-        );
-        assert_eq!(
-            refused("invite_per_member=10/4294967296"),
-            InvalidRateLimit::Number("invite_per_member=10/4294967296".into())
-        );
-        assert_eq!(
-            refused("invite_per_member=10/0"),
-            InvalidRateLimit::Number("invite_per_member=10/0".into())
-        );
-        assert_eq!(
-            refused("invite_per_member=0/60"),
-            InvalidRateLimit::Number("invite_per_member=0/60".into())
-        );
+        for entry in [
+            "invite_per_member=ten/3600",
+            "invite_per_member=-1/3600",
+            "invite_per_member=10/4294967296",
+            "invite_per_member=10/0",
+            "invite_per_member=0/60",
+        ] {
+            assert_eq!(refused(entry), InvalidRateLimit::Number(entry.into()), "{entry}");
+        }
         assert_eq!(refused("invite_per_member=10"), InvalidRateLimit::Shape("invite_per_member=10".into()));
         assert_eq!(refused("invite_per_member"), InvalidRateLimit::Shape("invite_per_member".into()));
         assert_eq!(
