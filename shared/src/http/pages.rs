@@ -39,7 +39,7 @@ impl Pages {
         &PAGES
     }
 
-    pub fn builtin() -> Self {
+    fn builtin() -> Self {
         Self {
             activate: Page::new(include_str!("../../pages/activate.html")),
             reset_password: Page::new(include_str!("../../pages/reset-password.html")),

@@ -396,7 +396,7 @@ impl Teamgate {
         };
         let roles = role_titles(preset, &invitation.grant(), locale).join(", ");
         let link = self.link("/activate", secret);
-        let mail = crate::service::support::mail::MailTemplates::compiled().render(
+        let mail = self.mail().render(
             kind,
             locale,
             &invitation.email,

@@ -27,6 +27,7 @@ use crate::ports::{Clock, Mailer, Rng, Store};
 
 use support::access::AccessTokens;
 use support::cursor::Cursors;
+use support::mail::MailTemplates;
 use support::password_hashing::PasswordHasher;
 
 /// The adapters a deployment runs with.
@@ -85,6 +86,11 @@ impl Teamgate {
     /// The compiled presets, parsed by the first request that reads one (`Presets::compiled`).
     pub fn presets(&self) -> &'static Presets {
         Presets::compiled()
+    }
+
+    /// The compiled mail templates, parsed by the first mail (`MailTemplates::compiled`).
+    fn mail(&self) -> &'static MailTemplates {
+        MailTemplates::compiled()
     }
 
     fn now(&self) -> chrono::DateTime<chrono::Utc> {

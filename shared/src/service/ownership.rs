@@ -86,8 +86,7 @@ impl Teamgate {
             let mut values = common.to_vec();
             values.push((name, &value));
             values.push(("former_role", &former_role));
-            let mail =
-                crate::service::support::mail::MailTemplates::compiled().render(kind, locale, to, &values);
+            let mail = self.mail().render(kind, locale, to, &values);
             if let Err(error) = self.ports.mailer.send(&mail).await {
                 tracing::error!(%error, "the ownership transfer notice was not sent");
             }

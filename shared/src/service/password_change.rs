@@ -93,7 +93,7 @@ impl Teamgate {
         let user = &change.user;
         let changed_at = format_time(self.now());
         let values = [("email", user.email.as_str()), ("changed_at", changed_at.as_str())];
-        let mail = crate::service::support::mail::MailTemplates::compiled().render(
+        let mail = self.mail().render(
             MailKind::PasswordChanged,
             user.locale.unwrap_or_default(),
             &user.email,

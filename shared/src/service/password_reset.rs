@@ -72,7 +72,7 @@ impl Teamgate {
         let expires_at = format_time(token.expires_at);
         let values =
             [("link", link.as_str()), ("expires_at", expires_at.as_str()), ("email", user.email.as_str())];
-        let mail = crate::service::support::mail::MailTemplates::compiled().render(
+        let mail = self.mail().render(
             MailKind::PasswordReset,
             user.locale.unwrap_or_default(),
             &user.email,

@@ -56,7 +56,7 @@ impl MailTemplates {
         &TEMPLATES
     }
 
-    pub fn builtin() -> Result<Self, toml::de::Error> {
+    fn builtin() -> Result<Self, toml::de::Error> {
         let mut all = HashMap::new();
         for (locale, source) in SOURCES {
             all.insert(locale, toml::from_str(source)?);
