@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tests::app::{ses_mailer, spawn_app_on};
-use tests::emulators::{DynamoCalls, VERIFIED_SENDER, counted_dynamo_store};
+use tests::emulators::{DynamoCalls, VERIFIED_SENDER, counted_dynamo_store, sequential};
 use tests::route_tour::{Visit, every_route};
 
 /// Tours of every route; each route's duration is the median of these.
@@ -63,6 +63,9 @@ const REFERENCE_MONTH: &[(&str, u64)] = &[
 /// One route as priced: what a call uses, and what a million cost.
 struct Priced {
     route: &'static str,
+    /// DynamoDB calls, and how many of them went one after another (the latency floor).
+    calls: usize,
+    sequential: usize,
     function: &'static str,
     memory_mib: u64,
     billed_ms: f64,
@@ -108,6 +111,8 @@ fn price(tours: &[Vec<Visit>], index: usize, memory: &BTreeMap<String, u64>) -> 
         + mails * SES_PER_MESSAGE * 1e6;
     Priced {
         route: visit.route,
+        calls: visit.calls.len(),
+        sequential: sequential(&visit.calls),
         function,
         memory_mib,
         billed_ms,
@@ -121,8 +126,10 @@ fn price(tours: &[Vec<Visit>], index: usize, memory: &BTreeMap<String, u64>) -> 
 
 fn print_routes(priced: &[Priced]) {
     println!(
-        "\n{:<56} {:<14} {:>5} {:>6} {:>5} {:>5} {:>5} {:>10} {:>10}",
+        "\n{:<56} {:>5} {:>10} {:<14} {:>5} {:>6} {:>5} {:>5} {:>5} {:>10} {:>10}",
         "route (cost per million calls, us-east-1)",
+        "calls",
+        "sequential",
         "function",
         "MiB",
         "ms",
@@ -134,8 +141,10 @@ fn print_routes(priced: &[Priced]) {
     );
     for p in priced {
         println!(
-            "{:<56} {:<14} {:>5} {:>6.0} {:>5.1} {:>5.1} {:>5.0} {:>10.2} {:>10.2}",
+            "{:<56} {:>5} {:>10} {:<14} {:>5} {:>6.0} {:>5.1} {:>5.1} {:>5.0} {:>10.2} {:>10.2}",
             p.route,
+            p.calls,
+            p.sequential,
             p.function,
             p.memory_mib,
             p.billed_ms,

@@ -334,12 +334,31 @@ pub async fn sent_messages() -> Vec<serde_json::Value> {
 #[derive(Clone, Debug, Default)]
 pub struct DynamoCalls(Arc<Mutex<Vec<Call>>>);
 
-/// One request and the capacity it consumed.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// One request, the capacity it consumed, and when it went out and came back.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Call {
     pub operation: String,
     pub read_units: f64,
     pub write_units: f64,
+    pub sent: Instant,
+    pub answered: Option<Instant>,
+}
+
+/// The round trips `calls` took one after another: the longest chain of calls each sent only
+/// after the one before it was answered. Calls in flight together count once.
+pub fn sequential(calls: &[Call]) -> usize {
+    let mut depths: Vec<usize> = Vec::with_capacity(calls.len());
+    for (index, call) in calls.iter().enumerate() {
+        let after = calls[..index]
+            .iter()
+            .zip(&depths)
+            .filter(|(before, _)| before.answered.is_some_and(|answered| answered <= call.sent))
+            .map(|(_, depth)| *depth)
+            .max()
+            .unwrap_or(0);
+        depths.push(after + 1);
+    }
+    depths.into_iter().max().unwrap_or(0)
 }
 
 impl DynamoCalls {
@@ -422,7 +441,13 @@ impl Intercept for DynamoCalls {
     ) -> Result<(), BoxError> {
         let mut log = self.log();
         cfg.interceptor_state().store_put(CallIndex(log.len()));
-        log.push(Call { operation: operation_of(context), ..Call::default() });
+        log.push(Call {
+            operation: operation_of(context),
+            read_units: 0.0,
+            write_units: 0.0,
+            sent: Instant::now(),
+            answered: None,
+        });
         Ok(())
     }
 
@@ -432,8 +457,12 @@ impl Intercept for DynamoCalls {
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let Ok(output) = context.output_or_error() else { return Ok(()) };
-        let mut consumed: Vec<ConsumedCapacity> = Vec::new();
+        let answered = Instant::now();
+        let Ok(output) = context.output_or_error() else {
+            self.answer(cfg, answered, &[]);
+            return Ok(());
+        };
+        let mut consumed = Vec::new();
         on_any_of!(
             output,
             downcast_ref,
@@ -454,15 +483,22 @@ impl Intercept for DynamoCalls {
             TransactGetItemsOutput,
             TransactWriteItemsOutput
         );
-        // The request's own entry, even when others went out meanwhile; none if the log was
-        // taken while it was in flight.
+        self.answer(cfg, answered, &consumed);
+        Ok(())
+    }
+}
+
+impl DynamoCalls {
+    /// Notes on the request's own entry, even when others went out meanwhile, when it was
+    /// answered and what it consumed; none if the log was taken while it was in flight.
+    fn answer(&self, cfg: &ConfigBag, answered: Instant, consumed: &[ConsumedCapacity]) {
         let mut log = self.log();
         if let Some(call) = cfg.load::<CallIndex>().and_then(|CallIndex(index)| log.get_mut(*index)) {
-            let (read, write) = units(&consumed, WRITES.contains(&call.operation.as_str()));
+            call.answered = Some(answered);
+            let (read, write) = units(consumed, WRITES.contains(&call.operation.as_str()));
             call.read_units += read;
             call.write_units += write;
         }
-        Ok(())
     }
 }
 
