@@ -59,6 +59,9 @@ impl InviteeUser {
 /// Everything one invitation writes, in one atomic step.
 #[derive(Clone, Debug)]
 pub struct NewInvitation {
+    /// The account, as every membership keeps it (it never changes, so the inviter's read of
+    /// the account gives it; the write only checks the account still exists).
+    pub account: AccountSummary,
     pub invitation: Invitation,
     pub member: Member,
     pub user: InviteeUser,
@@ -307,6 +310,13 @@ pub struct PageRequest {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next: Option<String>,
+}
+
+impl<T> Default for Page<T> {
+    /// No items, and nothing after them.
+    fn default() -> Self {
+        Self { items: Vec::new(), next: None }
+    }
 }
 
 #[derive(Clone, Debug, Default)]

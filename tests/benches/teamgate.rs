@@ -129,14 +129,18 @@ async fn cleanup(app: &tests::app::TestApp) {
     let teamgate = &app.api.app;
     let owner = app.owner("standard", "owner@cleanup-bench.example").await;
     let principal = teamgate.authenticate(Some(&owner.token)).expect("a valid token");
-    let caller = teamgate.caller(&principal, &owner.account_id).await.expect("the owner");
+    let owner = shared::service::caller::Claim {
+        principal,
+        account_id: owner.account_id.clone(),
+        requirement: shared::service::caller::Requirement::Member,
+    };
     for n in 0..LAPSED {
         let command = shared::service::invite::InviteCommand {
             email: format!("lapsed{n}@cleanup-bench.example"),
             roles: vec!["viewer".into()],
             ..Default::default()
         };
-        teamgate.invite(&caller, command).await.expect("invited");
+        teamgate.invite(&owner, command).await.expect("invited");
     }
     app.advance_clock(49 * 3600).await;
     let started = Instant::now();

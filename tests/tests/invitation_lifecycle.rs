@@ -252,7 +252,11 @@ async fn ten_thousand_lapsed_invitations(app: TestApp) {
     let owner = app.owner("standard", "owner@bulk.example").await;
     let teamgate = &app.api.app;
     let principal = teamgate.authenticate(Some(&owner.token)).unwrap();
-    let caller = teamgate.caller(&principal, &owner.account_id).await.unwrap();
+    let caller = shared::service::caller::Claim {
+        principal,
+        account_id: owner.account_id.clone(),
+        requirement: shared::service::caller::Requirement::Member,
+    };
     for batch in 0..100 {
         let invites = (0..100).map(|n| {
             let command = shared::service::invite::InviteCommand {

@@ -18,7 +18,7 @@ use crate::adapters::outbox::OutboxMailer;
 use crate::adapters::system::AdjustableClock;
 use crate::service::Teamgate;
 use crate::service::api_keys::{Ambiguous, Credential, PresentedKey};
-use crate::service::caller::{Caller, CallerError};
+use crate::service::caller::{CallerError, Claim, Requirement};
 use crate::service::directory::ListParams;
 use crate::service::revoke_and_resend::Resent;
 use crate::service::support::access::bearer_token;
@@ -237,7 +237,7 @@ impl Api {
     }
 
     /// What `guard` lets through, or why not.
-    async fn admit(&self, guard: &Guard, call: &Call<'_>) -> Result<Access<'_>, CallerError> {
+    async fn admit(&self, guard: &Guard, call: &Call<'_>) -> Result<Access, CallerError> {
         Ok(match guard {
             Guard::Anonymous | Guard::Dev => Access::Open,
             Guard::Operator => {
@@ -254,26 +254,21 @@ impl Api {
                     None => Access::SignedIn(self.app.authenticate(None)?),
                 }
             }
-            Guard::Member(permission) => {
-                let caller = self.caller(call).await?;
-                if let Some(permission) = permission {
-                    caller.require(permission)?;
-                }
-                Access::Member(Box::new(caller))
-            }
-            Guard::Owner => {
-                let caller = self.caller(call).await?;
-                if !caller.member.is_owner {
-                    return Err(CallerError::Forbidden);
-                }
-                Access::Member(Box::new(caller))
-            }
+            Guard::Member(permission) => Access::Member(self.claim(
+                call,
+                match permission {
+                    Some(permission) => Requirement::Holds(permission.clone()),
+                    None => Requirement::Member,
+                },
+            )?),
+            Guard::Owner => Access::Member(self.claim(call, Requirement::Owner)?),
         })
     }
 
-    async fn caller<'a>(&'a self, call: &Call<'_>) -> Result<Caller<'a>, CallerError> {
+    /// The signed-in caller's claim on the account in the path, read later by its use case.
+    fn claim(&self, call: &Call<'_>, requirement: Requirement) -> Result<Claim, CallerError> {
         let principal = self.app.authenticate(call.bearer())?;
-        self.app.caller(&principal, call.param("account_id")).await
+        Ok(Claim { principal, account_id: call.param("account_id").to_owned(), requirement })
     }
 
     /// The operator routes' key, compared in constant time.
@@ -290,7 +285,7 @@ impl Api {
     fn dispatch<'a, const SCOPE: u8>(
         &'a self,
         operation: Operation,
-        access: Access<'a>,
+        access: Access,
         call: &'a Call<'a>,
     ) -> Dispatched<'a> {
         let app = &self.app;
@@ -300,9 +295,9 @@ impl Api {
                 Ok(json(StatusCode::CREATED, &app.create_account(body.into()).await?))
             }),
             Operation::Invite if served!(Invite) => respond(async move {
-                let caller = access.caller()?;
+                let claim = access.claim()?;
                 let body: InviteBody = call.json()?;
-                Ok(json(StatusCode::CREATED, &app.invite(&caller, body.into()).await?))
+                Ok(json(StatusCode::CREATED, &app.invite(&claim, body.into()).await?))
             }),
             Operation::InspectInvitation if served!(InspectInvitation) => respond(async move {
                 let body: TokenBody = call.json()?;
@@ -340,94 +335,96 @@ impl Api {
                 Ok(json(StatusCode::OK, &answer))
             }),
             Operation::CreateApiKey if served!(CreateApiKey) => respond(async move {
-                let caller = access.caller()?;
+                let claim = access.claim()?;
                 let body: CreateKeyBody = call.json()?;
-                Ok(json(StatusCode::CREATED, &app.create_api_key(&caller, body.into()).await?))
+                Ok(json(StatusCode::CREATED, &app.create_api_key(&claim, body.into()).await?))
             }),
             Operation::ListApiKeys if served!(ListApiKeys) => {
-                respond(async move { Ok(json(StatusCode::OK, &app.api_keys(&access.caller()?).await?)) })
+                respond(async move { Ok(json(StatusCode::OK, &app.api_keys(&access.claim()?).await?)) })
             }
             Operation::RotateApiKey if served!(RotateApiKey) => respond(async move {
-                let caller = access.caller()?;
+                let claim = access.claim()?;
                 let body: RotateKeyBody = call.json()?;
                 Ok(json(
                     StatusCode::OK,
-                    &app.rotate_api_key(&caller, call.param("key_id"), body.grace_hours).await?,
+                    &app.rotate_api_key(&claim, call.param("key_id"), body.grace_hours).await?,
                 ))
             }),
             Operation::RevokeApiKey if served!(RevokeApiKey) => respond(async move {
-                let caller = access.caller()?;
-                Ok(json(StatusCode::OK, &app.revoke_api_key(&caller, call.param("key_id")).await?))
+                let claim = access.claim()?;
+                Ok(json(StatusCode::OK, &app.revoke_api_key(&claim, call.param("key_id")).await?))
             }),
-            Operation::GetAccount if served!(GetAccount) => {
-                respond(async move { Ok(json(StatusCode::OK, &app.account_view(&access.caller()?))) })
-            }
+            Operation::GetAccount if served!(GetAccount) => respond(async move {
+                Ok(json(StatusCode::OK, &app.account_view(&app.caller(&access.claim()?).await?)))
+            }),
             Operation::ListRoles if served!(ListRoles) => {
-                respond(async move { Ok(json(StatusCode::OK, &app.roles(&access.caller()?))) })
+                respond(
+                    async move { Ok(json(StatusCode::OK, &app.roles(&app.caller(&access.claim()?).await?))) },
+                )
             }
             Operation::ListMembers if served!(ListMembers) => respond(async move {
-                let caller = access.caller()?;
-                Ok(json(StatusCode::OK, &app.members(&caller, call.list_params("q")).await?))
+                let claim = access.claim()?;
+                Ok(json(StatusCode::OK, &app.members(&claim, call.list_params("q")).await?))
             }),
             Operation::GetMember if served!(GetMember) => respond(async move {
-                let caller = access.caller()?;
-                Ok(json(StatusCode::OK, &app.member(&caller, call.param("user_id")).await?))
+                let claim = access.claim()?;
+                Ok(json(StatusCode::OK, &app.member(&claim, call.param("user_id")).await?))
             }),
             Operation::ListInvitations if served!(ListInvitations) => respond(async move {
-                let caller = access.caller()?;
-                Ok(json(StatusCode::OK, &app.invitations(&caller, call.list_params("email")).await?))
+                let claim = access.claim()?;
+                Ok(json(StatusCode::OK, &app.invitations(&claim, call.list_params("email")).await?))
             }),
             Operation::GetInvitation if served!(GetInvitation) => respond(async move {
-                let caller = access.caller()?;
-                Ok(json(StatusCode::OK, &app.invitation(&caller, call.param("invitation_id")).await?))
+                let claim = access.claim()?;
+                Ok(json(StatusCode::OK, &app.invitation(&claim, call.param("invitation_id")).await?))
             }),
             Operation::RevokeInvitation if served!(RevokeInvitation) => respond(async move {
-                let caller = access.caller()?;
-                Ok(json(StatusCode::OK, &app.revoke_invitation(&caller, call.param("invitation_id")).await?))
+                let claim = access.claim()?;
+                Ok(json(StatusCode::OK, &app.revoke_invitation(&claim, call.param("invitation_id")).await?))
             }),
             Operation::ResendInvitation if served!(ResendInvitation) => respond(async move {
-                let caller = access.caller()?;
-                Ok(match app.resend_invitation(&caller, call.param("invitation_id")).await? {
+                let claim = access.claim()?;
+                Ok(match app.resend_invitation(&claim, call.param("invitation_id")).await? {
                     Resent::Renewed(invitation) => json(StatusCode::OK, &invitation),
                     Resent::Replaced(invitation) => json(StatusCode::CREATED, &invitation),
                 })
             }),
             Operation::ListAuditEvents if served!(ListAuditEvents) => respond(async move {
-                let caller = access.caller()?;
-                Ok(json(StatusCode::OK, &app.audit_events(&caller, call.list_params("q")).await?))
+                let claim = access.claim()?;
+                Ok(json(StatusCode::OK, &app.audit_events(&claim, call.list_params("q")).await?))
             }),
             Operation::SetRoles if served!(SetRoles) => respond(async move {
-                let caller = access.caller()?;
+                let claim = access.claim()?;
                 let body: SetRolesBody = call.json()?;
                 let member =
-                    app.set_roles(&caller, call.param("user_id"), &body.roles, &body.permissions).await?;
+                    app.set_roles(&claim, call.param("user_id"), &body.roles, &body.permissions).await?;
                 Ok(json(StatusCode::OK, &member))
             }),
             Operation::BlockMember | Operation::UnblockMember
                 if served!(BlockMember) || served!(UnblockMember) =>
             {
                 respond(async move {
-                    let caller = access.caller()?;
+                    let claim = access.claim()?;
                     let blocked = operation == Operation::BlockMember;
-                    Ok(json(StatusCode::OK, &app.set_blocked(&caller, call.param("user_id"), blocked).await?))
+                    Ok(json(StatusCode::OK, &app.set_blocked(&claim, call.param("user_id"), blocked).await?))
                 })
             }
             Operation::DeleteMember if served!(DeleteMember) => respond(async move {
-                let caller = access.caller()?;
-                app.delete_member(&caller, call.param("user_id")).await?;
+                let claim = access.claim()?;
+                app.delete_member(&claim, call.param("user_id")).await?;
                 Ok(no_content())
             }),
             Operation::TransferOwnership if served!(TransferOwnership) => respond(async move {
-                let caller = access.caller()?;
+                let claim = access.claim()?;
                 let body: TransferBody = call.json()?;
                 Ok(json(
                     StatusCode::OK,
-                    &app.transfer_ownership(&caller, &body.user_id, &body.password).await?,
+                    &app.transfer_ownership(&claim, &body.user_id, &body.password).await?,
                 ))
             }),
             Operation::UpdateSettings if served!(UpdateSettings) => respond(async move {
-                let caller = access.caller()?;
                 let body: SettingsBody = call.json()?;
+                let caller = app.caller(&access.claim()?).await?;
                 Ok(json(StatusCode::OK, &app.update_settings(&caller, body.into()).await?))
             }),
             Operation::RecoverOwner if served!(RecoverOwner) => respond(async move {
@@ -514,20 +511,21 @@ fn respond<'a>(
 }
 
 /// What a route's guard let through.
-enum Access<'a> {
+enum Access {
     /// Anyone, or the operator.
     Open,
     SignedIn(crate::service::support::access::Principal),
     /// An API key, as presented: the use case reads and judges it.
     Key(PresentedKey),
-    Member(Box<Caller<'a>>),
+    /// A claim to act in the account in the path: the use case reads it with what it needs.
+    Member(Claim),
 }
 
-impl<'a> Access<'a> {
-    /// The account member the guard admitted.
-    fn caller(self) -> Result<Caller<'a>, Reply> {
+impl Access {
+    /// The claim on an account the guard let through to its use case.
+    fn claim(self) -> Result<Claim, Reply> {
         match self {
-            Self::Member(caller) => Ok(*caller),
+            Self::Member(claim) => Ok(claim),
             _ => Err(guard_mismatch()),
         }
     }

@@ -123,17 +123,20 @@ impl Teamgate {
     }
 
     /// Sets the password (or checks the existing one), activates the membership and signs in.
-    /// Of concurrent accepts of one link exactly one succeeds. The password is hashed first; the
-    /// membership is then read afresh and written at once, conditioned on what was read, so an
-    /// accept never writes back a state someone changed meanwhile (a block, a role change); one
-    /// that lost such a race starts once more from a fresh read.
+    /// Of concurrent accepts of one link exactly one succeeds. The link's records are read while
+    /// the attempt is counted, the password is hashed, and the acceptance is written conditioned
+    /// on the versions read, so an accept never writes back a state someone changed meanwhile (a
+    /// block, a role change, another accept); one that lost such a race starts once more from a
+    /// fresh read.
     pub async fn accept_invitation(
         &self,
         command: AcceptCommand,
         client: &str,
     ) -> Result<SessionView, RedeemError> {
-        self.throttle(&[(format!("accept:{client}"), self.settings.limits.accept_per_client)]).await??;
-        let seen = self.acceptable(&command).await?;
+        let rule = [(format!("accept:{client}"), self.settings.limits.accept_per_client)];
+        let (counted, seen) = tokio::join!(self.throttle(&rule), self.acceptable(&command));
+        counted??;
+        let seen = seen?;
         let preset = self.preset(&seen.account.preset);
         let password = match &seen.user.password_hash {
             Some(hash) => match self.passwords.verify(&command.password, Some(hash)).await {
@@ -146,8 +149,10 @@ impl Teamgate {
                 PasswordStep::First(self.passwords.hash(&password).await?)
             }
         };
-        match self.write_acceptance(&command, &password).await {
-            Err(RedeemError::ConcurrentChange) => self.write_acceptance(&command, &password).await,
+        match self.write_acceptance(seen, &password).await {
+            Err(RedeemError::ConcurrentChange) => {
+                self.write_acceptance(self.acceptable(&command).await?, &password).await
+            }
             other => other,
         }
     }
@@ -169,14 +174,13 @@ impl Teamgate {
         Ok(Acceptable { invitation, account, user, member, profile, memberships })
     }
 
-    /// Reads the link's records afresh and writes the acceptance at once.
+    /// Writes the acceptance of the link's records as read, provided they are still as read.
     async fn write_acceptance(
         &self,
-        command: &AcceptCommand,
+        acceptable: Acceptable,
         password: &PasswordStep,
     ) -> Result<SessionView, RedeemError> {
-        let Acceptable { invitation, account, user, member, profile, memberships } =
-            self.acceptable(command).await?;
+        let Acceptable { invitation, account, user, member, profile, memberships } = acceptable;
         let first_password = match (password, &user.password_hash) {
             (PasswordStep::First(phc), None) => Some(phc.clone()),
             (PasswordStep::Checked(checked), Some(stored)) if checked == stored => None,

@@ -18,9 +18,9 @@ use crate::domain::{
     Network, Permission, PermissionSet,
 };
 use crate::failure_codes;
-use crate::ports::{API_KEY_USE_RESOLUTION, Conflict, StoreError};
+use crate::ports::{API_KEY_USE_RESOLUTION, Conflict, StoreError, StoreResult};
 use crate::service::Teamgate;
-use crate::service::caller::Caller;
+use crate::service::caller::{Caller, CallerError, Claim};
 use crate::service::support::access::bearer_token;
 use crate::service::support::failure::{InternalError, Invalid, RateLimited, store_failed};
 use crate::service::support::secrets::hash_secret;
@@ -112,6 +112,8 @@ pub enum ApiKeyError {
     #[error("the key changed meanwhile")]
     ConcurrentChange,
     #[error(transparent)]
+    Caller(#[from] CallerError),
+    #[error(transparent)]
     Internal(#[from] InternalError),
 }
 
@@ -124,7 +126,7 @@ failure_codes!(ApiKeyError {
     TooMany => ApiKeyLimitReached,
     ConcurrentChange => ConcurrentChange,
     Internal(_) => Internal,
-});
+} delegating { Caller });
 
 /// What a request presents to be let in: a member's access token, or an API key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -204,17 +206,21 @@ pub enum KeyUseError {
 
 impl Teamgate {
     /// Creates a key of the caller's account with some of the caller's permissions.
+    /// The account's keys are read with the caller (one round trip), to hold it to its most
+    /// active keys.
     pub async fn create_api_key(
         &self,
-        caller: &Caller<'_>,
+        claim: &Claim,
         command: CreateKeyCommand,
     ) -> Result<IssuedKeyView, ApiKeyError> {
         let now = self.now();
+        let (caller, existing) = self.caller_with(claim, self.kept_keys(&claim.account()?, now)).await?;
+        let caller = &caller;
         let (name, permissions, lifetime, networks) = self.key_terms(caller, command)?;
         if !caller.permissions.covers(&permissions) {
             return Err(ApiKeyError::Escalation);
         }
-        let existing = self.kept_keys(&caller.account.id, now).await?;
+        let existing = existing.map_err(store_failed("api_keys"))?;
         let active = existing.iter().filter(|k| k.status_at(now) == ApiKeyStatus::Active).count();
         if active >= MOST_ACTIVE_KEYS || existing.len() >= MOST_KEYS {
             return Err(ApiKeyError::TooMany);
@@ -247,25 +253,28 @@ impl Teamgate {
         Ok(IssuedKeyView { key: ApiKeyView::new(&key, now), secret })
     }
 
-    pub async fn api_keys(&self, caller: &Caller<'_>) -> Result<ApiKeyList, ApiKeyError> {
+    /// The account's keys, read with the caller: one round trip.
+    pub async fn api_keys(&self, claim: &Claim) -> Result<ApiKeyList, ApiKeyError> {
         let now = self.now();
-        let keys = self.kept_keys(&caller.account.id, now).await?;
+        let (_, keys) = self.caller_with(claim, self.kept_keys(&claim.account()?, now)).await?;
+        let keys = keys.map_err(store_failed("api_keys"))?;
         Ok(ApiKeyList { items: keys.iter().map(|k| ApiKeyView::new(k, now)).collect() })
     }
 
     /// A new secret for the key; the old one works for `grace_hours` more.
     pub async fn rotate_api_key(
         &self,
-        caller: &Caller<'_>,
+        claim: &Claim,
         key_id: &str,
         grace_hours: u32,
     ) -> Result<IssuedKeyView, ApiKeyError> {
+        let now = self.now();
+        let (caller, key) = self.managed_key(claim, key_id).await?;
+        let caller = &caller;
         if grace_hours > MOST_GRACE_HOURS {
             let message = format!("The old secret may keep working for at most {MOST_GRACE_HOURS} hours.");
             return Err(Invalid::from(FieldError::new("grace_hours", "out_of_range", message)).into());
         }
-        let now = self.now();
-        let key = self.managed_key(caller, key_id).await?;
         let secret = self.new_key_secret(&key.account_id, &key.id);
         let grace = Duration::hours(grace_hours.into());
         let rotated = key
@@ -278,12 +287,12 @@ impl Teamgate {
 
     /// Revokes the key: no secret of it works from the next request on. Revoking a revoked key
     /// answers it as it is.
-    pub async fn revoke_api_key(&self, caller: &Caller<'_>, key_id: &str) -> Result<ApiKeyView, ApiKeyError> {
+    pub async fn revoke_api_key(&self, claim: &Claim, key_id: &str) -> Result<ApiKeyView, ApiKeyError> {
         let now = self.now();
-        let key = self.managed_key(caller, key_id).await?;
+        let (caller, key) = self.managed_key(claim, key_id).await?;
         let Some(revoked) = key.clone().revoked(now) else { return Ok(ApiKeyView::new(&key, now)) };
         let details = json!({ "name": revoked.name });
-        self.save_key(caller, &revoked, AuditAction::ApiKeyRevoked, details).await?;
+        self.save_key(&caller, &revoked, AuditAction::ApiKeyRevoked, details).await?;
         Ok(ApiKeyView::new(&revoked, now))
     }
 
@@ -308,14 +317,18 @@ impl Teamgate {
             Err(KeyRefusal::WrongSecret) => return Err(KeyUseError::Unknown),
             Err(refusal) => return Err(KeyUseError::Refused(refusal)),
         }
+        // The use is counted and (once a minute) noted at once: one round trip after the read.
         let limit = self.settings.limits.api_key_uses;
-        self.throttle(&[(format!("api-key:{}", key.id), limit)]).await?.map_err(KeyUseError::RateLimited)?;
-        if key.last_used_at.is_none_or(|last| last <= now - API_KEY_USE_RESOLUTION) {
-            self.store()
-                .note_api_key_use(&key.account_id, &key.id, now)
-                .await
-                .map_err(store_failed("note_api_key_use"))?;
-        }
+        let note = async {
+            match key.last_used_at.is_none_or(|last| last <= now - API_KEY_USE_RESOLUTION) {
+                true => self.store().note_api_key_use(&key.account_id, &key.id, now).await,
+                false => Ok(()),
+            }
+        };
+        let rule = [(format!("api-key:{}", key.id), limit)];
+        let (counted, noted) = tokio::join!(self.throttle(&rule), note);
+        counted?.map_err(KeyUseError::RateLimited)?;
+        noted.map_err(store_failed("note_api_key_use"))?;
         Ok(KeyRights {
             account_id: key.account_id,
             key_id: key.id,
@@ -326,25 +339,24 @@ impl Teamgate {
 
     /// The account's keys, but those ended long enough ago to be forgotten (the table's TTL
     /// removes them, days late; the memory store never does).
-    async fn kept_keys(&self, account: &AccountId, now: DateTime<Utc>) -> Result<Vec<ApiKey>, InternalError> {
-        let keys = self.store().api_keys(account).await.map_err(store_failed("api_keys"))?;
+    async fn kept_keys(&self, account: &AccountId, now: DateTime<Utc>) -> StoreResult<Vec<ApiKey>> {
+        let keys = self.store().api_keys(account).await?;
         Ok(keys.into_iter().filter(|k| k.forgotten_at() > now).collect())
     }
 
-    /// A key of the caller's account that the caller may manage: the owner every key, anyone
-    /// else those holding nothing they lack.
-    async fn managed_key(&self, caller: &Caller<'_>, key_id: &str) -> Result<ApiKey, ApiKeyError> {
-        let id = ApiKeyId::parse(key_id).ok_or(ApiKeyError::NotFound)?;
-        let key = self
-            .store()
-            .api_key(&caller.account.id, &id)
-            .await
-            .map_err(store_failed("api_key"))?
-            .ok_or(ApiKeyError::NotFound)?;
+    /// A key of the claimed account that the caller may manage (the owner every key, anyone
+    /// else those holding nothing they lack), read with the caller: one round trip.
+    async fn managed_key(&self, claim: &Claim, key_id: &str) -> Result<(Caller<'_>, ApiKey), ApiKeyError> {
+        let account = claim.account()?;
+        let id = ApiKeyId::parse(key_id);
+        let (caller, key) = self
+            .caller_with_some(claim, id.as_ref(), async |id| self.store().api_key(&account, id).await)
+            .await?;
+        let key = key.map_err(store_failed("api_key"))?.flatten().ok_or(ApiKeyError::NotFound)?;
         if !caller.member.is_owner && !caller.permissions.covers(&key.permissions) {
             return Err(ApiKeyError::HoldsMore);
         }
-        Ok(key)
+        Ok((caller, key))
     }
 
     async fn save_key(

@@ -163,7 +163,7 @@ impl Teamgate {
     /// What the principal may do in the account, read in one consistent round trip; the
     /// caller's error when they are not its active member (or their token was revoked).
     pub async fn rights(&self, principal: &Principal, account_id: &str) -> Result<MemberRights, CallerError> {
-        Ok(self.caller(principal, account_id).await?.rights())
+        Ok(self.member_caller(principal, account_id).await?.rights())
     }
 }
 

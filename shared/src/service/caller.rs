@@ -1,8 +1,11 @@
 //! Who is calling: a verified access token, re-checked against the stored member on every
 //! request, so blocking, role changes and password resets apply to the very next request.
 
-use crate::domain::{Account, AccountId, Member, MemberStatus, Permission, PermissionSet, Preset, User};
+use crate::domain::{
+    Account, AccountId, Member, MemberStatus, Permission, PermissionSet, Preset, User, UserId,
+};
 use crate::failure_codes;
+use crate::ports::StoreResult;
 use crate::service::Teamgate;
 use crate::service::support::access::Principal;
 use crate::service::support::failure::InternalError;
@@ -67,14 +70,92 @@ impl Caller<'_> {
     }
 }
 
+/// What a route requires of its caller in the account it names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Requirement {
+    /// Being an active member.
+    Member,
+    /// Being an active member holding this permission.
+    Holds(Permission),
+    /// Being the account's owner.
+    Owner,
+}
+
+/// A signed-in person claiming to act in an account, with what the route requires of them: not
+/// read yet, so that a use case can read it together with what it needs itself
+/// (`Teamgate::caller_with`) and pay one round trip for both.
+#[derive(Clone, Debug)]
+pub struct Claim {
+    pub principal: Principal,
+    pub account_id: String,
+    pub requirement: Requirement,
+}
+
+impl Claim {
+    /// The claimant's user id, known before anything is read.
+    pub fn user_id(&self) -> &UserId {
+        &self.principal.user_id
+    }
+
+    /// The account claimed, known before anything is read; one that cannot exist is not found.
+    pub fn account(&self) -> Result<AccountId, CallerError> {
+        AccountId::parse(&self.account_id).ok_or(CallerError::NotFound)
+    }
+}
+
 impl Teamgate {
     /// The principal behind a bearer token, or `Unauthenticated`.
     pub fn authenticate(&self, bearer: Option<&str>) -> Result<Principal, CallerError> {
         bearer.and_then(|token| self.access.verify(token, self.now())).ok_or(CallerError::Unauthenticated)
     }
 
+    /// The claimant as a member holding what the claim requires, read in one round trip.
+    pub async fn caller(&self, claim: &Claim) -> Result<Caller<'_>, CallerError> {
+        let (caller, _) = self.caller_with(claim, async { Ok(()) }).await?;
+        Ok(caller)
+    }
+
+    /// The claimant as a member holding what the claim requires, read while `read` runs: one
+    /// round trip for both. When the claim is refused, what `read` found is dropped unseen.
+    pub async fn caller_with<T>(
+        &self,
+        claim: &Claim,
+        read: impl Future<Output = StoreResult<T>>,
+    ) -> Result<(Caller<'_>, StoreResult<T>), CallerError> {
+        let (caller, found) = tokio::join!(self.member_caller(&claim.principal, &claim.account_id), read);
+        let caller = caller?;
+        match &claim.requirement {
+            Requirement::Member => {}
+            Requirement::Holds(permission) => caller.require(permission)?,
+            Requirement::Owner if caller.member.is_owner => {}
+            Requirement::Owner => return Err(CallerError::Forbidden),
+        }
+        Ok((caller, found))
+    }
+
+    /// `caller_with`, reading only when there is `what` to read (a path id that parsed, input
+    /// that passed validation); `None` otherwise.
+    pub async fn caller_with_some<K, T>(
+        &self,
+        claim: &Claim,
+        what: Option<&K>,
+        read: impl AsyncFnOnce(&K) -> StoreResult<T>,
+    ) -> Result<(Caller<'_>, StoreResult<Option<T>>), CallerError> {
+        let read = async {
+            match what {
+                Some(what) => read(what).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        self.caller_with(claim, read).await
+    }
+
     /// The principal as an active member of `account_id`, read in one round trip.
-    pub async fn caller(&self, principal: &Principal, account_id: &str) -> Result<Caller<'_>, CallerError> {
+    pub async fn member_caller(
+        &self,
+        principal: &Principal,
+        account_id: &str,
+    ) -> Result<Caller<'_>, CallerError> {
         let account_id = AccountId::parse(account_id).ok_or(CallerError::NotFound)?;
         let record = self
             .store()

@@ -9,7 +9,7 @@ use crate::domain::{
 };
 use crate::ports::{InvitationQuery, MemberQuery, Page, PageRequest};
 use crate::service::Teamgate;
-use crate::service::caller::{Caller, CallerError};
+use crate::service::caller::{Caller, CallerError, Claim};
 use crate::service::support::failure::store_failed;
 use crate::service::support::failure::{InternalError, Invalid};
 use crate::service::support::views::{InvitationView, MemberView, PageView};
@@ -101,43 +101,54 @@ impl Teamgate {
         }
     }
 
+    /// The account's members, read with the caller: one round trip.
     pub async fn members(
         &self,
-        caller: &Caller<'_>,
+        claim: &Claim,
         params: ListParams,
     ) -> Result<PageView<MemberView>, DirectoryError> {
+        let account = claim.account()?;
         let mut errors = FieldErrors::default();
         let status =
             params.status.as_deref().and_then(|raw| errors.check(parse_enum::<MemberStatus>("status", raw)));
         let role = params.role.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(RoleName::new);
         let query = MemberQuery { status, role, text: lowered(params.text) };
-        let scope = format!("members\n{}\n{:?}", caller.account.id, query);
-        let page = self.page_request(&mut errors, &scope, params.limit, params.cursor)?;
-        let found =
-            self.store().members(&caller.account.id, &query, &page).await.map_err(store_failed("members"))?;
+        let scope = format!("members\n{account}\n{query:?}");
+        let page = self.page_request(&mut errors, &scope, params.limit, params.cursor);
+        let (caller, found) = self
+            .caller_with_some(claim, page.as_ref().ok(), async |page| {
+                self.store().members(&account, &query, page).await
+            })
+            .await?;
+        page?;
+        let found = found.map_err(store_failed("members"))?.unwrap_or_default();
         Ok(self.page_view(&scope, found, |m| MemberView::new(m, caller.preset)))
     }
 
-    pub async fn member(&self, caller: &Caller<'_>, user_id: &str) -> Result<MemberView, DirectoryError> {
-        let user_id = UserId::parse(user_id).ok_or(DirectoryError::NotFound)?;
-        // Anyone reads their own membership; others' need `users:read` (the route admits any member).
-        if user_id != caller.user.id {
+    /// One member: anyone reads their own membership; others' need `users:read` (the route
+    /// admits any member). Read with the caller: one round trip.
+    pub async fn member(&self, claim: &Claim, user_id: &str) -> Result<MemberView, DirectoryError> {
+        let account = claim.account()?;
+        let user_id = UserId::parse(user_id);
+        let (caller, member) = self
+            .caller_with_some(claim, user_id.as_ref(), async |user_id| {
+                self.store().member(&account, user_id).await
+            })
+            .await?;
+        if user_id.as_ref() != Some(&caller.user.id) {
             caller.require(&USERS_READ)?;
         }
-        let member = self
-            .store()
-            .member(&caller.account.id, &user_id)
-            .await
-            .map_err(store_failed("member"))?
-            .ok_or(DirectoryError::NotFound)?;
+        let member = member.map_err(store_failed("member"))?.flatten().ok_or(DirectoryError::NotFound)?;
         Ok(MemberView::new(&member, caller.preset))
     }
 
+    /// The account's invitations, read with the caller: one round trip.
     pub async fn invitations(
         &self,
-        caller: &Caller<'_>,
+        claim: &Claim,
         params: ListParams,
     ) -> Result<PageView<InvitationView>, DirectoryError> {
+        let account = claim.account()?;
         let mut errors = FieldErrors::default();
         let status = params
             .status
@@ -146,43 +157,48 @@ impl Teamgate {
         let role = params.role.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(RoleName::new);
         let now = self.now();
         let query = InvitationQuery { status, role, email: lowered(params.text), now };
-        let scope = format!(
-            "invitations\n{}\n{:?}\n{:?}\n{:?}",
-            caller.account.id, query.status, query.role, query.email
-        );
-        let page = self.page_request(&mut errors, &scope, params.limit, params.cursor)?;
-        let found = self
-            .store()
-            .invitations(&caller.account.id, &query, &page)
-            .await
-            .map_err(store_failed("invitations"))?;
+        let scope =
+            format!("invitations\n{account}\n{:?}\n{:?}\n{:?}", query.status, query.role, query.email);
+        let page = self.page_request(&mut errors, &scope, params.limit, params.cursor);
+        let (_, found) = self
+            .caller_with_some(claim, page.as_ref().ok(), async |page| {
+                self.store().invitations(&account, &query, page).await
+            })
+            .await?;
+        page?;
+        let found = found.map_err(store_failed("invitations"))?.unwrap_or_default();
         Ok(self.page_view(&scope, found, |i| InvitationView::new(i, now)))
     }
 
-    pub async fn invitation(&self, caller: &Caller<'_>, id: &str) -> Result<InvitationView, DirectoryError> {
-        let id = InvitationId::parse(id).ok_or(DirectoryError::NotFound)?;
-        let invitation = self
-            .store()
-            .invitation(&caller.account.id, &id)
-            .await
-            .map_err(store_failed("invitation"))?
-            .ok_or(DirectoryError::NotFound)?;
+    /// One invitation, read with the caller: one round trip.
+    pub async fn invitation(&self, claim: &Claim, id: &str) -> Result<InvitationView, DirectoryError> {
+        let account = claim.account()?;
+        let id = InvitationId::parse(id);
+        let (_, invitation) = self
+            .caller_with_some(claim, id.as_ref(), async |id| self.store().invitation(&account, id).await)
+            .await?;
+        let invitation =
+            invitation.map_err(store_failed("invitation"))?.flatten().ok_or(DirectoryError::NotFound)?;
         Ok(InvitationView::new(&invitation, self.now()))
     }
 
-    /// The account's audit log, newest first; for those who may see its users.
+    /// The account's audit log, newest first; for those who may see its users. Read with the
+    /// caller: one round trip.
     pub async fn audit_events(
         &self,
-        caller: &Caller<'_>,
+        claim: &Claim,
         params: ListParams,
     ) -> Result<PageView<AuditEvent>, DirectoryError> {
-        let scope = format!("audit\n{}", caller.account.id);
-        let page = self.page_request(&mut FieldErrors::default(), &scope, params.limit, params.cursor)?;
-        let found = self
-            .store()
-            .audit_events(&caller.account.id, &page)
-            .await
-            .map_err(store_failed("audit_events"))?;
+        let account = claim.account()?;
+        let scope = format!("audit\n{account}");
+        let page = self.page_request(&mut FieldErrors::default(), &scope, params.limit, params.cursor);
+        let (_, found) = self
+            .caller_with_some(claim, page.as_ref().ok(), async |page| {
+                self.store().audit_events(&account, page).await
+            })
+            .await?;
+        page?;
+        let found = found.map_err(store_failed("audit_events"))?.unwrap_or_default();
         Ok(self.page_view(&scope, found, AuditEvent::clone))
     }
 

@@ -8,9 +8,9 @@ use crate::domain::{
     ProfileInput, TokenPurpose, User, UserId,
 };
 use crate::failure_codes;
-use crate::ports::{Conflict, InviteeUser, Login, NewInvitation, StoreError};
+use crate::ports::{AccountSummary, Conflict, InviteeUser, Login, NewInvitation, StoreError};
 use crate::service::Teamgate;
-use crate::service::caller::Caller;
+use crate::service::caller::{Caller, CallerError, Claim};
 use crate::service::support::failure::RateLimited;
 use crate::service::support::failure::store_failed;
 use crate::service::support::failure::{InternalError, Invalid};
@@ -45,6 +45,8 @@ pub enum InviteError {
     #[error("rate limited")]
     RateLimited(#[from] RateLimited),
     #[error(transparent)]
+    Caller(#[from] CallerError),
+    #[error(transparent)]
     Internal(#[from] InternalError),
 }
 
@@ -67,7 +69,7 @@ failure_codes!(InviteError {
     ConcurrentChange => ConcurrentChange,
     RateLimited(_) => RateLimited,
     Internal(_) => Internal,
-});
+} delegating { Caller });
 
 /// An invitation to send: to whom, granting what, and the invitation it replaces, if any.
 pub(crate) struct InvitationRequest<'a> {
@@ -77,6 +79,13 @@ pub(crate) struct InvitationRequest<'a> {
     pub locale: Option<Locale>,
     /// A revoked or expired invitation this one replaces (a resend): its sends count on.
     pub replaces: Option<&'a Invitation>,
+}
+
+/// Who the invitee is, as far as the use case has read: the login of their email, read with the
+/// caller (its user is trusted up to its version, which the write checks), or not read yet.
+pub(crate) enum Invitee {
+    Read(Box<Option<Login>>),
+    Unread,
 }
 
 /// What a new invitation is made of, before it is written.
@@ -92,6 +101,12 @@ pub(crate) struct Draft<'a> {
     pub supersedes: Option<InvitationId>,
 }
 
+/// `user` in the state an invitation leaves them in: one membership more, or the same one
+/// replaced (`replaces_membership`).
+fn joining(user: User, replaces_membership: bool) -> User {
+    if replaces_membership { user.reinvited() } else { user.joined() }
+}
+
 /// A written invitation and the one copy of its link secret, to be mailed.
 pub(crate) struct Drafted {
     pub new: NewInvitation,
@@ -99,14 +114,21 @@ pub(crate) struct Drafted {
 }
 
 impl Teamgate {
-    pub async fn invite(
-        &self,
-        caller: &Caller<'_>,
-        command: InviteCommand,
-    ) -> Result<InvitationView, InviteError> {
-        let preset = caller.preset;
+    /// The invitee's login is read with the caller (one round trip); the invitation is written
+    /// while the mail is counted (a second), then mailed.
+    pub async fn invite(&self, claim: &Claim, command: InviteCommand) -> Result<InvitationView, InviteError> {
         let mut errors = FieldErrors::default();
         let email = errors.check(Email::parse(&command.email));
+        let login = async {
+            match &email {
+                Some(email) => self.store().login_by_email(email).await,
+                None => Ok(None),
+            }
+        };
+        let (caller, login) = self.caller_with(claim, login).await?;
+        let caller = &caller;
+        let login = login.map_err(store_failed("login_by_email"))?;
+        let preset = caller.preset;
         if let Some(refused) = email.as_ref().and_then(|email| refused_domain(caller, email)) {
             errors.push(refused);
         }
@@ -124,7 +146,7 @@ impl Teamgate {
             return Err(Invalid(errors).into());
         };
         let request = InvitationRequest { email, grant, profile, locale, replaces: None };
-        self.send_invitation(caller, &request).await
+        self.send_invitation(caller, &request, Invitee::Read(Box::new(login))).await
     }
 
     /// Every new invitation passes here, a resend that replaces a revoked or expired one
@@ -134,6 +156,7 @@ impl Teamgate {
         &self,
         caller: &Caller<'_>,
         request: &InvitationRequest<'_>,
+        invitee: Invitee,
     ) -> Result<InvitationView, InviteError> {
         let (account, preset) = (&caller.account, caller.preset);
         if let Some(refused) = refused_domain(caller, &request.email) {
@@ -142,18 +165,25 @@ impl Teamgate {
         if !caller.permissions.covers(&preset.effective(&request.grant)) {
             return Err(InviteError::RoleEscalation);
         }
-        let drafted = self.write_invitation(caller, request).await;
-        let drafted = match drafted {
-            // Someone created this email's user between our read and our write (another account
-            // invited them at the same moment), or changed the user: invite the user as they are now.
-            Err(InviteError::EmailTaken) if !preset.email_unique_across_accounts => {
-                self.write_invitation(caller, request).await
+        let written = async {
+            match self.write_invitation(caller, request, invitee).await {
+                // Someone created this email's user between our read and our write (another
+                // account invited them at the same moment), or changed the user: invite the user
+                // as they are now.
+                Err(InviteError::EmailTaken) if !preset.email_unique_across_accounts => {
+                    self.write_invitation(caller, request, Invitee::Unread).await
+                }
+                Err(InviteError::ConcurrentChange) => {
+                    self.write_invitation(caller, request, Invitee::Unread).await
+                }
+                other => other,
             }
-            Err(InviteError::ConcurrentChange) => self.write_invitation(caller, request).await,
-            other => other,
-        }?;
-        // Counted once written, so only mail that would go counts (a lost race answers 409).
-        if let Err(limited) = self.throttle_invitation_mail(caller, &request.email).await? {
+        };
+        // The mail is counted while the invitation is written (a refused attempt counts too);
+        // over the limit, the written invitation is taken back before anything is mailed.
+        let (drafted, counted) = tokio::join!(written, self.throttle_invitation_mail(caller, &request.email));
+        let drafted = drafted?;
+        if let Err(limited) = counted? {
             self.store().discard_invitation(&drafted.new).await?;
             return Err(limited.into());
         }
@@ -178,16 +208,22 @@ impl Teamgate {
         .await
     }
 
-    /// Reads who the invitee is and writes the invitation for them.
+    /// Writes the invitation for the invitee, reading who they are unless already read.
     async fn write_invitation(
         &self,
         caller: &Caller<'_>,
         request: &InvitationRequest<'_>,
+        invitee: Invitee,
     ) -> Result<Drafted, InviteError> {
         let InvitationRequest { email, grant, profile, locale, replaces } = request;
         let locale = *locale;
         let (account, preset) = (&caller.account, caller.preset);
-        let invitee = self.store().login_by_email(email).await.map_err(store_failed("login_by_email"))?;
+        let (invitee, read_with_caller) = match invitee {
+            Invitee::Read(login) => (*login, true),
+            Invitee::Unread => {
+                (self.store().login_by_email(email).await.map_err(store_failed("login_by_email"))?, false)
+            }
+        };
         let (user, supersedes) = match invitee {
             None => (InviteeUser::New(self.new_user(email, profile, locale)), None),
             Some(login) => {
@@ -197,7 +233,12 @@ impl Teamgate {
                 if preset.email_unique_across_accounts && used_elsewhere {
                     return Err(InviteError::EmailTaken);
                 }
-                let user = self.invitee(&login.user.id, supersedes.is_some()).await?;
+                // The login's user stands when read with the caller (a stale one fails the
+                // write's version check, and the retry reads it consistently).
+                let user = match read_with_caller {
+                    true => joining(login.user.clone(), supersedes.is_some()),
+                    false => self.invitee(&login.user.id, supersedes.is_some()).await?,
+                };
                 (InviteeUser::Existing(user), supersedes)
             }
         };
@@ -279,7 +320,7 @@ impl Teamgate {
     /// leaves them in: one membership more, or the same one replaced (`replaces_membership`).
     pub(crate) async fn invitee(&self, user: &UserId, replaces_membership: bool) -> Result<User, StoreError> {
         let user = self.store().user(user).await?.ok_or(StoreError::Conflict(Conflict::Stale))?;
-        Ok(if replaces_membership { user.reinvited() } else { user.joined() })
+        Ok(joining(user, replaces_membership))
     }
 
     pub(crate) fn new_user(&self, email: &Email, profile: &Profile, locale: Option<Locale>) -> User {
@@ -373,7 +414,16 @@ impl Teamgate {
             }),
         );
         Drafted {
-            new: NewInvitation { invitation, member, user, token, claim_phone, supersedes, event },
+            new: NewInvitation {
+                account: AccountSummary::from(account),
+                invitation,
+                member,
+                user,
+                token,
+                claim_phone,
+                supersedes,
+                event,
+            },
             secret,
         }
     }

@@ -4,12 +4,12 @@
 use serde_json::json;
 
 use crate::domain::{
-    AuditAction, AuditEvent, AuditTarget, Invitation, InvitationStatus, Member, MemberStatus, UserId,
+    AuditAction, AuditEvent, AuditTarget, Invitation, InvitationStatus, Member, MemberStatus, User, UserId,
 };
 use crate::failure_codes;
-use crate::ports::{Conflict, MemberRemoval, MemberUpdate, StoreError, UserAfterRemoval};
+use crate::ports::{Conflict, MemberRemoval, MemberUpdate, StoreError, StoreResult, UserAfterRemoval};
 use crate::service::Teamgate;
-use crate::service::caller::{Caller, CallerError, Untouchable};
+use crate::service::caller::{Caller, CallerError, Claim, Untouchable};
 use crate::service::support::failure::RateLimited;
 use crate::service::support::failure::store_failed;
 use crate::service::support::failure::{InternalError, Invalid};
@@ -73,21 +73,36 @@ pub(crate) fn write_failed(error: StoreError) -> MemberError {
 }
 
 impl Teamgate {
-    /// Another member of the caller's account whom the caller may administer: not themselves,
-    /// not the owner, and nobody holding rights the caller lacks.
-    async fn administered(&self, caller: &Caller<'_>, user_id: &str) -> Result<Member, MemberError> {
-        let user_id = UserId::parse(user_id).ok_or(MemberError::NotFound)?;
-        if user_id == caller.user.id {
+    /// Another member of the claimed account whom the caller may administer (not themselves,
+    /// not the owner, nobody holding rights the caller lacks), read with the caller and with
+    /// `also`, which the member's id is given to: one round trip.
+    async fn administered<T>(
+        &self,
+        claim: &Claim,
+        user_id: &str,
+        also: impl AsyncFnOnce(&UserId) -> StoreResult<T>,
+    ) -> Result<(Caller<'_>, Member, T), MemberError> {
+        let account = claim.account()?;
+        let user_id = UserId::parse(user_id).ok_or(MemberError::NotFound);
+        let (caller, found) = self
+            .caller_with(claim, async {
+                match &user_id {
+                    Ok(user_id) if user_id != claim.user_id() => {
+                        let (member, also) =
+                            tokio::join!(self.store().member(&account, user_id), also(user_id));
+                        Ok(Some((member?, also?)))
+                    }
+                    _ => Ok(None),
+                }
+            })
+            .await?;
+        if user_id? == caller.user.id {
             return Err(MemberError::SelfActionForbidden);
         }
-        let member = self
-            .store()
-            .member(&caller.account.id, &user_id)
-            .await
-            .map_err(store_failed("member"))?
-            .ok_or(MemberError::NotFound)?;
+        let (member, also) = found.map_err(store_failed("member"))?.ok_or(MemberError::NotFound)?;
+        let member = member.ok_or(MemberError::NotFound)?;
         caller.administers(&member)?;
-        Ok(member)
+        Ok((caller, member, also))
     }
 
     fn member_event(
@@ -110,12 +125,13 @@ impl Teamgate {
     /// Replaces a member's roles and direct permissions; applies from their very next request.
     pub async fn set_roles(
         &self,
-        caller: &Caller<'_>,
+        claim: &Claim,
         user_id: &str,
         roles: &[String],
         permissions: &[String],
     ) -> Result<MemberView, MemberError> {
-        let member = self.administered(caller, user_id).await?;
+        let (caller, member, ()) = self.administered(claim, user_id, async |_| Ok(())).await?;
+        let caller = &caller;
         let grant = caller.preset.parse_grant(roles, permissions).map_err(Invalid)?;
         if !caller.permissions.covers(&caller.preset.effective(&grant)) {
             return Err(MemberError::RoleEscalation);
@@ -136,11 +152,12 @@ impl Teamgate {
     /// Blocks (or unblocks) a member; a blocked member's tokens stop working on the next request.
     pub async fn set_blocked(
         &self,
-        caller: &Caller<'_>,
+        claim: &Claim,
         user_id: &str,
         blocked: bool,
     ) -> Result<MemberView, MemberError> {
-        let member = self.administered(caller, user_id).await?;
+        let (caller, member, ()) = self.administered(claim, user_id, async |_| Ok(())).await?;
+        let caller = &caller;
         if blocked == (member.status == MemberStatus::Blocked) {
             return Ok(MemberView::new(&member, caller.preset));
         }
@@ -156,9 +173,13 @@ impl Teamgate {
         Ok(MemberView::new(&changed, caller.preset))
     }
 
-    /// Removes a member. Their email and phone become free again when this was their last account.
-    pub async fn delete_member(&self, caller: &Caller<'_>, user_id: &str) -> Result<(), MemberError> {
-        let member = self.administered(caller, user_id).await?;
+    /// Removes a member. Their email and phone become free again when this was their last
+    /// account. The member and their user item are read with the caller (one round trip); a
+    /// pending invitation's item, when the member has one, is read after them.
+    pub async fn delete_member(&self, claim: &Claim, user_id: &str) -> Result<(), MemberError> {
+        let (caller, member, user) =
+            self.administered(claim, user_id, async |user_id| self.store().user(user_id).await).await?;
+        let caller = &caller;
         let pending = match &member.invitation_id {
             Some(id) if member.status == MemberStatus::NotActivated => {
                 self.store().invitation(&caller.account.id, id).await.map_err(store_failed("invitation"))?
@@ -174,11 +195,11 @@ impl Teamgate {
             AuditAction::MemberDeleted,
             json!({ "email": member.email.masked() }),
         );
-        let removal = self.removal(member, revoked, event).await.map_err(write_failed)?;
+        let removal = self.removal_of(member, user, revoked, event).await.map_err(write_failed)?;
         self.store().remove_member(&removal).await.map_err(write_failed)
     }
 
-    /// Removing `member` (and ending `invitation`, the one it came from): the user, read
+    /// Removing `member` (and ending `invitation`, the one it came from): their user, read
     /// consistently, loses one membership, or goes when this was their last.
     pub(crate) async fn removal(
         &self,
@@ -186,7 +207,19 @@ impl Teamgate {
         invitation: Option<Invitation>,
         event: AuditEvent,
     ) -> Result<MemberRemoval, StoreError> {
-        let user = self.store().user(&member.user_id).await?.ok_or(StoreError::Conflict(Conflict::Stale))?;
+        let user = self.store().user(&member.user_id).await?;
+        self.removal_of(member, user, invitation, event).await
+    }
+
+    /// `removal`, with the user already read (consistently) beside the member.
+    pub(crate) async fn removal_of(
+        &self,
+        member: Member,
+        user: Option<User>,
+        invitation: Option<Invitation>,
+        event: AuditEvent,
+    ) -> Result<MemberRemoval, StoreError> {
+        let user = user.ok_or(StoreError::Conflict(Conflict::Stale))?;
         let last = match user.has_one_membership() {
             Some(last) => last,
             // A user stored before memberships were counted: ask their memberships.

@@ -28,19 +28,33 @@ impl Teamgate {
     /// person): a fresh owner link goes to `new_email` and every other owner link dies with its
     /// pending candidate, in one write. Whoever accepts it becomes the owner, and the former owner
     /// keeps the preset's former-owner grant.
+    ///
+    /// The account, the new email's login and the attempt's count go in one round trip; the
+    /// live owner link and its candidate are read after, as the account names them.
     pub async fn recover_owner(&self, account_id: &str, new_email: &str) -> Result<(), OperatorError> {
-        let account = self.operated_account(account_id).await?;
         let email = Email::parse(new_email).map_err(|e| {
             let mut error = FieldError::from(e);
             error.field = "new_email".into();
             Invalid::from(error)
-        })?;
+        });
         let limit = self.settings.limits.owner_recovery_per_account;
-        self.throttle(&[(format!("owner-recovery:{}", account.id), limit)]).await??;
+        let id = AccountId::parse(account_id).ok_or(OperatorError::NotFound)?;
+        let rule = [(format!("owner-recovery:{id}"), limit)];
+        let login = async {
+            match &email {
+                Ok(email) => self.store().login_by_email(email).await,
+                Err(_) => Ok(None),
+            }
+        };
+        let (account, counted, login) =
+            tokio::join!(self.operated_account(account_id), self.throttle(&rule), login);
+        let account = account?;
+        let email = email?;
+        counted??;
+        let login = login.map_err(store_failed("login_by_email"))?;
         let preset = self.preset(&account.preset);
         let live = self.live_owner_link(&account).await?;
         let candidate = self.owner_candidate(&account, live.as_ref()).await?;
-        let login = self.store().login_by_email(&email).await.map_err(store_failed("login_by_email"))?;
         let (user, supersedes) = match login {
             // The owner never activated: a fresh link replaces theirs, live or ended.
             Some(login) if login.user.id == account.owner_id => {

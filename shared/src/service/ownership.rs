@@ -3,7 +3,7 @@
 use crate::domain::{AuditAction, AuditTarget, MemberStatus, RoleName, UserId};
 use crate::ports::OwnershipTransfer;
 use crate::service::Teamgate;
-use crate::service::caller::Caller;
+use crate::service::caller::{Caller, Claim};
 use crate::service::invite::display_name;
 use crate::service::members::{MemberError, write_failed};
 use crate::service::support::failure::store_failed;
@@ -14,26 +14,35 @@ use serde_json::json;
 impl Teamgate {
     /// Hands ownership to an active member, confirmed with the owner's password. The former owner
     /// keeps the preset's `former_owner_role` (or its direct grants); both are told by email.
+    ///
+    /// The caller, the successor and the password attempt's count go together (one round trip),
+    /// then the transfer is written.
     pub async fn transfer_ownership(
         &self,
-        caller: &Caller<'_>,
+        claim: &Claim,
         user_id: &str,
         password: &str,
     ) -> Result<AccountView, MemberError> {
-        self.throttle_step_up(&caller.user.id).await??;
+        let account = claim.account()?;
+        let user_id = UserId::parse(user_id).ok_or(MemberError::NotFound);
+        let successor = async {
+            match &user_id {
+                Ok(user_id) if user_id != claim.user_id() => self.store().member(&account, user_id).await,
+                _ => Ok(None),
+            }
+        };
+        let (found, counted) =
+            tokio::join!(self.caller_with(claim, successor), self.throttle_step_up(claim.user_id()));
+        let (caller, successor) = found?;
+        let caller = &caller;
+        counted??;
         if !self.passwords.verify(password, caller.user.password_hash.as_deref()).await {
             return Err(MemberError::InvalidCredentials);
         }
-        let user_id = UserId::parse(user_id).ok_or(MemberError::NotFound)?;
-        if user_id == caller.user.id {
+        if user_id? == caller.user.id {
             return Err(MemberError::SelfActionForbidden);
         }
-        let successor = self
-            .store()
-            .member(&caller.account.id, &user_id)
-            .await
-            .map_err(store_failed("member"))?
-            .ok_or(MemberError::NotFound)?;
+        let successor = successor.map_err(store_failed("member"))?.ok_or(MemberError::NotFound)?;
         if successor.status != MemberStatus::Active {
             return Err(MemberError::MemberNotActive);
         }

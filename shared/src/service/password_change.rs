@@ -72,8 +72,11 @@ impl Teamgate {
         current: &str,
         new_password: &str,
     ) -> Result<(), PasswordError> {
-        let login = self.own_login(principal).await?;
-        self.throttle_step_up(&login.user.id).await??;
+        // The attempt is counted while the login is read: one round trip, then the write.
+        let (login, counted) =
+            tokio::join!(self.own_login(principal), self.throttle_step_up(&principal.user_id));
+        let login = login?;
+        counted??;
         if !self.passwords.verify(current, login.user.password_hash.as_deref()).await {
             return Err(PasswordError::InvalidCredentials);
         }

@@ -1,6 +1,6 @@
 //! Password reset by emailed link: requesting one (the same answer for everyone) and using it.
 
-use crate::domain::{Email, FieldError, OneTimeToken, ResetLink, TokenPurpose, User, UserId};
+use crate::domain::{Email, FieldError, OneTimeToken, ResetLink, TokenPurpose, User};
 use crate::ports::{Conflict, Login, StoreError};
 use crate::service::Teamgate;
 use crate::service::invite::format_time;
@@ -32,15 +32,17 @@ impl Teamgate {
         let email = Email::parse(email).map_err(|e| Invalid::from(FieldError::from(e)))?;
         let limits = &self.settings.limits;
         // Decided per client: a stranger's requests cannot use up the person's own.
-        self.throttle(&[
+        // The request is counted while the login is read: one round trip, then the link's write.
+        let rules = [
             (format!("reset:{email}:{client}"), limits.reset_per_email_and_client),
             (format!("reset-client:{client}"), limits.reset_per_client),
-        ])
-        .await??;
-        let login = self.store().login_by_email(&email).await.map_err(store_failed("login_by_email"))?;
+        ];
+        let (counted, login) = tokio::join!(self.throttle(&rules), self.store().login_by_email(&email));
+        counted??;
+        let login = login.map_err(store_failed("login_by_email"))?;
         if let Some(login) = login.filter(|l| !crate::service::sessions::entirely_blocked(l)) {
             // A failure must not answer differently from an unknown email: logged, not returned.
-            if let Err(error) = self.mail_reset_link(&login.user.id, &email).await {
+            if let Err(error) = self.mail_reset_link(login.user, &email).await {
                 tracing::error!(%error, email = %email.masked(), "a reset link was not sent");
             }
         }
@@ -52,16 +54,23 @@ impl Teamgate {
 
     /// Mails a new reset link, unless the person already holds `LIVE_RESET_LINKS` live ones:
     /// then nothing is sent, silently (the answer must not tell), and their links stay live.
-    async fn mail_reset_link(&self, user: &UserId, email: &Email) -> Result<(), InternalError> {
+    ///
+    /// The link is added to `user` as the login read them (the write checks their version); a
+    /// user changed meanwhile is read again, consistently, and the link added once more.
+    async fn mail_reset_link(&self, user: User, email: &Email) -> Result<(), InternalError> {
         let secret = new_secret(self.ports.rng.as_ref());
         let token = OneTimeToken {
             hash: hash_secret(&secret),
-            user_id: user.clone(),
+            user_id: user.id.clone(),
             purpose: TokenPurpose::PasswordReset,
             expires_at: self.now() + Duration::hours(RESET_LINK_HOURS),
         };
+        let id = user.id.clone();
         let issued = match self.issue_reset_link(user, &token).await {
-            Err(StoreError::Conflict(_)) => self.issue_reset_link(user, &token).await,
+            Err(StoreError::Conflict(_)) => match self.store().user(&id).await? {
+                Some(stored) => self.issue_reset_link(stored, &token).await,
+                None => Err(StoreError::Conflict(Conflict::Stale)),
+            },
             other => other,
         }?;
         let Some(user) = issued else {
@@ -81,14 +90,9 @@ impl Teamgate {
         self.ports.mailer.send(&mail).await.map_err(|e| InternalError::new("sending a reset link", e))
     }
 
-    /// Adds `token` to the user's live reset links, on the user as read now; `None` while the
-    /// user holds as many live links as they may.
-    async fn issue_reset_link(
-        &self,
-        user: &UserId,
-        token: &OneTimeToken,
-    ) -> Result<Option<User>, StoreError> {
-        let stored = self.store().user(user).await?.ok_or(StoreError::Conflict(Conflict::Stale))?;
+    /// Adds `token` to the live reset links of `stored` (written only if they are still at its
+    /// version); `None` while the user holds as many live links as they may.
+    async fn issue_reset_link(&self, stored: User, token: &OneTimeToken) -> Result<Option<User>, StoreError> {
         let link = ResetLink { hash: token.hash.clone(), expires_at: token.expires_at };
         let Some(user) = stored.with_reset_link(link, self.now()) else {
             return Ok(None);

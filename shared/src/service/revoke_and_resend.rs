@@ -9,8 +9,10 @@ use crate::domain::{
 use crate::failure_codes;
 use crate::ports::{Conflict, Resend, StoreError, Withdrawal};
 use crate::service::Teamgate;
-use crate::service::caller::{Caller, CallerError, Untouchable};
-use crate::service::invite::{InvitationRequest, InviteError, display_name, refused_domain, seconds_to_wait};
+use crate::service::caller::{Caller, CallerError, Claim, Untouchable};
+use crate::service::invite::{
+    InvitationRequest, InviteError, Invitee, display_name, refused_domain, seconds_to_wait,
+};
 use crate::service::support::failure::InternalError;
 use crate::service::support::failure::Invalid;
 use crate::service::support::failure::RateLimited;
@@ -93,43 +95,49 @@ fn status_name(status: InvitationStatus) -> &'static str {
 }
 
 impl Teamgate {
-    /// The invitation `id` of the caller's account, if the caller may manage it: they hold
-    /// `users:write` and at least everything it grants (the owner holds everything).
-    async fn managed_invitation(&self, caller: &Caller<'_>, id: &str) -> Result<Invitation, LifecycleError> {
-        let id = InvitationId::parse(id).ok_or(LifecycleError::NotFound)?;
-        let invitation = self
-            .store()
-            .invitation(&caller.account.id, &id)
-            .await
-            .map_err(store_failed("invitation"))?
-            .ok_or(LifecycleError::NotFound)?;
+    /// The invitation `id` of the claimed account, if the caller may manage it (they hold
+    /// `users:write` and at least everything it grants; the owner holds everything), read with
+    /// the caller: one round trip.
+    async fn managed_invitation(
+        &self,
+        claim: &Claim,
+        id: &str,
+    ) -> Result<(Caller<'_>, Invitation), LifecycleError> {
+        let account = claim.account()?;
+        let id = InvitationId::parse(id);
+        let (caller, invitation) = self
+            .caller_with_some(claim, id.as_ref(), async |id| self.store().invitation(&account, id).await)
+            .await?;
+        let invitation =
+            invitation.map_err(store_failed("invitation"))?.flatten().ok_or(LifecycleError::NotFound)?;
         if invitation.for_owner {
             return Err(LifecycleError::OwnerProtected);
         }
         if !caller.permissions.covers(&caller.preset.effective(&invitation.grant())) {
             return Err(LifecycleError::RoleEscalation);
         }
-        Ok(invitation)
+        Ok((caller, invitation))
     }
 
     /// Revokes a `sent` invitation: its link dies at once and the person it let in goes (their
     /// login too, if it was their only one), so the email can be invited again. A direct-mode
     /// member who already set a password is refused: they are in, and are blocked or deleted.
-    pub async fn revoke_invitation(
-        &self,
-        caller: &Caller<'_>,
-        id: &str,
-    ) -> Result<InvitationView, LifecycleError> {
-        let invitation = self.managed_invitation(caller, id).await?;
+    ///
+    /// The invitation is read with the caller; the person it names (member and user item) only
+    /// then, as its id is on the invitation: two reads, then the write.
+    pub async fn revoke_invitation(&self, claim: &Claim, id: &str) -> Result<InvitationView, LifecycleError> {
+        let (caller, invitation) = self.managed_invitation(claim, id).await?;
+        let caller = &caller;
         let now = self.now();
         match invitation.status_at(now) {
             InvitationStatus::Sent => {}
             other => return Err(LifecycleError::NotPending(status_name(other))),
         }
-        let member = self
-            .store()
-            .member(&invitation.account_id, &invitation.user_id)
-            .await
+        let (member, user) = tokio::join!(
+            self.store().member(&invitation.account_id, &invitation.user_id),
+            self.store().user(&invitation.user_id)
+        );
+        let member = member
             .map_err(store_failed("member"))?
             .filter(|m| m.invitation_id.as_ref() == Some(&invitation.id));
         let revoked = invitation.revoked(Some(caller.user.id.clone()), now);
@@ -149,8 +157,11 @@ impl Teamgate {
             Some(member) => {
                 // Their grant may have been raised past the invitation's since it was sent.
                 caller.administers(&member)?;
-                let removal =
-                    self.removal(member, Some(revoked.clone()), event).await.map_err(write_failed)?;
+                let user = user.map_err(store_failed("user"))?;
+                let removal = self
+                    .removal_of(member, user, Some(revoked.clone()), event)
+                    .await
+                    .map_err(write_failed)?;
                 if removal.user.user().password_hash.is_some() && revoked.mode == InvitationMode::Direct {
                     return Err(LifecycleError::MemberAlreadyActive);
                 }
@@ -164,8 +175,9 @@ impl Teamgate {
     /// Sends an invitation again. A `sent` one gets a new link and expiry (every older link dies);
     /// a revoked or expired one is replaced by a new invitation with the same email and grant,
     /// which passes every check a new invitation passes.
-    pub async fn resend_invitation(&self, caller: &Caller<'_>, id: &str) -> Result<Resent, LifecycleError> {
-        let invitation = self.managed_invitation(caller, id).await?;
+    pub async fn resend_invitation(&self, claim: &Claim, id: &str) -> Result<Resent, LifecycleError> {
+        let (caller, invitation) = self.managed_invitation(claim, id).await?;
+        let caller = &caller;
         match invitation.status_at(self.now()) {
             InvitationStatus::Accepted => Err(LifecycleError::AlreadyAccepted),
             InvitationStatus::Sent => self.renew(caller, invitation).await.map(Resent::Renewed),
@@ -182,7 +194,7 @@ impl Teamgate {
                     locale: None,
                     replaces: Some(&invitation),
                 };
-                Ok(Resent::Replaced(self.send_invitation(caller, &request).await?))
+                Ok(Resent::Replaced(self.send_invitation(caller, &request, Invitee::Unread).await?))
             }
         }
     }
@@ -204,16 +216,18 @@ impl Teamgate {
         let renewed = invitation.renewed(hash_secret(&secret), expires_at, now, limit).map_err(|wait| {
             LifecycleError::RateLimited(RateLimited { retry_after: seconds_to_wait(wait) })
         })?;
-        let waiting = self
-            .store()
-            .member(&renewed.account_id, &renewed.user_id)
-            .await
+        // The member waiting on the invitation is read while the mail is counted.
+        let (waiting, counted) = tokio::join!(
+            self.store().member(&renewed.account_id, &renewed.user_id),
+            self.throttle_invitation_mail(caller, &renewed.email)
+        );
+        let waiting = waiting
             .map_err(store_failed("member"))?
             .filter(|m| m.invitation_id.as_ref() == Some(&renewed.id));
         if let Some(member) = &waiting {
             caller.administers(member)?;
         }
-        self.throttle_invitation_mail(caller, &renewed.email).await??;
+        counted??;
         let member =
             waiting.filter(|m| m.pending_until.is_some()).map(|m| m.pending_until(renewed.expires_at));
         let resend = Resend {

@@ -71,17 +71,20 @@ impl Teamgate {
         // Counted per person, by the canonical address: another spelling of it gets no fresh
         // budget, and every address that cannot be anyone's shares one.
         let person = email.as_ref().map_or("", Email::as_str);
-        self.throttle(&[
+        // The attempt is counted while the login is read: one round trip, then the session's write.
+        let rules = [
             (format!("sign-in:{person}:{client}"), limits.sign_in_per_email_and_client),
             (format!("sign-in-client:{client}"), limits.sign_in_per_client),
-        ])
-        .await??;
-        let login = match email {
-            Some(email) => {
-                self.store().login_by_email(&email).await.map_err(store_failed("login_by_email"))?
+        ];
+        let login = async {
+            match &email {
+                Some(email) => self.store().login_by_email(email).await,
+                None => Ok(None),
             }
-            None => None,
         };
+        let (counted, login) = tokio::join!(self.throttle(&rules), login);
+        counted??;
+        let login = login.map_err(store_failed("login_by_email"))?;
         let hash = login.as_ref().and_then(|l| l.user.password_hash.as_deref());
         if !self.passwords.verify(password, hash).await {
             return Err(SignInError::InvalidCredentials);
@@ -123,6 +126,10 @@ impl Teamgate {
 
     /// Exchanges a refresh token for a new session; the presented token dies. Presenting a token
     /// that was already exchanged ends the whole chain (it was copied).
+    ///
+    /// The session is read, then rotated while the user's login is read: two round trips. A
+    /// login that no longer stands (token version changed, blocked everywhere) refuses the
+    /// refresh after the rotation, whose new secret is never given out: the chain ends with it.
     pub async fn refresh(&self, token: &str) -> Result<SessionView, RefreshError> {
         let (family, secret) = parse_refresh_token(token).ok_or(RefreshError::Invalid)?;
         let session = self
@@ -139,19 +146,20 @@ impl Teamgate {
         if session.expires_at <= now {
             return Err(RefreshError::Invalid);
         }
-        let login = self
-            .store()
-            .login_by_id(&session.user_id)
-            .await
-            .map_err(store_failed("login_by_id"))?
-            .filter(|l| l.user.token_version == session.token_version && !entirely_blocked(l))
-            .ok_or(RefreshError::Invalid)?;
         let next_secret = new_secret(self.ports.rng.as_ref());
         let next = RefreshSession { secret_hash: hash_secret(&next_secret), ..session.clone() };
-        self.store().rotate_session(&session.secret_hash, &next).await.map_err(|e| match e {
+        let (rotated, login) = tokio::join!(
+            self.store().rotate_session(&session.secret_hash, &next),
+            self.store().login_by_id(&session.user_id)
+        );
+        rotated.map_err(|e| match e {
             StoreError::Conflict(_) => RefreshError::Invalid,
             other => store_failed("rotate_session")(other).into(),
         })?;
+        let login = login
+            .map_err(store_failed("login_by_id"))?
+            .filter(|l| l.user.token_version == session.token_version && !entirely_blocked(l))
+            .ok_or(RefreshError::Invalid)?;
         Ok(self.session_view(&login.user, &login.memberships, refresh_token(&family, &next_secret), now)?)
     }
 

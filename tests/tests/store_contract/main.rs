@@ -158,6 +158,7 @@ fn invitation(account: &Account, address: &Email, user: InviteeUser, now: DateTi
         expires_at,
     };
     NewInvitation {
+        account: account.into(),
         event: event(&account.id, AuditAction::InvitationCreated, id.as_str(), now),
         invitation,
         member,

@@ -18,8 +18,8 @@ use crate::domain::{
     Member, OneTimeToken, Phone, RefreshSession, SessionFamilyId, TokenPurpose, User, UserId,
 };
 use crate::ports::{
-    API_KEY_USE_RESOLUTION, Acceptance, AccountSummary, CallerRecord, Conflict, InvitationQuery, InviteeUser,
-    Login, MemberQuery, MemberRemoval, MemberUpdate, NewInvitation, OwnerLinkChange, OwnershipTransfer, Page,
+    API_KEY_USE_RESOLUTION, Acceptance, CallerRecord, Conflict, InvitationQuery, InviteeUser, Login,
+    MemberQuery, MemberRemoval, MemberUpdate, NewInvitation, OwnerLinkChange, OwnershipTransfer, Page,
     PageRequest, PasswordChange, ProfileUpdate, RateDecision, RateWindow, Redemption, Resend, Store,
     StoreError, StoreResult, UserAfterRemoval, Withdrawal,
 };
@@ -32,12 +32,8 @@ fn find<'a>(items: &'a [Item], key: &Item) -> Option<&'a Item> {
 /// The writes of a new invitation: membership, the superseded invitation (when
 /// `touch_superseded`: an owner-link change replaces a membership without it), claims, user,
 /// invitation, token and event.
-fn invitation_writes(
-    writes: &mut Writes,
-    new: &NewInvitation,
-    account: &AccountSummary,
-    touch_superseded: bool,
-) -> StoreResult<()> {
+fn invitation_writes(writes: &mut Writes, new: &NewInvitation, touch_superseded: bool) -> StoreResult<()> {
+    let account = &new.account;
     let member_condition = match &new.supersedes {
         None => Condition::absent(Conflict::AlreadyMember),
         Some(old) => no_member_but(old)?,
@@ -133,7 +129,7 @@ impl Store for DynamoStore {
         let mut writes = Writes::default();
         writes.put(items::account(account)?, Some(Condition::absent(Conflict::Stale)));
         writes.put(items::event(created)?, None);
-        invitation_writes(&mut writes, owner, &AccountSummary::from(account), true)?;
+        invitation_writes(&mut writes, owner, true)?;
         self.send(writes).await
     }
 
@@ -143,12 +139,10 @@ impl Store for DynamoStore {
 
     /// Reads the account first: the new member item carries its summary.
     async fn create_invitation(&self, new: &NewInvitation) -> StoreResult<()> {
-        let Some(account) = self.account(&new.invitation.account_id).await? else {
-            return Err(StoreError::Conflict(Conflict::Stale));
-        };
         let mut writes = Writes::default();
-        writes.check(items::account_key(&account), Condition::present(Conflict::Stale));
-        invitation_writes(&mut writes, new, &AccountSummary::from(&account), true)?;
+        let account = items::key(keys::account(&new.account.id), keys::META);
+        writes.check(account, Condition::present(Conflict::Stale));
+        invitation_writes(&mut writes, new, true)?;
         self.send(writes).await
     }
 
@@ -194,7 +188,7 @@ impl Store for DynamoStore {
             removal_writes(&mut writes, removal, released_phone)?;
         }
         if let Some(new) = &change.new_link {
-            invitation_writes(&mut writes, new, &AccountSummary::from(&change.account), false)?;
+            invitation_writes(&mut writes, new, false)?;
         }
         for event in &change.events {
             writes.put(items::event(event)?, None);
