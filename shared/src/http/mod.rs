@@ -226,7 +226,9 @@ impl Api {
         response
     }
 
-    /// Checks the route's guard, then answers with its use case: the one place a guard is enforced.
+    /// Checks the route's guard, then answers with its use case: the one place a guard is checked.
+    /// An account route's guard verifies the token and names the `Claim` its use case judges
+    /// (`Teamgate::caller_with`), together with the use case's first read.
     async fn answer<const SCOPE: u8>(
         &self,
         route: &Route,

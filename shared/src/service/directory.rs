@@ -115,13 +115,14 @@ impl Teamgate {
         let query = MemberQuery { status, role, text: lowered(params.text) };
         let scope = format!("members\n{account}\n{query:?}");
         let page = self.page_request(&mut errors, &scope, params.limit, params.cursor);
-        let (caller, found) = self
-            .caller_with_some(claim, page.as_ref().ok(), async |page| {
-                self.store().members(&account, &query, page).await
-            })
-            .await?;
-        page?;
-        let found = found.map_err(store_failed("members"))?.unwrap_or_default();
+        let filtered = query.status.is_some() || query.role.is_some() || query.text.is_some();
+        let list = async |page: &PageRequest| self.store().members(&account, &query, page).await;
+        let (caller, found) = self.caller_with_some(claim, bounded(&page, filtered), list).await?;
+        let page = page?;
+        let found = match found.map_err(store_failed("members"))? {
+            Some(found) => found,
+            None => list(&page).await.map_err(store_failed("members"))?,
+        };
         Ok(self.page_view(&scope, found, |m| MemberView::new(m, caller.preset)))
     }
 
@@ -160,13 +161,14 @@ impl Teamgate {
         let scope =
             format!("invitations\n{account}\n{:?}\n{:?}\n{:?}", query.status, query.role, query.email);
         let page = self.page_request(&mut errors, &scope, params.limit, params.cursor);
-        let (_, found) = self
-            .caller_with_some(claim, page.as_ref().ok(), async |page| {
-                self.store().invitations(&account, &query, page).await
-            })
-            .await?;
-        page?;
-        let found = found.map_err(store_failed("invitations"))?.unwrap_or_default();
+        let filtered = query.status.is_some() || query.role.is_some() || query.email.is_some();
+        let list = async |page: &PageRequest| self.store().invitations(&account, &query, page).await;
+        let (_, found) = self.caller_with_some(claim, bounded(&page, filtered), list).await?;
+        let page = page?;
+        let found = match found.map_err(store_failed("invitations"))? {
+            Some(found) => found,
+            None => list(&page).await.map_err(store_failed("invitations"))?,
+        };
         Ok(self.page_view(&scope, found, |i| InvitationView::new(i, now)))
     }
 
@@ -237,6 +239,13 @@ impl Teamgate {
             next_cursor: page.next.map(|position| self.cursors.seal(scope, &position)),
         }
     }
+}
+
+/// The page to read together with the caller: an unfiltered one, whose read is bounded by its
+/// limit. A filtered one may read up to 1 MB of the account's partition to fill its page, so it
+/// is read only for a caller already judged (a stranger cannot make the account pay for it).
+fn bounded(page: &Result<PageRequest, DirectoryError>, filtered: bool) -> Option<&PageRequest> {
+    page.as_ref().ok().filter(|_| !filtered)
 }
 
 fn lowered(text: Option<String>) -> Option<String> {

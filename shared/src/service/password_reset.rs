@@ -66,8 +66,9 @@ impl Teamgate {
             expires_at: self.now() + Duration::hours(RESET_LINK_HOURS),
         };
         let id = user.id.clone();
+        // A stale user (written since, or holding links since spent) is read again, consistently.
         let issued = match self.issue_reset_link(user, &token).await {
-            Err(StoreError::Conflict(_)) => match self.store().user(&id).await? {
+            Err(StoreError::Conflict(_)) | Ok(None) => match self.store().user(&id).await? {
                 Some(stored) => self.issue_reset_link(stored, &token).await,
                 None => Err(StoreError::Conflict(Conflict::Stale)),
             },
