@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     Account, AccountId, ApiKey, ApiKeyId, AuditEvent, Email, Invitation, InvitationId, InvitationStatus,
-    Member, MemberStatus, OneTimeToken, Phone, RefreshSession, RoleName, SessionFamilyId, User, UserId,
+    LinkNames, Member, MemberStatus, OneTimeToken, Phone, RefreshSession, RoleName, SessionFamilyId, User,
+    UserId,
 };
 
 /// Why a store operation did not happen.
@@ -407,8 +408,13 @@ pub trait Store: Send + Sync {
         now: DateTime<Utc>,
         page: &PageRequest,
     ) -> StoreResult<Page<Invitation>>;
-    /// What a link token points to; `None` for an unknown token. Expiry is the caller's to judge.
-    async fn redemption(&self, token_hash: &str) -> StoreResult<Option<Redemption>>;
+    /// What a link token points to; `None` for an unknown token, or one that does not name what
+    /// `names` (read from the link, when it names anything) says. Expiry is the caller's to judge.
+    async fn redemption(
+        &self,
+        token_hash: &str,
+        names: Option<&LinkNames>,
+    ) -> StoreResult<Option<Redemption>>;
     /// Fails with `TokenSpent` when the token was used or the invitation changed, and with
     /// `PhoneTaken` when the claimed phone belongs to someone else; then writes nothing.
     async fn accept_invitation(&self, acceptance: &Acceptance) -> StoreResult<()>;
@@ -453,8 +459,12 @@ pub trait Store: Send + Sync {
     /// provided the stored version is one less (else `Stale`).
     async fn issue_password_reset(&self, user: &User, token: &OneTimeToken) -> StoreResult<()>;
     /// A reset link's token with its user's login, the user read consistently; `None` for an
-    /// unknown token.
-    async fn password_reset(&self, token_hash: &str) -> StoreResult<Option<(OneTimeToken, Login)>>;
+    /// unknown token, or one that does not name what `names` says.
+    async fn password_reset(
+        &self,
+        token_hash: &str,
+        names: Option<&LinkNames>,
+    ) -> StoreResult<Option<(OneTimeToken, Login)>>;
     /// Fails with `PhoneTaken` when the claimed phone belongs to someone else.
     async fn update_profile(&self, update: &ProfileUpdate) -> StoreResult<()>;
 

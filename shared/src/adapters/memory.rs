@@ -8,8 +8,8 @@ use std::sync::Mutex;
 
 use crate::domain::{
     Account, AccountId, ApiKey, ApiKeyId, AuditEvent, Email, EventId, Invitation, InvitationId,
-    InvitationStatus, Member, MemberStatus, OneTimeToken, RefreshSession, SessionFamilyId, TokenPurpose,
-    User, UserId,
+    InvitationStatus, LinkNames, Member, MemberStatus, OneTimeToken, RefreshSession, SessionFamilyId,
+    TokenPurpose, User, UserId,
 };
 use crate::ports::{
     API_KEY_USE_RESOLUTION, Acceptance, AccountSummary, CallerRecord, Conflict, InvitationQuery, InviteeUser,
@@ -424,9 +424,13 @@ impl Store for MemoryStore {
         }))
     }
 
-    async fn redemption(&self, token_hash: &str) -> StoreResult<Option<Redemption>> {
+    async fn redemption(
+        &self,
+        token_hash: &str,
+        names: Option<&LinkNames>,
+    ) -> StoreResult<Option<Redemption>> {
         Ok(self.with(|s| {
-            let token = s.tokens.get(token_hash)?.clone();
+            let token = s.tokens.get(token_hash).filter(|t| names.is_none_or(|n| *n == t.names()))?.clone();
             let crate::domain::TokenPurpose::Invitation { account_id, invitation_id } = &token.purpose else {
                 return None;
             };
@@ -676,9 +680,15 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn password_reset(&self, token_hash: &str) -> StoreResult<Option<(OneTimeToken, Login)>> {
+    async fn password_reset(
+        &self,
+        token_hash: &str,
+        names: Option<&LinkNames>,
+    ) -> StoreResult<Option<(OneTimeToken, Login)>> {
         Ok(self.with(|s| {
-            let token = s.tokens.get(token_hash).filter(|t| t.purpose == TokenPurpose::PasswordReset)?;
+            let token = s.tokens.get(token_hash).filter(|t| {
+                t.purpose == TokenPurpose::PasswordReset && names.is_none_or(|n| *n == t.names())
+            })?;
             let user = s.users.get(&token.user_id)?;
             Some((token.clone(), s.login(user)))
         }))

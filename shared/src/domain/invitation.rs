@@ -120,6 +120,35 @@ pub struct OneTimeToken {
     pub expires_at: DateTime<Utc>,
 }
 
+/// What a link names besides its secret: the person, and what the link is for. A link's token
+/// carries it after its secret (`service/support/secrets.rs`), so a store can read the records
+/// it names together with its token item, which must name the same.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkNames {
+    pub user_id: UserId,
+    pub purpose: TokenPurpose,
+}
+
+impl Invitation {
+    /// What this invitation's link names.
+    pub fn link_names(&self) -> LinkNames {
+        LinkNames {
+            user_id: self.user_id.clone(),
+            purpose: TokenPurpose::Invitation {
+                account_id: self.account_id.clone(),
+                invitation_id: self.id.clone(),
+            },
+        }
+    }
+}
+
+impl OneTimeToken {
+    /// What this token's link names.
+    pub fn names(&self) -> LinkNames {
+        LinkNames { user_id: self.user_id.clone(), purpose: self.purpose.clone() }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@ use crate::service::invite::role_titles;
 use crate::service::support::failure::RateLimited;
 use crate::service::support::failure::store_failed;
 use crate::service::support::failure::{InternalError, Invalid};
-use crate::service::support::secrets::{hash_secret, is_well_formed};
+use crate::service::support::secrets::read_link_token;
 use crate::service::support::views::SessionView;
 
 #[derive(Debug, thiserror::Error)]
@@ -277,13 +277,10 @@ impl Teamgate {
 
     /// The redemption behind a link that is still usable, or why it is not.
     async fn live_redemption(&self, token: &str) -> Result<Redemption, RedeemError> {
-        if !is_well_formed(token) {
-            return Err(RedeemError::NotFound);
-        }
-        let hash = hash_secret(token);
+        let (hash, names) = read_link_token(token).ok_or(RedeemError::NotFound)?;
         let redemption = self
             .store()
-            .redemption(&hash)
+            .redemption(&hash, names.as_ref())
             .await
             .map_err(store_failed("redemption"))?
             .filter(|r| r.invitation.token_hash == hash)

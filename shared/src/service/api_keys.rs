@@ -23,7 +23,7 @@ use crate::service::Teamgate;
 use crate::service::caller::{Caller, CallerError, Claim};
 use crate::service::support::access::bearer_token;
 use crate::service::support::failure::{InternalError, Invalid, RateLimited, store_failed};
-use crate::service::support::secrets::hash_secret;
+use crate::service::support::secrets::{hash_secret, uuid_bytes};
 
 /// What every key's secret starts with.
 pub const SECRET_PREFIX: &str = "tgk_";
@@ -382,9 +382,8 @@ impl Teamgate {
 
     fn new_key_secret(&self, account: &AccountId, id: &ApiKeyId) -> String {
         let mut bytes = [0u8; 64];
-        let uuid = |raw: &str| *uuid::Uuid::parse_str(raw).expect("ids are UUIDs").as_bytes();
-        bytes[..16].copy_from_slice(&uuid(id.as_str()));
-        bytes[16..32].copy_from_slice(&uuid(account.as_str()));
+        bytes[..16].copy_from_slice(&uuid_bytes(id.as_str()));
+        bytes[16..32].copy_from_slice(&uuid_bytes(account.as_str()));
         self.ports.rng.fill(&mut bytes[32..]);
         format!("{SECRET_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
     }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     Account, AuditAction, AuditTarget, Email, FieldError, FieldErrors, Grant, Invitation, InvitationId,
-    InvitationMode, InvitationStatus, Locale, Member, MemberStatus, OneTimeToken, Preset, Profile,
+    InvitationMode, InvitationStatus, LinkNames, Locale, Member, MemberStatus, OneTimeToken, Preset, Profile,
     ProfileInput, TokenPurpose, User, UserId,
 };
 use crate::failure_codes;
@@ -16,7 +16,7 @@ use crate::service::support::failure::store_failed;
 use crate::service::support::failure::{InternalError, Invalid};
 use crate::service::support::limits::Limit;
 use crate::service::support::mail::MailKind;
-use crate::service::support::secrets::{hash_secret, new_secret};
+use crate::service::support::secrets::{hash_secret, link_token};
 use crate::service::support::views::InvitationView;
 
 #[derive(Debug, Default)]
@@ -347,10 +347,12 @@ impl Teamgate {
         let user_id = user.id().clone();
         let mode = if for_owner { InvitationMode::Invitation } else { preset.mode };
         let expires_at = now + account.settings.invitation_lifetime(preset);
-        let secret = new_secret(self.ports.rng.as_ref());
+        let id = InvitationId::generate();
+        let purpose = TokenPurpose::Invitation { account_id: account.id.clone(), invitation_id: id.clone() };
+        let secret = link_token(self.ports.rng.as_ref(), &LinkNames { user_id: user_id.clone(), purpose });
         let token_hash = hash_secret(&secret);
         let invitation = Invitation {
-            id: InvitationId::generate(),
+            id,
             account_id: account.id.clone(),
             user_id: user_id.clone(),
             email: email.clone(),

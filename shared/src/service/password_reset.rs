@@ -1,6 +1,6 @@
 //! Password reset by emailed link: requesting one (the same answer for everyone) and using it.
 
-use crate::domain::{Email, FieldError, OneTimeToken, ResetLink, TokenPurpose, User};
+use crate::domain::{Email, FieldError, LinkNames, OneTimeToken, ResetLink, TokenPurpose, User};
 use crate::ports::{Conflict, Login, StoreError};
 use crate::service::Teamgate;
 use crate::service::invite::format_time;
@@ -8,7 +8,7 @@ use crate::service::password_change::PasswordError;
 use crate::service::support::failure::store_failed;
 use crate::service::support::failure::{InternalError, Invalid};
 use crate::service::support::mail::MailKind;
-use crate::service::support::secrets::{hash_secret, is_well_formed, new_secret};
+use crate::service::support::secrets::{hash_secret, link_token, read_link_token};
 use chrono::Duration;
 
 /// The same answer for every reset request.
@@ -58,7 +58,8 @@ impl Teamgate {
     /// The link is added to `user` as the login read them (the write checks their version); a
     /// user changed meanwhile is read again, consistently, and the link added once more.
     async fn mail_reset_link(&self, user: User, email: &Email) -> Result<(), InternalError> {
-        let secret = new_secret(self.ports.rng.as_ref());
+        let names = LinkNames { user_id: user.id.clone(), purpose: TokenPurpose::PasswordReset };
+        let secret = link_token(self.ports.rng.as_ref(), &names);
         let token = OneTimeToken {
             hash: hash_secret(&secret),
             user_id: user.id.clone(),
@@ -106,26 +107,23 @@ impl Teamgate {
     /// the user ends. A write that raced another change of the user starts once more from a
     /// fresh read.
     pub async fn confirm_password_reset(&self, token: &str, new_password: &str) -> Result<(), PasswordError> {
-        if !is_well_formed(token) {
-            return Err(PasswordError::InvalidOrExpiredToken);
-        }
-        let hash = hash_secret(token);
-        let login = self.reset_login(&hash).await?;
+        let (hash, names) = read_link_token(token).ok_or(PasswordError::InvalidOrExpiredToken)?;
+        let login = self.reset_login(&hash, names.as_ref()).await?;
         let password = self.new_password(&login, new_password)?;
         let phc = self.passwords.hash(&password).await?;
         match self.set_password(login.user, phc.clone()).await {
             Err(PasswordError::ConcurrentChange) => {
-                self.set_password(self.reset_login(&hash).await?.user, phc).await
+                self.set_password(self.reset_login(&hash, names.as_ref()).await?.user, phc).await
             }
             other => other,
         }
     }
 
-    /// The login whose live reset link `hash` is, or why there is none.
-    async fn reset_login(&self, hash: &str) -> Result<Login, PasswordError> {
+    /// The login whose live reset link `hash` is (the link naming `names`), or why there is none.
+    async fn reset_login(&self, hash: &str, names: Option<&LinkNames>) -> Result<Login, PasswordError> {
         let (_, login) = self
             .store()
-            .password_reset(hash)
+            .password_reset(hash, names)
             .await
             .map_err(store_failed("password_reset"))?
             .filter(|(_, l)| l.user.has_reset_link(hash, self.now()))

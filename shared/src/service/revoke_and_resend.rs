@@ -17,7 +17,7 @@ use crate::service::support::failure::InternalError;
 use crate::service::support::failure::Invalid;
 use crate::service::support::failure::RateLimited;
 use crate::service::support::failure::store_failed;
-use crate::service::support::secrets::{hash_secret, new_secret};
+use crate::service::support::secrets::{hash_secret, link_token};
 use crate::service::support::views::InvitationView;
 
 #[derive(Debug, thiserror::Error)]
@@ -210,7 +210,7 @@ impl Teamgate {
         if let Some(refused) = refused_domain(caller, &invitation.email) {
             return Err(InviteError::Invalid(Invalid::from(refused)).into());
         }
-        let secret = new_secret(self.ports.rng.as_ref());
+        let secret = link_token(self.ports.rng.as_ref(), &invitation.link_names());
         let expires_at = now + caller.account.settings.invitation_lifetime(caller.preset);
         let limit = caller.preset.resend_limit_per_hour;
         let renewed = invitation.renewed(hash_secret(&secret), expires_at, now, limit).map_err(|wait| {

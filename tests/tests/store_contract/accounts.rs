@@ -35,7 +35,7 @@ pub(crate) async fn a_new_account_reads_back_everywhere_it_is_written(store: Arc
     assert!(store.login_by_id(&UserId::generate()).await.unwrap().is_none());
 
     let redemption =
-        store.redemption(&activation.token.hash).await.unwrap().expect("the link leads somewhere");
+        store.redemption(&activation.token.hash, None).await.unwrap().expect("the link leads somewhere");
     assert_eq!(redemption.token, activation.token);
     assert_eq!(redemption.invitation, activation.invitation);
     assert_eq!(redemption.account, account);
@@ -124,7 +124,7 @@ pub(crate) async fn a_settings_change_and_an_owner_link_change_from_one_read_bot
         );
         assert!(stored.owner_link_is(&link.invitation.id));
         assert_eq!(stored.owner_version, read.owner_version + 1);
-        let redemption = store.redemption(&link.token.hash).await.unwrap().expect("the new link works");
+        let redemption = store.redemption(&link.token.hash, None).await.unwrap().expect("the new link works");
         assert_eq!(redemption.account, stored);
 
         // Each still conflicts with its own kind, based on the same read.
@@ -135,7 +135,7 @@ pub(crate) async fn a_settings_change_and_an_owner_link_change_from_one_read_bot
         let rival_link = rival.new_link.clone().expect("a new link");
         assert_eq!(conflict(store.change_owner_link(&rival).await), Conflict::Stale);
         assert_eq!(store.account(&read.id).await.unwrap(), Some(stored));
-        assert!(store.redemption(&rival_link.token.hash).await.unwrap().is_none(), "no rival link");
+        assert!(store.redemption(&rival_link.token.hash, None).await.unwrap().is_none(), "no rival link");
         assert!(store.user(&rival_link.member.user_id).await.unwrap().is_none(), "no rival user");
     }
 

@@ -116,7 +116,7 @@ pub(crate) async fn dynamodb_every_store_method_costs_at_most_one_read_and_one_w
     let new = invitation(account, &address, InviteeUser::New(person.clone()), now);
     store.create_invitation(&new).await.unwrap();
     record("create_invitation", &calls);
-    store.redemption(&new.token.hash).await.unwrap();
+    store.redemption(&new.token.hash, None).await.unwrap();
     record("redemption", &calls);
     store.invitation(&account.id, &new.invitation.id).await.unwrap();
     record("invitation", &calls);
@@ -219,7 +219,7 @@ pub(crate) async fn dynamodb_every_store_method_costs_at_most_one_read_and_one_w
     let resetting = with_reset_link(&accepted.user, &reset, now);
     store.issue_password_reset(&resetting, &reset).await.unwrap();
     record("issue_password_reset", &calls);
-    store.password_reset(&reset.hash).await.unwrap();
+    store.password_reset(&reset.hash, None).await.unwrap();
     record("password_reset", &calls);
     let changed = resetting.clone().with_password("$argon2id$counted".into());
     store

@@ -40,7 +40,7 @@ pub(crate) async fn an_invitation_needs_its_account_and_its_existing_user(store:
     for read in [person.clone(), person.clone().joined().joined()] {
         let stale = invitation(&account, &person.email, InviteeUser::Existing(read), now);
         assert_eq!(conflict(store.create_invitation(&stale).await), Conflict::Stale);
-        assert!(store.redemption(&stale.token.hash).await.unwrap().is_none());
+        assert!(store.redemption(&stale.token.hash, None).await.unwrap().is_none());
     }
     assert_eq!(seen(store.as_ref(), &account.id, &[&person.id]).await, before, "nothing was written");
     let current = invitation(&account, &person.email, existing(store.as_ref(), &person.id).await, now);
@@ -134,7 +134,8 @@ pub(crate) async fn withdrawing_ends_the_invitation_and_leaves_the_membership(st
     store.withdraw_invitation(&withdrawal).await.expect("revoked");
     assert_eq!(store.invitation(&account.id, &revoked.id).await.unwrap(), Some(revoked.clone()));
     assert_eq!(store.member(&account.id, &person.id).await.unwrap(), Some(new.member.clone()));
-    let redemption = store.redemption(&new.token.hash).await.unwrap().expect("the dead link still says why");
+    let redemption =
+        store.redemption(&new.token.hash, None).await.unwrap().expect("the dead link still says why");
     assert_eq!(redemption.invitation.status, InvitationStatus::Revoked);
 
     let twice = Withdrawal {
@@ -171,8 +172,8 @@ pub(crate) async fn resending_replaces_the_link(store: Arc<dyn Store>) {
     };
     store.resend_invitation(&resend).await.expect("resent");
 
-    assert!(store.redemption(&new.token.hash).await.unwrap().is_none(), "the old link leads nowhere");
-    let redemption = store.redemption(&token.hash).await.unwrap().expect("the new link works");
+    assert!(store.redemption(&new.token.hash, None).await.unwrap().is_none(), "the old link leads nowhere");
+    let redemption = store.redemption(&token.hash, None).await.unwrap().expect("the new link works");
     assert_eq!(redemption.invitation, renewed);
     assert_eq!(store.member(&account.id, &person.id).await.unwrap(), Some(member.clone()));
     let again = Resend {
@@ -201,7 +202,7 @@ pub(crate) async fn a_discarded_invitation_leaves_nothing_behind(store: Arc<dyn 
 
     assert!(store.invitation(&account.id, &new.invitation.id).await.unwrap().is_none());
     assert!(store.member(&account.id, &new.member.user_id).await.unwrap().is_none());
-    assert!(store.redemption(&new.token.hash).await.unwrap().is_none());
+    assert!(store.redemption(&new.token.hash, None).await.unwrap().is_none());
     assert!(store.login_by_email(&address).await.unwrap().is_none());
     let events_after =
         store.audit_events(&account.id, &PageRequest { limit: 100, after: None }).await.unwrap().items;
@@ -224,7 +225,7 @@ pub(crate) async fn a_discarded_invitation_leaves_nothing_behind(store: Arc<dyn 
         before,
         "nothing was written"
     );
-    assert!(store.redemption(&new.token.hash).await.unwrap().is_some(), "the link stays");
+    assert!(store.redemption(&new.token.hash, None).await.unwrap().is_some(), "the link stays");
 }
 
 /// A discard takes back one membership: a new user the invitation created, whom another account
@@ -243,7 +244,7 @@ pub(crate) async fn a_discard_keeps_a_user_invited_elsewhere_meanwhile(store: Ar
     store.discard_invitation(&unmailable).await.expect("taken back");
     assert!(store.member(&first.account.id, &person.id).await.unwrap().is_none());
     assert!(store.invitation(&first.account.id, &unmailable.invitation.id).await.unwrap().is_none());
-    assert!(store.redemption(&unmailable.token.hash).await.unwrap().is_none());
+    assert!(store.redemption(&unmailable.token.hash, None).await.unwrap().is_none());
     let kept = stored_user(store.as_ref(), &person.id).await;
     assert_eq!(kept, person.clone().joined().left_membership(), "one membership fewer");
     assert_eq!(kept.memberships, Some(1));
@@ -309,8 +310,8 @@ pub(crate) async fn an_acceptance_or_resend_based_on_a_stale_membership_fails_an
         event: Some(event(&account.id, AuditAction::InvitationResent, renewed.id.as_str(), later)),
     };
     assert_eq!(conflict(store.resend_invitation(&resend).await), Conflict::Stale);
-    assert!(store.redemption(&token.hash).await.unwrap().is_none(), "the new link was not written");
-    let old = store.redemption(&new.token.hash).await.unwrap().expect("the old link still works");
+    assert!(store.redemption(&token.hash, None).await.unwrap().is_none(), "the new link was not written");
+    let old = store.redemption(&new.token.hash, None).await.unwrap().expect("the old link still works");
     assert_eq!(old.invitation, new.invitation);
     assert_eq!(seen(store.as_ref(), &account.id, &[&person.id]).await, before, "nothing was written");
 

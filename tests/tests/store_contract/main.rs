@@ -518,6 +518,7 @@ contract! {
     tokens: [
         an_accepted_token_is_spent,
         an_unknown_token_redeems_to_nothing,
+        a_link_that_names_its_records_leads_only_where_its_token_does,
         a_password_change_needs_the_version_and_ends_every_live_reset_link,
     ],
     members: [

@@ -154,7 +154,13 @@ pub(crate) async fn a_removal_based_on_a_stale_user_fails_and_writes_nothing(sto
     assert_eq!(conflict(store.remove_member(&removal).await), Conflict::Stale);
     assert_eq!(seen(store.as_ref(), &account.id, &[&person.id]).await, before, "nothing was written");
     assert!(store.login_by_email(&person.email).await.unwrap().is_some(), "the login stays");
-    assert!(store.redemption(&new.token.hash).await.unwrap().is_some_and(|r| r.invitation == new.invitation));
+    assert!(
+        store
+            .redemption(&new.token.hash, None)
+            .await
+            .unwrap()
+            .is_some_and(|r| r.invitation == new.invitation)
+    );
 
     let current = MemberRemoval { user: UserAfterRemoval::Released(resetting), ..removal };
     store.remove_member(&current).await.expect("removed on the user as stored");
@@ -268,7 +274,7 @@ pub(crate) async fn a_removal_racing_an_invitation_never_orphans_a_membership(st
                 winners.0 += 1;
                 assert_eq!((&user, &in_first, &in_second), (&None, &None, &None));
                 assert!(store.login_by_email(&person.email).await.unwrap().is_none());
-                assert!(store.redemption(&new.token.hash).await.unwrap().is_none());
+                assert!(store.redemption(&new.token.hash, None).await.unwrap().is_none());
             }
             (Err(StoreError::Conflict(Conflict::Stale)), Ok(())) => {
                 winners.1 += 1;

@@ -45,7 +45,7 @@ pub(crate) async fn an_owner_recovery_acceptance_passes_the_account(store: Arc<d
     store.change_owner_link(&started).await.expect("the recovery link is out");
     let InviteeUser::New(rescuer) = &recovery.user else { unreachable!("a new person") };
 
-    let redemption = store.redemption(&recovery.token.hash).await.unwrap().expect("the link works");
+    let redemption = store.redemption(&recovery.token.hash, None).await.unwrap().expect("the link works");
     assert_eq!(redemption.account, started.account);
     assert!(redemption.account.owner_link_is(&recovery.invitation.id));
     let mut accepted = acceptance(&recovery, rescuer, now);
@@ -94,7 +94,7 @@ pub(crate) async fn of_two_owner_link_changes_from_one_account_version_exactly_o
     let lost_link = lost.new_link.as_ref().expect("a new link");
     assert!(store.invitation(&account.id, &lost_link.invitation.id).await.unwrap().is_none());
     assert!(store.member(&account.id, &lost_link.member.user_id).await.unwrap().is_none());
-    assert!(store.redemption(&lost_link.token.hash).await.unwrap().is_none());
+    assert!(store.redemption(&lost_link.token.hash, None).await.unwrap().is_none());
     assert!(store.login_by_email(&lost_link.invitation.email).await.unwrap().is_none(), "no claim is left");
     assert!(store.user(&lost_link.member.user_id).await.unwrap().is_none());
 }
@@ -117,7 +117,7 @@ pub(crate) async fn an_owner_link_change_cancelling_a_link_used_meanwhile_writes
     let before = seen(store.as_ref(), &account.id, &users).await;
     assert_eq!(conflict(store.change_owner_link(&recovery).await), Conflict::Stale);
     assert_eq!(seen(store.as_ref(), &account.id, &users).await, before, "nothing was written");
-    assert!(store.redemption(&next.token.hash).await.unwrap().is_none(), "no new token");
+    assert!(store.redemption(&next.token.hash, None).await.unwrap().is_none(), "no new token");
     assert!(store.login_by_email(&next.invitation.email).await.unwrap().is_none(), "no new claim");
 
     // A link used up by a write that left the account as read: the link's condition fails.
@@ -132,7 +132,7 @@ pub(crate) async fn an_owner_link_change_cancelling_a_link_used_meanwhile_writes
     assert_eq!(before.account.as_ref(), Some(account), "the account is as read");
     assert_eq!(conflict(store.change_owner_link(&recovery).await), Conflict::TokenSpent);
     assert_eq!(seen(store.as_ref(), &account.id, &users).await, before, "nothing was written");
-    assert!(store.redemption(&next.token.hash).await.unwrap().is_none(), "no new token");
+    assert!(store.redemption(&next.token.hash, None).await.unwrap().is_none(), "no new token");
     assert!(store.login_by_email(&next.invitation.email).await.unwrap().is_none(), "no new claim");
 
     // The same for a link the cleanup ended meanwhile.
@@ -177,9 +177,10 @@ pub(crate) async fn dropping_an_owner_link_candidate_frees_their_email(store: Ar
     assert!(store.member(&account.id, &candidate.id).await.unwrap().is_none());
     assert!(store.user(&candidate.id).await.unwrap().is_none());
     assert!(store.login_by_email(&candidate.email).await.unwrap().is_none());
-    let dead = store.redemption(&first.token.hash).await.unwrap().expect("the dead link still says why");
+    let dead =
+        store.redemption(&first.token.hash, None).await.unwrap().expect("the dead link still says why");
     assert_eq!((dead.invitation.status, dead.user, dead.member), (InvitationStatus::Revoked, None, None));
-    let redemption = store.redemption(&second.token.hash).await.unwrap().expect("the new link works");
+    let redemption = store.redemption(&second.token.hash, None).await.unwrap().expect("the new link works");
     assert_eq!(redemption.invitation, second.invitation);
     assert_eq!(conflict(store.change_owner_link(&replaced).await), Conflict::Stale, "once");
     let again = invitation(&account, &candidate.email, InviteeUser::New(user(&candidate.email, now)), now);
@@ -225,7 +226,7 @@ pub(crate) async fn a_transfer_keeps_a_pending_owner_link(store: Arc<dyn Store>)
     assert_eq!(stored.version, active.version, "the settings' version is not the owner's");
 
     // The recovery link still works: its acceptance passes the account on from the new owner.
-    let redemption = store.redemption(&recovery.token.hash).await.unwrap().expect("the link works");
+    let redemption = store.redemption(&recovery.token.hash, None).await.unwrap().expect("the link works");
     assert_eq!(redemption.account, stored);
     let InviteeUser::New(rescuer) = &recovery.user else { unreachable!("a new person") };
     let mut accepted = acceptance(&recovery, rescuer, now);
@@ -286,7 +287,7 @@ pub(crate) async fn a_never_activated_owner_gets_a_new_link_whatever_became_of_t
     let late = owner_link_change(&rerecovery.account, third.clone());
     assert_eq!(conflict(store.change_owner_link(&late).await), Conflict::AlreadyMember);
     assert_eq!(seen(store.as_ref(), &account.id, &[&owner.id]).await, before, "nothing was written");
-    assert!(store.redemption(&third.token.hash).await.unwrap().is_none());
+    assert!(store.redemption(&third.token.hash, None).await.unwrap().is_none());
 
     // The old links are dead; the new one makes the owner active.
     let mut dead = acceptance(&first, &stored, now);

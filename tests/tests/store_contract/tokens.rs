@@ -20,7 +20,7 @@ pub(crate) async fn an_accepted_token_is_spent(store: Arc<dyn Store>) {
         Conflict::TokenSpent
     );
     let redemption =
-        store.redemption(&activation.token.hash).await.unwrap().expect("the link still leads there");
+        store.redemption(&activation.token.hash, None).await.unwrap().expect("the link still leads there");
     assert_eq!(redemption.invitation.status, InvitationStatus::Accepted);
     assert_eq!(redemption.user.as_ref(), Some(&accepted.user));
     assert_eq!(redemption.member.as_ref(), Some(&accepted.member));
@@ -31,12 +31,36 @@ pub(crate) async fn an_accepted_token_is_spent(store: Arc<dyn Store>) {
 }
 
 pub(crate) async fn an_unknown_token_redeems_to_nothing(store: Arc<dyn Store>) {
-    assert!(store.redemption(&token_hash()).await.unwrap().is_none());
+    assert!(store.redemption(&token_hash(), None).await.unwrap().is_none());
     let now = now();
     let Founded { activation, owner, .. } = found_account(store.as_ref(), now).await;
     let mut forged = acceptance(&activation, &owner, now);
     forged.token_hash = token_hash();
     assert_eq!(conflict(store.accept_invitation(&forged).await), Conflict::TokenSpent);
+}
+
+pub(crate) async fn a_link_that_names_its_records_leads_only_where_its_token_does(store: Arc<dyn Store>) {
+    // Given an owner's activation link and a member's reset link
+    let now = now();
+    let founded = found_account(store.as_ref(), now).await;
+    let activation = &founded.activation.token;
+    let member = active_member(store.as_ref(), &founded.account, "named", now).await.user;
+    let reset = reset_token(&member, now);
+    store.issue_password_reset(&with_reset_link(&member, &reset, now), &reset).await.expect("issued");
+
+    // When each is looked up with what it names, then with what another link names
+    let named = store.redemption(&activation.hash, Some(&activation.names())).await.unwrap();
+    let unnamed = store.redemption(&activation.hash, None).await.unwrap();
+    let misnamed = store.redemption(&activation.hash, Some(&reset.names())).await.unwrap();
+    let named_reset = store.password_reset(&reset.hash, Some(&reset.names())).await.unwrap();
+    let misnamed_reset = store.password_reset(&reset.hash, Some(&activation.names())).await.unwrap();
+
+    // Then what it names leads where its token does, and anything else leads nowhere
+    let invitation = |r: Option<shared::ports::Redemption>| r.map(|r| r.invitation);
+    assert_eq!(invitation(named), invitation(unnamed).or_else(|| panic!("the link works")));
+    assert!(misnamed.is_none());
+    assert_eq!(named_reset.map(|(token, login)| (token, login.user.id)), Some((reset.clone(), member.id)));
+    assert!(misnamed_reset.is_none());
 }
 
 pub(crate) async fn a_password_change_needs_the_version_and_ends_every_live_reset_link(
@@ -57,7 +81,10 @@ pub(crate) async fn a_password_change_needs_the_version_and_ends_every_live_rese
     let stale_link = reset_token(&read, now);
     let stale = with_reset_link(&read, &stale_link, now);
     assert_eq!(conflict(store.issue_password_reset(&stale, &stale_link).await), Conflict::Stale);
-    assert!(store.password_reset(&stale_link.hash).await.unwrap().is_none(), "its token was not written");
+    assert!(
+        store.password_reset(&stale_link.hash, None).await.unwrap().is_none(),
+        "its token was not written"
+    );
     let nobody = User { id: UserId::generate(), ..current.clone() };
     assert_eq!(
         conflict(store.issue_password_reset(&nobody, &reset_token(&read, now)).await),
@@ -66,16 +93,16 @@ pub(crate) async fn a_password_change_needs_the_version_and_ends_every_live_rese
 
     assert_eq!(store.user(&read.id).await.unwrap(), Some(current.clone()));
     for link in &links {
-        let (token, login) = store.password_reset(&link.hash).await.unwrap().expect("a live link");
+        let (token, login) = store.password_reset(&link.hash, None).await.unwrap().expect("a live link");
         assert_eq!(&token, link);
         assert_eq!(login.user, current);
         assert!(login.user.has_reset_link(&link.hash, now));
     }
     assert!(
-        store.password_reset(&accepted.token_hash).await.unwrap().is_none(),
+        store.password_reset(&accepted.token_hash, None).await.unwrap().is_none(),
         "an invitation link is no reset"
     );
-    assert!(store.password_reset(&token_hash()).await.unwrap().is_none());
+    assert!(store.password_reset(&token_hash(), None).await.unwrap().is_none());
 
     let outdated =
         PasswordChange { user: read.clone().with_password("$argon2id$old".into()), spent_links: vec![] };
@@ -84,7 +111,7 @@ pub(crate) async fn a_password_change_needs_the_version_and_ends_every_live_rese
     let change = PasswordChange { user: current.clone().with_password("$argon2id$new".into()), spent_links };
     store.change_password(&change).await.expect("a live link sets the password");
     for link in &links {
-        assert!(store.password_reset(&link.hash).await.unwrap().is_none(), "every live link is spent");
+        assert!(store.password_reset(&link.hash, None).await.unwrap().is_none(), "every live link is spent");
     }
     let stored = store.login_by_id(&read.id).await.unwrap().map(|l| l.user);
     assert_eq!(stored, Some(change.user.clone()));

@@ -17,7 +17,7 @@ pub(crate) async fn an_email_is_claimed_by_one_user(store: Arc<dyn Store>) {
     assert_eq!(conflict(store.create_invitation(&again).await), Conflict::EmailTaken);
     assert!(store.member(&second.account.id, &again.member.user_id).await.unwrap().is_none());
     assert!(store.invitation(&second.account.id, &again.invitation.id).await.unwrap().is_none());
-    assert!(store.redemption(&again.token.hash).await.unwrap().is_none());
+    assert!(store.redemption(&again.token.hash, None).await.unwrap().is_none());
     let login = store.login_by_email(&person.email).await.unwrap().expect("the first claim stands");
     assert_eq!(login.user.id, person.id);
 

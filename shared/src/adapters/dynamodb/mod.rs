@@ -29,7 +29,7 @@ use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::domain::{AccountId, Member, UserId};
+use crate::domain::{AccountId, LinkNames, Member, OneTimeToken, UserId};
 use crate::ports::{Login, Page, PageRequest, StoreError, StoreResult};
 use items::{Item, s};
 use write::Writes;
@@ -196,6 +196,20 @@ impl DynamoStore {
     }
 
     /// A user's login by id: their profile and memberships, one `Query` on `ByUser`.
+    /// What a link leads to: what it names, or, for a link that names nothing (mailed before
+    /// links named their records), what its token item says; `None` for an unknown token.
+    async fn link_names(
+        &self,
+        token_hash: &str,
+        names: Option<&LinkNames>,
+    ) -> StoreResult<Option<LinkNames>> {
+        if let Some(names) = names {
+            return Ok(Some(names.clone()));
+        }
+        let token = self.get_record::<OneTimeToken>(items::token_key(token_hash)).await?;
+        Ok(token.map(|t| t.names()))
+    }
+
     async fn login_of(&self, user: &UserId) -> StoreResult<Option<Login>> {
         let found = self
             .index_partition(

@@ -15,7 +15,7 @@ use super::write::{Condition, Writes};
 use super::{DynamoStore, Listing, keys, login, sort_key_position, unavailable};
 use crate::domain::{
     Account, AccountId, ApiKey, ApiKeyId, AuditEvent, Email, Invitation, InvitationId, InvitationStatus,
-    Member, OneTimeToken, Phone, RefreshSession, SessionFamilyId, TokenPurpose, User, UserId,
+    LinkNames, Member, OneTimeToken, Phone, RefreshSession, SessionFamilyId, TokenPurpose, User, UserId,
 };
 use crate::ports::{
     API_KEY_USE_RESOLUTION, Acceptance, CallerRecord, Conflict, InvitationQuery, InviteeUser, Login,
@@ -252,20 +252,35 @@ impl Store for DynamoStore {
     /// Two round trips: the token names the invitation, its account and its user; then the
     /// invitation, the account, the user and the membership (one consistent `BatchGetItem`) and
     /// the user's login (one `Query`) are read at once.
-    async fn redemption(&self, token_hash: &str) -> StoreResult<Option<Redemption>> {
-        let Some(token) = self.get_record::<OneTimeToken>(items::token_key(token_hash)).await? else {
+    /// One round trip when the link names its records: the token item is read with them. A
+    /// link that names nothing is read first for what it leads to.
+    async fn redemption(
+        &self,
+        token_hash: &str,
+        names: Option<&LinkNames>,
+    ) -> StoreResult<Option<Redemption>> {
+        let Some(names) = self.link_names(token_hash, names).await? else {
             return Ok(None);
         };
-        let TokenPurpose::Invitation { account_id, invitation_id } = &token.purpose else {
+        let TokenPurpose::Invitation { account_id, invitation_id } = &names.purpose else {
             return Ok(None);
         };
+        let token_key = items::token_key(token_hash);
         let account_key = items::key(keys::account(account_id), keys::META);
         let invitation_key = items::key(keys::account(account_id), keys::invitation(invitation_id));
-        let user_key = items::user_key(&token.user_id);
-        let member_key = items::key(keys::account(account_id), keys::member(&token.user_id));
-        let wanted = vec![account_key.clone(), invitation_key.clone(), user_key.clone(), member_key.clone()];
-        let (found, login) = tokio::try_join!(self.batch_get(wanted), self.login_of(&token.user_id))?;
-        let (Some(account), Some(invitation)) = (find(&found, &account_key), find(&found, &invitation_key))
+        let user_key = items::user_key(&names.user_id);
+        let member_key = items::key(keys::account(account_id), keys::member(&names.user_id));
+        let wanted = vec![
+            token_key.clone(),
+            account_key.clone(),
+            invitation_key.clone(),
+            user_key.clone(),
+            member_key.clone(),
+        ];
+        let (found, login) = tokio::try_join!(self.batch_get(wanted), self.login_of(&names.user_id))?;
+        let token = find(&found, &token_key).map(items::record::<OneTimeToken>).transpose()?;
+        let (Some(token), Some(account), Some(invitation)) =
+            (token.filter(|t| t.names() == names), find(&found, &account_key), find(&found, &invitation_key))
         else {
             return Ok(None);
         };
@@ -459,15 +474,22 @@ impl Store for DynamoStore {
         self.send(writes).await
     }
 
-    /// Two round trips, like `redemption`: the token names the user whose item (consistently)
-    /// and login are read next.
-    async fn password_reset(&self, token_hash: &str) -> StoreResult<Option<(OneTimeToken, Login)>> {
-        let token = self.get_record::<OneTimeToken>(items::token_key(token_hash)).await?;
-        let Some(token) = token.filter(|t| t.purpose == TokenPurpose::PasswordReset) else {
+    /// One round trip when the link names its user, as `redemption`.
+    async fn password_reset(
+        &self,
+        token_hash: &str,
+        names: Option<&LinkNames>,
+    ) -> StoreResult<Option<(OneTimeToken, Login)>> {
+        let Some(names) = self.link_names(token_hash, names).await? else {
             return Ok(None);
         };
-        let (user, login) = tokio::try_join!(self.user(&token.user_id), self.login_of(&token.user_id))?;
-        Ok(user.zip(login).map(|(user, login)| (token, Login { user, ..login })))
+        let (token_key, user_key) = (items::token_key(token_hash), items::user_key(&names.user_id));
+        let wanted = vec![token_key.clone(), user_key.clone()];
+        let (found, login) = tokio::try_join!(self.batch_get(wanted), self.login_of(&names.user_id))?;
+        let token = find(&found, &token_key).map(items::record::<OneTimeToken>).transpose()?;
+        let token = token.filter(|t| t.purpose == TokenPurpose::PasswordReset && t.names() == names);
+        let user = find(&found, &user_key).map(items::record::<User>).transpose()?;
+        Ok(token.zip(user).zip(login).map(|((token, user), login)| (token, Login { user, ..login })))
     }
 
     /// One transaction, so at most 97 memberships (DynamoDB's limit is 100 items). Reads the
