@@ -236,8 +236,6 @@ pub struct Redemption {
     pub user: Option<User>,
     /// The invitee's membership of the account, if it still exists.
     pub member: Option<Member>,
-    /// The invitee's memberships of every account, for the answer (not for decisions).
-    pub memberships: Vec<Membership>,
 }
 
 /// Accepting an invitation: the new states of everything it touches, written at once, provided

@@ -15,7 +15,7 @@ use tests::emulators::{DynamoCalls, VERIFIED_SENDER, WRITES, counted_dynamo_stor
 /// (route, calls, sequential round trips, read units, write units) at most.
 const BUDGET: &[(&str, usize, usize, f64, f64)] = &[
     ("POST /v1/operator/accounts", 2, 2, 0.0, 12.0),
-    ("POST /v1/invitations/inspect", 2, 1, 5.5, 0.0),
+    ("POST /v1/invitations/inspect", 1, 1, 5.0, 0.0),
     ("POST /v1/invitations/accept", 4, 2, 5.5, 13.0),
     ("POST /v1/sessions", 4, 2, 0.5, 10.0),
     ("POST /v1/sessions/refresh", 3, 2, 1.5, 1.0),

@@ -438,8 +438,7 @@ impl Store for MemoryStore {
             let account = s.accounts.get(account_id)?.clone();
             let user = s.users.get(&token.user_id).cloned();
             let member = s.members.get(&(account_id.clone(), token.user_id.clone())).cloned();
-            let memberships = user.as_ref().map(|u| s.login(u).memberships).unwrap_or_default();
-            Some(Redemption { token, invitation, account, user, member, memberships })
+            Some(Redemption { token, invitation, account, user, member })
         }))
     }
 

@@ -9,7 +9,7 @@ use crate::domain::{
     PasswordPolicy, ProfileInput, Refusal, RoleName, UserId,
 };
 use crate::failure_codes;
-use crate::ports::{Acceptance, Conflict, Membership, Redemption, StoreError};
+use crate::ports::{Acceptance, AccountSummary, Conflict, Membership, Redemption, StoreError};
 use crate::service::Teamgate;
 use crate::service::invite::role_titles;
 use crate::service::support::failure::RateLimited;
@@ -73,7 +73,6 @@ struct Acceptable {
     user: crate::domain::User,
     member: Member,
     profile: crate::domain::Profile,
-    memberships: Vec<Membership>,
 }
 
 /// What the activation page shows before the person commits.
@@ -160,7 +159,7 @@ impl Teamgate {
     /// What the link leads to, if it can be accepted now: the owner link still the account's,
     /// the membership still waiting on it and not blocked, the profile complete.
     async fn acceptable(&self, command: &AcceptCommand) -> Result<Acceptable, RedeemError> {
-        let Redemption { invitation, account, user, member, memberships, .. } =
+        let Redemption { invitation, account, user, member, .. } =
             self.live_redemption(&command.token).await?;
         let link_is_live = !invitation.for_owner || account.owner_link_is(&invitation.id);
         let waiting = member.filter(|m| link_is_live && m.invitation_id.as_ref() == Some(&invitation.id));
@@ -171,7 +170,7 @@ impl Teamgate {
             member.activated(self.now()).map_err(|Refusal::MemberBlocked| RedeemError::MemberBlocked)?;
         let known = user.profile().or(command.profile.clone());
         let profile = self.preset(&account.preset).profile.parse(&known, true).map_err(Invalid)?;
-        Ok(Acceptable { invitation, account, user, member, profile, memberships })
+        Ok(Acceptable { invitation, account, user, member, profile })
     }
 
     /// Writes the acceptance of the link's records as read, provided they are still as read.
@@ -180,7 +179,7 @@ impl Teamgate {
         acceptable: Acceptable,
         password: &PasswordStep,
     ) -> Result<SessionView, RedeemError> {
-        let Acceptable { invitation, account, user, member, profile, memberships } = acceptable;
+        let Acceptable { invitation, account, user, member, profile } = acceptable;
         let first_password = match (password, &user.password_hash) {
             (PasswordStep::First(phc), None) => Some(phc.clone()),
             (PasswordStep::Checked(checked), Some(stored)) if checked == stored => None,
@@ -229,21 +228,30 @@ impl Teamgate {
             account: account_after,
             former_owner,
         };
-        self.store().accept_invitation(&acceptance).await.map_err(|e| match e {
+        // The person's other memberships, for the answer only, are read while the write goes.
+        let (written, login) =
+            tokio::join!(self.store().accept_invitation(&acceptance), self.store().login_by_id(&user.id));
+        written.map_err(|e| match e {
             StoreError::Conflict(Conflict::PhoneTaken) => RedeemError::PhoneTaken,
             StoreError::Conflict(_) => RedeemError::ConcurrentChange,
             other => store_failed("accept_invitation")(other).into(),
         })?;
-        let memberships = memberships
+        // The acceptance stands: a failed read of the others answers with this membership alone.
+        let others = match login {
+            Ok(login) => login.map(|l| l.memberships).unwrap_or_default(),
+            Err(error) => {
+                tracing::warn!(%error, "an accepted invitation answered without the person's other accounts");
+                Vec::new()
+            }
+        };
+        let accepted = Membership { member: member.clone(), account: AccountSummary::from(&account) };
+        let mut memberships: Vec<Membership> = others
             .into_iter()
-            .map(|m| {
-                if m.account.id == account.id {
-                    Membership { member: member.clone(), account: m.account }
-                } else {
-                    m
-                }
-            })
-            .collect::<Vec<_>>();
+            .map(|m| if m.account.id == account.id { accepted.clone() } else { m })
+            .collect();
+        if !memberships.iter().any(|m| m.account.id == account.id) {
+            memberships.push(accepted);
+        }
         Ok(self.session_view(&user, &memberships, refresh_token, now)?)
     }
 

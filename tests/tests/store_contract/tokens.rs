@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use shared::domain::LIVE_RESET_LINKS;
+use shared::domain::{LIVE_RESET_LINKS, LinkNames};
 use shared::ports::PasswordChange;
 
 use super::*;
@@ -51,16 +51,28 @@ pub(crate) async fn a_link_that_names_its_records_leads_only_where_its_token_doe
     // When each is looked up with what it names, then with what another link names
     let named = store.redemption(&activation.hash, Some(&activation.names())).await.unwrap();
     let unnamed = store.redemption(&activation.hash, None).await.unwrap();
-    let misnamed = store.redemption(&activation.hash, Some(&reset.names())).await.unwrap();
+    let someone_else = |names: LinkNames| LinkNames { user_id: UserId::generate(), ..names };
+    let another_invitation = LinkNames {
+        purpose: TokenPurpose::Invitation {
+            account_id: founded.account.id.clone(),
+            invitation_id: InvitationId::generate(),
+        },
+        ..activation.names()
+    };
+    let mut misnamed = Vec::new();
+    for names in [reset.names(), someone_else(activation.names()), another_invitation] {
+        misnamed.push(store.redemption(&activation.hash, Some(&names)).await.unwrap().is_some());
+    }
     let named_reset = store.password_reset(&reset.hash, Some(&reset.names())).await.unwrap();
-    let misnamed_reset = store.password_reset(&reset.hash, Some(&activation.names())).await.unwrap();
+    for names in [activation.names(), someone_else(reset.names())] {
+        misnamed.push(store.password_reset(&reset.hash, Some(&names)).await.unwrap().is_some());
+    }
 
     // Then what it names leads where its token does, and anything else leads nowhere
     let invitation = |r: Option<shared::ports::Redemption>| r.map(|r| r.invitation);
     assert_eq!(invitation(named), invitation(unnamed).or_else(|| panic!("the link works")));
-    assert!(misnamed.is_none());
     assert_eq!(named_reset.map(|(token, login)| (token, login.user.id)), Some((reset.clone(), member.id)));
-    assert!(misnamed_reset.is_none());
+    assert_eq!(misnamed, [false; 5], "misnamed links lead nowhere");
 }
 
 pub(crate) async fn a_password_change_needs_the_version_and_ends_every_live_reset_link(

@@ -195,7 +195,6 @@ impl DynamoStore {
         }
     }
 
-    /// A user's login by id: their profile and memberships, one `Query` on `ByUser`.
     /// What a link leads to: what it names, or, for a link that names nothing (mailed before
     /// links named their records), what its token item says; `None` for an unknown token.
     async fn link_names(
@@ -210,6 +209,7 @@ impl DynamoStore {
         Ok(token.map(|t| t.names()))
     }
 
+    /// A user's login by id: their profile and memberships, one `Query` on `ByUser`.
     async fn login_of(&self, user: &UserId) -> StoreResult<Option<Login>> {
         let found = self
             .index_partition(

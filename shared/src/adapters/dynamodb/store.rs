@@ -277,7 +277,7 @@ impl Store for DynamoStore {
             user_key.clone(),
             member_key.clone(),
         ];
-        let (found, login) = tokio::try_join!(self.batch_get(wanted), self.login_of(&names.user_id))?;
+        let found = self.batch_get(wanted).await?;
         let token = find(&found, &token_key).map(items::record::<OneTimeToken>).transpose()?;
         let (Some(token), Some(account), Some(invitation)) =
             (token.filter(|t| t.names() == names), find(&found, &account_key), find(&found, &invitation_key))
@@ -289,7 +289,6 @@ impl Store for DynamoStore {
             account: items::record(account)?,
             user: find(&found, &user_key).map(items::record).transpose()?,
             member: find(&found, &member_key).map(items::record).transpose()?,
-            memberships: login.map(|l| l.memberships).unwrap_or_default(),
             token,
         }))
     }
@@ -483,11 +482,14 @@ impl Store for DynamoStore {
         let Some(names) = self.link_names(token_hash, names).await? else {
             return Ok(None);
         };
+        if names.purpose != TokenPurpose::PasswordReset {
+            return Ok(None);
+        }
         let (token_key, user_key) = (items::token_key(token_hash), items::user_key(&names.user_id));
         let wanted = vec![token_key.clone(), user_key.clone()];
         let (found, login) = tokio::try_join!(self.batch_get(wanted), self.login_of(&names.user_id))?;
         let token = find(&found, &token_key).map(items::record::<OneTimeToken>).transpose()?;
-        let token = token.filter(|t| t.purpose == TokenPurpose::PasswordReset && t.names() == names);
+        let token = token.filter(|t| t.names() == names);
         let user = find(&found, &user_key).map(items::record::<User>).transpose()?;
         Ok(token.zip(user).zip(login).map(|((token, user), login)| (token, Login { user, ..login })))
     }
