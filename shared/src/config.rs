@@ -14,7 +14,7 @@ use crate::adapters::outbox::OutboxMailer;
 use crate::adapters::ses::{Backoff, Sender, SesMailer};
 use crate::adapters::system::{AdjustableClock, NoMail, OsRng, SystemClock};
 use crate::http::routes::{EVERY_ROUTE, Keys, effects};
-use crate::http::{Api, DevTools};
+use crate::http::{Api, DevEvents, DevTools};
 use crate::ports::{Clock, Mailer, Store};
 use crate::service::support::access::AccessTokens;
 use crate::service::support::limits::RateLimits;
@@ -241,9 +241,20 @@ impl Config {
             MailerChoice::Outbox => return Err(lambda_only("MAILER", "outbox")),
             MailerChoice::Ses { .. } | MailerChoice::NoMail => (Arc::new(NoMail), None),
         };
-        let ports =
-            Ports { store: self.store::<SCOPE>().await?, mailer, clock: shared_clock, rng: Arc::new(OsRng) };
-        self.assemble(ports, dev.then_some(DevTools { outbox, clock }))
+        // The dev server keeps its in-memory store at hand, to publish its stream of audit events.
+        let memory = match &self.store {
+            StoreChoice::Memory if const { SCOPE == EVERY_ROUTE } && dev => {
+                Some(Arc::new(MemoryStore::new()))
+            }
+            _ => None,
+        };
+        let store: Arc<dyn Store> = match &memory {
+            Some(memory) => memory.clone(),
+            None => self.store::<SCOPE>().await?,
+        };
+        let events = memory.map(|store| DevEvents { store, bus: Arc::default() });
+        let ports = Ports { store, mailer, clock: shared_clock, rng: Arc::new(OsRng) };
+        self.assemble(ports, dev.then_some(DevTools { outbox, clock, events }))
     }
 
     /// The application of a function that reads the table and sends no mail (the authorizer).

@@ -513,6 +513,31 @@ pub struct OutgoingMail {
     pub html: String,
 }
 
+/// One event as the event bus carries it: an audit event, named for the rules that match it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BusEvent {
+    /// `Invitation Sent`, `Member Blocked`… (`AuditAction::detail_type`).
+    pub detail_type: &'static str,
+    /// The event as JSON (`service/publish.rs`, `Detail`).
+    pub detail: String,
+    pub time: DateTime<Utc>,
+}
+
+/// The most events one `EventBus::put` takes (EventBridge's `PutEvents` limit).
+pub const BUS_BATCH: usize = 10;
+
+#[derive(Debug, thiserror::Error)]
+#[error("event bus unavailable")]
+pub struct BusUnavailable(#[source] pub Box<dyn std::error::Error + Send + Sync>);
+
+/// Where events go: EventBridge, or the dev server's outbox.
+#[async_trait]
+pub trait EventBus: Send + Sync {
+    /// Puts at most `BUS_BATCH` events; whether each was taken, in their order (a bus may take
+    /// some of a batch and refuse others).
+    async fn put(&self, events: &[BusEvent]) -> Result<Vec<bool>, BusUnavailable>;
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     /// The mail service refused this message (unverified sender, suppressed address…).

@@ -106,11 +106,30 @@ pub async fn spawn_app_on(
     mailer: Arc<dyn shared::ports::Mailer>,
     adjust: impl FnOnce(&mut shared::service::Settings),
 ) -> TestApp {
+    assemble_on(store, mailer, None, adjust).await
+}
+
+/// The application over an in-memory store of the test's and the given mailer, publishing the
+/// store's audit events on `GET /_dev/events` as the dev server does; its mail read from moto.
+pub async fn spawn_app_on_memory(
+    store: Arc<shared::adapters::memory::MemoryStore>,
+    mailer: Arc<dyn shared::ports::Mailer>,
+) -> TestApp {
+    let events = shared::http::DevEvents { store: store.clone(), bus: Arc::default() };
+    assemble_on(store, mailer, Some(events), |_| {}).await
+}
+
+async fn assemble_on(
+    store: Arc<dyn shared::ports::Store>,
+    mailer: Arc<dyn shared::ports::Mailer>,
+    events: Option<shared::http::DevEvents>,
+    adjust: impl FnOnce(&mut shared::service::Settings),
+) -> TestApp {
     let (listener, config) = prepare(adjust).await;
     let clock = Arc::new(shared::adapters::system::AdjustableClock::default());
     let rng = Arc::new(shared::adapters::system::OsRng);
     let ports = shared::service::Ports { store, mailer, clock: clock.clone(), rng };
-    let dev = shared::http::DevTools { outbox: None, clock };
+    let dev = shared::http::DevTools { outbox: None, clock, events };
     let api = Arc::new(config.assemble(ports, Some(dev)).expect("the app builds"));
     serve(listener, config, api, Mailbox::Moto)
 }

@@ -29,6 +29,9 @@ struct State {
     tokens: HashMap<String, OneTimeToken>,
     sessions: HashMap<SessionFamilyId, RefreshSession>,
     events: BTreeMap<(AccountId, EventId), AuditEvent>,
+    /// Audit events written since the stream was last taken, in the order written: what the
+    /// table's stream gives the publisher in AWS (`MemoryStore::take_stream`).
+    stream: Vec<AuditEvent>,
     /// Counts per `key#window`; the windows of the past are dropped as new ones start.
     rates: HashMap<String, u32>,
     api_keys: BTreeMap<(AccountId, ApiKeyId), ApiKey>,
@@ -42,6 +45,12 @@ pub struct MemoryStore {
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The audit events written since the last call, in the order written; the stream starts
+    /// over. The dev server publishes them as the publisher function does from the table's stream.
+    pub fn take_stream(&self) -> Vec<AuditEvent> {
+        self.with(|s| std::mem::take(&mut s.stream))
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
@@ -139,7 +148,7 @@ impl State {
         }
         self.invitations.remove(&(invitation.account_id.clone(), invitation.id.clone()));
         self.tokens.remove(&new.token.hash);
-        self.events.remove(&(new.event.account_id.clone(), new.event.id.clone()));
+        self.unrecord(&new.event);
         self.members.remove(&(invitation.account_id.clone(), invitation.user_id.clone()));
         // A user this invitation created and nobody touched since, or one left with no
         // membership, goes; anyone else loses one membership.
@@ -158,6 +167,13 @@ impl State {
 
     fn record(&mut self, event: &AuditEvent) {
         self.events.insert((event.account_id.clone(), event.id.clone()), event.clone());
+        self.stream.push(event.clone());
+    }
+
+    /// Takes back an event whose change was taken back; not streamed unless it already was.
+    fn unrecord(&mut self, event: &AuditEvent) {
+        self.events.remove(&(event.account_id.clone(), event.id.clone()));
+        self.stream.retain(|streamed| streamed.id != event.id);
     }
 
     /// The stored invitation, provided it is still `sent` with the link `token_hash`.
@@ -343,7 +359,7 @@ impl Store for MemoryStore {
         self.with(|s| {
             s.discard(owner)?;
             s.accounts.remove(&account.id);
-            s.events.remove(&(created.account_id.clone(), created.id.clone()));
+            s.unrecord(created);
             Ok(())
         })
     }

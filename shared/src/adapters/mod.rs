@@ -1,6 +1,7 @@
 //! Implementations of the ports.
 
 pub mod dynamodb;
+pub mod event_outbox;
 pub mod memory;
 pub mod outbox;
 pub mod ses;

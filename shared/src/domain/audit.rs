@@ -42,6 +42,51 @@ pub enum AuditAction {
     ApiKeyRevoked,
 }
 
+impl AuditAction {
+    /// Every action, in the order the README's event catalogue lists them.
+    pub const ALL: [AuditAction; 16] = [
+        Self::AccountCreated,
+        Self::InvitationCreated,
+        Self::InvitationResent,
+        Self::InvitationRevoked,
+        Self::InvitationAccepted,
+        Self::InvitationExpired,
+        Self::MemberRolesChanged,
+        Self::MemberBlocked,
+        Self::MemberUnblocked,
+        Self::MemberDeleted,
+        Self::OwnershipTransferred,
+        Self::SettingsChanged,
+        Self::OwnerRecoveryStarted,
+        Self::ApiKeyCreated,
+        Self::ApiKeyRotated,
+        Self::ApiKeyRevoked,
+    ];
+
+    /// What the action's event is called on the event bus (its `detail-type`), which rules
+    /// match on: README, "React to team changes".
+    pub fn detail_type(self) -> &'static str {
+        match self {
+            Self::AccountCreated => "Account Created",
+            Self::InvitationCreated => "Invitation Sent",
+            Self::InvitationResent => "Invitation Resent",
+            Self::InvitationRevoked => "Invitation Revoked",
+            Self::InvitationAccepted => "Invitation Accepted",
+            Self::InvitationExpired => "Invitation Expired",
+            Self::MemberRolesChanged => "Member Roles Changed",
+            Self::MemberBlocked => "Member Blocked",
+            Self::MemberUnblocked => "Member Unblocked",
+            Self::MemberDeleted => "Member Deleted",
+            Self::OwnershipTransferred => "Ownership Transferred",
+            Self::SettingsChanged => "Settings Changed",
+            Self::OwnerRecoveryStarted => "Owner Recovery Started",
+            Self::ApiKeyCreated => "API Key Created",
+            Self::ApiKeyRotated => "API Key Rotated",
+            Self::ApiKeyRevoked => "API Key Revoked",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditTarget {

@@ -14,12 +14,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::adapters::event_outbox::{EventOutbox, PublishedEvent};
+use crate::adapters::memory::MemoryStore;
 use crate::adapters::outbox::OutboxMailer;
 use crate::adapters::system::AdjustableClock;
 use crate::service::Teamgate;
 use crate::service::api_keys::{Ambiguous, Credential, PresentedKey};
 use crate::service::caller::{CallerError, Claim, Requirement};
 use crate::service::directory::ListParams;
+use crate::service::publish::{Publisher, Streamed};
 use crate::service::revoke_and_resend::Resent;
 use crate::service::support::access::bearer_token;
 use crate::service::support::failure::{Code, InternalError};
@@ -47,6 +50,29 @@ pub struct DevTools {
     /// Absent when the dev server sends real mail (`MAILER=ses`).
     pub outbox: Option<Arc<OutboxMailer>>,
     pub clock: Arc<AdjustableClock>,
+    /// Absent when the dev server keeps its records in DynamoDB, whose stream it does not read.
+    pub events: Option<DevEvents>,
+}
+
+/// The dev server's stand-in for the table's stream, the publisher function and the event bus.
+pub struct DevEvents {
+    pub store: Arc<MemoryStore>,
+    pub bus: Arc<EventOutbox>,
+}
+
+impl DevEvents {
+    /// Publishes what the store wrote since the last call, then answers every event published.
+    async fn published(&self) -> Vec<PublishedEvent> {
+        let records: Vec<Streamed> = self
+            .store
+            .take_stream()
+            .into_iter()
+            .enumerate()
+            .map(|(n, event)| Streamed { sequence_number: n.to_string(), event: Ok(event) })
+            .collect();
+        Publisher::new(self.bus.clone()).publish(&records).await;
+        self.bus.events()
+    }
 }
 
 /// The application behind HTTP: the dev server mounts all routes, a Lambda function its own.
@@ -485,6 +511,13 @@ impl Api {
                     .map(|o| o.messages())
                     .unwrap_or_default();
                 Ok(json(StatusCode::OK, &serde_json::json!({ "items": outbox })))
+            }),
+            Operation::DevEvents if served!(DevEvents) => respond(async move {
+                let events = match self.dev.as_ref().and_then(|d| d.events.as_ref()) {
+                    Some(events) => events.published().await,
+                    None => Vec::new(),
+                };
+                Ok(json(StatusCode::OK, &serde_json::json!({ "items": events })))
             }),
             Operation::DevClock if served!(DevClock) => respond(async move {
                 let body: ClockBody = call.json()?;

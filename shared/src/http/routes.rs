@@ -205,6 +205,7 @@ pub enum Operation {
     ActivatePage,
     ResetPasswordPage,
     DevMail,
+    DevEvents,
     DevClock,
     DevCleanup,
 }
@@ -522,6 +523,7 @@ const TABLE: &[Route] = &[
     route(Method::GET, "/activate", F::Web, O::ActivatePage, G::Anonymous, E::STATIC),
     route(Method::GET, "/reset-password", F::Web, O::ResetPasswordPage, G::Anonymous, E::STATIC),
     route(Method::GET, "/_dev/mail", F::Dev, O::DevMail, G::Dev, E::NONE),
+    route(Method::GET, "/_dev/events", F::Dev, O::DevEvents, G::Dev, E::NONE),
     route(Method::POST, "/_dev/clock", F::Dev, O::DevClock, G::Dev, E::NONE),
     route(Method::POST, "/_dev/cleanup", F::Dev, O::DevCleanup, G::Dev, E::NONE),
 ];

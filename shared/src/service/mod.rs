@@ -15,6 +15,7 @@ pub mod owner_recovery;
 pub mod ownership;
 pub mod password_change;
 pub mod password_reset;
+pub mod publish;
 pub mod revoke_and_resend;
 pub mod sessions;
 pub mod settings;
