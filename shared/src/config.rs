@@ -252,7 +252,7 @@ impl Config {
             Some(memory) => memory.clone(),
             None => self.store::<SCOPE>().await?,
         };
-        let events = memory.map(|store| DevEvents { store, bus: Arc::default() });
+        let events = memory.map(DevEvents::new);
         let ports = Ports { store, mailer, clock: shared_clock, rng: Arc::new(OsRng) };
         self.assemble(ports, dev.then_some(DevTools { outbox, clock, events }))
     }

@@ -115,7 +115,7 @@ pub async fn spawn_app_on_memory(
     store: Arc<shared::adapters::memory::MemoryStore>,
     mailer: Arc<dyn shared::ports::Mailer>,
 ) -> TestApp {
-    let events = shared::http::DevEvents { store: store.clone(), bus: Arc::default() };
+    let events = shared::http::DevEvents::new(store.clone());
     assemble_on(store, mailer, Some(events), |_| {}).await
 }
 

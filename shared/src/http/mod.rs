@@ -56,13 +56,22 @@ pub struct DevTools {
 
 /// The dev server's stand-in for the table's stream, the publisher function and the event bus.
 pub struct DevEvents {
-    pub store: Arc<MemoryStore>,
-    pub bus: Arc<EventOutbox>,
+    store: Arc<MemoryStore>,
+    bus: Arc<EventOutbox>,
+    /// One publication at a time, as one shard's records reach one publisher at a time, so
+    /// events keep the order they were written in.
+    publishing: tokio::sync::Mutex<()>,
 }
 
 impl DevEvents {
+    /// Publishes the audit events `store` writes.
+    pub fn new(store: Arc<MemoryStore>) -> Self {
+        Self { store, bus: Arc::default(), publishing: tokio::sync::Mutex::default() }
+    }
+
     /// Publishes what the store wrote since the last call, then answers every event published.
     async fn published(&self) -> Vec<PublishedEvent> {
+        let _one_at_a_time = self.publishing.lock().await;
         let records: Vec<Streamed> = self
             .store
             .take_stream()
