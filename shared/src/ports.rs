@@ -311,13 +311,6 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
-impl<T> Default for Page<T> {
-    /// No items, and nothing after them.
-    fn default() -> Self {
-        Self { items: Vec::new(), next: None }
-    }
-}
-
 #[derive(Clone, Debug, Default)]
 pub struct MemberQuery {
     pub status: Option<MemberStatus>,

@@ -7,7 +7,7 @@ use crate::domain::{
     AuditEvent, FieldError, FieldErrors, InvitationId, InvitationStatus, MemberStatus, Permission, RoleName,
     UserId,
 };
-use crate::ports::{InvitationQuery, MemberQuery, Page, PageRequest};
+use crate::ports::{InvitationQuery, MemberQuery, Page, PageRequest, StoreResult};
 use crate::service::Teamgate;
 use crate::service::caller::{Caller, CallerError, Claim};
 use crate::service::support::failure::store_failed;
@@ -116,13 +116,9 @@ impl Teamgate {
         let scope = format!("members\n{account}\n{query:?}");
         let page = self.page_request(&mut errors, &scope, params.limit, params.cursor);
         let filtered = query.status.is_some() || query.role.is_some() || query.text.is_some();
-        let list = async |page: &PageRequest| self.store().members(&account, &query, page).await;
-        let (caller, found) = self.caller_with_some(claim, bounded(&page, filtered), list).await?;
-        let page = page?;
-        let found = match found.map_err(store_failed("members"))? {
-            Some(found) => found,
-            None => list(&page).await.map_err(store_failed("members"))?,
-        };
+        let (account, query) = (&account, &query);
+        let list = |page: PageRequest| async move { self.store().members(account, query, &page).await };
+        let (caller, found) = self.listed(claim, page, filtered, "members", list).await?;
         Ok(self.page_view(&scope, found, |m| MemberView::new(m, caller.preset)))
     }
 
@@ -162,13 +158,9 @@ impl Teamgate {
             format!("invitations\n{account}\n{:?}\n{:?}\n{:?}", query.status, query.role, query.email);
         let page = self.page_request(&mut errors, &scope, params.limit, params.cursor);
         let filtered = query.status.is_some() || query.role.is_some() || query.email.is_some();
-        let list = async |page: &PageRequest| self.store().invitations(&account, &query, page).await;
-        let (_, found) = self.caller_with_some(claim, bounded(&page, filtered), list).await?;
-        let page = page?;
-        let found = match found.map_err(store_failed("invitations"))? {
-            Some(found) => found,
-            None => list(&page).await.map_err(store_failed("invitations"))?,
-        };
+        let (account, query) = (&account, &query);
+        let list = |page: PageRequest| async move { self.store().invitations(account, query, &page).await };
+        let (_, found) = self.listed(claim, page, filtered, "invitations", list).await?;
         Ok(self.page_view(&scope, found, |i| InvitationView::new(i, now)))
     }
 
@@ -194,14 +186,34 @@ impl Teamgate {
         let account = claim.account()?;
         let scope = format!("audit\n{account}");
         let page = self.page_request(&mut FieldErrors::default(), &scope, params.limit, params.cursor);
-        let (_, found) = self
-            .caller_with_some(claim, page.as_ref().ok(), async |page| {
-                self.store().audit_events(&account, page).await
-            })
-            .await?;
-        page?;
-        let found = found.map_err(store_failed("audit_events"))?.unwrap_or_default();
+        let account = &account;
+        let list = |page: PageRequest| async move { self.store().audit_events(account, &page).await };
+        let (_, found) = self.listed(claim, page, false, "audit_events", list).await?;
         Ok(self.page_view(&scope, found, AuditEvent::clone))
+    }
+
+    /// The caller and a page of `list`: read together when the page is bounded by its limit,
+    /// and after the caller is judged when `filtered` (a filtered page may read up to 1 MB of the
+    /// account's partition to fill itself, and a stranger must not make the account pay for
+    /// that). The caller's refusal comes first, then the page request's, then the read's (a
+    /// failure logged as `what`).
+    async fn listed<T, Listing: Future<Output = StoreResult<Page<T>>>>(
+        &self,
+        claim: &Claim,
+        page: Result<PageRequest, DirectoryError>,
+        filtered: bool,
+        what: &'static str,
+        list: impl Fn(PageRequest) -> Listing,
+    ) -> Result<(Caller<'_>, Page<T>), DirectoryError> {
+        let together = page.as_ref().ok().filter(|_| !filtered);
+        let (caller, found) =
+            self.caller_with_some(claim, together, async |page| list(page.clone()).await).await?;
+        let page = page?;
+        let found = match found.map_err(store_failed(what))? {
+            Some(found) => found,
+            None => list(page).await.map_err(store_failed(what))?,
+        };
+        Ok((caller, found))
     }
 
     /// Validates `limit` and opens `cursor`; reports every bad field at once.
@@ -239,13 +251,6 @@ impl Teamgate {
             next_cursor: page.next.map(|position| self.cursors.seal(scope, &position)),
         }
     }
-}
-
-/// The page to read together with the caller: an unfiltered one, whose read is bounded by its
-/// limit. A filtered one may read up to 1 MB of the account's partition to fill its page, so it
-/// is read only for a caller already judged (a stranger cannot make the account pay for it).
-fn bounded(page: &Result<PageRequest, DirectoryError>, filtered: bool) -> Option<&PageRequest> {
-    page.as_ref().ok().filter(|_| !filtered)
 }
 
 fn lowered(text: Option<String>) -> Option<String> {
