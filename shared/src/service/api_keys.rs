@@ -23,7 +23,7 @@ use crate::service::Teamgate;
 use crate::service::caller::{Caller, CallerError, Claim};
 use crate::service::support::access::bearer_token;
 use crate::service::support::failure::{InternalError, Invalid, RateLimited, store_failed};
-use crate::service::support::secrets::{hash_secret, uuid_bytes};
+use crate::service::support::secrets::{hash_secret, uuid_at, uuid_bytes};
 
 /// What every key's secret starts with.
 pub const SECRET_PREFIX: &str = "tgk_";
@@ -172,10 +172,9 @@ impl PresentedKey {
         if bytes.len() != 64 {
             return None;
         }
-        let id = |at: std::ops::Range<usize>| uuid::Uuid::from_slice(&bytes[at]).ok().map(|u| u.to_string());
         Some(Self {
-            key_id: ApiKeyId::parse(&id(0..16)?)?,
-            account_id: AccountId::parse(&id(16..32)?)?,
+            key_id: ApiKeyId::parse(&uuid_at(&bytes, 0)?)?,
+            account_id: AccountId::parse(&uuid_at(&bytes, 16)?)?,
             hash: hash_secret(raw),
         })
     }

@@ -57,12 +57,12 @@ fn with_record<T: Serialize>(mut item: Item, record: &T) -> StoreResult<Item> {
     Ok(item)
 }
 
-pub fn account_key(account: &Account) -> Item {
-    key(keys::account(&account.id), keys::META)
+pub fn account_key(account: &AccountId) -> Item {
+    key(keys::account(account), keys::META)
 }
 
 pub fn account(account: &Account) -> StoreResult<Item> {
-    with_record(account_key(account), account)
+    with_record(account_key(&account.id), account)
 }
 
 pub fn member_key(member: &Member) -> Item {

@@ -80,7 +80,7 @@ fn owner_writes(writes: &mut Writes, account: &Account) -> StoreResult<()> {
         ],
         &[],
     );
-    writes.update(items::account_key(account), change, Some(unchanged));
+    writes.update(items::account_key(&account.id), change, Some(unchanged));
     Ok(())
 }
 
@@ -134,14 +134,14 @@ impl Store for DynamoStore {
     }
 
     async fn account(&self, id: &AccountId) -> StoreResult<Option<Account>> {
-        self.get_record(items::key(keys::account(id), keys::META)).await
+        self.get_record(items::account_key(id)).await
     }
 
-    /// Reads the account first: the new member item carries its summary.
+    /// The new member item carries the account's summary, which comes with the invitation; the
+    /// write checks the account still exists.
     async fn create_invitation(&self, new: &NewInvitation) -> StoreResult<()> {
         let mut writes = Writes::default();
-        let account = items::key(keys::account(&new.account.id), keys::META);
-        writes.check(account, Condition::present(Conflict::Stale));
+        writes.check(items::account_key(&new.account.id), Condition::present(Conflict::Stale));
         invitation_writes(&mut writes, new, true)?;
         self.send(writes).await
     }
@@ -158,7 +158,7 @@ impl Store for DynamoStore {
         owner: &NewInvitation,
     ) -> StoreResult<()> {
         let mut writes = self.discard_writes(owner).await?;
-        writes.delete(items::account_key(account), None);
+        writes.delete(items::account_key(&account.id), None);
         writes.delete(items::event_key(created), None);
         self.send(writes).await
     }
@@ -249,11 +249,8 @@ impl Store for DynamoStore {
             .await
     }
 
-    /// Two round trips: the token names the invitation, its account and its user; then the
-    /// invitation, the account, the user and the membership (one consistent `BatchGetItem`) and
-    /// the user's login (one `Query`) are read at once.
-    /// One round trip when the link names its records: the token item is read with them. A
-    /// link that names nothing is read first for what it leads to.
+    /// One consistent `BatchGetItem` of the token item with the invitation, account, user and
+    /// membership the link names. A link that names nothing is read first for what it leads to.
     async fn redemption(
         &self,
         token_hash: &str,
@@ -266,7 +263,7 @@ impl Store for DynamoStore {
             return Ok(None);
         };
         let token_key = items::token_key(token_hash);
-        let account_key = items::key(keys::account(account_id), keys::META);
+        let account_key = items::account_key(account_id);
         let invitation_key = items::key(keys::account(account_id), keys::invitation(invitation_id));
         let user_key = items::user_key(&names.user_id);
         let member_key = items::key(keys::account(account_id), keys::member(&names.user_id));
@@ -392,7 +389,7 @@ impl Store for DynamoStore {
 
     async fn caller(&self, account: &AccountId, user: &UserId) -> StoreResult<Option<CallerRecord>> {
         let keys = [
-            items::key(keys::account(account), keys::META),
+            items::account_key(account),
             items::user_key(user),
             items::key(keys::account(account), keys::member(user)),
         ];
@@ -452,7 +449,7 @@ impl Store for DynamoStore {
             &[],
         );
         let mut writes = Writes::default();
-        writes.update(items::account_key(account), change, Some(unchanged));
+        writes.update(items::account_key(&account.id), change, Some(unchanged));
         writes.put(items::event(event)?, None);
         self.send(writes).await
     }

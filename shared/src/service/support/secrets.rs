@@ -50,7 +50,7 @@ pub fn read_link_token(token: &str) -> Option<(String, Option<LinkNames>)> {
         return None;
     }
     let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
-    let id = |at: usize| uuid::Uuid::from_slice(bytes.get(at..at + 16)?).ok().map(|u| u.to_string());
+    let id = |at: usize| uuid_at(&bytes, at);
     let user_id = || UserId::parse(&id(SECRET_BYTES)?);
     let names = match bytes.len() - SECRET_BYTES {
         0 => None,
@@ -70,6 +70,11 @@ pub fn read_link_token(token: &str) -> Option<(String, Option<LinkNames>)> {
 /// The 16 bytes of an id that is a UUID (every id this crate generates is one).
 pub(crate) fn uuid_bytes(id: &str) -> [u8; 16] {
     *uuid::Uuid::parse_str(id).expect("ids are UUIDs").as_bytes()
+}
+
+/// The id whose 16 bytes `uuid_bytes` put at `at` in `bytes`, as text; `None` past their end.
+pub(crate) fn uuid_at(bytes: &[u8], at: usize) -> Option<String> {
+    uuid::Uuid::from_slice(bytes.get(at..at + 16)?).ok().map(|u| u.to_string())
 }
 
 /// Equality that takes the same time wherever the inputs differ.
