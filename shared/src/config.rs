@@ -9,13 +9,15 @@ use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
 use crate::adapters::dynamodb::DynamoStore;
+use crate::adapters::eventbridge::EventBridgeBus;
 use crate::adapters::memory::MemoryStore;
 use crate::adapters::outbox::OutboxMailer;
 use crate::adapters::ses::{Backoff, Sender, SesMailer};
 use crate::adapters::system::{AdjustableClock, NoMail, OsRng, SystemClock};
-use crate::http::routes::{EVERY_ROUTE, Keys, effects};
+use crate::http::routes::{EVERY_ROUTE, Keys, NO_ROUTE, effects};
 use crate::http::{Api, DevEvents, DevTools};
 use crate::ports::{Clock, Mailer, Store};
+use crate::service::publish::Publisher;
 use crate::service::support::access::AccessTokens;
 use crate::service::support::limits::RateLimits;
 use crate::service::{Ports, Settings, StartupError, Teamgate};
@@ -268,6 +270,18 @@ impl Config {
         Ok(Teamgate::new(ports, self.settings.clone(), self.access_tokens()?)?)
     }
 
+    /// The publisher function's use case: the table it reads events again from, and the
+    /// EventBridge bus `EVENT_BUS_NAME` names (the default bus when unset), reached at
+    /// `EVENTBRIDGE_ENDPOINT` when one is given (an emulator).
+    pub async fn build_publisher(&self) -> Result<Publisher, ConfigError> {
+        let mut builder = AwsAccess::from_env()?.eventbridge();
+        if let Some(endpoint) = var("EVENTBRIDGE_ENDPOINT") {
+            builder = builder.endpoint_url(endpoint);
+        }
+        let bus = EventBridgeBus::new(builder, var("EVENT_BUS_NAME"));
+        Ok(Publisher::new(Arc::new(bus), self.store::<NO_ROUTE>().await?))
+    }
+
     /// The store of a binary of `SCOPE`. The dev server creates a missing DynamoDB table; a
     /// Lambda function only reads one item of it when priming (which also warms the connection
     /// during init, where CPU is plentiful), and ignores a failure there.
@@ -365,6 +379,14 @@ impl AwsAccess {
         aws_sdk_dynamodb::Config::builder()
             .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
             .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard())
+            .region(self.region)
+            .credentials_provider(self.credentials)
+            .http_client(self.https)
+    }
+
+    fn eventbridge(self) -> aws_sdk_eventbridge::config::Builder {
+        aws_sdk_eventbridge::Config::builder()
+            .behavior_version(aws_sdk_eventbridge::config::BehaviorVersion::latest())
             .region(self.region)
             .credentials_provider(self.credentials)
             .http_client(self.https)

@@ -486,6 +486,9 @@ pub trait Store: Send + Sync {
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
 
+    /// Which of `events` are still recorded, in their order, read consistently: the event of a
+    /// change taken back after it was written (`discard_invitation`, `discard_account`) is gone.
+    async fn recorded(&self, events: &[&AuditEvent]) -> StoreResult<Vec<bool>>;
     /// Newest first.
     async fn audit_events(&self, account: &AccountId, page: &PageRequest) -> StoreResult<Page<AuditEvent>>;
     /// Ordered by user id (time-ordered: oldest users first).

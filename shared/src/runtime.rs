@@ -103,6 +103,31 @@ pub async fn cleanup() -> Result<(), LambdaError> {
     .await
 }
 
+/// The publisher's `main`: each batch of the table's stream (audit items only, by the
+/// event-source mapping's filter) onto the event bus, answering the first record it could not
+/// publish as the batch's failure, so the stream gives it and those after it again
+/// (`ReportBatchItemFailures`).
+pub async fn publisher() -> Result<(), LambdaError> {
+    use crate::adapters::dynamodb::stream::{StreamBatch, streamed};
+    init_logging(true);
+    let config = Config::from_env_holding(Deployment::Lambda, Keys::NONE)
+        .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
+    let publisher = Arc::new(
+        config.build_publisher().await.inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?,
+    );
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<StreamBatch>| {
+        let publisher = publisher.clone();
+        async move {
+            let records: Vec<_> = event.payload.records.into_iter().map(streamed).collect();
+            let failed = publisher.publish(&records).await;
+            let failures: Vec<_> =
+                failed.iter().map(|id| serde_json::json!({ "itemIdentifier": id })).collect();
+            Ok::<_, LambdaError>(serde_json::json!({ "batchItemFailures": failures }))
+        }
+    }))
+    .await
+}
+
 /// The Lambda authorizer's `main`: the route map and the public key checked at init (a bad
 /// line of the map stops the cold start, named in the log), then one decision per event.
 /// `authorizer --check <route-map.toml>` checks a map the same way before it is deployed.

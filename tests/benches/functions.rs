@@ -209,7 +209,8 @@ fn cold_start(name: &str, binary: &Path, setup: &ColdStart) -> (f64, f64, f64) {
 }
 
 /// The first event a cold function gets: an unauthenticated request on its first route (a GET
-/// where it has one), the schedule's event for the cleanup, a request without a token for the
+/// where it has one), the schedule's event for the cleanup, an empty stream batch for the
+/// publisher, a request without a token for the
 /// authorizer, anything for a baseline.
 fn first_event(name: &str, routes: Option<&Vec<&'static Route>>) -> Value {
     match (name, routes) {
@@ -219,6 +220,7 @@ fn first_event(name: &str, routes: Option<&Vec<&'static Route>>) -> Value {
             http_event(route.method.as_str(), &concrete(route.path), &[], body)
         }
         ("cleanup", None) => schedule_event(),
+        ("publisher", None) => json!({ "Records": [] }),
         ("authorizer", None) => tests::authorizer_events::http_api_event(
             "GET",
             "/sellers/{account_id}/orders",

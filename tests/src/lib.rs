@@ -6,6 +6,7 @@ pub mod authorizer_events;
 pub mod emulators;
 pub mod lambda_runtime;
 pub mod route_tour;
+pub mod streams;
 pub mod workspace;
 
 /// Fails when a check found differences, listing every one: checks collect all they find first,

@@ -1,13 +1,18 @@
 //! Team changes as events (README, "React to team changes"): every audited change is published
 //! once, in the order written, named by its action, and never carries a secret. On the dev
-//! server, whose `GET /_dev/events` stands in for the table's stream, the publisher and the bus.
+//! server, whose `GET /_dev/events` stands in for the table's stream, the publisher and the bus;
+//! and as deployed: DynamoDB Local's stream, filtered as the template filters it, given to the
+//! publisher's binary under the Runtime API emulator, onto moto's EventBridge and through a
+//! rule to an SQS queue.
 
 use serde_json::{Value, json};
 use std::collections::HashSet;
 
 use std::sync::Arc;
-use tests::app::{Owner, PASSWORD, TestApp, ses_mailer, spawn_app, spawn_app_on_memory};
-use tests::emulators::VERIFIED_SENDER;
+use tests::app::{Owner, PASSWORD, TestApp, ses_mailer, spawn_app, spawn_app_on, spawn_app_on_memory};
+use tests::emulators::{VERIFIED_SENDER, dynamo_store, emulators};
+use tests::lambda_runtime::{RunningFunction, for_function, teamgate_environment};
+use tests::streams::{Bus, matches, stream_event, stream_records};
 
 /// The owner's account after a day of changes: an invitation accepted, roles changed, a block
 /// and an unblock, a revoked invitation, a deleted member, a settings change and an API key.
@@ -51,21 +56,9 @@ async fn audit_log(app: &TestApp, owner: &Owner) -> Vec<Value> {
     log.body["items"].as_array().unwrap().iter().rev().cloned().collect()
 }
 
-#[tokio::test]
-async fn every_audited_change_is_published_once_in_order_named_by_its_action() {
-    // Given a day of changes to an account
-    let app = spawn_app().await;
-    let owner = a_day_of_changes(&app).await;
-
-    // When the events are read, twice
-    let first = app.get("/_dev/events").await;
-    let again = app.get("/_dev/events").await;
-
-    // Then each audit event is there once, in the order of the changes, as the bus carries it
-    assert_eq!(first.status, 200, "{}", first.body);
-    assert_eq!(first.body, again.body, "nothing is published twice");
-    let events = first.body["items"].as_array().unwrap();
-    let log = audit_log(&app, &owner).await;
+/// `events` are the account's audit log, each event once, in the order of `a_day_of_changes`,
+/// each as the bus carries it.
+fn assert_published_once_as_audited(events: &[Value], log: &[Value], owner: &Owner) {
     let published: HashSet<&Value> = events.iter().map(|e| &e["detail"]["event_id"]).collect();
     let written: HashSet<&Value> = log.iter().map(|e| &e["id"]).collect();
     assert_eq!((published, events.len()), (written, log.len()));
@@ -101,6 +94,23 @@ async fn every_audited_change_is_published_once_in_order_named_by_its_action() {
         assert_eq!(detail["actor_id"], audited["actor_id"]);
         assert_eq!((&detail["at"], &detail["data"]), (&audited["at"], &audited["details"]));
     }
+}
+
+#[tokio::test]
+async fn every_audited_change_is_published_once_in_order_named_by_its_action() {
+    // Given a day of changes to an account
+    let app = spawn_app().await;
+    let owner = a_day_of_changes(&app).await;
+
+    // When the events are read, twice
+    let first = app.get("/_dev/events").await;
+    let again = app.get("/_dev/events").await;
+
+    // Then each audit event is there once, in the order of the changes, as the bus carries it
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.body, again.body, "nothing is published twice");
+    let events = first.body["items"].as_array().unwrap();
+    assert_published_once_as_audited(events, &audit_log(&app, &owner).await, &owner);
 }
 
 #[tokio::test]
@@ -158,6 +168,91 @@ async fn a_change_taken_back_because_its_mail_failed_is_never_published() {
         1,
         "only the owner's link: {names:?}"
     );
+}
+
+/// The filter the template gives the publisher's event-source mapping.
+fn publisher_filter() -> Value {
+    let template: Value =
+        serde_yaml_ng::from_str(&tests::workspace::read("infra/template.yaml")).expect("the template parses");
+    let pattern = &template["Resources"]["PublisherFunction"]["Properties"]["Events"]["Stream"]["Properties"]
+        ["FilterCriteria"]["Filters"][0]["Pattern"];
+    serde_json::from_str(pattern.as_str().expect("a filter pattern")).expect("the pattern is JSON")
+}
+
+/// Gives `records` to the publisher in batches of `batch`, as the event-source mapping does:
+/// a batch answered with a failed record is given again from that record on.
+fn publish_all(publisher: &mut RunningFunction, records: &[Value], batch: usize) {
+    let mut next = 0;
+    let mut attempts = 0;
+    while next < records.len() {
+        attempts += 1;
+        assert!(attempts < 100, "the publisher keeps failing\n{}", publisher.logs());
+        let given = &records[next..(next + batch).min(records.len())];
+        let answer =
+            publisher.invoke(stream_event(given)).unwrap_or_else(|e| panic!("{e}\n{}", publisher.logs()));
+        next += match answer["batchItemFailures"][0]["itemIdentifier"].as_str() {
+            None => given.len(),
+            Some(failed) => given.iter().position(|r| r["dynamodb"]["SequenceNumber"] == failed).unwrap(),
+        };
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_aws_every_audited_change_reaches_the_bus_once_in_order_through_the_stream() {
+    // Given a day of changes on DynamoDB Local, and an invitation taken back when SES refused it
+    let store = Arc::new(dynamo_store().await);
+    let table = store.table_name().to_owned();
+    let app = spawn_app_on(store.clone(), ses_mailer(VERIFIED_SENDER).await, |_| {}).await;
+    let owner = a_day_of_changes(&app).await;
+    let rejecting = spawn_app_on(store.clone(), ses_mailer("unverified@sender.example").await, |_| {}).await;
+    let token = rejecting.sign_in(&owner.email, PASSWORD).await.str("access_token");
+    let refused = rejecting
+        .post_as(
+            &token,
+            &format!("/v1/accounts/{}/invitations", owner.account_id),
+            json!({"email": "bounced@events.example", "roles": ["product_manager"]}),
+        )
+        .await;
+    assert_eq!(refused.status, 500, "{}", refused.body);
+    let log = audit_log(&app, &owner).await;
+    let bus = Bus::create().await;
+
+    // When the table's stream, as the template filters it, is given to the publisher: first
+    // while the bus cannot be reached, then to one that can reach it
+    let filter = publisher_filter();
+    let records: Vec<Value> =
+        stream_records(&table).await.into_iter().filter(|r| matches(&filter, r)).collect();
+    let bus_name = bus.name.clone();
+    let answer_while_down = tokio::task::spawn_blocking(move || {
+        let mut environment = for_function("publisher", &teamgate_environment());
+        environment.insert("TABLE_NAME", table);
+        environment.insert("EVENT_BUS_NAME", bus_name);
+        environment.insert("EVENTBRIDGE_ENDPOINT", "http://127.0.0.1:9".into());
+        let mut down = RunningFunction::start_with("publisher", environment.clone());
+        let answer = down.invoke(stream_event(&records[..4])).unwrap_or_else(|e| panic!("{e}"));
+        environment.insert("EVENTBRIDGE_ENDPOINT", emulators().moto.clone());
+        let mut publisher = RunningFunction::start_with("publisher", environment);
+        publish_all(&mut publisher, &records, 4);
+        (answer, records)
+    })
+    .await
+    .unwrap();
+    let (answer, records) = answer_while_down;
+
+    // Then the first record was given back while the bus was down, and in the end every audit
+    // event is on the bus once, in the order written; the invitation taken back never is
+    let first = &records[0]["dynamodb"]["SequenceNumber"];
+    assert_eq!(answer, json!({"batchItemFailures": [{"itemIdentifier": first}]}));
+    assert_eq!(records.len(), log.len() + 1, "the stream holds the taken-back invitation's event too");
+    let delivered = bus.delivered().await;
+    assert_published_once_as_audited(&delivered, &log, &owner);
+    let in_stream_order: Vec<&Value> = records
+        .iter()
+        .map(|r| &r["dynamodb"]["NewImage"]["record"]["M"]["id"]["S"])
+        .filter(|id| log.iter().any(|e| &e["id"] == *id))
+        .collect();
+    let on_the_bus: Vec<&Value> = delivered.iter().map(|e| &e["detail"]["event_id"]).collect();
+    assert_eq!(on_the_bus, in_stream_order);
 }
 
 #[test]

@@ -76,6 +76,21 @@ const KEY_USE_RETURN_VALUES: &[&str] = &["NONE", "UPDATED_OLD", "UPDATED_NEW"];
 /// `AUTHZ_MAX_STALENESS_SECONDS`'s bounds (shared/src/authorizer/mod.rs).
 const MOST_STALENESS_SECONDS: i64 = 300;
 
+/// The publisher's crate: fed by the table's stream, it reads audit items again and puts them on
+/// the event bus; it may do that, and nothing else.
+const PUBLISHER: &str = "publisher";
+const PUBLISHER_ACTIONS: &[&str] = &[
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+    "dynamodb:BatchGetItem",
+    "events:PutEvents",
+    "sqs:SendMessage",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+];
+
 const EXAMPLE_API: &str = "infra/examples/seller-api.yaml";
 const EXAMPLE_ROUTE_MAP: &str = "infra/examples/route-map.toml";
 
@@ -288,6 +303,12 @@ fn functions(template: &Value) -> (BTreeMap<String, FunctionResource>, Vec<Strin
             ));
             continue;
         };
+        // A function with a role of its own has that role's inline policies.
+        if let Some(role) = properties.get("Role").and_then(|r| r["Fn::GetAtt"][0].as_str()) {
+            let policies = resources[role]["Properties"]["Policies"].as_array().cloned().unwrap_or_default();
+            let documents = policies.iter().map(|p| p["PolicyDocument"].clone()).collect();
+            properties.insert("Policies".into(), Value::Array(documents));
+        }
         let condition = resource["Condition"].as_str().map(str::to_owned);
         let function = FunctionResource { logical_id: logical_id.clone(), condition, properties };
         if let Some(other) = found.insert(name.to_owned(), function) {
@@ -490,6 +511,9 @@ fn each_function_may_do_only_what_its_routes_need_on_the_table_and_in_ses() {
     let mailing = functions_serving(|r| r.effects.mails);
     for (name, function) in &functions {
         let routes: Vec<&Route> = deployed_routes().filter(|r| r.function.name() == name).collect();
+        if name == PUBLISHER {
+            continue;
+        }
         let read_only = name == AUTHORIZER || (!routes.is_empty() && routes.iter().all(|r| reads_only(r)));
         // Where keys are used, a use's two writes, in their own statements and nowhere else.
         if judges_api_keys(name) {
@@ -602,7 +626,9 @@ fn the_cleanup_runs_on_its_schedule_and_every_function_logs_with_retention() {
             function.events().map(|(_, s)| s).filter(|s| s["Type"] == "Schedule").collect();
         let timeout = function.get("Timeout").and_then(Value::as_u64);
         // API Gateway waits for the authorizer as for a route's function.
-        if routed.contains(name) || name == AUTHORIZER {
+        if name == PUBLISHER {
+            // Its own test says what feeds it.
+        } else if routed.contains(name) || name == AUTHORIZER {
             if !schedules.is_empty() {
                 differences.push(format!("{name}: an HTTP function on a schedule"));
             }
@@ -1061,4 +1087,121 @@ fn the_example_api_asks_the_authorizer_on_every_route_uncached_and_its_map_knows
         differences.push(format!("{EXAMPLE_API} has no HttpApi route"));
     }
     assert_no_differences("the example API behind the authorizer", differences);
+}
+
+#[test]
+fn the_publisher_is_fed_audit_items_from_the_stream_and_may_only_publish_them_and_park_failures() {
+    let template = template();
+    let (functions, mut differences) = functions(&template);
+    let publisher = &functions[PUBLISHER];
+    let table = &template["Resources"]["Table"]["Properties"];
+    if table["StreamSpecification"]["StreamViewType"] != "NEW_IMAGE" {
+        differences.push("the table's stream must carry each item as written (NEW_IMAGE)".into());
+    }
+
+    // Its statements allow exactly its actions, each on the resource it concerns.
+    let actions = publisher.actions();
+    let wanted: BTreeSet<String> = PUBLISHER_ACTIONS.iter().map(|a| a.to_string()).collect();
+    if actions != wanted {
+        differences.push(format!("publisher: may {actions:?}, want {wanted:?}"));
+    }
+    for statement in publisher.statements() {
+        let sid = statement["Sid"].as_str().unwrap_or("(no Sid)");
+        let resource = statement["Resource"].to_string();
+        for (prefix, names) in [
+            ("dynamodb:", "Table"),
+            ("events:", "event-bus/"),
+            ("sqs:", "PublisherDeadLetterQueue"),
+            ("logs:", "PublisherLogGroup"),
+        ] {
+            if strings(statement.get("Action")).iter().any(|a| a.starts_with(prefix))
+                && !resource.contains(names)
+            {
+                differences.push(format!("publisher {sid}: {prefix} actions on {resource}, want {names}"));
+            }
+        }
+    }
+
+    // One event: the table's stream, filtered to new audit items, failures reported per item,
+    // bisected, retried, and parked in the dead-letter queue.
+    let events: Vec<&Value> = publisher.events().map(|(_, e)| e).collect();
+    let [event] = events.as_slice() else {
+        panic!("the publisher has one event, not {}", events.len());
+    };
+    let properties = &event["Properties"];
+    let expected = [
+        ("Type", &event["Type"], json!("DynamoDB")),
+        ("Stream", &properties["Stream"], json!({"Fn::GetAtt": ["Table", "StreamArn"]})),
+        ("StartingPosition", &properties["StartingPosition"], json!("TRIM_HORIZON")),
+        ("ParallelizationFactor", &properties["ParallelizationFactor"], json!(1)),
+        ("BisectBatchOnFunctionError", &properties["BisectBatchOnFunctionError"], json!(true)),
+        ("FunctionResponseTypes", &properties["FunctionResponseTypes"], json!(["ReportBatchItemFailures"])),
+        (
+            "OnFailure",
+            &properties["DestinationConfig"]["OnFailure"],
+            json!({"Type": "SQS", "Destination": {"Fn::GetAtt": ["PublisherDeadLetterQueue", "Arn"]}}),
+        ),
+    ];
+    for (name, have, want) in expected {
+        if *have != want {
+            differences.push(format!("publisher's stream event: {name} is {have}, want {want}"));
+        }
+    }
+    if !properties["MaximumRetryAttempts"].as_u64().is_some_and(|n| (1..=100).contains(&n)) {
+        differences.push("publisher's stream event: MaximumRetryAttempts must be bounded".into());
+    }
+    let pattern: Value = properties["FilterCriteria"]["Filters"][0]["Pattern"]
+        .as_str()
+        .map(|p| serde_json::from_str(p).expect("the filter is JSON"))
+        .unwrap_or_default();
+    let wanted_pattern =
+        json!({"eventName": ["INSERT"], "dynamodb": {"Keys": {"SK": {"S": [{"prefix": "EVENT#"}]}}}});
+    if pattern != wanted_pattern {
+        differences.push(format!("publisher's filter is {pattern}, want {wanted_pattern}"));
+    }
+    let bus = &publisher.get("Environment").map(|e| e["Variables"]["EVENT_BUS_NAME"].clone());
+    if *bus != Some(json!({"Ref": "EventBusName"})) {
+        differences.push(format!("publisher: EVENT_BUS_NAME is {bus:?}, want Ref EventBusName"));
+    }
+    if template["Parameters"]["EventBusName"]["Default"] != "" {
+        differences.push("parameter EventBusName must default to empty: the default bus".into());
+    }
+    if publisher.get("Timeout").and_then(Value::as_u64).is_none_or(|t| t > 900) {
+        differences.push("publisher: a Timeout within Lambda's 900 s".into());
+    }
+    assert_no_differences("the publisher", differences);
+}
+
+#[test]
+fn the_example_webhook_delivers_teamgate_events_it_names_retrying_and_parking_the_rest() {
+    let webhook = yaml("infra/examples/webhook.yaml");
+    let resources = &webhook["Resources"];
+    let rule = &resources["Rule"]["Properties"];
+    let mut differences = Vec::new();
+    if rule["EventPattern"]["source"] != json!(["teamgate"]) {
+        differences
+            .push(format!("the rule matches source {}, want teamgate", rule["EventPattern"]["source"]));
+    }
+    let named = webhook["Parameters"]["DetailTypes"]["Default"].as_str().unwrap_or_default();
+    let catalogue: BTreeSet<&str> =
+        shared::domain::AuditAction::ALL.iter().map(|a| a.detail_type()).collect();
+    for name in named.split(',') {
+        if !catalogue.contains(name) {
+            differences.push(format!("DetailTypes names `{name}`, which no event is"));
+        }
+    }
+    let target = &rule["Targets"][0];
+    if target["Arn"] != json!({"Fn::GetAtt": ["Destination", "Arn"]}) {
+        differences.push("the rule's target must be the API destination".into());
+    }
+    if target["DeadLetterConfig"]["Arn"] != json!({"Fn::GetAtt": ["UndeliveredQueue", "Arn"]}) {
+        differences.push("what is not delivered must be parked in UndeliveredQueue".into());
+    }
+    if resources["Destination"]["Properties"]["InvocationEndpoint"] != json!({"Ref": "EndpointUrl"}) {
+        differences.push("the destination must be EndpointUrl".into());
+    }
+    if webhook["Parameters"]["ApiKeyValue"]["NoEcho"] != true {
+        differences.push("the endpoint's key must be NoEcho".into());
+    }
+    assert_no_differences("infra/examples/webhook.yaml", differences);
 }

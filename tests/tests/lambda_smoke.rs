@@ -1,6 +1,6 @@
 //! Each deployed function's binary, run the way Lambda runs it (`tests::lambda_runtime`: a
-//! Lambda Runtime API emulator hands it API Gateway HTTP API events, or the EventBridge schedule
-//! event for the cleanup), configured as the template configures it and pointed at the emulators:
+//! Lambda Runtime API emulator hands it API Gateway HTTP API events, the EventBridge schedule
+//! event for the cleanup, or a DynamoDB stream batch for the publisher), configured as the template configures it and pointed at the emulators:
 //! every route answers on its function, keys reach only the functions that use them, and functions
 //! started on one table share it as the deployed ones do.
 
@@ -138,6 +138,26 @@ fn cleanup_runs_on_the_schedule_event_and_reports_a_complete_run() {
         assert_eq!(report["complete"], true, "{report}");
         assert_eq!(report["expired"], 0, "{report}");
     }
+}
+
+#[test]
+fn the_publisher_answers_a_batch_and_reports_a_record_it_cannot_read_alone() {
+    // Given the publisher, as the template configures it
+    let mut publisher = RunningFunction::start("publisher");
+
+    // When it is given an empty batch, then one whose record holds no audit event
+    let empty = publisher.invoke(json!({"Records": []})).unwrap_or_else(|e| panic!("{e}"));
+    let unreadable = json!({"Records": [{
+        "eventID": "1", "eventName": "INSERT", "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+        "dynamodb": {"Keys": {"PK": {"S": "ACCOUNT#a"}, "SK": {"S": "EVENT#e"}},
+                     "NewImage": {"PK": {"S": "ACCOUNT#a"}, "SK": {"S": "EVENT#e"}},
+                     "SequenceNumber": "4200", "StreamViewType": "NEW_IMAGE"}
+    }]});
+    let reported = publisher.invoke(unreadable).unwrap_or_else(|e| panic!("{e}"));
+
+    // Then nothing failed in the first, and only that record in the second
+    assert_eq!(empty, json!({"batchItemFailures": []}));
+    assert_eq!(reported, json!({"batchItemFailures": [{"itemIdentifier": "4200"}]}));
 }
 
 #[test]

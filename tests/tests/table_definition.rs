@@ -76,6 +76,13 @@ async fn ensure_table_creates_the_table_of_table_json() {
         .collect();
     assert_eq!(indexes, wanted_indexes);
 
+    let stream = table.stream_specification().expect("a stream");
+    assert!(stream.stream_enabled());
+    assert_eq!(
+        stream.stream_view_type().map(|t| t.as_str()),
+        Some(wanted.stream_specification.stream_view_type.as_str())
+    );
+
     let billing = table.billing_mode_summary().and_then(|b| b.billing_mode()).map(|m| m.as_str().to_owned());
     assert_eq!(billing.as_deref(), Some(wanted.billing_mode.as_str()));
 

@@ -53,6 +53,15 @@ impl MemoryStore {
         self.with(|s| std::mem::take(&mut s.stream))
     }
 
+    /// A store holding exactly `events`, as if their changes were written (the publisher's
+    /// tests).
+    #[cfg(test)]
+    pub(crate) fn holding(events: &[AuditEvent]) -> Self {
+        let store = Self::new();
+        store.with(|s| events.iter().for_each(|e| s.record(e)));
+        store
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
         let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut state)
@@ -620,6 +629,12 @@ impl Store for MemoryStore {
             }
         });
         Ok(())
+    }
+
+    async fn recorded(&self, events: &[&AuditEvent]) -> StoreResult<Vec<bool>> {
+        Ok(self.with(|s| {
+            events.iter().map(|e| s.events.contains_key(&(e.account_id.clone(), e.id.clone()))).collect()
+        }))
     }
 
     async fn audit_events(&self, account: &AccountId, page: &PageRequest) -> StoreResult<Page<AuditEvent>> {

@@ -2,6 +2,7 @@
 
 pub mod dynamodb;
 pub mod event_outbox;
+pub mod eventbridge;
 pub mod memory;
 pub mod outbox;
 pub mod ses;

@@ -79,7 +79,7 @@ impl DevEvents {
             .enumerate()
             .map(|(n, event)| Streamed { sequence_number: n.to_string(), event: Ok(event) })
             .collect();
-        Publisher::new(self.bus.clone()).publish(&records).await;
+        Publisher::new(self.bus.clone(), self.store.clone()).publish(&records).await;
         self.bus.events()
     }
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::{AccountId, AuditAction, AuditEvent, AuditTarget, EventId, UserId};
-use crate::ports::{BUS_BATCH, BusEvent, EventBus};
+use crate::ports::{BUS_BATCH, BusEvent, EventBus, Store, StoreResult};
 
 /// Every event's `source` on the bus.
 pub const SOURCE: &str = "teamgate";
@@ -73,48 +73,87 @@ pub struct Streamed {
 /// Puts streamed audit events on the bus.
 pub struct Publisher {
     bus: Arc<dyn EventBus>,
+    store: Arc<dyn Store>,
 }
 
 impl Publisher {
-    pub fn new(bus: Arc<dyn EventBus>) -> Self {
-        Self { bus }
+    /// Publishes to `bus` the events still recorded in `store`.
+    pub fn new(bus: Arc<dyn EventBus>, store: Arc<dyn Store>) -> Self {
+        Self { bus, store }
     }
 
     /// Publishes `records` in order, `BUS_BATCH` at a time, and stops at the first one it could
     /// not publish (unreadable, refused by the bus, or the bus unreachable): that record's
     /// sequence number, from which the stream gives it and every later record again, so events
     /// keep their order per account. `None` when every record went.
+    ///
+    /// An event whose change was taken back since it was written (its invitation's mail could not
+    /// go) is gone from the table when read again, and is left out.
     pub async fn publish(&self, records: &[Streamed]) -> Option<String> {
-        for chunk in records.chunks(BUS_BATCH) {
-            let events: Vec<BusEvent> =
-                chunk.iter().map_while(|record| bus_event(record.event.as_ref().ok()?).ok()).collect();
-            let taken = match events.is_empty() {
+        let readable = records.iter().take_while(|record| record.event.is_ok()).count();
+        let events: Vec<(&Streamed, &AuditEvent)> =
+            records[..readable].iter().filter_map(|r| Some((r, r.event.as_ref().ok()?))).collect();
+        let kept = match self.recorded(&events).await {
+            Ok(kept) => kept,
+            Err(error) => {
+                tracing::error!(%error, "the audit events to publish could not be read again");
+                return records.first().map(|r| r.sequence_number.clone());
+            }
+        };
+        for chunk in kept.chunks(BUS_BATCH) {
+            let put: Vec<BusEvent> = chunk.iter().map_while(|(_, event)| bus_event(event).ok()).collect();
+            let taken = match put.is_empty() {
                 true => Vec::new(),
-                false => match self.bus.put(&events).await {
-                    Ok(taken) => taken,
-                    Err(error) => {
-                        tracing::error!(%error, "the event bus took none of a batch");
-                        Vec::new()
-                    }
-                },
+                false => self.bus.put(&put).await.unwrap_or_else(|error| {
+                    tracing::error!(%error, "the event bus took none of a batch");
+                    Vec::new()
+                }),
             };
-            let published = taken.iter().take(events.len()).take_while(|taken| **taken).count();
-            if let Some(stopped) = chunk.get(published) {
-                if let Err(why) = &stopped.event {
-                    tracing::error!(sequence_number = %stopped.sequence_number, why, "an unreadable audit record");
-                }
+            let published = taken.iter().take(put.len()).take_while(|taken| **taken).count();
+            if let Some((stopped, _)) = chunk.get(published) {
                 return Some(stopped.sequence_number.clone());
             }
         }
-        None
+        let unreadable = records.get(readable)?;
+        if let Err(why) = &unreadable.event {
+            tracing::error!(sequence_number = %unreadable.sequence_number, why, "an unreadable audit record");
+        }
+        Some(unreadable.sequence_number.clone())
+    }
+
+    /// The events still recorded, with their records.
+    async fn recorded<'a>(
+        &self,
+        events: &[(&'a Streamed, &'a AuditEvent)],
+    ) -> StoreResult<Vec<(&'a Streamed, &'a AuditEvent)>> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let recorded = self.store.recorded(&events.iter().map(|(_, e)| *e).collect::<Vec<_>>()).await?;
+        Ok(events
+            .iter()
+            .zip(recorded)
+            .filter_map(|(&(record, event), recorded)| {
+                if !recorded {
+                    tracing::info!(event_id = %event.id, "not published: its change was taken back");
+                }
+                recorded.then_some((record, event))
+            })
+            .collect())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::memory::MemoryStore;
     use crate::ports::BusUnavailable;
     use std::sync::Mutex;
+
+    /// A publisher onto `bus` of events all still recorded.
+    fn publisher(bus: &Arc<Bus>, recorded: &[AuditEvent]) -> Publisher {
+        Publisher::new(bus.clone(), Arc::new(MemoryStore::holding(recorded)))
+    }
 
     /// A bus that takes every event but those whose detail names an event id in `refuse`, or
     /// none at all while `down`, and remembers what it took.
@@ -180,7 +219,7 @@ mod tests {
         let bus = Arc::new(Bus::default());
 
         // When they are published
-        let failed = Publisher::new(bus.clone()).publish(&streamed(&events)).await;
+        let failed = publisher(&bus, &events).publish(&streamed(&events)).await;
 
         // Then all went, in order, each as its audit event
         assert_eq!(failed, None);
@@ -202,7 +241,7 @@ mod tests {
         let bus = Arc::new(Bus { refuse: vec![events[13].id.to_string()], ..Bus::default() });
 
         // When they are published
-        let failed = Publisher::new(bus.clone()).publish(&streamed(&events)).await;
+        let failed = publisher(&bus, &events).publish(&streamed(&events)).await;
 
         // Then the 14th is reported, and nothing after the batch it was in went out
         assert_eq!(failed.as_deref(), Some("0013"));
@@ -220,7 +259,7 @@ mod tests {
         let bus = Arc::new(Bus::default());
 
         // When they are published
-        let failed = Publisher::new(bus.clone()).publish(&records).await;
+        let failed = publisher(&bus, &events).publish(&records).await;
 
         // Then the four before it went and it is reported
         assert_eq!(failed.as_deref(), Some("0004"));
@@ -232,10 +271,25 @@ mod tests {
         let events: Vec<AuditEvent> = (0..3).map(event).collect();
         let bus = Arc::new(Bus { down: true, ..Bus::default() });
 
-        let failed = Publisher::new(bus.clone()).publish(&streamed(&events)).await;
+        let failed = publisher(&bus, &events).publish(&streamed(&events)).await;
 
         assert_eq!(failed.as_deref(), Some("0000"));
         assert!(published(&bus).is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_event_whose_change_was_taken_back_is_left_out() {
+        // Given four streamed events, the third of which was taken back with its change since
+        let events: Vec<AuditEvent> = (0..4).map(event).collect();
+        let still: Vec<AuditEvent> = [0, 1, 3].iter().map(|&n| events[n].clone()).collect();
+        let bus = Arc::new(Bus::default());
+
+        // When they are published
+        let failed = publisher(&bus, &still).publish(&streamed(&events)).await;
+
+        // Then the other three went, and nothing is given again
+        assert_eq!(failed, None);
+        assert_eq!(published(&bus), ids(&still));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The audit log: newest first, across pages.
+//! The audit log: newest first, across pages; an event taken back with its change is gone.
 
 use std::sync::Arc;
 
@@ -19,4 +19,20 @@ pub(crate) async fn audit_events_list_newest_first_across_pages(store: Arc<dyn S
     let events = pages.concat();
     assert!(events.windows(2).all(|w| w[0].id > w[1].id), "newest first");
     assert_eq!(events.last().map(|e| e.action), Some(AuditAction::AccountCreated));
+}
+
+pub(crate) async fn an_event_taken_back_with_its_change_is_no_longer_recorded(store: Arc<dyn Store>) {
+    // Given an account with one invitation kept and one taken back after it was written
+    let now = now();
+    let Founded { account, .. } = found_account(store.as_ref(), now).await;
+    let (_, kept) = invite_new(store.as_ref(), &account, "kept", now).await;
+    let (_, taken_back) = invite_new(store.as_ref(), &account, "unmailable", now).await;
+    store.discard_invitation(&taken_back).await.expect("taken back");
+
+    // When the publisher asks which of their events are still recorded
+    let recorded = store.recorded(&[&kept.event, &taken_back.event]).await.unwrap();
+
+    // Then only the kept one is
+    assert_eq!(recorded, vec![true, false]);
+    assert_eq!(store.recorded(&[]).await.unwrap(), Vec::<bool>::new());
 }

@@ -548,6 +548,7 @@ contract! {
     ],
     audit: [
         audit_events_list_newest_first_across_pages,
+        an_event_taken_back_with_its_change_is_no_longer_recorded,
     ],
     api_keys: [
         a_new_key_is_written_once_with_its_event,

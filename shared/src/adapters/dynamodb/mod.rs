@@ -20,6 +20,7 @@ mod expressions;
 mod items;
 mod keys;
 mod store;
+pub mod stream;
 pub mod table;
 mod write;
 

@@ -607,6 +607,15 @@ impl Store for DynamoStore {
         }
     }
 
+    async fn recorded(&self, events: &[&AuditEvent]) -> StoreResult<Vec<bool>> {
+        let mut found = Vec::new();
+        // `BatchGetItem` reads at most 100 keys.
+        for chunk in events.chunks(100) {
+            found.extend(self.batch_get(chunk.iter().map(|e| items::event_key(e)).collect()).await?);
+        }
+        Ok(events.iter().map(|e| find(&found, &items::event_key(e)).is_some()).collect())
+    }
+
     async fn audit_events(&self, account: &AccountId, page: &PageRequest) -> StoreResult<Page<AuditEvent>> {
         let listing = Self::account_listing(account, keys::EVENT_PREFIX, true, false, page, |item| {
             sort_key_position(item, keys::EVENT_PREFIX)

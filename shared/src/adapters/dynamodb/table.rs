@@ -1,12 +1,13 @@
 //! The table's definition lives in `infra/table.json`, in the shape of the `Properties` of a
 //! CloudFormation `AWS::DynamoDB::Table`: the infrastructure template must declare the same
 //! (a test compares them) and `ensure_table` creates exactly that, so tests, the dev server and
-//! production cannot disagree about keys, indexes, TTL or billing.
+//! production cannot disagree about keys, indexes, TTL, stream or billing.
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TableStatus,
+    TimeToLiveSpecification,
 };
 use serde::Deserialize;
 use std::time::Duration;
@@ -24,6 +25,7 @@ pub struct TableDefinition {
     pub key_schema: Vec<KeyElement>,
     pub global_secondary_indexes: Vec<Index>,
     pub time_to_live_specification: TimeToLive,
+    pub stream_specification: Stream,
 }
 
 #[derive(Debug, Deserialize)]
@@ -59,6 +61,13 @@ pub struct IndexProjection {
 pub struct TimeToLive {
     pub attribute_name: String,
     pub enabled: bool,
+}
+
+/// What the table's stream carries of each change (`NEW_IMAGE`: the item as written).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct Stream {
+    pub stream_view_type: String,
 }
 
 /// Why the table could not be made ready.
@@ -166,6 +175,15 @@ async fn create(client: &Client, table: &str, definition: &TableDefinition) -> R
         .set_attribute_definitions(Some(attributes))
         .set_key_schema(Some(key_schema(&definition.key_schema)?))
         .set_global_secondary_indexes(Some(indexes))
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(
+                    definition.stream_specification.stream_view_type.as_str(),
+                ))
+                .build()
+                .map_err(aws)?,
+        )
         .send()
         .await;
     match created {
