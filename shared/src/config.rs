@@ -227,19 +227,7 @@ impl Config {
                 let outbox = Arc::new(OutboxMailer::new(shared_clock.clone(), self.announce_mail));
                 (outbox.clone(), Some(outbox))
             }
-            MailerChoice::Ses { from, reply_to, configuration_set, endpoint } if const { effects(SCOPE).mails } =>
-            {
-                let mut builder = AwsAccess::from_env()?.sesv2();
-                if let Some(endpoint) = endpoint {
-                    builder = builder.endpoint_url(endpoint);
-                }
-                let sender = Sender {
-                    from: from.clone(),
-                    reply_to: reply_to.clone(),
-                    configuration_set: configuration_set.clone(),
-                };
-                (Arc::new(SesMailer::new(builder, sender, Backoff::default())), None)
-            }
+            MailerChoice::Ses { .. } if const { effects(SCOPE).mails } => (self.ses_mailer()?, None),
             MailerChoice::Outbox => return Err(lambda_only("MAILER", "outbox")),
             MailerChoice::Ses { .. } | MailerChoice::NoMail => (Arc::new(NoMail), None),
         };
@@ -280,6 +268,37 @@ impl Config {
         }
         let bus = EventBridgeBus::new(builder, var("EVENT_BUS_NAME"));
         Ok(Publisher::new(Arc::new(bus), self.store::<NO_ROUTE>().await?))
+    }
+
+    /// The mail-events function's application: the table, and SES to tell inviters.
+    pub async fn build_mail_events(&self) -> Result<Teamgate, ConfigError> {
+        let ports = Ports {
+            store: self.store::<NO_ROUTE>().await?,
+            mailer: self.ses_mailer()?,
+            clock: Arc::new(SystemClock),
+            rng: Arc::new(OsRng),
+        };
+        Ok(self.assemble(ports, None)?.app)
+    }
+
+    /// SES as `MAILER=ses` configures it.
+    fn ses_mailer(&self) -> Result<Arc<dyn Mailer>, ConfigError> {
+        let MailerChoice::Ses { from, reply_to, configuration_set, endpoint } = &self.mailer else {
+            return Err(ConfigError::Invalid {
+                name: "MAILER",
+                reason: "this function mails through SES: set ses".into(),
+            });
+        };
+        let mut builder = AwsAccess::from_env()?.sesv2();
+        if let Some(endpoint) = endpoint {
+            builder = builder.endpoint_url(endpoint);
+        }
+        let sender = Sender {
+            from: from.clone(),
+            reply_to: reply_to.clone(),
+            configuration_set: configuration_set.clone(),
+        };
+        Ok(Arc::new(SesMailer::new(builder, sender, Backoff::default())))
     }
 
     /// The store of a binary of `SCOPE`. The dev server creates a missing DynamoDB table; a

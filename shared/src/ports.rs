@@ -5,9 +5,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Account, AccountId, ApiKey, ApiKeyId, AuditEvent, Email, Invitation, InvitationId, InvitationStatus,
-    LinkNames, Member, MemberStatus, OneTimeToken, Phone, RefreshSession, RoleName, SessionFamilyId, User,
-    UserId,
+    Account, AccountId, ApiKey, ApiKeyId, AuditEvent, Delivery, Email, Invitation, InvitationId,
+    InvitationStatus, LinkNames, Member, MemberStatus, OneTimeToken, Phone, RefreshSession, RoleName,
+    SessionFamilyId, User, UserId,
 };
 
 /// Why a store operation did not happen.
@@ -82,6 +82,16 @@ pub struct NewInvitation {
 pub struct Withdrawal {
     pub invitation: Invitation,
     pub event: AuditEvent,
+}
+
+/// What SES reported of an invitation's mail: the invitation with its new `delivery` and
+/// `address_refused` (nothing else of it is written), provided its mail count, delivery and
+/// refusal are still `read`'s (else `Stale`), and the audit event of a bounce or complaint.
+#[derive(Clone, Debug)]
+pub struct DeliveryReport {
+    pub read: Invitation,
+    pub invitation: Invitation,
+    pub event: Option<AuditEvent>,
 }
 
 /// A new link for a `sent` invitation: the invitation in its new state (new link hash, expiry,
@@ -325,6 +335,8 @@ pub struct InvitationQuery {
     pub role: Option<RoleName>,
     /// Lowercase text the email must contain.
     pub email: Option<String>,
+    /// What became of its last mail.
+    pub delivery: Option<Delivery>,
     /// Statuses are judged as of this instant (a passed `sent` invitation is `expired`).
     pub now: DateTime<Utc>,
 }
@@ -351,6 +363,7 @@ impl InvitationQuery {
         self.status.is_none_or(|s| invitation.status_at(self.now) == s)
             && self.role.as_ref().is_none_or(|r| invitation.roles.contains(r))
             && self.email.as_deref().is_none_or(|text| invitation.email.as_str().contains(text))
+            && self.delivery.is_none_or(|d| invitation.delivery == d)
     }
 }
 
@@ -392,6 +405,7 @@ pub trait Store: Send + Sync {
     /// cancelled link was used or ended meanwhile, and as `create_invitation` does for the new link.
     async fn change_owner_link(&self, change: &OwnerLinkChange) -> StoreResult<()>;
     async fn resend_invitation(&self, resend: &Resend) -> StoreResult<()>;
+    async fn record_delivery(&self, report: &DeliveryReport) -> StoreResult<()>;
     /// `sent` invitations whose links died before `now`, across all accounts, oldest expiry
     /// first: the scheduled cleanup's work list. Served by an index, never a scan.
     async fn lapsed_invitations(
@@ -503,6 +517,8 @@ pub trait Store: Send + Sync {
 /// An email to send.
 #[derive(Clone, Debug)]
 pub struct OutgoingMail {
+    /// Names SES gives back with each report on the message (`service/mail_events.rs`).
+    pub tags: Vec<(&'static str, String)>,
     pub to: Email,
     pub subject: String,
     pub text: String,

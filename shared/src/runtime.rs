@@ -128,6 +128,36 @@ pub async fn publisher() -> Result<(), LambdaError> {
     .await
 }
 
+/// The mail-events function's `main`: each SES event the EventBridge rule gives it (bounces,
+/// complaints, deliveries) recorded on the invitation its mail's tags name. An event of mail
+/// Teamgate did not tag is ignored; a failure is the invocation's error, which EventBridge's
+/// asynchronous invocation retries (a retried report that was recorded changes nothing).
+pub async fn mail_events() -> Result<(), LambdaError> {
+    use crate::service::mail_events::Reported;
+    init_logging(true);
+    let config = Config::from_env_holding(Deployment::Lambda, Keys::NONE)
+        .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
+    let app = Arc::new(
+        config.build_mail_events().await.inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?,
+    );
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let app = app.clone();
+            async move {
+                let reported = match crate::adapters::ses::mail_event(&event.payload) {
+                    Some(report) => app.record_mail_event(&report).await.inspect_err(|error| {
+                        tracing::error!(%error, "recording a mail report failed");
+                    })?,
+                    None => Reported::Ignored,
+                };
+                tracing::info!(?reported, "mail report");
+                Ok::<_, LambdaError>(serde_json::json!({ "reported": reported }))
+            }
+        },
+    ))
+    .await
+}
+
 /// The Lambda authorizer's `main`: the route map and the public key checked at init (a bad
 /// line of the map stops the cold start, named in the log), then one decision per event.
 /// `authorizer --check <route-map.toml>` checks a map the same way before it is deployed.

@@ -210,7 +210,7 @@ fn cold_start(name: &str, binary: &Path, setup: &ColdStart) -> (f64, f64, f64) {
 
 /// The first event a cold function gets: an unauthenticated request on its first route (a GET
 /// where it has one), the schedule's event for the cleanup, an empty stream batch for the
-/// publisher, a request without a token for the
+/// publisher, an SES event of no Teamgate mail for mail-events, a request without a token for the
 /// authorizer, anything for a baseline.
 fn first_event(name: &str, routes: Option<&Vec<&'static Route>>) -> Value {
     match (name, routes) {
@@ -221,6 +221,9 @@ fn first_event(name: &str, routes: Option<&Vec<&'static Route>>) -> Value {
         }
         ("cleanup", None) => schedule_event(),
         ("publisher", None) => json!({ "Records": [] }),
+        ("mail-events", None) => {
+            json!({ "detail-type": "Email Delivered", "source": "aws.ses", "detail": {} })
+        }
         ("authorizer", None) => tests::authorizer_events::http_api_event(
             "GET",
             "/sellers/{account_id}/orders",

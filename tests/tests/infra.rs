@@ -91,6 +91,10 @@ const PUBLISHER_ACTIONS: &[&str] = &[
     "logs:PutLogEvents",
 ];
 
+/// The function SES's reports reach through an EventBridge rule; it writes the report on the
+/// invitation and mails the inviter.
+const MAIL_EVENTS: &str = "mail-events";
+
 const EXAMPLE_API: &str = "infra/examples/seller-api.yaml";
 const EXAMPLE_ROUTE_MAP: &str = "infra/examples/route-map.toml";
 
@@ -508,7 +512,8 @@ fn each_function_may_do_only_what_its_routes_need_on_the_table_and_in_ses() {
     let template = template();
     let (functions, mut differences) = functions(&template);
     // Functions that send mail, and only those, may call `ses:SendEmail`.
-    let mailing = functions_serving(|r| r.effects.mails);
+    let mut mailing = functions_serving(|r| r.effects.mails);
+    mailing.insert(MAIL_EVENTS.to_owned());
     for (name, function) in &functions {
         let routes: Vec<&Route> = deployed_routes().filter(|r| r.function.name() == name).collect();
         if name == PUBLISHER {
@@ -523,6 +528,7 @@ fn each_function_may_do_only_what_its_routes_need_on_the_table_and_in_ses() {
         for action in &actions {
             let allowed = READ_ACTIONS.contains(&action.as_str())
                 || (!read_only && WRITE_ACTIONS.contains(&action.as_str()))
+                || (name == MAIL_EVENTS && action == "sqs:SendMessage")
                 || (action == "ses:SendEmail" && mailing.contains(name));
             if !allowed {
                 let why = if read_only && WRITE_ACTIONS.contains(&action.as_str()) {
@@ -626,8 +632,8 @@ fn the_cleanup_runs_on_its_schedule_and_every_function_logs_with_retention() {
             function.events().map(|(_, s)| s).filter(|s| s["Type"] == "Schedule").collect();
         let timeout = function.get("Timeout").and_then(Value::as_u64);
         // API Gateway waits for the authorizer as for a route's function.
-        if name == PUBLISHER {
-            // Its own test says what feeds it.
+        if name == PUBLISHER || name == MAIL_EVENTS {
+            // Their own tests say what feeds them.
         } else if routed.contains(name) || name == AUTHORIZER {
             if !schedules.is_empty() {
                 differences.push(format!("{name}: an HTTP function on a schedule"));
@@ -1204,4 +1210,50 @@ fn the_example_webhook_delivers_teamgate_events_it_names_retrying_and_parking_th
         differences.push("the endpoint's key must be NoEcho".into());
     }
     assert_no_differences("infra/examples/webhook.yaml", differences);
+}
+
+#[test]
+fn ses_reports_reach_mail_events_through_the_configuration_set_and_a_rule_on_the_default_bus() {
+    let template = template();
+    let (functions, mut differences) = functions(&template);
+    let function = &functions[MAIL_EVENTS];
+    let events: Vec<&Value> = function.events().map(|(_, e)| e).collect();
+    let wanted_pattern = json!({
+        "source": ["aws.ses"],
+        "detail-type": ["Email Delivered", "Email Bounced", "Email Complaint Received"],
+    });
+    match events.as_slice() {
+        [event] if event["Type"] == "EventBridgeRule" => {
+            if event["Properties"]["Pattern"] != wanted_pattern {
+                differences.push(format!("mail-events' rule matches {}", event["Properties"]["Pattern"]));
+            }
+            // SES publishes only to the default bus: the rule must be on it.
+            if !event["Properties"]["EventBusName"].is_null() {
+                differences.push("mail-events' rule must be on the default bus".into());
+            }
+        }
+        _ => differences.push("mail-events: want one EventBridgeRule event".into()),
+    }
+    if function.get("DeadLetterQueue").map(|q| &q["TargetArn"])
+        != Some(&json!({"Fn::GetAtt": ["MailEventsDeadLetterQueue", "Arn"]}))
+    {
+        differences.push("mail-events: failed reports must be parked in MailEventsDeadLetterQueue".into());
+    }
+    let destination = &template["Resources"]["MailEventsDestination"];
+    if destination["Condition"] != "HasConfigurationSet" {
+        differences.push("the SES event destination exists exactly when a configuration set is given".into());
+    }
+    let properties = &destination["Properties"];
+    if properties["ConfigurationSetName"] != json!({"Ref": "SesConfigurationSet"}) {
+        differences.push("the SES event destination must be on SesConfigurationSet".into());
+    }
+    let types = &properties["EventDestination"]["MatchingEventTypes"];
+    if *types != json!(["DELIVERY", "BOUNCE", "COMPLAINT"]) {
+        differences.push(format!("the SES event destination sends {types}"));
+    }
+    let bus = properties["EventDestination"]["EventBridgeDestination"]["EventBusArn"].to_string();
+    if !bus.ends_with(":event-bus/default\"}") {
+        differences.push(format!("SES must publish to the default bus, not {bus}"));
+    }
+    assert_no_differences("mail reports", differences);
 }

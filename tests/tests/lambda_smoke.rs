@@ -161,6 +161,32 @@ fn the_publisher_answers_a_batch_and_reports_a_record_it_cannot_read_alone() {
 }
 
 #[test]
+fn mail_events_ignores_reports_of_mail_teamgate_did_not_tag_or_of_no_invitation() {
+    // Given the mail-events function, as the template configures it
+    let mut function = RunningFunction::start("mail-events");
+    let bounce = |tags: serde_json::Value| {
+        json!({
+            "detail-type": "Email Bounced", "source": "aws.ses",
+            "detail": {"eventType": "Bounce", "bounce": {"bounceType": "Permanent"},
+                       "mail": {"messageId": "m-1", "tags": tags}},
+        })
+    };
+
+    // When SES reports on untagged mail, and on an invitation that does not exist
+    let untagged = function.invoke(bounce(json!({}))).unwrap_or_else(|e| panic!("{e}"));
+    let unknown = function
+        .invoke(bounce(json!({
+            "teamgate-account": ["01890a5d-ac96-774b-bcce-b302099a8057"],
+            "teamgate-invitation": ["01890a5d-ac96-774b-bcce-b302099a8058"],
+            "teamgate-send": ["1"],
+        })))
+        .unwrap_or_else(|e| panic!("{e}\n{}", function.logs()));
+
+    // Then both are ignored
+    assert_eq!((untagged, unknown), (json!({"reported": "ignored"}), json!({"reported": "ignored"})));
+}
+
+#[test]
 fn a_missing_key_stops_the_cold_start_naming_the_variable() {
     let environment = teamgate_environment();
     let functions = http_functions();

@@ -12,10 +12,10 @@ use crate::domain::{
     TokenPurpose, User, UserId,
 };
 use crate::ports::{
-    API_KEY_USE_RESOLUTION, Acceptance, AccountSummary, CallerRecord, Conflict, InvitationQuery, InviteeUser,
-    Login, MemberQuery, MemberRemoval, MemberUpdate, Membership, NewInvitation, OwnerLinkChange,
-    OwnershipTransfer, Page, PageRequest, PasswordChange, ProfileUpdate, RateDecision, RateWindow,
-    Redemption, Resend, Store, StoreError, StoreResult, UserAfterRemoval, Withdrawal,
+    API_KEY_USE_RESOLUTION, Acceptance, AccountSummary, CallerRecord, Conflict, DeliveryReport,
+    InvitationQuery, InviteeUser, Login, MemberQuery, MemberRemoval, MemberUpdate, Membership, NewInvitation,
+    OwnerLinkChange, OwnershipTransfer, Page, PageRequest, PasswordChange, ProfileUpdate, RateDecision,
+    RateWindow, Redemption, Resend, Store, StoreError, StoreResult, UserAfterRemoval, Withdrawal,
 };
 
 #[derive(Default)]
@@ -369,6 +369,28 @@ impl Store for MemoryStore {
             s.discard(owner)?;
             s.accounts.remove(&account.id);
             s.unrecord(created);
+            Ok(())
+        })
+    }
+
+    async fn record_delivery(&self, report: &DeliveryReport) -> StoreResult<()> {
+        self.with(|s| {
+            let (read, new) = (&report.read, &report.invitation);
+            let stored = s.invitations.get_mut(&(read.account_id.clone(), read.id.clone()));
+            let unchanged = |i: &Invitation| {
+                (i.send_count, i.delivery, i.address_refused)
+                    == (read.send_count, read.delivery, read.address_refused)
+            };
+            match stored {
+                Some(stored) if unchanged(stored) => {
+                    stored.delivery = new.delivery;
+                    stored.address_refused = new.address_refused;
+                }
+                _ => return conflict(Conflict::Stale),
+            }
+            if let Some(event) = &report.event {
+                s.record(event);
+            }
             Ok(())
         })
     }

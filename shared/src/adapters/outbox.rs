@@ -16,6 +16,8 @@ pub struct SentMail {
     pub html: String,
     pub sent_at: DateTime<Utc>,
     pub links: Vec<String>,
+    /// What SES would give back with each report on it (`POST /_dev/mail-events` takes them).
+    pub tags: std::collections::BTreeMap<&'static str, String>,
 }
 
 pub struct OutboxMailer {
@@ -59,6 +61,7 @@ impl Mailer for OutboxMailer {
             html: mail.html.clone(),
             sent_at: self.clock.now(),
             links: links_in(&mail.text),
+            tags: mail.tags.iter().cloned().collect(),
         };
         if self.announce {
             println!("mail to {}: {}", message.to, message.subject);

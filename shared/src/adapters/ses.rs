@@ -7,10 +7,12 @@ use async_trait::async_trait;
 use aws_sdk_sesv2::Client;
 use aws_sdk_sesv2::config::retry::RetryConfig;
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageTag};
 use std::time::Duration;
 
+use crate::domain::MailOutcome;
 use crate::ports::{MailError, Mailer, OutgoingMail};
+use crate::service::mail_events::{MailEvent, TAG_ACCOUNT, TAG_INVITATION, TAG_SEND};
 
 /// Who mail comes from, as configuration gives it (`MAIL_FROM`, `MAIL_REPLY_TO`,
 /// `SES_CONFIGURATION_SET`).
@@ -74,6 +76,15 @@ fn rejection(error: &SendEmailError) -> Option<&'static str> {
     })
 }
 
+/// The message's tags, which SES gives back with each event about it.
+fn tags(mail: &OutgoingMail) -> Result<Vec<MessageTag>, MailError> {
+    mail.tags
+        .iter()
+        .map(|(name, value)| MessageTag::builder().name(*name).value(value).build())
+        .collect::<Result<_, _>>()
+        .map_err(|e| MailError::Unavailable(Box::new(e)))
+}
+
 #[async_trait]
 impl Mailer for SesMailer {
     async fn send(&self, mail: &OutgoingMail) -> Result<(), MailError> {
@@ -86,6 +97,7 @@ impl Mailer for SesMailer {
             .set_reply_to_addresses(self.sender.reply_to.clone().map(|r| vec![r]))
             .set_configuration_set_name(self.sender.configuration_set.clone())
             .destination(Destination::builder().to_addresses(mail.to.as_str()).build())
+            .set_email_tags(Some(tags(mail)?))
             .content(EmailContent::builder().simple(message).build())
             .send()
             .await;
@@ -95,4 +107,26 @@ impl Mailer for SesMailer {
             None => Err(MailError::Unavailable(Box::new(error))),
         }
     }
+}
+
+/// SES's event about a message, as EventBridge delivers it (`detail-type` `Email Delivered`,
+/// `Email Bounced`, `Email Complaint Received`; the `detail` is SES's event-publishing record),
+/// read as the report on a Teamgate mail its tags name. `None` for mail Teamgate did not tag and
+/// for the events it does not read (sends, delays, opens, clicks). A bounce SES could not
+/// classify (`Undetermined`) counts as temporary.
+pub fn mail_event(event: &serde_json::Value) -> Option<MailEvent> {
+    let detail = &event["detail"];
+    let outcome = match detail["eventType"].as_str()? {
+        "Delivery" => MailOutcome::Delivered,
+        "Bounce" => MailOutcome::Bounced { permanent: detail["bounce"]["bounceType"] == "Permanent" },
+        "Complaint" => MailOutcome::Complained,
+        _ => return None,
+    };
+    let tag = |name: &str| detail["mail"]["tags"][name][0].as_str();
+    Some(MailEvent {
+        account_id: tag(TAG_ACCOUNT)?.to_owned(),
+        invitation_id: tag(TAG_INVITATION)?.to_owned(),
+        send: tag(TAG_SEND)?.parse().ok()?,
+        outcome,
+    })
 }

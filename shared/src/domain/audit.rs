@@ -20,6 +20,10 @@ pub enum AuditAction {
     InvitationAccepted,
     #[serde(rename = "invitation.expired")]
     InvitationExpired,
+    #[serde(rename = "invitation.bounced")]
+    InvitationBounced,
+    #[serde(rename = "invitation.complained")]
+    InvitationComplained,
     #[serde(rename = "member.roles_changed")]
     MemberRolesChanged,
     #[serde(rename = "member.blocked")]
@@ -44,13 +48,15 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, in the order the README's event catalogue lists them.
-    pub const ALL: [AuditAction; 16] = [
+    pub const ALL: [AuditAction; 18] = [
         Self::AccountCreated,
         Self::InvitationCreated,
         Self::InvitationResent,
         Self::InvitationRevoked,
         Self::InvitationAccepted,
         Self::InvitationExpired,
+        Self::InvitationBounced,
+        Self::InvitationComplained,
         Self::MemberRolesChanged,
         Self::MemberBlocked,
         Self::MemberUnblocked,
@@ -73,6 +79,8 @@ impl AuditAction {
             Self::InvitationRevoked => "Invitation Revoked",
             Self::InvitationAccepted => "Invitation Accepted",
             Self::InvitationExpired => "Invitation Expired",
+            Self::InvitationBounced => "Invitation Bounced",
+            Self::InvitationComplained => "Invitation Complained",
             Self::MemberRolesChanged => "Member Roles Changed",
             Self::MemberBlocked => "Member Blocked",
             Self::MemberUnblocked => "Member Unblocked",

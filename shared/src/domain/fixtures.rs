@@ -78,5 +78,7 @@ pub fn sent_invitation() -> Invitation {
         last_sent_at: at(0),
         recent_sends: vec![at(0)],
         token_hash: "first".into(),
+        delivery: Default::default(),
+        address_refused: false,
     }
 }

@@ -42,7 +42,45 @@ pub struct Invitation {
     pub recent_sends: Vec<DateTime<Utc>>,
     /// SHA-256 of the one link that is currently valid.
     pub token_hash: String,
+    /// What became of the last mail of it, as SES reported it.
+    #[serde(default)]
+    pub delivery: Delivery,
+    /// The address bounced for good, or its owner called the mail spam: it is mailed again
+    /// only deliberately (`may_mail_again`).
+    #[serde(default)]
+    pub address_refused: bool,
 }
+
+/// What became of an invitation's last mail, as SES reported it; each later state outranks the
+/// earlier ones, so a report that arrives late or twice changes nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// Handed to SES; nothing heard since.
+    #[default]
+    Sent,
+    Delivered,
+    Bounced,
+    Complained,
+}
+
+/// What SES reported of one message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MailOutcome {
+    Delivered,
+    /// `permanent`: the address does not exist or refuses mail; otherwise SES gave up retrying
+    /// a temporary failure (a full mailbox).
+    Bounced {
+        permanent: bool,
+    },
+    /// The recipient marked it as spam.
+    Complained,
+}
+
+/// A refused address is not mailed again unless the sender says they mean it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the address bounced or complained; send deliberately to mail it again")]
+pub struct AddressRefused;
 
 impl Invitation {
     /// The status as of `now`: a `sent` invitation past its expiry is `expired`, whatever TTL did.
@@ -72,6 +110,32 @@ impl Invitation {
         Self { status: InvitationStatus::Expired, ..self }
     }
 
+    /// The invitation as SES's report of its mail number `send` leaves it, or `None` when the
+    /// report changes nothing: it is of an earlier mail than the last, or the invitation is
+    /// already as bad or worse off (a report given twice, or after a worse one).
+    pub fn reported(&self, send: u32, outcome: MailOutcome) -> Option<Self> {
+        let (delivery, refuses) = match outcome {
+            MailOutcome::Delivered => (Delivery::Delivered, false),
+            MailOutcome::Bounced { permanent } => (Delivery::Bounced, permanent),
+            MailOutcome::Complained => (Delivery::Complained, true),
+        };
+        let worse = delivery > self.delivery || (refuses && !self.address_refused);
+        (send == self.send_count && worse).then(|| Self {
+            delivery: delivery.max(self.delivery),
+            // A delivery shows the address takes mail again.
+            address_refused: refuses || (self.address_refused && delivery != Delivery::Delivered),
+            ..self.clone()
+        })
+    }
+
+    /// Whether its address may be mailed again: not once it refused mail, unless `deliberately`.
+    pub fn may_mail_again(&self, deliberately: bool) -> Result<(), AddressRefused> {
+        match self.address_refused && !deliberately {
+            true => Err(AddressRefused),
+            false => Ok(()),
+        }
+    }
+
     /// The invitation with a new link dying at `expires_at`, sent at `now`, unless `limit` sends
     /// happened in the hour before (then how long until one leaves the window).
     pub fn renewed(
@@ -82,7 +146,8 @@ impl Invitation {
         limit: u32,
     ) -> Result<Self, chrono::Duration> {
         self.record_send(now, limit)?;
-        Ok(Self { token_hash, expires_at, ..self })
+        // A new mail: nothing is known of it yet.
+        Ok(Self { token_hash, expires_at, delivery: Delivery::Sent, ..self })
     }
 
     /// Records a send at `now` unless `limit` sends already happened in the hour before it;
@@ -153,6 +218,53 @@ impl OneTimeToken {
 mod tests {
     use super::*;
     use crate::domain::fixtures::{at, sent_invitation};
+
+    #[test]
+    fn a_report_moves_delivery_only_forward_and_only_for_the_last_mail() {
+        // Given an invitation mailed once
+        let invitation = sent_invitation();
+        assert_eq!((invitation.send_count, invitation.delivery), (1, Delivery::Sent));
+
+        // When SES reports its delivery, then a bounce of it, then the delivery again
+        let delivered = invitation.reported(1, MailOutcome::Delivered).expect("a change");
+        let bounced = delivered.reported(1, MailOutcome::Bounced { permanent: false }).expect("a change");
+
+        // Then each moved it forward, and nothing moves it back or repeats
+        assert_eq!(delivered.delivery, Delivery::Delivered);
+        assert_eq!((bounced.delivery, bounced.address_refused), (Delivery::Bounced, false));
+        assert_eq!(bounced.reported(1, MailOutcome::Delivered), None);
+        assert_eq!(bounced.reported(1, MailOutcome::Bounced { permanent: false }), None);
+        // A report of an earlier mail than the last changes nothing.
+        assert_eq!(invitation.reported(0, MailOutcome::Complained), None);
+    }
+
+    #[test]
+    fn a_hard_bounce_or_a_complaint_refuses_the_address_until_sent_deliberately() {
+        let invitation = sent_invitation();
+        assert_eq!(invitation.may_mail_again(false), Ok(()));
+        for outcome in [MailOutcome::Bounced { permanent: true }, MailOutcome::Complained] {
+            let refused = invitation.reported(1, outcome).expect("a change");
+            assert!(refused.address_refused, "{outcome:?}");
+            assert_eq!(refused.may_mail_again(false), Err(AddressRefused));
+            assert_eq!(refused.may_mail_again(true), Ok(()));
+        }
+        // A soft bounce, then a hard one: the second still refuses the address.
+        let soft = invitation.reported(1, MailOutcome::Bounced { permanent: false }).unwrap();
+        assert!(soft.reported(1, MailOutcome::Bounced { permanent: true }).unwrap().address_refused);
+    }
+
+    #[test]
+    fn a_new_link_is_a_new_mail_nothing_is_known_of() {
+        let bounced = sent_invitation().reported(1, MailOutcome::Bounced { permanent: true }).unwrap();
+        let renewed = bounced.renewed("new".into(), at(7200), at(10), 5).unwrap();
+        assert_eq!(
+            (renewed.delivery, renewed.address_refused, renewed.send_count),
+            (Delivery::Sent, true, 2)
+        );
+        // Until the new mail is delivered.
+        let delivered = renewed.reported(2, MailOutcome::Delivered).unwrap();
+        assert_eq!((delivered.delivery, delivered.address_refused), (Delivery::Delivered, false));
+    }
 
     #[test]
     fn a_sent_invitation_reads_expired_from_its_expiry_on() {

@@ -25,7 +25,10 @@ pub use api_key::{ApiKey, ApiKeyStatus, KeyRefusal, Network};
 pub use audit::{AuditAction, AuditEvent, AuditTarget};
 pub use email::Email;
 pub use ids::{AccountId, ApiKeyId, EventId, InvitationId, SessionFamilyId, UserId};
-pub use invitation::{Invitation, InvitationStatus, LinkNames, OneTimeToken, TokenPurpose};
+pub use invitation::{
+    AddressRefused, Delivery, Invitation, InvitationStatus, LinkNames, MailOutcome, OneTimeToken,
+    TokenPurpose,
+};
 pub use locale::{Locale, Localized};
 pub use member::{Member, MemberStatus, Refusal};
 pub use name::{NameScript, PersonName};

@@ -275,6 +275,15 @@ impl From<InviteBody> for InviteCommand {
     }
 }
 
+/// `POST .../resend`'s body, which may be left out: `deliberately` mails an address that
+/// bounced for good or complained.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResendRequest {
+    #[serde(default)]
+    pub deliberately: bool,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenBody {

@@ -22,6 +22,7 @@ use crate::service::Teamgate;
 use crate::service::api_keys::{Ambiguous, Credential, PresentedKey};
 use crate::service::caller::{CallerError, Claim, Requirement};
 use crate::service::directory::ListParams;
+use crate::service::mail_events::Reported;
 use crate::service::publish::{Publisher, Streamed};
 use crate::service::revoke_and_resend::Resent;
 use crate::service::support::access::bearer_token;
@@ -30,8 +31,8 @@ use crate::service::support::secrets::constant_time_eq;
 
 use body::{
     AcceptBody, AuthorizeBody, ClockBody, CreateAccountBody, CreateKeyBody, InviteBody, MeBody, PasswordBody,
-    RecoveryBody, RefreshBody, ResetConfirmBody, ResetRequestBody, RotateKeyBody, SetRolesBody, SettingsBody,
-    SignInBody, TokenBody, TransferBody,
+    RecoveryBody, RefreshBody, ResendRequest, ResetConfirmBody, ResetRequestBody, RotateKeyBody,
+    SetRolesBody, SettingsBody, SignInBody, TokenBody, TransferBody,
 };
 use pages::Pages;
 use problem::Reply;
@@ -161,11 +162,20 @@ impl Call<'_> {
         Ok(body::parse(self.headers, self.body)?)
     }
 
+    /// The body of a route whose body may be left out: none is `T`'s default.
+    fn optional_json<T: serde::de::DeserializeOwned + Default>(&self) -> Result<T, Reply> {
+        match self.body.iter().all(u8::is_ascii_whitespace) {
+            true => Ok(T::default()),
+            false => self.json(),
+        }
+    }
+
     fn list_params(&self, text: &str) -> ListParams {
         let get = |k: &str| self.query.get(k).cloned();
         ListParams {
             status: get("status"),
             role: get("role"),
+            delivery: get("delivery"),
             text: get(text),
             limit: get("limit"),
             cursor: get("cursor"),
@@ -421,7 +431,8 @@ impl Api {
             }),
             Operation::ResendInvitation if served!(ResendInvitation) => respond(async move {
                 let claim = access.claim()?;
-                Ok(match app.resend_invitation(&claim, call.param("invitation_id")).await? {
+                let ResendRequest { deliberately } = call.optional_json()?;
+                Ok(match app.resend_invitation(&claim, call.param("invitation_id"), deliberately).await? {
                     Resent::Renewed(invitation) => json(StatusCode::OK, &invitation),
                     Resent::Replaced(invitation) => json(StatusCode::CREATED, &invitation),
                 })
@@ -527,6 +538,14 @@ impl Api {
                     None => Vec::new(),
                 };
                 Ok(json(StatusCode::OK, &serde_json::json!({ "items": events })))
+            }),
+            Operation::DevMailEvents if served!(DevMailEvents) => respond(async move {
+                let event: serde_json::Value = call.json()?;
+                let reported = match crate::adapters::ses::mail_event(&event) {
+                    Some(report) => app.record_mail_event(&report).await?,
+                    None => Reported::Ignored,
+                };
+                Ok(json(StatusCode::OK, &serde_json::json!({ "reported": reported })))
             }),
             Operation::DevClock if served!(DevClock) => respond(async move {
                 let body: ClockBody = call.json()?;

@@ -206,6 +206,7 @@ pub enum Operation {
     ResetPasswordPage,
     DevMail,
     DevEvents,
+    DevMailEvents,
     DevClock,
     DevCleanup,
 }
@@ -524,6 +525,7 @@ const TABLE: &[Route] = &[
     route(Method::GET, "/reset-password", F::Web, O::ResetPasswordPage, G::Anonymous, E::STATIC),
     route(Method::GET, "/_dev/mail", F::Dev, O::DevMail, G::Dev, E::NONE),
     route(Method::GET, "/_dev/events", F::Dev, O::DevEvents, G::Dev, E::NONE),
+    route(Method::POST, "/_dev/mail-events", F::Dev, O::DevMailEvents, G::Dev, E::MAILS),
     route(Method::POST, "/_dev/clock", F::Dev, O::DevClock, G::Dev, E::NONE),
     route(Method::POST, "/_dev/cleanup", F::Dev, O::DevCleanup, G::Dev, E::NONE),
 ];

@@ -4,8 +4,8 @@ use serde::Serialize;
 
 use crate::domain::permission::{USERS_READ, USERS_WRITE};
 use crate::domain::{
-    AuditEvent, FieldError, FieldErrors, InvitationId, InvitationStatus, MemberStatus, Permission, RoleName,
-    UserId,
+    AuditEvent, Delivery, FieldError, FieldErrors, InvitationId, InvitationStatus, MemberStatus, Permission,
+    RoleName, UserId,
 };
 use crate::ports::{InvitationQuery, MemberQuery, Page, PageRequest, StoreResult};
 use crate::service::Teamgate;
@@ -43,6 +43,8 @@ crate::failure_codes!(DirectoryError {
 pub struct ListParams {
     pub status: Option<String>,
     pub role: Option<String>,
+    /// Invitations only: what became of the last mail.
+    pub delivery: Option<String>,
     /// `q` for members, `email` for invitations.
     pub text: Option<String>,
     pub limit: Option<String>,
@@ -153,11 +155,18 @@ impl Teamgate {
             .and_then(|raw| errors.check(parse_enum::<InvitationStatus>("status", raw)));
         let role = params.role.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(RoleName::new);
         let now = self.now();
-        let query = InvitationQuery { status, role, email: lowered(params.text), now };
-        let scope =
-            format!("invitations\n{account}\n{:?}\n{:?}\n{:?}", query.status, query.role, query.email);
+        let delivery =
+            params.delivery.as_deref().and_then(|raw| errors.check(parse_enum::<Delivery>("delivery", raw)));
+        let query = InvitationQuery { status, role, email: lowered(params.text), delivery, now };
+        let scope = format!(
+            "invitations\n{account}\n{:?}\n{:?}\n{:?}\n{:?}",
+            query.status, query.role, query.email, query.delivery
+        );
         let page = self.page_request(&mut errors, &scope, params.limit, params.cursor);
-        let filtered = query.status.is_some() || query.role.is_some() || query.email.is_some();
+        let filtered = query.status.is_some()
+            || query.role.is_some()
+            || query.email.is_some()
+            || query.delivery.is_some();
         let (account, query) = (&account, &query);
         let list = |page: PageRequest| async move { self.store().invitations(account, query, &page).await };
         let (_, found) = self.listed(claim, page, filtered, "invitations", list).await?;

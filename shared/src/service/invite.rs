@@ -8,7 +8,7 @@ use crate::domain::{
     ProfileInput, TokenPurpose, User, UserId,
 };
 use crate::failure_codes;
-use crate::ports::{AccountSummary, Conflict, InviteeUser, Login, NewInvitation, StoreError};
+use crate::ports::{AccountSummary, Conflict, InviteeUser, Login, NewInvitation, OutgoingMail, StoreError};
 use crate::service::Teamgate;
 use crate::service::caller::{Caller, CallerError, Claim};
 use crate::service::support::failure::RateLimited;
@@ -257,6 +257,7 @@ impl Teamgate {
             // The chain's sends count together: the hourly limit spans every invitation of it.
             let invitation = &mut drafted.new.invitation;
             invitation.send_count = previous.send_count;
+            invitation.address_refused = previous.address_refused;
             invitation.recent_sends = previous.recent_sends.clone();
             invitation.record_send(self.now(), preset.resend_limit_per_hour).map_err(|wait| {
                 InviteError::RateLimited(RateLimited { retry_after: seconds_to_wait(wait) })
@@ -371,6 +372,8 @@ impl Teamgate {
             last_sent_at: now,
             recent_sends: vec![now],
             token_hash: token_hash.clone(),
+            delivery: Default::default(),
+            address_refused: false,
         };
         let direct = mode == InvitationMode::Direct;
         let member = Member {
@@ -462,6 +465,7 @@ impl Teamgate {
                 ("email", invitation.email.as_str()),
             ],
         );
+        let mail = OutgoingMail { tags: super::mail_events::invitation_tags(invitation), ..mail };
         self.ports.mailer.send(&mail).await.map_err(|e| InternalError::new("sending the invitation", e))
     }
 }

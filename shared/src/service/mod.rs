@@ -9,6 +9,7 @@ pub mod caller;
 pub mod cleanup;
 pub mod directory;
 pub mod invite;
+pub mod mail_events;
 pub mod me;
 pub mod members;
 pub mod owner_recovery;

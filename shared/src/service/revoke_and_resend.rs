@@ -3,8 +3,8 @@
 use serde_json::json;
 
 use crate::domain::{
-    AuditAction, AuditTarget, Invitation, InvitationId, InvitationMode, InvitationStatus, OneTimeToken,
-    TokenPurpose,
+    AddressRefused, AuditAction, AuditTarget, Invitation, InvitationId, InvitationMode, InvitationStatus,
+    OneTimeToken, TokenPurpose,
 };
 use crate::failure_codes;
 use crate::ports::{Conflict, Resend, StoreError, Withdrawal};
@@ -39,6 +39,8 @@ pub enum LifecycleError {
     #[error("the invitation or its member changed meanwhile")]
     ConcurrentChange,
     #[error(transparent)]
+    AddressRefused(#[from] AddressRefused),
+    #[error(transparent)]
     Invite(#[from] InviteError),
     #[error("this invitation was sent too often in the last hour")]
     RateLimited(#[from] RateLimited),
@@ -54,6 +56,7 @@ failure_codes!(LifecycleError {
     AlreadyAccepted => InvitationAlreadyAccepted,
     MemberAlreadyActive => MemberAlreadyActive,
     ConcurrentChange => ConcurrentChange,
+    AddressRefused(_) => AddressRefused,
     RateLimited(_) => RateLimited,
     Internal(_) => Internal,
 }
@@ -175,9 +178,17 @@ impl Teamgate {
     /// Sends an invitation again. A `sent` one gets a new link and expiry (every older link dies);
     /// a revoked or expired one is replaced by a new invitation with the same email and grant,
     /// which passes every check a new invitation passes.
-    pub async fn resend_invitation(&self, claim: &Claim, id: &str) -> Result<Resent, LifecycleError> {
+    /// Sends an invitation again; to an address that refused mail (a hard bounce, a complaint)
+    /// only `deliberately`.
+    pub async fn resend_invitation(
+        &self,
+        claim: &Claim,
+        id: &str,
+        deliberately: bool,
+    ) -> Result<Resent, LifecycleError> {
         let (caller, invitation) = self.managed_invitation(claim, id).await?;
         let caller = &caller;
+        invitation.may_mail_again(deliberately)?;
         match invitation.status_at(self.now()) {
             InvitationStatus::Accepted => Err(LifecycleError::AlreadyAccepted),
             InvitationStatus::Sent => self.renew(caller, invitation).await.map(Resent::Renewed),

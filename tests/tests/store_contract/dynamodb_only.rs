@@ -120,7 +120,7 @@ pub(crate) async fn dynamodb_every_store_method_costs_at_most_one_read_and_one_w
     record("redemption", &calls);
     store.invitation(&account.id, &new.invitation.id).await.unwrap();
     record("invitation", &calls);
-    let everything = InvitationQuery { status: None, role: None, email: None, now };
+    let everything = InvitationQuery { status: None, role: None, email: None, delivery: None, now };
     store.invitations(&account.id, &everything, &PageRequest { limit: 1, after: None }).await.unwrap();
     record("invitations", &calls);
     let filtered = InvitationQuery { status: Some(InvitationStatus::Sent), ..everything };

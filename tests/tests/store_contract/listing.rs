@@ -30,7 +30,7 @@ pub(crate) async fn invitations_list_newest_first_across_pages_and_filters(store
     written[2] = ended;
     written.sort_by(|a, b| b.id.cmp(&a.id));
 
-    let everything = InvitationQuery { status: None, role: None, email: None, now };
+    let everything = InvitationQuery { status: None, role: None, email: None, delivery: None, now };
     for limit in [1, 2, 3, 7, 50] {
         let pages = all_pages(limit, |page| {
             let (store, account, query) = (store.clone(), account.id.clone(), everything.clone());

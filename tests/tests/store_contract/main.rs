@@ -131,6 +131,8 @@ fn invitation(account: &Account, address: &Email, user: InviteeUser, now: DateTi
         last_sent_at: now,
         recent_sends: vec![now],
         token_hash: hash.clone(),
+        delivery: Default::default(),
+        address_refused: false,
     };
     let member = Member {
         account_id: account.id.clone(),
@@ -374,7 +376,7 @@ struct Seen {
 
 async fn seen(store: &dyn Store, account: &AccountId, users: &[&UserId]) -> Seen {
     let everything = PageRequest { limit: 1000, after: None };
-    let any = InvitationQuery { status: None, role: None, email: None, now: now() };
+    let any = InvitationQuery { status: None, role: None, email: None, delivery: None, now: now() };
     let mut found = Vec::new();
     for user in users {
         found.push(store.user(user).await.expect("a user read"));

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use super::items::{self, s};
 use super::keys;
 use super::write::{Change, Condition};
-use crate::domain::{Invitation, InvitationId, InvitationStatus, Member, MemberStatus, UserId};
+use crate::domain::{Delivery, Invitation, InvitationId, InvitationStatus, Member, MemberStatus, UserId};
 use crate::ports::{Conflict, StoreResult};
 
 /// `#r` is the record attribute in every expression.
@@ -22,6 +22,27 @@ pub fn sent_with(hash: &str) -> StoreResult<Condition> {
         .name("#token_hash", "token_hash")
         .value(":sent", items::value(&InvitationStatus::Sent)?)
         .value(":hash", s(hash)))
+}
+
+/// The invitation's mail count, delivery and refusal are `read`'s. An invitation written before
+/// it carried the last two counts as `sent`, not refused.
+pub fn delivery_as(read: &Invitation) -> StoreResult<Condition> {
+    let delivery = match read.delivery {
+        Delivery::Sent => "(attribute_not_exists(#r.#delivery) OR #r.#delivery = :delivery)",
+        _ => "#r.#delivery = :delivery",
+    };
+    let refused = match read.address_refused {
+        false => "(attribute_not_exists(#r.#refused) OR #r.#refused = :refused)",
+        true => "#r.#refused = :refused",
+    };
+    let expression = format!("#r.#send_count = :send_count AND {delivery} AND {refused}");
+    Ok(on_record(Condition::new(expression, Conflict::Stale))
+        .name("#send_count", "send_count")
+        .name("#delivery", "delivery")
+        .name("#refused", "address_refused")
+        .value(":send_count", AttributeValue::N(read.send_count.to_string()))
+        .value(":delivery", items::value(&read.delivery)?)
+        .value(":refused", AttributeValue::Bool(read.address_refused)))
 }
 
 /// The invitation was neither accepted nor revoked: still `sent`, or already `expired`.

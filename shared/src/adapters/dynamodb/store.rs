@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
 use super::expressions::{
-    expire, free_or_held_by, held_by, invitation_change, member_change, member_profile, no_member_but,
-    not_taken_up, sent_with, set, version_is,
+    delivery_as, expire, free_or_held_by, held_by, invitation_change, member_change, member_profile,
+    no_member_but, not_taken_up, sent_with, set, version_is,
 };
 use super::items::{self, Item, s};
 use super::write::{Condition, Writes};
@@ -18,8 +18,8 @@ use crate::domain::{
     LinkNames, Member, OneTimeToken, Phone, RefreshSession, SessionFamilyId, TokenPurpose, User, UserId,
 };
 use crate::ports::{
-    API_KEY_USE_RESOLUTION, Acceptance, CallerRecord, Conflict, InvitationQuery, InviteeUser, Login,
-    MemberQuery, MemberRemoval, MemberUpdate, NewInvitation, OwnerLinkChange, OwnershipTransfer, Page,
+    API_KEY_USE_RESOLUTION, Acceptance, CallerRecord, Conflict, DeliveryReport, InvitationQuery, InviteeUser,
+    Login, MemberQuery, MemberRemoval, MemberUpdate, NewInvitation, OwnerLinkChange, OwnershipTransfer, Page,
     PageRequest, PasswordChange, ProfileUpdate, RateDecision, RateWindow, Redemption, Resend, Store,
     StoreError, StoreResult, UserAfterRemoval, Withdrawal,
 };
@@ -169,6 +169,23 @@ impl Store for DynamoStore {
         let ended = invitation_change(invitation)?;
         writes.update(items::invitation_key(invitation), ended, Some(sent_with(&invitation.token_hash)?));
         writes.put(items::event(&withdrawal.event)?, None);
+        self.send(writes).await
+    }
+
+    async fn record_delivery(&self, report: &DeliveryReport) -> StoreResult<()> {
+        let (read, new) = (&report.read, &report.invitation);
+        let change = set(
+            &[
+                ("delivery", items::value(&new.delivery)?),
+                ("address_refused", items::value(&new.address_refused)?),
+            ],
+            &[],
+        );
+        let mut writes = Writes::default();
+        writes.update(items::invitation_key(new), change, Some(delivery_as(read)?));
+        if let Some(event) = &report.event {
+            writes.put(items::event(event)?, None);
+        }
         self.send(writes).await
     }
 

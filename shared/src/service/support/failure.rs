@@ -63,6 +63,7 @@ codes! {
     MemberAlreadyActive = (409, "member_already_active", "The person has already set a password and can sign in; block or delete the member instead."),
     ApiKeyNotActive = (409, "api_key_not_active", "This key is revoked or expired."),
     ApiKeyLimitReached = (409, "api_key_limit_reached", "The account has as many API keys as it may: 50 working, 200 kept."),
+    AddressRefused = (409, "address_refused", "This address bounced or marked our mail as spam; send with deliberately set to mail it again."),
     ConcurrentChange = (409, "concurrent_change", "Someone changed this at the same time; read it again and retry."),
     InvitationExpired = (410, "invitation_expired", "This invitation has expired."),
     PayloadTooLarge = (413, "payload_too_large", "The request body is too large."),

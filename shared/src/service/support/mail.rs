@@ -15,6 +15,7 @@ pub enum MailKind {
     PasswordChanged,
     OwnershipTransferredNewOwner,
     OwnershipTransferredFormerOwner,
+    InvitationUndelivered,
 }
 
 impl MailKind {
@@ -27,6 +28,7 @@ impl MailKind {
             Self::PasswordChanged => "password_changed",
             Self::OwnershipTransferredNewOwner => "ownership_transferred_new_owner",
             Self::OwnershipTransferredFormerOwner => "ownership_transferred_former_owner",
+            Self::InvitationUndelivered => "invitation_undelivered",
         }
     }
 }
@@ -83,6 +85,7 @@ impl MailTemplates {
             })
         };
         OutgoingMail {
+            tags: Vec::new(),
             to: to.clone(),
             subject: fill(&template.subject, |v| v.replace(['\r', '\n'], " ")),
             text: fill(&template.text, str::to_owned),
@@ -117,6 +120,7 @@ mod tests {
                 MailKind::PasswordChanged,
                 MailKind::OwnershipTransferredNewOwner,
                 MailKind::OwnershipTransferredFormerOwner,
+                MailKind::InvitationUndelivered,
             ] {
                 let mail = templates.render(
                     kind,

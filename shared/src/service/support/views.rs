@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::{
-    Account, AccountSettings, Invitation, InvitationStatus, Locale, Member, MemberStatus, PermissionSet,
-    Preset, RoleName, User,
+    Account, AccountSettings, Delivery, Invitation, InvitationStatus, Locale, Member, MemberStatus,
+    PermissionSet, Preset, RoleName, User,
 };
 use crate::ports::Membership;
 
@@ -91,6 +91,8 @@ pub struct InvitationView {
     pub revoked_by: Option<String>,
     pub send_count: u32,
     pub last_sent_at: DateTime<Utc>,
+    pub delivery: Delivery,
+    pub address_refused: bool,
 }
 
 impl InvitationView {
@@ -110,6 +112,8 @@ impl InvitationView {
             revoked_by: i.revoked_by.as_ref().map(|u| u.to_string()),
             send_count: i.send_count,
             last_sent_at: i.last_sent_at,
+            delivery: i.delivery,
+            address_refused: i.address_refused,
         }
     }
 }
