@@ -17,7 +17,7 @@ use crate::adapters::system::{AdjustableClock, NoMail, OsRng, SystemClock};
 use crate::http::routes::{EVERY_ROUTE, Keys, NO_ROUTE, effects};
 use crate::http::{Api, DevEvents, DevTools};
 use crate::ports::{Clock, Mailer, Store};
-use crate::service::publish::Publisher;
+use crate::service::publish::{Publisher, TAKE_BACK_WINDOW};
 use crate::service::support::access::AccessTokens;
 use crate::service::support::limits::RateLimits;
 use crate::service::{Ports, Settings, StartupError, Teamgate};
@@ -267,7 +267,8 @@ impl Config {
             builder = builder.endpoint_url(endpoint);
         }
         let bus = EventBridgeBus::new(builder, var("EVENT_BUS_NAME"));
-        Ok(Publisher::new(Arc::new(bus), self.store::<NO_ROUTE>().await?))
+        let publisher = Publisher::new(Arc::new(bus), self.store::<NO_ROUTE>().await?);
+        Ok(publisher.holding_back(Arc::new(SystemClock), TAKE_BACK_WINDOW))
     }
 
     /// The mail-events function's application: the table, and SES to tell inviters.

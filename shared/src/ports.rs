@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Account, AccountId, ApiKey, ApiKeyId, AuditEvent, Delivery, Email, Invitation, InvitationId,
+    Account, AccountId, ApiKey, ApiKeyId, AuditEvent, Delivery, Email, EventId, Invitation, InvitationId,
     InvitationStatus, LinkNames, Member, MemberStatus, OneTimeToken, Phone, RefreshSession, RoleName,
     SessionFamilyId, User, UserId,
 };
@@ -105,8 +105,15 @@ pub struct Resend {
     /// The waiting membership's new state (its new `pending_until`), provided the stored one's
     /// version is one less (else `Stale`).
     pub member: Option<Member>,
-    /// `None` when the write takes back a resend whose mail could not be sent.
-    pub event: Option<AuditEvent>,
+    pub event: ResendAudit,
+}
+
+/// A resend's audit event: written with it, or deleted when the write takes back a resend whose
+/// mail could not be sent (so the audit log and the events never claim it).
+#[derive(Clone, Debug)]
+pub enum ResendAudit {
+    Record(AuditEvent),
+    TakeBack(AuditEvent),
 }
 
 /// A membership's new state, written provided the stored one's version is `member.version - 1`
@@ -500,9 +507,10 @@ pub trait Store: Send + Sync {
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
 
-    /// Which of `events` are still recorded, in their order, read consistently: the event of a
-    /// change taken back after it was written (`discard_invitation`, `discard_account`) is gone.
-    async fn recorded(&self, events: &[&AuditEvent]) -> StoreResult<Vec<bool>>;
+    /// The audit events `keys` name, in their order, read consistently: `None` for one whose
+    /// change was taken back after it was written (`discard_invitation`, `discard_account`, a
+    /// resend's mail failing).
+    async fn audit_events_named(&self, keys: &[EventKey]) -> StoreResult<Vec<Option<AuditEvent>>>;
     /// Newest first.
     async fn audit_events(&self, account: &AccountId, page: &PageRequest) -> StoreResult<Page<AuditEvent>>;
     /// Ordered by user id (time-ordered: oldest users first).
@@ -523,6 +531,13 @@ pub struct OutgoingMail {
     pub subject: String,
     pub text: String,
     pub html: String,
+}
+
+/// Where an audit event is: what the table's stream names of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventKey {
+    pub account_id: AccountId,
+    pub event_id: EventId,
 }
 
 /// One event as the event bus carries it: an audit event, named for the rules that match it.

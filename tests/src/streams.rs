@@ -60,27 +60,12 @@ pub async fn stream_records(table: &str) -> Vec<Value> {
             }
             records.extend(got.into_iter().map(|mut record| {
                 record["eventSourceARN"] = json!(arn);
-                as_aws_streams_it(&mut record["dynamodb"]["NewImage"]);
                 record
             }));
             next = page["NextShardIterator"].clone();
         }
     }
     records
-}
-
-/// DynamoDB Local streams an empty map attribute as `{}` where DynamoDB streams `{"M": {}}`
-/// (its `GetItem` answers the latter): the records are given as AWS gives them.
-fn as_aws_streams_it(image: &mut Value) {
-    if let Value::Object(attributes) = image {
-        for value in attributes.values_mut() {
-            match value {
-                Value::Object(typed) if typed.is_empty() => *value = json!({"M": {}}),
-                Value::Object(typed) => typed.values_mut().for_each(as_aws_streams_it),
-                _ => {}
-            }
-        }
-    }
 }
 
 /// Whether `value` matches an EventBridge-style filter `pattern`, as Lambda's event filtering

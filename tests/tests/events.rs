@@ -141,7 +141,7 @@ async fn no_event_carries_a_token_a_link_or_a_password_hash() {
 }
 
 #[tokio::test]
-async fn a_change_taken_back_because_its_mail_failed_is_never_published() {
+async fn changes_taken_back_because_their_mail_failed_are_never_published() {
     // Given an account, and an app on the same store whose mail SES refuses
     let store = Arc::new(shared::adapters::memory::MemoryStore::new());
     let app = spawn_app_on_memory(store.clone(), ses_mailer(VERIFIED_SENDER).await).await;
@@ -149,25 +149,29 @@ async fn a_change_taken_back_because_its_mail_failed_is_never_published() {
     let rejecting = spawn_app_on_memory(store, ses_mailer("unverified@sender.example").await).await;
     let token = rejecting.sign_in("owner@rollback-events.example", PASSWORD).await.str("access_token");
 
-    // When an invitation is written, its mail refused, and the invitation taken back
-    let invited = rejecting
-        .post_as(
-            &token,
-            &format!("/v1/accounts/{}/invitations", owner.account_id),
-            json!({"email": "new@rollback-events.example", "roles": ["product_manager"]}),
-        )
-        .await;
+    // When an invitation is written, its mail refused, and the invitation taken back; and an
+    // invitation sent is resent, its mail refused, and the resend taken back
+    let invitations = format!("/v1/accounts/{}/invitations", owner.account_id);
+    let refused = json!({"email": "new@rollback-events.example", "roles": ["product_manager"]});
+    let invited = rejecting.post_as(&token, &invitations, refused).await;
     assert_eq!(invited.status, 500, "{}", invited.body);
+    let sent = json!({"email": "sent@rollback-events.example", "roles": ["product_manager"]});
+    let sent = app.post_as(&owner.token, &invitations, sent).await;
+    let resend = format!("{invitations}/{}/resend", sent.str("id"));
+    let resent = rejecting.post_as(&token, &resend, json!({})).await;
+    assert_eq!(resent.status, 500, "{}", resent.body);
 
-    // Then its event was never published
+    // Then neither the refused invitation nor the refused resend was published, or audited
     let events = app.get("/_dev/events").await.body;
     let names: Vec<&str> =
         events["items"].as_array().unwrap().iter().map(|e| e["detail-type"].as_str().unwrap()).collect();
     assert_eq!(
         names.iter().filter(|n| **n == "Invitation Sent").count(),
-        1,
-        "only the owner's link: {names:?}"
+        2,
+        "the owner's link and the one sent: {names:?}"
     );
+    assert!(!names.contains(&"Invitation Resent"), "{names:?}");
+    assert!(audit_log(&app, &owner).await.iter().all(|e| e["action"] != "invitation.resent"));
 }
 
 /// The filter the template gives the publisher's event-source mapping.
@@ -246,12 +250,13 @@ async fn on_aws_every_audited_change_reaches_the_bus_once_in_order_through_the_s
     assert_eq!(records.len(), log.len() + 1, "the stream holds the taken-back invitation's event too");
     let delivered = bus.delivered().await;
     assert_published_once_as_audited(&delivered, &log, &owner);
-    let in_stream_order: Vec<&Value> = records
+    let in_stream_order: Vec<Value> = records
         .iter()
-        .map(|r| &r["dynamodb"]["NewImage"]["record"]["M"]["id"]["S"])
-        .filter(|id| log.iter().any(|e| &e["id"] == *id))
+        .filter_map(|r| r["dynamodb"]["Keys"]["SK"]["S"].as_str()?.strip_prefix("EVENT#"))
+        .filter(|id| log.iter().any(|e| e["id"] == *id))
+        .map(|id| json!(id))
         .collect();
-    let on_the_bus: Vec<&Value> = delivered.iter().map(|e| &e["detail"]["event_id"]).collect();
+    let on_the_bus: Vec<Value> = delivered.iter().map(|e| e["detail"]["event_id"].clone()).collect();
     assert_eq!(on_the_bus, in_stream_order);
 }
 

@@ -80,6 +80,7 @@ const MOST_STALENESS_SECONDS: i64 = 300;
 /// the event bus; it may do that, and nothing else.
 const PUBLISHER: &str = "publisher";
 const PUBLISHER_ACTIONS: &[&str] = &[
+    "dynamodb:GetItem",
     "dynamodb:DescribeStream",
     "dynamodb:GetRecords",
     "dynamodb:GetShardIterator",
@@ -1101,8 +1102,8 @@ fn the_publisher_is_fed_audit_items_from_the_stream_and_may_only_publish_them_an
     let (functions, mut differences) = functions(&template);
     let publisher = &functions[PUBLISHER];
     let table = &template["Resources"]["Table"]["Properties"];
-    if table["StreamSpecification"]["StreamViewType"] != "NEW_IMAGE" {
-        differences.push("the table's stream must carry each item as written (NEW_IMAGE)".into());
+    if table["StreamSpecification"]["StreamViewType"] != "KEYS_ONLY" {
+        differences.push("the table's stream must carry keys only: no record travels on it".into());
     }
 
     // Its statements allow exactly its actions, each on the resource it concerns.
@@ -1153,24 +1154,61 @@ fn the_publisher_is_fed_audit_items_from_the_stream_and_may_only_publish_them_an
             differences.push(format!("publisher's stream event: {name} is {have}, want {want}"));
         }
     }
-    if !properties["MaximumRetryAttempts"].as_u64().is_some_and(|n| (1..=100).contains(&n)) {
-        differences.push("publisher's stream event: MaximumRetryAttempts must be bounded".into());
+    // Retried as long as the stream keeps the record: nothing is given up before it must be.
+    if (&properties["MaximumRetryAttempts"], &properties["MaximumRecordAgeInSeconds"])
+        != (&json!(-1), &json!(86400))
+    {
+        differences.push("publisher's stream event: retry until the record is a day old".into());
     }
     let pattern: Value = properties["FilterCriteria"]["Filters"][0]["Pattern"]
         .as_str()
         .map(|p| serde_json::from_str(p).expect("the filter is JSON"))
         .unwrap_or_default();
-    let wanted_pattern =
-        json!({"eventName": ["INSERT"], "dynamodb": {"Keys": {"SK": {"S": [{"prefix": "EVENT#"}]}}}});
+    let wanted_pattern = json!({"eventName": ["INSERT"], "dynamodb": {"Keys": {
+        "PK": {"S": [{"prefix": "ACCOUNT#"}]},
+        "SK": {"S": [{"prefix": "EVENT#"}]},
+    }}});
     if pattern != wanted_pattern {
         differences.push(format!("publisher's filter is {pattern}, want {wanted_pattern}"));
     }
     let bus = &publisher.get("Environment").map(|e| e["Variables"]["EVENT_BUS_NAME"].clone());
-    if *bus != Some(json!({"Ref": "EventBusName"})) {
-        differences.push(format!("publisher: EVENT_BUS_NAME is {bus:?}, want Ref EventBusName"));
+    if *bus != Some(json!({"Fn::If": ["HasEventBus", {"Ref": "EventBusName"}, {"Ref": "EventBus"}]})) {
+        differences
+            .push(format!("publisher: EVENT_BUS_NAME is {bus:?}, want EventBusName or the stack's bus"));
     }
     if template["Parameters"]["EventBusName"]["Default"] != "" {
-        differences.push("parameter EventBusName must default to empty: the default bus".into());
+        differences.push("parameter EventBusName must default to empty: the stack's own bus".into());
+    }
+    // On the stack's own bus, only the publisher may put events.
+    let policy = &template["Resources"]["EventBusPolicy"];
+    let statement = &policy["Properties"]["Statement"];
+    let only_the_publisher =
+        json!({"ArnNotEquals": {"aws:PrincipalArn": {"Fn::GetAtt": ["PublisherRole", "Arn"]}}});
+    if (
+        policy["Condition"].as_str(),
+        &statement["Effect"],
+        &statement["Principal"],
+        &statement["Action"],
+        &statement["Condition"],
+    ) != (
+        Some("CreateEventBus"),
+        &json!("Deny"),
+        &json!("*"),
+        &json!("events:PutEvents"),
+        &only_the_publisher,
+    ) {
+        differences
+            .push(format!("the stack's bus must refuse PutEvents from all but the publisher: {policy}"));
+    }
+    // An event may be taken back only by the request that wrote it, before its function's timeout.
+    let window = shared::service::publish::TAKE_BACK_WINDOW.as_secs();
+    for (name, function) in &functions {
+        let timeout = function.get("Timeout").and_then(Value::as_u64).unwrap_or(0);
+        if deployed_routes().any(|r| r.function.name() == name) && timeout >= window {
+            differences.push(format!(
+                "{name}: Timeout {timeout} s is not within the publisher's {window} s hold-back"
+            ));
+        }
     }
     if publisher.get("Timeout").and_then(Value::as_u64).is_none_or(|t| t > 900) {
         differences.push("publisher: a Timeout within Lambda's 900 s".into());

@@ -12,10 +12,11 @@ use crate::domain::{
     TokenPurpose, User, UserId,
 };
 use crate::ports::{
-    API_KEY_USE_RESOLUTION, Acceptance, AccountSummary, CallerRecord, Conflict, DeliveryReport,
+    API_KEY_USE_RESOLUTION, Acceptance, AccountSummary, CallerRecord, Conflict, DeliveryReport, EventKey,
     InvitationQuery, InviteeUser, Login, MemberQuery, MemberRemoval, MemberUpdate, Membership, NewInvitation,
     OwnerLinkChange, OwnershipTransfer, Page, PageRequest, PasswordChange, ProfileUpdate, RateDecision,
-    RateWindow, Redemption, Resend, Store, StoreError, StoreResult, UserAfterRemoval, Withdrawal,
+    RateWindow, Redemption, Resend, ResendAudit, Store, StoreError, StoreResult, UserAfterRemoval,
+    Withdrawal,
 };
 
 #[derive(Default)]
@@ -29,9 +30,9 @@ struct State {
     tokens: HashMap<String, OneTimeToken>,
     sessions: HashMap<SessionFamilyId, RefreshSession>,
     events: BTreeMap<(AccountId, EventId), AuditEvent>,
-    /// Audit events written since the stream was last taken, in the order written: what the
-    /// table's stream gives the publisher in AWS (`MemoryStore::take_stream`).
-    stream: Vec<AuditEvent>,
+    /// Where the audit events written since the stream was last taken are, in the order
+    /// written: what the table's stream gives the publisher in AWS (`MemoryStore::take_stream`).
+    stream: Vec<EventKey>,
     /// Counts per `key#window`; the windows of the past are dropped as new ones start.
     rates: HashMap<String, u32>,
     api_keys: BTreeMap<(AccountId, ApiKeyId), ApiKey>,
@@ -47,9 +48,10 @@ impl MemoryStore {
         Self::default()
     }
 
-    /// The audit events written since the last call, in the order written; the stream starts
-    /// over. The dev server publishes them as the publisher function does from the table's stream.
-    pub fn take_stream(&self) -> Vec<AuditEvent> {
+    /// Where the audit events written since the last call are, in the order written; the stream
+    /// starts over. The dev server publishes them as the publisher function does from the
+    /// table's stream.
+    pub fn take_stream(&self) -> Vec<EventKey> {
         self.with(|s| std::mem::take(&mut s.stream))
     }
 
@@ -60,6 +62,12 @@ impl MemoryStore {
         let store = Self::new();
         store.with(|s| events.iter().for_each(|e| s.record(e)));
         store
+    }
+
+    /// Takes `event` back, as a change taken back does (the publisher's tests).
+    #[cfg(test)]
+    pub(crate) fn forget(&self, event: &AuditEvent) {
+        self.with(|s| s.unrecord(event));
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
@@ -176,13 +184,13 @@ impl State {
 
     fn record(&mut self, event: &AuditEvent) {
         self.events.insert((event.account_id.clone(), event.id.clone()), event.clone());
-        self.stream.push(event.clone());
+        self.stream.push(EventKey { account_id: event.account_id.clone(), event_id: event.id.clone() });
     }
 
     /// Takes back an event whose change was taken back; not streamed unless it already was.
     fn unrecord(&mut self, event: &AuditEvent) {
         self.events.remove(&(event.account_id.clone(), event.id.clone()));
-        self.stream.retain(|streamed| streamed.id != event.id);
+        self.stream.retain(|streamed| streamed.event_id != event.id);
     }
 
     /// The stored invitation, provided it is still `sent` with the link `token_hash`.
@@ -438,8 +446,9 @@ impl Store for MemoryStore {
             *s.sent_invitation(&resend.invitation, &resend.previous_token_hash)? = resend.invitation.clone();
             s.tokens.remove(&resend.previous_token_hash);
             s.tokens.insert(resend.token.hash.clone(), resend.token.clone());
-            if let Some(event) = &resend.event {
-                s.record(event);
+            match &resend.event {
+                ResendAudit::Record(event) => s.record(event),
+                ResendAudit::TakeBack(event) => s.unrecord(event),
             }
             Ok(())
         })
@@ -653,9 +662,9 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn recorded(&self, events: &[&AuditEvent]) -> StoreResult<Vec<bool>> {
+    async fn audit_events_named(&self, keys: &[EventKey]) -> StoreResult<Vec<Option<AuditEvent>>> {
         Ok(self.with(|s| {
-            events.iter().map(|e| s.events.contains_key(&(e.account_id.clone(), e.id.clone()))).collect()
+            keys.iter().map(|k| s.events.get(&(k.account_id.clone(), k.event_id.clone())).cloned()).collect()
         }))
     }
 

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::{AccountId, AuditAction, AuditEvent, AuditTarget, EventId, UserId};
-use crate::ports::{BUS_BATCH, BusEvent, EventBus, Store, StoreResult};
+use crate::ports::{BUS_BATCH, BusEvent, Clock, EventBus, EventKey, Store, StoreResult};
 
 /// Every event's `source` on the bus.
 pub const SOURCE: &str = "teamgate";
@@ -66,40 +66,62 @@ pub fn bus_event(event: &AuditEvent) -> Result<BusEvent, serde_json::Error> {
 pub struct Streamed {
     /// Its position in its shard, by which a failure is reported.
     pub sequence_number: String,
-    /// The audit event it wrote, or why it could not be read.
-    pub event: Result<AuditEvent, String>,
+    /// Where the audit event it names is, or why it could not be read.
+    pub event: Result<EventKey, String>,
 }
+
+/// How long after its event is written a change may still be taken back: the request that wrote
+/// it takes it back, if at all, before it ends, and an HTTP function runs at most its timeout
+/// (`infra/template.yaml`, `Globals`; `tests/tests/infra.rs` holds this above it).
+pub const TAKE_BACK_WINDOW: std::time::Duration = std::time::Duration::from_secs(11);
 
 /// Puts streamed audit events on the bus.
 pub struct Publisher {
     bus: Arc<dyn EventBus>,
     store: Arc<dyn Store>,
+    /// The clock and the window by which an event whose change may be taken back is held back.
+    hold_back: Option<(Arc<dyn Clock>, chrono::Duration)>,
 }
 
 impl Publisher {
-    /// Publishes to `bus` the events still recorded in `store`.
+    /// Publishes to `bus` the events `store` holds, as soon as it reads them (the dev server's
+    /// stream already leaves out what was taken back).
     pub fn new(bus: Arc<dyn EventBus>, store: Arc<dyn Store>) -> Self {
-        Self { bus, store }
+        Self { bus, store, hold_back: None }
+    }
+
+    /// Reads an event whose change may be taken back only once `window` has passed since it was
+    /// written, by `clock`: then what was taken back is gone (the table's stream carries it).
+    pub fn holding_back(self, clock: Arc<dyn Clock>, window: std::time::Duration) -> Self {
+        let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        Self { hold_back: Some((clock, window)), ..self }
     }
 
     /// Publishes `records` in order, `BUS_BATCH` at a time, and stops at the first one it could
     /// not publish (unreadable, refused by the bus, or the bus unreachable): that record's
-    /// sequence number, from which the stream gives it and every later record again, so events
-    /// keep their order per account. `None` when every record went.
-    ///
-    /// An event whose change was taken back since it was written (its invitation's mail could not
-    /// go) is gone from the table when read again, and is left out.
+    /// sequence number, from which the stream gives it and every later record again. `None`
+    /// when every record went. Each event is read again by its key, consistently: one whose
+    /// change was taken back is gone, and left out.
     pub async fn publish(&self, records: &[Streamed]) -> Option<String> {
         let readable = records.iter().take_while(|record| record.event.is_ok()).count();
-        let events: Vec<(&Streamed, &AuditEvent)> =
-            records[..readable].iter().filter_map(|r| Some((r, r.event.as_ref().ok()?))).collect();
-        let kept = match self.recorded(&events).await {
-            Ok(kept) => kept,
+        let keys: Vec<EventKey> = records[..readable].iter().filter_map(|r| r.event.clone().ok()).collect();
+        let events = match self.read(&keys).await {
+            Ok(events) => events,
             Err(error) => {
-                tracing::error!(%error, "the audit events to publish could not be read again");
+                tracing::error!(%error, "the audit events to publish could not be read");
                 return records.first().map(|r| r.sequence_number.clone());
             }
         };
+        let kept: Vec<(&Streamed, AuditEvent)> = records
+            .iter()
+            .zip(events)
+            .filter_map(|(record, event)| {
+                if event.is_none() {
+                    tracing::info!(sequence_number = %record.sequence_number, "not published: its change was taken back");
+                }
+                Some((record, event?))
+            })
+            .collect();
         for chunk in kept.chunks(BUS_BATCH) {
             let put: Vec<BusEvent> = chunk.iter().map_while(|(_, event)| bus_event(event).ok()).collect();
             let taken = match put.is_empty() {
@@ -116,30 +138,24 @@ impl Publisher {
         }
         let unreadable = records.get(readable)?;
         if let Err(why) = &unreadable.event {
-            tracing::error!(sequence_number = %unreadable.sequence_number, why, "an unreadable audit record");
+            tracing::error!(sequence_number = %unreadable.sequence_number, why, "an unreadable stream record");
         }
         Some(unreadable.sequence_number.clone())
     }
 
-    /// The events still recorded, with their records.
-    async fn recorded<'a>(
-        &self,
-        events: &[(&'a Streamed, &'a AuditEvent)],
-    ) -> StoreResult<Vec<(&'a Streamed, &'a AuditEvent)>> {
-        if events.is_empty() {
-            return Ok(Vec::new());
+    /// The events `keys` name, read once none of their changes can still be taken back.
+    async fn read(&self, keys: &[EventKey]) -> StoreResult<Vec<Option<AuditEvent>>> {
+        let events = self.store.audit_events_named(keys).await?;
+        let Some((clock, window)) = &self.hold_back else { return Ok(events) };
+        let settled =
+            events.iter().flatten().filter(|e| e.action.may_be_taken_back()).map(|e| e.at + *window).max();
+        match settled.map(|at| at - clock.now()).and_then(|wait| wait.to_std().ok()) {
+            Some(wait) if !wait.is_zero() => {
+                tokio::time::sleep(wait).await;
+                self.store.audit_events_named(keys).await
+            }
+            _ => Ok(events),
         }
-        let recorded = self.store.recorded(&events.iter().map(|(_, e)| *e).collect::<Vec<_>>()).await?;
-        Ok(events
-            .iter()
-            .zip(recorded)
-            .filter_map(|(&(record, event), recorded)| {
-                if !recorded {
-                    tracing::info!(event_id = %event.id, "not published: its change was taken back");
-                }
-                recorded.then_some((record, event))
-            })
-            .collect())
     }
 }
 
@@ -196,7 +212,10 @@ mod tests {
         events
             .iter()
             .enumerate()
-            .map(|(n, e)| Streamed { sequence_number: format!("{n:04}"), event: Ok(e.clone()) })
+            .map(|(n, e)| Streamed {
+                sequence_number: format!("{n:04}"),
+                event: Ok(EventKey { account_id: e.account_id.clone(), event_id: e.id.clone() }),
+            })
             .collect()
     }
 
@@ -290,6 +309,35 @@ mod tests {
         // Then the other three went, and nothing is given again
         assert_eq!(failed, None);
         assert_eq!(published(&bus), ids(&still));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_invitation_is_published_only_once_its_mail_can_no_longer_be_taken_back() {
+        // Given an invitation's event just written, and a member's block just written
+        let clock: Arc<dyn Clock> = Arc::new(crate::adapters::system::SystemClock);
+        let invited = AuditEvent { action: AuditAction::InvitationCreated, at: clock.now(), ..event(0) };
+        let blocked = AuditEvent { at: clock.now(), ..event(1) };
+        let store = Arc::new(MemoryStore::holding(&[invited.clone(), blocked.clone()]));
+        let bus = Arc::new(Bus::default());
+        let publisher = Publisher::new(bus.clone(), store.clone()).holding_back(clock, TAKE_BACK_WINDOW);
+
+        // When the block is published at once, and the invitation while its mail fails and it is
+        // taken back, five seconds on
+        let started = tokio::time::Instant::now();
+        assert_eq!(publisher.publish(&streamed(std::slice::from_ref(&blocked))).await, None);
+        assert_eq!(started.elapsed(), std::time::Duration::ZERO, "nothing to hold back");
+        let forgotten = invited.clone();
+        let taking_back = tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            store.forget(&forgotten);
+        });
+        let failed = publisher.publish(&streamed(std::slice::from_ref(&invited))).await;
+        taking_back.await.unwrap();
+
+        // Then it waited the window out, and only the block went
+        assert_eq!(failed, None);
+        assert!(started.elapsed() >= TAKE_BACK_WINDOW, "{:?}", started.elapsed());
+        assert_eq!(published(&bus), ids(&[blocked]));
     }
 
     #[test]

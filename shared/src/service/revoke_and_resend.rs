@@ -7,7 +7,7 @@ use crate::domain::{
     OneTimeToken, TokenPurpose,
 };
 use crate::failure_codes;
-use crate::ports::{Conflict, Resend, StoreError, Withdrawal};
+use crate::ports::{Conflict, Resend, ResendAudit, StoreError, Withdrawal};
 use crate::service::Teamgate;
 use crate::service::caller::{Caller, CallerError, Claim, Untouchable};
 use crate::service::invite::{
@@ -241,6 +241,14 @@ impl Teamgate {
         counted??;
         let member =
             waiting.filter(|m| m.pending_until.is_some()).map(|m| m.pending_until(renewed.expires_at));
+        let resent = self.event(
+            &renewed.account_id,
+            Some(&caller.user.id),
+            AuditAction::InvitationResent,
+            AuditTarget::Invitation,
+            renewed.id.as_str(),
+            json!({ "send_count": renewed.send_count }),
+        );
         let resend = Resend {
             token: OneTimeToken {
                 hash: renewed.token_hash.clone(),
@@ -253,14 +261,7 @@ impl Teamgate {
             },
             previous_token_hash,
             member,
-            event: Some(self.event(
-                &renewed.account_id,
-                Some(&caller.user.id),
-                AuditAction::InvitationResent,
-                AuditTarget::Invitation,
-                renewed.id.as_str(),
-                json!({ "send_count": renewed.send_count }),
-            )),
+            event: ResendAudit::Record(resent.clone()),
             invitation: renewed,
         };
         self.store().resend_invitation(&resend).await.map_err(write_failed)?;
@@ -278,7 +279,7 @@ impl Teamgate {
                 },
                 previous_token_hash: resend.invitation.token_hash,
                 member: restored,
-                event: None,
+                event: ResendAudit::TakeBack(resent),
                 invitation: original,
             };
             // A failure here means someone else changed the invitation meanwhile: theirs stands.

@@ -154,7 +154,12 @@ pub(crate) async fn dynamodb_every_store_method_costs_at_most_one_read_and_one_w
         previous_token_hash: new.token.hash.clone(),
         token: token.clone(),
         member: Some(new.member.clone().pending_until(token.expires_at)),
-        event: Some(event(&account.id, AuditAction::InvitationResent, renewed.id.as_str(), now)),
+        event: ResendAudit::Record(event(
+            &account.id,
+            AuditAction::InvitationResent,
+            renewed.id.as_str(),
+            now,
+        )),
     };
     store.resend_invitation(&resend).await.unwrap();
     record("resend_invitation", &calls);

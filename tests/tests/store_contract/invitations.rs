@@ -168,7 +168,12 @@ pub(crate) async fn resending_replaces_the_link(store: Arc<dyn Store>) {
         previous_token_hash: new.token.hash.clone(),
         token: token.clone(),
         member: Some(member.clone()),
-        event: Some(event(&account.id, AuditAction::InvitationResent, renewed.id.as_str(), later)),
+        event: ResendAudit::Record(event(
+            &account.id,
+            AuditAction::InvitationResent,
+            renewed.id.as_str(),
+            later,
+        )),
     };
     store.resend_invitation(&resend).await.expect("resent");
 
@@ -177,7 +182,12 @@ pub(crate) async fn resending_replaces_the_link(store: Arc<dyn Store>) {
     assert_eq!(redemption.invitation, renewed);
     assert_eq!(store.member(&account.id, &person.id).await.unwrap(), Some(member.clone()));
     let again = Resend {
-        event: Some(event(&account.id, AuditAction::InvitationResent, renewed.id.as_str(), later)),
+        event: ResendAudit::Record(event(
+            &account.id,
+            AuditAction::InvitationResent,
+            renewed.id.as_str(),
+            later,
+        )),
         ..resend
     };
     assert_eq!(conflict(store.resend_invitation(&again).await), Conflict::TokenSpent);
@@ -187,6 +197,42 @@ pub(crate) async fn resending_replaces_the_link(store: Arc<dyn Store>) {
     assert_eq!(conflict(store.accept_invitation(&accepted).await), Conflict::TokenSpent);
     accepted.token_hash = token.hash;
     store.accept_invitation(&accepted).await.expect("the new link is accepted");
+}
+
+pub(crate) async fn a_resend_taken_back_restores_the_link_and_leaves_no_event(store: Arc<dyn Store>) {
+    // Given an invitation resent with a new link
+    let now = now();
+    let Founded { account, .. } = found_account(store.as_ref(), now).await;
+    let (_, new) = invite_new(store.as_ref(), &account, "unmailable-resend", now).await;
+    let token = OneTimeToken { hash: token_hash(), ..new.token.clone() };
+    let renewed = Invitation { token_hash: token.hash.clone(), send_count: 2, ..new.invitation.clone() };
+    let resent = event(&account.id, AuditAction::InvitationResent, renewed.id.as_str(), now);
+    let resend = Resend {
+        invitation: renewed.clone(),
+        previous_token_hash: new.token.hash.clone(),
+        token: token.clone(),
+        member: None,
+        event: ResendAudit::Record(resent.clone()),
+    };
+    store.resend_invitation(&resend).await.expect("resent");
+
+    // When its mail fails and the resend is taken back
+    let undo = Resend {
+        invitation: new.invitation.clone(),
+        previous_token_hash: token.hash.clone(),
+        token: new.token.clone(),
+        member: None,
+        event: ResendAudit::TakeBack(resent.clone()),
+    };
+    store.resend_invitation(&undo).await.expect("taken back");
+
+    // Then the first link works again, and the resend's event is gone from the log
+    assert!(store.redemption(&token.hash, None).await.unwrap().is_none());
+    assert!(store.redemption(&new.token.hash, None).await.unwrap().is_some());
+    let key = EventKey { account_id: account.id.clone(), event_id: resent.id.clone() };
+    assert_eq!(store.audit_events_named(&[key]).await.unwrap(), vec![None]);
+    let log = store.audit_events(&account.id, &PageRequest { limit: 100, after: None }).await.unwrap().items;
+    assert!(log.iter().all(|e| e.id != resent.id));
 }
 
 pub(crate) async fn a_discarded_invitation_leaves_nothing_behind(store: Arc<dyn Store>) {
@@ -307,7 +353,12 @@ pub(crate) async fn an_acceptance_or_resend_based_on_a_stale_membership_fails_an
         previous_token_hash: new.token.hash.clone(),
         token: token.clone(),
         member: Some(new.member.clone().pending_until(token.expires_at)),
-        event: Some(event(&account.id, AuditAction::InvitationResent, renewed.id.as_str(), later)),
+        event: ResendAudit::Record(event(
+            &account.id,
+            AuditAction::InvitationResent,
+            renewed.id.as_str(),
+            later,
+        )),
     };
     assert_eq!(conflict(store.resend_invitation(&resend).await), Conflict::Stale);
     assert!(store.redemption(&token.hash, None).await.unwrap().is_none(), "the new link was not written");

@@ -16,8 +16,8 @@ use shared::domain::{
     UserId,
 };
 use shared::ports::{
-    Acceptance, Conflict, InvitationQuery, InviteeUser, MemberQuery, MemberRemoval, NewInvitation,
-    OwnerLinkChange, OwnershipTransfer, Page, PageRequest, Store, StoreError, UserAfterRemoval,
+    Acceptance, Conflict, EventKey, InvitationQuery, InviteeUser, MemberQuery, MemberRemoval, NewInvitation,
+    OwnerLinkChange, OwnershipTransfer, Page, PageRequest, ResendAudit, Store, StoreError, UserAfterRemoval,
 };
 use tests::emulators::dynamo_store;
 
@@ -510,6 +510,7 @@ contract! {
         accepting_claims_a_phone_unless_someone_else_holds_it,
         withdrawing_ends_the_invitation_and_leaves_the_membership,
         resending_replaces_the_link,
+        a_resend_taken_back_restores_the_link_and_leaves_no_event,
         a_discarded_invitation_leaves_nothing_behind,
         a_discard_keeps_a_user_invited_elsewhere_meanwhile,
         superseding_a_membership_that_went_meanwhile_fails,
@@ -550,7 +551,7 @@ contract! {
     ],
     audit: [
         audit_events_list_newest_first_across_pages,
-        an_event_taken_back_with_its_change_is_no_longer_recorded,
+        an_event_is_read_by_its_key_until_taken_back_with_its_change,
     ],
     api_keys: [
         a_new_key_is_written_once_with_its_event,

@@ -44,8 +44,10 @@ pub const LAST_USED_AT: &str = "last_used_at";
 /// The one partition of the pending index: every `sent` invitation, sorted by expiry.
 pub const PENDING_PARTITION: &str = "INVITATION#sent";
 
+pub const ACCOUNT_PREFIX: &str = "ACCOUNT#";
+
 pub fn account(id: &AccountId) -> String {
-    format!("ACCOUNT#{id}")
+    format!("{ACCOUNT_PREFIX}{id}")
 }
 
 pub fn user(id: &UserId) -> String {

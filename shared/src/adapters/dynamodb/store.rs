@@ -18,10 +18,10 @@ use crate::domain::{
     LinkNames, Member, OneTimeToken, Phone, RefreshSession, SessionFamilyId, TokenPurpose, User, UserId,
 };
 use crate::ports::{
-    API_KEY_USE_RESOLUTION, Acceptance, CallerRecord, Conflict, DeliveryReport, InvitationQuery, InviteeUser,
-    Login, MemberQuery, MemberRemoval, MemberUpdate, NewInvitation, OwnerLinkChange, OwnershipTransfer, Page,
-    PageRequest, PasswordChange, ProfileUpdate, RateDecision, RateWindow, Redemption, Resend, Store,
-    StoreError, StoreResult, UserAfterRemoval, Withdrawal,
+    API_KEY_USE_RESOLUTION, Acceptance, CallerRecord, Conflict, DeliveryReport, EventKey, InvitationQuery,
+    InviteeUser, Login, MemberQuery, MemberRemoval, MemberUpdate, NewInvitation, OwnerLinkChange,
+    OwnershipTransfer, Page, PageRequest, PasswordChange, ProfileUpdate, RateDecision, RateWindow,
+    Redemption, Resend, ResendAudit, Store, StoreError, StoreResult, UserAfterRemoval, Withdrawal,
 };
 
 /// The item of `items` with this key.
@@ -227,9 +227,10 @@ impl Store for DynamoStore {
         if let Some(member) = &resend.member {
             member_writes(&mut writes, member)?;
         }
-        if let Some(event) = &resend.event {
-            writes.put(items::event(event)?, None);
-        }
+        match &resend.event {
+            ResendAudit::Record(event) => writes.put(items::event(event)?, None),
+            ResendAudit::TakeBack(event) => writes.delete(items::event_key(event), None),
+        };
         self.send(writes).await
     }
 
@@ -624,13 +625,14 @@ impl Store for DynamoStore {
         }
     }
 
-    async fn recorded(&self, events: &[&AuditEvent]) -> StoreResult<Vec<bool>> {
+    async fn audit_events_named(&self, keys: &[EventKey]) -> StoreResult<Vec<Option<AuditEvent>>> {
+        let item_key = |k: &EventKey| items::key(keys::account(&k.account_id), keys::event(&k.event_id));
         let mut found = Vec::new();
         // `BatchGetItem` reads at most 100 keys.
-        for chunk in events.chunks(100) {
-            found.extend(self.batch_get(chunk.iter().map(|e| items::event_key(e)).collect()).await?);
+        for chunk in keys.chunks(100) {
+            found.extend(self.batch_get(chunk.iter().map(item_key).collect()).await?);
         }
-        Ok(events.iter().map(|e| find(&found, &items::event_key(e)).is_some()).collect())
+        keys.iter().map(|k| find(&found, &item_key(k)).map(items::record).transpose()).collect()
     }
 
     async fn audit_events(&self, account: &AccountId, page: &PageRequest) -> StoreResult<Page<AuditEvent>> {
