@@ -101,6 +101,8 @@ pub struct DeliveryReport {
 pub struct Resend {
     pub invitation: Invitation,
     pub previous_token_hash: String,
+    /// What SES reported of the previous mail, as read (a report since makes it `Stale`).
+    pub previous_delivery: Delivery,
     pub token: OneTimeToken,
     /// The waiting membership's new state (its new `pending_until`), provided the stored one's
     /// version is one less (else `Stale`).
@@ -507,10 +509,10 @@ pub trait Store: Send + Sync {
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
 
-    /// The audit events `keys` name, in their order, read consistently: `None` for one whose
+    /// The audit events `keys` name, in their order, read consistently: `Gone` for one whose
     /// change was taken back after it was written (`discard_invitation`, `discard_account`, a
-    /// resend's mail failing).
-    async fn audit_events_named(&self, keys: &[EventKey]) -> StoreResult<Vec<Option<AuditEvent>>>;
+    /// resend's mail failing), `Unreadable` for one this version cannot read (each apart).
+    async fn audit_events_named(&self, keys: &[EventKey]) -> StoreResult<Vec<NamedEvent>>;
     /// Newest first.
     async fn audit_events(&self, account: &AccountId, page: &PageRequest) -> StoreResult<Page<AuditEvent>>;
     /// Ordered by user id (time-ordered: oldest users first).
@@ -538,6 +540,14 @@ pub struct OutgoingMail {
 pub struct EventKey {
     pub account_id: AccountId,
     pub event_id: EventId,
+}
+
+/// What the store holds where an `EventKey` points.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NamedEvent {
+    Found(AuditEvent),
+    Gone,
+    Unreadable(String),
 }
 
 /// One event as the event bus carries it: an audit event, named for the rules that match it.

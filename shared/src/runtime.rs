@@ -71,6 +71,19 @@ async fn expire_every_minute(api: Arc<crate::http::Api>) {
     }
 }
 
+/// The start of a function fed events rather than requests, which holds none of the keys:
+/// logging, then its configuration and what `build` makes of it (a failure named in the log).
+async fn event_function<T>(
+    build: impl AsyncFnOnce(&Config) -> Result<T, crate::config::ConfigError>,
+) -> Result<Arc<T>, LambdaError> {
+    init_logging(true);
+    let built = match Config::from_env_holding(Deployment::Lambda, Keys::NONE) {
+        Ok(config) => build(&config).await,
+        Err(error) => Err(error),
+    };
+    Ok(Arc::new(built.inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?))
+}
+
 /// Time kept in hand before Lambda's deadline, to finish the page in flight and report.
 const CLEANUP_MARGIN: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -78,10 +91,7 @@ const CLEANUP_MARGIN: std::time::Duration = std::time::Duration::from_secs(30);
 /// reporting what it did in one log line (and as the invocation's result).
 /// It mints, verifies and lists nothing, so it holds none of the keys.
 pub async fn cleanup() -> Result<(), LambdaError> {
-    init_logging(true);
-    let config = Config::from_env_holding(Deployment::Lambda, Keys::NONE)
-        .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
-    let api = Arc::new(config.build_for::<NO_ROUTE>().await?);
+    let api = event_function(async |config: &Config| config.build_for::<NO_ROUTE>().await).await?;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
             let api = api.clone();
@@ -109,12 +119,7 @@ pub async fn cleanup() -> Result<(), LambdaError> {
 /// (`ReportBatchItemFailures`).
 pub async fn publisher() -> Result<(), LambdaError> {
     use crate::adapters::dynamodb::stream::{StreamBatch, streamed};
-    init_logging(true);
-    let config = Config::from_env_holding(Deployment::Lambda, Keys::NONE)
-        .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
-    let publisher = Arc::new(
-        config.build_publisher().await.inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?,
-    );
+    let publisher = event_function(async |config: &Config| config.build_publisher().await).await?;
     lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<StreamBatch>| {
         let publisher = publisher.clone();
         async move {
@@ -134,12 +139,7 @@ pub async fn publisher() -> Result<(), LambdaError> {
 /// asynchronous invocation retries (a retried report that was recorded changes nothing).
 pub async fn mail_events() -> Result<(), LambdaError> {
     use crate::service::mail_events::Reported;
-    init_logging(true);
-    let config = Config::from_env_holding(Deployment::Lambda, Keys::NONE)
-        .inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
-    let app = Arc::new(
-        config.build_mail_events().await.inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?,
-    );
+    let app = event_function(async |config: &Config| config.build_mail_events().await).await?;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
             let app = app.clone();

@@ -1258,7 +1258,9 @@ fn ses_reports_reach_mail_events_through_the_configuration_set_and_a_rule_on_the
     let events: Vec<&Value> = function.events().map(|(_, e)| e).collect();
     let wanted_pattern = json!({
         "source": ["aws.ses"],
+        "account": [{"Ref": "AWS::AccountId"}],
         "detail-type": ["Email Delivered", "Email Bounced", "Email Complaint Received"],
+        "detail": {"mail": {"tags": {"teamgate-invitation": [{"exists": true}]}}},
     });
     match events.as_slice() {
         [event] if event["Type"] == "EventBridgeRule" => {

@@ -169,16 +169,16 @@ async fn a_hard_bounce_marks_the_invitation_audits_it_and_tells_the_inviter_once
     assert!(notice.unwrap()["text"].as_str().unwrap().contains(&invited.email));
 }
 
-async fn a_refused_address_is_resent_only_deliberately_and_a_delivery_clears_it(app: TestApp) {
-    // Given an invitation whose address complained
+async fn a_bounced_address_is_resent_only_deliberately_until_a_mail_to_it_is_delivered(app: TestApp) {
+    // Given an invitation whose address bounced for good
     let owner = owner(&app).await;
     let invited = invite(&app, &owner).await;
-    assert_eq!(report(&app, &owner, &invited, 1, complaint()).await, json!("recorded"));
+    assert_eq!(report(&app, &owner, &invited, 1, hard_bounce()).await, json!("recorded"));
 
     // When it is resent as usual, then deliberately
-    let usual = app.post_as(&owner.token, &format!("{}/resend", invited.path), json!({})).await;
-    let deliberate =
-        app.post_as(&owner.token, &format!("{}/resend", invited.path), json!({"deliberately": true})).await;
+    let resend = format!("{}/resend", invited.path);
+    let usual = app.post_as(&owner.token, &resend, json!({})).await;
+    let deliberate = app.post_as(&owner.token, &resend, json!({"deliberately": true})).await;
 
     // Then the first is refused, the second goes, and its mail is a new one nothing is known of
     assert_eq!((usual.status, usual.code()), (409, "address_refused"), "{}", usual.body);
@@ -187,7 +187,8 @@ async fn a_refused_address_is_resent_only_deliberately_and_a_delivery_clears_it(
         (&deliberate.body["delivery"], &deliberate.body["address_refused"], &deliberate.body["send_count"]),
         (&json!("sent"), &json!(true), &json!(2))
     );
-    // A late report on the first mail changes nothing; the new mail's delivery clears the refusal.
+    // The first mail's bounce given again says nothing new; the new mail's delivery shows the
+    // address works again.
     assert_eq!(report(&app, &owner, &invited, 1, hard_bounce()).await, json!("ignored"));
     assert_eq!(report(&app, &owner, &invited, 2, delivery()).await, json!("recorded"));
     let invitation = app.get_as(&owner.token, &invited.path).await.body;
@@ -195,8 +196,30 @@ async fn a_refused_address_is_resent_only_deliberately_and_a_delivery_clears_it(
         (&invitation["delivery"], &invitation["address_refused"]),
         (&json!("delivered"), &json!(false))
     );
-    let usual = app.post_as(&owner.token, &format!("{}/resend", invited.path), json!({})).await;
-    assert_eq!(usual.status, 200, "{}", usual.body);
+    assert_eq!(app.post_as(&owner.token, &resend, json!({})).await.status, 200);
+}
+
+async fn a_complaint_refuses_the_address_even_after_a_delivery_and_when_it_comes_late(app: TestApp) {
+    // Given an invitation resent once, its first mail complained about days later
+    let owner = owner(&app).await;
+    let invited = invite(&app, &owner).await;
+    let resend = format!("{}/resend", invited.path);
+    assert_eq!(app.post_as(&owner.token, &resend, json!({})).await.status, 200);
+    assert_eq!(report(&app, &owner, &invited, 1, complaint()).await, json!("recorded"));
+
+    // When it is resent deliberately and that mail is delivered
+    let deliberate = app.post_as(&owner.token, &resend, json!({"deliberately": true})).await;
+    assert_eq!(deliberate.status, 200, "{}", deliberate.body);
+    assert_eq!(report(&app, &owner, &invited, 3, delivery()).await, json!("recorded"));
+
+    // Then the address is still refused: a mailbox that complains takes mail
+    let invitation = app.get_as(&owner.token, &invited.path).await.body;
+    assert_eq!(
+        (&invitation["delivery"], &invitation["address_refused"]),
+        (&json!("delivered"), &json!(true))
+    );
+    let usual = app.post_as(&owner.token, &resend, json!({})).await;
+    assert_eq!((usual.status, usual.code()), (409, "address_refused"), "{}", usual.body);
 }
 
 async fn a_delivery_and_a_soft_bounce_are_recorded_without_refusing_the_address(app: TestApp) {
@@ -270,10 +293,36 @@ async fn reports_at_once_end_at_the_worst_of_them(app: TestApp) {
     );
 }
 
+async fn an_inviter_blocked_since_is_not_told(app: TestApp) {
+    // Given an invitation an administrator sent, who was blocked since
+    let owner = owner(&app).await;
+    let admin_email = format!("admin-{}@mail-events.example", uuid::Uuid::now_v7().simple());
+    let admin_token = app.member(&owner, &admin_email, &["administrator"], &[]).await;
+    let admin =
+        Owner { account_id: owner.account_id.clone(), email: admin_email.clone(), token: admin_token };
+    let invited = invite(&app, &admin).await;
+    let members = format!("/v1/accounts/{}/members", owner.account_id);
+    let found =
+        app.get_as(&owner.token, &format!("{members}?q={}", admin_email.split('@').next().unwrap())).await;
+    let admin_id = found.body["items"][0]["user_id"].as_str().unwrap().to_owned();
+    let blocked = app.post_as(&owner.token, &format!("{members}/{admin_id}/block"), json!({})).await;
+    assert_eq!(blocked.status, 200, "{}", blocked.body);
+
+    // When its mail bounces
+    assert_eq!(report(&app, &owner, &invited, 1, hard_bounce()).await, json!("recorded"));
+
+    // Then the invitation shows it, and the blocked inviter was not mailed of it
+    let invitation = app.get_as(&owner.token, &invited.path).await.body;
+    assert_eq!(invitation["delivery"], "bounced");
+    assert_eq!(undelivered_notices(&app, &admin).await, 0);
+}
+
 tests::scenarios!(
+    an_inviter_blocked_since_is_not_told,
     reports_at_once_end_at_the_worst_of_them,
     a_hard_bounce_marks_the_invitation_audits_it_and_tells_the_inviter_once,
-    a_refused_address_is_resent_only_deliberately_and_a_delivery_clears_it,
+    a_bounced_address_is_resent_only_deliberately_until_a_mail_to_it_is_delivered,
+    a_complaint_refuses_the_address_even_after_a_delivery_and_when_it_comes_late,
     a_delivery_and_a_soft_bounce_are_recorded_without_refusing_the_address,
     reports_of_mail_teamgate_did_not_send_change_nothing,
 );

@@ -7,16 +7,16 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use crate::domain::{
-    Account, AccountId, ApiKey, ApiKeyId, AuditEvent, Email, EventId, Invitation, InvitationId,
+    Account, AccountId, ApiKey, ApiKeyId, AuditEvent, Delivery, Email, EventId, Invitation, InvitationId,
     InvitationStatus, LinkNames, Member, MemberStatus, OneTimeToken, RefreshSession, SessionFamilyId,
     TokenPurpose, User, UserId,
 };
 use crate::ports::{
     API_KEY_USE_RESOLUTION, Acceptance, AccountSummary, CallerRecord, Conflict, DeliveryReport, EventKey,
-    InvitationQuery, InviteeUser, Login, MemberQuery, MemberRemoval, MemberUpdate, Membership, NewInvitation,
-    OwnerLinkChange, OwnershipTransfer, Page, PageRequest, PasswordChange, ProfileUpdate, RateDecision,
-    RateWindow, Redemption, Resend, ResendAudit, Store, StoreError, StoreResult, UserAfterRemoval,
-    Withdrawal,
+    InvitationQuery, InviteeUser, Login, MemberQuery, MemberRemoval, MemberUpdate, Membership, NamedEvent,
+    NewInvitation, OwnerLinkChange, OwnershipTransfer, Page, PageRequest, PasswordChange, ProfileUpdate,
+    RateDecision, RateWindow, Redemption, Resend, ResendAudit, Store, StoreError, StoreResult,
+    UserAfterRemoval, Withdrawal,
 };
 
 #[derive(Default)]
@@ -193,10 +193,21 @@ impl State {
         self.stream.retain(|streamed| streamed.event_id != event.id);
     }
 
-    /// The stored invitation, provided it is still `sent` with the link `token_hash`.
-    fn sent_invitation(&mut self, invitation: &Invitation, token_hash: &str) -> StoreResult<&mut Invitation> {
+    /// The stored invitation, provided it is still `sent` with the link `token_hash`, and SES's
+    /// reports on its mail are still `delivery` and `invitation`'s refusal (as read).
+    fn sent_invitation(
+        &mut self,
+        invitation: &Invitation,
+        token_hash: &str,
+        delivery: Delivery,
+    ) -> StoreResult<&mut Invitation> {
         match self.invitations.get_mut(&(invitation.account_id.clone(), invitation.id.clone())) {
-            Some(stored) if stored.status == InvitationStatus::Sent && stored.token_hash == token_hash => {
+            Some(stored)
+                if stored.status == InvitationStatus::Sent
+                    && stored.token_hash == token_hash
+                    && (stored.delivery, stored.address_refused)
+                        == (delivery, invitation.address_refused) =>
+            {
                 Ok(stored)
             }
             _ => conflict(Conflict::TokenSpent),
@@ -248,7 +259,7 @@ impl State {
         let member = &removal.member;
         self.member_at(member, member.version)?;
         if let Some(invitation) = &removal.end_invitation {
-            self.sent_invitation(invitation, &invitation.token_hash)?;
+            self.sent_invitation(invitation, &invitation.token_hash, invitation.delivery)?;
         }
         match &removal.user {
             UserAfterRemoval::Kept(user) => self.user_at(user, user.version.wrapping_sub(1)),
@@ -406,7 +417,7 @@ impl Store for MemoryStore {
     async fn withdraw_invitation(&self, withdrawal: &Withdrawal) -> StoreResult<()> {
         self.with(|s| {
             let invitation = &withdrawal.invitation;
-            *s.sent_invitation(invitation, &invitation.token_hash)? = invitation.clone();
+            *s.sent_invitation(invitation, &invitation.token_hash, invitation.delivery)? = invitation.clone();
             s.record(&withdrawal.event);
             Ok(())
         })
@@ -416,7 +427,7 @@ impl Store for MemoryStore {
         self.with(|s| {
             s.owner_unchanged(&change.account)?;
             if let Some(cancelled) = &change.cancelled {
-                s.sent_invitation(cancelled, &cancelled.token_hash)?;
+                s.sent_invitation(cancelled, &cancelled.token_hash, cancelled.delivery)?;
             }
             if let Some(removal) = &change.dropped_candidate {
                 s.check_removal(removal)?;
@@ -438,12 +449,13 @@ impl Store for MemoryStore {
 
     async fn resend_invitation(&self, resend: &Resend) -> StoreResult<()> {
         self.with(|s| {
-            s.sent_invitation(&resend.invitation, &resend.previous_token_hash)?;
+            s.sent_invitation(&resend.invitation, &resend.previous_token_hash, resend.previous_delivery)?;
             if let Some(member) = &resend.member {
                 s.member_at(member, member.version.wrapping_sub(1))?;
                 s.members.insert((member.account_id.clone(), member.user_id.clone()), member.clone());
             }
-            *s.sent_invitation(&resend.invitation, &resend.previous_token_hash)? = resend.invitation.clone();
+            *s.sent_invitation(&resend.invitation, &resend.previous_token_hash, resend.previous_delivery)? =
+                resend.invitation.clone();
             s.tokens.remove(&resend.previous_token_hash);
             s.tokens.insert(resend.token.hash.clone(), resend.token.clone());
             match &resend.event {
@@ -502,13 +514,10 @@ impl Store for MemoryStore {
         self.with(|s| {
             let invitation = &acceptance.invitation;
             let key = (invitation.account_id.clone(), invitation.id.clone());
-            let unspent = s.tokens.contains_key(&acceptance.token_hash)
-                && s.invitations.get(&key).is_some_and(|stored| {
-                    stored.status == InvitationStatus::Sent && stored.token_hash == acceptance.token_hash
-                });
-            if !unspent {
+            if !s.tokens.contains_key(&acceptance.token_hash) {
                 return conflict(Conflict::TokenSpent);
             }
+            s.sent_invitation(invitation, &acceptance.token_hash, invitation.delivery)?;
             let member = &acceptance.member;
             s.member_at(member, member.version.wrapping_sub(1))?;
             if let Some(account) = &acceptance.account {
@@ -662,9 +671,10 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn audit_events_named(&self, keys: &[EventKey]) -> StoreResult<Vec<Option<AuditEvent>>> {
+    async fn audit_events_named(&self, keys: &[EventKey]) -> StoreResult<Vec<NamedEvent>> {
         Ok(self.with(|s| {
-            keys.iter().map(|k| s.events.get(&(k.account_id.clone(), k.event_id.clone())).cloned()).collect()
+            let named = |k: &EventKey| s.events.get(&(k.account_id.clone(), k.event_id.clone())).cloned();
+            keys.iter().map(|k| named(k).map_or(NamedEvent::Gone, NamedEvent::Found)).collect()
         }))
     }
 

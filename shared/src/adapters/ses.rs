@@ -76,13 +76,13 @@ fn rejection(error: &SendEmailError) -> Option<&'static str> {
     })
 }
 
-/// The message's tags, which SES gives back with each event about it.
-fn tags(mail: &OutgoingMail) -> Result<Vec<MessageTag>, MailError> {
-    mail.tags
-        .iter()
-        .map(|(name, value)| MessageTag::builder().name(*name).value(value).build())
-        .collect::<Result<_, _>>()
-        .map_err(|e| MailError::Unavailable(Box::new(e)))
+/// The message's tags, which SES gives back with each event about it; none for an untagged one.
+fn tags(mail: &OutgoingMail) -> Result<Option<Vec<MessageTag>>, MailError> {
+    if mail.tags.is_empty() {
+        return Ok(None);
+    }
+    let tags = mail.tags.iter().map(|(name, value)| MessageTag::builder().name(*name).value(value).build());
+    tags.collect::<Result<_, _>>().map(Some).map_err(|e| MailError::Unavailable(Box::new(e)))
 }
 
 #[async_trait]
@@ -97,7 +97,7 @@ impl Mailer for SesMailer {
             .set_reply_to_addresses(self.sender.reply_to.clone().map(|r| vec![r]))
             .set_configuration_set_name(self.sender.configuration_set.clone())
             .destination(Destination::builder().to_addresses(mail.to.as_str()).build())
-            .set_email_tags(Some(tags(mail)?))
+            .set_email_tags(tags(mail)?)
             .content(EmailContent::builder().simple(message).build())
             .send()
             .await;

@@ -79,6 +79,6 @@ pub fn sent_invitation() -> Invitation {
         recent_sends: vec![at(0)],
         token_hash: "first".into(),
         delivery: Default::default(),
-        address_refused: false,
+        address_refused: None,
     }
 }

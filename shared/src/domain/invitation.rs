@@ -48,7 +48,18 @@ pub struct Invitation {
     /// The address bounced for good, or its owner called the mail spam: it is mailed again
     /// only deliberately (`may_mail_again`).
     #[serde(default)]
-    pub address_refused: bool,
+    pub address_refused: Option<AddressRefusal>,
+}
+
+/// Why an address is not mailed again unless deliberately; a complaint outranks a bounce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AddressRefusal {
+    /// It bounced for good: a later mail delivered to it shows it works again.
+    Bounced,
+    /// Its owner marked the mail as spam: a mailbox that complains still takes mail, so only a
+    /// deliberate send reaches it again, and a delivery changes nothing.
+    Complained,
 }
 
 /// What became of an invitation's last mail, as SES reported it; each later state outranks the
@@ -111,26 +122,41 @@ impl Invitation {
     }
 
     /// The invitation as SES's report of its mail number `send` leaves it, or `None` when the
-    /// report changes nothing: it is of an earlier mail than the last, or the invitation is
-    /// already as bad or worse off (a report given twice, or after a worse one).
+    /// report changes nothing (a report given twice, after a worse one, or of an earlier mail
+    /// that says nothing new of the address). A report of an earlier mail than the last (a
+    /// complaint days later) still refuses the address; only the last mail's reports move
+    /// `delivery`.
     pub fn reported(&self, send: u32, outcome: MailOutcome) -> Option<Self> {
-        let (delivery, refuses) = match outcome {
-            MailOutcome::Delivered => (Delivery::Delivered, false),
-            MailOutcome::Bounced { permanent } => (Delivery::Bounced, permanent),
-            MailOutcome::Complained => (Delivery::Complained, true),
+        let (delivery, refusal) = match outcome {
+            MailOutcome::Delivered => (Delivery::Delivered, None),
+            MailOutcome::Bounced { permanent } => {
+                (Delivery::Bounced, permanent.then_some(AddressRefusal::Bounced))
+            }
+            MailOutcome::Complained => (Delivery::Complained, Some(AddressRefusal::Complained)),
         };
-        let worse = delivery > self.delivery || (refuses && !self.address_refused);
-        (send == self.send_count && worse).then(|| Self {
-            delivery: delivery.max(self.delivery),
-            // A delivery shows the address takes mail again.
-            address_refused: refuses || (self.address_refused && delivery != Delivery::Delivered),
-            ..self.clone()
-        })
+        let reported = match send.cmp(&self.send_count) {
+            std::cmp::Ordering::Less => {
+                Self { address_refused: refusal.max(self.address_refused), ..self.clone() }
+            }
+            std::cmp::Ordering::Equal => {
+                // The first delivery of a mail to an address that bounced shows it works again.
+                let works_again = delivery == Delivery::Delivered
+                    && self.delivery == Delivery::Sent
+                    && self.address_refused == Some(AddressRefusal::Bounced);
+                Self {
+                    delivery: delivery.max(self.delivery),
+                    address_refused: if works_again { None } else { refusal.max(self.address_refused) },
+                    ..self.clone()
+                }
+            }
+            std::cmp::Ordering::Greater => return None,
+        };
+        (reported != *self).then_some(reported)
     }
 
     /// Whether its address may be mailed again: not once it refused mail, unless `deliberately`.
     pub fn may_mail_again(&self, deliberately: bool) -> Result<(), AddressRefused> {
-        match self.address_refused && !deliberately {
+        match self.address_refused.is_some() && !deliberately {
             true => Err(AddressRefused),
             false => Ok(()),
         }
@@ -231,26 +257,30 @@ mod tests {
 
         // Then each moved it forward, and nothing moves it back or repeats
         assert_eq!(delivered.delivery, Delivery::Delivered);
-        assert_eq!((bounced.delivery, bounced.address_refused), (Delivery::Bounced, false));
+        assert_eq!((bounced.delivery, bounced.address_refused), (Delivery::Bounced, None));
         assert_eq!(bounced.reported(1, MailOutcome::Delivered), None);
         assert_eq!(bounced.reported(1, MailOutcome::Bounced { permanent: false }), None);
-        // A report of an earlier mail than the last changes nothing.
-        assert_eq!(invitation.reported(0, MailOutcome::Complained), None);
+        // A report of a later mail than was sent changes nothing.
+        assert_eq!(invitation.reported(2, MailOutcome::Complained), None);
     }
 
     #[test]
     fn a_hard_bounce_or_a_complaint_refuses_the_address_until_sent_deliberately() {
         let invitation = sent_invitation();
         assert_eq!(invitation.may_mail_again(false), Ok(()));
-        for outcome in [MailOutcome::Bounced { permanent: true }, MailOutcome::Complained] {
+        for (outcome, refusal) in [
+            (MailOutcome::Bounced { permanent: true }, AddressRefusal::Bounced),
+            (MailOutcome::Complained, AddressRefusal::Complained),
+        ] {
             let refused = invitation.reported(1, outcome).expect("a change");
-            assert!(refused.address_refused, "{outcome:?}");
+            assert_eq!(refused.address_refused, Some(refusal), "{outcome:?}");
             assert_eq!(refused.may_mail_again(false), Err(AddressRefused));
             assert_eq!(refused.may_mail_again(true), Ok(()));
         }
         // A soft bounce, then a hard one: the second still refuses the address.
         let soft = invitation.reported(1, MailOutcome::Bounced { permanent: false }).unwrap();
-        assert!(soft.reported(1, MailOutcome::Bounced { permanent: true }).unwrap().address_refused);
+        let hard = soft.reported(1, MailOutcome::Bounced { permanent: true }).unwrap();
+        assert_eq!(hard.address_refused, Some(AddressRefusal::Bounced));
     }
 
     #[test]
@@ -259,11 +289,34 @@ mod tests {
         let renewed = bounced.renewed("new".into(), at(7200), at(10), 5).unwrap();
         assert_eq!(
             (renewed.delivery, renewed.address_refused, renewed.send_count),
-            (Delivery::Sent, true, 2)
+            (Delivery::Sent, Some(AddressRefusal::Bounced), 2)
         );
         // Until the new mail is delivered.
         let delivered = renewed.reported(2, MailOutcome::Delivered).unwrap();
-        assert_eq!((delivered.delivery, delivered.address_refused), (Delivery::Delivered, false));
+        assert_eq!((delivered.delivery, delivered.address_refused), (Delivery::Delivered, None));
+    }
+
+    #[test]
+    fn a_complaint_stays_after_a_delivery_and_a_late_one_still_counts() {
+        // Given an invitation whose first mail was complained about, resent deliberately
+        let complained = sent_invitation().reported(1, MailOutcome::Complained).unwrap();
+        let renewed = complained.renewed("new".into(), at(7200), at(10), 5).unwrap();
+
+        // When its second mail is delivered
+        let delivered = renewed.reported(2, MailOutcome::Delivered).unwrap();
+
+        // Then the address is still refused: a mailbox that complains takes mail
+        assert_eq!(
+            (delivered.delivery, delivered.address_refused),
+            (Delivery::Delivered, Some(AddressRefusal::Complained))
+        );
+
+        // And a complaint about the first mail of an invitation resent since still refuses it,
+        // without touching what became of the last mail
+        let resent = sent_invitation().renewed("new".into(), at(7200), at(10), 5).unwrap();
+        let late = resent.reported(1, MailOutcome::Complained).unwrap();
+        assert_eq!((late.delivery, late.address_refused), (Delivery::Sent, Some(AddressRefusal::Complained)));
+        assert_eq!(late.reported(1, MailOutcome::Delivered), None);
     }
 
     #[test]

@@ -373,7 +373,7 @@ impl Teamgate {
             recent_sends: vec![now],
             token_hash: token_hash.clone(),
             delivery: Default::default(),
-            address_refused: false,
+            address_refused: None,
         };
         let direct = mode == InvitationMode::Direct;
         let member = Member {

@@ -10,6 +10,7 @@ use super::support::failure::{InternalError, store_failed};
 use super::support::mail::MailKind;
 use crate::domain::{
     AccountId, AuditAction, AuditTarget, Invitation, InvitationId, InvitationStatus, Locale, MailOutcome,
+    MemberStatus,
 };
 use crate::ports::{DeliveryReport, StoreError};
 
@@ -93,19 +94,29 @@ impl Teamgate {
         Err(InternalError::new("recording a mail report", "the invitation kept changing"))
     }
 
-    /// Tells whoever sent a still pending invitation that it could not be delivered. A failure is
-    /// logged and left: the report stands, and SES's next report of that mail changes nothing.
+    /// Tells whoever sent a still pending invitation that it could not be delivered, while they
+    /// are an active member of its account (someone removed or blocked since learns nothing of
+    /// it). A failure is logged and left: the report stands, and SES's next report of that mail
+    /// changes nothing.
     async fn tell_inviter(&self, invitation: &Invitation, outcome: MailOutcome) {
         let Some(inviter) = invitation.invited_by.as_ref() else { return };
         if invitation.status_at(self.now()) != InvitationStatus::Sent {
             return;
         }
-        let (inviter, account) =
-            tokio::join!(self.store().user(inviter), self.store().account(&invitation.account_id));
-        let (inviter, account) = match (inviter, account) {
-            (Ok(Some(inviter)), Ok(Some(account))) => (inviter, account),
-            (Ok(_), Ok(_)) => return,
-            (Err(error), _) | (_, Err(error)) => {
+        let account = &invitation.account_id;
+        let (user, member, account) = tokio::join!(
+            self.store().user(inviter),
+            self.store().member(account, inviter),
+            self.store().account(account)
+        );
+        let (inviter, account) = match (user, member, account) {
+            (Ok(Some(user)), Ok(Some(member)), Ok(Some(account)))
+                if member.status == MemberStatus::Active =>
+            {
+                (user, account)
+            }
+            (Ok(_), Ok(_), Ok(_)) => return,
+            (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => {
                 tracing::error!(%error, "reading whom to tell of an undelivered invitation");
                 return;
             }

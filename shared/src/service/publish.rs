@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::{AccountId, AuditAction, AuditEvent, AuditTarget, EventId, UserId};
-use crate::ports::{BUS_BATCH, BusEvent, Clock, EventBus, EventKey, Store, StoreResult};
+use crate::ports::{BUS_BATCH, BusEvent, Clock, EventBus, EventKey, NamedEvent, Store, StoreResult};
 
 /// Every event's `source` on the bus.
 pub const SOURCE: &str = "teamgate";
@@ -105,23 +105,29 @@ impl Publisher {
     pub async fn publish(&self, records: &[Streamed]) -> Option<String> {
         let readable = records.iter().take_while(|record| record.event.is_ok()).count();
         let keys: Vec<EventKey> = records[..readable].iter().filter_map(|r| r.event.clone().ok()).collect();
-        let events = match self.read(&keys).await {
-            Ok(events) => events,
+        let named = match self.read(&keys).await {
+            Ok(named) => named,
             Err(error) => {
                 tracing::error!(%error, "the audit events to publish could not be read");
                 return records.first().map(|r| r.sequence_number.clone());
             }
         };
-        let kept: Vec<(&Streamed, AuditEvent)> = records
-            .iter()
-            .zip(events)
-            .filter_map(|(record, event)| {
-                if event.is_none() {
+        // Up to the first record whose event cannot be read: it alone is reported.
+        let mut stopped = records.get(readable);
+        let mut kept: Vec<(&Streamed, AuditEvent)> = Vec::new();
+        for (record, named) in records.iter().zip(named) {
+            match named {
+                NamedEvent::Found(event) => kept.push((record, event)),
+                NamedEvent::Gone => {
                     tracing::info!(sequence_number = %record.sequence_number, "not published: its change was taken back");
                 }
-                Some((record, event?))
-            })
-            .collect();
+                NamedEvent::Unreadable(why) => {
+                    tracing::error!(sequence_number = %record.sequence_number, why, "an unreadable audit event");
+                    stopped = Some(record);
+                    break;
+                }
+            }
+        }
         for chunk in kept.chunks(BUS_BATCH) {
             let put: Vec<BusEvent> = chunk.iter().map_while(|(_, event)| bus_event(event).ok()).collect();
             let taken = match put.is_empty() {
@@ -136,25 +142,30 @@ impl Publisher {
                 return Some(stopped.sequence_number.clone());
             }
         }
-        let unreadable = records.get(readable)?;
-        if let Err(why) = &unreadable.event {
-            tracing::error!(sequence_number = %unreadable.sequence_number, why, "an unreadable stream record");
+        let stopped = stopped?;
+        if let Err(why) = &stopped.event {
+            tracing::error!(sequence_number = %stopped.sequence_number, why, "an unreadable stream record");
         }
-        Some(unreadable.sequence_number.clone())
+        Some(stopped.sequence_number.clone())
     }
 
     /// The events `keys` name, read once none of their changes can still be taken back.
-    async fn read(&self, keys: &[EventKey]) -> StoreResult<Vec<Option<AuditEvent>>> {
-        let events = self.store.audit_events_named(keys).await?;
-        let Some((clock, window)) = &self.hold_back else { return Ok(events) };
-        let settled =
-            events.iter().flatten().filter(|e| e.action.may_be_taken_back()).map(|e| e.at + *window).max();
+    async fn read(&self, keys: &[EventKey]) -> StoreResult<Vec<NamedEvent>> {
+        let named = self.store.audit_events_named(keys).await?;
+        let Some((clock, window)) = &self.hold_back else { return Ok(named) };
+        let settled = named
+            .iter()
+            .filter_map(|n| match n {
+                NamedEvent::Found(event) if event.action.may_be_taken_back() => Some(event.at + *window),
+                _ => None,
+            })
+            .max();
         match settled.map(|at| at - clock.now()).and_then(|wait| wait.to_std().ok()) {
             Some(wait) if !wait.is_zero() => {
                 tokio::time::sleep(wait).await;
                 self.store.audit_events_named(keys).await
             }
-            _ => Ok(events),
+            _ => Ok(named),
         }
     }
 }

@@ -188,8 +188,11 @@ impl Teamgate {
     ) -> Result<Resent, LifecycleError> {
         let (caller, invitation) = self.managed_invitation(claim, id).await?;
         let caller = &caller;
-        invitation.may_mail_again(deliberately)?;
-        match invitation.status_at(self.now()) {
+        let status = invitation.status_at(self.now());
+        if status != InvitationStatus::Accepted {
+            invitation.may_mail_again(deliberately)?;
+        }
+        match status {
             InvitationStatus::Accepted => Err(LifecycleError::AlreadyAccepted),
             InvitationStatus::Sent => self.renew(caller, invitation).await.map(Resent::Renewed),
             InvitationStatus::Expired if invitation.mode == InvitationMode::Direct => {
@@ -260,6 +263,7 @@ impl Teamgate {
                 expires_at: renewed.expires_at,
             },
             previous_token_hash,
+            previous_delivery: original.delivery,
             member,
             event: ResendAudit::Record(resent.clone()),
             invitation: renewed,
@@ -278,6 +282,7 @@ impl Teamgate {
                     ..resend.token
                 },
                 previous_token_hash: resend.invitation.token_hash,
+                previous_delivery: resend.invitation.delivery,
                 member: restored,
                 event: ResendAudit::TakeBack(resent),
                 invitation: original,

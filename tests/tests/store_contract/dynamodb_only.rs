@@ -3,6 +3,8 @@
 
 use std::collections::BTreeSet;
 
+use aws_sdk_dynamodb::types::AttributeValue;
+
 use shared::ports::{MemberUpdate, PasswordChange, ProfileUpdate, Resend, Withdrawal};
 use tests::emulators::{DynamoCalls, counted_dynamo_store, snapshot};
 
@@ -152,6 +154,7 @@ pub(crate) async fn dynamodb_every_store_method_costs_at_most_one_read_and_one_w
     let resend = Resend {
         invitation: renewed.clone(),
         previous_token_hash: new.token.hash.clone(),
+        previous_delivery: Delivery::Sent,
         token: token.clone(),
         member: Some(new.member.clone().pending_until(token.expires_at)),
         event: ResendAudit::Record(event(
@@ -271,4 +274,34 @@ pub(crate) async fn dynamodb_every_store_method_costs_at_most_one_read_and_one_w
     assert!(over_budget.is_empty(), "over budget:\n{}", over_budget.join("\n"));
     let methods: BTreeSet<_> = costs.iter().map(|(m, _)| m.split(' ').next().unwrap_or(m)).collect();
     assert_eq!(methods.len(), 32, "every Store method but `discard_account` is measured: {methods:?}");
+}
+
+pub(crate) async fn dynamodb_an_audit_item_this_version_cannot_read_is_named_alone() {
+    // Given two audit events, one of them rewritten by a version with an action this one lacks
+    let store = dynamo_store().await;
+    let now = now();
+    let Founded { account, .. } = found_account(&store, now).await;
+    let (_, first) = invite_new(&store, &account, "first", now).await;
+    let (_, second) = invite_new(&store, &account, "second", now).await;
+    let client = aws_sdk_dynamodb::Client::from_conf(tests::emulators::dynamodb_config().build());
+    client
+        .update_item()
+        .table_name(store.table_name())
+        .key("PK", AttributeValue::S(format!("ACCOUNT#{}", account.id)))
+        .key("SK", AttributeValue::S(format!("EVENT#{}", second.event.id)))
+        .update_expression("SET #r.#action = :future")
+        .expression_attribute_names("#r", "record")
+        .expression_attribute_names("#action", "action")
+        .expression_attribute_values(":future", AttributeValue::S("invitation.teleported".into()))
+        .send()
+        .await
+        .expect("rewritten");
+
+    // When the publisher reads both
+    let key = |e: &AuditEvent| EventKey { account_id: e.account_id.clone(), event_id: e.id.clone() };
+    let named = store.audit_events_named(&[key(&first.event), key(&second.event)]).await.unwrap();
+
+    // Then the first is read, and only the second is unreadable
+    assert_eq!(named[0], NamedEvent::Found(first.event.clone()));
+    assert!(matches!(&named[1], NamedEvent::Unreadable(_)), "{named:?}");
 }

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use futures::future::join_all;
-use shared::ports::{MemberUpdate, PasswordChange, Resend, Withdrawal};
+use shared::domain::MailOutcome;
+use shared::ports::{DeliveryReport, MemberUpdate, PasswordChange, Resend, Withdrawal};
 
 use super::*;
 
@@ -166,6 +167,7 @@ pub(crate) async fn resending_replaces_the_link(store: Arc<dyn Store>) {
     let resend = Resend {
         invitation: renewed.clone(),
         previous_token_hash: new.token.hash.clone(),
+        previous_delivery: Delivery::Sent,
         token: token.clone(),
         member: Some(member.clone()),
         event: ResendAudit::Record(event(
@@ -210,6 +212,7 @@ pub(crate) async fn a_resend_taken_back_restores_the_link_and_leaves_no_event(st
     let resend = Resend {
         invitation: renewed.clone(),
         previous_token_hash: new.token.hash.clone(),
+        previous_delivery: Delivery::Sent,
         token: token.clone(),
         member: None,
         event: ResendAudit::Record(resent.clone()),
@@ -220,6 +223,7 @@ pub(crate) async fn a_resend_taken_back_restores_the_link_and_leaves_no_event(st
     let undo = Resend {
         invitation: new.invitation.clone(),
         previous_token_hash: token.hash.clone(),
+        previous_delivery: Delivery::Sent,
         token: new.token.clone(),
         member: None,
         event: ResendAudit::TakeBack(resent.clone()),
@@ -230,9 +234,43 @@ pub(crate) async fn a_resend_taken_back_restores_the_link_and_leaves_no_event(st
     assert!(store.redemption(&token.hash, None).await.unwrap().is_none());
     assert!(store.redemption(&new.token.hash, None).await.unwrap().is_some());
     let key = EventKey { account_id: account.id.clone(), event_id: resent.id.clone() };
-    assert_eq!(store.audit_events_named(&[key]).await.unwrap(), vec![None]);
+    assert_eq!(store.audit_events_named(&[key]).await.unwrap(), vec![NamedEvent::Gone]);
     let log = store.audit_events(&account.id, &PageRequest { limit: 100, after: None }).await.unwrap().items;
     assert!(log.iter().all(|e| e.id != resent.id));
+}
+
+pub(crate) async fn a_report_of_its_mail_is_never_undone_by_a_write_read_before_it(store: Arc<dyn Store>) {
+    // Given an invitation read for a revoke, an acceptance and a resend
+    let now = now();
+    let Founded { account, .. } = found_account(store.as_ref(), now).await;
+    let (person, new) = invite_new(store.as_ref(), &account, "bounced-meanwhile", now).await;
+    let read = new.invitation.clone();
+
+    // When SES's hard bounce is recorded before they write
+    let bounced = read.reported(1, MailOutcome::Bounced { permanent: true }).expect("a change");
+    let report = DeliveryReport { read: read.clone(), invitation: bounced.clone(), event: None };
+    store.record_delivery(&report).await.expect("recorded");
+    assert_eq!(conflict(store.record_delivery(&report).await), Conflict::Stale, "a report is recorded once");
+
+    // Then each of them conflicts, and the refusal stands
+    let revoked = Withdrawal {
+        invitation: read.clone().revoked(None, now),
+        event: event(&account.id, AuditAction::InvitationRevoked, read.id.as_str(), now),
+    };
+    assert_eq!(conflict(store.withdraw_invitation(&revoked).await), Conflict::TokenSpent);
+    let accepted = acceptance_of(&read, &new.member, &person, now);
+    assert_eq!(conflict(store.accept_invitation(&accepted).await), Conflict::TokenSpent);
+    let token = OneTimeToken { hash: token_hash(), ..new.token.clone() };
+    let resend = Resend {
+        invitation: Invitation { token_hash: token.hash.clone(), send_count: 2, ..read.clone() },
+        previous_token_hash: read.token_hash.clone(),
+        previous_delivery: read.delivery,
+        token,
+        member: None,
+        event: ResendAudit::Record(event(&account.id, AuditAction::InvitationResent, read.id.as_str(), now)),
+    };
+    assert_eq!(conflict(store.resend_invitation(&resend).await), Conflict::TokenSpent);
+    assert_eq!(store.invitation(&account.id, &read.id).await.unwrap(), Some(bounced));
 }
 
 pub(crate) async fn a_discarded_invitation_leaves_nothing_behind(store: Arc<dyn Store>) {
@@ -351,6 +389,7 @@ pub(crate) async fn an_acceptance_or_resend_based_on_a_stale_membership_fails_an
     let resend = Resend {
         invitation: renewed.clone(),
         previous_token_hash: new.token.hash.clone(),
+        previous_delivery: Delivery::Sent,
         token: token.clone(),
         member: Some(new.member.clone().pending_until(token.expires_at)),
         event: ResendAudit::Record(event(

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use shared::ports::Withdrawal;
+use shared::domain::MailOutcome;
+use shared::ports::{DeliveryReport, Withdrawal};
 
 use super::*;
 
@@ -28,6 +29,11 @@ pub(crate) async fn invitations_list_newest_first_across_pages_and_filters(store
     };
     store.withdraw_invitation(&withdrawal).await.expect("revoked");
     written[2] = ended;
+    // The oldest invitation's mail bounced: the last of a newest-first listing.
+    let bounced = written[1].reported(1, MailOutcome::Bounced { permanent: true }).expect("a change");
+    let report = DeliveryReport { read: written[1].clone(), invitation: bounced.clone(), event: None };
+    store.record_delivery(&report).await.expect("recorded");
+    written[1] = bounced;
     written.sort_by(|a, b| b.id.cmp(&a.id));
 
     let everything = InvitationQuery { status: None, role: None, email: None, delivery: None, now };
@@ -46,6 +52,7 @@ pub(crate) async fn invitations_list_newest_first_across_pages_and_filters(store
         InvitationQuery { status: Some(InvitationStatus::Revoked), ..everything.clone() },
         InvitationQuery { role: Some(RoleName::new("accountant")), ..everything.clone() },
         InvitationQuery { email: Some("odd.".into()), ..everything.clone() },
+        InvitationQuery { delivery: Some(Delivery::Bounced), ..everything.clone() },
         InvitationQuery {
             status: Some(InvitationStatus::Expired),
             now: now + Duration::days(4),
@@ -69,6 +76,7 @@ fn matches(invitation: &Invitation, query: &InvitationQuery) -> bool {
     query.status.is_none_or(|s| invitation.status_at(query.now) == s)
         && query.role.as_ref().is_none_or(|r| invitation.roles.contains(r))
         && query.email.as_deref().is_none_or(|t| invitation.email.as_str().contains(t))
+        && query.delivery.is_none_or(|d| invitation.delivery == d)
 }
 
 pub(crate) async fn members_list_in_user_order_across_pages_and_filters(store: Arc<dyn Store>) {

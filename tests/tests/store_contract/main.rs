@@ -10,14 +10,15 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde_json::json;
 
 use shared::domain::{
-    Account, AccountId, AccountSettings, AuditAction, AuditEvent, AuditTarget, Email, EventId, Grant,
-    Invitation, InvitationId, InvitationMode, InvitationStatus, Locale, Member, MemberStatus, OneTimeToken,
-    PermissionSet, Phone, Profile, RefreshSession, ResetLink, RoleName, SessionFamilyId, TokenPurpose, User,
-    UserId,
+    Account, AccountId, AccountSettings, AuditAction, AuditEvent, AuditTarget, Delivery, Email, EventId,
+    Grant, Invitation, InvitationId, InvitationMode, InvitationStatus, Locale, Member, MemberStatus,
+    OneTimeToken, PermissionSet, Phone, Profile, RefreshSession, ResetLink, RoleName, SessionFamilyId,
+    TokenPurpose, User, UserId,
 };
 use shared::ports::{
-    Acceptance, Conflict, EventKey, InvitationQuery, InviteeUser, MemberQuery, MemberRemoval, NewInvitation,
-    OwnerLinkChange, OwnershipTransfer, Page, PageRequest, ResendAudit, Store, StoreError, UserAfterRemoval,
+    Acceptance, Conflict, EventKey, InvitationQuery, InviteeUser, MemberQuery, MemberRemoval, NamedEvent,
+    NewInvitation, OwnerLinkChange, OwnershipTransfer, Page, PageRequest, ResendAudit, Store, StoreError,
+    UserAfterRemoval,
 };
 use tests::emulators::dynamo_store;
 
@@ -132,7 +133,7 @@ fn invitation(account: &Account, address: &Email, user: InviteeUser, now: DateTi
         recent_sends: vec![now],
         token_hash: hash.clone(),
         delivery: Default::default(),
-        address_refused: false,
+        address_refused: None,
     };
     let member = Member {
         account_id: account.id.clone(),
@@ -511,6 +512,7 @@ contract! {
         withdrawing_ends_the_invitation_and_leaves_the_membership,
         resending_replaces_the_link,
         a_resend_taken_back_restores_the_link_and_leaves_no_event,
+        a_report_of_its_mail_is_never_undone_by_a_write_read_before_it,
         a_discarded_invitation_leaves_nothing_behind,
         a_discard_keeps_a_user_invited_elsewhere_meanwhile,
         superseding_a_membership_that_went_meanwhile_fails,
@@ -572,6 +574,11 @@ contract! {
 #[tokio::test]
 async fn dynamodb_failed_writes_leave_no_orphan_items() {
     dynamodb_only::dynamodb_failed_writes_leave_no_orphan_items().await;
+}
+
+#[tokio::test]
+async fn dynamodb_an_audit_item_this_version_cannot_read_is_named_alone() {
+    dynamodb_only::dynamodb_an_audit_item_this_version_cannot_read_is_named_alone().await;
 }
 
 #[tokio::test]

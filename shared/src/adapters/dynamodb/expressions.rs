@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use super::items::{self, s};
 use super::keys;
 use super::write::{Change, Condition};
-use crate::domain::{Delivery, Invitation, InvitationId, InvitationStatus, Member, MemberStatus, UserId};
+use crate::domain::{
+    AddressRefusal, Delivery, Invitation, InvitationId, InvitationStatus, Member, MemberStatus, UserId,
+};
 use crate::ports::{Conflict, StoreResult};
 
 /// `#r` is the record attribute in every expression.
@@ -15,34 +17,55 @@ fn on_record(condition: Condition) -> Condition {
     condition.name("#r", keys::RECORD)
 }
 
-/// The invitation is still `sent` with the link `hash`: the guard of accept, revoke and resend.
-pub fn sent_with(hash: &str) -> StoreResult<Condition> {
-    Ok(on_record(Condition::new("#r.#status = :sent AND #r.#token_hash = :hash", Conflict::TokenSpent))
+/// The invitation is still `sent` with the link `hash`, and SES's reports on its mail are as
+/// read (`delivery`, `refusal`): the guard of accept, revoke, expiry and resend.
+pub fn sent_with(hash: &str, delivery: Delivery, refusal: Option<AddressRefusal>) -> StoreResult<Condition> {
+    let sent = Condition::new("#r.#status = :sent AND #r.#token_hash = :hash", Conflict::TokenSpent)
         .name("#status", "status")
         .name("#token_hash", "token_hash")
         .value(":sent", items::value(&InvitationStatus::Sent)?)
-        .value(":hash", s(hash)))
+        .value(":hash", s(hash));
+    reported_as(sent, delivery, refusal)
 }
 
-/// The invitation's mail count, delivery and refusal are `read`'s. An invitation written before
-/// it carried the last two counts as `sent`, not refused.
+/// The invitation's mail count, delivery and refusal are `read`'s.
 pub fn delivery_as(read: &Invitation) -> StoreResult<Condition> {
-    let delivery = match read.delivery {
+    let condition = reported_as(
+        Condition::new("#r.#send_count = :send_count", Conflict::Stale),
+        read.delivery,
+        read.address_refused,
+    )?;
+    Ok(condition
+        .name("#send_count", "send_count")
+        .value(":send_count", AttributeValue::N(read.send_count.to_string())))
+}
+
+/// `condition`, and what SES reported of the invitation's mail is still `delivery` and
+/// `refusal`: a write of the whole record must not undo a report that came meanwhile. An
+/// invitation written before it carried them counts as `sent`, not refused (a refusal of `None`
+/// is written as `NULL`).
+fn reported_as(
+    condition: Condition,
+    delivery: Delivery,
+    refusal: Option<AddressRefusal>,
+) -> StoreResult<Condition> {
+    let delivered = match delivery {
         Delivery::Sent => "(attribute_not_exists(#r.#delivery) OR #r.#delivery = :delivery)",
         _ => "#r.#delivery = :delivery",
     };
-    let refused = match read.address_refused {
-        false => "(attribute_not_exists(#r.#refused) OR #r.#refused = :refused)",
-        true => "#r.#refused = :refused",
+    let refused = match refusal {
+        None => "(attribute_not_exists(#r.#refused) OR attribute_type(#r.#refused, :null))",
+        Some(_) => "#r.#refused = :refused",
     };
-    let expression = format!("#r.#send_count = :send_count AND {delivery} AND {refused}");
-    Ok(on_record(Condition::new(expression, Conflict::Stale))
-        .name("#send_count", "send_count")
+    let mut condition = on_record(condition.and(&format!("{delivered} AND {refused}")))
         .name("#delivery", "delivery")
         .name("#refused", "address_refused")
-        .value(":send_count", AttributeValue::N(read.send_count.to_string()))
-        .value(":delivery", items::value(&read.delivery)?)
-        .value(":refused", AttributeValue::Bool(read.address_refused)))
+        .value(":delivery", items::value(&delivery)?);
+    condition = match refusal {
+        None => condition.value(":null", s("NULL")),
+        Some(refusal) => condition.value(":refused", items::value(&refusal)?),
+    };
+    Ok(condition)
 }
 
 /// The invitation was neither accepted nor revoked: still `sent`, or already `expired`.

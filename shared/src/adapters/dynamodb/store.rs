@@ -19,12 +19,18 @@ use crate::domain::{
 };
 use crate::ports::{
     API_KEY_USE_RESOLUTION, Acceptance, CallerRecord, Conflict, DeliveryReport, EventKey, InvitationQuery,
-    InviteeUser, Login, MemberQuery, MemberRemoval, MemberUpdate, NewInvitation, OwnerLinkChange,
+    InviteeUser, Login, MemberQuery, MemberRemoval, MemberUpdate, NamedEvent, NewInvitation, OwnerLinkChange,
     OwnershipTransfer, Page, PageRequest, PasswordChange, ProfileUpdate, RateDecision, RateWindow,
     Redemption, Resend, ResendAudit, Store, StoreError, StoreResult, UserAfterRemoval, Withdrawal,
 };
 
 /// The item of `items` with this key.
+/// The invitation is still `sent` with its link, and SES's reports on it are as `invitation`
+/// carries them: a write of its whole record that changes neither.
+fn sent_as_read(invitation: &Invitation) -> StoreResult<Condition> {
+    sent_with(&invitation.token_hash, invitation.delivery, invitation.address_refused)
+}
+
 fn find<'a>(items: &'a [Item], key: &Item) -> Option<&'a Item> {
     items.iter().find(|i| i.get(keys::PK) == key.get(keys::PK) && i.get(keys::SK) == key.get(keys::SK))
 }
@@ -99,7 +105,7 @@ fn removal_writes(writes: &mut Writes, removal: &MemberRemoval, released_phone: 
     writes.delete(items::member_key(member), Some(version_is("version", member.version, Conflict::Stale)));
     if let Some(invitation) = &removal.end_invitation {
         let ended = invitation_change(invitation)?;
-        writes.update(items::invitation_key(invitation), ended, Some(sent_with(&invitation.token_hash)?));
+        writes.update(items::invitation_key(invitation), ended, Some(sent_as_read(invitation)?));
     }
     match &removal.user {
         UserAfterRemoval::Kept(user) => user_writes(writes, user)?,
@@ -167,7 +173,7 @@ impl Store for DynamoStore {
         let invitation = &withdrawal.invitation;
         let mut writes = Writes::default();
         let ended = invitation_change(invitation)?;
-        writes.update(items::invitation_key(invitation), ended, Some(sent_with(&invitation.token_hash)?));
+        writes.update(items::invitation_key(invitation), ended, Some(sent_as_read(invitation)?));
         writes.put(items::event(&withdrawal.event)?, None);
         self.send(writes).await
     }
@@ -199,7 +205,7 @@ impl Store for DynamoStore {
         owner_writes(&mut writes, &change.account)?;
         if let Some(cancelled) = &change.cancelled {
             let revoked = invitation_change(cancelled)?;
-            writes.update(items::invitation_key(cancelled), revoked, Some(sent_with(&cancelled.token_hash)?));
+            writes.update(items::invitation_key(cancelled), revoked, Some(sent_as_read(cancelled)?));
         }
         if let Some(removal) = &change.dropped_candidate {
             removal_writes(&mut writes, removal, released_phone)?;
@@ -220,7 +226,11 @@ impl Store for DynamoStore {
         writes.update(
             items::invitation_key(invitation),
             renewed,
-            Some(sent_with(&resend.previous_token_hash)?),
+            Some(sent_with(
+                &resend.previous_token_hash,
+                resend.previous_delivery,
+                invitation.address_refused,
+            )?),
         );
         writes.delete(items::token_key(&resend.previous_token_hash), None);
         writes.put(items::token(&resend.token)?, None);
@@ -315,7 +325,11 @@ impl Store for DynamoStore {
         writes.update(
             items::invitation_key(&acceptance.invitation),
             accepted,
-            Some(sent_with(&acceptance.token_hash)?),
+            Some(sent_with(
+                &acceptance.token_hash,
+                acceptance.invitation.delivery,
+                acceptance.invitation.address_refused,
+            )?),
         );
         member_writes(&mut writes, &acceptance.member)?;
         if let Some(account) = &acceptance.account {
@@ -346,7 +360,10 @@ impl Store for DynamoStore {
         query: &InvitationQuery,
         page: &PageRequest,
     ) -> StoreResult<Page<Invitation>> {
-        let filtered = query.status.is_some() || query.role.is_some() || query.email.is_some();
+        let filtered = query.status.is_some()
+            || query.role.is_some()
+            || query.email.is_some()
+            || query.delivery.is_some();
         let listing = Self::account_listing(account, keys::INVITATION_PREFIX, true, filtered, page, |item| {
             sort_key_position(item, keys::INVITATION_PREFIX)
         });
@@ -625,14 +642,19 @@ impl Store for DynamoStore {
         }
     }
 
-    async fn audit_events_named(&self, keys: &[EventKey]) -> StoreResult<Vec<Option<AuditEvent>>> {
+    async fn audit_events_named(&self, keys: &[EventKey]) -> StoreResult<Vec<NamedEvent>> {
         let item_key = |k: &EventKey| items::key(keys::account(&k.account_id), keys::event(&k.event_id));
         let mut found = Vec::new();
         // `BatchGetItem` reads at most 100 keys.
         for chunk in keys.chunks(100) {
             found.extend(self.batch_get(chunk.iter().map(item_key).collect()).await?);
         }
-        keys.iter().map(|k| find(&found, &item_key(k)).map(items::record).transpose()).collect()
+        let named = |k: &EventKey| match find(&found, &item_key(k)).map(items::record) {
+            None => NamedEvent::Gone,
+            Some(Ok(event)) => NamedEvent::Found(event),
+            Some(Err(error)) => NamedEvent::Unreadable(format!("{error:?}")),
+        };
+        Ok(keys.iter().map(named).collect())
     }
 
     async fn audit_events(&self, account: &AccountId, page: &PageRequest) -> StoreResult<Page<AuditEvent>> {

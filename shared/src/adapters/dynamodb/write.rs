@@ -34,6 +34,12 @@ impl Condition {
         Self::new("attribute_exists(PK)", conflict)
     }
 
+    /// This condition and `expression` both (its placeholders added with `name` and `value`).
+    pub fn and(mut self, expression: &str) -> Self {
+        self.expression = format!("{} AND {expression}", self.expression);
+        self
+    }
+
     pub fn name(mut self, placeholder: &str, name: &str) -> Self {
         self.names.insert(placeholder.to_owned(), name.to_owned());
         self

@@ -138,6 +138,8 @@ mod tests {
                         ("former_owner", "Olena"),
                         ("new_owner", "Anna"),
                         ("former_role", "Administrator"),
+                        ("reason", "the address does not exist or refuses mail."),
+                        ("inviter_email", "olena@shop.example"),
                     ],
                 );
                 for text in [&mail.subject, &mail.text, &mail.html] {

@@ -113,7 +113,7 @@ impl InvitationView {
             send_count: i.send_count,
             last_sent_at: i.last_sent_at,
             delivery: i.delivery,
-            address_refused: i.address_refused,
+            address_refused: i.address_refused.is_some(),
         }
     }
 }
