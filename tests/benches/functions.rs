@@ -41,14 +41,17 @@ struct Measured {
 /// Prints the zip and cold-start table.
 pub fn report() {
     let zips = tests::workspace::root().join("target/lambda");
-    if !zips.join(SDK_HELLO).join("bootstrap.zip").is_file() {
-        println!("\nno Lambda zips (or no baselines) yet: run `make build` first for sizes and cold starts");
+    let mut names: Vec<String> = tests::workspace::function_crates().into_iter().collect();
+    names.extend([BARE_HELLO.to_owned(), SDK_HELLO.to_owned()]);
+    // Zips of an older checkout would be measured as this one's: every one must be there.
+    let missing: Vec<&String> =
+        names.iter().filter(|n| !zips.join(n).join("bootstrap.zip").is_file()).collect();
+    if !missing.is_empty() {
+        println!("\nno Lambda zips for {missing:?} yet: run `make build` first for sizes and cold starts");
         return;
     }
     let unpacked = std::env::temp_dir().join(format!("teamgate-cold-starts-{}", std::process::id()));
     let http = http_functions();
-    let mut names: Vec<String> = tests::workspace::function_crates().into_iter().collect();
-    names.extend([BARE_HELLO.to_owned(), SDK_HELLO.to_owned()]);
     let binaries: Vec<PathBuf> = names
         .iter()
         .map(|name| unpack(&zips.join(name).join("bootstrap.zip"), &unpacked.join(name)))
