@@ -145,13 +145,12 @@ fn the_publisher_answers_a_batch_and_reports_a_record_it_cannot_read_alone() {
     // Given the publisher, as the template configures it
     let mut publisher = RunningFunction::start("publisher");
 
-    // When it is given an empty batch, then one whose record holds no audit event
+    // When it is given an empty batch, then one whose record names no audit event
     let empty = publisher.invoke(json!({"Records": []})).unwrap_or_else(|e| panic!("{e}"));
     let unreadable = json!({"Records": [{
         "eventID": "1", "eventName": "INSERT", "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
-        "dynamodb": {"Keys": {"PK": {"S": "ACCOUNT#a"}, "SK": {"S": "EVENT#e"}},
-                     "NewImage": {"PK": {"S": "ACCOUNT#a"}, "SK": {"S": "EVENT#e"}},
-                     "SequenceNumber": "4200", "StreamViewType": "NEW_IMAGE"}
+        "dynamodb": {"Keys": {"PK": {"S": "USER#u"}, "SK": {"S": "EVENT#e"}},
+                     "SequenceNumber": "4200", "StreamViewType": "KEYS_ONLY"}
     }]});
     let reported = publisher.invoke(unreadable).unwrap_or_else(|e| panic!("{e}"));
 

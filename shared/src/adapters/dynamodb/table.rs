@@ -63,7 +63,7 @@ pub struct TimeToLive {
     pub enabled: bool,
 }
 
-/// What the table's stream carries of each change (`NEW_IMAGE`: the item as written).
+/// What the table's stream carries of each change (`KEYS_ONLY`: which item, not what it holds).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct Stream {
