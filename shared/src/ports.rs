@@ -351,6 +351,11 @@ pub struct InvitationQuery {
 }
 
 impl MemberQuery {
+    /// Whether it leaves members out: a page of it may read past its limit to fill itself.
+    pub fn is_filtered(&self) -> bool {
+        self.status.is_some() || self.role.is_some() || self.text.is_some()
+    }
+
     /// The one definition of the filter, which every store applies.
     pub fn matches(&self, member: &Member) -> bool {
         let contains = |field: &Option<String>, text: &str| {
@@ -367,6 +372,11 @@ impl MemberQuery {
 }
 
 impl InvitationQuery {
+    /// Whether it leaves invitations out: a page of it may read past its limit to fill itself.
+    pub fn is_filtered(&self) -> bool {
+        self.status.is_some() || self.role.is_some() || self.email.is_some() || self.delivery.is_some()
+    }
+
     /// The one definition of the filter, which every store applies.
     pub fn matches(&self, invitation: &Invitation) -> bool {
         self.status.is_none_or(|s| invitation.status_at(self.now) == s)
@@ -540,6 +550,12 @@ pub struct OutgoingMail {
 pub struct EventKey {
     pub account_id: AccountId,
     pub event_id: EventId,
+}
+
+impl From<&AuditEvent> for EventKey {
+    fn from(event: &AuditEvent) -> Self {
+        Self { account_id: event.account_id.clone(), event_id: event.id.clone() }
+    }
 }
 
 /// What the store holds where an `EventKey` points.

@@ -184,7 +184,7 @@ impl State {
 
     fn record(&mut self, event: &AuditEvent) {
         self.events.insert((event.account_id.clone(), event.id.clone()), event.clone());
-        self.stream.push(EventKey { account_id: event.account_id.clone(), event_id: event.id.clone() });
+        self.stream.push(EventKey::from(event));
     }
 
     /// Takes back an event whose change was taken back; not streamed unless it already was.

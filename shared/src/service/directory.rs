@@ -117,7 +117,7 @@ impl Teamgate {
         let query = MemberQuery { status, role, text: lowered(params.text) };
         let scope = format!("members\n{account}\n{query:?}");
         let page = self.page_request(&mut errors, &scope, params.limit, params.cursor);
-        let filtered = query.status.is_some() || query.role.is_some() || query.text.is_some();
+        let filtered = query.is_filtered();
         let (account, query) = (&account, &query);
         let list = |page: PageRequest| async move { self.store().members(account, query, &page).await };
         let (caller, found) = self.listed(claim, page, filtered, "members", list).await?;
@@ -163,10 +163,7 @@ impl Teamgate {
             query.status, query.role, query.email, query.delivery
         );
         let page = self.page_request(&mut errors, &scope, params.limit, params.cursor);
-        let filtered = query.status.is_some()
-            || query.role.is_some()
-            || query.email.is_some()
-            || query.delivery.is_some();
+        let filtered = query.is_filtered();
         let (account, query) = (&account, &query);
         let list = |page: PageRequest| async move { self.store().invitations(account, query, &page).await };
         let (_, found) = self.listed(claim, page, filtered, "invitations", list).await?;

@@ -223,10 +223,7 @@ mod tests {
         events
             .iter()
             .enumerate()
-            .map(|(n, e)| Streamed {
-                sequence_number: format!("{n:04}"),
-                event: Ok(EventKey { account_id: e.account_id.clone(), event_id: e.id.clone() }),
-            })
+            .map(|(n, e)| Streamed { sequence_number: format!("{n:04}"), event: Ok(EventKey::from(e)) })
             .collect()
     }
 

@@ -30,8 +30,8 @@ pub(crate) async fn an_event_is_read_by_its_key_until_taken_back_with_its_change
     store.discard_invitation(&taken_back).await.expect("taken back");
 
     // When the publisher reads their events by the keys the table's stream names
-    let key = |e: &AuditEvent| EventKey { account_id: e.account_id.clone(), event_id: e.id.clone() };
-    let read = store.audit_events_named(&[key(&kept.event), key(&taken_back.event)]).await.unwrap();
+    let keys = [EventKey::from(&kept.event), EventKey::from(&taken_back.event)];
+    let read = store.audit_events_named(&keys).await.unwrap();
 
     // Then the kept one is as written, and the one taken back is gone
     assert_eq!(read, vec![NamedEvent::Found(kept.event.clone()), NamedEvent::Gone]);

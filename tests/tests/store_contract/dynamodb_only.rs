@@ -298,8 +298,10 @@ pub(crate) async fn dynamodb_an_audit_item_this_version_cannot_read_is_named_alo
         .expect("rewritten");
 
     // When the publisher reads both
-    let key = |e: &AuditEvent| EventKey { account_id: e.account_id.clone(), event_id: e.id.clone() };
-    let named = store.audit_events_named(&[key(&first.event), key(&second.event)]).await.unwrap();
+    let named = store
+        .audit_events_named(&[EventKey::from(&first.event), EventKey::from(&second.event)])
+        .await
+        .unwrap();
 
     // Then the first is read, and only the second is unreadable
     assert_eq!(named[0], NamedEvent::Found(first.event.clone()));

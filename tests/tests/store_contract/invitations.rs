@@ -233,8 +233,7 @@ pub(crate) async fn a_resend_taken_back_restores_the_link_and_leaves_no_event(st
     // Then the first link works again, and the resend's event is gone from the log
     assert!(store.redemption(&token.hash, None).await.unwrap().is_none());
     assert!(store.redemption(&new.token.hash, None).await.unwrap().is_some());
-    let key = EventKey { account_id: account.id.clone(), event_id: resent.id.clone() };
-    assert_eq!(store.audit_events_named(&[key]).await.unwrap(), vec![NamedEvent::Gone]);
+    assert_eq!(store.audit_events_named(&[EventKey::from(&resent)]).await.unwrap(), vec![NamedEvent::Gone]);
     let log = store.audit_events(&account.id, &PageRequest { limit: 100, after: None }).await.unwrap().items;
     assert!(log.iter().all(|e| e.id != resent.id));
 }

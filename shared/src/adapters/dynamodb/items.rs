@@ -8,8 +8,8 @@ use std::collections::HashMap;
 
 use super::keys;
 use crate::domain::{
-    Account, AccountId, ApiKey, ApiKeyId, AuditEvent, Invitation, InvitationStatus, Member, OneTimeToken,
-    RefreshSession, SessionFamilyId, User, UserId,
+    Account, AccountId, ApiKey, ApiKeyId, AuditEvent, EventId, Invitation, InvitationStatus, Member,
+    OneTimeToken, RefreshSession, SessionFamilyId, User, UserId,
 };
 use crate::ports::{AccountSummary, Membership, StoreError, StoreResult};
 
@@ -158,12 +158,12 @@ pub fn api_key_record(item: &Item) -> StoreResult<ApiKey> {
     Ok(key)
 }
 
-pub fn event_key(event: &AuditEvent) -> Item {
-    key(keys::account(&event.account_id), keys::event(&event.id))
+pub fn event_key(account: &AccountId, id: &EventId) -> Item {
+    key(keys::account(account), keys::event(id))
 }
 
 pub fn event(event: &AuditEvent) -> StoreResult<Item> {
-    with_record(event_key(event), event)
+    with_record(event_key(&event.account_id, &event.id), event)
 }
 
 pub fn token_key(hash: &str) -> Item {

@@ -24,13 +24,13 @@ use crate::ports::{
     Redemption, Resend, ResendAudit, Store, StoreError, StoreResult, UserAfterRemoval, Withdrawal,
 };
 
-/// The item of `items` with this key.
 /// The invitation is still `sent` with its link, and SES's reports on it are as `invitation`
 /// carries them: a write of its whole record that changes neither.
 fn sent_as_read(invitation: &Invitation) -> StoreResult<Condition> {
     sent_with(&invitation.token_hash, invitation.delivery, invitation.address_refused)
 }
 
+/// The item of `items` with this key.
 fn find<'a>(items: &'a [Item], key: &Item) -> Option<&'a Item> {
     items.iter().find(|i| i.get(keys::PK) == key.get(keys::PK) && i.get(keys::SK) == key.get(keys::SK))
 }
@@ -165,7 +165,7 @@ impl Store for DynamoStore {
     ) -> StoreResult<()> {
         let mut writes = self.discard_writes(owner).await?;
         writes.delete(items::account_key(&account.id), None);
-        writes.delete(items::event_key(created), None);
+        writes.delete(items::event_key(&created.account_id, &created.id), None);
         self.send(writes).await
     }
 
@@ -239,7 +239,9 @@ impl Store for DynamoStore {
         }
         match &resend.event {
             ResendAudit::Record(event) => writes.put(items::event(event)?, None),
-            ResendAudit::TakeBack(event) => writes.delete(items::event_key(event), None),
+            ResendAudit::TakeBack(event) => {
+                writes.delete(items::event_key(&event.account_id, &event.id), None)
+            }
         };
         self.send(writes).await
     }
@@ -360,10 +362,7 @@ impl Store for DynamoStore {
         query: &InvitationQuery,
         page: &PageRequest,
     ) -> StoreResult<Page<Invitation>> {
-        let filtered = query.status.is_some()
-            || query.role.is_some()
-            || query.email.is_some()
-            || query.delivery.is_some();
+        let filtered = query.is_filtered();
         let listing = Self::account_listing(account, keys::INVITATION_PREFIX, true, filtered, page, |item| {
             sort_key_position(item, keys::INVITATION_PREFIX)
         });
@@ -643,7 +642,7 @@ impl Store for DynamoStore {
     }
 
     async fn audit_events_named(&self, keys: &[EventKey]) -> StoreResult<Vec<NamedEvent>> {
-        let item_key = |k: &EventKey| items::key(keys::account(&k.account_id), keys::event(&k.event_id));
+        let item_key = |k: &EventKey| items::event_key(&k.account_id, &k.event_id);
         let mut found = Vec::new();
         // `BatchGetItem` reads at most 100 keys.
         for chunk in keys.chunks(100) {
@@ -670,7 +669,7 @@ impl Store for DynamoStore {
         query: &MemberQuery,
         page: &PageRequest,
     ) -> StoreResult<Page<Member>> {
-        let filtered = query.status.is_some() || query.role.is_some() || query.text.is_some();
+        let filtered = query.is_filtered();
         let listing = Self::account_listing(account, keys::MEMBER_PREFIX, false, filtered, page, |item| {
             sort_key_position(item, keys::MEMBER_PREFIX)
         });
@@ -717,7 +716,7 @@ impl DynamoStore {
         let mut writes = Writes::default();
         writes.delete(items::invitation_key(invitation), None);
         writes.delete(items::token_key(&new.token.hash), None);
-        writes.delete(items::event_key(&new.event), None);
+        writes.delete(items::event_key(&new.event.account_id, &new.event.id), None);
         writes
             .delete(items::member_key(&member), Some(version_is("version", member.version, Conflict::Stale)));
         // A user this invitation created and nobody touched since, or one left with no
