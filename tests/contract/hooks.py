@@ -48,7 +48,7 @@ ACCEPTS = [0]
 
 # (path template, filters) -> a `next_cursor` the server gave for that list.
 ISSUED = {}
-FILTERS = ("status", "role", "q", "email")
+FILTERS = ("status", "role", "q", "email", "delivery")
 
 
 def _list_key(case):
