@@ -13,10 +13,11 @@ use crate::adapters::eventbridge::EventBridgeBus;
 use crate::adapters::memory::MemoryStore;
 use crate::adapters::outbox::OutboxMailer;
 use crate::adapters::ses::{Backoff, Sender, SesMailer};
-use crate::adapters::system::{AdjustableClock, NoMail, OsRng, SystemClock};
+use crate::adapters::system::{AdjustableClock, NoMail, NoVault, OsRng, SystemClock};
+use crate::adapters::vault::{KmsVault, LocalVault};
 use crate::http::routes::{EVERY_ROUTE, Keys, NO_ROUTE, effects};
 use crate::http::{Api, DevEvents, DevTools};
-use crate::ports::{Clock, Mailer, Store};
+use crate::ports::{Clock, Mailer, Store, Vault};
 use crate::service::publish::{Publisher, TAKE_BACK_WINDOW};
 use crate::service::support::access::AccessTokens;
 use crate::service::support::limits::RateLimits;
@@ -243,7 +244,8 @@ impl Config {
             None => self.store::<SCOPE>().await?,
         };
         let events = memory.map(DevEvents::new);
-        let ports = Ports { store, mailer, clock: shared_clock, rng: Arc::new(OsRng) };
+        let vault: Arc<dyn Vault> = if const { effects(SCOPE).seals } { self.vault()? } else { Arc::new(NoVault) };
+        let ports = Ports { store, mailer, clock: shared_clock, rng: Arc::new(OsRng), vault };
         self.assemble(ports, dev.then_some(DevTools { outbox, clock, events }))
     }
 
@@ -254,6 +256,7 @@ impl Config {
             mailer: Arc::new(NoMail),
             clock: Arc::new(SystemClock),
             rng: Arc::new(OsRng),
+            vault: Arc::new(NoVault),
         };
         Ok(Teamgate::new(ports, self.settings.clone(), self.access_tokens()?)?)
     }
@@ -278,8 +281,29 @@ impl Config {
             mailer: self.ses_mailer()?,
             clock: Arc::new(SystemClock),
             rng: Arc::new(OsRng),
+            vault: Arc::new(NoVault),
         };
         Ok(self.assemble(ports, None)?.app)
+    }
+
+    /// The vault of the TOTP secrets: KMS with `MFA_KMS_KEY_ID` (reached at `KMS_ENDPOINT` when
+    /// one is given, an emulator), else AES-256-GCM under `MFA_LOCAL_KEY` (32 bytes, base64),
+    /// else, in the dev server only, a key generated per start.
+    fn vault(&self) -> Result<Arc<dyn Vault>, ConfigError> {
+        if let Some(key_id) = var("MFA_KMS_KEY_ID") {
+            let mut builder = AwsAccess::from_env()?.kms();
+            if let Some(endpoint) = var("KMS_ENDPOINT") {
+                builder = builder.endpoint_url(endpoint);
+            }
+            return Ok(Arc::new(KmsVault::new(builder, key_id)));
+        }
+        match var("MFA_LOCAL_KEY") {
+            Some(key) => LocalVault::from_base64(&key, Box::new(OsRng)).map(|v| Arc::new(v) as Arc<dyn Vault>).ok_or(
+                ConfigError::Invalid { name: "MFA_LOCAL_KEY", reason: "use 32 random bytes, base64-encoded".into() },
+            ),
+            None if self.deployment == Deployment::DevServer => Ok(Arc::new(LocalVault::generate(Box::new(OsRng)))),
+            None => Err(ConfigError::Missing("MFA_KMS_KEY_ID")),
+        }
     }
 
     /// SES as `MAILER=ses` configures it.
@@ -407,6 +431,14 @@ impl AwsAccess {
     fn eventbridge(self) -> aws_sdk_eventbridge::config::Builder {
         aws_sdk_eventbridge::Config::builder()
             .behavior_version(aws_sdk_eventbridge::config::BehaviorVersion::latest())
+            .region(self.region)
+            .credentials_provider(self.credentials)
+            .http_client(self.https)
+    }
+
+    fn kms(self) -> aws_sdk_kms::config::Builder {
+        aws_sdk_kms::Config::builder()
+            .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
             .region(self.region)
             .credentials_provider(self.credentials)
             .http_client(self.https)

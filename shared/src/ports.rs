@@ -195,6 +195,27 @@ pub struct OwnerLinkChange {
 pub struct PasswordChange {
     pub user: User,
     pub spent_links: Vec<String>,
+    /// The session the change was made in, carried over to the new token version (it goes on
+    /// working; every other ends with the old version), provided it still exists.
+    pub kept_session: Option<RefreshSession>,
+}
+
+/// A sign-in: a new session, `last_login_at` stamped on the memberships in `accounts`, and
+/// when a second step completed it, what that spent.
+#[derive(Clone, Debug)]
+pub struct SignIn {
+    pub session: RefreshSession,
+    pub accounts: Vec<AccountId>,
+    pub at: DateTime<Utc>,
+    pub second_step: Option<SecondStepSpent>,
+}
+
+/// What a completed second step uses up: the code (the user in its new state, provided the
+/// stored version is one less) and the sign-in's challenge (provided it still exists).
+#[derive(Clone, Debug)]
+pub struct SecondStepSpent {
+    pub user: User,
+    pub challenge_hash: String,
 }
 
 /// The caller's own profile: the user in its new state, provided the stored version is one less
@@ -269,13 +290,22 @@ pub struct Acceptance {
     pub user: User,
     /// Set when the acceptance records a phone number the user did not have.
     pub claim_phone: Option<Phone>,
-    pub session: RefreshSession,
+    /// The session the acceptance signs in, or, when the person's login asks for a second
+    /// step, the challenge that step answers (`TokenPurpose::SecondStep`).
+    pub signs_in: SignsIn,
     pub events: Vec<AuditEvent>,
     /// An owner link: the account with the link used up (and its new owner), provided its stored
     /// `owner_version` is one less.
     pub account: Option<Account>,
     /// An owner-recovery link: the former owner's membership, no longer owner.
     pub former_owner: Option<Member>,
+}
+
+/// How a write that signs someone in does it.
+#[derive(Clone, Debug)]
+pub enum SignsIn {
+    Session(RefreshSession),
+    Challenge(OneTimeToken),
 }
 
 /// A member of one account together with that account.
@@ -314,6 +344,8 @@ pub struct CallerRecord {
     pub account: Account,
     pub user: User,
     pub member: Member,
+    /// `None` once the session ended.
+    pub session: Option<RefreshSession>,
 }
 
 /// One page request; `after` is a position a previous page returned.
@@ -454,23 +486,38 @@ pub trait Store: Send + Sync {
     /// The user behind `email` with every membership: sign-in, and who an invitee already is.
     async fn login_by_email(&self, email: &Email) -> StoreResult<Option<Login>>;
     async fn login_by_id(&self, user: &UserId) -> StoreResult<Option<Login>>;
-    /// Starts a refresh-token chain and stamps `last_login_at` on the given memberships.
-    async fn record_sign_in(
-        &self,
-        session: &RefreshSession,
-        accounts: &[AccountId],
-        at: DateTime<Utc>,
-    ) -> StoreResult<()>;
+    /// Starts a refresh-token chain and stamps `last_login_at` on the given memberships; with a
+    /// second step, spends its code and challenge in the same write (`Stale` when either was
+    /// spent first, `Stale` when a membership went away).
+    async fn record_sign_in(&self, sign_in: &SignIn) -> StoreResult<()>;
+    /// Stores the challenge of a sign-in waiting for its second step.
+    async fn issue_challenge(&self, challenge: &OneTimeToken) -> StoreResult<()>;
+    /// The challenge stored under `hash`, if it is one (`TokenPurpose::SecondStep`).
+    async fn challenge(&self, hash: &str) -> StoreResult<Option<OneTimeToken>>;
     async fn refresh_session(&self, family: &SessionFamilyId) -> StoreResult<Option<RefreshSession>>;
+    /// Every session of the user still stored, newest first (an index: a session begun a
+    /// moment ago may be missing).
+    async fn sessions_of(&self, user: &UserId) -> StoreResult<Vec<RefreshSession>>;
     /// Replaces the chain's secret, provided it is still `previous_hash` (else `Stale`).
     async fn rotate_session(&self, previous_hash: &str, next: &RefreshSession) -> StoreResult<()>;
     async fn end_session(&self, family: &SessionFamilyId) -> StoreResult<()>;
+    /// Ends each of these sessions (those already gone are skipped).
+    async fn end_sessions(&self, families: &[SessionFamilyId]) -> StoreResult<()>;
 
-    /// The account, the user and their membership, or `None` if any is missing.
-    async fn caller(&self, account: &AccountId, user: &UserId) -> StoreResult<Option<CallerRecord>>;
+    /// The account, the user, their membership and the session the caller's token names, or
+    /// `None` if the account, user or membership is missing.
+    async fn caller(
+        &self,
+        account: &AccountId,
+        user: &UserId,
+        session: &SessionFamilyId,
+    ) -> StoreResult<Option<CallerRecord>>;
     async fn member(&self, account: &AccountId, user: &UserId) -> StoreResult<Option<Member>>;
     /// The user's own item, read consistently (a login's user may come from an index).
     async fn user(&self, user: &UserId) -> StoreResult<Option<User>>;
+    /// Writes the user in its new state, provided the stored version is one less (else
+    /// `Stale`), with its events.
+    async fn save_user(&self, user: &User, events: &[AuditEvent]) -> StoreResult<()>;
     async fn update_member(&self, update: &MemberUpdate) -> StoreResult<()>;
     async fn remove_member(&self, removal: &MemberRemoval) -> StoreResult<()>;
     async fn transfer_ownership(&self, transfer: &OwnershipTransfer) -> StoreResult<()>;
@@ -604,6 +651,27 @@ pub enum MailError {
 #[async_trait]
 pub trait Mailer: Send + Sync {
     async fn send(&self, mail: &OutgoingMail) -> Result<(), MailError>;
+}
+
+/// Why a secret could not be sealed or opened.
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    /// Not sealed by this vault's key for this context (another deployment's key, another
+    /// user's secret copied over, a damaged value).
+    #[error("the sealed value does not open with this key and context")]
+    Unopenable,
+    /// The key service could not be reached or kept failing.
+    #[error("key service unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Keeps secrets the table must hold but never show (the TOTP secrets): KMS in AWS, a local
+/// key in the dev server. A value is sealed for a context (the user it belongs to) and opens
+/// only for it, so a sealed secret moved onto another record opens nothing.
+#[async_trait]
+pub trait Vault: Send + Sync {
+    async fn seal(&self, plaintext: &[u8], context: &str) -> Result<String, VaultError>;
+    async fn open(&self, sealed: &str, context: &str) -> Result<Vec<u8>, VaultError>;
 }
 
 /// The current time; the dev server's can be moved forward.

@@ -128,7 +128,8 @@ async fn assemble_on(
     let (listener, config) = prepare(adjust).await;
     let clock = Arc::new(shared::adapters::system::AdjustableClock::default());
     let rng = Arc::new(shared::adapters::system::OsRng);
-    let ports = shared::service::Ports { store, mailer, clock: clock.clone(), rng };
+    let vault = Arc::new(shared::adapters::vault::LocalVault::generate(Box::new(shared::adapters::system::OsRng)));
+    let ports = shared::service::Ports { store, mailer, clock: clock.clone(), rng, vault };
     let dev = shared::http::DevTools { outbox: None, clock, events };
     let api = Arc::new(config.assemble(ports, Some(dev)).expect("the app builds"));
     serve(listener, config, api, Mailbox::Moto)

@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 use shared::authorizer::Authorizer;
 use shared::authorizer::route_map::RouteMap;
-use shared::service::support::access::AccessTokens;
+use shared::service::support::access::{AccessTokens, Grantee};
 use tests::app::{Owner, PASSWORD, TestApp, ses_mailer, spawn_app_on};
 use tests::authorizer_events::{http_api_catch_all_event, http_api_event, method_arn, rest_event, verdict};
 use tests::emulators::{DynamoCalls, VERIFIED_SENDER, counted_dynamo_store};
@@ -304,7 +304,9 @@ async fn tokens_that_prove_nobody_are_unauthorized(app: TestApp) {
     tampered.replace_range(tampered.len() - 6.., "AAAAAA");
     let now = app.api.app.ports.clock.now();
     let user = shared::domain::UserId::parse(&finance_id).expect("a user id");
-    let foreign = AccessTokens::generate(&app.base).issue(&user, 0, now).expect("a token");
+    let session = shared::domain::SessionFamilyId::generate();
+    let grantee = Grantee { user: &user, token_version: 0, session: &session, second_step_at: None };
+    let foreign = AccessTokens::generate(&app.base).issue(&grantee, now).expect("a token");
     for (what, token) in
         [("tampered", tampered.as_str()), ("signed by another key", &foreign), ("not a JWT", "abc")]
     {

@@ -15,7 +15,7 @@ use crate::ports::{
     API_KEY_USE_RESOLUTION, Acceptance, AccountSummary, CallerRecord, Conflict, DeliveryReport, EventKey,
     InvitationQuery, InviteeUser, Login, MemberQuery, MemberRemoval, MemberUpdate, Membership, NamedEvent,
     NewInvitation, OwnerLinkChange, OwnershipTransfer, Page, PageRequest, PasswordChange, ProfileUpdate,
-    RateDecision, RateWindow, Redemption, Resend, ResendAudit, Store, StoreError, StoreResult,
+    RateDecision, RateWindow, Redemption, Resend, ResendAudit, SignIn, SignsIn, Store, StoreError, StoreResult,
     UserAfterRemoval, Withdrawal,
 };
 
@@ -540,7 +540,14 @@ impl Store for MemoryStore {
             s.invitations.insert(key, invitation.clone());
             s.members.insert((member.account_id.clone(), member.user_id.clone()), member.clone());
             s.users.insert(acceptance.user.id.clone(), acceptance.user.clone());
-            s.sessions.insert(acceptance.session.family_id.clone(), acceptance.session.clone());
+            match &acceptance.signs_in {
+                SignsIn::Session(session) => {
+                    s.sessions.insert(session.family_id.clone(), session.clone());
+                }
+                SignsIn::Challenge(challenge) => {
+                    s.tokens.insert(challenge.hash.clone(), challenge.clone());
+                }
+            }
             acceptance.events.iter().for_each(|event| s.record(event));
             if let Some(account) = &acceptance.account {
                 s.set_owner(account);
@@ -579,25 +586,45 @@ impl Store for MemoryStore {
         Ok(self.with(|s| s.users.get(user).map(|u| s.login(u))))
     }
 
-    async fn record_sign_in(
-        &self,
-        session: &RefreshSession,
-        accounts: &[AccountId],
-        at: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    async fn record_sign_in(&self, sign_in: &SignIn) -> StoreResult<()> {
         self.with(|s| {
+            let session = &sign_in.session;
             let key = |account: &AccountId| (account.clone(), session.user_id.clone());
-            if !accounts.iter().all(|account| s.members.contains_key(&key(account))) {
+            if !sign_in.accounts.iter().all(|account| s.members.contains_key(&key(account))) {
                 return conflict(Conflict::Stale);
             }
-            for account in accounts {
+            if let Some(spent) = &sign_in.second_step {
+                s.user_at(&spent.user, spent.user.version.wrapping_sub(1))?;
+                if !s.tokens.contains_key(&spent.challenge_hash) {
+                    return conflict(Conflict::Stale);
+                }
+                s.tokens.remove(&spent.challenge_hash);
+                s.users.insert(spent.user.id.clone(), spent.user.clone());
+            }
+            for account in &sign_in.accounts {
                 if let Some(member) = s.members.get_mut(&key(account)) {
-                    member.last_login_at = Some(at);
+                    member.last_login_at = Some(sign_in.at);
                 }
             }
             s.sessions.insert(session.family_id.clone(), session.clone());
             Ok(())
         })
+    }
+
+    async fn issue_challenge(&self, challenge: &OneTimeToken) -> StoreResult<()> {
+        self.with(|s| s.tokens.insert(challenge.hash.clone(), challenge.clone()));
+        Ok(())
+    }
+
+    async fn challenge(&self, hash: &str) -> StoreResult<Option<OneTimeToken>> {
+        Ok(self.with(|s| s.tokens.get(hash).filter(|t| t.purpose == TokenPurpose::SecondStep).cloned()))
+    }
+
+    async fn sessions_of(&self, user: &UserId) -> StoreResult<Vec<RefreshSession>> {
+        let mut sessions: Vec<RefreshSession> =
+            self.with(|s| s.sessions.values().filter(|session| &session.user_id == user).cloned().collect());
+        sessions.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        Ok(sessions)
     }
 
     async fn refresh_session(&self, family: &SessionFamilyId) -> StoreResult<Option<RefreshSession>> {
@@ -619,12 +646,23 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn caller(&self, account: &AccountId, user: &UserId) -> StoreResult<Option<CallerRecord>> {
+    async fn end_sessions(&self, families: &[SessionFamilyId]) -> StoreResult<()> {
+        self.with(|s| families.iter().for_each(|family| drop(s.sessions.remove(family))));
+        Ok(())
+    }
+
+    async fn caller(
+        &self,
+        account: &AccountId,
+        user: &UserId,
+        session: &SessionFamilyId,
+    ) -> StoreResult<Option<CallerRecord>> {
         Ok(self.with(|s| {
             Some(CallerRecord {
                 account: s.accounts.get(account)?.clone(),
                 user: s.users.get(user)?.clone(),
                 member: s.members.get(&(account.clone(), user.clone()))?.clone(),
+                session: s.sessions.get(session).cloned(),
             })
         }))
     }
@@ -734,6 +772,12 @@ impl Store for MemoryStore {
         self.with(|s| {
             let user = &change.user;
             s.user_at(user, user.version.wrapping_sub(1))?;
+            if let Some(kept) = &change.kept_session {
+                if !s.sessions.contains_key(&kept.family_id) {
+                    return conflict(Conflict::Stale);
+                }
+                s.sessions.insert(kept.family_id.clone(), kept.clone());
+            }
             s.users.insert(user.id.clone(), user.clone());
             for hash in &change.spent_links {
                 s.tokens.remove(hash);
@@ -818,6 +862,15 @@ impl Store for MemoryStore {
 
     async fn user(&self, user: &UserId) -> StoreResult<Option<User>> {
         Ok(self.with(|s| s.users.get(user).cloned()))
+    }
+
+    async fn save_user(&self, user: &User, events: &[AuditEvent]) -> StoreResult<()> {
+        self.with(|s| {
+            s.user_at(user, user.version.wrapping_sub(1))?;
+            s.users.insert(user.id.clone(), user.clone());
+            events.iter().for_each(|event| s.record(event));
+            Ok(())
+        })
     }
 
     async fn members(

@@ -7,3 +7,4 @@ pub mod memory;
 pub mod outbox;
 pub mod ses;
 pub mod system;
+pub mod vault;

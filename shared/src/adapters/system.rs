@@ -44,6 +44,20 @@ impl Rng for OsRng {
     }
 }
 
+/// The vault of a process none of whose routes keeps a secret: asked, it refuses.
+pub struct NoVault;
+
+#[async_trait::async_trait]
+impl crate::ports::Vault for NoVault {
+    async fn seal(&self, _: &[u8], _: &str) -> Result<String, crate::ports::VaultError> {
+        Err(crate::ports::VaultError::Unavailable("this function keeps no secrets".into()))
+    }
+
+    async fn open(&self, _: &str, _: &str) -> Result<Vec<u8>, crate::ports::VaultError> {
+        Err(crate::ports::VaultError::Unavailable("this function keeps no secrets".into()))
+    }
+}
+
 /// The mailer of a process that sends no mail (the authorizer): asked to send, it refuses.
 pub struct NoMail;
 

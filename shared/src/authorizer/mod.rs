@@ -17,7 +17,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::domain::{AccountId, KeyRefusal, PermissionSet, Presets, UserId};
+use crate::domain::{AccountId, KeyRefusal, PermissionSet, Presets, SessionFamilyId, UserId};
 use crate::http::routes::Keys;
 use crate::service::Teamgate;
 use crate::service::api_keys::{Ambiguous, Credential, KeyRights, KeyUseError, PresentedKey};
@@ -81,6 +81,8 @@ pub enum Denial {
     /// Not an active member of the account (or no such account).
     NotAMember,
     MemberBlocked,
+    /// The account requires two-step verification and the person has not turned it on.
+    MfaEnrollmentRequired,
     MissingPermission,
 }
 
@@ -101,6 +103,7 @@ impl Denial {
             Self::AccountMismatch => "account_mismatch",
             Self::NotAMember => "not_a_member",
             Self::MemberBlocked => "member_blocked",
+            Self::MfaEnrollmentRequired => "mfa_enrollment_required",
             Self::MissingPermission => "missing_permission",
         }
     }
@@ -166,7 +169,8 @@ enum Standing {
 }
 
 /// The member's login, the version of the token, and the account.
-type MemberKey = (UserId, u32, AccountId);
+/// Whose standing, in which session (a session ended is refused from the next read), where.
+type MemberKey = (UserId, u32, SessionFamilyId, AccountId);
 
 /// Members' standings as read recently, each kept for at most the staleness bound by the app's
 /// clock.
@@ -439,16 +443,19 @@ impl Authorizer {
         principal: &Principal,
         account_id: AccountId,
     ) -> Result<(Result<Granted, Denial>, Lookup), InternalError> {
-        let key = (principal.user_id.clone(), principal.token_version, account_id);
+        let key = (principal.user_id.clone(), principal.token_version, principal.session.clone(), account_id);
         let now = app.ports.clock.now();
         let (standing, lookup) = match self.members.get(&key, now) {
             Some(standing) => (standing, Lookup::Hit),
             None => {
-                let standing = match app.rights(principal, key.2.as_str()).await {
+                let standing = match app.rights(principal, key.3.as_str()).await {
                     Ok(rights) => Standing::Member(rights),
                     Err(CallerError::Unauthenticated) => Standing::Refused(Denial::TokenRevoked),
                     Err(CallerError::Blocked) => Standing::Refused(Denial::MemberBlocked),
-                    Err(CallerError::NotFound | CallerError::Forbidden) => {
+                    Err(CallerError::MfaEnrollmentRequired) => {
+                        Standing::Refused(Denial::MfaEnrollmentRequired)
+                    }
+                    Err(CallerError::NotFound | CallerError::Forbidden | CallerError::StepUpRequired) => {
                         Standing::Refused(Denial::NotAMember)
                     }
                     Err(CallerError::Internal(error)) => return Err(error),

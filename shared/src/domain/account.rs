@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ids::{AccountId, InvitationId, UserId};
 use super::locale::Locale;
-use super::preset::Preset;
+use super::preset::{MfaPolicy, Preset};
 use super::validation::FieldError;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,6 +14,9 @@ pub struct AccountSettings {
     pub invitation_ttl_hours: Option<u32>,
     /// Refused in addition to the preset's refused domains.
     pub blocked_email_domains: Vec<String>,
+    /// Raises the preset's two-step policy (`with_mfa`); `None` keeps the preset's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa: Option<MfaPolicy>,
 }
 
 impl AccountSettings {
@@ -36,6 +39,28 @@ impl AccountSettings {
             ));
         }
         Ok(Self { invitation_ttl_hours: Some(hours), ..self })
+    }
+
+    /// The account's two-step policy: its own when it raised the preset's, else the preset's.
+    pub fn mfa_policy(&self, preset: &Preset) -> MfaPolicy {
+        self.mfa.map_or(preset.mfa, |own| own.max(preset.mfa))
+    }
+
+    /// The settings with two-step verification at `policy`: at or above the preset's (the
+    /// marketplace's rule is the floor), and never below what the account already asks.
+    pub fn with_mfa(self, policy: MfaPolicy, preset: &Preset) -> Result<Self, FieldError> {
+        let floor = self.mfa_policy(preset);
+        if policy < floor {
+            return Err(FieldError::new(
+                "mfa",
+                "invalid_value",
+                format!(
+                    "Two-step verification can be raised, not lowered: it is at least \"{}\" here.",
+                    floor.as_str()
+                ),
+            ));
+        }
+        Ok(Self { mfa: Some(policy), ..self })
     }
 }
 
@@ -94,6 +119,20 @@ impl Account {
 mod tests {
     use super::*;
     use crate::domain::fixtures::at;
+
+    #[test]
+    fn two_step_verification_is_raised_above_the_presets_never_lowered() {
+        let presets = crate::domain::Presets::compiled();
+        let (standard, seller) = (presets.get("standard").unwrap(), presets.get("amazon-seller").unwrap());
+        let settings = AccountSettings::default();
+        assert_eq!(settings.mfa_policy(standard), MfaPolicy::Optional);
+        assert_eq!(settings.mfa_policy(seller), MfaPolicy::Required);
+        let raised = settings.clone().with_mfa(MfaPolicy::Required, standard).unwrap();
+        assert_eq!(raised.mfa_policy(standard), MfaPolicy::Required);
+        assert_eq!(raised.clone().with_mfa(MfaPolicy::Optional, standard).unwrap_err().field, "mfa");
+        assert!(settings.clone().with_mfa(MfaPolicy::Off, standard).is_err());
+        assert!(settings.with_mfa(MfaPolicy::Optional, seller).is_err(), "the preset is the floor");
+    }
 
     #[test]
     fn accepting_an_owner_link_uses_it_up() {

@@ -32,6 +32,10 @@ pub enum AuditAction {
     MemberUnblocked,
     #[serde(rename = "member.deleted")]
     MemberDeleted,
+    #[serde(rename = "member.sessions_ended")]
+    MemberSessionsEnded,
+    #[serde(rename = "member.mfa_reset")]
+    MemberMfaReset,
     #[serde(rename = "account.ownership_transferred")]
     OwnershipTransferred,
     #[serde(rename = "account.settings_changed")]
@@ -48,7 +52,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, in the order the README's event catalogue lists them.
-    pub const ALL: [AuditAction; 18] = [
+    pub const ALL: [AuditAction; 20] = [
         Self::AccountCreated,
         Self::InvitationCreated,
         Self::InvitationResent,
@@ -61,6 +65,8 @@ impl AuditAction {
         Self::MemberBlocked,
         Self::MemberUnblocked,
         Self::MemberDeleted,
+        Self::MemberSessionsEnded,
+        Self::MemberMfaReset,
         Self::OwnershipTransferred,
         Self::SettingsChanged,
         Self::OwnerRecoveryStarted,
@@ -92,6 +98,8 @@ impl AuditAction {
             Self::MemberBlocked => "Member Blocked",
             Self::MemberUnblocked => "Member Unblocked",
             Self::MemberDeleted => "Member Deleted",
+            Self::MemberSessionsEnded => "Member Sessions Ended",
+            Self::MemberMfaReset => "Member Two-Step Verification Reset",
             Self::OwnershipTransferred => "Ownership Transferred",
             Self::SettingsChanged => "Settings Changed",
             Self::OwnerRecoveryStarted => "Owner Recovery Started",

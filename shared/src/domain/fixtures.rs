@@ -30,6 +30,7 @@ pub fn user() -> User {
         created_at: at(0),
         version: 0,
         memberships: Some(1),
+        second_factor: None,
     }
 }
 
@@ -52,6 +53,7 @@ pub fn waiting_member() -> Member {
         last_login_at: None,
         invitation_id: Some(InvitationId::generate()),
         pending_until: Some(at(3600)),
+        sessions_ended_at: None,
         version: 4,
     }
 }

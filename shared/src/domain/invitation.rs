@@ -200,6 +200,9 @@ pub enum TokenPurpose {
     Invitation { account_id: AccountId, invitation_id: InvitationId },
     /// Choose a new password.
     PasswordReset,
+    /// Finish a sign-in with a second step (a TOTP or recovery code): never mailed, never a
+    /// link, only answered to the password that started the sign-in.
+    SecondStep,
 }
 
 /// A one-time link token; only its SHA-256 is ever stored.

@@ -39,6 +39,10 @@ pub struct Member {
     pub invitation_id: Option<InvitationId>,
     /// When that invitation's link dies; a `not_activated` member past it is stale.
     pub pending_until: Option<DateTime<Utc>>,
+    /// Sessions begun at or before this no longer work in this account (a block, or someone
+    /// with `users:write` ending them); the person's other accounts are not touched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions_ended_at: Option<DateTime<Utc>>,
     /// Raised by every change, so writes can require the state they read.
     pub version: u32,
 }
@@ -82,9 +86,20 @@ impl Member {
         })
     }
 
-    /// The membership blocked: its tokens stop working on the next request.
-    pub fn blocked(self) -> Self {
-        Self { status: MemberStatus::Blocked, version: self.version + 1, ..self }
+    /// The membership blocked at `now`: its sessions end here, so unblocking later does not
+    /// revive a token issued before the block.
+    pub fn blocked(self, now: DateTime<Utc>) -> Self {
+        Self { status: MemberStatus::Blocked, ..self.sessions_ended(now) }
+    }
+
+    /// The membership with every session begun until `now` ended in this account.
+    pub fn sessions_ended(self, now: DateTime<Utc>) -> Self {
+        Self { sessions_ended_at: Some(now), version: self.version + 1, ..self }
+    }
+
+    /// Whether a session begun at `began` still works in this account.
+    pub fn admits_session(&self, began: DateTime<Utc>) -> bool {
+        self.sessions_ended_at.is_none_or(|ended| began > ended)
     }
 
     /// The membership unblocked: active again, or still waiting if it never activated.
@@ -147,7 +162,7 @@ mod tests {
 
     #[test]
     fn a_link_cannot_undo_a_block() {
-        let blocked = waiting_member().blocked();
+        let blocked = waiting_member().blocked(at(0));
         assert_eq!(blocked.version, 5);
         assert_eq!(blocked.clone().activated(at(10)), Err(Refusal::MemberBlocked));
         assert_eq!(blocked.unblocked().status, MemberStatus::NotActivated, "it never activated");

@@ -20,6 +20,29 @@ const BUILTIN: [(&str, &str); 6] = [
     ("joom", include_str!("../../presets/joom.toml")),
 ];
 
+/// Whether an account's members sign in with a second step. Ordered: an account's owner may
+/// raise their preset's policy (`AccountSettings::with_mfa`), never lower it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MfaPolicy {
+    /// Not offered to the account's members.
+    Off,
+    /// Each person may turn it on.
+    Optional,
+    /// A member without it can do nothing in the account but enroll.
+    Required,
+}
+
+impl MfaPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Optional => "optional",
+            Self::Required => "required",
+        }
+    }
+}
+
 /// How an invitee becomes a member.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -58,6 +81,7 @@ pub struct Preset {
     pub email_unique_across_accounts: bool,
     pub phone_unique: bool,
     pub blocked_email_domain_suffixes: Vec<String>,
+    pub mfa: MfaPolicy,
     pub former_owner_role: Option<RoleName>,
     #[serde(default)]
     pub former_owner_permissions: PermissionSet,

@@ -15,4 +15,37 @@ pub struct RefreshSession {
     pub token_version: u32,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// When its last token was issued (sign-in, refresh, a second step): how recently it was
+    /// used, to a refresh interval (an access token lives 15 minutes).
+    #[serde(default)]
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// Where it was last used from, for the person to recognise it.
+    #[serde(default)]
+    pub client: SessionClient,
+}
+
+/// Where a session was used from, as the request said: shown to its owner, never trusted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionClient {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// The longest user agent kept: enough to recognise a browser, never a whole header.
+const USER_AGENT_CHARS: usize = 256;
+
+impl SessionClient {
+    pub fn new(ip: Option<String>, user_agent: Option<&str>) -> Self {
+        let user_agent = user_agent
+            .map(|ua| ua.chars().filter(|c| !c.is_control()).take(USER_AGENT_CHARS).collect::<String>())
+            .filter(|ua| !ua.is_empty());
+        Self { ip, user_agent }
+    }
+}
+
+impl RefreshSession {
+    /// The session as its next token is issued at `now`, from `client`.
+    pub fn used(self, secret_hash: String, client: SessionClient, now: DateTime<Utc>) -> Self {
+        Self { secret_hash, last_used_at: Some(now), client, ..self }
+    }
 }

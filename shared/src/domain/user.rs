@@ -8,6 +8,7 @@ use super::ids::UserId;
 use super::locale::Locale;
 use super::phone::Phone;
 use super::profile::{Profile, ProfileInput};
+use super::totp::SecondFactor;
 
 /// A login. The password hash is absent until the person sets one through an emailed link.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +35,24 @@ pub struct User {
     /// takes the user's last membership. `None` for a user stored before it was counted.
     #[serde(default)]
     pub memberships: Option<u32>,
+    /// Two-step verification: on once confirmed with a first code (`SecondFactor::is_on`).
+    #[serde(default)]
+    pub second_factor: Option<SecondFactor>,
+}
+
+/// Why a change of a person's two-step verification is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SecondFactorRefusal {
+    #[error("two-step verification is already on")]
+    AlreadyOn,
+    #[error("no enrollment is in progress")]
+    NotEnrolling,
+    #[error("two-step verification is off")]
+    NotOn,
+    #[error("this code was already used")]
+    Replayed,
+    #[error("no such recovery code")]
+    UnknownRecoveryCode,
 }
 
 /// One password-reset link: the SHA-256 of its secret and when it dies.
@@ -120,6 +139,89 @@ impl User {
         }
     }
 
+    /// Whether a second step guards this login.
+    pub fn has_second_factor(&self) -> bool {
+        self.second_factor.as_ref().is_some_and(SecondFactor::is_on)
+    }
+
+    /// The user with an enrollment in progress on a new secret (one begun before is replaced:
+    /// only the secret last shown can be confirmed).
+    pub fn enrolling(self, sealed_secret: String) -> Result<Self, SecondFactorRefusal> {
+        if self.has_second_factor() {
+            return Err(SecondFactorRefusal::AlreadyOn);
+        }
+        let factor = SecondFactor { sealed_secret, confirmed_at: None, last_step: 0, recovery_hashes: Vec::new() };
+        Ok(Self { second_factor: Some(factor), version: self.version + 1, ..self })
+    }
+
+    /// The user with two-step verification on: the enrollment's first code (of `step`) was
+    /// right, and these recovery codes (their hashes) are the ones that work.
+    pub fn confirming(
+        self,
+        step: u64,
+        recovery_hashes: Vec<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Self, SecondFactorRefusal> {
+        match self.second_factor {
+            Some(factor) if !factor.is_on() => Ok(Self {
+                second_factor: Some(SecondFactor {
+                    confirmed_at: Some(now),
+                    last_step: step,
+                    recovery_hashes,
+                    ..factor
+                }),
+                version: self.version + 1,
+                ..self
+            }),
+            Some(_) => Err(SecondFactorRefusal::AlreadyOn),
+            None => Err(SecondFactorRefusal::NotEnrolling),
+        }
+    }
+
+    /// The user once a code of `step` passed: that step and every earlier one are spent, so
+    /// a code is accepted once (a code seen over a shoulder or in a log opens nothing).
+    pub fn passed_code(self, step: u64) -> Result<Self, SecondFactorRefusal> {
+        match self.second_factor {
+            Some(factor) if factor.is_on() && step > factor.last_step => Ok(Self {
+                second_factor: Some(SecondFactor { last_step: step, ..factor }),
+                version: self.version + 1,
+                ..self
+            }),
+            Some(factor) if factor.is_on() => Err(SecondFactorRefusal::Replayed),
+            _ => Err(SecondFactorRefusal::NotOn),
+        }
+    }
+
+    /// The user once the recovery code of `hash` was used: it never works again.
+    pub fn spent_recovery_code(self, hash: &str) -> Result<Self, SecondFactorRefusal> {
+        match self.second_factor {
+            Some(mut factor) if factor.is_on() => {
+                let before = factor.recovery_hashes.len();
+                factor.recovery_hashes.retain(|h| h != hash);
+                if factor.recovery_hashes.len() == before {
+                    return Err(SecondFactorRefusal::UnknownRecoveryCode);
+                }
+                Ok(Self { second_factor: Some(factor), version: self.version + 1, ..self })
+            }
+            _ => Err(SecondFactorRefusal::NotOn),
+        }
+    }
+
+    /// The user with two-step verification off, turned off by the person themselves.
+    pub fn without_second_factor(self) -> Result<Self, SecondFactorRefusal> {
+        if !self.has_second_factor() {
+            return Err(SecondFactorRefusal::NotOn);
+        }
+        Ok(Self { second_factor: None, version: self.version + 1, ..self })
+    }
+
+    /// The user whose two-step verification an owner reset (a lost phone): it is off and every
+    /// session ends, so whoever holds one signs in again and the person enrolls anew.
+    pub fn second_factor_reset(self) -> Result<Self, SecondFactorRefusal> {
+        let user = self.without_second_factor()?;
+        Ok(Self { token_version: user.token_version + 1, ..user })
+    }
+
     /// The profile the person already gave, as input to the preset's rules.
     pub fn profile(&self) -> ProfileInput {
         ProfileInput {
@@ -162,6 +264,49 @@ mod tests {
         let changed = person.with_password("$argon2id$...".into());
         assert_eq!((changed.token_version, changed.version), (1, 2));
         assert!(!changed.has_reset_link("hash-1", now));
+    }
+
+    fn enrolled(now: DateTime<Utc>) -> User {
+        let hashes = vec!["r1".to_owned(), "r2".to_owned()];
+        user().enrolling("sealed".into()).unwrap().confirming(100, hashes, now).unwrap()
+    }
+
+    #[test]
+    fn an_enrollment_turns_on_only_when_confirmed_and_never_over_a_working_one() {
+        let now = at(0);
+        let started = user().enrolling("sealed".into()).unwrap();
+        assert!(!started.has_second_factor(), "an enrollment in progress guards nothing");
+        let restarted = started.enrolling("sealed-2".into()).unwrap();
+        assert_eq!(restarted.second_factor.as_ref().unwrap().sealed_secret, "sealed-2");
+        let on = restarted.confirming(100, vec!["r1".into()], now).unwrap();
+        assert!(on.has_second_factor());
+        assert_eq!(on.clone().enrolling("other".into()), Err(SecondFactorRefusal::AlreadyOn));
+        assert_eq!(on.confirming(101, vec![], now), Err(SecondFactorRefusal::AlreadyOn));
+        assert_eq!(user().confirming(1, vec![], now), Err(SecondFactorRefusal::NotEnrolling));
+    }
+
+    #[test]
+    fn a_code_passes_once_and_never_one_of_an_earlier_step() {
+        let person = enrolled(at(0));
+        assert_eq!(person.clone().passed_code(100), Err(SecondFactorRefusal::Replayed), "the confirming code");
+        let passed = person.passed_code(102).unwrap();
+        assert_eq!(passed.clone().passed_code(102), Err(SecondFactorRefusal::Replayed));
+        assert_eq!(passed.clone().passed_code(101), Err(SecondFactorRefusal::Replayed));
+        assert!(passed.passed_code(103).is_ok());
+        assert_eq!(user().passed_code(5), Err(SecondFactorRefusal::NotOn));
+    }
+
+    #[test]
+    fn a_recovery_code_works_once_and_an_owners_reset_ends_every_session() {
+        let person = enrolled(at(0));
+        let spent = person.clone().spent_recovery_code("r1").unwrap();
+        assert_eq!(spent.second_factor.as_ref().unwrap().recovery_hashes, ["r2"]);
+        assert_eq!(spent.clone().spent_recovery_code("r1"), Err(SecondFactorRefusal::UnknownRecoveryCode));
+        let off = spent.clone().without_second_factor().unwrap();
+        assert_eq!((off.has_second_factor(), off.token_version), (false, spent.token_version));
+        let reset = spent.clone().second_factor_reset().unwrap();
+        assert_eq!((reset.has_second_factor(), reset.token_version), (false, spent.token_version + 1));
+        assert_eq!(off.without_second_factor(), Err(SecondFactorRefusal::NotOn));
     }
 
     #[test]

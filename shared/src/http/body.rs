@@ -15,6 +15,7 @@ use crate::service::accept::AcceptCommand;
 use crate::service::accounts::CreateAccountCommand;
 use crate::service::invite::InviteCommand;
 use crate::service::me::ProfileCommand;
+use crate::service::mfa::SecondStep;
 use crate::service::settings::SettingsCommand;
 use crate::service::support::failure::Invalid;
 
@@ -317,6 +318,67 @@ pub struct SignInBody {
     pub password: String,
 }
 
+/// A second step as sent: a code from the authenticator app, or a recovery code.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecondStepBody {
+    code: Option<String>,
+    recovery_code: Option<String>,
+}
+
+impl SecondStepBody {
+    pub fn step(self) -> Result<SecondStep, BodyError> {
+        second_step(self.code, self.recovery_code)
+    }
+}
+
+/// The step given: exactly one of `code` and `recovery_code`.
+fn second_step(code: Option<String>, recovery_code: Option<String>) -> Result<SecondStep, BodyError> {
+        match (code, recovery_code) {
+            (Some(code), None) => Ok(SecondStep::Code(code)),
+            (None, Some(code)) => Ok(SecondStep::RecoveryCode(code)),
+            _ => Err(Invalid(
+                FieldError::new("code", "required", "Give the code from your app, or one recovery code: one of them.")
+                    .into(),
+            )
+            .into()),
+        }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteSignInBody {
+    pub challenge: String,
+    code: Option<String>,
+    recovery_code: Option<String>,
+}
+
+impl CompleteSignInBody {
+    pub fn step(self) -> Result<(String, SecondStep), BodyError> {
+        Ok((self.challenge, second_step(self.code, self.recovery_code)?))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmTotpBody {
+    pub code: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisableTotpBody {
+    pub password: String,
+    code: Option<String>,
+    recovery_code: Option<String>,
+}
+
+impl DisableTotpBody {
+    pub fn step(self) -> Result<(String, SecondStep), BodyError> {
+        Ok((self.password, second_step(self.code, self.recovery_code)?))
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshBody {
@@ -395,6 +457,7 @@ pub struct SettingsBody {
     invitation_ttl_hours: Option<u32>,
     blocked_email_domains: Option<Vec<String>>,
     locale: Option<String>,
+    mfa: Option<String>,
 }
 
 impl From<SettingsBody> for SettingsCommand {
@@ -403,6 +466,7 @@ impl From<SettingsBody> for SettingsCommand {
             invitation_ttl_hours: b.invitation_ttl_hours,
             blocked_email_domains: b.blocked_email_domains,
             locale: b.locale,
+            mfa: b.mfa,
         }
     }
 }

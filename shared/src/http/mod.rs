@@ -18,6 +18,7 @@ use crate::adapters::event_outbox::{EventOutbox, PublishedEvent};
 use crate::adapters::memory::MemoryStore;
 use crate::adapters::outbox::OutboxMailer;
 use crate::adapters::system::AdjustableClock;
+use crate::domain::SessionClient;
 use crate::service::Teamgate;
 use crate::service::api_keys::{Ambiguous, Credential, PresentedKey};
 use crate::service::caller::{CallerError, Claim, Requirement};
@@ -25,14 +26,16 @@ use crate::service::directory::ListParams;
 use crate::service::mail_events::Reported;
 use crate::service::publish::{Publisher, Streamed};
 use crate::service::revoke_and_resend::Resent;
+use crate::service::sessions::SignedIn;
 use crate::service::support::access::bearer_token;
 use crate::service::support::failure::{Code, InternalError};
 use crate::service::support::secrets::constant_time_eq;
 
 use body::{
-    AcceptBody, AuthorizeBody, ClockBody, CreateAccountBody, CreateKeyBody, InviteBody, MeBody, PasswordBody,
-    RecoveryBody, RefreshBody, ResendRequest, ResetConfirmBody, ResetRequestBody, RotateKeyBody,
-    SetRolesBody, SettingsBody, SignInBody, TokenBody, TransferBody,
+    AcceptBody, AuthorizeBody, ClockBody, CompleteSignInBody, ConfirmTotpBody, CreateAccountBody, CreateKeyBody,
+    DisableTotpBody, InviteBody, MeBody, PasswordBody, RecoveryBody, RefreshBody, ResendRequest,
+    ResetConfirmBody, ResetRequestBody, RotateKeyBody, SecondStepBody, SetRolesBody, SettingsBody, SignInBody,
+    TokenBody, TransferBody,
 };
 use pages::Pages;
 use problem::Reply;
@@ -142,6 +145,12 @@ impl Call<'_> {
         self.params.iter().find(|(n, _)| *n == name).map_or("", |(_, v)| v.as_str())
     }
 
+    /// Where a session is used from, for its owner to recognise it.
+    fn session_client(&self) -> SessionClient {
+        let user_agent = self.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+        SessionClient::new(self.address.map(|a| a.to_string()), user_agent)
+    }
+
     fn bearer(&self) -> Option<&str> {
         bearer_token(self.headers.get(header::AUTHORIZATION)?.to_str().ok()?)
     }
@@ -188,6 +197,14 @@ fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Bytes> {
     *response.status_mut() = status;
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
+}
+
+/// A sign-in's answer: `200` with the session, or `202` with the challenge of its second step.
+fn signed_in(outcome: SignedIn) -> Response<Bytes> {
+    match outcome {
+        SignedIn::Session(session) => json(StatusCode::OK, &session),
+        SignedIn::SecondStepRequired(challenge) => json(StatusCode::ACCEPTED, &challenge),
+    }
 }
 
 fn no_content() -> Response<Bytes> {
@@ -352,15 +369,60 @@ impl Api {
             }),
             Operation::AcceptInvitation if served!(AcceptInvitation) => respond(async move {
                 let body: AcceptBody = call.json()?;
-                Ok(json(StatusCode::OK, &app.accept_invitation(body.into(), call.client).await?))
+                let from = call.session_client();
+                Ok(signed_in(app.accept_invitation(body.into(), call.client, from).await?))
             }),
             Operation::SignIn if served!(SignIn) => respond(async move {
                 let body: SignInBody = call.json()?;
-                Ok(json(StatusCode::OK, &app.sign_in(&body.email, &body.password, call.client).await?))
+                let from = call.session_client();
+                Ok(signed_in(app.sign_in(&body.email, &body.password, call.client, from).await?))
+            }),
+            Operation::CompleteSignIn if served!(CompleteSignIn) => respond(async move {
+                let (challenge, step) = call.json::<CompleteSignInBody>()?.step()?;
+                Ok(json(StatusCode::OK, &app.complete_sign_in(&challenge, &step, call.session_client()).await?))
+            }),
+            Operation::StepUp if served!(StepUp) => respond(async move {
+                let principal = access.principal()?;
+                let step = call.json::<SecondStepBody>()?.step()?;
+                Ok(json(StatusCode::OK, &app.step_up(&principal, &step).await?))
+            }),
+            Operation::StartTotp if served!(StartTotp) => respond(async move {
+                Ok(json(StatusCode::OK, &app.start_totp(&access.principal()?).await?))
+            }),
+            Operation::ConfirmTotp if served!(ConfirmTotp) => respond(async move {
+                let principal = access.principal()?;
+                let body: ConfirmTotpBody = call.json()?;
+                Ok(json(StatusCode::OK, &app.confirm_totp(&principal, &body.code).await?))
+            }),
+            Operation::DisableTotp if served!(DisableTotp) => respond(async move {
+                let principal = access.principal()?;
+                let (password, step) = call.json::<DisableTotpBody>()?.step()?;
+                app.disable_totp(&principal, &password, &step).await?;
+                Ok(no_content())
+            }),
+            Operation::ListSessions if served!(ListSessions) => respond(async move {
+                let items = app.own_sessions(&access.principal()?).await?;
+                Ok(json(StatusCode::OK, &serde_json::json!({ "items": items })))
+            }),
+            Operation::EndSession if served!(EndSession) => respond(async move {
+                app.end_own_session(&access.principal()?, call.param("session_id")).await?;
+                Ok(no_content())
+            }),
+            Operation::EndOtherSessions if served!(EndOtherSessions) => respond(async move {
+                app.end_other_sessions(&access.principal()?).await?;
+                Ok(no_content())
+            }),
+            Operation::EndMemberSessions if served!(EndMemberSessions) => respond(async move {
+                app.end_member_sessions(&access.claim()?, call.param("user_id")).await?;
+                Ok(no_content())
+            }),
+            Operation::ResetMemberMfa if served!(ResetMemberMfa) => respond(async move {
+                app.reset_member_mfa(&access.claim()?, call.param("user_id")).await?;
+                Ok(no_content())
             }),
             Operation::Refresh if served!(Refresh) => respond(async move {
                 let body: RefreshBody = call.json()?;
-                Ok(json(StatusCode::OK, &app.refresh(&body.refresh_token).await?))
+                Ok(json(StatusCode::OK, &app.refresh(&body.refresh_token, call.session_client()).await?))
             }),
             Operation::SignOut if served!(SignOut) => respond(async move {
                 let body: RefreshBody = call.json()?;
@@ -504,8 +566,8 @@ impl Api {
             Operation::ChangePassword if served!(ChangePassword) => respond(async move {
                 let principal = access.principal()?;
                 let body: PasswordBody = call.json()?;
-                app.change_own_password(&principal, &body.current_password, &body.new_password).await?;
-                Ok(no_content())
+                let token = app.change_own_password(&principal, &body.current_password, &body.new_password).await?;
+                Ok(json(StatusCode::OK, &token))
             }),
             Operation::DevCleanup if served!(DevCleanup) => {
                 respond(async move { Ok(json(StatusCode::OK, &app.expire_invitations(None).await?)) })

@@ -64,6 +64,7 @@ pub const fn effects(scope: u8) -> Effects {
                 mails: effects.mails || route.effects.mails,
                 hashes_password: effects.hashes_password || route.effects.hashes_password,
                 signs_in: effects.signs_in || route.effects.signs_in,
+                seals: effects.seals || route.effects.seals,
                 uses_table: effects.uses_table || route.effects.uses_table,
             };
         }
@@ -196,6 +197,16 @@ pub enum Operation {
     ConfirmPasswordReset,
     UpdateMe,
     ChangePassword,
+    CompleteSignIn,
+    StepUp,
+    StartTotp,
+    ConfirmTotp,
+    DisableTotp,
+    ListSessions,
+    EndSession,
+    EndOtherSessions,
+    EndMemberSessions,
+    ResetMemberMfa,
     Authorize,
     CreateApiKey,
     ListApiKeys,
@@ -252,19 +263,26 @@ pub struct Effects {
     pub hashes_password: bool,
     /// It mints access tokens (the function holds the signing key).
     pub signs_in: bool,
+    /// It seals or opens TOTP secrets (`ports::Vault`: `kms:Encrypt`/`kms:Decrypt` on the
+    /// deployment's key).
+    pub seals: bool,
     /// It reads or writes the table: every route but the static pages and the JWKS. A function
     /// none of whose routes does builds no DynamoDB client.
     pub uses_table: bool,
 }
 
 impl Effects {
-    pub const NONE: Self = Self { mails: false, hashes_password: false, signs_in: false, uses_table: true };
+    pub const NONE: Self =
+        Self { mails: false, hashes_password: false, signs_in: false, seals: false, uses_table: true };
     /// Nothing but an answer compiled into the binary, or made from the keys it holds.
     pub const STATIC: Self = Self { uses_table: false, ..Self::NONE };
     pub const MAILS: Self = Self { mails: true, ..Self::NONE };
     pub const SIGNS_IN: Self = Self { signs_in: true, ..Self::NONE };
     pub const HASHES_AND_SIGNS_IN: Self = Self { hashes_password: true, signs_in: true, ..Self::NONE };
     pub const HASHES_AND_MAILS: Self = Self { hashes_password: true, mails: true, ..Self::NONE };
+    pub const SEALS: Self = Self { seals: true, ..Self::NONE };
+    pub const SEALS_AND_SIGNS_IN: Self = Self { seals: true, signs_in: true, ..Self::NONE };
+    pub const SEALS_AND_HASHES: Self = Self { seals: true, hashes_password: true, ..Self::NONE };
 }
 
 /// Any active member of the account.
@@ -389,6 +407,35 @@ const TABLE: &[Route] = &[
     route(Method::POST, "/v1/sessions", F::Session, O::SignIn, G::Anonymous, E::HASHES_AND_SIGNS_IN),
     route(Method::POST, "/v1/sessions/refresh", F::Session, O::Refresh, G::Anonymous, E::SIGNS_IN),
     route(Method::POST, "/v1/sessions/logout", F::Session, O::SignOut, G::Anonymous, E::NONE),
+    route(
+        Method::POST,
+        "/v1/sessions/mfa",
+        F::Session,
+        O::CompleteSignIn,
+        G::Anonymous,
+        E::SEALS_AND_SIGNS_IN,
+    ),
+    route(Method::POST, "/v1/sessions/step-up", F::Session, O::StepUp, G::SignedIn, E::SEALS_AND_SIGNS_IN),
+    route(Method::POST, "/v1/me/mfa/totp", F::Session, O::StartTotp, G::SignedIn, E::SEALS),
+    route(Method::POST, "/v1/me/mfa/totp/confirm", F::Session, O::ConfirmTotp, G::SignedIn, E::SEALS),
+    route(
+        Method::POST,
+        "/v1/me/mfa/totp/disable",
+        F::Session,
+        O::DisableTotp,
+        G::SignedIn,
+        E::SEALS_AND_HASHES,
+    ),
+    route(Method::GET, "/v1/me/sessions", F::Session, O::ListSessions, G::SignedIn, E::NONE),
+    route(Method::DELETE, "/v1/me/sessions/{session_id}", F::Session, O::EndSession, G::SignedIn, E::NONE),
+    route(
+        Method::POST,
+        "/v1/me/sessions/revoke-others",
+        F::Session,
+        O::EndOtherSessions,
+        G::SignedIn,
+        E::NONE,
+    ),
     route(Method::GET, "/v1/me", F::Directory, O::Me, G::SignedIn, E::NONE),
     route(Method::POST, "/v1/authorize", F::Directory, O::Authorize, G::SignedInOrKey, E::NONE),
     route(
@@ -454,6 +501,22 @@ const TABLE: &[Route] = &[
         O::DeleteMember,
         USERS_WRITER,
         E::NONE,
+    ),
+    route(
+        Method::POST,
+        "/v1/accounts/{account_id}/members/{user_id}/sessions/revoke",
+        F::Block,
+        O::EndMemberSessions,
+        USERS_WRITER,
+        E::NONE,
+    ),
+    route(
+        Method::DELETE,
+        "/v1/accounts/{account_id}/members/{user_id}/mfa",
+        F::Block,
+        O::ResetMemberMfa,
+        G::Owner,
+        E::MAILS,
     ),
     route(
         Method::POST,

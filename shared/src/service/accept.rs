@@ -6,17 +6,17 @@ use std::collections::BTreeMap;
 
 use crate::domain::{
     Account, AuditAction, AuditTarget, InvitationMode, InvitationStatus, Locale, Member, Password,
-    PasswordPolicy, ProfileInput, Refusal, RoleName, UserId,
+    PasswordPolicy, ProfileInput, Refusal, RoleName, SessionClient, UserId,
 };
 use crate::failure_codes;
-use crate::ports::{Acceptance, AccountSummary, Conflict, Membership, Redemption, StoreError};
+use crate::ports::{Acceptance, AccountSummary, Conflict, Membership, Redemption, SignsIn, StoreError};
 use crate::service::Teamgate;
 use crate::service::invite::role_titles;
 use crate::service::support::failure::RateLimited;
 use crate::service::support::failure::store_failed;
 use crate::service::support::failure::{InternalError, Invalid};
 use crate::service::support::secrets::read_link_token;
-use crate::service::support::views::SessionView;
+use crate::service::sessions::{Issued, SignedIn};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RedeemError {
@@ -131,7 +131,8 @@ impl Teamgate {
         &self,
         command: AcceptCommand,
         client: &str,
-    ) -> Result<SessionView, RedeemError> {
+        from: SessionClient,
+    ) -> Result<SignedIn, RedeemError> {
         let rule = [(format!("accept:{client}"), self.settings.limits.accept_per_client)];
         let (counted, seen) = tokio::join!(self.throttle(&rule), self.acceptable(&command));
         counted??;
@@ -148,9 +149,9 @@ impl Teamgate {
                 PasswordStep::First(self.passwords.hash(&password).await?)
             }
         };
-        match self.write_acceptance(seen, &password).await {
+        match self.write_acceptance(seen, &password, from.clone()).await {
             Err(RedeemError::ConcurrentChange) => {
-                self.write_acceptance(self.acceptable(&command).await?, &password).await
+                self.write_acceptance(self.acceptable(&command).await?, &password, from).await
             }
             other => other,
         }
@@ -178,7 +179,8 @@ impl Teamgate {
         &self,
         acceptable: Acceptable,
         password: &PasswordStep,
-    ) -> Result<SessionView, RedeemError> {
+        from: SessionClient,
+    ) -> Result<SignedIn, RedeemError> {
         let Acceptable { invitation, account, user, member, profile } = acceptable;
         let first_password = match (password, &user.password_hash) {
             (PasswordStep::First(phc), None) => Some(phc.clone()),
@@ -216,14 +218,25 @@ impl Teamgate {
                 (Some(account.clone().owned_by(user.id.clone())), Some(former))
             }
         };
-        let (session, refresh_token) = self.new_refresh_session(&user, now);
+        // A person whose login has a second step is not signed in by their password alone: the
+        // acceptance stands, and the sign-in waits for the code.
+        let (signs_in, signed_in) = match user.has_second_factor() {
+            true => {
+                let (challenge, view) = self.new_challenge(&user);
+                (SignsIn::Challenge(challenge), Err(view))
+            }
+            false => {
+                let (session, refresh_token) = self.new_refresh_session(&user, from, now);
+                (SignsIn::Session(session.clone()), Ok((session, refresh_token)))
+            }
+        };
         let acceptance = Acceptance {
             token_hash: invitation.token_hash.clone(),
             invitation: invitation.accepted(now),
             member: member.clone(),
             user: user.clone(),
             claim_phone,
-            session,
+            signs_in,
             events,
             account: account_after,
             former_owner,
@@ -252,7 +265,13 @@ impl Teamgate {
         if !memberships.iter().any(|m| m.account.id == account.id) {
             memberships.push(accepted);
         }
-        Ok(self.session_view(&user, &memberships, refresh_token, now)?)
+        Ok(match signed_in {
+            Ok((session, refresh_token)) => {
+                let issued = Issued { session: &session, refresh_token, second_step_at: None };
+                SignedIn::Session(self.session_view(&user, &memberships, issued, now)?)
+            }
+            Err(challenge) => SignedIn::SecondStepRequired(challenge),
+        })
     }
 
     /// The owner's membership as it becomes when an owner-recovery link hands the account to

@@ -146,7 +146,7 @@ impl Teamgate {
             return Err(error.into());
         }
         Ok(CreatedAccount {
-            account: AccountView::from(&account),
+            account: AccountView::new(&account, preset),
             owner_invitation: InvitationView::new(&drafted.new.invitation, self.now()),
         })
     }
@@ -196,6 +196,6 @@ impl Teamgate {
 
     /// `GET /v1/accounts/{id}`: any active member may read their account.
     pub fn account_view(&self, caller: &Caller<'_>) -> AccountView {
-        AccountView::from(&caller.account)
+        AccountView::new(&caller.account, caller.preset)
     }
 }

@@ -1,8 +1,11 @@
 //! Who is calling: a verified access token, re-checked against the stored member on every
 //! request, so blocking, role changes and password resets apply to the very next request.
 
+use chrono::{DateTime, Duration, Utc};
+
 use crate::domain::{
-    Account, AccountId, Member, MemberStatus, Permission, PermissionSet, Preset, User, UserId,
+    Account, AccountId, Member, MemberStatus, MfaPolicy, Permission, PermissionSet, Preset, RefreshSession,
+    User, UserId,
 };
 use crate::failure_codes;
 use crate::ports::StoreResult;
@@ -22,6 +25,10 @@ pub enum CallerError {
     Blocked,
     #[error("missing permission")]
     Forbidden,
+    #[error("the account requires two-step verification and the caller has none")]
+    MfaEnrollmentRequired,
+    #[error("a sensitive action needs a recent second step")]
+    StepUpRequired,
     #[error(transparent)]
     Internal(#[from] InternalError),
 }
@@ -31,8 +38,13 @@ failure_codes!(CallerError {
     NotFound => NotFound,
     Blocked => UserBlocked,
     Forbidden => Forbidden,
+    MfaEnrollmentRequired => MfaEnrollmentRequired,
+    StepUpRequired => MfaStepUpRequired,
     Internal(_) => Internal,
 });
+
+/// How recent a second step a sensitive action asks for.
+pub const STEP_UP_SECONDS: i64 = 300;
 
 /// Why a caller may not act on a member.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +62,8 @@ pub struct Caller<'a> {
     pub member: Member,
     pub preset: &'a Preset,
     pub permissions: PermissionSet,
+    /// When a second step last passed for the caller's token (`Principal::second_step_at`).
+    pub second_step_at: Option<DateTime<Utc>>,
 }
 
 impl Caller<'_> {
@@ -67,6 +81,17 @@ impl Caller<'_> {
 
     pub fn require(&self, permission: &Permission) -> Result<(), CallerError> {
         if self.permissions.allows(permission) { Ok(()) } else { Err(CallerError::Forbidden) }
+    }
+
+    /// A sensitive action (ownership, deleting a member, roles, settings, someone's two-step
+    /// verification): a caller who has a second step must have passed it in the last
+    /// `STEP_UP_SECONDS`, unless the account's policy is `off`. A stolen access token alone
+    /// then cannot do them.
+    pub fn require_recent_second_step(&self, now: DateTime<Utc>) -> Result<(), CallerError> {
+        let asked = self.user.has_second_factor()
+            && self.account.settings.mfa_policy(self.preset) != MfaPolicy::Off;
+        let recent = self.second_step_at.is_some_and(|at| now - at <= Duration::seconds(STEP_UP_SECONDS));
+        if asked && !recent { Err(CallerError::StepUpRequired) } else { Ok(()) }
     }
 }
 
@@ -101,6 +126,13 @@ impl Claim {
     pub fn account(&self) -> Result<AccountId, CallerError> {
         AccountId::parse(&self.account_id).ok_or(CallerError::NotFound)
     }
+}
+
+/// Whether the stored `session` is the one `principal`'s token was issued in, still under the
+/// token's version (a password change moves the session it was made in to the new version and
+/// ends the others).
+pub(crate) fn session_admits(session: &RefreshSession, principal: &Principal) -> bool {
+    session.user_id == principal.user_id && session.token_version == principal.token_version
 }
 
 impl Teamgate {
@@ -159,11 +191,14 @@ impl Teamgate {
         let account_id = AccountId::parse(account_id).ok_or(CallerError::NotFound)?;
         let record = self
             .store()
-            .caller(&account_id, &principal.user_id)
+            .caller(&account_id, &principal.user_id, &principal.session)
             .await
             .map_err(store_failed("caller"))?
             .ok_or(CallerError::NotFound)?;
-        if record.user.token_version != principal.token_version {
+        let session_works = record.session.as_ref().is_some_and(|session| {
+            session_admits(session, principal) && record.member.admits_session(session.created_at)
+        });
+        if record.user.token_version != principal.token_version || !session_works {
             return Err(CallerError::Unauthenticated);
         }
         match record.member.status {
@@ -172,12 +207,16 @@ impl Teamgate {
             MemberStatus::NotActivated => return Err(CallerError::NotFound),
         }
         let preset = self.preset(&record.account.preset);
+        if record.account.settings.mfa_policy(preset) == MfaPolicy::Required && !record.user.has_second_factor() {
+            return Err(CallerError::MfaEnrollmentRequired);
+        }
         Ok(Caller {
             permissions: record.member.effective_permissions(preset),
             account: record.account,
             user: record.user,
             member: record.member,
             preset,
+            second_step_at: principal.second_step_at,
         })
     }
 }

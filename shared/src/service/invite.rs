@@ -338,6 +338,7 @@ impl Teamgate {
             created_at: self.now(),
             version: 0,
             memberships: Some(1),
+            second_factor: None,
         }
     }
 
@@ -393,6 +394,7 @@ impl Teamgate {
             last_login_at: None,
             invitation_id: Some(invitation.id.clone()),
             pending_until: (!direct).then_some(expires_at),
+            sessions_ended_at: None,
             version: 0,
         };
         let token = OneTimeToken {

@@ -13,7 +13,8 @@ use crate::service::caller::{Caller, CallerError, Claim, Untouchable};
 use crate::service::support::failure::RateLimited;
 use crate::service::support::failure::store_failed;
 use crate::service::support::failure::{InternalError, Invalid};
-use crate::service::support::views::MemberView;
+use crate::service::support::mail::MailKind;
+use crate::service::support::views::{MemberView, visible_memberships};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MemberError {
@@ -33,6 +34,10 @@ pub enum MemberError {
     MemberNotActive,
     #[error("the password is not correct")]
     InvalidCredentials,
+    #[error("the member's two-step verification is off")]
+    MfaNotEnabled,
+    #[error("the member works in other accounts too")]
+    MemberOfOtherAccounts,
     #[error("the member changed while this request was being handled; read it again and retry")]
     ConcurrentChange,
     #[error("rate limited")]
@@ -49,6 +54,8 @@ failure_codes!(MemberError {
     SelfActionForbidden => SelfActionForbidden,
     MemberNotActive => MemberNotActive,
     InvalidCredentials => InvalidCredentials,
+    MfaNotEnabled => MfaNotEnabled,
+    MemberOfOtherAccounts => MemberOfOtherAccounts,
     ConcurrentChange => ConcurrentChange,
     RateLimited(_) => RateLimited,
     Internal(_) => Internal,
@@ -133,6 +140,7 @@ impl Teamgate {
         let (caller, member, ()) = self.administered(claim, user_id, async |_| Ok(())).await?;
         let caller = &caller;
         let grant = caller.preset.parse_grant(roles, permissions).map_err(Invalid)?;
+        caller.require_recent_second_step(self.now())?;
         if !caller.permissions.covers(&caller.preset.effective(&grant)) {
             return Err(MemberError::RoleEscalation);
         }
@@ -162,7 +170,7 @@ impl Teamgate {
             return Ok(MemberView::new(&member, caller.preset));
         }
         let (action, changed) = match blocked {
-            true => (AuditAction::MemberBlocked, member.blocked()),
+            true => (AuditAction::MemberBlocked, member.blocked(self.now())),
             false => (AuditAction::MemberUnblocked, member.unblocked()),
         };
         let event = self.member_event(caller, &changed, action, json!({}));
@@ -173,6 +181,40 @@ impl Teamgate {
         Ok(MemberView::new(&changed, caller.preset))
     }
 
+    /// Ends every session the member has in this account (their other accounts are theirs):
+    /// their tokens stop working here on the next request, and they sign in again.
+    pub async fn end_member_sessions(&self, claim: &Claim, user_id: &str) -> Result<(), MemberError> {
+        let (caller, member, ()) = self.administered(claim, user_id, async |_| Ok(())).await?;
+        let changed = member.sessions_ended(self.now());
+        let event = self.member_event(&caller, &changed, AuditAction::MemberSessionsEnded, json!({}));
+        self.store().update_member(&MemberUpdate { member: changed, event }).await.map_err(write_failed)
+    }
+
+    /// The owner turns a member's two-step verification off (a lost phone): every session of
+    /// theirs ends, they are mailed, and they enroll again at their next sign-in. Only for a
+    /// person who works in this account alone: another account's second step is not this
+    /// owner's to remove.
+    pub async fn reset_member_mfa(&self, claim: &Claim, user_id: &str) -> Result<(), MemberError> {
+        let (caller, member, login) =
+            self.administered(claim, user_id, async |user_id| self.store().login_by_id(user_id).await).await?;
+        caller.require_recent_second_step(self.now())?;
+        let login = login.ok_or(MemberError::NotFound)?;
+        if visible_memberships(&login.memberships).any(|m| m.account.id != caller.account.id) {
+            return Err(MemberError::MemberOfOtherAccounts);
+        }
+        let user = self.store().user(&member.user_id).await.map_err(store_failed("user"))?;
+        let user = user.ok_or(MemberError::NotFound)?.second_factor_reset().map_err(|_| MemberError::MfaNotEnabled)?;
+        let event = self.member_event(&caller, &member, AuditAction::MemberMfaReset, json!({}));
+        self.store().save_user(&user, &[event]).await.map_err(write_failed)?;
+        let values = [("email", user.email.as_str()), ("account_name", caller.account.name.as_str())];
+        let locale = user.locale.unwrap_or(caller.account.locale);
+        let mail = self.mail().render(MailKind::SecondFactorReset, locale, &user.email, &values);
+        if let Err(error) = self.ports.mailer.send(&mail).await {
+            tracing::error!(%error, "the two-step reset notice was not sent");
+        }
+        Ok(())
+    }
+
     /// Removes a member. Their email and phone become free again when this was their last
     /// account. The member and their user item are read with the caller (one round trip); a
     /// pending invitation's item, when the member has one, is read after them.
@@ -180,6 +222,7 @@ impl Teamgate {
         let (caller, member, user) =
             self.administered(claim, user_id, async |user_id| self.store().user(user_id).await).await?;
         let caller = &caller;
+        caller.require_recent_second_step(self.now())?;
         let pending = match &member.invitation_id {
             Some(id) if member.status == MemberStatus::NotActivated => {
                 self.store().invitation(&caller.account.id, id).await.map_err(store_failed("invitation"))?

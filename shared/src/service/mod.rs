@@ -12,6 +12,7 @@ pub mod invite;
 pub mod mail_events;
 pub mod me;
 pub mod members;
+pub mod mfa;
 pub mod owner_recovery;
 pub mod ownership;
 pub mod password_change;
@@ -25,7 +26,7 @@ pub mod support;
 use std::sync::Arc;
 
 use crate::domain::Presets;
-use crate::ports::{Clock, Mailer, Rng, Store};
+use crate::ports::{Clock, Mailer, Rng, Store, Vault};
 
 use support::access::AccessTokens;
 use support::cursor::Cursors;
@@ -39,6 +40,8 @@ pub struct Ports {
     pub mailer: Arc<dyn Mailer>,
     pub clock: Arc<dyn Clock>,
     pub rng: Arc<dyn Rng>,
+    /// Seals the TOTP secrets (`ports::Vault`).
+    pub vault: Arc<dyn Vault>,
 }
 
 /// Deployment settings the rules depend on.

@@ -39,6 +39,7 @@ impl Teamgate {
         if !self.passwords.verify(password, caller.user.password_hash.as_deref()).await {
             return Err(MemberError::InvalidCredentials);
         }
+        caller.require_recent_second_step(self.now())?;
         if user_id? == caller.user.id {
             return Err(MemberError::SelfActionForbidden);
         }
@@ -60,7 +61,7 @@ impl Teamgate {
         let transfer = OwnershipTransfer { account, former, successor, event };
         self.store().transfer_ownership(&transfer).await.map_err(write_failed)?;
         self.mail_transfer(caller, &transfer).await;
-        Ok(AccountView::from(&transfer.account))
+        Ok(AccountView::new(&transfer.account, caller.preset))
     }
 
     /// Tells both sides of a transfer. The transfer stands even if a message cannot be sent.

@@ -1,13 +1,15 @@
 //! Passwords and the caller's own profile: reset by emailed link, change with the current
-//! password, and profile edits. Every password change ends every session (token version).
+//! password, and profile edits. A password change ends every session but the one it was made in
+//! (token version); a reset by link ends them all.
 
-use crate::domain::{Password, Preset, User};
+use crate::domain::{Password, Preset, RefreshSession, User};
 use crate::failure_codes;
 use crate::ports::{Login, PasswordChange, StoreError};
 use crate::service::Teamgate;
 use crate::service::caller::CallerError;
 use crate::service::invite::format_time;
-use crate::service::support::access::Principal;
+use crate::service::mfa::AccessTokenView;
+use crate::service::support::access::{ACCESS_TOKEN_SECONDS, Principal};
 use crate::service::support::failure::RateLimited;
 use crate::service::support::failure::store_failed;
 use crate::service::support::failure::{InternalError, Invalid};
@@ -65,30 +67,50 @@ impl Teamgate {
         Ok(password)
     }
 
-    /// Changes the caller's password after checking the current one; every session ends.
+    /// Changes the caller's password after checking the current one: the session it was
+    /// changed in goes on (with a new access token), every other session ends.
     pub async fn change_own_password(
         &self,
         principal: &Principal,
         current: &str,
         new_password: &str,
-    ) -> Result<(), PasswordError> {
-        // The attempt is counted while the login is read: one round trip, then the write.
-        let (login, counted) =
-            tokio::join!(self.own_login(principal), self.throttle_step_up(&principal.user_id));
+    ) -> Result<AccessTokenView, PasswordError> {
+        // The attempt is counted while the login and session are read: one round trip, then
+        // the write.
+        let (login, counted, session) = tokio::join!(
+            self.own_login(principal),
+            self.throttle_step_up(&principal.user_id),
+            self.store().refresh_session(&principal.session)
+        );
         let login = login?;
         counted??;
+        let session = session.map_err(store_failed("refresh_session"))?.ok_or(CallerError::Unauthenticated)?;
         if !self.passwords.verify(current, login.user.password_hash.as_deref()).await {
             return Err(PasswordError::InvalidCredentials);
         }
         let password = self.new_password(&login, new_password)?;
         let phc = self.passwords.hash(&password).await?;
-        self.set_password(login.user, phc).await
+        let user = self.set_password(login.user, phc, Some(session)).await?;
+        let now = self.now();
+        Ok(AccessTokenView {
+            access_token: self.access_token(&user, &principal.session, principal.second_step_at, now)?,
+            token_type: "Bearer",
+            expires_in: ACCESS_TOKEN_SECONDS,
+        })
     }
 
-    /// Writes the password hash `phc` over the user as read: every session and reset link ends.
-    pub(crate) async fn set_password(&self, user: User, phc: String) -> Result<(), PasswordError> {
+    /// Writes the password hash `phc` over the user as read: every reset link and every session
+    /// but `kept` (carried over to the new token version) ends. Answers the user as written.
+    pub(crate) async fn set_password(
+        &self,
+        user: User,
+        phc: String,
+        kept: Option<RefreshSession>,
+    ) -> Result<User, PasswordError> {
         let spent_links = user.reset_links.iter().map(|l| l.hash.clone()).collect();
-        let change = PasswordChange { user: user.with_password(phc), spent_links };
+        let user = user.with_password(phc);
+        let kept_session = kept.map(|session| RefreshSession { token_version: user.token_version, ..session });
+        let change = PasswordChange { user, spent_links, kept_session };
         self.store().change_password(&change).await.map_err(|e| match e {
             StoreError::Conflict(_) => PasswordError::ConcurrentChange,
             other => store_failed("change_password")(other).into(),
@@ -105,7 +127,7 @@ impl Teamgate {
         if let Err(error) = self.ports.mailer.send(&mail).await {
             tracing::error!(%error, "the password-changed notice was not sent");
         }
-        Ok(())
+        Ok(change.user)
     }
 
     /// The caller's login with their user read consistently: what their own changes are based on.

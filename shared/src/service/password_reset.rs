@@ -111,12 +111,13 @@ impl Teamgate {
         let login = self.reset_login(&hash, names.as_ref()).await?;
         let password = self.new_password(&login, new_password)?;
         let phc = self.passwords.hash(&password).await?;
-        match self.set_password(login.user, phc.clone()).await {
+        match self.set_password(login.user, phc.clone(), None).await {
             Err(PasswordError::ConcurrentChange) => {
-                self.set_password(self.reset_login(&hash, names.as_ref()).await?.user, phc).await
+                self.set_password(self.reset_login(&hash, names.as_ref()).await?.user, phc, None).await?;
             }
-            other => other,
+            other => drop(other?),
         }
+        Ok(())
     }
 
     /// The login whose live reset link `hash` is (the link naming `names`), or why there is none.

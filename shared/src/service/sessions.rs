@@ -2,22 +2,48 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::domain::{Email, MemberStatus, RefreshSession, SessionFamilyId, User};
+use crate::domain::{Email, MemberStatus, RefreshSession, SessionClient, SessionFamilyId, User};
 use crate::failure_codes;
-use crate::ports::{Login, Membership, StoreError};
+use crate::ports::{Login, Membership, SecondStepSpent, SignIn, StoreError};
 use crate::service::Teamgate;
-use crate::service::caller::CallerError;
-use crate::service::support::access::{ACCESS_TOKEN_SECONDS, Principal};
+use crate::service::caller::{CallerError, session_admits};
+use crate::service::mfa::ChallengeView;
+use crate::service::support::access::{ACCESS_TOKEN_SECONDS, Grantee, Principal};
 use crate::service::support::failure::InternalError;
 use crate::service::support::failure::RateLimited;
 use crate::service::support::failure::store_failed;
 use crate::service::support::secrets::{
     constant_time_eq, hash_secret, new_secret, parse_refresh_token, refresh_token,
 };
-use crate::service::support::views::{MembershipView, SessionView, visible_memberships};
+use crate::service::support::views::{MembershipView, SessionInfoView, SessionView, visible_memberships};
 
 /// How long a chain of refresh tokens lives without a new sign-in.
 const REFRESH_DAYS: i64 = 30;
+
+/// What a sign-in answers: a session, or (two-step verification on) the challenge its second
+/// step answers.
+#[derive(Debug)]
+pub enum SignedIn {
+    Session(SessionView),
+    SecondStepRequired(ChallengeView),
+}
+
+/// The tokens of a session as they are handed out.
+pub(crate) struct Issued<'a> {
+    pub session: &'a RefreshSession,
+    pub refresh_token: String,
+    pub second_step_at: Option<DateTime<Utc>>,
+}
+
+/// Why a session could not start once every credential passed.
+#[derive(Debug, thiserror::Error)]
+pub enum StartSessionError {
+    /// Another attempt spent the second step's code or challenge first.
+    #[error("the second step was spent by another attempt")]
+    SecondStepSpent,
+    #[error(transparent)]
+    Internal(#[from] InternalError),
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignInError {
@@ -37,6 +63,18 @@ failure_codes!(SignInError {
     RateLimited(_) => RateLimited,
     Internal(_) => Internal,
 });
+
+impl From<StartSessionError> for SignInError {
+    /// Without a second step nothing is spent, so only an internal error gets here.
+    fn from(error: StartSessionError) -> Self {
+        match error {
+            StartSessionError::Internal(error) => Self::Internal(error),
+            StartSessionError::SecondStepSpent => {
+                Self::Internal(InternalError::new("signing in", StartSessionError::SecondStepSpent))
+            }
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RefreshError {
@@ -59,13 +97,15 @@ pub(crate) fn entirely_blocked(login: &Login) -> bool {
 
 impl Teamgate {
     /// Same answer and similar time whether or not the email exists; `user_blocked` only after
-    /// a correct password.
+    /// a correct password. A login with two-step verification gets a challenge instead of a
+    /// session, answered by `complete_sign_in`.
     pub async fn sign_in(
         &self,
         email: &str,
         password: &str,
         client: &str,
-    ) -> Result<SessionView, SignInError> {
+        from: SessionClient,
+    ) -> Result<SignedIn, SignInError> {
         let limits = &self.settings.limits;
         let email = Email::parse(email).ok();
         // Counted per person, by the canonical address: another spelling of it gets no fresh
@@ -93,20 +133,46 @@ impl Teamgate {
         if entirely_blocked(&login) {
             return Err(SignInError::Blocked);
         }
+        if login.user.has_second_factor() {
+            return Ok(SignedIn::SecondStepRequired(self.challenge(&login.user).await?));
+        }
+        Ok(SignedIn::Session(self.start_session(login, from, None).await?))
+    }
+
+    /// Signs a login in whose credentials all passed: a new session, `last_login_at` stamped
+    /// on its active memberships; with the second step that passed, what it spent.
+    pub(crate) async fn start_session(
+        &self,
+        login: Login,
+        from: SessionClient,
+        second_step: Option<SecondStepSpent>,
+    ) -> Result<SessionView, StartSessionError> {
         let now = self.now();
-        let (session, token) = self.new_refresh_session(&login.user, now);
+        let user = second_step.as_ref().map_or(login.user, |spent| spent.user.clone());
+        let (session, token) = self.new_refresh_session(&user, from, now);
         let active: Vec<_> = login
             .memberships
             .iter()
             .filter(|m| m.member.status == MemberStatus::Active)
             .map(|m| m.account.id.clone())
             .collect();
-        match self.store().record_sign_in(&session, &active, now).await {
+        let second_step_at = second_step.is_some().then_some(now);
+        let spent = second_step.is_some();
+        let sign_in = SignIn { session: session.clone(), accounts: active.clone(), at: now, second_step };
+        match self.store().record_sign_in(&sign_in).await {
             // A membership went away since the (eventually consistent) login read: the session
-            // matters, the `last_login_at` stamp does not.
+            // matters, the `last_login_at` stamp does not. A second step's code or challenge
+            // spent first is another matter: the other attempt won.
+            Err(StoreError::Conflict(_)) if spent => {
+                let retry = SignIn { accounts: Vec::new(), ..sign_in };
+                self.store().record_sign_in(&retry).await.map_err(|e| match e {
+                    StoreError::Conflict(_) => StartSessionError::SecondStepSpent,
+                    other => store_failed("record_sign_in")(other).into(),
+                })?
+            }
             Err(StoreError::Conflict(_)) => self
                 .store()
-                .record_sign_in(&session, &[], now)
+                .record_sign_in(&SignIn { accounts: Vec::new(), ..sign_in })
                 .await
                 .map_err(store_failed("record_sign_in"))?,
             other => other.map_err(InternalError::from)?,
@@ -121,7 +187,8 @@ impl Teamgate {
                 m
             })
             .collect::<Vec<_>>();
-        Ok(self.session_view(&login.user, &memberships, token, now)?)
+        let issued = Issued { session: &session, refresh_token: token, second_step_at };
+        Ok(self.session_view(&user, &memberships, issued, now)?)
     }
 
     /// Exchanges a refresh token for a new session; the presented token dies. Presenting a token
@@ -130,7 +197,7 @@ impl Teamgate {
     /// The session is read, then rotated while the user's login is read: two round trips. A
     /// login that no longer stands (token version changed, blocked everywhere) refuses the
     /// refresh after the rotation, whose new secret is never given out: the chain ends with it.
-    pub async fn refresh(&self, token: &str) -> Result<SessionView, RefreshError> {
+    pub async fn refresh(&self, token: &str, from: SessionClient) -> Result<SessionView, RefreshError> {
         let (family, secret) = parse_refresh_token(token).ok_or(RefreshError::Invalid)?;
         let session = self
             .store()
@@ -147,7 +214,7 @@ impl Teamgate {
             return Err(RefreshError::Invalid);
         }
         let next_secret = new_secret(self.ports.rng.as_ref());
-        let next = RefreshSession { secret_hash: hash_secret(&next_secret), ..session.clone() };
+        let next = session.clone().used(hash_secret(&next_secret), from, now);
         let (rotated, login) = tokio::join!(
             self.store().rotate_session(&session.secret_hash, &next),
             self.store().login_by_id(&session.user_id)
@@ -160,7 +227,9 @@ impl Teamgate {
             .map_err(store_failed("login_by_id"))?
             .filter(|l| l.user.token_version == session.token_version && !entirely_blocked(l))
             .ok_or(RefreshError::Invalid)?;
-        Ok(self.session_view(&login.user, &login.memberships, refresh_token(&family, &next_secret), now)?)
+        let issued =
+            Issued { session: &next, refresh_token: refresh_token(&family, &next_secret), second_step_at: None };
+        Ok(self.session_view(&login.user, &login.memberships, issued, now)?)
     }
 
     /// Ends the chain of a refresh token that is current; anything else is ignored.
@@ -175,13 +244,18 @@ impl Teamgate {
         Ok(())
     }
 
-    /// The caller's own login: their token must still be current, and a user blocked in every
-    /// account is refused here as everywhere else.
+    /// The caller's own login: their token and its session must still be current, and a user
+    /// blocked in every account is refused here as everywhere else.
     pub(crate) async fn signed_in_login(&self, principal: &Principal) -> Result<Login, CallerError> {
-        let login = self
-            .store()
-            .login_by_id(&principal.user_id)
-            .await
+        let (login, session) = tokio::join!(
+            self.store().login_by_id(&principal.user_id),
+            self.store().refresh_session(&principal.session)
+        );
+        let session = session.map_err(store_failed("refresh_session"))?;
+        if !session.is_some_and(|s| session_admits(&s, principal)) {
+            return Err(CallerError::Unauthenticated);
+        }
+        let login = login
             .map_err(store_failed("login_by_id"))?
             .filter(|l| l.user.token_version == principal.token_version)
             .ok_or(CallerError::Unauthenticated)?;
@@ -191,8 +265,65 @@ impl Teamgate {
         Ok(login)
     }
 
+    /// The caller's sessions that still work, newest first, the current one marked.
+    pub async fn own_sessions(&self, principal: &Principal) -> Result<Vec<SessionInfoView>, CallerError> {
+        let (login, sessions) =
+            tokio::join!(self.signed_in_login(principal), self.store().sessions_of(&principal.user_id));
+        let login = login?;
+        let now = self.now();
+        let sessions = sessions.map_err(store_failed("sessions_of"))?;
+        Ok(sessions
+            .into_iter()
+            .filter(|s| s.token_version == login.user.token_version && s.expires_at > now)
+            .map(|s| SessionInfoView {
+                current: s.family_id == principal.session,
+                id: s.family_id.to_string(),
+                created_at: s.created_at,
+                last_used_at: s.last_used_at,
+                client_ip: s.client.ip,
+                user_agent: s.client.user_agent,
+            })
+            .collect())
+    }
+
+    /// Ends one of the caller's sessions (the current one too: that is signing out).
+    pub async fn end_own_session(&self, principal: &Principal, id: &str) -> Result<(), CallerError> {
+        let family = SessionFamilyId::parse(id);
+        let (login, session) = tokio::join!(self.signed_in_login(principal), async {
+            match &family {
+                Some(family) => self.store().refresh_session(family).await,
+                None => Ok(None),
+            }
+        });
+        login?;
+        let session = session.map_err(store_failed("refresh_session"))?;
+        let session = session.filter(|s| s.user_id == principal.user_id).ok_or(CallerError::NotFound)?;
+        self.store().end_session(&session.family_id).await.map_err(store_failed("end_session"))?;
+        Ok(())
+    }
+
+    /// Ends every session of the caller but the current one.
+    pub async fn end_other_sessions(&self, principal: &Principal) -> Result<(), CallerError> {
+        let (login, sessions) =
+            tokio::join!(self.signed_in_login(principal), self.store().sessions_of(&principal.user_id));
+        login?;
+        let others: Vec<SessionFamilyId> = sessions
+            .map_err(store_failed("sessions_of"))?
+            .into_iter()
+            .map(|s| s.family_id)
+            .filter(|family| *family != principal.session)
+            .collect();
+        self.store().end_sessions(&others).await.map_err(store_failed("end_sessions"))?;
+        Ok(())
+    }
+
     /// A new chain of refresh tokens and its first token.
-    pub(crate) fn new_refresh_session(&self, user: &User, now: DateTime<Utc>) -> (RefreshSession, String) {
+    pub(crate) fn new_refresh_session(
+        &self,
+        user: &User,
+        from: SessionClient,
+        now: DateTime<Utc>,
+    ) -> (RefreshSession, String) {
         let family = SessionFamilyId::generate();
         let secret = new_secret(self.ports.rng.as_ref());
         let session = RefreshSession {
@@ -202,6 +333,8 @@ impl Teamgate {
             token_version: user.token_version,
             created_at: now,
             expires_at: now + Duration::days(REFRESH_DAYS),
+            last_used_at: Some(now),
+            client: from,
         };
         (session, refresh_token(&family, &secret))
     }
@@ -210,17 +343,29 @@ impl Teamgate {
         &self,
         user: &User,
         memberships: &[Membership],
-        refresh_token: String,
+        issued: Issued<'_>,
         now: DateTime<Utc>,
     ) -> Result<SessionView, InternalError> {
         Ok(SessionView {
-            access_token: self.access.issue(&user.id, user.token_version, now)?,
+            access_token: self.access_token(user, &issued.session.family_id, issued.second_step_at, now)?,
             token_type: "Bearer",
             expires_in: ACCESS_TOKEN_SECONDS,
-            refresh_token,
+            refresh_token: issued.refresh_token,
             user_id: user.id.to_string(),
             memberships: self.membership_views(memberships),
         })
+    }
+
+    /// An access token of `user` in `session`, carrying when a second step last passed.
+    pub(crate) fn access_token(
+        &self,
+        user: &User,
+        session: &SessionFamilyId,
+        second_step_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<String, InternalError> {
+        let grantee = Grantee { user: &user.id, token_version: user.token_version, session, second_step_at };
+        self.access.issue(&grantee, now)
     }
 
     pub(crate) fn membership_views(&self, memberships: &[Membership]) -> Vec<MembershipView> {

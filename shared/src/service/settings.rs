@@ -1,6 +1,7 @@
-//! The account's settings: the invitation lifetime, refused email domains and language.
+//! The account's settings: the invitation lifetime, refused email domains, language and
+//! two-step policy.
 
-use crate::domain::{AuditAction, AuditTarget, FieldError, FieldErrors, Locale};
+use crate::domain::{AuditAction, AuditTarget, FieldError, FieldErrors, Locale, MfaPolicy};
 use crate::service::Teamgate;
 use crate::service::caller::Caller;
 use crate::service::members::{MemberError, write_failed};
@@ -15,6 +16,7 @@ pub struct SettingsCommand {
     pub invitation_ttl_hours: Option<u32>,
     pub blocked_email_domains: Option<Vec<String>>,
     pub locale: Option<String>,
+    pub mfa: Option<String>,
 }
 
 impl Teamgate {
@@ -51,9 +53,19 @@ impl Teamgate {
                 None => errors.push(FieldError::new("locale", "invalid_value", "Use en, uk or pl.")),
             }
         }
+        if let Some(raw) = command.mfa {
+            match mfa_policy(&raw, caller) {
+                Ok(policy) => match settings.clone().with_mfa(policy, caller.preset) {
+                    Ok(raised) => settings = raised,
+                    Err(refused) => errors.push(refused),
+                },
+                Err(refused) => errors.push(refused),
+            }
+        }
         if !errors.is_empty() {
             return Err(Invalid(errors).into());
         }
+        caller.require_recent_second_step(self.now())?;
         let account = caller.account.clone().with_settings(settings, locale);
         let event = self.event(
             &account.id,
@@ -64,8 +76,27 @@ impl Teamgate {
             json!({ "settings": account.settings, "locale": account.locale }),
         );
         self.store().update_account_settings(&account, &event).await.map_err(write_failed)?;
-        Ok(AccountView::from(&account))
+        Ok(AccountView::new(&account, caller.preset))
     }
+}
+
+/// A two-step policy as typed. Requiring it asks the caller to have it first: an owner who
+/// required it without would lock themselves out of their own account.
+fn mfa_policy(raw: &str, caller: &Caller<'_>) -> Result<MfaPolicy, FieldError> {
+    let policy = match raw {
+        "off" => MfaPolicy::Off,
+        "optional" => MfaPolicy::Optional,
+        "required" => MfaPolicy::Required,
+        _ => return Err(FieldError::new("mfa", "invalid_value", "Use off, optional or required.")),
+    };
+    if policy == MfaPolicy::Required && !caller.user.has_second_factor() {
+        return Err(FieldError::new(
+            "mfa",
+            "mfa_not_enabled",
+            "Turn on two-step verification for yourself before requiring it of everyone.",
+        ));
+    }
+    Ok(policy)
 }
 
 /// Refused domains as typed: trimmed, lowercase, punycode, a leading dot kept as a suffix marker.

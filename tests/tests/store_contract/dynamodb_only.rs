@@ -71,7 +71,7 @@ pub(crate) async fn dynamodb_failed_writes_leave_no_orphan_items() {
     let mut holder_read = holder.member.clone();
     holder_read.version += 4;
     let update = MemberUpdate {
-        member: holder_read.clone().blocked(),
+        member: holder_read.clone().blocked(now),
         event: event(&account.id, AuditAction::MemberBlocked, holder_read.user_id.as_str(), now),
     };
     assert_eq!(conflict(store.update_member(&update).await), Conflict::Stale);
@@ -141,7 +141,7 @@ pub(crate) async fn dynamodb_every_store_method_costs_at_most_one_read_and_one_w
     record("login_by_email", &calls);
     store.login_by_id(&person.id).await.unwrap();
     record("login_by_id", &calls);
-    store.caller(&account.id, &owner.id).await.unwrap();
+    store.caller(&account.id, &owner.id, &SessionFamilyId::generate()).await.unwrap();
     record("caller", &calls);
     store.member(&account.id, &owner.id).await.unwrap();
     record("member", &calls);
@@ -184,7 +184,7 @@ pub(crate) async fn dynamodb_every_store_method_costs_at_most_one_read_and_one_w
     record("accept_invitation", &calls);
     let active = accepted.account.clone().expect("the account as the owner left it");
     let chain = session(&accepted.user, now);
-    store.record_sign_in(&chain, std::slice::from_ref(&account.id), now).await.unwrap();
+    store.record_sign_in(&sign_in(&chain, std::slice::from_ref(&account.id), now)).await.unwrap();
     record("record_sign_in", &calls);
     store.refresh_session(&chain.family_id).await.unwrap();
     record("refresh_session", &calls);
@@ -231,7 +231,7 @@ pub(crate) async fn dynamodb_every_store_method_costs_at_most_one_read_and_one_w
     record("password_reset", &calls);
     let changed = resetting.clone().with_password("$argon2id$counted".into());
     store
-        .change_password(&PasswordChange { user: changed.clone(), spent_links: vec![reset.hash.clone()] })
+        .change_password(&PasswordChange { user: changed.clone(), spent_links: vec![reset.hash.clone()], kept_session: None })
         .await
         .unwrap();
     record("change_password", &calls);

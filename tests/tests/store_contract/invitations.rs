@@ -373,7 +373,7 @@ pub(crate) async fn an_acceptance_or_resend_based_on_a_stale_membership_fails_an
 
     let accepted = acceptance(&new, &person, now);
     assert_eq!(conflict(store.accept_invitation(&accepted).await), Conflict::Stale);
-    assert!(store.refresh_session(&accepted.session.family_id).await.unwrap().is_none(), "no session");
+    assert!(store.refresh_session(&session_of(&accepted).family_id).await.unwrap().is_none(), "no session");
 
     let later = now + Duration::hours(1);
     let token =
@@ -421,13 +421,14 @@ pub(crate) async fn an_acceptance_based_on_a_stale_user_fails_and_writes_nothing
     let change = PasswordChange {
         user: person.clone().with_password("$argon2id$meanwhile".into()),
         spent_links: vec![],
+        kept_session: None,
     };
     store.change_password(&change).await.expect("changed");
     let before = seen(store.as_ref(), &account.id, &[&person.id]).await;
 
     assert_eq!(conflict(store.accept_invitation(&accepted).await), Conflict::Stale);
     assert_eq!(seen(store.as_ref(), &account.id, &[&person.id]).await, before, "nothing was written");
-    assert!(store.refresh_session(&accepted.session.family_id).await.unwrap().is_none(), "no session");
+    assert!(store.refresh_session(&session_of(&accepted).family_id).await.unwrap().is_none(), "no session");
     let still = store.invitation(&account.id, &new.invitation.id).await.unwrap().expect("kept");
     assert_eq!(still.status, InvitationStatus::Sent, "the invitation was not accepted");
     assert_eq!(store.user(&person.id).await.unwrap(), Some(change.user.clone()), "the password stays");

@@ -12,13 +12,13 @@ use serde_json::json;
 use shared::domain::{
     Account, AccountId, AccountSettings, AuditAction, AuditEvent, AuditTarget, Delivery, Email, EventId,
     Grant, Invitation, InvitationId, InvitationMode, InvitationStatus, Locale, Member, MemberStatus,
-    OneTimeToken, PermissionSet, Phone, Profile, RefreshSession, ResetLink, RoleName, SessionFamilyId,
-    TokenPurpose, User, UserId,
+    OneTimeToken, PermissionSet, Phone, Profile, RefreshSession, ResetLink, RoleName, SessionClient,
+    SessionFamilyId, TokenPurpose, User, UserId,
 };
 use shared::ports::{
     Acceptance, Conflict, EventKey, InvitationQuery, InviteeUser, MemberQuery, MemberRemoval, NamedEvent,
-    NewInvitation, OwnerLinkChange, OwnershipTransfer, Page, PageRequest, ResendAudit, Store, StoreError,
-    UserAfterRemoval,
+    NewInvitation, OwnerLinkChange, OwnershipTransfer, Page, PageRequest, ResendAudit, SignIn, SignsIn, Store,
+    StoreError, UserAfterRemoval,
 };
 use tests::emulators::dynamo_store;
 
@@ -90,6 +90,7 @@ fn user(email: &Email, now: DateTime<Utc>) -> User {
         created_at: now,
         version: 0,
         memberships: Some(1),
+        second_factor: None,
     }
 }
 
@@ -152,6 +153,7 @@ fn invitation(account: &Account, address: &Email, user: InviteeUser, now: DateTi
         last_login_at: None,
         invitation_id: Some(id.clone()),
         pending_until: Some(expires_at),
+        sessions_ended_at: None,
         version: 0,
     };
     let token = OneTimeToken {
@@ -266,6 +268,21 @@ fn session(user: &User, now: DateTime<Utc>) -> RefreshSession {
         token_version: user.token_version,
         created_at: now,
         expires_at: now + Duration::days(30),
+        last_used_at: Some(now),
+        client: SessionClient::default(),
+    }
+}
+
+/// A sign-in starting `session`, stamping `accounts` at `at`, with no second step.
+fn sign_in(session: &RefreshSession, accounts: &[AccountId], at: DateTime<Utc>) -> SignIn {
+    SignIn { session: session.clone(), accounts: accounts.to_vec(), at, second_step: None }
+}
+
+/// The session an acceptance signs in.
+fn session_of(acceptance: &Acceptance) -> &RefreshSession {
+    match &acceptance.signs_in {
+        SignsIn::Session(session) => session,
+        SignsIn::Challenge(_) => panic!("this acceptance waits for a second step"),
     }
 }
 
@@ -289,7 +306,7 @@ fn acceptance_of(invitation: &Invitation, member: &Member, user: &User, now: Dat
             invitation.id.as_str(),
             now,
         )],
-        session: session(&user, now),
+        signs_in: SignsIn::Session(session(&user, now)),
         invitation: invitation.clone().accepted(now),
         member,
         user,

@@ -35,7 +35,7 @@ pub(crate) async fn member_writes_based_on_a_stale_version_fail_and_write_nothin
     let accepted = active_member(store.as_ref(), &account, "raced", now).await;
     let read = accepted.member.clone();
     let blocked = MemberUpdate {
-        member: read.clone().blocked(),
+        member: read.clone().blocked(now),
         event: event(&account.id, AuditAction::MemberBlocked, read.user_id.as_str(), now),
     };
     store.update_member(&blocked).await.expect("the first write of the version read");

@@ -8,7 +8,7 @@ pub(crate) async fn a_refresh_session_rotates_once_per_secret(store: Arc<dyn Sto
     let now = now();
     let Founded { owner, .. } = found_account(store.as_ref(), now).await;
     let first = session(&owner, now);
-    store.record_sign_in(&first, &[], now).await.expect("a chain starts");
+    store.record_sign_in(&sign_in(&first, &[], now)).await.expect("a chain starts");
     assert_eq!(store.refresh_session(&first.family_id).await.unwrap(), Some(first.clone()));
 
     let second = RefreshSession { secret_hash: token_hash(), ..first.clone() };
@@ -31,7 +31,7 @@ pub(crate) async fn signing_in_stamps_the_given_memberships(store: Arc<dyn Store
     store.accept_invitation(&accepted).await.expect("activated");
     let later = now + Duration::minutes(5);
     let chain = session(&accepted.user, later);
-    store.record_sign_in(&chain, std::slice::from_ref(&account.id), later).await.expect("signed in");
+    store.record_sign_in(&sign_in(&chain, std::slice::from_ref(&account.id), later)).await.expect("signed in");
 
     let member = store.member(&account.id, &owner.id).await.unwrap().expect("the owner");
     assert_eq!(member.last_login_at, Some(later));
@@ -44,7 +44,7 @@ pub(crate) async fn signing_in_stamps_the_given_memberships(store: Arc<dyn Store
     let stray = session(&accepted.user, later + Duration::minutes(1));
     let accounts = [account.id.clone(), elsewhere.account.id.clone()];
     assert_eq!(
-        conflict(store.record_sign_in(&stray, &accounts, later + Duration::minutes(1)).await),
+        conflict(store.record_sign_in(&sign_in(&stray, &accounts, later + Duration::minutes(1))).await),
         Conflict::Stale
     );
     assert!(store.refresh_session(&stray.family_id).await.unwrap().is_none(), "no session");

@@ -136,12 +136,12 @@ pub(crate) async fn a_profile_update_raises_every_membership_version(store: Arc<
         assert_eq!(stored, expected);
 
         let blocked = MemberUpdate {
-            member: member.clone().blocked(),
+            member: member.clone().blocked(now),
             event: event(&member.account_id, AuditAction::MemberBlocked, member.user_id.as_str(), now),
         };
         assert_eq!(conflict(store.update_member(&blocked).await), Conflict::Stale, "based on the old copy");
         assert_eq!(store.member(&member.account_id, &member.user_id).await.unwrap(), Some(stored.clone()));
-        let current = MemberUpdate { member: stored.blocked(), ..blocked };
+        let current = MemberUpdate { member: stored.blocked(now), ..blocked };
         store.update_member(&current).await.expect("based on the membership as stored");
     }
     let removal = MemberRemoval {

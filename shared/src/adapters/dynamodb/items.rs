@@ -180,9 +180,15 @@ pub fn session_key(family: &SessionFamilyId) -> Item {
     key(keys::session(family), keys::SESSION)
 }
 
+/// A session, listed in its user's `sessions_of` partition of `ByUser`.
 pub fn session(session: &RefreshSession) -> StoreResult<Item> {
     let mut item = with_record(session_key(&session.family_id), session)?;
     item.insert(keys::EXPIRES_AT.to_owned(), AttributeValue::N(keys::ttl(session.expires_at)));
+    item.insert(keys::BY_USER_PK.to_owned(), s(keys::sessions_of(&session.user_id)));
+    item.insert(
+        keys::BY_USER_SK.to_owned(),
+        s(keys::session_position(session.created_at, &session.family_id)),
+    );
     Ok(item)
 }
 

@@ -91,6 +91,17 @@ pub fn session(family: &SessionFamilyId) -> String {
     format!("SESSION#{family}")
 }
 
+/// The partition of `ByUser` that lists a user's sessions (apart from their memberships, whose
+/// partition is `user`).
+pub fn sessions_of(user: &UserId) -> String {
+    format!("USER#{user}#SESSIONS")
+}
+
+/// Sort key of a session in its user's `sessions_of` partition: oldest first.
+pub fn session_position(created_at: DateTime<Utc>, family: &SessionFamilyId) -> String {
+    format!("SESSION#{}#{family}", sortable(created_at))
+}
+
 /// Nanoseconds since the epoch, zero-padded so that string order is time order.
 fn sortable(at: DateTime<Utc>) -> String {
     format!("{:019}", at.timestamp_nanos_opt().unwrap_or(i64::MAX).max(0))

@@ -21,7 +21,8 @@ use crate::ports::{
     API_KEY_USE_RESOLUTION, Acceptance, CallerRecord, Conflict, DeliveryReport, EventKey, InvitationQuery,
     InviteeUser, Login, MemberQuery, MemberRemoval, MemberUpdate, NamedEvent, NewInvitation, OwnerLinkChange,
     OwnershipTransfer, Page, PageRequest, PasswordChange, ProfileUpdate, RateDecision, RateWindow,
-    Redemption, Resend, ResendAudit, Store, StoreError, StoreResult, UserAfterRemoval, Withdrawal,
+    Redemption, Resend, ResendAudit, SignIn, SignsIn, Store, StoreError, StoreResult, UserAfterRemoval,
+    Withdrawal,
 };
 
 /// The invitation is still `sent` with its link, and SES's reports on it are as `invitation`
@@ -345,7 +346,10 @@ impl Store for DynamoStore {
             let claim = items::claim(keys::phone(phone), &acceptance.user.id);
             writes.put(claim, Some(free_or_held_by(&acceptance.user.id, Conflict::PhoneTaken)));
         }
-        writes.put(items::session(&acceptance.session)?, None);
+        match &acceptance.signs_in {
+            SignsIn::Session(session) => writes.put(items::session(session)?, None),
+            SignsIn::Challenge(challenge) => writes.put(items::token(challenge)?, None),
+        };
         for event in &acceptance.events {
             writes.put(items::event(event)?, None);
         }
@@ -384,21 +388,45 @@ impl Store for DynamoStore {
         self.login_of(user).await
     }
 
-    /// One transaction, so at most 99 memberships (DynamoDB's limit is 100 items).
-    async fn record_sign_in(
-        &self,
-        session: &RefreshSession,
-        accounts: &[AccountId],
-        at: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    /// One transaction, so at most 97 memberships (DynamoDB's limit is 100 items).
+    async fn record_sign_in(&self, sign_in: &SignIn) -> StoreResult<()> {
         let mut writes = Writes::default();
-        for account in accounts {
-            let stamp = set(&[("last_login_at", items::value(&at)?)], &[]);
+        let session = &sign_in.session;
+        for account in &sign_in.accounts {
+            let stamp = set(&[("last_login_at", items::value(&sign_in.at)?)], &[]);
             let key = items::key(keys::account(account), keys::member(&session.user_id));
             writes.update(key, stamp, Some(Condition::present(Conflict::Stale)));
         }
+        if let Some(spent) = &sign_in.second_step {
+            user_writes(&mut writes, &spent.user)?;
+            writes.delete(items::token_key(&spent.challenge_hash), Some(Condition::present(Conflict::Stale)));
+        }
         writes.put(items::session(session)?, None);
         self.send(writes).await
+    }
+
+    async fn issue_challenge(&self, challenge: &OneTimeToken) -> StoreResult<()> {
+        let mut writes = Writes::default();
+        writes.put(items::token(challenge)?, None);
+        self.send(writes).await
+    }
+
+    async fn challenge(&self, hash: &str) -> StoreResult<Option<OneTimeToken>> {
+        let token: Option<OneTimeToken> = self.get_record(items::token_key(hash)).await?;
+        Ok(token.filter(|t| t.purpose == TokenPurpose::SecondStep))
+    }
+
+    async fn sessions_of(&self, user: &UserId) -> StoreResult<Vec<RefreshSession>> {
+        let found = self
+            .index_partition(
+                keys::BY_USER,
+                "ByUserPK = :sessions",
+                HashMap::from([(":sessions".to_owned(), s(keys::sessions_of(user)))]),
+            )
+            .await?;
+        let mut sessions = found.iter().map(items::record).collect::<StoreResult<Vec<RefreshSession>>>()?;
+        sessions.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        Ok(sessions)
     }
 
     async fn refresh_session(&self, family: &SessionFamilyId) -> StoreResult<Option<RefreshSession>> {
@@ -421,11 +449,29 @@ impl Store for DynamoStore {
         self.send(writes).await
     }
 
-    async fn caller(&self, account: &AccountId, user: &UserId) -> StoreResult<Option<CallerRecord>> {
+    /// A transaction per hundred sessions.
+    async fn end_sessions(&self, families: &[SessionFamilyId]) -> StoreResult<()> {
+        for chunk in families.chunks(100) {
+            let mut writes = Writes::default();
+            for family in chunk {
+                writes.delete(items::session_key(family), None);
+            }
+            self.send(writes).await?;
+        }
+        Ok(())
+    }
+
+    async fn caller(
+        &self,
+        account: &AccountId,
+        user: &UserId,
+        session: &SessionFamilyId,
+    ) -> StoreResult<Option<CallerRecord>> {
         let keys = [
             items::account_key(account),
             items::user_key(user),
             items::key(keys::account(account), keys::member(user)),
+            items::session_key(session),
         ];
         let found = self.batch_get(keys.to_vec()).await?;
         let (Some(account), Some(user), Some(member)) =
@@ -437,6 +483,7 @@ impl Store for DynamoStore {
             account: items::record(account)?,
             user: items::record(user)?,
             member: items::record(member)?,
+            session: find(&found, &keys[3]).map(items::record).transpose()?,
         }))
     }
 
@@ -446,6 +493,15 @@ impl Store for DynamoStore {
 
     async fn user(&self, user: &UserId) -> StoreResult<Option<User>> {
         self.get_record(items::user_key(user)).await
+    }
+
+    async fn save_user(&self, user: &User, events: &[AuditEvent]) -> StoreResult<()> {
+        let mut writes = Writes::default();
+        user_writes(&mut writes, user)?;
+        for event in events {
+            writes.put(items::event(event)?, None);
+        }
+        self.send(writes).await
     }
 
     async fn update_member(&self, update: &MemberUpdate) -> StoreResult<()> {
@@ -491,6 +547,9 @@ impl Store for DynamoStore {
     async fn change_password(&self, change: &PasswordChange) -> StoreResult<()> {
         let mut writes = Writes::default();
         user_writes(&mut writes, &change.user)?;
+        if let Some(kept) = &change.kept_session {
+            writes.put(items::session(kept)?, Some(Condition::present(Conflict::Stale)));
+        }
         for hash in &change.spent_links {
             writes.delete(items::token_key(hash), None);
         }

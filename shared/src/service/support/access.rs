@@ -9,7 +9,7 @@ use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
-use crate::domain::UserId;
+use crate::domain::{SessionFamilyId, UserId};
 use crate::service::support::failure::InternalError;
 
 /// Lifetime of an access token, in seconds (API: `expires_in: 900`).
@@ -25,6 +25,13 @@ struct Claims {
     exp: i64,
     /// The user's token version when issued.
     tv: u32,
+    /// The session (refresh-token chain) the token was issued in: it works while that does.
+    sid: String,
+    /// When a second step (a TOTP or recovery code) last passed in this token's issuance:
+    /// the sign-in itself or a step-up. Sensitive actions ask for one at most
+    /// `STEP_UP_SECONDS` old.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mfa: Option<i64>,
 }
 
 /// The token of an `Authorization: Bearer <token>` header value (the scheme in any case); `None`
@@ -39,6 +46,18 @@ pub fn bearer_token(authorization: &str) -> Option<&str> {
 pub struct Principal {
     pub user_id: UserId,
     pub token_version: u32,
+    pub session: SessionFamilyId,
+    /// When a second step last passed for this token (`Claims::mfa`).
+    pub second_step_at: Option<DateTime<Utc>>,
+}
+
+/// What an access token is issued for: whose, in which session, with which second step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grantee<'a> {
+    pub user: &'a UserId,
+    pub token_version: u32,
+    pub session: &'a SessionFamilyId,
+    pub second_step_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -179,12 +198,7 @@ impl AccessTokens {
 
     /// A signed access token; an `InternalError` in a verify-only instance (a function
     /// configured without the signing key was asked to mint).
-    pub fn issue(
-        &self,
-        user: &UserId,
-        token_version: u32,
-        now: DateTime<Utc>,
-    ) -> Result<String, InternalError> {
+    pub fn issue(&self, grantee: &Grantee<'_>, now: DateTime<Utc>) -> Result<String, InternalError> {
         let encoding = self
             .encoding
             .as_ref()
@@ -192,10 +206,12 @@ impl AccessTokens {
         let claims = Claims {
             iss: self.issuer.clone(),
             aud: AUDIENCE.to_owned(),
-            sub: user.to_string(),
+            sub: grantee.user.to_string(),
             iat: now.timestamp(),
             exp: now.timestamp() + ACCESS_TOKEN_SECONDS,
-            tv: token_version,
+            tv: grantee.token_version,
+            sid: grantee.session.to_string(),
+            mfa: grantee.second_step_at.map(|at| at.timestamp()),
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());
@@ -213,7 +229,12 @@ impl AccessTokens {
         if claims.exp <= now.timestamp() {
             return None;
         }
-        Some(Principal { user_id: UserId::parse(&claims.sub)?, token_version: claims.tv })
+        Some(Principal {
+            user_id: UserId::parse(&claims.sub)?,
+            token_version: claims.tv,
+            session: SessionFamilyId::parse(&claims.sid)?,
+            second_step_at: claims.mfa.and_then(|at| DateTime::from_timestamp(at, 0)),
+        })
     }
 
     /// `GET /.well-known/jwks.json`.
@@ -229,13 +250,24 @@ mod tests {
     use super::*;
     use chrono::Duration;
 
+    fn issued(tokens: &AccessTokens, user: &UserId, version: u32, now: DateTime<Utc>) -> String {
+        let session = SessionFamilyId::generate();
+        let grantee = Grantee { user, token_version: version, session: &session, second_step_at: None };
+        tokens.issue(&grantee, now).unwrap()
+    }
+
     #[test]
-    fn a_token_verifies_until_it_expires() {
+    fn a_token_verifies_until_it_expires_and_names_its_session_and_second_step() {
         let tokens = AccessTokens::generate("http://127.0.0.1:3000");
         let user = UserId::generate();
-        let now = Utc::now();
-        let token = tokens.issue(&user, 3, now).unwrap();
-        assert_eq!(tokens.verify(&token, now), Some(Principal { user_id: user, token_version: 3 }));
+        let session = SessionFamilyId::generate();
+        let now = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap();
+        let grantee = Grantee { user: &user, token_version: 3, session: &session, second_step_at: Some(now) };
+        let token = tokens.issue(&grantee, now).unwrap();
+        assert_eq!(
+            tokens.verify(&token, now),
+            Some(Principal { user_id: user, token_version: 3, session, second_step_at: Some(now) })
+        );
         assert_eq!(tokens.verify(&token, now + Duration::seconds(ACCESS_TOKEN_SECONDS)), None);
     }
 
@@ -247,12 +279,12 @@ mod tests {
         let other_issuer =
             AccessTokens::from_pem(&AccessTokens::generate_pem(), "https://b.example").unwrap();
         let user = UserId::generate();
-        assert_eq!(ours.verify(&theirs.issue(&user, 0, now).unwrap(), now), None);
+        assert_eq!(ours.verify(&issued(&theirs, &user, 0, now), now), None);
         assert_eq!(
-            other_issuer.verify(&other_issuer.issue(&user, 0, now).unwrap(), now).map(|p| p.token_version),
+            other_issuer.verify(&issued(&other_issuer, &user, 0, now), now).map(|p| p.token_version),
             Some(0)
         );
-        let mut forged = ours.issue(&user, 0, now).unwrap();
+        let mut forged = issued(&ours, &user, 0, now);
         forged.replace_range(forged.len() - 4.., "AAAA");
         assert_eq!(ours.verify(&forged, now), None);
         let unsigned = format!(
@@ -287,11 +319,13 @@ mod tests {
         let signer = AccessTokens::from_pem(RFC8032_PRIVATE_PEM, "https://a.example").unwrap();
         let verifier = AccessTokens::verifier_from_pem(RFC8032_PUBLIC_PEM, "https://a.example").unwrap();
         assert!(signer.can_issue() && !verifier.can_issue());
-        let token = signer.issue(&user, 7, now).unwrap();
-        assert_eq!(verifier.verify(&token, now), Some(Principal { user_id: user.clone(), token_version: 7 }));
+        let token = issued(&signer, &user, 7, now);
+        assert_eq!(verifier.verify(&token, now).map(|p| (p.user_id, p.token_version)), Some((user.clone(), 7)));
         assert_eq!(verifier.jwks(), signer.jwks());
         assert_eq!(verifier.jwks()["keys"][0]["x"], "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo");
-        let refused = verifier.issue(&user, 7, now).unwrap_err();
+        let session = SessionFamilyId::generate();
+        let grantee = Grantee { user: &user, token_version: 7, session: &session, second_step_at: None };
+        let refused = verifier.issue(&grantee, now).unwrap_err();
         assert!(
             std::error::Error::source(&refused)
                 .is_some_and(|e| e.to_string() == "this function holds no signing key"),

@@ -38,6 +38,10 @@ pub struct RateLimits {
     pub owner_recovery_per_account: Limit,
     /// Uses of one API key, at the authorizer and `POST /v1/authorize` together.
     pub api_key_uses: Limit,
+    /// Second-step codes tried for one person (sign-in, step-up, enrollment, turning it off):
+    /// with three codes valid at a time, ten tries in 15 minutes guess one in about 33,000
+    /// windows.
+    pub second_step_per_user: Limit,
 }
 
 impl Default for RateLimits {
@@ -52,6 +56,7 @@ impl Default for RateLimits {
             invite_per_member: limit(300, 3600),
             owner_recovery_per_account: limit(10, 86_400),
             api_key_uses: limit(600, 60),
+            second_step_per_user: limit(10, 900),
         }
     }
 }
@@ -72,7 +77,7 @@ pub enum InvalidRateLimit {
 impl RateLimits {
     /// Each limit with its name in `RATE_LIMITS`. The destructuring makes a new field a compile
     /// error here until it has a name.
-    fn named(&mut self) -> [(&'static str, &mut Limit); 8] {
+    fn named(&mut self) -> [(&'static str, &mut Limit); 9] {
         let Self {
             sign_in_per_email_and_client,
             sign_in_per_client,
@@ -82,6 +87,7 @@ impl RateLimits {
             invite_per_member,
             owner_recovery_per_account,
             api_key_uses,
+            second_step_per_user,
         } = self;
         [
             ("sign_in_per_email_and_client", sign_in_per_email_and_client),
@@ -92,11 +98,12 @@ impl RateLimits {
             ("invite_per_member", invite_per_member),
             ("owner_recovery_per_account", owner_recovery_per_account),
             ("api_key_uses", api_key_uses),
+            ("second_step_per_user", second_step_per_user),
         ]
     }
 
     /// The names `RATE_LIMITS` knows, in the order of the fields.
-    fn names() -> [&'static str; 8] {
+    fn names() -> [&'static str; 9] {
         RateLimits::default().named().map(|(name, _)| name)
     }
 

@@ -16,6 +16,7 @@ pub enum MailKind {
     OwnershipTransferredNewOwner,
     OwnershipTransferredFormerOwner,
     InvitationUndelivered,
+    SecondFactorReset,
 }
 
 impl MailKind {
@@ -29,6 +30,7 @@ impl MailKind {
             Self::OwnershipTransferredNewOwner => "ownership_transferred_new_owner",
             Self::OwnershipTransferredFormerOwner => "ownership_transferred_former_owner",
             Self::InvitationUndelivered => "invitation_undelivered",
+            Self::SecondFactorReset => "second_factor_reset",
         }
     }
 }
@@ -121,6 +123,7 @@ mod tests {
                 MailKind::OwnershipTransferredNewOwner,
                 MailKind::OwnershipTransferredFormerOwner,
                 MailKind::InvitationUndelivered,
+                MailKind::SecondFactorReset,
             ] {
                 let mail = templates.render(
                     kind,

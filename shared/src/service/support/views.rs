@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::{
-    Account, AccountSettings, Delivery, Invitation, InvitationStatus, Locale, Member, MemberStatus,
+    Account, AccountSettings, Delivery, Invitation, InvitationStatus, Locale, Member, MemberStatus, MfaPolicy,
     PermissionSet, Preset, RoleName, User,
 };
 use crate::ports::Membership;
@@ -17,11 +17,13 @@ pub struct AccountView {
     pub locale: Locale,
     pub owner_id: String,
     pub settings: AccountSettings,
+    /// The two-step policy in force: the preset's, or the account's own when it raised it.
+    pub mfa: MfaPolicy,
     pub created_at: DateTime<Utc>,
 }
 
-impl From<&Account> for AccountView {
-    fn from(a: &Account) -> Self {
+impl AccountView {
+    pub fn new(a: &Account, preset: &Preset) -> Self {
         Self {
             id: a.id.to_string(),
             name: a.name.clone(),
@@ -29,6 +31,7 @@ impl From<&Account> for AccountView {
             locale: a.locale,
             owner_id: a.owner_id.to_string(),
             settings: a.settings.clone(),
+            mfa: a.settings.mfa_policy(preset),
             created_at: a.created_at,
         }
     }
@@ -161,7 +164,28 @@ pub struct MeView {
     pub last_name: Option<String>,
     pub phone: Option<String>,
     pub locale: Option<Locale>,
+    pub mfa: MfaStatusView,
     pub memberships: Vec<MembershipView>,
+}
+
+/// The person's two-step verification as they see it.
+#[derive(Debug, Serialize)]
+pub struct MfaStatusView {
+    pub enabled: bool,
+    /// Recovery codes not used yet; `0` while it is off.
+    pub recovery_codes_left: usize,
+}
+
+/// One of the caller's sessions (`GET /v1/me/sessions`).
+#[derive(Debug, Serialize)]
+pub struct SessionInfoView {
+    pub id: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// Whether it is the session the request was made in.
+    pub current: bool,
 }
 
 impl MeView {
@@ -173,6 +197,14 @@ impl MeView {
             last_name: user.last_name.clone(),
             phone: user.phone.as_ref().map(|p| p.to_string()),
             locale: user.locale,
+            mfa: MfaStatusView {
+                enabled: user.has_second_factor(),
+                recovery_codes_left: user
+                    .second_factor
+                    .as_ref()
+                    .filter(|f| f.is_on())
+                    .map_or(0, |f| f.recovery_hashes.len()),
+            },
             memberships,
         }
     }
