@@ -244,7 +244,8 @@ impl Config {
             None => self.store::<SCOPE>().await?,
         };
         let events = memory.map(DevEvents::new);
-        let vault: Arc<dyn Vault> = if const { effects(SCOPE).seals } { self.vault()? } else { Arc::new(NoVault) };
+        let vault: Arc<dyn Vault> =
+            if const { effects(SCOPE).seals } { self.vault()? } else { Arc::new(NoVault) };
         let ports = Ports { store, mailer, clock: shared_clock, rng: Arc::new(OsRng), vault };
         self.assemble(ports, dev.then_some(DevTools { outbox, clock, events }))
     }
@@ -298,10 +299,15 @@ impl Config {
             return Ok(Arc::new(KmsVault::new(builder, key_id)));
         }
         match var("MFA_LOCAL_KEY") {
-            Some(key) => LocalVault::from_base64(&key, Box::new(OsRng)).map(|v| Arc::new(v) as Arc<dyn Vault>).ok_or(
-                ConfigError::Invalid { name: "MFA_LOCAL_KEY", reason: "use 32 random bytes, base64-encoded".into() },
-            ),
-            None if self.deployment == Deployment::DevServer => Ok(Arc::new(LocalVault::generate(Box::new(OsRng)))),
+            Some(key) => LocalVault::from_base64(&key, Box::new(OsRng))
+                .map(|v| Arc::new(v) as Arc<dyn Vault>)
+                .ok_or(ConfigError::Invalid {
+                    name: "MFA_LOCAL_KEY",
+                    reason: "use 32 random bytes, base64-encoded".into(),
+                }),
+            None if self.deployment == Deployment::DevServer => {
+                Ok(Arc::new(LocalVault::generate(Box::new(OsRng))))
+            }
             None => Err(ConfigError::Missing("MFA_KMS_KEY_ID")),
         }
     }

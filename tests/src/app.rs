@@ -5,6 +5,8 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 use shared::config::{Config, Deployment, MailerChoice, StoreChoice};
+use shared::domain::TotpSecret;
+use shared::domain::totp::{DIGITS, step_at};
 use shared::http::Api;
 
 /// A password that satisfies every preset's policy.
@@ -19,6 +21,9 @@ pub struct TestApp {
     /// Phone numbers handed out by `activate`, unique within the app.
     phones: std::sync::atomic::AtomicU32,
     mailbox: Mailbox,
+    /// The authenticator apps of the people `enroll` enrolled, by email: their secret and the
+    /// last step whose code was used.
+    apps: std::sync::Mutex<std::collections::HashMap<String, (TotpSecret, u64)>>,
 }
 
 /// Where the app's mail can be read back.
@@ -128,7 +133,8 @@ async fn assemble_on(
     let (listener, config) = prepare(adjust).await;
     let clock = Arc::new(shared::adapters::system::AdjustableClock::default());
     let rng = Arc::new(shared::adapters::system::OsRng);
-    let vault = Arc::new(shared::adapters::vault::LocalVault::generate(Box::new(shared::adapters::system::OsRng)));
+    let vault =
+        Arc::new(shared::adapters::vault::LocalVault::generate(Box::new(shared::adapters::system::OsRng)));
     let ports = shared::service::Ports { store, mailer, clock: clock.clone(), rng, vault };
     let dev = shared::http::DevTools { outbox: None, clock, events };
     let api = Arc::new(config.assemble(ports, Some(dev)).expect("the app builds"));
@@ -158,6 +164,7 @@ fn serve(listener: tokio::net::TcpListener, config: Config, api: Arc<Api>, mailb
         http: reqwest::Client::new(),
         phones: Default::default(),
         mailbox,
+        apps: Default::default(),
     }
 }
 
@@ -318,17 +325,82 @@ impl TestApp {
         self.post("/v1/sessions", json!({ "email": email, "password": password })).await
     }
 
+    /// Signs in, answering the second step with the person's app when sign-in asks for one.
+    pub async fn signed_in(&self, email: &str, password: &str) -> Reply {
+        let first = self.sign_in(email, password).await;
+        if first.status != 202 {
+            return first;
+        }
+        let code = self.code_of(email).await;
+        self.post("/v1/sessions/mfa", json!({ "challenge": first.str("challenge"), "code": code })).await
+    }
+
+    /// Turns two-step verification on for the holder of `token`, their app's codes made from
+    /// the secret and the app's clock; answers the token stepped up (a sensitive action needs
+    /// no code for five minutes) and the recovery codes.
+    pub async fn enroll(&self, token: &str) -> (String, Vec<String>) {
+        let email = self.get_as(token, "/v1/me").await.str("email");
+        let started = self.post_as(token, "/v1/me/mfa/totp", json!({})).await;
+        assert_eq!(started.status, 200, "enrolling {email}: {}", started.body);
+        let secret = TotpSecret::from_base32(&started.str("secret")).expect("a base32 secret");
+        self.apps.lock().expect("not poisoned").insert(email.clone(), (secret, 0));
+        let code = self.code_of(&email).await;
+        let confirmed = self.post_as(token, "/v1/me/mfa/totp/confirm", json!({ "code": code })).await;
+        assert_eq!(confirmed.status, 200, "confirming {email}: {}", confirmed.body);
+        let codes = confirmed.body["recovery_codes"]
+            .as_array()
+            .expect("recovery codes")
+            .iter()
+            .map(|c| c.as_str().expect("a code").to_owned())
+            .collect();
+        (self.stepped_up(token, &email).await, codes)
+    }
+
+    /// A fresh access token of `token`'s session carrying a second step passed now.
+    pub async fn stepped_up(&self, token: &str, email: &str) -> String {
+        let code = self.code_of(email).await;
+        let stepped = self.post_as(token, "/v1/sessions/step-up", json!({ "code": code })).await;
+        assert_eq!(stepped.status, 200, "stepping up {email}: {}", stepped.body);
+        stepped.str("access_token")
+    }
+
+    /// The code `email`'s app shows for the first step not used yet that is accepted now (the
+    /// current one, or one either side); when every such step was used, the app's clock moves
+    /// on a step first, as a person waits for the next code.
+    pub async fn code_of(&self, email: &str) -> String {
+        loop {
+            let now = self.api.app.ports.clock.now();
+            let current = step_at(now);
+            let mut apps = self.apps.lock().expect("not poisoned");
+            let (secret, last) = apps.get_mut(email).unwrap_or_else(|| panic!("{email} enrolled no app"));
+            if let Some(step) = (current - 1..=current + 1).find(|step| *step > *last) {
+                *last = step;
+                return secret.code_at_step(step, DIGITS);
+            }
+            drop(apps);
+            self.advance_clock(30).await;
+        }
+    }
+
+    /// The token after the person enrolled when the account asks for it (amazon-seller's
+    /// policy is `required`: a member without a second step can do nothing there).
+    pub async fn ready(&self, token: String, account_id: &str) -> String {
+        let account = self.get_as(&token, &format!("/v1/accounts/{account_id}")).await;
+        match account.code() {
+            "mfa_enrollment_required" => self.enroll(&token).await.0,
+            _ => token,
+        }
+    }
+
     /// Creates an account under `preset` and activates its owner from the emailed link.
     pub async fn owner(&self, preset: &str, email: &str) -> Owner {
         let created = self.create_account(preset, email).await;
         assert_eq!(created.status, 201, "{}", created.body);
         let session = self.activate(&self.link_token(email).await).await;
         assert_eq!(session.status, 200, "{}", session.body);
-        Owner {
-            account_id: created.body["account"]["id"].as_str().expect("id").to_owned(),
-            email: email.to_owned(),
-            token: session.str("access_token"),
-        }
+        let account_id = created.body["account"]["id"].as_str().expect("id").to_owned();
+        let token = self.ready(session.str("access_token"), &account_id).await;
+        Owner { account_id, email: email.to_owned(), token }
     }
 
     /// Invites `email` into the owner's account and has them activate; returns their access token.
@@ -345,12 +417,12 @@ impl TestApp {
         assert_eq!(invited.status, 201, "{}", invited.body);
         let session = self.activate(&self.link_token(email).await).await;
         assert_eq!(session.status, 200, "{}", session.body);
-        session.str("access_token")
+        self.ready(session.str("access_token"), &owner.account_id).await
     }
 
     /// The owner with a fresh access token, as after moving the clock past the old one's 15 minutes.
     pub async fn signed_in_again(&self, owner: Owner) -> Owner {
-        let session = self.sign_in(&owner.email, PASSWORD).await;
+        let session = self.signed_in(&owner.email, PASSWORD).await;
         assert_eq!(session.status, 200, "{}", session.body);
         Owner { token: session.str("access_token"), ..owner }
     }

@@ -210,7 +210,7 @@ async fn join(
     let session = app.accept(&app.link_token(email).await, PASSWORD).await;
     assert_eq!(session.status, 200, "{preset}: {email} accepts: {}", session.body);
     Joined {
-        token: session.str("access_token"),
+        token: app.ready(session.str("access_token"), &owner.account_id).await,
         user_id: session.str("user_id"),
         invitation_id: invited.str("id"),
     }
@@ -281,6 +281,9 @@ const FORBIDDEN: (u16, &str) = (403, "forbidden");
 const NOT_FOUND: (u16, &str) = (404, "not_found");
 const BAD_PASSWORD: (u16, &str) = (401, "invalid_credentials");
 const UNAUTHENTICATED: (u16, &str) = (401, "unauthenticated");
+const NO_CONTENT: (u16, &str) = (204, "");
+const WRONG_CODE: (u16, &str) = (400, "invalid_mfa_code");
+const MFA_OFF: (u16, &str) = (409, "mfa_not_enabled");
 
 async fn authorization_matrix(preset: &'static str) {
     let app = spawn_app().await;
@@ -577,6 +580,22 @@ fn table(
         true,
     ));
     rows.push(build(
+        "end an unknown member's sessions",
+        Method::POST,
+        "/v1/accounts/{account_id}/members/{user_id}/sessions/revoke",
+        &mut |_, _: &Caller| (format!("{account}/members/{}/sessions/revoke", random_id()), None),
+        &needs("users:write", NOT_FOUND),
+        true,
+    ));
+    rows.push(build(
+        "reset an unknown member's two-step verification",
+        Method::DELETE,
+        "/v1/accounts/{account_id}/members/{user_id}/mfa",
+        &mut |_, _: &Caller| (format!("{account}/members/{}/mfa", random_id()), None),
+        &|c: &Caller| if c.is_owner { NOT_FOUND } else { FORBIDDEN },
+        true,
+    ));
+    rows.push(build(
         "create an API key with a permission one holds",
         Method::POST,
         "/v1/accounts/{account_id}/api-keys",
@@ -705,6 +724,67 @@ fn table(
             Some(json!({"current_password": "not my password at all 42", "new_password": "Another-Long-Passphrase-77"})),
         ),
         &|_: &Caller| BAD_PASSWORD,
+        false,
+    ));
+    // Two-step verification and sessions are each person's own: the same answer for everyone.
+    rows.push(build(
+        "list my sessions",
+        Method::GET,
+        "/v1/me/sessions",
+        &mut same("/v1/me/sessions".into(), None),
+        &member_any,
+        false,
+    ));
+    rows.push(build(
+        "end an unknown session of mine",
+        Method::DELETE,
+        "/v1/me/sessions/{session_id}",
+        &mut |_, _: &Caller| (format!("/v1/me/sessions/{}", random_id()), None),
+        &|_: &Caller| NOT_FOUND,
+        false,
+    ));
+    rows.push(build(
+        "sign out everywhere else",
+        Method::POST,
+        "/v1/me/sessions/revoke-others",
+        &mut same("/v1/me/sessions/revoke-others".into(), None),
+        &|_: &Caller| NO_CONTENT,
+        false,
+    ));
+    let enrolled = preset == "amazon-seller";
+    rows.push(build(
+        "step up with a code that is no code",
+        Method::POST,
+        "/v1/sessions/step-up",
+        &mut same("/v1/sessions/step-up".into(), Some(json!({"code": "not a code"}))),
+        &move |_: &Caller| if enrolled { WRONG_CODE } else { MFA_OFF },
+        false,
+    ));
+    rows.push(build(
+        "start enrolling an app",
+        Method::POST,
+        "/v1/me/mfa/totp",
+        &mut same("/v1/me/mfa/totp".into(), None),
+        &move |_: &Caller| if enrolled { (409, "mfa_already_enabled") } else { OK },
+        false,
+    ));
+    rows.push(build(
+        "confirm the enrollment with a code that is no code",
+        Method::POST,
+        "/v1/me/mfa/totp/confirm",
+        &mut same("/v1/me/mfa/totp/confirm".into(), Some(json!({"code": "not a code"}))),
+        &move |_: &Caller| if enrolled { (409, "mfa_already_enabled") } else { WRONG_CODE },
+        false,
+    ));
+    rows.push(build(
+        "turn two-step verification off with a wrong password",
+        Method::POST,
+        "/v1/me/mfa/totp/disable",
+        &mut same(
+            "/v1/me/mfa/totp/disable".into(),
+            Some(json!({"password": "not my password at all 42", "code": "123456"})),
+        ),
+        &move |_: &Caller| if enrolled { BAD_PASSWORD } else { MFA_OFF },
         false,
     ));
     rows

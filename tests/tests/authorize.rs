@@ -110,7 +110,7 @@ async fn join(
     assert_eq!(invited.status, 201, "{}: inviting {email}: {}", preset.id, invited.body);
     let session = app.activate(&app.link_token(email).await).await;
     assert_eq!(session.status, 200, "{}: {email} activates: {}", preset.id, session.body);
-    session.str("access_token")
+    app.ready(session.str("access_token"), &owner.account_id).await
 }
 
 /// The grants to try in a preset: each of its roles alone, and its last two roles together; a
@@ -305,7 +305,7 @@ async fn another_accounts_id_is_not_found_and_tells_nothing_about_it(app: TestAp
     assert_eq!((theirs.status, theirs.body["allowed"].clone()), (200, json!(true)), "{}", theirs.body);
 }
 
-async fn a_blocked_member_is_refused_and_allowed_again_on_the_call_after_the_unblock(app: TestApp) {
+async fn a_blocked_member_is_refused_and_allowed_again_once_signed_in_after_the_unblock(app: TestApp) {
     // Given an editor who may write orders
     let owner = app.owner("standard", "owner@authz-block.example").await;
     let editor = app.member(&owner, "editor@authz-block.example", &["editor"], &[]).await;
@@ -325,10 +325,14 @@ async fn a_blocked_member_is_refused_and_allowed_again_on_the_call_after_the_unb
         assert!(refused.body.get("member").is_none(), "{}", refused.body);
     }
 
-    // When the owner unblocks them, then the very next call with the same token is allowed
+    // When the owner unblocks them, then the block ended the session that token was issued in,
+    // and a new sign-in is allowed at once
     let unblocked = app.post_as(&owner.token, &format!("{member}/unblock"), json!({})).await;
     assert_eq!(unblocked.status, 200, "{}", unblocked.body);
-    let after = authorize(&app, &editor, &owner.account_id, &["orders:write"]).await;
+    let old = authorize(&app, &editor, &owner.account_id, &["orders:write"]).await;
+    assert_unauthenticated(&old, "a token of a session the block ended");
+    let session = app.sign_in("editor@authz-block.example", PASSWORD).await;
+    let after = authorize(&app, &session.str("access_token"), &owner.account_id, &["orders:write"]).await;
     assert_eq!((after.status, after.body["allowed"].clone()), (200, json!(true)), "{}", after.body);
 }
 
@@ -421,10 +425,11 @@ fn with_claim(token: &str, claim: &str, value: Value) -> String {
 }
 
 async fn a_token_revoked_by_a_password_change_is_unauthenticated(app: TestApp) {
-    // Given an editor signed in
+    // Given an editor signed in twice: on this device and on another
     let owner = app.owner("standard", "owner@authz-password.example").await;
     let editor = app.member(&owner, "editor@authz-password.example", &["editor"], &[]).await;
     assert_eq!(authorize(&app, &editor, &owner.account_id, &[]).await.status, 200);
+    let elsewhere = app.sign_in("editor@authz-password.example", PASSWORD).await;
 
     // When they change their password
     let new_password = "Another-Long-Passphrase-77";
@@ -435,10 +440,21 @@ async fn a_token_revoked_by_a_password_change_is_unauthenticated(app: TestApp) {
             json!({"current_password": PASSWORD, "new_password": new_password}),
         )
         .await;
-    assert_eq!(changed.status, 204, "{}", changed.body);
+    assert_eq!(changed.status, 200, "{}", changed.body);
 
-    // Then the token issued before it is unauthenticated, and one issued after is answered
+    // Then the tokens issued before it are unauthenticated, the other device's session has
+    // ended, and this one goes on with the token the change answered
     assert_unauthenticated(&authorize(&app, &editor, &owner.account_id, &["orders:read"]).await, "old token");
+    let other = &elsewhere.str("access_token");
+    assert_unauthenticated(
+        &authorize(&app, other, &owner.account_id, &["orders:read"]).await,
+        "other device",
+    );
+    let refreshed =
+        app.post("/v1/sessions/refresh", json!({"refresh_token": elsewhere.str("refresh_token")})).await;
+    assert_eq!((refreshed.status, refreshed.code()), (401, "invalid_refresh_token"), "{}", refreshed.body);
+    let kept = authorize(&app, &changed.str("access_token"), &owner.account_id, &["orders:read"]).await;
+    assert_eq!((kept.status, kept.body["allowed"].clone()), (200, json!(true)), "{}", kept.body);
     let session = app.sign_in("editor@authz-password.example", new_password).await;
     assert_eq!(session.status, 200, "{}", session.body);
     let fresh = authorize(&app, &session.str("access_token"), &owner.account_id, &["orders:read"]).await;
@@ -623,7 +639,7 @@ tests::scenarios!(
     amazon_seller_owner_and_direct_grants_are_answered_as_the_preset_says,
     joom_owner_and_every_role_are_answered_as_the_preset_says,
     another_accounts_id_is_not_found_and_tells_nothing_about_it,
-    a_blocked_member_is_refused_and_allowed_again_on_the_call_after_the_unblock,
+    a_blocked_member_is_refused_and_allowed_again_once_signed_in_after_the_unblock,
     a_deleted_member_and_one_not_yet_activated_are_not_found,
     a_role_change_and_a_transfer_apply_at_the_next_call,
     a_token_revoked_by_a_password_change_is_unauthenticated,

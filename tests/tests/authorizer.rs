@@ -268,7 +268,11 @@ async fn a_block_reaches_a_warm_container_within_the_staleness_bound(app: TestAp
         )
         .await;
     assert_eq!(unblocked.status, 200, "{}", unblocked.body);
-    assert!(Gate::new(&app, 0).allows("GET", ORDERS, account, &team.finance).await);
+    // The block ended the session the old token was issued in; a new sign-in is let in.
+    let fresh = Gate::new(&app, 0);
+    assert_eq!(fresh.rest_verdict(account, &team.finance).await, "Unauthorized");
+    let signed = app.sign_in("finance@block.example", PASSWORD).await;
+    assert!(fresh.allows("GET", ORDERS, account, &signed.str("access_token")).await);
 }
 
 async fn a_deletion_and_a_role_change_reach_a_warm_container_within_the_bound(app: TestApp) {
@@ -326,8 +330,9 @@ async fn tokens_that_prove_nobody_are_unauthorized(app: TestApp) {
             json!({"current_password": PASSWORD, "new_password": "Another-Horse-Battery-43"}),
         )
         .await;
-    assert_eq!(changed.status, 204, "{}", changed.body);
+    assert_eq!(changed.status, 200, "{}", changed.body);
     assert_eq!(Gate::new(&app, 5).rest_verdict(account, &owners_token).await, "Unauthorized");
+    assert_eq!(Gate::new(&app, 5).rest_verdict(account, &changed.str("access_token")).await, "allow");
 
     app.advance_clock(901).await;
     assert_eq!(gate.rest_verdict(account, &team.finance).await, "Unauthorized", "expired");

@@ -29,6 +29,8 @@ use tests::workspace::{self, declared_keys, deployed_routes, function_crates};
 
 /// Item-level DynamoDB actions a function may have. Never `Scan` (lists query a partition) and
 /// nothing that manages the table. A transaction is authorized by the actions it contains.
+/// What a function that keeps TOTP secrets does with the key that seals them.
+const SEAL_ACTIONS: &[&str] = &["kms:Encrypt", "kms:Decrypt"];
 const READ_ACTIONS: &[&str] = &["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"];
 const WRITE_ACTIONS: &[&str] =
     &["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"];
@@ -515,6 +517,8 @@ fn each_function_may_do_only_what_its_routes_need_on_the_table_and_in_ses() {
     // Functions that send mail, and only those, may call `ses:SendEmail`.
     let mut mailing = functions_serving(|r| r.effects.mails);
     mailing.insert(MAIL_EVENTS.to_owned());
+    // Functions that keep TOTP secrets, and only those, may use the key that seals them.
+    let sealing = functions_serving(|r| r.effects.seals);
     for (name, function) in &functions {
         let routes: Vec<&Route> = deployed_routes().filter(|r| r.function.name() == name).collect();
         if name == PUBLISHER {
@@ -530,7 +534,8 @@ fn each_function_may_do_only_what_its_routes_need_on_the_table_and_in_ses() {
             let allowed = READ_ACTIONS.contains(&action.as_str())
                 || (!read_only && WRITE_ACTIONS.contains(&action.as_str()))
                 || (name == MAIL_EVENTS && action == "sqs:SendMessage")
-                || (action == "ses:SendEmail" && mailing.contains(name));
+                || (action == "ses:SendEmail" && mailing.contains(name))
+                || (SEAL_ACTIONS.contains(&action.as_str()) && sealing.contains(name));
             if !allowed {
                 let why = if read_only && WRITE_ACTIONS.contains(&action.as_str()) {
                     match (name == AUTHORIZER, judges_api_keys(name)) {
@@ -544,6 +549,8 @@ fn each_function_may_do_only_what_its_routes_need_on_the_table_and_in_ses() {
                     }
                 } else if action == "ses:SendEmail" {
                     "none of its routes sends mail"
+                } else if SEAL_ACTIONS.contains(&action.as_str()) {
+                    "none of its routes keeps a secret"
                 } else {
                     "not an action any function needs"
                 };
@@ -553,12 +560,25 @@ fn each_function_may_do_only_what_its_routes_need_on_the_table_and_in_ses() {
         if mailing.contains(name) && !function.actions().contains("ses:SendEmail") {
             differences.push(format!("{name}: sends mail but may not ses:SendEmail"));
         }
+        if sealing.contains(name) {
+            if SEAL_ACTIONS.iter().any(|a| !function.actions().contains(*a)) {
+                differences.push(format!("{name}: keeps TOTP secrets but may not {SEAL_ACTIONS:?}"));
+            }
+            let variables = &function.get("Environment").cloned().unwrap_or_default()["Variables"];
+            if variables["MFA_KMS_KEY_ID"] != serde_json::json!({"Fn::GetAtt": ["SecondFactorKey", "Arn"]}) {
+                differences
+                    .push(format!("{name}: keeps TOTP secrets but MFA_KMS_KEY_ID is not the key's ARN"));
+            }
+        }
         for statement in function.statements() {
             let sid = statement["Sid"].as_str().unwrap_or("(no Sid)");
             let actions = strings(statement.get("Action"));
             let resources = statement.get("Resource").map(Value::to_string).unwrap_or_default();
             if actions.iter().any(|a| a.starts_with("dynamodb:")) && !resources.contains("Table") {
                 differences.push(format!("{name} {sid}: DynamoDB actions on something other than the table"));
+            }
+            if actions.iter().any(|a| a.starts_with("kms:")) && !resources.contains("SecondFactorKey") {
+                differences.push(format!("{name} {sid}: KMS actions on another key than SecondFactorKey"));
             }
             if actions.iter().any(|a| a.starts_with("ses:")) && !resources.contains(":identity/") {
                 differences.push(format!("{name} {sid}: ses:SendEmail must name the sender identity"));
@@ -570,6 +590,15 @@ fn each_function_may_do_only_what_its_routes_need_on_the_table_and_in_ses() {
 
 /// Keys, indexes and TTL must also be `infra/table.json`'s, which the DynamoDB store creates:
 /// `table_definition.rs` checks that.
+#[test]
+fn the_second_factor_key_rotates_and_outlives_the_stack() {
+    let template = template();
+    let key = &template["Resources"]["SecondFactorKey"];
+    assert_eq!(key["Type"], "AWS::KMS::Key");
+    assert_eq!(key["Properties"]["EnableKeyRotation"], true, "{key}");
+    assert_eq!((&key["DeletionPolicy"], &key["UpdateReplacePolicy"]), (&"Retain".into(), &"Retain".into()));
+}
+
 #[test]
 fn the_table_keeps_its_data_and_expires_items_by_ttl() {
     let template = template();

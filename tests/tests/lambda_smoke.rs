@@ -342,10 +342,13 @@ fn the_authorizer_decides_http_api_and_rest_requests_against_the_live_table() {
     let claims = claims(&finance);
     let user = shared::domain::UserId::parse(claims["sub"].as_str().expect("sub")).expect("a user id");
     let version = u32::try_from(claims["tv"].as_u64().expect("tv")).expect("a version");
-    let session = shared::domain::SessionFamilyId::parse(claims["sid"].as_str().expect("sid")).expect("a session");
+    let session =
+        shared::domain::SessionFamilyId::parse(claims["sid"].as_str().expect("sid")).expect("a session");
     let grantee = Grantee { user: &user, token_version: version, session: &session, second_step_at: None };
-    let expired = signer.issue(&grantee, chrono::Utc::now() - chrono::Duration::seconds(901)).expect("a token");
-    let foreign = AccessTokens::generate(PUBLIC_BASE_URL).issue(&grantee, chrono::Utc::now()).expect("a token");
+    let expired =
+        signer.issue(&grantee, chrono::Utc::now() - chrono::Duration::seconds(901)).expect("a token");
+    let foreign =
+        AccessTokens::generate(PUBLIC_BASE_URL).issue(&grantee, chrono::Utc::now()).expect("a token");
     let mut tampered = finance.clone();
     tampered.replace_range(tampered.len() - 6.., "AAAAAA");
     for (what, token) in [("expired", &expired), ("tampered", &tampered), ("foreign", &foreign)] {

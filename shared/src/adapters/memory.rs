@@ -15,8 +15,8 @@ use crate::ports::{
     API_KEY_USE_RESOLUTION, Acceptance, AccountSummary, CallerRecord, Conflict, DeliveryReport, EventKey,
     InvitationQuery, InviteeUser, Login, MemberQuery, MemberRemoval, MemberUpdate, Membership, NamedEvent,
     NewInvitation, OwnerLinkChange, OwnershipTransfer, Page, PageRequest, PasswordChange, ProfileUpdate,
-    RateDecision, RateWindow, Redemption, Resend, ResendAudit, SignIn, SignsIn, Store, StoreError, StoreResult,
-    UserAfterRemoval, Withdrawal,
+    RateDecision, RateWindow, Redemption, Resend, ResendAudit, SignIn, SignsIn, Store, StoreError,
+    StoreResult, UserAfterRemoval, Withdrawal,
 };
 
 #[derive(Default)]

@@ -62,8 +62,10 @@ impl Vault for LocalVault {
         let (nonce, body) = bytes.split_at(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| VaultError::Unopenable)?;
         let mut body = body.to_vec();
-        let plain =
-            self.key.open_in_place(nonce, Aad::from(context), &mut body).map_err(|_| VaultError::Unopenable)?;
+        let plain = self
+            .key
+            .open_in_place(nonce, Aad::from(context), &mut body)
+            .map_err(|_| VaultError::Unopenable)?;
         Ok(plain.to_vec())
     }
 }

@@ -63,6 +63,23 @@ impl TotpSecret {
         out
     }
 
+    /// A secret typed in base32 (case, spaces and padding ignored), as apps and people write it.
+    pub fn from_base32(text: &str) -> Option<Self> {
+        let mut bits: u64 = 0;
+        let mut count = 0;
+        let mut bytes = Vec::new();
+        for c in text.chars().filter(|c| !matches!(c, ' ' | '=')) {
+            let value = BASE32.iter().position(|b| *b as char == c.to_ascii_uppercase())?;
+            bits = (bits << 5) | value as u64;
+            count += 5;
+            if count >= 8 {
+                count -= 8;
+                bytes.push((bits >> count) as u8);
+            }
+        }
+        Some(Self(bytes))
+    }
+
     /// The code of `step` with `digits` digits (RFC 4226's HOTP with the step as counter).
     pub fn code_at_step(&self, step: u64, digits: u32) -> String {
         let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &self.0);
@@ -96,7 +113,8 @@ impl TotpSecret {
 
     /// The `otpauth://` URI an app reads from the QR code: issuer and account as its label.
     pub fn otpauth_uri(&self, issuer: &str, account: &str) -> String {
-        let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20");
+        let encode =
+            |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20");
         format!(
             "otpauth://totp/{}:{}?secret={}&issuer={}&algorithm=SHA1&digits={DIGITS}&period={STEP_SECONDS}",
             encode(issuer),
@@ -208,6 +226,12 @@ mod tests {
         assert_eq!(rfc_secret().base32(), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
         assert_eq!(TotpSecret::from_bytes(b"f".to_vec()).base32(), "MY");
         assert_eq!(TotpSecret::from_bytes(b"foobar".to_vec()).base32(), "MZXW6YTBOI");
+        assert_eq!(
+            TotpSecret::from_base32("mzxw 6ytb oi=="),
+            Some(TotpSecret::from_bytes(b"foobar".to_vec()))
+        );
+        assert_eq!(TotpSecret::from_base32(&rfc_secret().base32()), Some(rfc_secret()));
+        assert_eq!(TotpSecret::from_base32("not base32!"), None);
         assert_eq!(
             rfc_secret().otpauth_uri("Acme Market", "ann@example.com"),
             "otpauth://totp/Acme%20Market:ann%40example.com?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\

@@ -150,7 +150,8 @@ impl User {
         if self.has_second_factor() {
             return Err(SecondFactorRefusal::AlreadyOn);
         }
-        let factor = SecondFactor { sealed_secret, confirmed_at: None, last_step: 0, recovery_hashes: Vec::new() };
+        let factor =
+            SecondFactor { sealed_secret, confirmed_at: None, last_step: 0, recovery_hashes: Vec::new() };
         Ok(Self { second_factor: Some(factor), version: self.version + 1, ..self })
     }
 
@@ -288,7 +289,11 @@ mod tests {
     #[test]
     fn a_code_passes_once_and_never_one_of_an_earlier_step() {
         let person = enrolled(at(0));
-        assert_eq!(person.clone().passed_code(100), Err(SecondFactorRefusal::Replayed), "the confirming code");
+        assert_eq!(
+            person.clone().passed_code(100),
+            Err(SecondFactorRefusal::Replayed),
+            "the confirming code"
+        );
         let passed = person.passed_code(102).unwrap();
         assert_eq!(passed.clone().passed_code(102), Err(SecondFactorRefusal::Replayed));
         assert_eq!(passed.clone().passed_code(101), Err(SecondFactorRefusal::Replayed));

@@ -334,15 +334,19 @@ impl SecondStepBody {
 
 /// The step given: exactly one of `code` and `recovery_code`.
 fn second_step(code: Option<String>, recovery_code: Option<String>) -> Result<SecondStep, BodyError> {
-        match (code, recovery_code) {
-            (Some(code), None) => Ok(SecondStep::Code(code)),
-            (None, Some(code)) => Ok(SecondStep::RecoveryCode(code)),
-            _ => Err(Invalid(
-                FieldError::new("code", "required", "Give the code from your app, or one recovery code: one of them.")
-                    .into(),
+    match (code, recovery_code) {
+        (Some(code), None) => Ok(SecondStep::Code(code)),
+        (None, Some(code)) => Ok(SecondStep::RecoveryCode(code)),
+        _ => Err(Invalid(
+            FieldError::new(
+                "code",
+                "required",
+                "Give the code from your app, or one recovery code: one of them.",
             )
-            .into()),
-        }
+            .into(),
+        )
+        .into()),
+    }
 }
 
 #[derive(Deserialize)]

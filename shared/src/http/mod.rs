@@ -32,10 +32,10 @@ use crate::service::support::failure::{Code, InternalError};
 use crate::service::support::secrets::constant_time_eq;
 
 use body::{
-    AcceptBody, AuthorizeBody, ClockBody, CompleteSignInBody, ConfirmTotpBody, CreateAccountBody, CreateKeyBody,
-    DisableTotpBody, InviteBody, MeBody, PasswordBody, RecoveryBody, RefreshBody, ResendRequest,
-    ResetConfirmBody, ResetRequestBody, RotateKeyBody, SecondStepBody, SetRolesBody, SettingsBody, SignInBody,
-    TokenBody, TransferBody,
+    AcceptBody, AuthorizeBody, ClockBody, CompleteSignInBody, ConfirmTotpBody, CreateAccountBody,
+    CreateKeyBody, DisableTotpBody, InviteBody, MeBody, PasswordBody, RecoveryBody, RefreshBody,
+    ResendRequest, ResetConfirmBody, ResetRequestBody, RotateKeyBody, SecondStepBody, SetRolesBody,
+    SettingsBody, SignInBody, TokenBody, TransferBody,
 };
 use pages::Pages;
 use problem::Reply;
@@ -379,16 +379,19 @@ impl Api {
             }),
             Operation::CompleteSignIn if served!(CompleteSignIn) => respond(async move {
                 let (challenge, step) = call.json::<CompleteSignInBody>()?.step()?;
-                Ok(json(StatusCode::OK, &app.complete_sign_in(&challenge, &step, call.session_client()).await?))
+                Ok(json(
+                    StatusCode::OK,
+                    &app.complete_sign_in(&challenge, &step, call.session_client()).await?,
+                ))
             }),
             Operation::StepUp if served!(StepUp) => respond(async move {
                 let principal = access.principal()?;
                 let step = call.json::<SecondStepBody>()?.step()?;
                 Ok(json(StatusCode::OK, &app.step_up(&principal, &step).await?))
             }),
-            Operation::StartTotp if served!(StartTotp) => respond(async move {
-                Ok(json(StatusCode::OK, &app.start_totp(&access.principal()?).await?))
-            }),
+            Operation::StartTotp if served!(StartTotp) => {
+                respond(async move { Ok(json(StatusCode::OK, &app.start_totp(&access.principal()?).await?)) })
+            }
             Operation::ConfirmTotp if served!(ConfirmTotp) => respond(async move {
                 let principal = access.principal()?;
                 let body: ConfirmTotpBody = call.json()?;
@@ -566,7 +569,8 @@ impl Api {
             Operation::ChangePassword if served!(ChangePassword) => respond(async move {
                 let principal = access.principal()?;
                 let body: PasswordBody = call.json()?;
-                let token = app.change_own_password(&principal, &body.current_password, &body.new_password).await?;
+                let token =
+                    app.change_own_password(&principal, &body.current_password, &body.new_password).await?;
                 Ok(json(StatusCode::OK, &token))
             }),
             Operation::DevCleanup if served!(DevCleanup) => {

@@ -12,11 +12,11 @@ use crate::failure_codes;
 use crate::ports::{Acceptance, AccountSummary, Conflict, Membership, Redemption, SignsIn, StoreError};
 use crate::service::Teamgate;
 use crate::service::invite::role_titles;
+use crate::service::sessions::{Issued, SignedIn};
 use crate::service::support::failure::RateLimited;
 use crate::service::support::failure::store_failed;
 use crate::service::support::failure::{InternalError, Invalid};
 use crate::service::support::secrets::read_link_token;
-use crate::service::sessions::{Issued, SignedIn};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RedeemError {

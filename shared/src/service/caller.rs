@@ -88,8 +88,8 @@ impl Caller<'_> {
     /// `STEP_UP_SECONDS`, unless the account's policy is `off`. A stolen access token alone
     /// then cannot do them.
     pub fn require_recent_second_step(&self, now: DateTime<Utc>) -> Result<(), CallerError> {
-        let asked = self.user.has_second_factor()
-            && self.account.settings.mfa_policy(self.preset) != MfaPolicy::Off;
+        let asked =
+            self.user.has_second_factor() && self.account.settings.mfa_policy(self.preset) != MfaPolicy::Off;
         let recent = self.second_step_at.is_some_and(|at| now - at <= Duration::seconds(STEP_UP_SECONDS));
         if asked && !recent { Err(CallerError::StepUpRequired) } else { Ok(()) }
     }
@@ -195,19 +195,24 @@ impl Teamgate {
             .await
             .map_err(store_failed("caller"))?
             .ok_or(CallerError::NotFound)?;
-        let session_works = record.session.as_ref().is_some_and(|session| {
-            session_admits(session, principal) && record.member.admits_session(session.created_at)
-        });
-        if record.user.token_version != principal.token_version || !session_works {
+        let session = record.session.as_ref().filter(|session| session_admits(session, principal));
+        let Some(session) = session.filter(|_| record.user.token_version == principal.token_version) else {
             return Err(CallerError::Unauthenticated);
-        }
+        };
         match record.member.status {
             MemberStatus::Active => {}
             MemberStatus::Blocked => return Err(CallerError::Blocked),
             MemberStatus::NotActivated => return Err(CallerError::NotFound),
         }
+        // Ended in this account (a block, or someone with `users:write`): signing in again starts
+        // a session that works.
+        if !record.member.admits_session(session.created_at) {
+            return Err(CallerError::Unauthenticated);
+        }
         let preset = self.preset(&record.account.preset);
-        if record.account.settings.mfa_policy(preset) == MfaPolicy::Required && !record.user.has_second_factor() {
+        if record.account.settings.mfa_policy(preset) == MfaPolicy::Required
+            && !record.user.has_second_factor()
+        {
             return Err(CallerError::MfaEnrollmentRequired);
         }
         Ok(Caller {

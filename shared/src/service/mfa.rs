@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use crate::domain::totp::{SECRET_BYTES, normalize_code, qr_svg};
 use crate::domain::{
-    MemberStatus, MfaPolicy, OneTimeToken, SecondFactorRefusal, SessionClient, TokenPurpose, TotpSecret, User,
-    UserId,
+    MemberStatus, MfaPolicy, OneTimeToken, SecondFactorRefusal, SessionClient, TokenPurpose, TotpSecret,
+    User, UserId,
 };
 use crate::failure_codes;
 use crate::ports::{Login, SecondStepSpent, StoreError, VaultError};
@@ -159,8 +159,12 @@ impl Teamgate {
             purpose: TokenPurpose::SecondStep,
             expires_at,
         };
-        let view =
-            ChallengeView { mfa_required: true, challenge: secret, expires_at, methods: ["totp", "recovery_code"] };
+        let view = ChallengeView {
+            mfa_required: true,
+            challenge: secret,
+            expires_at,
+            methods: ["totp", "recovery_code"],
+        };
         (token, view)
     }
 
@@ -228,15 +232,20 @@ impl Teamgate {
 
     /// Turns two-step verification on with the first code of the enrolled secret, and hands
     /// out the recovery codes (only their hashes are kept).
-    pub async fn confirm_totp(&self, principal: &Principal, code: &str) -> Result<RecoveryCodesView, MfaError> {
+    pub async fn confirm_totp(
+        &self,
+        principal: &Principal,
+        code: &str,
+    ) -> Result<RecoveryCodesView, MfaError> {
         let (login, counted) =
             tokio::join!(self.own_user(principal), self.throttle_second_step(&principal.user_id));
         let user = login?.user;
         counted??;
-        let factor = user.second_factor.as_ref().filter(|f| !f.is_on()).ok_or(match user.has_second_factor() {
-            true => MfaError::AlreadyOn,
-            false => MfaError::NotEnrolling,
-        })?;
+        let factor =
+            user.second_factor.as_ref().filter(|f| !f.is_on()).ok_or(match user.has_second_factor() {
+                true => MfaError::AlreadyOn,
+                false => MfaError::NotEnrolling,
+            })?;
         let secret = self.open_secret(&user, &factor.sealed_secret).await?;
         let step = secret.matching_step(code, self.now()).ok_or(MfaError::WrongCode)?;
         let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| self.recovery_code()).collect();
@@ -254,7 +263,8 @@ impl Teamgate {
         password: &str,
         step: &SecondStep,
     ) -> Result<(), MfaError> {
-        let (login, counted) = tokio::join!(self.own_user(principal), self.throttle_step_up(&principal.user_id));
+        let (login, counted) =
+            tokio::join!(self.own_user(principal), self.throttle_step_up(&principal.user_id));
         let login = login?;
         counted??;
         if !login.user.has_second_factor() {
@@ -266,13 +276,19 @@ impl Teamgate {
         if self.required_by_an_account(&login).await? {
             return Err(MfaError::RequiredByAccount);
         }
-        let user = self.pass_second_step(login.user, step).await?.without_second_factor()?;
+        // The code is checked, not spent: the factor it would be spent on goes.
+        self.pass_second_step(login.user.clone(), step).await?;
+        let user = login.user.without_second_factor()?;
         self.store().save_user(&user, &[]).await.map_err(write_failed("save_user"))
     }
 
     /// A fresh access token of the caller's session carrying a second step passed now: what
     /// sensitive actions ask for (`Caller::require_recent_second_step`).
-    pub async fn step_up(&self, principal: &Principal, step: &SecondStep) -> Result<AccessTokenView, MfaError> {
+    pub async fn step_up(
+        &self,
+        principal: &Principal,
+        step: &SecondStep,
+    ) -> Result<AccessTokenView, MfaError> {
         let login = self.own_user(principal).await?;
         let user = self.pass_second_step(login.user, step).await?;
         self.store().save_user(&user, &[]).await.map_err(write_failed("save_user"))?;
@@ -336,8 +352,12 @@ impl Teamgate {
     }
 
     async fn open_secret(&self, user: &User, sealed: &str) -> Result<TotpSecret, InternalError> {
-        let bytes =
-            self.ports.vault.open(sealed, user.id.as_str()).await.map_err(vault_failed("opening a TOTP secret"))?;
+        let bytes = self
+            .ports
+            .vault
+            .open(sealed, user.id.as_str())
+            .await
+            .map_err(vault_failed("opening a TOTP secret"))?;
         Ok(TotpSecret::from_bytes(bytes))
     }
 

@@ -84,7 +84,8 @@ impl Teamgate {
         );
         let login = login?;
         counted??;
-        let session = session.map_err(store_failed("refresh_session"))?.ok_or(CallerError::Unauthenticated)?;
+        let session =
+            session.map_err(store_failed("refresh_session"))?.ok_or(CallerError::Unauthenticated)?;
         if !self.passwords.verify(current, login.user.password_hash.as_deref()).await {
             return Err(PasswordError::InvalidCredentials);
         }
@@ -109,7 +110,8 @@ impl Teamgate {
     ) -> Result<User, PasswordError> {
         let spent_links = user.reset_links.iter().map(|l| l.hash.clone()).collect();
         let user = user.with_password(phc);
-        let kept_session = kept.map(|session| RefreshSession { token_version: user.token_version, ..session });
+        let kept_session =
+            kept.map(|session| RefreshSession { token_version: user.token_version, ..session });
         let change = PasswordChange { user, spent_links, kept_session };
         self.store().change_password(&change).await.map_err(|e| match e {
             StoreError::Conflict(_) => PasswordError::ConcurrentChange,

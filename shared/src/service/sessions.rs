@@ -227,8 +227,11 @@ impl Teamgate {
             .map_err(store_failed("login_by_id"))?
             .filter(|l| l.user.token_version == session.token_version && !entirely_blocked(l))
             .ok_or(RefreshError::Invalid)?;
-        let issued =
-            Issued { session: &next, refresh_token: refresh_token(&family, &next_secret), second_step_at: None };
+        let issued = Issued {
+            session: &next,
+            refresh_token: refresh_token(&family, &next_secret),
+            second_step_at: None,
+        };
         Ok(self.session_view(&login.user, &login.memberships, issued, now)?)
     }
 

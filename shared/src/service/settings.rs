@@ -92,7 +92,7 @@ fn mfa_policy(raw: &str, caller: &Caller<'_>) -> Result<MfaPolicy, FieldError> {
     if policy == MfaPolicy::Required && !caller.user.has_second_factor() {
         return Err(FieldError::new(
             "mfa",
-            "mfa_not_enabled",
+            "invalid_value",
             "Turn on two-step verification for yourself before requiring it of everyone.",
         ));
     }

@@ -16,12 +16,22 @@ pub(crate) async fn a_new_account_reads_back_everywhere_it_is_written(store: Arc
         Some(activation.invitation.clone())
     );
     assert_eq!(store.member(&account.id, &owner.id).await.unwrap(), Some(activation.member.clone()));
-    let caller = store.caller(&account.id, &owner.id, &SessionFamilyId::generate()).await.unwrap().expect("the owner's caller record");
+    let caller = store
+        .caller(&account.id, &owner.id, &SessionFamilyId::generate())
+        .await
+        .unwrap()
+        .expect("the owner's caller record");
     assert_eq!(
         (caller.account, caller.user, caller.member),
         (account.clone(), owner.clone(), activation.member.clone())
     );
-    assert!(store.caller(&AccountId::generate(), &owner.id, &SessionFamilyId::generate()).await.unwrap().is_none());
+    assert!(
+        store
+            .caller(&AccountId::generate(), &owner.id, &SessionFamilyId::generate())
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     for login in [
         store.login_by_email(&owner.email).await.unwrap().expect("found by email"),

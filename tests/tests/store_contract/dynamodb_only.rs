@@ -231,7 +231,11 @@ pub(crate) async fn dynamodb_every_store_method_costs_at_most_one_read_and_one_w
     record("password_reset", &calls);
     let changed = resetting.clone().with_password("$argon2id$counted".into());
     store
-        .change_password(&PasswordChange { user: changed.clone(), spent_links: vec![reset.hash.clone()], kept_session: None })
+        .change_password(&PasswordChange {
+            user: changed.clone(),
+            spent_links: vec![reset.hash.clone()],
+            kept_session: None,
+        })
         .await
         .unwrap();
     record("change_password", &calls);

@@ -17,8 +17,8 @@ use shared::domain::{
 };
 use shared::ports::{
     Acceptance, Conflict, EventKey, InvitationQuery, InviteeUser, MemberQuery, MemberRemoval, NamedEvent,
-    NewInvitation, OwnerLinkChange, OwnershipTransfer, Page, PageRequest, ResendAudit, SignIn, SignsIn, Store,
-    StoreError, UserAfterRemoval,
+    NewInvitation, OwnerLinkChange, OwnershipTransfer, Page, PageRequest, ResendAudit, SignIn, SignsIn,
+    Store, StoreError, UserAfterRemoval,
 };
 use tests::emulators::dynamo_store;
 

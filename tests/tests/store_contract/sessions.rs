@@ -31,7 +31,10 @@ pub(crate) async fn signing_in_stamps_the_given_memberships(store: Arc<dyn Store
     store.accept_invitation(&accepted).await.expect("activated");
     let later = now + Duration::minutes(5);
     let chain = session(&accepted.user, later);
-    store.record_sign_in(&sign_in(&chain, std::slice::from_ref(&account.id), later)).await.expect("signed in");
+    store
+        .record_sign_in(&sign_in(&chain, std::slice::from_ref(&account.id), later))
+        .await
+        .expect("signed in");
 
     let member = store.member(&account.id, &owner.id).await.unwrap().expect("the owner");
     assert_eq!(member.last_login_at, Some(later));

@@ -27,7 +27,10 @@ pub(crate) async fn an_accepted_token_is_spent(store: Arc<dyn Store>) {
     assert_eq!(Some(&redemption.account), accepted.account.as_ref(), "the owner link is used up");
     let member = store.member(&account.id, &owner.id).await.unwrap().expect("the owner");
     assert_eq!(member, accepted.member);
-    assert_eq!(store.refresh_session(&session_of(&accepted).family_id).await.unwrap(), Some(session_of(&accepted).clone()));
+    assert_eq!(
+        store.refresh_session(&session_of(&accepted).family_id).await.unwrap(),
+        Some(session_of(&accepted).clone())
+    );
 }
 
 pub(crate) async fn an_unknown_token_redeems_to_nothing(store: Arc<dyn Store>) {
@@ -116,11 +119,18 @@ pub(crate) async fn a_password_change_needs_the_version_and_ends_every_live_rese
     );
     assert!(store.password_reset(&token_hash(), None).await.unwrap().is_none());
 
-    let outdated =
-        PasswordChange { user: read.clone().with_password("$argon2id$old".into()), spent_links: vec![], kept_session: None };
+    let outdated = PasswordChange {
+        user: read.clone().with_password("$argon2id$old".into()),
+        spent_links: vec![],
+        kept_session: None,
+    };
     assert_eq!(conflict(store.change_password(&outdated).await), Conflict::Stale);
     let spent_links = current.reset_links.iter().map(|l| l.hash.clone()).collect();
-    let change = PasswordChange { user: current.clone().with_password("$argon2id$new".into()), spent_links, kept_session: None };
+    let change = PasswordChange {
+        user: current.clone().with_password("$argon2id$new".into()),
+        spent_links,
+        kept_session: None,
+    };
     store.change_password(&change).await.expect("a live link sets the password");
     for link in &links {
         assert!(store.password_reset(&link.hash, None).await.unwrap().is_none(), "every live link is spent");

@@ -320,7 +320,10 @@ mod tests {
         let verifier = AccessTokens::verifier_from_pem(RFC8032_PUBLIC_PEM, "https://a.example").unwrap();
         assert!(signer.can_issue() && !verifier.can_issue());
         let token = issued(&signer, &user, 7, now);
-        assert_eq!(verifier.verify(&token, now).map(|p| (p.user_id, p.token_version)), Some((user.clone(), 7)));
+        assert_eq!(
+            verifier.verify(&token, now).map(|p| (p.user_id, p.token_version)),
+            Some((user.clone(), 7))
+        );
         assert_eq!(verifier.jwks(), signer.jwks());
         assert_eq!(verifier.jwks()["keys"][0]["x"], "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo");
         let session = SessionFamilyId::generate();

@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::{
-    Account, AccountSettings, Delivery, Invitation, InvitationStatus, Locale, Member, MemberStatus, MfaPolicy,
-    PermissionSet, Preset, RoleName, User,
+    Account, AccountSettings, Delivery, Invitation, InvitationStatus, Locale, Member, MemberStatus,
+    MfaPolicy, PermissionSet, Preset, RoleName, User,
 };
 use crate::ports::Membership;
 
