@@ -165,5 +165,6 @@ fn unlimited() -> shared::service::support::limits::RateLimits {
         invite_per_member: open,
         owner_recovery_per_account: open,
         api_key_uses: open,
+        second_step_per_user: open,
     }
 }

@@ -369,17 +369,21 @@ impl TestApp {
     /// on a step first, as a person waits for the next code.
     pub async fn code_of(&self, email: &str) -> String {
         loop {
-            let now = self.api.app.ports.clock.now();
-            let current = step_at(now);
-            let mut apps = self.apps.lock().expect("not poisoned");
-            let (secret, last) = apps.get_mut(email).unwrap_or_else(|| panic!("{email} enrolled no app"));
-            if let Some(step) = (current - 1..=current + 1).find(|step| *step > *last) {
-                *last = step;
-                return secret.code_at_step(step, DIGITS);
+            if let Some(code) = self.unused_code(email) {
+                return code;
             }
-            drop(apps);
             self.advance_clock(30).await;
         }
+    }
+
+    /// The code of the first step not used yet among those accepted now, marked used.
+    fn unused_code(&self, email: &str) -> Option<String> {
+        let current = step_at(self.api.app.ports.clock.now());
+        let mut apps = self.apps.lock().expect("not poisoned");
+        let (secret, last) = apps.get_mut(email).unwrap_or_else(|| panic!("{email} enrolled no app"));
+        let step = (current - 1..=current + 1).find(|step| *step > *last)?;
+        *last = step;
+        Some(secret.code_at_step(step, DIGITS))
     }
 
     /// The token after the person enrolled when the account asks for it (amazon-seller's

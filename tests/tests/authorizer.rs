@@ -275,6 +275,24 @@ async fn a_block_reaches_a_warm_container_within_the_staleness_bound(app: TestAp
     assert!(fresh.allows("GET", ORDERS, account, &signed.str("access_token")).await);
 }
 
+async fn an_ended_session_is_refused_within_the_staleness_bound_and_a_new_one_let_in(app: TestApp) {
+    let team = joom_team(&app, "ended").await;
+    let gate = Gate::new(&app, 5);
+    let account = team.owner.account_id.as_str();
+    let finance_id = app.user_id(&team.finance).await;
+    assert!(gate.allows("GET", ORDERS, account, &team.finance).await);
+
+    // The owner signs the finance member out of the account.
+    let revoke = format!("{}/members/{finance_id}/sessions/revoke", team.owner.account_path());
+    assert_eq!(app.post_as(&team.owner.token, &revoke, json!({})).await.status, 204);
+    app.advance_clock(5).await;
+    assert_eq!(gate.rest_verdict(account, &team.finance).await, "Unauthorized");
+
+    // A new session is its own standing: nothing remembered of the old one answers for it.
+    let signed = app.sign_in("finance@ended.example", PASSWORD).await;
+    assert!(gate.allows("GET", ORDERS, account, &signed.str("access_token")).await);
+}
+
 async fn a_deletion_and_a_role_change_reach_a_warm_container_within_the_bound(app: TestApp) {
     let team = joom_team(&app, "changes").await;
     let gate = Gate::new(&app, 5);
@@ -482,6 +500,7 @@ async fn a_key_limited_to_networks_is_refused_elsewhere(app: TestApp) {
 }
 
 tests::scenarios!(
+    an_ended_session_is_refused_within_the_staleness_bound_and_a_new_one_let_in,
     an_active_member_holding_the_permission_is_let_in_and_the_backend_told_who_they_are,
     a_member_lacking_the_permission_is_denied_and_the_owner_holds_all,
     another_accounts_id_or_two_accounts_at_once_are_denied,

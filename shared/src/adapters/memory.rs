@@ -623,7 +623,7 @@ impl Store for MemoryStore {
     async fn sessions_of(&self, user: &UserId) -> StoreResult<Vec<RefreshSession>> {
         let mut sessions: Vec<RefreshSession> =
             self.with(|s| s.sessions.values().filter(|session| &session.user_id == user).cloned().collect());
-        sessions.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        sessions.sort_by_key(|s| std::cmp::Reverse(s.created_at));
         Ok(sessions)
     }
 

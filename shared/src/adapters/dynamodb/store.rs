@@ -425,7 +425,7 @@ impl Store for DynamoStore {
             )
             .await?;
         let mut sessions = found.iter().map(items::record).collect::<StoreResult<Vec<RefreshSession>>>()?;
-        sessions.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        sessions.sort_by_key(|s| std::cmp::Reverse(s.created_at));
         Ok(sessions)
     }
 
