@@ -301,6 +301,36 @@ pub fn ses_config_at(endpoint: &str) -> aws_sdk_sesv2::config::Builder {
         .endpoint_url(endpoint)
 }
 
+/// KMS client settings for moto.
+pub fn kms_config() -> aws_sdk_kms::config::Builder {
+    aws_sdk_kms::Config::builder()
+        .http_client(shared::config::https_client())
+        .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
+        .region(aws_sdk_kms::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_kms::config::Credentials::new(
+            "teamgate", "teamgate", None, None, "tests",
+        ))
+        .endpoint_url(&emulators().moto)
+}
+
+/// The ARN of a symmetric key in moto's KMS, made once per test process: what the template's
+/// `SecondFactorKey` is to a deployment.
+pub async fn kms_key() -> String {
+    static KEY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    KEY.get_or_init(|| async {
+        let client = aws_sdk_kms::Client::from_conf(kms_config().build());
+        let created = client
+            .create_key()
+            .description("Teamgate tests: two-step verification secrets")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("moto makes a KMS key: {e:?}"));
+        created.key_metadata().and_then(|m| m.arn()).expect("the key's ARN").to_owned()
+    })
+    .await
+    .clone()
+}
+
 /// SES v2 client settings for moto, with `VERIFIED_SENDER` verified there.
 pub async fn ses_config() -> aws_sdk_sesv2::config::Builder {
     let config = ses_config_at(&emulators().moto);

@@ -24,7 +24,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::emulators::{VERIFIED_SENDER, dynamo_store, emulators, sent_messages, ses_config};
+use crate::emulators::{VERIFIED_SENDER, dynamo_store, emulators, kms_key, sent_messages, ses_config};
 use crate::workspace::{declared_keys, deployed_routes};
 
 /// The longest a debug binary may take to start and answer one event on a busy two-core machine.
@@ -317,9 +317,9 @@ pub fn teamgate_environment() -> BTreeMap<&'static str, String> {
     static SIGNING_KEY: OnceLock<String> = OnceLock::new();
     let pem = SIGNING_KEY.get_or_init(AccessTokens::generate_pem).clone();
     let public_pem = AccessTokens::from_pem(&pem, PUBLIC_BASE_URL).expect("a valid key").public_pem();
-    let table = block_on(async {
+    let (table, kms_key) = block_on(async {
         ses_config().await;
-        dynamo_store().await.table_name().to_owned()
+        (dynamo_store().await.table_name().to_owned(), kms_key().await)
     });
     let emulators = emulators();
     BTreeMap::from([
@@ -335,6 +335,8 @@ pub fn teamgate_environment() -> BTreeMap<&'static str, String> {
         ("MAILER", "ses".to_owned()),
         ("MAIL_FROM", VERIFIED_SENDER.to_owned()),
         ("SES_ENDPOINT", emulators.moto.clone()),
+        ("MFA_KMS_KEY_ID", kms_key),
+        ("KMS_ENDPOINT", emulators.moto.clone()),
         // The emulators' dummy credentials and region (DynamoDB Local keeps tables per both).
         ("AWS_ACCESS_KEY_ID", "teamgate".to_owned()),
         ("AWS_SECRET_ACCESS_KEY", "teamgate".to_owned()),

@@ -6,6 +6,8 @@
 
 use base64::Engine;
 use serde_json::json;
+use shared::domain::TotpSecret;
+use shared::domain::totp::{DIGITS, step_at};
 use shared::http::routes::{Function, ROUTES};
 use shared::service::support::access::{AccessTokens, Grantee};
 use std::collections::BTreeMap;
@@ -239,6 +241,57 @@ fn an_owner_activates_signs_in_and_reads_their_account_through_functions_sharing
     assert_eq!(me.status, 200, "{}", me.text);
     assert_eq!(me.body["memberships"][0]["account_id"], account_id.as_str(), "{}", me.text);
     assert_eq!(me.body["memberships"][0]["is_owner"], true, "{}", me.text);
+}
+
+#[test]
+fn the_session_function_seals_two_step_secrets_with_kms_and_asks_for_the_code() {
+    // Given an owner signed in through the session function, its vault moto's KMS
+    let environment = teamgate_environment();
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_nanos();
+    let owner = format!("owner-{nanos}@mfa-smoke.example");
+    let mut accounts = RunningFunction::start_with("accounts", for_function("accounts", &environment));
+    let created = accounts.request(
+        "POST",
+        "/v1/operator/accounts",
+        &[("X-Operator-Key", OPERATOR_KEY)],
+        Some(json!({"name": "Two Step Shop", "owner_email": owner})),
+    );
+    assert_eq!(created.status, 201, "{}", created.text);
+    drop(accounts);
+    let bearer = format!("Bearer {}", activate(&environment, &owner));
+    let mut session = RunningFunction::start_with("session", for_function("session", &environment));
+
+    // When they enroll: sealed by KMS (the function holds no other key, and will not start
+    // without it)
+    let started = session.request("POST", "/v1/me/mfa/totp", &[("Authorization", &bearer)], None);
+    assert_eq!(started.status, 200, "{}", started.text);
+    let secret = TotpSecret::from_base32(started.body["secret"].as_str().expect("a secret")).expect("base32");
+
+    // When they confirm with the app's code (opened by KMS) and sign in again, then the sign-in
+    // waits for a code
+    let step = step_at(chrono::Utc::now());
+    let code = json!({"code": secret.code_at_step(step, DIGITS)});
+    let confirmed =
+        session.request("POST", "/v1/me/mfa/totp/confirm", &[("Authorization", &bearer)], Some(code));
+    assert_eq!(confirmed.status, 200, "{}", confirmed.text);
+    let password = json!({"email": owner, "password": PASSWORD});
+    let waiting = session.request("POST", "/v1/sessions", &[], Some(password));
+    assert_eq!(waiting.status, 202, "{}", waiting.text);
+    let answer =
+        json!({"challenge": waiting.body["challenge"], "code": secret.code_at_step(step + 1, DIGITS)});
+    let signed_in = session.request("POST", "/v1/sessions/mfa", &[], Some(answer));
+    assert_eq!(signed_in.status, 200, "{}", signed_in.text);
+}
+
+#[test]
+fn the_session_function_will_not_start_without_its_kms_key() {
+    let mut share = for_function("session", &teamgate_environment());
+    share.remove("MFA_KMS_KEY_ID");
+    let mut function = RunningFunction::start_with("session", share);
+    assert!(!function.wait_for_exit().success());
+    let reported = function.init_error.take().map(|e| e.to_string()).unwrap_or_default();
+    let logs = function.logs();
+    assert!(reported.contains("MFA_KMS_KEY_ID") || logs.contains("MFA_KMS_KEY_ID"), "{reported}\n{logs}");
 }
 
 /// Opens the newest activation link SES sent to `email` through the accept function, filling the
