@@ -81,11 +81,14 @@ function retryAfter(h) {
  const d = Date.parse(h);
  return isNaN(d) ? null : Math.max(1, Math.ceil((d - Date.now()) / 1000));
 }
-// POSTs JSON without cookies; status 0 when the network failed, data the parsed (problem+)JSON.
-async function post(url, body) {
+// POSTs JSON without cookies (with a bearer token when given); status 0 when the network failed,
+// data the parsed (problem+)JSON.
+async function post(url, body, bearer) {
  let r, data = null;
+ const headers = { "Content-Type": "application/json" };
+ if (bearer) headers.Authorization = "Bearer " + bearer;
  try {
-  r = await fetch(url, { method: "POST", credentials: "omit", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  r = await fetch(url, { method: "POST", credentials: "omit", headers, body: JSON.stringify(body) });
  } catch (e) { return { status: 0 }; }
  try { const s = await r.text(); data = s ? JSON.parse(s) : null; } catch (e) {}
  return { status: r.status, data, retry: retryAfter(r.headers.get("Retry-After")) };

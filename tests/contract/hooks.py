@@ -20,6 +20,9 @@ negative cases are sent as generated, and the server must refuse them. In every 
 - `blocked_email_domains`: generated entries (`com`, `0.info`...) would make the account refuse
   the generated invitees' emails, a real `400 blocked_email_domain` for data the spec calls
   valid. They become entries no generated email uses.
+- `mfa` of the settings: the run's owner has no second step, and requiring it asks the caller
+  to have one (`400 invalid_value`), lowering it below the preset's `optional` is refused too;
+  a generated policy becomes `optional`.
 - `networks` of a new API key: the spec states the form (CIDR, host bits zero) in words only, so
   generated entries become networks that are written that way.
 - `POST /v1/authorize`: every other positive case asks with the account's API key
@@ -90,6 +93,8 @@ def _fix_body(body):
     domains = body.get("blocked_email_domains")
     if isinstance(domains, list):
         body["blocked_email_domains"] = [REFUSED[i % len(REFUSED)] for i in range(len(domains))]
+    if isinstance(body.get("mfa"), str):
+        body["mfa"] = "optional"
     networks = body.get("networks")
     if isinstance(networks, list):
         body["networks"] = [NETWORKS[i % len(NETWORKS)] for i in range(len(networks))]

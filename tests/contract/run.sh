@@ -37,6 +37,9 @@
 #   - `POST /v1/password-reset/confirm`: only a live emailed token reaches the password rules,
 #     and the spec cannot tell a live token from a well-formed one, so its `400` (the documented
 #     `invalid_or_expired_token`) counts as an answer, not a refusal of valid data.
+#   - the second steps (`confirm_totp`, `disable_totp`, `complete_sign_in`, `step_up`): only the
+#     person's authenticator app makes a code that passes, so their `400 invalid_mfa_code`
+#     counts as an answer too (tests/tests/mfa.rs makes real codes).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -131,6 +134,22 @@ values = ["$ROTATED_KEY_ID", "$REVOKED_KEY_ID"]
 [[operations]]
 include-operation-id = "confirm_password_reset"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "429"]
+
+[[operations]]
+include-operation-id = "confirm_totp"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "409", "429"]
+
+[[operations]]
+include-operation-id = "disable_totp"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "409", "429"]
+
+[[operations]]
+include-operation-id = "complete_sign_in"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "429"]
+
+[[operations]]
+include-operation-id = "step_up"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "409", "429"]
 TOML
 
 # One worker: with two, Hypothesis describing its strategies parses source with `ast.parse` on

@@ -6,6 +6,9 @@
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
+use shared::domain::TotpSecret;
+use shared::domain::totp::{DIGITS, step_at};
+
 use crate::app::{PASSWORD, Reply, TestApp};
 use crate::emulators::{Call, DynamoCalls};
 
@@ -34,6 +37,57 @@ impl Tour<'_> {
         self.visits.borrow_mut().push(Visit { route, calls: self.calls.take_calls(), elapsed });
         reply.body
     }
+}
+
+/// The two-step and session routes, on an account of their own: its owner enrolls, signs in with
+/// a code, steps up, lists and ends sessions, signs a member out, resets the member's second step
+/// and turns their own off. Codes come from the secret and the app's clock.
+async fn two_step_verification(c: &Tour<'_>, email: impl Fn(&str) -> String) {
+    let owner = c.app.owner("standard", &email("mfa-owner")).await;
+    let member_email = email("mfa-member");
+    let member_token = c.app.member(&owner, &member_email, &["viewer"], &[]).await;
+    c.app.enroll(&member_token).await;
+    let member = format!("{}/members/{}", owner.account_path(), c.app.member_id(&owner, &member_email).await);
+    let token = owner.token.as_str();
+
+    let started = c.count("POST /v1/me/mfa/totp", c.app.post_as(token, "/v1/me/mfa/totp", json!({}))).await;
+    let secret = TotpSecret::from_base32(started["secret"].as_str().unwrap()).unwrap();
+    let step = step_at(c.app.api.app.ports.clock.now());
+    let code = |step: u64| json!({"code": secret.code_at_step(step, DIGITS)});
+    c.count("POST /v1/me/mfa/totp/confirm", c.app.post_as(token, "/v1/me/mfa/totp/confirm", code(step - 1)))
+        .await;
+    let signing_in = json!({"email": owner.email, "password": PASSWORD});
+    let challenge =
+        c.count("POST /v1/sessions (a second step asked)", c.app.post("/v1/sessions", signing_in)).await;
+    let mut answer = code(step);
+    answer["challenge"] = challenge["challenge"].clone();
+    let other = c.count("POST /v1/sessions/mfa", c.app.post("/v1/sessions/mfa", answer)).await;
+    let stepped = c
+        .count("POST /v1/sessions/step-up", c.app.post_as(token, "/v1/sessions/step-up", code(step + 1)))
+        .await;
+    let token = stepped["access_token"].as_str().unwrap();
+    let sessions = c.count("GET /v1/me/sessions", c.app.get_as(token, "/v1/me/sessions")).await;
+    let ended =
+        sessions["items"].as_array().unwrap().iter().find(|s| s["current"] == false).unwrap()["id"].clone();
+    let ended = format!("/v1/me/sessions/{}", ended.as_str().unwrap());
+    c.count("DELETE /v1/me/sessions/{session}", c.app.delete_as(token, &ended)).await;
+    c.count(
+        "POST /v1/me/sessions/revoke-others",
+        c.app.post_as(token, "/v1/me/sessions/revoke-others", json!({})),
+    )
+    .await;
+    assert_eq!(c.app.get_as(other["access_token"].as_str().unwrap(), "/v1/me").await.status, 401);
+    c.count(
+        "POST /v1/accounts/{id}/members/{user}/sessions/revoke",
+        c.app.post_as(token, &format!("{member}/sessions/revoke"), json!({})),
+    )
+    .await;
+    c.count("DELETE /v1/accounts/{id}/members/{user}/mfa", c.app.delete_as(token, &format!("{member}/mfa")))
+        .await;
+    c.app.advance_clock(30).await;
+    let mut off = code(step + 2);
+    off["password"] = json!(PASSWORD);
+    c.count("POST /v1/me/mfa/totp/disable", c.app.post_as(token, "/v1/me/mfa/totp/disable", off)).await;
 }
 
 /// Visits every route once on `app`, whose store counts into `calls`; the people it creates
@@ -147,7 +201,8 @@ pub async fn every_route(app: &TestApp, calls: &DynamoCalls, domain: &str) -> Ve
         c.app.post_as(&owner, &format!("{account}/ownership-transfer"), transfer),
     )
     .await;
-    let new_owner = admin_session.str("access_token");
+    // The block ended the admin's session there: they sign in again.
+    let new_owner = c.app.sign_in(&email("admin"), PASSWORD).await.str("access_token");
     let extra = c
         .app
         .post_as(
@@ -184,11 +239,13 @@ pub async fn every_route(app: &TestApp, calls: &DynamoCalls, domain: &str) -> Ve
     let again = c.app.sign_in(&email("owner"), "Another-Long-Passphrase-7").await;
     let token = again.str("access_token");
     c.count("PATCH /v1/me", c.app.patch_as(&token, "/v1/me", json!({"first_name": "Olena"}))).await;
-    let logout = json!({"refresh_token": again.str("refresh_token")});
-    c.count("POST /v1/sessions/logout", c.app.post("/v1/sessions/logout", logout)).await;
     let change =
         json!({"current_password": "Another-Long-Passphrase-7", "new_password": "Yet-Another-Passphrase-8"});
-    c.count("POST /v1/me/password", c.app.post_as(&token, "/v1/me/password", change)).await;
+    let changed = c.count("POST /v1/me/password", c.app.post_as(&token, "/v1/me/password", change)).await;
+    assert!(changed["access_token"].is_string(), "{changed}");
+    let logout = json!({"refresh_token": again.str("refresh_token")});
+    c.count("POST /v1/sessions/logout", c.app.post("/v1/sessions/logout", logout)).await;
+    two_step_verification(&c, email).await;
 
     c.visits.into_inner()
 }

@@ -252,6 +252,26 @@ fn problem_code_enum(spec: &Value) -> Vec<String> {
 }
 
 #[test]
+fn the_audit_action_enum_is_exactly_the_domains_actions() {
+    let spec = spec();
+    let documented: Vec<String> = spec
+        .pointer("/components/schemas/AuditEvent/properties/action/enum")
+        .and_then(Value::as_array)
+        .expect("AuditEvent.action has an enum")
+        .iter()
+        .map(|v| v.as_str().expect("a string").to_owned())
+        .collect();
+    let mut actions: Vec<String> = shared::domain::AuditAction::ALL
+        .iter()
+        .map(|a| serde_json::to_value(a).expect("serializes").as_str().expect("a string").to_owned())
+        .collect();
+    let mut sorted = documented.clone();
+    sorted.sort();
+    actions.sort();
+    assert_eq!(sorted, actions, "openapi.yaml's AuditEvent.action and AuditAction::ALL");
+}
+
+#[test]
 fn the_problem_code_enum_is_exactly_the_services_error_codes() {
     for (i, code) in ALL_CODES.iter().enumerate() {
         assert_eq!(position(*code), i, "ALL_CODES and position disagree on {code:?}");

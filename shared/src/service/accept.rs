@@ -5,7 +5,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 use crate::domain::{
-    Account, AuditAction, AuditTarget, InvitationMode, InvitationStatus, Locale, Member, Password,
+    Account, AuditAction, AuditTarget, InvitationMode, InvitationStatus, Locale, Member, MfaPolicy, Password,
     PasswordPolicy, ProfileInput, Refusal, RoleName, SessionClient, UserId,
 };
 use crate::failure_codes;
@@ -90,6 +90,9 @@ pub struct InspectView {
     pub locale: Locale,
     pub profile_fields: BTreeMap<&'static str, &'static str>,
     pub password_policy: PasswordPolicy,
+    /// The account's two-step policy: under `required` the page has the person enroll right
+    /// after activating.
+    pub mfa: MfaPolicy,
 }
 
 #[derive(Debug, Default)]
@@ -118,6 +121,7 @@ impl Teamgate {
             locale,
             profile_fields: preset.profile.fields(&user.profile()),
             password_policy: preset.password.clone(),
+            mfa: redemption.account.settings.mfa_policy(preset),
         })
     }
 

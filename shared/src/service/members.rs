@@ -195,19 +195,19 @@ impl Teamgate {
     /// person who works in this account alone: another account's second step is not this
     /// owner's to remove.
     pub async fn reset_member_mfa(&self, claim: &Claim, user_id: &str) -> Result<(), MemberError> {
-        let (caller, member, login) = self
-            .administered(claim, user_id, async |user_id| self.store().login_by_id(user_id).await)
+        let (caller, member, (login, user)) = self
+            .administered(claim, user_id, async |user_id| {
+                tokio::try_join!(self.store().login_by_id(user_id), self.store().user(user_id))
+            })
             .await?;
         caller.require_recent_second_step(self.now())?;
-        let login = login.ok_or(MemberError::NotFound)?;
+        let (Some(login), Some(user)) = (login, user) else {
+            return Err(MemberError::NotFound);
+        };
         if visible_memberships(&login.memberships).any(|m| m.account.id != caller.account.id) {
             return Err(MemberError::MemberOfOtherAccounts);
         }
-        let user = self.store().user(&member.user_id).await.map_err(store_failed("user"))?;
-        let user = user
-            .ok_or(MemberError::NotFound)?
-            .second_factor_reset()
-            .map_err(|_| MemberError::MfaNotEnabled)?;
+        let user = user.second_factor_reset().map_err(|_| MemberError::MfaNotEnabled)?;
         let event = self.member_event(&caller, &member, AuditAction::MemberMfaReset, json!({}));
         self.store().save_user(&user, &[event]).await.map_err(write_failed)?;
         let values = [("email", user.email.as_str()), ("account_name", caller.account.name.as_str())];

@@ -194,8 +194,14 @@ impl Teamgate {
             .map_err(store_failed("challenge"))?
             .filter(|t| t.expires_at > self.now())
             .ok_or(MfaError::InvalidChallenge)?;
-        let (login, user) =
-            tokio::join!(self.store().login_by_id(&token.user_id), self.store().user(&token.user_id));
+        // The person is counted only once the challenge proved to be theirs: a stranger naming
+        // them cannot use up their attempts.
+        let (login, user, counted) = tokio::join!(
+            self.store().login_by_id(&token.user_id),
+            self.store().user(&token.user_id),
+            self.throttle_second_step(&token.user_id)
+        );
+        counted??;
         let login = login.map_err(store_failed("login_by_id"))?.ok_or(MfaError::InvalidChallenge)?;
         let user = user.map_err(store_failed("user"))?.ok_or(MfaError::InvalidChallenge)?;
         let login = Login { user, ..login };
@@ -327,9 +333,9 @@ impl Teamgate {
         Ok(false)
     }
 
-    /// The user once `step` passed (counted against the person's limit first), or why not.
+    /// The user once `step` passed, or why not. The caller counts the attempt
+    /// (`throttle_second_step`) beside its first read.
     async fn pass_second_step(&self, user: User, step: &SecondStep) -> Result<User, MfaError> {
-        self.throttle_second_step(&user.id).await??;
         let factor = user.second_factor.as_ref().filter(|f| f.is_on()).ok_or(MfaError::NotOn)?;
         match step {
             SecondStep::Code(code) => {
