@@ -196,7 +196,8 @@ pub struct PasswordChange {
     pub user: User,
     pub spent_links: Vec<String>,
     /// The session the change was made in, carried over to the new token version (it goes on
-    /// working; every other ends with the old version), provided it still exists.
+    /// working; every other ends with the old version), provided its secret is still the one
+    /// read (no refresh rotated it meanwhile, which this write would undo).
     pub kept_session: Option<RefreshSession>,
 }
 
@@ -516,8 +517,14 @@ pub trait Store: Send + Sync {
     /// The user's own item, read consistently (a login's user may come from an index).
     async fn user(&self, user: &UserId) -> StoreResult<Option<User>>;
     /// Writes the user in its new state, provided the stored version is one less (else
-    /// `Stale`), with its events.
-    async fn save_user(&self, user: &User, events: &[AuditEvent]) -> StoreResult<()>;
+    /// `Stale`), with its events, ending these sessions of theirs in the same write (those
+    /// already gone are skipped).
+    async fn save_user(
+        &self,
+        user: &User,
+        events: &[AuditEvent],
+        ended: &[SessionFamilyId],
+    ) -> StoreResult<()>;
     async fn update_member(&self, update: &MemberUpdate) -> StoreResult<()>;
     async fn remove_member(&self, removal: &MemberRemoval) -> StoreResult<()>;
     async fn transfer_ownership(&self, transfer: &OwnershipTransfer) -> StoreResult<()>;

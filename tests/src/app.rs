@@ -340,7 +340,7 @@ impl TestApp {
     /// no code for five minutes) and the recovery codes.
     pub async fn enroll(&self, token: &str) -> (String, Vec<String>) {
         let email = self.get_as(token, "/v1/me").await.str("email");
-        let started = self.post_as(token, "/v1/me/mfa/totp", json!({})).await;
+        let started = self.post_as(token, "/v1/me/mfa/totp", json!({ "password": PASSWORD })).await;
         assert_eq!(started.status, 200, "enrolling {email}: {}", started.body);
         let secret = TotpSecret::from_base32(&started.str("secret")).expect("a base32 secret");
         self.apps.lock().expect("not poisoned").insert(email.clone(), (secret, 0));

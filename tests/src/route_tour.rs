@@ -50,7 +50,9 @@ async fn two_step_verification(c: &Tour<'_>, email: impl Fn(&str) -> String) {
     let member = format!("{}/members/{}", owner.account_path(), c.app.member_id(&owner, &member_email).await);
     let token = owner.token.as_str();
 
-    let started = c.count("POST /v1/me/mfa/totp", c.app.post_as(token, "/v1/me/mfa/totp", json!({}))).await;
+    let started = c
+        .count("POST /v1/me/mfa/totp", c.app.post_as(token, "/v1/me/mfa/totp", json!({"password": PASSWORD})))
+        .await;
     let secret = TotpSecret::from_base32(started["secret"].as_str().unwrap()).unwrap();
     let step = step_at(c.app.api.app.ports.clock.now());
     let code = |step: u64| json!({"code": secret.code_at_step(step, DIGITS)});
@@ -241,8 +243,7 @@ pub async fn every_route(app: &TestApp, calls: &DynamoCalls, domain: &str) -> Ve
     c.count("PATCH /v1/me", c.app.patch_as(&token, "/v1/me", json!({"first_name": "Olena"}))).await;
     let change =
         json!({"current_password": "Another-Long-Passphrase-7", "new_password": "Yet-Another-Passphrase-8"});
-    let changed = c.count("POST /v1/me/password", c.app.post_as(&token, "/v1/me/password", change)).await;
-    assert!(changed["access_token"].is_string(), "{changed}");
+    c.count("POST /v1/me/password", c.app.post_as(&token, "/v1/me/password", change)).await;
     let logout = json!({"refresh_token": again.str("refresh_token")});
     c.count("POST /v1/sessions/logout", c.app.post("/v1/sessions/logout", logout)).await;
     two_step_verification(&c, email).await;

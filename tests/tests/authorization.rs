@@ -764,7 +764,7 @@ fn table(
         "start enrolling an app",
         Method::POST,
         "/v1/me/mfa/totp",
-        &mut same("/v1/me/mfa/totp".into(), None),
+        &mut same("/v1/me/mfa/totp".into(), Some(json!({"password": PASSWORD}))),
         &move |_: &Caller| if enrolled { (409, "mfa_already_enabled") } else { OK },
         false,
     ));

@@ -339,7 +339,8 @@ async fn tokens_that_prove_nobody_are_unauthorized(app: TestApp) {
     assert_eq!(anonymous.expect_err("no token"), "Unauthorized");
 
     // A password change ends the tokens signed before it, on the next decision.
-    let owners_token = team.owner.token.clone();
+    let signed_in = app.sign_in(&team.owner.email, PASSWORD).await;
+    let owners_token = signed_in.str("access_token");
     assert_eq!(gate.rest_verdict(account, &owners_token).await, "allow");
     let changed = app
         .post_as(
@@ -348,9 +349,11 @@ async fn tokens_that_prove_nobody_are_unauthorized(app: TestApp) {
             json!({"current_password": PASSWORD, "new_password": "Another-Horse-Battery-43"}),
         )
         .await;
-    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert_eq!(changed.status, 204, "{}", changed.body);
     assert_eq!(Gate::new(&app, 5).rest_verdict(account, &owners_token).await, "Unauthorized");
-    assert_eq!(Gate::new(&app, 5).rest_verdict(account, &changed.str("access_token")).await, "allow");
+    let refresh = json!({"refresh_token": signed_in.str("refresh_token")});
+    let renewed = app.post("/v1/sessions/refresh", refresh).await.str("access_token");
+    assert_eq!(Gate::new(&app, 5).rest_verdict(account, &renewed).await, "allow");
 
     app.advance_clock(901).await;
     assert_eq!(gate.rest_verdict(account, &team.finance).await, "Unauthorized", "expired");

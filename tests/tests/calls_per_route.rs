@@ -49,17 +49,17 @@ const BUDGET: &[(&str, usize, usize, f64, f64)] = &[
     ("PATCH /v1/me", 4, 2, 2.5, 6.0),
     ("POST /v1/me/password", 6, 2, 3.5, 11.0),
     ("POST /v1/sessions/logout", 2, 2, 1.0, 2.0),
-    ("POST /v1/me/mfa/totp", 4, 2, 2.5, 3.0),
-    ("POST /v1/me/mfa/totp/confirm", 5, 2, 2.5, 7.0),
+    ("POST /v1/me/mfa/totp", 5, 2, 2.5, 4.0),
+    ("POST /v1/me/mfa/totp/confirm", 6, 2, 3.0, 7.0),
     ("POST /v1/sessions (a second step asked)", 4, 2, 0.5, 3.0),
     ("POST /v1/sessions/mfa", 5, 3, 2.5, 25.0),
-    ("POST /v1/sessions/step-up", 4, 2, 2.5, 6.0),
+    ("POST /v1/sessions/step-up", 5, 2, 2.5, 7.0),
     ("GET /v1/me/sessions", 3, 1, 2.0, 0.0),
     ("DELETE /v1/me/sessions/{session}", 4, 2, 2.5, 2.0),
     ("POST /v1/me/sessions/revoke-others", 3, 1, 2.0, 0.0),
     ("POST /v1/accounts/{id}/members/{user}/sessions/revoke", 3, 2, 5.0, 8.0),
     ("DELETE /v1/accounts/{id}/members/{user}/mfa", 5, 2, 6.5, 14.0),
-    ("POST /v1/me/mfa/totp/disable", 6, 3, 3.5, 7.0),
+    ("POST /v1/me/mfa/totp/disable", 7, 3, 3.5, 8.0),
 ];
 
 /// The routes above the goal of two round trips, in the tour's order, and why:

@@ -263,7 +263,12 @@ fn the_session_function_seals_two_step_secrets_with_kms_and_asks_for_the_code() 
 
     // When they enroll: sealed by KMS (the function holds no other key, and will not start
     // without it)
-    let started = session.request("POST", "/v1/me/mfa/totp", &[("Authorization", &bearer)], None);
+    let started = session.request(
+        "POST",
+        "/v1/me/mfa/totp",
+        &[("Authorization", &bearer)],
+        Some(json!({"password": PASSWORD})),
+    );
     assert_eq!(started.status, 200, "{}", started.text);
     let secret = TotpSecret::from_base32(started.body["secret"].as_str().expect("a secret")).expect("base32");
 

@@ -31,8 +31,19 @@ async fn enrolling_turns_on_only_with_a_right_code_and_hands_out_ten_recovery_co
     let owner = app.owner("standard", "owner@mfa-enroll.example").await;
     assert_eq!(me(&app, &owner.token).await.body["mfa"], json!({"enabled": false, "recovery_codes_left": 0}));
 
-    // When they start enrolling, then they get the secret three ways, stored only sealed
-    let started = app.post_as(&owner.token, "/v1/me/mfa/totp", json!({})).await;
+    // When they start enrolling without their password, or a wrong one, then nothing starts
+    let unconfirmed = app.post_as(&owner.token, "/v1/me/mfa/totp", json!({})).await;
+    assert_eq!(
+        unconfirmed.field_errors(),
+        vec![("password".into(), "required".into())],
+        "{}",
+        unconfirmed.body
+    );
+    let wrong = app.post_as(&owner.token, "/v1/me/mfa/totp", json!({"password": "not-the-password-1"})).await;
+    assert_eq!((wrong.status, wrong.code()), (401, "invalid_credentials"), "{}", wrong.body);
+
+    // When they start with it, then they get the secret three ways, stored only sealed
+    let started = app.post_as(&owner.token, "/v1/me/mfa/totp", json!({"password": PASSWORD})).await;
     assert_eq!(started.status, 200, "{}", started.body);
     let secret = started.str("secret");
     let uri = started.str("otpauth_uri");
@@ -60,7 +71,7 @@ async fn enrolling_turns_on_only_with_a_right_code_and_hands_out_ten_recovery_co
     assert_eq!(me(&app, &owner.token).await.body["mfa"], json!({"enabled": true, "recovery_codes_left": 10}));
 
     // And enrolling again, or confirming again, is refused: one app at a time
-    let again = app.post_as(&owner.token, "/v1/me/mfa/totp", json!({})).await;
+    let again = app.post_as(&owner.token, "/v1/me/mfa/totp", json!({"password": PASSWORD})).await;
     assert_eq!((again.status, again.code()), (409, "mfa_already_enabled"));
     let reconfirmed = app.post_as(&owner.token, "/v1/me/mfa/totp/confirm", json!({"code": code})).await;
     assert_eq!((reconfirmed.status, reconfirmed.code()), (409, "mfa_already_enabled"));
@@ -390,7 +401,79 @@ async fn the_owner_resets_a_members_lost_second_step(app: TestApp) {
     assert_eq!((refused.status, refused.code()), (409, "member_of_other_accounts"), "{}", refused.body);
 }
 
+async fn every_code_tried_counts_against_the_person_whatever_the_route(app: TestApp) {
+    // Given an owner with two-step verification on, whose access token was stolen
+    let email = "owner@mfa-guess.example";
+    let owner = app.owner("standard", email).await;
+    let (token, _) = app.enroll(&owner.token).await;
+
+    // When the thief guesses step-up codes, then after ten tries (two counted at enrollment)
+    // every try is refused with a wait, the right code too
+    let mut statuses = Vec::new();
+    for guess in 0..9 {
+        let code = format!("{:06}", 100_000 + guess);
+        statuses.push(app.post_as(&token, "/v1/sessions/step-up", json!({"code": code})).await.status);
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 1, "{statuses:?}");
+    let right = app.post_as(&token, "/v1/sessions/step-up", json!({"code": app.code_of(email).await})).await;
+    assert_eq!((right.status, right.code()), (429, "rate_limited"), "{}", right.body);
+    assert!(right.headers.get("retry-after").is_some());
+
+    // And the person's own sign-in is held to the same count until the window passes
+    let challenge = challenge(&app, email).await;
+    let held = complete(&app, &challenge, json!({"code": app.code_of(email).await})).await;
+    assert_eq!(held.status, 429, "{}", held.body);
+    app.advance_clock(900).await;
+    let challenge = self::challenge(&app, email).await;
+    let later = complete(&app, &challenge, json!({"code": app.code_of(email).await})).await;
+    assert_eq!(later.status, 200, "{}", later.body);
+}
+
+async fn turning_it_on_ends_the_sessions_begun_with_the_password_alone_and_tells_the_person(app: TestApp) {
+    // Given an owner signed in here, and someone who had their password signed in elsewhere
+    let email = "owner@mfa-on.example";
+    let owner = app.owner("standard", email).await;
+    let intruder = app.sign_in(email, PASSWORD).await;
+
+    // When the owner turns two-step verification on here
+    let (token, _) = app.enroll(&owner.token).await;
+
+    // Then the other session is over, this one goes on, and the owner is told
+    assert_eq!(me(&app, &intruder.str("access_token")).await.status, 401);
+    let refreshed =
+        app.post("/v1/sessions/refresh", json!({"refresh_token": intruder.str("refresh_token")})).await;
+    assert_eq!(refreshed.status, 401, "{}", refreshed.body);
+    assert_eq!(me(&app, &token).await.status, 200);
+    let told = app.mail_to(email).await;
+    assert_eq!(told[0]["subject"], "Two-step verification is on", "{}", told[0]);
+
+    // And turning it off tells them too
+    let off = json!({"password": PASSWORD, "code": app.code_of(email).await});
+    assert_eq!(app.post_as(&token, "/v1/me/mfa/totp/disable", off).await.status, 204);
+    assert_eq!(app.mail_to(email).await[0]["subject"], "Two-step verification is off");
+}
+
+async fn a_stolen_token_alone_mints_no_api_key(app: TestApp) {
+    // Given an owner with two-step verification on whose code is more than five minutes old
+    let owner = app.owner("standard", "owner@mfa-keys.example").await;
+    let (token, _) = app.enroll(&owner.token).await;
+    let keys = format!("{}/api-keys", owner.account_path());
+    let made = app.post_as(&token, &keys, json!({"name": "script", "permissions": ["orders:read"]})).await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    app.advance_clock(301).await;
+
+    // When the token alone creates or rotates a key, then it is asked for a code
+    let create = app.post_as(&token, &keys, json!({"name": "thief", "permissions": ["orders:read"]})).await;
+    assert_eq!((create.status, create.code()), (403, "mfa_step_up_required"), "{}", create.body);
+    let rotate = format!("{keys}/{}/rotate", made.str("id"));
+    let rotated = app.post_as(&token, &rotate, json!({"grace_hours": 0})).await;
+    assert_eq!((rotated.status, rotated.code()), (403, "mfa_step_up_required"), "{}", rotated.body);
+}
+
 tests::scenarios!(
+    every_code_tried_counts_against_the_person_whatever_the_route,
+    turning_it_on_ends_the_sessions_begun_with_the_password_alone_and_tells_the_person,
+    a_stolen_token_alone_mints_no_api_key,
     enrolling_turns_on_only_with_a_right_code_and_hands_out_ten_recovery_codes,
     sign_in_asks_for_the_second_step_and_each_code_and_challenge_works_once,
     two_attempts_with_one_code_start_one_session,

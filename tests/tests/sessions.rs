@@ -71,16 +71,24 @@ async fn nobody_ends_another_persons_session(app: TestApp) {
 async fn a_password_change_keeps_this_session_and_ends_the_others(app: TestApp) {
     // Given an owner signed in here and on another device
     let email = "owner@sessions-password.example";
-    let owner = app.owner("standard", email).await;
+    app.owner("standard", email).await;
+    let here = app.sign_in(email, PASSWORD).await;
     let other = app.sign_in(email, PASSWORD).await;
 
     // When they change their password here
     let body = json!({"current_password": PASSWORD, "new_password": "Another-Long-Passphrase-77"});
-    let changed = app.post_as(&owner.token, "/v1/me/password", body).await;
-    assert_eq!(changed.status, 200, "{}", changed.body);
+    let changed = app.post_as(&here.str("access_token"), "/v1/me/password", body).await;
+    assert_eq!(changed.status, 204, "{}", changed.body);
 
-    // Then this session goes on with the answered token, and only it is listed
-    let token = changed.str("access_token");
+    // Then this session goes on (its access token renewed by its refresh token), only it
+    assert_eq!(
+        app.get_as(&here.str("access_token"), "/v1/me").await.status,
+        401,
+        "a token of the old version"
+    );
+    let renewed = app.post("/v1/sessions/refresh", json!({"refresh_token": here.str("refresh_token")})).await;
+    assert_eq!(renewed.status, 200, "{}", renewed.body);
+    let token = renewed.str("access_token");
     let left = sessions(&app, &token).await;
     assert_eq!((left.len(), left[0]["current"].clone()), (1, json!(true)), "{left:?}");
     assert_eq!(app.get_as(&other.str("access_token"), "/v1/me").await.status, 401);
@@ -129,7 +137,30 @@ async fn a_user_manager_ends_a_members_sessions_in_their_account_only(app: TestA
     assert_eq!(app.get_as(&again.str("access_token"), &first.account_path()).await.status, 200);
 }
 
+async fn a_copied_refresh_token_ends_the_chain_and_a_made_up_one_does_not(app: TestApp) {
+    // Given a session whose refresh token was exchanged once
+    let email = "owner@sessions-reuse.example";
+    app.owner("standard", email).await;
+    let first = app.sign_in(email, PASSWORD).await.str("refresh_token");
+    let refresh = |token: &str| app.post("/v1/sessions/refresh", json!({ "refresh_token": token }));
+    let second = refresh(&first).await.str("refresh_token");
+
+    // When someone who read the session's id in an access token makes up a secret for it, then
+    // it is refused, and the session goes on
+    let family = first.split_once('.').expect("<family>.<secret>").0;
+    let made_up = format!("{family}.{}", "A".repeat(43));
+    assert_eq!(refresh(&made_up).await.code(), "invalid_refresh_token");
+    let third = refresh(&second).await;
+    assert_eq!(third.status, 200, "{}", third.body);
+
+    // When the token the current one replaced is presented again (it was copied), then the
+    // whole chain ends
+    assert_eq!(refresh(&second).await.code(), "invalid_refresh_token");
+    assert_eq!(refresh(&third.str("refresh_token")).await.code(), "invalid_refresh_token");
+}
+
 tests::scenarios!(
+    a_copied_refresh_token_ends_the_chain_and_a_made_up_one_does_not,
     sessions_are_listed_and_ended_on_the_next_request,
     nobody_ends_another_persons_session,
     a_password_change_keeps_this_session_and_ends_the_others,

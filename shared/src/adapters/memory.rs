@@ -773,8 +773,9 @@ impl Store for MemoryStore {
             let user = &change.user;
             s.user_at(user, user.version.wrapping_sub(1))?;
             if let Some(kept) = &change.kept_session {
-                if !s.sessions.contains_key(&kept.family_id) {
-                    return conflict(Conflict::Stale);
+                match s.sessions.get(&kept.family_id) {
+                    Some(stored) if stored.secret_hash == kept.secret_hash => {}
+                    _ => return conflict(Conflict::Stale),
                 }
                 s.sessions.insert(kept.family_id.clone(), kept.clone());
             }
@@ -864,11 +865,17 @@ impl Store for MemoryStore {
         Ok(self.with(|s| s.users.get(user).cloned()))
     }
 
-    async fn save_user(&self, user: &User, events: &[AuditEvent]) -> StoreResult<()> {
+    async fn save_user(
+        &self,
+        user: &User,
+        events: &[AuditEvent],
+        ended: &[SessionFamilyId],
+    ) -> StoreResult<()> {
         self.with(|s| {
             s.user_at(user, user.version.wrapping_sub(1))?;
             s.users.insert(user.id.clone(), user.clone());
             events.iter().for_each(|event| s.record(event));
+            ended.iter().for_each(|family| drop(s.sessions.remove(family)));
             Ok(())
         })
     }

@@ -22,6 +22,11 @@ pub struct RefreshSession {
     /// Where it was last used from, for the person to recognise it.
     #[serde(default)]
     pub client: SessionClient,
+    /// The hash of the secret this one replaced: presenting it again is a copied token (theft),
+    /// and ends the chain. Any other wrong secret is refused alone, so someone who knows only
+    /// the session's id (every access token names it) cannot end it.
+    #[serde(default)]
+    pub previous_secret_hash: Option<String>,
 }
 
 /// Where a session was used from, as the request said: shown to its owner, never trusted.
@@ -46,6 +51,7 @@ impl SessionClient {
 impl RefreshSession {
     /// The session as its next token is issued at `now`, from `client`.
     pub fn used(self, secret_hash: String, client: SessionClient, now: DateTime<Utc>) -> Self {
-        Self { secret_hash, last_used_at: Some(now), client, ..self }
+        let previous_secret_hash = Some(self.secret_hash.clone());
+        Self { secret_hash, previous_secret_hash, last_used_at: Some(now), client, ..self }
     }
 }

@@ -365,6 +365,12 @@ impl CompleteSignInBody {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct PasswordOnlyBody {
+    pub password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ConfirmTotpBody {
     pub code: String,
 }

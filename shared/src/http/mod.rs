@@ -33,9 +33,9 @@ use crate::service::support::secrets::constant_time_eq;
 
 use body::{
     AcceptBody, AuthorizeBody, ClockBody, CompleteSignInBody, ConfirmTotpBody, CreateAccountBody,
-    CreateKeyBody, DisableTotpBody, InviteBody, MeBody, PasswordBody, RecoveryBody, RefreshBody,
-    ResendRequest, ResetConfirmBody, ResetRequestBody, RotateKeyBody, SecondStepBody, SetRolesBody,
-    SettingsBody, SignInBody, TokenBody, TransferBody,
+    CreateKeyBody, DisableTotpBody, InviteBody, MeBody, PasswordBody, PasswordOnlyBody, RecoveryBody,
+    RefreshBody, ResendRequest, ResetConfirmBody, ResetRequestBody, RotateKeyBody, SecondStepBody,
+    SetRolesBody, SettingsBody, SignInBody, TokenBody, TransferBody,
 };
 use pages::Pages;
 use problem::Reply;
@@ -389,9 +389,11 @@ impl Api {
                 let step = call.json::<SecondStepBody>()?.step()?;
                 Ok(json(StatusCode::OK, &app.step_up(&principal, &step).await?))
             }),
-            Operation::StartTotp if served!(StartTotp) => {
-                respond(async move { Ok(json(StatusCode::OK, &app.start_totp(&access.principal()?).await?)) })
-            }
+            Operation::StartTotp if served!(StartTotp) => respond(async move {
+                let principal = access.principal()?;
+                let body: PasswordOnlyBody = call.json()?;
+                Ok(json(StatusCode::OK, &app.start_totp(&principal, &body.password).await?))
+            }),
             Operation::ConfirmTotp if served!(ConfirmTotp) => respond(async move {
                 let principal = access.principal()?;
                 let body: ConfirmTotpBody = call.json()?;
@@ -569,9 +571,8 @@ impl Api {
             Operation::ChangePassword if served!(ChangePassword) => respond(async move {
                 let principal = access.principal()?;
                 let body: PasswordBody = call.json()?;
-                let token =
-                    app.change_own_password(&principal, &body.current_password, &body.new_password).await?;
-                Ok(json(StatusCode::OK, &token))
+                app.change_own_password(&principal, &body.current_password, &body.new_password).await?;
+                Ok(no_content())
             }),
             Operation::DevCleanup if served!(DevCleanup) => {
                 respond(async move { Ok(json(StatusCode::OK, &app.expire_invitations(None).await?)) })

@@ -416,7 +416,7 @@ const TABLE: &[Route] = &[
         E::SEALS_AND_SIGNS_IN,
     ),
     route(Method::POST, "/v1/sessions/step-up", F::Session, O::StepUp, G::SignedIn, E::SEALS_AND_SIGNS_IN),
-    route(Method::POST, "/v1/me/mfa/totp", F::Session, O::StartTotp, G::SignedIn, E::SEALS),
+    route(Method::POST, "/v1/me/mfa/totp", F::Session, O::StartTotp, G::SignedIn, E::SEALS_AND_HASHES),
     route(Method::POST, "/v1/me/mfa/totp/confirm", F::Session, O::ConfirmTotp, G::SignedIn, E::SEALS),
     route(
         Method::POST,

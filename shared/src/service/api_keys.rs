@@ -219,6 +219,8 @@ impl Teamgate {
         if !caller.permissions.covers(&permissions) {
             return Err(ApiKeyError::Escalation);
         }
+        // A key outlives every session: a stolen access token alone must not mint one.
+        caller.require_recent_second_step(now)?;
         let existing = existing.map_err(store_failed("api_keys"))?;
         let active = existing.iter().filter(|k| k.status_at(now) == ApiKeyStatus::Active).count();
         if active >= MOST_ACTIVE_KEYS || existing.len() >= MOST_KEYS {
@@ -274,6 +276,7 @@ impl Teamgate {
             let message = format!("The old secret may keep working for at most {MOST_GRACE_HOURS} hours.");
             return Err(Invalid::from(FieldError::new("grace_hours", "out_of_range", message)).into());
         }
+        caller.require_recent_second_step(now)?;
         let secret = self.new_key_secret(&key.account_id, &key.id);
         let grace = Duration::hours(grace_hours.into());
         let rotated = key

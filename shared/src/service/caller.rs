@@ -84,7 +84,8 @@ impl Caller<'_> {
     }
 
     /// A sensitive action (ownership, deleting a member, roles, settings, someone's two-step
-    /// verification): a caller who has a second step must have passed it in the last
+    /// verification, an API key's secret): a caller who has a second step must have passed it
+    /// in the last
     /// `STEP_UP_SECONDS`, unless the account's policy is `off`. A stolen access token alone
     /// then cannot do them.
     pub fn require_recent_second_step(&self, now: DateTime<Utc>) -> Result<(), CallerError> {

@@ -14,7 +14,7 @@ use crate::service::support::failure::RateLimited;
 use crate::service::support::failure::store_failed;
 use crate::service::support::failure::{InternalError, Invalid};
 use crate::service::support::mail::MailKind;
-use crate::service::support::views::{MemberView, visible_memberships};
+use crate::service::support::views::MemberView;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MemberError {
@@ -204,12 +204,18 @@ impl Teamgate {
         let (Some(login), Some(user)) = (login, user) else {
             return Err(MemberError::NotFound);
         };
-        if visible_memberships(&login.memberships).any(|m| m.account.id != caller.account.id) {
+        // The user's own count (read consistently, pending memberships included) decides; the
+        // login's index copy only for a user stored before memberships were counted.
+        let elsewhere = match user.has_one_membership() {
+            Some(alone) => !alone,
+            None => login.memberships.iter().any(|m| m.account.id != caller.account.id),
+        };
+        if elsewhere {
             return Err(MemberError::MemberOfOtherAccounts);
         }
         let user = user.second_factor_reset().map_err(|_| MemberError::MfaNotEnabled)?;
         let event = self.member_event(&caller, &member, AuditAction::MemberMfaReset, json!({}));
-        self.store().save_user(&user, &[event]).await.map_err(write_failed)?;
+        self.store().save_user(&user, &[event], &[]).await.map_err(write_failed)?;
         let values = [("email", user.email.as_str()), ("account_name", caller.account.name.as_str())];
         let locale = user.locale.unwrap_or(caller.account.locale);
         let mail = self.mail().render(MailKind::SecondFactorReset, locale, &user.email, &values);

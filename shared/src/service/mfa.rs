@@ -15,9 +15,11 @@ use crate::failure_codes;
 use crate::ports::{Login, SecondStepSpent, StoreError, VaultError};
 use crate::service::Teamgate;
 use crate::service::caller::CallerError;
+use crate::service::invite::format_time;
 use crate::service::sessions::{StartSessionError, entirely_blocked};
 use crate::service::support::access::{ACCESS_TOKEN_SECONDS, Principal};
 use crate::service::support::failure::{InternalError, RateLimited, store_failed};
+use crate::service::support::mail::MailKind;
 use crate::service::support::secrets::{hash_secret, is_well_formed, new_secret};
 use crate::service::support::views::SessionView;
 
@@ -25,8 +27,9 @@ use crate::service::support::views::SessionView;
 pub const CHALLENGE_SECONDS: i64 = 300;
 /// Recovery codes handed out when two-step verification is turned on.
 pub const RECOVERY_CODES: usize = 10;
-/// Characters of a recovery code (base32: 50 bits each), shown in two groups of five.
-const RECOVERY_CODE_CHARS: usize = 10;
+/// Characters of a recovery code (base32: 80 bits each), shown in four groups of four: with
+/// each hash salted by its user, a copy of the table cracks none of them.
+const RECOVERY_CODE_CHARS: usize = 16;
 const RECOVERY_ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
 
 /// What proves the second step: a code from the authenticator app, or one recovery code.
@@ -143,9 +146,11 @@ pub struct AccessTokenView {
     pub expires_in: i64,
 }
 
-/// A recovery code as typed: case, spaces and hyphens do not matter.
-fn normalize_recovery_code(code: &str) -> String {
-    code.chars().filter(|c| !matches!(c, ' ' | '-')).collect::<String>().to_ascii_lowercase()
+/// The stored form of a recovery code of `user`, as typed: case, spaces and hyphens do not
+/// matter; the user's id salts it.
+fn recovery_hash(user: &UserId, code: &str) -> String {
+    let typed = code.chars().filter(|c| !matches!(c, ' ' | '-')).collect::<String>().to_ascii_lowercase();
+    hash_secret(&format!("{user}:{typed}"))
 }
 
 impl Teamgate {
@@ -217,9 +222,23 @@ impl Teamgate {
     }
 
     /// Starts turning two-step verification on: a new secret, shown once, sealed in the store.
-    /// Until a code confirms it nothing changes for the person.
-    pub async fn start_totp(&self, principal: &Principal) -> Result<EnrollmentView, MfaError> {
-        let login = self.own_user(principal).await?;
+    /// Until a code confirms it nothing changes for the person. The password is asked first: a
+    /// stolen access token alone must not enroll the thief's app and lock the person out.
+    pub async fn start_totp(
+        &self,
+        principal: &Principal,
+        password: &str,
+    ) -> Result<EnrollmentView, MfaError> {
+        let (login, counted) =
+            tokio::join!(self.own_user(principal), self.throttle_step_up(&principal.user_id));
+        let login = login?;
+        counted??;
+        if login.user.has_second_factor() {
+            return Err(MfaError::AlreadyOn);
+        }
+        if !self.passwords.verify(password, login.user.password_hash.as_deref()).await {
+            return Err(MfaError::InvalidCredentials);
+        }
         let mut bytes = vec![0u8; SECRET_BYTES];
         self.ports.rng.fill(&mut bytes);
         let secret = TotpSecret::from_bytes(bytes);
@@ -230,7 +249,7 @@ impl Teamgate {
             .await
             .map_err(vault_failed("sealing a TOTP secret"))?;
         let user = login.user.clone().enrolling(sealed)?;
-        self.store().save_user(&user, &[]).await.map_err(write_failed("save_user"))?;
+        self.store().save_user(&user, &[], &[]).await.map_err(write_failed("save_user"))?;
         let issuer = &self.personal_preset(&login).name;
         let otpauth_uri = secret.otpauth_uri(issuer, user.email.as_str());
         Ok(EnrollmentView { secret: secret.base32(), qr_svg: qr_svg(&otpauth_uri), otpauth_uri })
@@ -243,8 +262,11 @@ impl Teamgate {
         principal: &Principal,
         code: &str,
     ) -> Result<RecoveryCodesView, MfaError> {
-        let (login, counted) =
-            tokio::join!(self.own_user(principal), self.throttle_second_step(&principal.user_id));
+        let (login, counted, sessions) = tokio::join!(
+            self.own_user(principal),
+            self.throttle_second_step(&principal.user_id),
+            self.store().sessions_of(&principal.user_id)
+        );
         let user = login?.user;
         counted??;
         let factor =
@@ -255,9 +277,18 @@ impl Teamgate {
         let secret = self.open_secret(&user, &factor.sealed_secret).await?;
         let step = secret.matching_step(code, self.now()).ok_or(MfaError::WrongCode)?;
         let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| self.recovery_code()).collect();
-        let hashes = codes.iter().map(|c| hash_secret(&normalize_recovery_code(c))).collect();
+        let hashes = codes.iter().map(|c| recovery_hash(&user.id, c)).collect();
         let user = user.confirming(step, hashes, self.now())?;
-        self.store().save_user(&user, &[]).await.map_err(write_failed("save_user"))?;
+        // Sessions begun with the password alone (someone who had it, before the person turned
+        // this on) end with it; this one goes on.
+        let others: Vec<_> = sessions
+            .map_err(store_failed("sessions_of"))?
+            .into_iter()
+            .map(|s| s.family_id)
+            .filter(|family| *family != principal.session)
+            .collect();
+        self.store().save_user(&user, &[], &others).await.map_err(write_failed("save_user"))?;
+        self.notify_second_factor(&user, MailKind::SecondFactorEnabled).await;
         Ok(RecoveryCodesView { recovery_codes: codes })
     }
 
@@ -269,10 +300,14 @@ impl Teamgate {
         password: &str,
         step: &SecondStep,
     ) -> Result<(), MfaError> {
-        let (login, counted) =
-            tokio::join!(self.own_user(principal), self.throttle_step_up(&principal.user_id));
+        let (login, password_counted, code_counted) = tokio::join!(
+            self.own_user(principal),
+            self.throttle_step_up(&principal.user_id),
+            self.throttle_second_step(&principal.user_id)
+        );
         let login = login?;
-        counted??;
+        password_counted??;
+        code_counted??;
         if !login.user.has_second_factor() {
             return Err(MfaError::NotOn);
         }
@@ -285,7 +320,20 @@ impl Teamgate {
         // The code is checked, not spent: the factor it would be spent on goes.
         self.pass_second_step(login.user.clone(), step).await?;
         let user = login.user.without_second_factor()?;
-        self.store().save_user(&user, &[]).await.map_err(write_failed("save_user"))
+        self.store().save_user(&user, &[], &[]).await.map_err(write_failed("save_user"))?;
+        self.notify_second_factor(&user, MailKind::SecondFactorDisabled).await;
+        Ok(())
+    }
+
+    /// Tells the person their two-step verification changed, so a change they did not make is
+    /// noticed (the mail failing changes nothing: it is logged).
+    async fn notify_second_factor(&self, user: &User, kind: MailKind) {
+        let changed_at = format_time(self.now());
+        let values = [("email", user.email.as_str()), ("changed_at", changed_at.as_str())];
+        let mail = self.mail().render(kind, user.locale.unwrap_or_default(), &user.email, &values);
+        if let Err(error) = self.ports.mailer.send(&mail).await {
+            tracing::error!(%error, "the two-step verification notice was not sent");
+        }
     }
 
     /// A fresh access token of the caller's session carrying a second step passed now: what
@@ -295,9 +343,12 @@ impl Teamgate {
         principal: &Principal,
         step: &SecondStep,
     ) -> Result<AccessTokenView, MfaError> {
-        let login = self.own_user(principal).await?;
+        let (login, counted) =
+            tokio::join!(self.own_user(principal), self.throttle_second_step(&principal.user_id));
+        let login = login?;
+        counted??;
         let user = self.pass_second_step(login.user, step).await?;
-        self.store().save_user(&user, &[]).await.map_err(write_failed("save_user"))?;
+        self.store().save_user(&user, &[], &[]).await.map_err(write_failed("save_user"))?;
         let now = self.now();
         Ok(AccessTokenView {
             access_token: self.access_token(&user, &principal.session, Some(now), now)?,
@@ -345,7 +396,7 @@ impl Teamgate {
                 Ok(user.passed_code(step)?)
             }
             SecondStep::RecoveryCode(code) => {
-                let hash = hash_secret(&normalize_recovery_code(code));
+                let hash = recovery_hash(&user.id, code);
                 Ok(user.spent_recovery_code(&hash)?)
             }
         }
@@ -367,12 +418,12 @@ impl Teamgate {
         Ok(TotpSecret::from_bytes(bytes))
     }
 
-    /// A new recovery code: ten base32 characters, `xxxxx-xxxxx`.
+    /// A new recovery code: sixteen base32 characters, `xxxx-xxxx-xxxx-xxxx`.
     fn recovery_code(&self) -> String {
         let mut bytes = [0u8; RECOVERY_CODE_CHARS];
         self.ports.rng.fill(&mut bytes);
-        let chars: String = bytes.iter().map(|b| RECOVERY_ALPHABET[usize::from(b % 32)] as char).collect();
-        format!("{}-{}", &chars[..5], &chars[5..])
+        let chars: Vec<char> = bytes.iter().map(|b| RECOVERY_ALPHABET[usize::from(b % 32)] as char).collect();
+        chars.chunks(4).map(|group| group.iter().collect::<String>()).collect::<Vec<_>>().join("-")
     }
 }
 
@@ -381,7 +432,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_recovery_code_is_read_whatever_its_case_spaces_and_hyphens() {
-        assert_eq!(normalize_recovery_code("AbCdE-fGh2 3"), "abcdefgh23");
+    fn a_recovery_code_is_read_whatever_its_case_spaces_and_hyphens_and_salted_by_its_user() {
+        let (anna, bob) = (UserId::generate(), UserId::generate());
+        assert_eq!(recovery_hash(&anna, "AbCd-eFgH-2345-6Z7Q"), recovery_hash(&anna, "abcd efgh 2345 6z7q"));
+        assert_ne!(recovery_hash(&anna, "abcd-efgh-2345-6z7q"), recovery_hash(&bob, "abcd-efgh-2345-6z7q"));
     }
 }

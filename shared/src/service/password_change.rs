@@ -8,8 +8,7 @@ use crate::ports::{Login, PasswordChange, StoreError};
 use crate::service::Teamgate;
 use crate::service::caller::CallerError;
 use crate::service::invite::format_time;
-use crate::service::mfa::AccessTokenView;
-use crate::service::support::access::{ACCESS_TOKEN_SECONDS, Principal};
+use crate::service::support::access::Principal;
 use crate::service::support::failure::RateLimited;
 use crate::service::support::failure::store_failed;
 use crate::service::support::failure::{InternalError, Invalid};
@@ -68,13 +67,14 @@ impl Teamgate {
     }
 
     /// Changes the caller's password after checking the current one: the session it was
-    /// changed in goes on (with a new access token), every other session ends.
+    /// changed in goes on (its refresh token gets access tokens of the new version; this
+    /// function holds no signing key to mint one), every other session ends.
     pub async fn change_own_password(
         &self,
         principal: &Principal,
         current: &str,
         new_password: &str,
-    ) -> Result<AccessTokenView, PasswordError> {
+    ) -> Result<(), PasswordError> {
         // The attempt is counted while the login and session are read: one round trip, then
         // the write.
         let (login, counted, session) = tokio::join!(
@@ -91,13 +91,8 @@ impl Teamgate {
         }
         let password = self.new_password(&login, new_password)?;
         let phc = self.passwords.hash(&password).await?;
-        let user = self.set_password(login.user, phc, Some(session)).await?;
-        let now = self.now();
-        Ok(AccessTokenView {
-            access_token: self.access_token(&user, &principal.session, principal.second_step_at, now)?,
-            token_type: "Bearer",
-            expires_in: ACCESS_TOKEN_SECONDS,
-        })
+        self.set_password(login.user, phc, Some(session)).await?;
+        Ok(())
     }
 
     /// Writes the password hash `phc` over the user as read: every reset link and every session

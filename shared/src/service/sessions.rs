@@ -191,8 +191,9 @@ impl Teamgate {
         Ok(self.session_view(&user, &memberships, issued, now)?)
     }
 
-    /// Exchanges a refresh token for a new session; the presented token dies. Presenting a token
-    /// that was already exchanged ends the whole chain (it was copied).
+    /// Exchanges a refresh token for a new session; the presented token dies. Presenting the
+    /// token the current one replaced ends the whole chain (it was copied); any other wrong
+    /// secret is refused alone.
     ///
     /// The session is read, then rotated while the user's login is read: two round trips. A
     /// login that no longer stands (token version changed, blocked everywhere) refuses the
@@ -206,8 +207,11 @@ impl Teamgate {
             .map_err(store_failed("refresh_session"))?
             .ok_or(RefreshError::Invalid)?;
         let now = self.now();
-        if !constant_time_eq(&session.secret_hash, &hash_secret(secret)) {
-            self.store().end_session(&family).await.map_err(store_failed("end_session"))?;
+        let presented = hash_secret(secret);
+        if !constant_time_eq(&session.secret_hash, &presented) {
+            if session.previous_secret_hash.as_deref().is_some_and(|p| constant_time_eq(p, &presented)) {
+                self.store().end_session(&family).await.map_err(store_failed("end_session"))?;
+            }
             return Err(RefreshError::Invalid);
         }
         if session.expires_at <= now {
@@ -338,6 +342,7 @@ impl Teamgate {
             expires_at: now + Duration::days(REFRESH_DAYS),
             last_used_at: Some(now),
             client: from,
+            previous_secret_hash: None,
         };
         (session, refresh_token(&family, &secret))
     }

@@ -270,6 +270,7 @@ fn session(user: &User, now: DateTime<Utc>) -> RefreshSession {
         expires_at: now + Duration::days(30),
         last_used_at: Some(now),
         client: SessionClient::default(),
+        previous_secret_hash: None,
     }
 }
 
@@ -564,6 +565,10 @@ contract! {
     sessions: [
         a_refresh_session_rotates_once_per_secret,
         signing_in_stamps_the_given_memberships,
+        a_second_step_is_spent_with_the_session_it_starts_once,
+        only_a_challenge_reads_as_a_challenge,
+        a_users_sessions_are_listed_and_ended_with_a_change_of_them,
+        a_kept_session_is_carried_over_only_as_read,
     ],
     rate_limits: [
         rate_limits_count_per_key_and_window,

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::*;
+use shared::ports::{PasswordChange, SecondStepSpent};
 
 pub(crate) async fn a_refresh_session_rotates_once_per_secret(store: Arc<dyn Store>) {
     let now = now();
@@ -54,4 +55,105 @@ pub(crate) async fn signing_in_stamps_the_given_memberships(store: Arc<dyn Store
     let member = store.member(&account.id, &owner.id).await.unwrap().expect("the owner");
     assert_eq!(member.last_login_at, Some(later), "nothing was stamped");
     assert!(store.member(&elsewhere.account.id, &owner.id).await.unwrap().is_none(), "no membership made up");
+}
+
+/// A challenge of `user`, stored, and its hash.
+async fn challenged(store: &dyn Store, user: &User, now: DateTime<Utc>) -> String {
+    let hash = token_hash();
+    let challenge = OneTimeToken {
+        hash: hash.clone(),
+        user_id: user.id.clone(),
+        purpose: TokenPurpose::SecondStep,
+        expires_at: now + Duration::minutes(5),
+    };
+    store.issue_challenge(&challenge).await.expect("stored");
+    hash
+}
+
+pub(crate) async fn a_second_step_is_spent_with_the_session_it_starts_once(store: Arc<dyn Store>) {
+    // Given a user with a challenge waiting, read at one version
+    let now = now();
+    let Founded { owner, .. } = found_account(store.as_ref(), now).await;
+    let hash = challenged(store.as_ref(), &owner, now).await;
+    assert_eq!(store.challenge(&hash).await.unwrap().map(|c| c.user_id), Some(owner.id.clone()));
+    let spent = User { version: owner.version + 1, ..owner.clone() };
+
+    // When two sign-ins spend it from the same read, then one starts its session
+    let (first, second) = (session(&owner, now), session(&owner, now));
+    let with_step = |session: &RefreshSession| SignIn {
+        second_step: Some(SecondStepSpent { user: spent.clone(), challenge_hash: hash.clone() }),
+        ..sign_in(session, &[], now)
+    };
+    store.record_sign_in(&with_step(&first)).await.expect("the first spends it");
+    assert_eq!(conflict(store.record_sign_in(&with_step(&second)).await), Conflict::Stale);
+
+    // Then the challenge and the code are spent, and the loser started nothing
+    assert!(store.challenge(&hash).await.unwrap().is_none());
+    assert_eq!(stored_user(store.as_ref(), &owner.id).await.version, owner.version + 1);
+    assert!(store.refresh_session(&first.family_id).await.unwrap().is_some());
+    assert!(store.refresh_session(&second.family_id).await.unwrap().is_none(), "no session");
+}
+
+pub(crate) async fn only_a_challenge_reads_as_a_challenge(store: Arc<dyn Store>) {
+    let now = now();
+    let Founded { activation, .. } = found_account(store.as_ref(), now).await;
+    // An invitation's token item is no challenge, nor is a hash nobody stored.
+    assert!(store.challenge(&activation.invitation.token_hash).await.unwrap().is_none());
+    assert!(store.challenge(&token_hash()).await.unwrap().is_none());
+}
+
+pub(crate) async fn a_users_sessions_are_listed_and_ended_with_a_change_of_them(store: Arc<dyn Store>) {
+    // Given a user with three sessions and someone else with one
+    let now = now();
+    let Founded { owner, .. } = found_account(store.as_ref(), now).await;
+    let other = found_account(store.as_ref(), now).await.owner;
+    let mut chains = Vec::new();
+    for minutes in 0..3 {
+        let chain = session(&owner, now + Duration::minutes(minutes));
+        store.record_sign_in(&sign_in(&chain, &[], chain.created_at)).await.expect("signed in");
+        chains.push(chain);
+    }
+    let theirs = session(&other, now);
+    store.record_sign_in(&sign_in(&theirs, &[], now)).await.expect("signed in");
+
+    // Then the user's are listed newest first, and nobody else's
+    let listed = store.sessions_of(&owner.id).await.unwrap();
+    let ids: Vec<_> = listed.iter().map(|s| s.family_id.clone()).collect();
+    assert_eq!(ids, chains.iter().rev().map(|c| c.family_id.clone()).collect::<Vec<_>>());
+
+    // When the user changes and two sessions end in the same write, then only the third is left
+    let changed = User { version: owner.version + 1, ..owner.clone() };
+    let ended = [chains[0].family_id.clone(), chains[1].family_id.clone()];
+    store.save_user(&changed, &[], &ended).await.expect("saved");
+    let left: Vec<_> = store.sessions_of(&owner.id).await.unwrap().into_iter().map(|s| s.family_id).collect();
+    assert_eq!(left, [chains[2].family_id.clone()]);
+    assert!(store.refresh_session(&theirs.family_id).await.unwrap().is_some());
+
+    // And a change based on a stale version writes nothing, not even the ending
+    let stale = [chains[2].family_id.clone()];
+    assert_eq!(conflict(store.save_user(&changed, &[], &stale).await), Conflict::Stale);
+    assert!(store.refresh_session(&chains[2].family_id).await.unwrap().is_some());
+}
+
+pub(crate) async fn a_kept_session_is_carried_over_only_as_read(store: Arc<dyn Store>) {
+    // Given a session read, then rotated by a refresh before the password change writes
+    let now = now();
+    let Founded { owner, .. } = found_account(store.as_ref(), now).await;
+    let read = session(&owner, now);
+    store.record_sign_in(&sign_in(&read, &[], now)).await.expect("signed in");
+    let rotated = RefreshSession { secret_hash: token_hash(), ..read.clone() };
+    store.rotate_session(&read.secret_hash, &rotated).await.expect("rotated");
+
+    // When the change carries over the session as read, then it writes nothing
+    let user = owner.clone().with_password("$argon2id$new".into());
+    let kept = RefreshSession { token_version: user.token_version, ..read.clone() };
+    let change = PasswordChange { user: user.clone(), spent_links: vec![], kept_session: Some(kept) };
+    assert_eq!(conflict(store.change_password(&change).await), Conflict::Stale);
+    assert_eq!(store.refresh_session(&read.family_id).await.unwrap(), Some(rotated.clone()));
+
+    // And carried over as it is now, it moves to the new version
+    let kept = RefreshSession { token_version: user.token_version, ..rotated };
+    let change = PasswordChange { user, spent_links: vec![], kept_session: Some(kept.clone()) };
+    store.change_password(&change).await.expect("changed");
+    assert_eq!(store.refresh_session(&read.family_id).await.unwrap(), Some(kept));
 }

@@ -32,6 +32,14 @@ fn sent_as_read(invitation: &Invitation) -> StoreResult<Condition> {
 }
 
 /// The item of `items` with this key.
+/// The session's current secret is still `hash`: nothing rotated or ended it since it was read.
+fn same_secret(hash: &str) -> Condition {
+    Condition::new("#r.#secret_hash = :secret", Conflict::Stale)
+        .name("#r", keys::RECORD)
+        .name("#secret_hash", "secret_hash")
+        .value(":secret", s(hash))
+}
+
 fn find<'a>(items: &'a [Item], key: &Item) -> Option<&'a Item> {
     items.iter().find(|i| i.get(keys::PK) == key.get(keys::PK) && i.get(keys::SK) == key.get(keys::SK))
 }
@@ -434,12 +442,8 @@ impl Store for DynamoStore {
     }
 
     async fn rotate_session(&self, previous_hash: &str, next: &RefreshSession) -> StoreResult<()> {
-        let current = Condition::new("#r.#secret_hash = :previous", Conflict::Stale)
-            .name("#r", keys::RECORD)
-            .name("#secret_hash", "secret_hash")
-            .value(":previous", s(previous_hash));
         let mut writes = Writes::default();
-        writes.put(items::session(next)?, Some(current));
+        writes.put(items::session(next)?, Some(same_secret(previous_hash)));
         self.send(writes).await
     }
 
@@ -495,13 +499,25 @@ impl Store for DynamoStore {
         self.get_record(items::user_key(user)).await
     }
 
-    async fn save_user(&self, user: &User, events: &[AuditEvent]) -> StoreResult<()> {
+    /// One transaction with the first sessions (DynamoDB's limit is 100 items); any beyond it
+    /// end after it, a hundred at a time.
+    async fn save_user(
+        &self,
+        user: &User,
+        events: &[AuditEvent],
+        ended: &[SessionFamilyId],
+    ) -> StoreResult<()> {
         let mut writes = Writes::default();
         user_writes(&mut writes, user)?;
         for event in events {
             writes.put(items::event(event)?, None);
         }
-        self.send(writes).await
+        let (now, later) = ended.split_at(ended.len().min(99 - events.len().min(99)));
+        for family in now {
+            writes.delete(items::session_key(family), None);
+        }
+        self.send(writes).await?;
+        self.end_sessions(later).await
     }
 
     async fn update_member(&self, update: &MemberUpdate) -> StoreResult<()> {
@@ -548,7 +564,7 @@ impl Store for DynamoStore {
         let mut writes = Writes::default();
         user_writes(&mut writes, &change.user)?;
         if let Some(kept) = &change.kept_session {
-            writes.put(items::session(kept)?, Some(Condition::present(Conflict::Stale)));
+            writes.put(items::session(kept)?, Some(same_secret(&kept.secret_hash)));
         }
         for hash in &change.spent_links {
             writes.delete(items::token_key(hash), None);

@@ -17,6 +17,8 @@ pub enum MailKind {
     OwnershipTransferredFormerOwner,
     InvitationUndelivered,
     SecondFactorReset,
+    SecondFactorEnabled,
+    SecondFactorDisabled,
 }
 
 impl MailKind {
@@ -31,6 +33,8 @@ impl MailKind {
             Self::OwnershipTransferredFormerOwner => "ownership_transferred_former_owner",
             Self::InvitationUndelivered => "invitation_undelivered",
             Self::SecondFactorReset => "second_factor_reset",
+            Self::SecondFactorEnabled => "second_factor_enabled",
+            Self::SecondFactorDisabled => "second_factor_disabled",
         }
     }
 }
@@ -124,6 +128,8 @@ mod tests {
                 MailKind::OwnershipTransferredFormerOwner,
                 MailKind::InvitationUndelivered,
                 MailKind::SecondFactorReset,
+                MailKind::SecondFactorEnabled,
+                MailKind::SecondFactorDisabled,
             ] {
                 let mail = templates.render(
                     kind,
