@@ -165,6 +165,7 @@ async fn a_password_reset_never_skips_the_second_step(app: TestApp) {
     let email = "owner@mfa-reset.example";
     let owner = app.owner("standard", email).await;
     app.enroll(&owner.token).await;
+    let before = challenge(&app, email).await;
 
     // When they reset it by the emailed link
     let requested = app.post("/v1/password-reset", json!({"email": email})).await;
@@ -175,9 +176,12 @@ async fn a_password_reset_never_skips_the_second_step(app: TestApp) {
         app.post("/v1/password-reset/confirm", json!({"token": token, "new_password": new_password})).await;
     assert_eq!(confirmed.status, 204, "{}", confirmed.body);
 
-    // Then signing in with the new password still asks for the code
+    // Then signing in with the new password still asks for the code, and a sign-in the old
+    // password started is over
     let signed = app.sign_in(email, new_password).await;
     assert_eq!(signed.status, 202, "{}", signed.body);
+    let stale = complete(&app, &before, json!({"code": app.code_of(email).await})).await;
+    assert_eq!((stale.status, stale.code()), (401, "invalid_mfa_challenge"), "{}", stale.body);
 }
 
 async fn accepting_another_accounts_invitation_waits_for_the_second_step(app: TestApp) {

@@ -617,7 +617,9 @@ impl Store for MemoryStore {
     }
 
     async fn challenge(&self, hash: &str) -> StoreResult<Option<OneTimeToken>> {
-        Ok(self.with(|s| s.tokens.get(hash).filter(|t| t.purpose == TokenPurpose::SecondStep).cloned()))
+        Ok(self.with(|s| {
+            s.tokens.get(hash).filter(|t| matches!(t.purpose, TokenPurpose::SecondStep { .. })).cloned()
+        }))
     }
 
     async fn sessions_of(&self, user: &UserId) -> StoreResult<Vec<RefreshSession>> {

@@ -201,8 +201,9 @@ pub enum TokenPurpose {
     /// Choose a new password.
     PasswordReset,
     /// Finish a sign-in with a second step (a TOTP or recovery code): never mailed, never a
-    /// link, only answered to the password that started the sign-in.
-    SecondStep,
+    /// link, only answered to the password that started the sign-in, and good only while that
+    /// password is (the user's token version then).
+    SecondStep { token_version: u32 },
 }
 
 /// A one-time link token; only its SHA-256 is ever stored.

@@ -161,7 +161,7 @@ impl Teamgate {
         let token = OneTimeToken {
             hash: hash_secret(&secret),
             user_id: user.id.clone(),
-            purpose: TokenPurpose::SecondStep,
+            purpose: TokenPurpose::SecondStep { token_version: user.token_version },
             expires_at,
         };
         let view = ChallengeView {
@@ -209,6 +209,10 @@ impl Teamgate {
         counted??;
         let login = login.map_err(store_failed("login_by_id"))?.ok_or(MfaError::InvalidChallenge)?;
         let user = user.map_err(store_failed("user"))?.ok_or(MfaError::InvalidChallenge)?;
+        // A password changed or reset since the sign-in ends its challenge with the password.
+        if token.purpose != (TokenPurpose::SecondStep { token_version: user.token_version }) {
+            return Err(MfaError::InvalidChallenge);
+        }
         let login = Login { user, ..login };
         if entirely_blocked(&login) {
             return Err(MfaError::Blocked);

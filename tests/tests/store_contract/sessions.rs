@@ -63,7 +63,7 @@ async fn challenged(store: &dyn Store, user: &User, now: DateTime<Utc>) -> Strin
     let challenge = OneTimeToken {
         hash: hash.clone(),
         user_id: user.id.clone(),
-        purpose: TokenPurpose::SecondStep,
+        purpose: TokenPurpose::SecondStep { token_version: user.token_version },
         expires_at: now + Duration::minutes(5),
     };
     store.issue_challenge(&challenge).await.expect("stored");

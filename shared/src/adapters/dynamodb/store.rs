@@ -421,7 +421,7 @@ impl Store for DynamoStore {
 
     async fn challenge(&self, hash: &str) -> StoreResult<Option<OneTimeToken>> {
         let token: Option<OneTimeToken> = self.get_record(items::token_key(hash)).await?;
-        Ok(token.filter(|t| t.purpose == TokenPurpose::SecondStep))
+        Ok(token.filter(|t| matches!(t.purpose, TokenPurpose::SecondStep { .. })))
     }
 
     async fn sessions_of(&self, user: &UserId) -> StoreResult<Vec<RefreshSession>> {
