@@ -4,7 +4,7 @@
 PORT ?= 3000
 CARGO ?= cargo
 
-.PHONY: run run-aws-local test check fmt bench help build deploy lint-infra emulators contract
+.PHONY: run run-aws-local test check fmt bench help build deploy lint-infra emulators browser contract
 
 help:
 	@echo "make run    dev server on 127.0.0.1:$(PORT) (in-memory store, outbox mailer)"
@@ -26,7 +26,11 @@ run-aws-local:
 emulators:
 	bash tests/install-emulators.sh
 
-test: check lint-infra emulators
+# Debian's Chromium (apt) and tests/browser's pinned npm packages (playwright-core, axe-core), once.
+browser:
+	bash tests/browser/install.sh
+
+test: check lint-infra emulators browser
 	$(CARGO) test --workspace --all-targets
 	$(MAKE) --no-print-directory contract
 
