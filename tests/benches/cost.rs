@@ -20,7 +20,8 @@ use tests::route_tour::{Visit, every_route};
 /// Tours of every route; each route's duration is the median of these.
 const TOURS: usize = 5;
 
-/// us-east-1 prices, in dollars (AWS's pricing pages for API Gateway, Lambda, DynamoDB and SES).
+/// us-east-1 prices, in dollars (AWS's pricing pages for API Gateway, Lambda, DynamoDB, SES and
+/// KMS).
 const API_GATEWAY_HTTP_API_PER_MILLION: f64 = 1.00;
 const LAMBDA_REQUESTS_PER_MILLION: f64 = 0.20;
 const LAMBDA_GB_SECOND_X86_64: f64 = 0.000_016_666_7;
@@ -28,6 +29,8 @@ const LAMBDA_GB_SECOND_ARM64: f64 = 0.000_013_333_4;
 const DYNAMODB_READ_UNITS_PER_MILLION: f64 = 0.125;
 const DYNAMODB_WRITE_UNITS_PER_MILLION: f64 = 0.625;
 const SES_PER_MESSAGE: f64 = 0.10 / 1000.0;
+/// KMS: a route that seals or opens a TOTP secret makes one `Encrypt` or `Decrypt`.
+const KMS_PER_REQUEST: f64 = 0.03 / 10_000.0;
 
 /// The reference seller team's month: ten people working 22 days of 8 hours. Each signs in and
 /// out once a day and refreshes their 15-minute access token through the day; the marketplace's
@@ -72,6 +75,7 @@ struct Priced {
     read_units: f64,
     write_units: f64,
     mails: f64,
+    kms: f64,
     per_million_x86_64: f64,
     per_million_arm64: f64,
 }
@@ -103,12 +107,14 @@ fn price(tours: &[Vec<Visit>], index: usize, memory: &BTreeMap<String, u64>) -> 
     let read_units: f64 = visit.calls.iter().map(|c| c.read_units).sum();
     let write_units: f64 = visit.calls.iter().map(|c| c.write_units).sum();
     let mails = if route.effects.mails { 1.0 } else { 0.0 };
+    let kms = if route.effects.seals { 1.0 } else { 0.0 };
     let gigabyte_seconds = memory_mib as f64 / 1024.0 * billed_ms / 1000.0;
     let shared = API_GATEWAY_HTTP_API_PER_MILLION
         + LAMBDA_REQUESTS_PER_MILLION
         + read_units * DYNAMODB_READ_UNITS_PER_MILLION
         + write_units * DYNAMODB_WRITE_UNITS_PER_MILLION
-        + mails * SES_PER_MESSAGE * 1e6;
+        + mails * SES_PER_MESSAGE * 1e6
+        + kms * KMS_PER_REQUEST * 1e6;
     Priced {
         route: visit.route,
         calls: visit.calls.len(),
@@ -119,6 +125,7 @@ fn price(tours: &[Vec<Visit>], index: usize, memory: &BTreeMap<String, u64>) -> 
         read_units,
         write_units,
         mails,
+        kms,
         per_million_x86_64: shared + gigabyte_seconds * LAMBDA_GB_SECOND_X86_64 * 1e6,
         per_million_arm64: shared + gigabyte_seconds * LAMBDA_GB_SECOND_ARM64 * 1e6,
     }
@@ -126,7 +133,7 @@ fn price(tours: &[Vec<Visit>], index: usize, memory: &BTreeMap<String, u64>) -> 
 
 fn print_routes(priced: &[Priced]) {
     println!(
-        "\n{:<56} {:>5} {:>10} {:<14} {:>5} {:>6} {:>5} {:>5} {:>5} {:>10} {:>10}",
+        "\n{:<56} {:>5} {:>10} {:<14} {:>5} {:>6} {:>5} {:>5} {:>5} {:>4} {:>10} {:>10}",
         "route (cost per million calls, us-east-1)",
         "calls",
         "sequential",
@@ -136,12 +143,13 @@ fn print_routes(priced: &[Priced]) {
         "RCU",
         "WCU",
         "mails",
+        "KMS",
         "$ x86_64",
         "$ arm64"
     );
     for p in priced {
         println!(
-            "{:<56} {:>5} {:>10} {:<14} {:>5} {:>6.0} {:>5.1} {:>5.1} {:>5.0} {:>10.2} {:>10.2}",
+            "{:<56} {:>5} {:>10} {:<14} {:>5} {:>6.0} {:>5.1} {:>5.1} {:>5.0} {:>4.0} {:>10.2} {:>10.2}",
             p.route,
             p.calls,
             p.sequential,
@@ -151,6 +159,7 @@ fn print_routes(priced: &[Priced]) {
             p.read_units,
             p.write_units,
             p.mails,
+            p.kms,
             p.per_million_x86_64,
             p.per_million_arm64
         );
@@ -159,7 +168,8 @@ fn print_routes(priced: &[Priced]) {
         "(API Gateway HTTP API ${API_GATEWAY_HTTP_API_PER_MILLION:.2}/M requests; Lambda \
          ${LAMBDA_REQUESTS_PER_MILLION:.2}/M requests + ${LAMBDA_GB_SECOND_X86_64}/GB-s x86_64, \
          ${LAMBDA_GB_SECOND_ARM64}/GB-s arm64; DynamoDB on-demand ${DYNAMODB_READ_UNITS_PER_MILLION}/M read \
-         and ${DYNAMODB_WRITE_UNITS_PER_MILLION}/M write units; SES $0.10 per 1,000 messages; ms: median of \
+         and ${DYNAMODB_WRITE_UNITS_PER_MILLION}/M write units; SES $0.10 per 1,000 messages; KMS $0.03 per \
+         10,000 requests (and $1 a month for the key); ms: median of \
          {TOURS} warm calls on DynamoDB Local, rounded up as Lambda bills)"
     );
 }
