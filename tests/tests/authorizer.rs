@@ -293,6 +293,31 @@ async fn an_ended_session_is_refused_within_the_staleness_bound_and_a_new_one_le
     assert!(gate.allows("GET", ORDERS, account, &signed.str("access_token")).await);
 }
 
+async fn a_member_without_the_second_step_an_account_requires_is_denied_until_they_enroll(app: TestApp) {
+    // Given an amazon-seller account (two-step verification required) and a clerk who activated
+    // but has not enrolled
+    let owner = app.owner("amazon-seller", "owner@authz-mfa.example").await;
+    let invited = app
+        .post_as(
+            &owner.token,
+            &format!("{}/invitations", owner.account_path()),
+            json!({"email": "clerk@authz-mfa.example", "permissions": ["orders:read"]}),
+        )
+        .await;
+    assert_eq!(invited.status, 201, "{}", invited.body);
+    let clerk = app.activate(&app.link_token("clerk@authz-mfa.example").await).await.str("access_token");
+    let gate = Gate::new(&app, 5);
+    let account = owner.account_id.as_str();
+
+    // Then the marketplace's API refuses them, saying why
+    assert_eq!(gate.rest_verdict(account, &clerk).await, "mfa_enrollment_required");
+    assert!(!gate.allows("GET", ORDERS, account, &clerk).await);
+
+    // And once enrolled, the same session is let in (a container that remembers nothing)
+    let (clerk, _) = app.enroll(&clerk).await;
+    assert!(Gate::new(&app, 0).allows("GET", ORDERS, account, &clerk).await);
+}
+
 async fn a_deletion_and_a_role_change_reach_a_warm_container_within_the_bound(app: TestApp) {
     let team = joom_team(&app, "changes").await;
     let gate = Gate::new(&app, 5);
@@ -503,6 +528,7 @@ async fn a_key_limited_to_networks_is_refused_elsewhere(app: TestApp) {
 }
 
 tests::scenarios!(
+    a_member_without_the_second_step_an_account_requires_is_denied_until_they_enroll,
     an_ended_session_is_refused_within_the_staleness_bound_and_a_new_one_let_in,
     an_active_member_holding_the_permission_is_let_in_and_the_backend_told_who_they_are,
     a_member_lacking_the_permission_is_denied_and_the_owner_holds_all,
