@@ -502,8 +502,6 @@ pub trait Store: Send + Sync {
     /// Replaces the chain's secret, provided it is still `previous_hash` (else `Stale`).
     async fn rotate_session(&self, previous_hash: &str, next: &RefreshSession) -> StoreResult<()>;
     async fn end_session(&self, family: &SessionFamilyId) -> StoreResult<()>;
-    /// Ends each of these sessions (those already gone are skipped).
-    async fn end_sessions(&self, families: &[SessionFamilyId]) -> StoreResult<()>;
 
     /// The account, the user, their membership and the session the caller's token names, or
     /// `None` if the account, user or membership is missing.
@@ -517,13 +515,14 @@ pub trait Store: Send + Sync {
     /// The user's own item, read consistently (a login's user may come from an index).
     async fn user(&self, user: &UserId) -> StoreResult<Option<User>>;
     /// Writes the user in its new state, provided the stored version is one less (else
-    /// `Stale`), with its events, ending these sessions of theirs in the same write (those
-    /// already gone are skipped).
+    /// `Stale`), with its events; and, when the change raised the token version (ending every
+    /// session), the session it was made in carried over to the new version, provided its
+    /// secret is still the one read.
     async fn save_user(
         &self,
         user: &User,
         events: &[AuditEvent],
-        ended: &[SessionFamilyId],
+        kept: Option<&RefreshSession>,
     ) -> StoreResult<()>;
     async fn update_member(&self, update: &MemberUpdate) -> StoreResult<()>;
     async fn remove_member(&self, removal: &MemberRemoval) -> StoreResult<()>;

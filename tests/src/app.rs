@@ -336,8 +336,9 @@ impl TestApp {
     }
 
     /// Turns two-step verification on for the holder of `token`, their app's codes made from
-    /// the secret and the app's clock; answers the token stepped up (a sensitive action needs
-    /// no code for five minutes) and the recovery codes.
+    /// the secret and the app's clock; answers the session's new access token (the old one
+    /// ended with every other session; this one carries the step just passed, so a sensitive
+    /// action needs no code for five minutes) and the recovery codes.
     pub async fn enroll(&self, token: &str) -> (String, Vec<String>) {
         let email = self.get_as(token, "/v1/me").await.str("email");
         let started = self.post_as(token, "/v1/me/mfa/totp", json!({ "password": PASSWORD })).await;
@@ -353,7 +354,7 @@ impl TestApp {
             .iter()
             .map(|c| c.as_str().expect("a code").to_owned())
             .collect();
-        (self.stepped_up(token, &email).await, codes)
+        (confirmed.str("access_token"), codes)
     }
 
     /// A fresh access token of `token`'s session carrying a second step passed now.

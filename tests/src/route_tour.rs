@@ -56,8 +56,13 @@ async fn two_step_verification(c: &Tour<'_>, email: impl Fn(&str) -> String) {
     let secret = TotpSecret::from_base32(started["secret"].as_str().unwrap()).unwrap();
     let step = step_at(c.app.api.app.ports.clock.now());
     let code = |step: u64| json!({"code": secret.code_at_step(step, DIGITS)});
-    c.count("POST /v1/me/mfa/totp/confirm", c.app.post_as(token, "/v1/me/mfa/totp/confirm", code(step - 1)))
+    let confirmed = c
+        .count(
+            "POST /v1/me/mfa/totp/confirm",
+            c.app.post_as(token, "/v1/me/mfa/totp/confirm", code(step - 1)),
+        )
         .await;
+    let token = confirmed["access_token"].as_str().unwrap();
     let signing_in = json!({"email": owner.email, "password": PASSWORD});
     let challenge =
         c.count("POST /v1/sessions (a second step asked)", c.app.post("/v1/sessions", signing_in)).await;
@@ -73,11 +78,13 @@ async fn two_step_verification(c: &Tour<'_>, email: impl Fn(&str) -> String) {
         sessions["items"].as_array().unwrap().iter().find(|s| s["current"] == false).unwrap()["id"].clone();
     let ended = format!("/v1/me/sessions/{}", ended.as_str().unwrap());
     c.count("DELETE /v1/me/sessions/{session}", c.app.delete_as(token, &ended)).await;
-    c.count(
-        "POST /v1/me/sessions/revoke-others",
-        c.app.post_as(token, "/v1/me/sessions/revoke-others", json!({})),
-    )
-    .await;
+    let signed_out = c
+        .count(
+            "POST /v1/me/sessions/revoke-others",
+            c.app.post_as(token, "/v1/me/sessions/revoke-others", json!({})),
+        )
+        .await;
+    let token = signed_out["access_token"].as_str().unwrap();
     assert_eq!(c.app.get_as(other["access_token"].as_str().unwrap(), "/v1/me").await.status, 401);
     c.count(
         "POST /v1/accounts/{id}/members/{user}/sessions/revoke",

@@ -68,9 +68,12 @@ async fn enrolling_turns_on_only_with_a_right_code_and_hands_out_ten_recovery_co
     assert_eq!(confirmed.status, 200, "{}", confirmed.body);
     let codes = confirmed.body["recovery_codes"].as_array().expect("codes");
     assert_eq!(codes.len(), 10);
-    assert_eq!(me(&app, &owner.token).await.body["mfa"], json!({"enabled": true, "recovery_codes_left": 10}));
+    assert_eq!(me(&app, &owner.token).await.status, 401, "the session's token of the old version");
+    let token = confirmed.str("access_token");
+    assert_eq!(me(&app, &token).await.body["mfa"], json!({"enabled": true, "recovery_codes_left": 10}));
 
     // And enrolling again, or confirming again, is refused: one app at a time
+    let owner = tests::app::Owner { token, ..owner };
     let again = app.post_as(&owner.token, "/v1/me/mfa/totp", json!({"password": PASSWORD})).await;
     assert_eq!((again.status, again.code()), (409, "mfa_already_enabled"));
     let reconfirmed = app.post_as(&owner.token, "/v1/me/mfa/totp/confirm", json!({"code": code})).await;
@@ -282,6 +285,7 @@ async fn sensitive_actions_ask_for_a_code_at_most_five_minutes_old(app: TestApp)
     let email = "owner@mfa-step-up.example";
     let owner = app.owner("standard", email).await;
     let (token, _) = app.enroll(&owner.token).await;
+    let owner = tests::app::Owner { token: token.clone(), ..owner };
     app.member(&owner, "editor@mfa-step-up.example", &["viewer"], &[]).await;
     let editor = app.member_id(&owner, "editor@mfa-step-up.example").await;
     let roles = format!("{}/members/{editor}/roles", owner.account_path());
@@ -306,6 +310,12 @@ async fn sensitive_actions_ask_for_a_code_at_most_five_minutes_old(app: TestApp)
         )
         .await,
         app.delete_as(&plain, &format!("{path}/members/{editor}/mfa")).await,
+        app.post_as(
+            &plain,
+            "/v1/me/password",
+            json!({"current_password": PASSWORD, "new_password": "A-Thief-Chose-This-77"}),
+        )
+        .await,
     ];
     for attempt in &attempts {
         assert_eq!((attempt.status, attempt.code()), (403, "mfa_step_up_required"), "{}", attempt.body);
@@ -411,10 +421,10 @@ async fn every_code_tried_counts_against_the_person_whatever_the_route(app: Test
     let owner = app.owner("standard", email).await;
     let (token, _) = app.enroll(&owner.token).await;
 
-    // When the thief guesses step-up codes, then after ten tries (two counted at enrollment)
+    // When the thief guesses step-up codes, then after ten tries (one counted at enrollment)
     // every try is refused with a wait, the right code too
     let mut statuses = Vec::new();
-    for guess in 0..9 {
+    for guess in 0..10 {
         let code = format!("{:06}", 100_000 + guess);
         statuses.push(app.post_as(&token, "/v1/sessions/step-up", json!({"code": code})).await.status);
     }

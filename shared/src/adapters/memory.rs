@@ -222,6 +222,14 @@ impl State {
         }
     }
 
+    /// Fails with `Stale` unless the stored session's secret is still `session`'s.
+    fn session_as_read(&self, session: &RefreshSession) -> StoreResult<()> {
+        match self.sessions.get(&session.family_id) {
+            Some(stored) if stored.secret_hash == session.secret_hash => Ok(()),
+            _ => conflict(Conflict::Stale),
+        }
+    }
+
     /// Fails with `Stale` unless the stored user's version is `version`.
     fn user_at(&self, user: &User, version: u32) -> StoreResult<()> {
         match self.users.get(&user.id) {
@@ -635,7 +643,9 @@ impl Store for MemoryStore {
 
     async fn rotate_session(&self, previous_hash: &str, next: &RefreshSession) -> StoreResult<()> {
         self.with(|s| match s.sessions.get_mut(&next.family_id) {
-            Some(current) if current.secret_hash == previous_hash => {
+            Some(current)
+                if current.secret_hash == previous_hash && current.token_version == next.token_version =>
+            {
                 *current = next.clone();
                 Ok(())
             }
@@ -645,11 +655,6 @@ impl Store for MemoryStore {
 
     async fn end_session(&self, family: &SessionFamilyId) -> StoreResult<()> {
         self.with(|s| s.sessions.remove(family));
-        Ok(())
-    }
-
-    async fn end_sessions(&self, families: &[SessionFamilyId]) -> StoreResult<()> {
-        self.with(|s| families.iter().for_each(|family| drop(s.sessions.remove(family))));
         Ok(())
     }
 
@@ -775,10 +780,7 @@ impl Store for MemoryStore {
             let user = &change.user;
             s.user_at(user, user.version.wrapping_sub(1))?;
             if let Some(kept) = &change.kept_session {
-                match s.sessions.get(&kept.family_id) {
-                    Some(stored) if stored.secret_hash == kept.secret_hash => {}
-                    _ => return conflict(Conflict::Stale),
-                }
+                s.session_as_read(kept)?;
                 s.sessions.insert(kept.family_id.clone(), kept.clone());
             }
             s.users.insert(user.id.clone(), user.clone());
@@ -871,13 +873,16 @@ impl Store for MemoryStore {
         &self,
         user: &User,
         events: &[AuditEvent],
-        ended: &[SessionFamilyId],
+        kept: Option<&RefreshSession>,
     ) -> StoreResult<()> {
         self.with(|s| {
             s.user_at(user, user.version.wrapping_sub(1))?;
+            if let Some(kept) = kept {
+                s.session_as_read(kept)?;
+                s.sessions.insert(kept.family_id.clone(), kept.clone());
+            }
             s.users.insert(user.id.clone(), user.clone());
             events.iter().for_each(|event| s.record(event));
-            ended.iter().for_each(|family| drop(s.sessions.remove(family)));
             Ok(())
         })
     }

@@ -156,7 +156,9 @@ impl User {
     }
 
     /// The user with two-step verification on: the enrollment's first code (of `step`) was
-    /// right, and these recovery codes (their hashes) are the ones that work.
+    /// right, and these recovery codes (their hashes) are the ones that work. Every session
+    /// ends (the token version rises): one begun with the password alone, by someone who had
+    /// it, must not outlive the second step.
     pub fn confirming(
         self,
         step: u64,
@@ -172,6 +174,7 @@ impl User {
                     ..factor
                 }),
                 version: self.version + 1,
+                token_version: self.token_version + 1,
                 ..self
             }),
             Some(_) => Err(SecondFactorRefusal::AlreadyOn),
@@ -221,6 +224,11 @@ impl User {
     pub fn second_factor_reset(self) -> Result<Self, SecondFactorRefusal> {
         let user = self.without_second_factor()?;
         Ok(Self { token_version: user.token_version + 1, ..user })
+    }
+
+    /// The user with every session ended (signing out everywhere): the token version rises.
+    pub fn signed_out_everywhere(self) -> Self {
+        Self { token_version: self.token_version + 1, version: self.version + 1, ..self }
     }
 
     /// The profile the person already gave, as input to the preset's rules.
@@ -279,8 +287,9 @@ mod tests {
         assert!(!started.has_second_factor(), "an enrollment in progress guards nothing");
         let restarted = started.enrolling("sealed-2".into()).unwrap();
         assert_eq!(restarted.second_factor.as_ref().unwrap().sealed_secret, "sealed-2");
-        let on = restarted.confirming(100, vec!["r1".into()], now).unwrap();
+        let on = restarted.clone().confirming(100, vec!["r1".into()], now).unwrap();
         assert!(on.has_second_factor());
+        assert_eq!(on.token_version, restarted.token_version + 1, "sessions begun before it end");
         assert_eq!(on.clone().enrolling("other".into()), Err(SecondFactorRefusal::AlreadyOn));
         assert_eq!(on.confirming(101, vec![], now), Err(SecondFactorRefusal::AlreadyOn));
         assert_eq!(user().confirming(1, vec![], now), Err(SecondFactorRefusal::NotEnrolling));

@@ -414,8 +414,7 @@ impl Api {
                 Ok(no_content())
             }),
             Operation::EndOtherSessions if served!(EndOtherSessions) => respond(async move {
-                app.end_other_sessions(&access.principal()?).await?;
-                Ok(no_content())
+                Ok(json(StatusCode::OK, &app.end_other_sessions(&access.principal()?).await?))
             }),
             Operation::EndMemberSessions if served!(EndMemberSessions) => respond(async move {
                 app.end_member_sessions(&access.claim()?, call.param("user_id")).await?;

@@ -89,10 +89,8 @@ impl Caller<'_> {
     /// `STEP_UP_SECONDS`, unless the account's policy is `off`. A stolen access token alone
     /// then cannot do them.
     pub fn require_recent_second_step(&self, now: DateTime<Utc>) -> Result<(), CallerError> {
-        let asked =
-            self.user.has_second_factor() && self.account.settings.mfa_policy(self.preset) != MfaPolicy::Off;
-        let recent = self.second_step_at.is_some_and(|at| now - at <= Duration::seconds(STEP_UP_SECONDS));
-        if asked && !recent { Err(CallerError::StepUpRequired) } else { Ok(()) }
+        let asked = self.account.settings.mfa_policy(self.preset) != MfaPolicy::Off;
+        if asked { require_recent_second_step(&self.user, self.second_step_at, now) } else { Ok(()) }
     }
 }
 
@@ -127,6 +125,17 @@ impl Claim {
     pub fn account(&self) -> Result<AccountId, CallerError> {
         AccountId::parse(&self.account_id).ok_or(CallerError::NotFound)
     }
+}
+
+/// A person with a second step must have passed it at most `STEP_UP_SECONDS` before `now`
+/// (`at`: when their token says it last passed); a person without one is not asked.
+pub(crate) fn require_recent_second_step(
+    user: &User,
+    at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(), CallerError> {
+    let recent = at.is_some_and(|at| now - at <= Duration::seconds(STEP_UP_SECONDS));
+    if user.has_second_factor() && !recent { Err(CallerError::StepUpRequired) } else { Ok(()) }
 }
 
 /// Whether the stored `session` is the one `principal`'s token was issued in, still under the

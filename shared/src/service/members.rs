@@ -215,7 +215,7 @@ impl Teamgate {
         }
         let user = user.second_factor_reset().map_err(|_| MemberError::MfaNotEnabled)?;
         let event = self.member_event(&caller, &member, AuditAction::MemberMfaReset, json!({}));
-        self.store().save_user(&user, &[event], &[]).await.map_err(write_failed)?;
+        self.store().save_user(&user, &[event], None).await.map_err(write_failed)?;
         let values = [("email", user.email.as_str()), ("account_name", caller.account.name.as_str())];
         let locale = user.locale.unwrap_or(caller.account.locale);
         let mail = self.mail().render(MailKind::SecondFactorReset, locale, &user.email, &values);

@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use crate::domain::totp::{SECRET_BYTES, normalize_code, qr_svg};
 use crate::domain::{
-    MemberStatus, MfaPolicy, OneTimeToken, SecondFactorRefusal, SessionClient, TokenPurpose, TotpSecret,
-    User, UserId,
+    MemberStatus, MfaPolicy, OneTimeToken, RefreshSession, SecondFactorRefusal, SessionClient, TokenPurpose,
+    TotpSecret, User, UserId,
 };
 use crate::failure_codes;
 use crate::ports::{Login, SecondStepSpent, StoreError, VaultError};
@@ -132,10 +132,14 @@ pub struct EnrollmentView {
     pub qr_svg: String,
 }
 
-/// Two-step verification turned on: the recovery codes, shown this once.
+/// Two-step verification turned on: the recovery codes, shown this once, and a new access
+/// token of the caller's session (every other session ended with the old token version).
 #[derive(Debug, Serialize)]
 pub struct RecoveryCodesView {
     pub recovery_codes: Vec<String>,
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
 }
 
 /// A fresh access token of the caller's session (a step-up, a password change).
@@ -253,7 +257,7 @@ impl Teamgate {
             .await
             .map_err(vault_failed("sealing a TOTP secret"))?;
         let user = login.user.clone().enrolling(sealed)?;
-        self.store().save_user(&user, &[], &[]).await.map_err(write_failed("save_user"))?;
+        self.store().save_user(&user, &[], None).await.map_err(write_failed("save_user"))?;
         let issuer = &self.personal_preset(&login).name;
         let otpauth_uri = secret.otpauth_uri(issuer, user.email.as_str());
         Ok(EnrollmentView { secret: secret.base32(), qr_svg: qr_svg(&otpauth_uri), otpauth_uri })
@@ -266,13 +270,15 @@ impl Teamgate {
         principal: &Principal,
         code: &str,
     ) -> Result<RecoveryCodesView, MfaError> {
-        let (login, counted, sessions) = tokio::join!(
+        let (login, counted, session) = tokio::join!(
             self.own_user(principal),
             self.throttle_second_step(&principal.user_id),
-            self.store().sessions_of(&principal.user_id)
+            self.store().refresh_session(&principal.session)
         );
         let user = login?.user;
         counted??;
+        let session =
+            session.map_err(store_failed("refresh_session"))?.ok_or(CallerError::Unauthenticated)?;
         let factor =
             user.second_factor.as_ref().filter(|f| !f.is_on()).ok_or(match user.has_second_factor() {
                 true => MfaError::AlreadyOn,
@@ -282,18 +288,19 @@ impl Teamgate {
         let step = secret.matching_step(code, self.now()).ok_or(MfaError::WrongCode)?;
         let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| self.recovery_code()).collect();
         let hashes = codes.iter().map(|c| recovery_hash(&user.id, c)).collect();
+        // Every session begun with the password alone ends with it (the token version rises);
+        // this one is carried over, with a token that passed the step just now.
         let user = user.confirming(step, hashes, self.now())?;
-        // Sessions begun with the password alone (someone who had it, before the person turned
-        // this on) end with it; this one goes on.
-        let others: Vec<_> = sessions
-            .map_err(store_failed("sessions_of"))?
-            .into_iter()
-            .map(|s| s.family_id)
-            .filter(|family| *family != principal.session)
-            .collect();
-        self.store().save_user(&user, &[], &others).await.map_err(write_failed("save_user"))?;
+        let kept = RefreshSession { token_version: user.token_version, ..session };
+        self.store().save_user(&user, &[], Some(&kept)).await.map_err(write_failed("save_user"))?;
         self.notify_second_factor(&user, MailKind::SecondFactorEnabled).await;
-        Ok(RecoveryCodesView { recovery_codes: codes })
+        let now = self.now();
+        Ok(RecoveryCodesView {
+            recovery_codes: codes,
+            access_token: self.access_token(&user, &principal.session, Some(now), now)?,
+            token_type: "Bearer",
+            expires_in: ACCESS_TOKEN_SECONDS,
+        })
     }
 
     /// Turns two-step verification off: the password and a second step, and no account of the
@@ -324,7 +331,7 @@ impl Teamgate {
         // The code is checked, not spent: the factor it would be spent on goes.
         self.pass_second_step(login.user.clone(), step).await?;
         let user = login.user.without_second_factor()?;
-        self.store().save_user(&user, &[], &[]).await.map_err(write_failed("save_user"))?;
+        self.store().save_user(&user, &[], None).await.map_err(write_failed("save_user"))?;
         self.notify_second_factor(&user, MailKind::SecondFactorDisabled).await;
         Ok(())
     }
@@ -352,7 +359,7 @@ impl Teamgate {
         let login = login?;
         counted??;
         let user = self.pass_second_step(login.user, step).await?;
-        self.store().save_user(&user, &[], &[]).await.map_err(write_failed("save_user"))?;
+        self.store().save_user(&user, &[], None).await.map_err(write_failed("save_user"))?;
         let now = self.now();
         Ok(AccessTokenView {
             access_token: self.access_token(&user, &principal.session, Some(now), now)?,

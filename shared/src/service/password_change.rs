@@ -6,7 +6,7 @@ use crate::domain::{Password, Preset, RefreshSession, User};
 use crate::failure_codes;
 use crate::ports::{Login, PasswordChange, StoreError};
 use crate::service::Teamgate;
-use crate::service::caller::CallerError;
+use crate::service::caller::{CallerError, require_recent_second_step};
 use crate::service::invite::format_time;
 use crate::service::support::access::Principal;
 use crate::service::support::failure::RateLimited;
@@ -86,6 +86,9 @@ impl Teamgate {
         counted??;
         let session =
             session.map_err(store_failed("refresh_session"))?.ok_or(CallerError::Unauthenticated)?;
+        // A new password ends every other session: with a second step on, a stolen token and a
+        // guessed password must not be enough to lock the person out.
+        require_recent_second_step(&login.user, principal.second_step_at, self.now())?;
         if !self.passwords.verify(current, login.user.password_hash.as_deref()).await {
             return Err(PasswordError::InvalidCredentials);
         }

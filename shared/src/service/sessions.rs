@@ -7,7 +7,7 @@ use crate::failure_codes;
 use crate::ports::{Login, Membership, SecondStepSpent, SignIn, StoreError};
 use crate::service::Teamgate;
 use crate::service::caller::{CallerError, session_admits};
-use crate::service::mfa::ChallengeView;
+use crate::service::mfa::{AccessTokenView, ChallengeView};
 use crate::service::support::access::{ACCESS_TOKEN_SECONDS, Grantee, Principal};
 use crate::service::support::failure::InternalError;
 use crate::service::support::failure::RateLimited;
@@ -34,6 +34,22 @@ pub(crate) struct Issued<'a> {
     pub refresh_token: String,
     pub second_step_at: Option<DateTime<Utc>>,
 }
+
+#[derive(Debug, thiserror::Error)]
+pub enum EndSessionsError {
+    #[error(transparent)]
+    Caller(#[from] CallerError),
+    #[error("the person or this session changed at the same time; retry")]
+    ConcurrentChange,
+    #[error(transparent)]
+    Internal(#[from] InternalError),
+}
+
+failure_codes!(EndSessionsError {
+    ConcurrentChange => ConcurrentChange,
+    Internal(_) => Internal,
+}
+delegating { Caller });
 
 /// Why a session could not start once every credential passed.
 #[derive(Debug, thiserror::Error)]
@@ -309,19 +325,37 @@ impl Teamgate {
         Ok(())
     }
 
-    /// Ends every session of the caller but the current one.
-    pub async fn end_other_sessions(&self, principal: &Principal) -> Result<(), CallerError> {
-        let (login, sessions) =
-            tokio::join!(self.signed_in_login(principal), self.store().sessions_of(&principal.user_id));
+    /// Ends every session of the caller but the current one, at once and whatever their number:
+    /// the token version rises and this session is carried over to it. Its access token is
+    /// answered anew (the old one was of the old version).
+    pub async fn end_other_sessions(
+        &self,
+        principal: &Principal,
+    ) -> Result<AccessTokenView, EndSessionsError> {
+        let (login, user, session) = tokio::join!(
+            self.signed_in_login(principal),
+            self.store().user(&principal.user_id),
+            self.store().refresh_session(&principal.session)
+        );
         login?;
-        let others: Vec<SessionFamilyId> = sessions
-            .map_err(store_failed("sessions_of"))?
-            .into_iter()
-            .map(|s| s.family_id)
-            .filter(|family| *family != principal.session)
-            .collect();
-        self.store().end_sessions(&others).await.map_err(store_failed("end_sessions"))?;
-        Ok(())
+        let user = user
+            .map_err(store_failed("user"))?
+            .filter(|u| u.token_version == principal.token_version)
+            .ok_or(CallerError::Unauthenticated)?;
+        let session =
+            session.map_err(store_failed("refresh_session"))?.ok_or(CallerError::Unauthenticated)?;
+        let user = user.signed_out_everywhere();
+        let kept = RefreshSession { token_version: user.token_version, ..session };
+        self.store().save_user(&user, &[], Some(&kept)).await.map_err(|e| match e {
+            StoreError::Conflict(_) => EndSessionsError::ConcurrentChange,
+            other => store_failed("save_user")(other).into(),
+        })?;
+        let now = self.now();
+        Ok(AccessTokenView {
+            access_token: self.access_token(&user, &principal.session, principal.second_step_at, now)?,
+            token_type: "Bearer",
+            expires_in: ACCESS_TOKEN_SECONDS,
+        })
     }
 
     /// A new chain of refresh tokens and its first token.

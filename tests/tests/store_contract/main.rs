@@ -567,7 +567,7 @@ contract! {
         signing_in_stamps_the_given_memberships,
         a_second_step_is_spent_with_the_session_it_starts_once,
         only_a_challenge_reads_as_a_challenge,
-        a_users_sessions_are_listed_and_ended_with_a_change_of_them,
+        a_users_sessions_are_listed_and_one_is_carried_over_a_new_token_version,
         a_kept_session_is_carried_over_only_as_read,
     ],
     rate_limits: [

@@ -102,7 +102,9 @@ pub(crate) async fn only_a_challenge_reads_as_a_challenge(store: Arc<dyn Store>)
     assert!(store.challenge(&token_hash()).await.unwrap().is_none());
 }
 
-pub(crate) async fn a_users_sessions_are_listed_and_ended_with_a_change_of_them(store: Arc<dyn Store>) {
+pub(crate) async fn a_users_sessions_are_listed_and_one_is_carried_over_a_new_token_version(
+    store: Arc<dyn Store>,
+) {
     // Given a user with three sessions and someone else with one
     let now = now();
     let Founded { owner, .. } = found_account(store.as_ref(), now).await;
@@ -121,18 +123,24 @@ pub(crate) async fn a_users_sessions_are_listed_and_ended_with_a_change_of_them(
     let ids: Vec<_> = listed.iter().map(|s| s.family_id.clone()).collect();
     assert_eq!(ids, chains.iter().rev().map(|c| c.family_id.clone()).collect::<Vec<_>>());
 
-    // When the user changes and two sessions end in the same write, then only the third is left
-    let changed = User { version: owner.version + 1, ..owner.clone() };
-    let ended = [chains[0].family_id.clone(), chains[1].family_id.clone()];
-    store.save_user(&changed, &[], &ended).await.expect("saved");
-    let left: Vec<_> = store.sessions_of(&owner.id).await.unwrap().into_iter().map(|s| s.family_id).collect();
-    assert_eq!(left, [chains[2].family_id.clone()]);
-    assert!(store.refresh_session(&theirs.family_id).await.unwrap().is_some());
+    // When the user moves to a new token version keeping one session, read after a refresh
+    // rotated it, then nothing is written
+    let changed = owner.clone().signed_out_everywhere();
+    let kept_as_read = RefreshSession { token_version: changed.token_version, ..chains[0].clone() };
+    let rotated = RefreshSession { secret_hash: token_hash(), ..chains[0].clone() };
+    store.rotate_session(&chains[0].secret_hash, &rotated).await.expect("rotated");
+    assert_eq!(conflict(store.save_user(&changed, &[], Some(&kept_as_read)).await), Conflict::Stale);
+    assert_eq!(stored_user(store.as_ref(), &owner.id).await.token_version, owner.token_version);
 
-    // And a change based on a stale version writes nothing, not even the ending
-    let stale = [chains[2].family_id.clone()];
-    assert_eq!(conflict(store.save_user(&changed, &[], &stale).await), Conflict::Stale);
-    assert!(store.refresh_session(&chains[2].family_id).await.unwrap().is_some());
+    // And keeping it as it is now, the user and that session move together, the others stay
+    // behind on the old version
+    let kept = RefreshSession { token_version: changed.token_version, ..rotated };
+    store.save_user(&changed, &[], Some(&kept)).await.expect("saved");
+    assert_eq!(store.refresh_session(&kept.family_id).await.unwrap(), Some(kept.clone()));
+    assert_eq!(stored_user(store.as_ref(), &owner.id).await.token_version, changed.token_version);
+    let behind = store.refresh_session(&chains[1].family_id).await.unwrap().expect("still stored");
+    assert_ne!(behind.token_version, changed.token_version, "it works no more");
+    assert!(store.refresh_session(&theirs.family_id).await.unwrap().is_some());
 }
 
 pub(crate) async fn a_kept_session_is_carried_over_only_as_read(store: Arc<dyn Store>) {

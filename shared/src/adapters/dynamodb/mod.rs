@@ -147,24 +147,34 @@ impl DynamoStore {
         Err(StoreError::Unavailable("DynamoDB kept keys of a batch read unprocessed".into()))
     }
 
-    /// Every item of one index partition: one `Query` (a person's items are far below 1 MB).
+    /// Every item of one index partition, page after page (one `Query` for a person's
+    /// memberships; a person's sessions, which nothing caps, may take more).
     async fn index_partition(
         &self,
         index: &'static str,
         key_condition: &'static str,
         values: HashMap<String, AttributeValue>,
     ) -> StoreResult<Vec<Item>> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(index)
-            .key_condition_expression(key_condition)
-            .set_expression_attribute_values(Some(values))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(output.items.unwrap_or_default())
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression(key_condition)
+                .set_expression_attribute_values(Some(values.clone()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            found.extend(output.items.unwrap_or_default());
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
     }
 
     /// Every item of the base table that `key_condition` selects, read consistently, in sort-key

@@ -31,7 +31,6 @@ fn sent_as_read(invitation: &Invitation) -> StoreResult<Condition> {
     sent_with(&invitation.token_hash, invitation.delivery, invitation.address_refused)
 }
 
-/// The item of `items` with this key.
 /// The session's current secret is still `hash`: nothing rotated or ended it since it was read.
 fn same_secret(hash: &str) -> Condition {
     Condition::new("#r.#secret_hash = :secret", Conflict::Stale)
@@ -40,6 +39,7 @@ fn same_secret(hash: &str) -> Condition {
         .value(":secret", s(hash))
 }
 
+/// The item of `items` with this key.
 fn find<'a>(items: &'a [Item], key: &Item) -> Option<&'a Item> {
     items.iter().find(|i| i.get(keys::PK) == key.get(keys::PK) && i.get(keys::SK) == key.get(keys::SK))
 }
@@ -441,9 +441,15 @@ impl Store for DynamoStore {
         self.get_record(items::session_key(family)).await
     }
 
+    /// Conditioned on the token version too: a rotation read before a password change (which
+    /// carried the session over to the new version) must not carry it back.
     async fn rotate_session(&self, previous_hash: &str, next: &RefreshSession) -> StoreResult<()> {
+        let condition = same_secret(previous_hash)
+            .and("#r.#token_version = :token_version")
+            .name("#token_version", "token_version")
+            .value(":token_version", AttributeValue::N(next.token_version.to_string()));
         let mut writes = Writes::default();
-        writes.put(items::session(next)?, Some(same_secret(previous_hash)));
+        writes.put(items::session(next)?, Some(condition));
         self.send(writes).await
     }
 
@@ -451,18 +457,6 @@ impl Store for DynamoStore {
         let mut writes = Writes::default();
         writes.delete(items::session_key(family), None);
         self.send(writes).await
-    }
-
-    /// A transaction per hundred sessions.
-    async fn end_sessions(&self, families: &[SessionFamilyId]) -> StoreResult<()> {
-        for chunk in families.chunks(100) {
-            let mut writes = Writes::default();
-            for family in chunk {
-                writes.delete(items::session_key(family), None);
-            }
-            self.send(writes).await?;
-        }
-        Ok(())
     }
 
     async fn caller(
@@ -499,25 +493,21 @@ impl Store for DynamoStore {
         self.get_record(items::user_key(user)).await
     }
 
-    /// One transaction with the first sessions (DynamoDB's limit is 100 items); any beyond it
-    /// end after it, a hundred at a time.
     async fn save_user(
         &self,
         user: &User,
         events: &[AuditEvent],
-        ended: &[SessionFamilyId],
+        kept: Option<&RefreshSession>,
     ) -> StoreResult<()> {
         let mut writes = Writes::default();
         user_writes(&mut writes, user)?;
+        if let Some(kept) = kept {
+            writes.put(items::session(kept)?, Some(same_secret(&kept.secret_hash)));
+        }
         for event in events {
             writes.put(items::event(event)?, None);
         }
-        let (now, later) = ended.split_at(ended.len().min(99 - events.len().min(99)));
-        for family in now {
-            writes.delete(items::session_key(family), None);
-        }
-        self.send(writes).await?;
-        self.end_sessions(later).await
+        self.send(writes).await
     }
 
     async fn update_member(&self, update: &MemberUpdate) -> StoreResult<()> {
