@@ -143,25 +143,31 @@ async fn a_user_manager_ends_a_members_sessions_in_their_account_only(app: TestA
 }
 
 async fn a_copied_refresh_token_ends_the_chain_and_a_made_up_one_does_not(app: TestApp) {
-    // Given a session whose refresh token was exchanged once
+    // Given a session whose refresh token a thief copied, then exchanged twice
     let email = "owner@sessions-reuse.example";
     app.owner("standard", email).await;
-    let first = app.sign_in(email, PASSWORD).await.str("refresh_token");
+    let copied = app.sign_in(email, PASSWORD).await.str("refresh_token");
     let refresh = |token: &str| app.post("/v1/sessions/refresh", json!({ "refresh_token": token }));
-    let second = refresh(&first).await.str("refresh_token");
+    let once = refresh(&copied).await.str("refresh_token");
+    let twice = refresh(&once).await;
+    assert_eq!(twice.status, 200, "{}", twice.body);
 
-    // When someone who read the session's id in an access token makes up a secret for it, then
-    // it is refused, and the session goes on
-    let family = first.split_once('.').expect("<family>.<secret>").0;
-    let made_up = format!("{family}.{}", "A".repeat(43));
-    assert_eq!(refresh(&made_up).await.code(), "invalid_refresh_token");
-    let third = refresh(&second).await;
-    assert_eq!(third.status, 200, "{}", third.body);
+    // When someone who read the session's id in an access token makes up tokens for it, any
+    // generation, then each is refused, and the session goes on
+    let family = copied.split('.').next().expect("<family>.<generation>.<secret>");
+    for generation in [0, 1, 2, 3] {
+        let made_up = format!("{family}.{generation}.{}", "A".repeat(43));
+        assert_eq!(refresh(&made_up).await.code(), "invalid_refresh_token", "{generation}");
+    }
+    let legacy = format!("{family}.{}", "A".repeat(43));
+    assert_eq!(refresh(&legacy).await.code(), "invalid_refresh_token");
+    let thrice = refresh(&twice.str("refresh_token")).await;
+    assert_eq!(thrice.status, 200, "{}", thrice.body);
 
-    // When the token the current one replaced is presented again (it was copied), then the
-    // whole chain ends
-    assert_eq!(refresh(&second).await.code(), "invalid_refresh_token");
-    assert_eq!(refresh(&third.str("refresh_token")).await.code(), "invalid_refresh_token");
+    // When the person's own token, three generations old, is presented (the thief exchanged
+    // it), then it is known for a copy: the whole chain ends, the thief's current token too
+    assert_eq!(refresh(&copied).await.code(), "invalid_refresh_token");
+    assert_eq!(refresh(&thrice.str("refresh_token")).await.code(), "invalid_refresh_token");
 }
 
 tests::scenarios!(

@@ -22,11 +22,10 @@ pub struct RefreshSession {
     /// Where it was last used from, for the person to recognise it.
     #[serde(default)]
     pub client: SessionClient,
-    /// The hash of the secret this one replaced: presenting it again is a copied token (theft),
-    /// and ends the chain. Any other wrong secret is refused alone, so someone who knows only
-    /// the session's id (every access token names it) cannot end it.
+    /// How many times the chain rotated: its current refresh token's generation. A genuine
+    /// token of an earlier generation presented again was copied (theft) and ends the chain.
     #[serde(default)]
-    pub previous_secret_hash: Option<String>,
+    pub generation: u32,
 }
 
 /// Where a session was used from, as the request said: shown to its owner, never trusted.
@@ -49,9 +48,9 @@ impl SessionClient {
 }
 
 impl RefreshSession {
-    /// The session as its next token is issued at `now`, from `client`.
+    /// The session as its next token (of the next generation, its secret hashed) is issued at
+    /// `now`, from `client`.
     pub fn used(self, secret_hash: String, client: SessionClient, now: DateTime<Utc>) -> Self {
-        let previous_secret_hash = Some(self.secret_hash.clone());
-        Self { secret_hash, previous_secret_hash, last_used_at: Some(now), client, ..self }
+        Self { secret_hash, generation: self.generation + 1, last_used_at: Some(now), client, ..self }
     }
 }

@@ -230,7 +230,7 @@ impl Teamgate {
                 (SignsIn::Challenge(challenge), Err(view))
             }
             false => {
-                let (session, refresh_token) = self.new_refresh_session(&user, from, now);
+                let (session, refresh_token) = self.new_refresh_session(&user, from, now)?;
                 (SignsIn::Session(session.clone()), Ok((session, refresh_token)))
             }
         };

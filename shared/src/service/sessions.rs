@@ -13,7 +13,7 @@ use crate::service::support::failure::InternalError;
 use crate::service::support::failure::RateLimited;
 use crate::service::support::failure::store_failed;
 use crate::service::support::secrets::{
-    constant_time_eq, hash_secret, new_secret, parse_refresh_token, refresh_token,
+    PresentedRefresh, constant_time_eq, hash_secret, parse_refresh_token, refresh_token,
 };
 use crate::service::support::views::{MembershipView, SessionInfoView, SessionView, visible_memberships};
 
@@ -165,7 +165,7 @@ impl Teamgate {
     ) -> Result<SessionView, StartSessionError> {
         let now = self.now();
         let user = second_step.as_ref().map_or(login.user, |spent| spent.user.clone());
-        let (session, token) = self.new_refresh_session(&user, from, now);
+        let (session, token) = self.new_refresh_session(&user, from, now)?;
         let active: Vec<_> = login
             .memberships
             .iter()
@@ -207,33 +207,34 @@ impl Teamgate {
         Ok(self.session_view(&user, &memberships, issued, now)?)
     }
 
-    /// Exchanges a refresh token for a new session; the presented token dies. Presenting the
-    /// token the current one replaced ends the whole chain (it was copied); any other wrong
-    /// secret is refused alone.
+    /// Exchanges a refresh token for a new session; the presented token dies. A genuine token
+    /// of the chain that is no longer current was copied: presenting it ends the whole chain
+    /// (the thief's and the person's). A token that is not genuine is refused alone, so the
+    /// session's id, which every access token shows, ends nothing.
     ///
     /// The session is read, then rotated while the user's login is read: two round trips. A
     /// login that no longer stands (token version changed, blocked everywhere) refuses the
     /// refresh after the rotation, whose new secret is never given out: the chain ends with it.
     pub async fn refresh(&self, token: &str, from: SessionClient) -> Result<SessionView, RefreshError> {
-        let (family, secret) = parse_refresh_token(token).ok_or(RefreshError::Invalid)?;
+        let presented = parse_refresh_token(token).ok_or(RefreshError::Invalid)?;
+        let family = presented.family().clone();
         let session = self
             .store()
             .refresh_session(&family)
             .await
             .map_err(store_failed("refresh_session"))?
             .ok_or(RefreshError::Invalid)?;
-        let now = self.now();
-        let presented = hash_secret(secret);
-        if !constant_time_eq(&session.secret_hash, &presented) {
-            if session.previous_secret_hash.as_deref().is_some_and(|p| constant_time_eq(p, &presented)) {
+        if !self.is_current(&presented, &session)? {
+            if self.is_copied(&presented, &session)? {
                 self.store().end_session(&family).await.map_err(store_failed("end_session"))?;
             }
             return Err(RefreshError::Invalid);
         }
+        let now = self.now();
         if session.expires_at <= now {
             return Err(RefreshError::Invalid);
         }
-        let next_secret = new_secret(self.ports.rng.as_ref());
+        let next_secret = self.access.refresh_secret(&family, session.generation + 1)?;
         let next = session.clone().used(hash_secret(&next_secret), from, now);
         let (rotated, login) = tokio::join!(
             self.store().rotate_session(&session.secret_hash, &next),
@@ -249,20 +250,49 @@ impl Teamgate {
             .ok_or(RefreshError::Invalid)?;
         let issued = Issued {
             session: &next,
-            refresh_token: refresh_token(&family, &next_secret),
+            refresh_token: refresh_token(&family, next.generation, &next_secret),
             second_step_at: None,
         };
         Ok(self.session_view(&login.user, &login.memberships, issued, now)?)
     }
 
+    /// Whether `presented` is the chain's current token.
+    fn is_current(
+        &self,
+        presented: &PresentedRefresh<'_>,
+        session: &RefreshSession,
+    ) -> Result<bool, InternalError> {
+        let generation_is_current = match presented {
+            PresentedRefresh::Current { generation, .. } => *generation == session.generation,
+            PresentedRefresh::Legacy { .. } => true,
+        };
+        Ok(generation_is_current && constant_time_eq(&session.secret_hash, &hash_secret(presented.secret())))
+    }
+
+    /// Whether `presented`, not current, is a genuine token of an earlier generation of the chain
+    /// (this deployment's MAC over its chain and generation): a copy.
+    fn is_copied(
+        &self,
+        presented: &PresentedRefresh<'_>,
+        session: &RefreshSession,
+    ) -> Result<bool, InternalError> {
+        let PresentedRefresh::Current { family, generation, secret } = presented else {
+            return Ok(false);
+        };
+        Ok(*generation < session.generation
+            && constant_time_eq(&self.access.refresh_secret(family, *generation)?, secret))
+    }
+
     /// Ends the chain of a refresh token that is current; anything else is ignored.
     pub async fn sign_out(&self, token: &str) -> Result<(), InternalError> {
-        let Some((family, secret)) = parse_refresh_token(token) else {
+        let Some(presented) = parse_refresh_token(token) else {
             return Ok(());
         };
-        let session = self.store().refresh_session(&family).await?;
-        if session.is_some_and(|s| constant_time_eq(&s.secret_hash, &hash_secret(secret))) {
-            self.store().end_session(&family).await?;
+        let session = self.store().refresh_session(presented.family()).await?;
+        if let Some(session) = session
+            && self.is_current(&presented, &session)?
+        {
+            self.store().end_session(presented.family()).await?;
         }
         Ok(())
     }
@@ -364,9 +394,9 @@ impl Teamgate {
         user: &User,
         from: SessionClient,
         now: DateTime<Utc>,
-    ) -> (RefreshSession, String) {
+    ) -> Result<(RefreshSession, String), InternalError> {
         let family = SessionFamilyId::generate();
-        let secret = new_secret(self.ports.rng.as_ref());
+        let secret = self.access.refresh_secret(&family, 0)?;
         let session = RefreshSession {
             family_id: family.clone(),
             user_id: user.id.clone(),
@@ -376,9 +406,9 @@ impl Teamgate {
             expires_at: now + Duration::days(REFRESH_DAYS),
             last_used_at: Some(now),
             client: from,
-            previous_secret_hash: None,
+            generation: 0,
         };
-        (session, refresh_token(&family, &secret))
+        Ok((session, refresh_token(&family, 0, &secret)))
     }
 
     pub(crate) fn session_view(

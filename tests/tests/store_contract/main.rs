@@ -270,7 +270,7 @@ fn session(user: &User, now: DateTime<Utc>) -> RefreshSession {
         expires_at: now + Duration::days(30),
         last_used_at: Some(now),
         client: SessionClient::default(),
-        previous_secret_hash: None,
+        generation: 0,
     }
 }
 

@@ -88,6 +88,9 @@ const ED25519_SPKI_PREFIX: [u8; 12] =
 pub struct AccessTokens {
     /// Absent in a verify-only instance.
     encoding: Option<EncodingKey>,
+    /// The MAC key of refresh tokens, derived from the private key (so rotating the signing key
+    /// ends every refresh chain too); absent in a verify-only instance.
+    refresh_key: Option<ring::hmac::Key>,
     decoding: DecodingKey,
     validation: Validation,
     kid: String,
@@ -117,13 +120,14 @@ impl AccessTokens {
             .strip_prefix(ED25519_SPKI_PREFIX.as_slice())
             .filter(|key| key.len() == 32)
             .ok_or(SigningKeyError::NotEd25519PublicPem)?;
-        Self::with_keys(public, None, issuer).map_err(|_| SigningKeyError::NotEd25519PublicPem)
+        Self::with_keys(public, None, None, issuer).map_err(|_| SigningKeyError::NotEd25519PublicPem)
     }
 
     /// The same key, verify-only: what a function that mints nothing keeps of a private key.
     pub fn verifier(&self) -> Self {
         Self {
             encoding: None,
+            refresh_key: None,
             decoding: self.decoding.clone(),
             validation: self.validation.clone(),
             kid: self.kid.clone(),
@@ -166,8 +170,19 @@ impl AccessTokens {
     fn from_pkcs8(der: &[u8], issuer: &str) -> Result<Self, SigningKeyError> {
         let pair =
             Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(|_| SigningKeyError::NotEd25519Pem)?;
-        Self::with_keys(pair.public_key().as_ref(), Some(EncodingKey::from_ed_der(der)), issuer)
-            .map_err(|_| SigningKeyError::NotEd25519Pem)
+        // A key of its own for refresh tokens, one way from the private key.
+        let derived = ring::digest::digest(
+            &ring::digest::SHA256,
+            &[b"teamgate refresh tokens\0".as_slice(), der].concat(),
+        );
+        let refresh_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, derived.as_ref());
+        Self::with_keys(
+            pair.public_key().as_ref(),
+            Some(EncodingKey::from_ed_der(der)),
+            Some(refresh_key),
+            issuer,
+        )
+        .map_err(|_| SigningKeyError::NotEd25519Pem)
     }
 
     /// `kid` and the JWKS's `x` derive from the raw public key alone, so a signer and the
@@ -175,6 +190,7 @@ impl AccessTokens {
     fn with_keys(
         public: &[u8],
         encoding: Option<EncodingKey>,
+        refresh_key: Option<ring::hmac::Key>,
         issuer: &str,
     ) -> Result<Self, jsonwebtoken::errors::Error> {
         super::eddsa::install();
@@ -188,6 +204,7 @@ impl AccessTokens {
         validation.validate_exp = false;
         Ok(Self {
             encoding,
+            refresh_key,
             decoding: DecodingKey::from_ed_components(&public_x)?,
             validation,
             kid,
@@ -217,6 +234,18 @@ impl AccessTokens {
         header.kid = Some(self.kid.clone());
         jsonwebtoken::encode(&header, &claims, encoding)
             .map_err(|e| InternalError::new("signing an access token", e))
+    }
+
+    /// The secret of the refresh token of `generation` in the chain `family`: a MAC under this
+    /// deployment's key, so a token can be told genuine (and then, if old, copied) without the
+    /// session's id being enough to forge one. An `InternalError` in a verify-only instance.
+    pub fn refresh_secret(&self, family: &SessionFamilyId, generation: u32) -> Result<String, InternalError> {
+        let key = self
+            .refresh_key
+            .as_ref()
+            .ok_or_else(|| InternalError::new("making a refresh token", NoSigningKey))?;
+        let tag = ring::hmac::sign(key, format!("{family}.{generation}").as_bytes());
+        Ok(URL_SAFE_NO_PAD.encode(tag.as_ref()))
     }
 
     /// The principal of a token signed by our key, unexpired at `now`; `None` for anything else.
@@ -269,6 +298,21 @@ mod tests {
             Some(Principal { user_id: user, token_version: 3, session, second_step_at: Some(now) })
         );
         assert_eq!(tokens.verify(&token, now + Duration::seconds(ACCESS_TOKEN_SECONDS)), None);
+    }
+
+    #[test]
+    fn a_refresh_secret_is_the_signers_mac_of_its_chain_and_generation() {
+        let signer = AccessTokens::from_pem(RFC8032_PRIVATE_PEM, "https://a.example").unwrap();
+        let again = AccessTokens::from_pem(RFC8032_PRIVATE_PEM, "https://a.example").unwrap();
+        let family = SessionFamilyId::generate();
+        let secret = signer.refresh_secret(&family, 3).unwrap();
+        assert_eq!(secret, again.refresh_secret(&family, 3).unwrap(), "any function holding the key agrees");
+        assert_eq!(secret.len(), 43);
+        assert_ne!(secret, signer.refresh_secret(&family, 4).unwrap());
+        assert_ne!(secret, signer.refresh_secret(&SessionFamilyId::generate(), 3).unwrap());
+        let other = AccessTokens::generate("https://a.example");
+        assert_ne!(secret, other.refresh_secret(&family, 3).unwrap(), "another key, other secrets");
+        assert!(signer.verifier().refresh_secret(&family, 3).is_err(), "a verifier makes none");
     }
 
     #[test]

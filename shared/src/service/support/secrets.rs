@@ -82,15 +82,46 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
     subtle::ConstantTimeEq::ct_eq(a.as_bytes(), b.as_bytes()).into()
 }
 
-/// A refresh token names its chain and carries the chain's current secret: `<family>.<secret>`.
-pub fn refresh_token(family: &SessionFamilyId, secret: &str) -> String {
-    format!("{family}.{secret}")
+/// A refresh token names its chain and generation and carries that generation's secret:
+/// `<family>.<generation>.<secret>` (`AccessTokens::refresh_secret`).
+pub fn refresh_token(family: &SessionFamilyId, generation: u32, secret: &str) -> String {
+    format!("{family}.{generation}.{secret}")
 }
 
-pub fn parse_refresh_token(token: &str) -> Option<(SessionFamilyId, &str)> {
-    let (family, secret) = token.split_once('.')?;
-    let family = SessionFamilyId::parse(family)?;
-    is_well_formed(secret).then_some((family, secret))
+/// A refresh token as presented. One minted before tokens named their generation
+/// (`<family>.<secret>`, a random secret) still reads, as `Legacy`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PresentedRefresh<'a> {
+    Current { family: SessionFamilyId, generation: u32, secret: &'a str },
+    Legacy { family: SessionFamilyId, secret: &'a str },
+}
+
+impl PresentedRefresh<'_> {
+    pub fn family(&self) -> &SessionFamilyId {
+        match self {
+            Self::Current { family, .. } | Self::Legacy { family, .. } => family,
+        }
+    }
+
+    pub fn secret(&self) -> &str {
+        match self {
+            Self::Current { secret, .. } | Self::Legacy { secret, .. } => secret,
+        }
+    }
+}
+
+pub fn parse_refresh_token(token: &str) -> Option<PresentedRefresh<'_>> {
+    let mut parts = token.split('.');
+    let family = SessionFamilyId::parse(parts.next()?)?;
+    let (second, third, rest) = (parts.next()?, parts.next(), parts.next());
+    match (third, rest) {
+        (None, _) => is_well_formed(second).then_some(PresentedRefresh::Legacy { family, secret: second }),
+        (Some(secret), None) => {
+            let generation = second.parse().ok().filter(|_| second.bytes().all(|b| b.is_ascii_digit()))?;
+            is_well_formed(secret).then_some(PresentedRefresh::Current { family, generation, secret })
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -112,10 +143,20 @@ mod tests {
     fn refresh_tokens_round_trip_and_reject_garbage() {
         let family = SessionFamilyId::generate();
         let secret = new_secret(&OsRng);
-        let token = refresh_token(&family, &secret);
-        assert_eq!(parse_refresh_token(&token), Some((family, secret.as_str())));
+        let token = refresh_token(&family, 7, &secret);
+        assert_eq!(
+            parse_refresh_token(&token),
+            Some(PresentedRefresh::Current { family: family.clone(), generation: 7, secret: &secret })
+        );
+        let legacy = format!("{family}.{secret}");
+        assert_eq!(parse_refresh_token(&legacy), Some(PresentedRefresh::Legacy { family, secret: &secret }));
         assert_eq!(parse_refresh_token("nope"), None);
         assert_eq!(parse_refresh_token(&format!("{}.short", SessionFamilyId::generate())), None);
+        for generation in ["", "-1", "+1", "x", "99999999999"] {
+            let bad = format!("{}.{generation}.{secret}", SessionFamilyId::generate());
+            assert_eq!(parse_refresh_token(&bad), None, "{generation:?}");
+        }
+        assert_eq!(parse_refresh_token(&format!("{token}.{secret}")), None);
     }
 
     #[test]
