@@ -238,7 +238,7 @@ impl Teamgate {
         password: &str,
     ) -> Result<EnrollmentView, MfaError> {
         let (login, counted) =
-            tokio::join!(self.own_user(principal), self.throttle_step_up(&principal.user_id));
+            tokio::join!(self.own_login(principal), self.throttle_step_up(&principal.user_id));
         let login = login?;
         counted??;
         if login.user.has_second_factor() {
@@ -271,7 +271,7 @@ impl Teamgate {
         code: &str,
     ) -> Result<RecoveryCodesView, MfaError> {
         let (login, counted, session) = tokio::join!(
-            self.own_user(principal),
+            self.own_login(principal),
             self.throttle_second_step(&principal.user_id),
             self.store().refresh_session(&principal.session)
         );
@@ -312,7 +312,7 @@ impl Teamgate {
         step: &SecondStep,
     ) -> Result<(), MfaError> {
         let (login, password_counted, code_counted) = tokio::join!(
-            self.own_user(principal),
+            self.own_login(principal),
             self.throttle_step_up(&principal.user_id),
             self.throttle_second_step(&principal.user_id)
         );
@@ -355,7 +355,7 @@ impl Teamgate {
         step: &SecondStep,
     ) -> Result<AccessTokenView, MfaError> {
         let (login, counted) =
-            tokio::join!(self.own_user(principal), self.throttle_second_step(&principal.user_id));
+            tokio::join!(self.own_login(principal), self.throttle_second_step(&principal.user_id));
         let login = login?;
         counted??;
         let user = self.pass_second_step(login.user, step).await?;
@@ -366,17 +366,6 @@ impl Teamgate {
             token_type: "Bearer",
             expires_in: ACCESS_TOKEN_SECONDS,
         })
-    }
-
-    /// The caller's login, their user read consistently, their session still working.
-    async fn own_user(&self, principal: &Principal) -> Result<Login, MfaError> {
-        let (login, user) =
-            tokio::join!(self.signed_in_login(principal), self.store().user(&principal.user_id));
-        let user = user
-            .map_err(store_failed("user"))?
-            .filter(|u| u.token_version == principal.token_version)
-            .ok_or(CallerError::Unauthenticated)?;
-        Ok(Login { user, ..login? })
     }
 
     /// Whether an account the person is an active member of requires two-step verification.

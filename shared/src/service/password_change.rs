@@ -131,7 +131,7 @@ impl Teamgate {
     }
 
     /// The caller's login with their user read consistently: what their own changes are based on.
-    pub(crate) async fn own_login(&self, principal: &Principal) -> Result<Login, PasswordError> {
+    pub(crate) async fn own_login(&self, principal: &Principal) -> Result<Login, CallerError> {
         let (login, user) =
             tokio::join!(self.signed_in_login(principal), self.store().user(&principal.user_id));
         let user = user

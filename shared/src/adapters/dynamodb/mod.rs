@@ -147,11 +147,13 @@ impl DynamoStore {
         Err(StoreError::Unavailable("DynamoDB kept keys of a batch read unprocessed".into()))
     }
 
-    /// Every item of one index partition, page after page (one `Query` for a person's
-    /// memberships; a person's sessions, which nothing caps, may take more).
-    async fn index_partition(
+    /// Every item `key_condition` selects, page after page, in sort-key order: of the base table
+    /// (read consistently: the few items of one kind in one partition, an account's keys), or of
+    /// the index named (a person's memberships; their sessions, which nothing caps, may take
+    /// more than a page).
+    async fn query_all(
         &self,
-        index: &'static str,
+        index: Option<&'static str>,
         key_condition: &'static str,
         values: HashMap<String, AttributeValue>,
     ) -> StoreResult<Vec<Item>> {
@@ -162,38 +164,10 @@ impl DynamoStore {
                 .client
                 .query()
                 .table_name(&self.table)
-                .index_name(index)
+                .set_index_name(index.map(str::to_owned))
                 .key_condition_expression(key_condition)
                 .set_expression_attribute_values(Some(values.clone()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            found.extend(output.items.unwrap_or_default());
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                return Ok(found);
-            }
-        }
-    }
-
-    /// Every item of the base table that `key_condition` selects, read consistently, in sort-key
-    /// order: the few items of one kind in one partition (an account's keys).
-    async fn partition(
-        &self,
-        key_condition: &'static str,
-        values: HashMap<String, AttributeValue>,
-    ) -> StoreResult<Vec<Item>> {
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression(key_condition)
-                .set_expression_attribute_values(Some(values.clone()))
-                .consistent_read(true)
+                .consistent_read(index.is_none())
                 .set_exclusive_start_key(start)
                 .send()
                 .await
@@ -223,8 +197,8 @@ impl DynamoStore {
     /// A user's login by id: their profile and memberships, one `Query` on `ByUser`.
     async fn login_of(&self, user: &UserId) -> StoreResult<Option<Login>> {
         let found = self
-            .index_partition(
-                keys::BY_USER,
+            .query_all(
+                Some(keys::BY_USER),
                 "ByUserPK = :user",
                 HashMap::from([(":user".to_owned(), s(keys::user(user)))]),
             )

@@ -383,8 +383,8 @@ impl Store for DynamoStore {
 
     async fn login_by_email(&self, email: &Email) -> StoreResult<Option<Login>> {
         let found = self
-            .index_partition(
-                keys::BY_EMAIL,
+            .query_all(
+                Some(keys::BY_EMAIL),
                 "ByEmailPK = :email",
                 HashMap::from([(":email".to_owned(), s(keys::email(email)))]),
             )
@@ -426,8 +426,8 @@ impl Store for DynamoStore {
 
     async fn sessions_of(&self, user: &UserId) -> StoreResult<Vec<RefreshSession>> {
         let found = self
-            .index_partition(
-                keys::BY_USER,
+            .query_all(
+                Some(keys::BY_USER),
                 "ByUserPK = :sessions",
                 HashMap::from([(":sessions".to_owned(), s(keys::sessions_of(user)))]),
             )
@@ -671,7 +671,8 @@ impl Store for DynamoStore {
 
     async fn api_keys(&self, account: &AccountId) -> StoreResult<Vec<ApiKey>> {
         let found = self
-            .partition(
+            .query_all(
+                None,
                 "PK = :pk AND begins_with(SK, :prefix)",
                 HashMap::from([
                     (":pk".to_owned(), s(keys::account(account))),
