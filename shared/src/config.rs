@@ -8,11 +8,12 @@ use aws_smithy_http_client::ConnectorBuilder;
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
+use crate::adapters::aws;
 use crate::adapters::dynamodb::DynamoStore;
 use crate::adapters::eventbridge::EventBridgeBus;
 use crate::adapters::memory::MemoryStore;
 use crate::adapters::outbox::OutboxMailer;
-use crate::adapters::ses::{Backoff, Sender, SesMailer};
+use crate::adapters::ses::{Sender, SesMailer};
 use crate::adapters::system::{AdjustableClock, NoMail, NoVault, OsRng, SystemClock};
 use crate::adapters::vault::{KmsVault, LocalVault};
 use crate::http::routes::{EVERY_ROUTE, Keys, NO_ROUTE, effects};
@@ -329,7 +330,7 @@ impl Config {
             reply_to: reply_to.clone(),
             configuration_set: configuration_set.clone(),
         };
-        Ok(Arc::new(SesMailer::new(builder, sender, Backoff::default())))
+        Ok(Arc::new(SesMailer::new(builder, sender, aws::SES)))
     }
 
     /// The store of a binary of `SCOPE`. The dev server creates a missing DynamoDB table; a
@@ -428,7 +429,8 @@ impl AwsAccess {
     fn dynamodb(self) -> aws_sdk_dynamodb::config::Builder {
         aws_sdk_dynamodb::Config::builder()
             .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-            .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard())
+            .retry_config(aws::DYNAMODB.retries())
+            .timeout_config(aws::DYNAMODB.timeouts())
             .region(self.region)
             .credentials_provider(self.credentials)
             .http_client(self.https)
@@ -437,6 +439,8 @@ impl AwsAccess {
     fn eventbridge(self) -> aws_sdk_eventbridge::config::Builder {
         aws_sdk_eventbridge::Config::builder()
             .behavior_version(aws_sdk_eventbridge::config::BehaviorVersion::latest())
+            .retry_config(aws::EVENTBRIDGE.retries())
+            .timeout_config(aws::EVENTBRIDGE.timeouts())
             .region(self.region)
             .credentials_provider(self.credentials)
             .http_client(self.https)
@@ -445,6 +449,8 @@ impl AwsAccess {
     fn kms(self) -> aws_sdk_kms::config::Builder {
         aws_sdk_kms::Config::builder()
             .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
+            .retry_config(aws::KMS.retries())
+            .timeout_config(aws::KMS.timeouts())
             .region(self.region)
             .credentials_provider(self.credentials)
             .http_client(self.https)

@@ -16,9 +16,13 @@ pub enum StoreError {
     /// A condition of the write failed: someone else changed what it depends on.
     #[error("conflict: {0:?}")]
     Conflict(Conflict),
-    /// The store could not be reached or answered with an error; nothing is known to be written.
+    /// The store could not be reached in time, or was throttled or failing on its side: a
+    /// retry may succeed. Nothing is known to be written.
     #[error("store unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The store refused the request, or an item did not read back: a fault no retry fixes.
+    #[error("store failed")]
+    Failed(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// Which rule a failed write condition protects.
@@ -649,9 +653,14 @@ pub enum MailError {
     /// The mail service refused this message (unverified sender, suppressed address…).
     #[error("message rejected: {0}")]
     Rejected(String),
-    /// The mail service could not be reached or kept failing.
+    /// The mail service could not be reached in time, or was throttling or failing: a retry
+    /// may succeed.
     #[error("mail service unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The message could not be built, or the service refused the call (a permission, a
+    /// setting): a fault no retry fixes.
+    #[error("mail service failed")]
+    Failed(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 #[async_trait]
@@ -666,9 +675,14 @@ pub enum VaultError {
     /// user's secret copied over, a damaged value).
     #[error("the sealed value does not open with this key and context")]
     Unopenable,
-    /// The key service could not be reached or kept failing.
+    /// The key service could not be reached in time, or was throttling or failing: a retry
+    /// may succeed.
     #[error("key service unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The key service refused the call (a permission, a disabled key), or this function keeps
+    /// no secrets: a fault no retry fixes.
+    #[error("key service failed")]
+    Failed(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// Keeps secrets the table must hold but never show (the TOTP secrets): KMS in AWS, a local

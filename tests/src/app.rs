@@ -100,9 +100,9 @@ pub async fn spawn_app_on_aws_with(adjust: impl FnOnce(&mut shared::service::Set
 
 /// SES through moto, sending from `from` (moto refuses senders other than `VERIFIED_SENDER`).
 pub async fn ses_mailer(from: &str) -> Arc<dyn shared::ports::Mailer> {
-    use shared::adapters::ses::{Backoff, Sender, SesMailer};
+    use shared::adapters::ses::{Sender, SesMailer};
     let sender = Sender { from: from.into(), reply_to: None, configuration_set: None };
-    Arc::new(SesMailer::new(crate::emulators::ses_config().await, sender, Backoff::default()))
+    Arc::new(SesMailer::new(crate::emulators::ses_config().await, sender, crate::emulators::EMULATOR_SES))
 }
 
 /// The application over the given store and mailer, its mail read back from moto.

@@ -39,10 +39,19 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
+use shared::adapters::aws::CallBudget;
 use shared::adapters::dynamodb::DynamoStore;
 
 /// The sender every SES test uses; verified in moto when a test asks for `ses_config()`.
 pub const VERIFIED_SENDER: &str = "no-reply@teamgate.test";
+
+/// SES's production retries (`shared::adapters::aws::SES`) with timeouts a loaded two-core
+/// machine keeps: moto answers in milliseconds when idle and in seconds when every test runs.
+pub const EMULATOR_SES: CallBudget = CallBudget {
+    attempt: Duration::from_secs(30),
+    operation: Duration::from_secs(60),
+    ..shared::adapters::aws::SES
+};
 
 /// How long a cold JVM or Python may take to listen on a busy two-core machine.
 const STARTUP: Duration = Duration::from_secs(120);
@@ -217,6 +226,24 @@ pub fn dynamodb_config() -> aws_sdk_dynamodb::config::Builder {
 /// A fresh table of its own, created as `infra/table.json` defines it.
 pub async fn dynamo_store() -> DynamoStore {
     store_with(dynamodb_config()).await
+}
+
+/// DynamoDB's production retries (`shared::adapters::aws::DYNAMODB`) with timeouts a loaded
+/// two-core machine keeps, yet short enough that a stalled call gives up within a test.
+pub const EMULATOR_DYNAMODB: CallBudget = CallBudget {
+    attempt: Duration::from_secs(3),
+    operation: Duration::from_secs(8),
+    ..shared::adapters::aws::DYNAMODB
+};
+
+/// The store on `table` reached through `endpoint` (a `FaultProxy` in front of DynamoDB
+/// Local), within `EMULATOR_DYNAMODB`.
+pub fn dynamo_store_through(endpoint: &str, table: &str) -> DynamoStore {
+    let config = dynamodb_config()
+        .endpoint_url(endpoint)
+        .retry_config(EMULATOR_DYNAMODB.retries())
+        .timeout_config(EMULATOR_DYNAMODB.timeouts());
+    DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config.build()), table)
 }
 
 /// A fresh table, with `calls` counting every request the store sends.

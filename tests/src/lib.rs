@@ -4,6 +4,7 @@
 pub mod app;
 pub mod authorizer_events;
 pub mod emulators;
+pub mod faults;
 pub mod lambda_runtime;
 pub mod route_tour;
 pub mod streams;

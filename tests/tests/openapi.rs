@@ -121,7 +121,7 @@ fn openapi_describes_exactly_the_routes_of_the_route_table() {
 
 /// Every `Code`, in declaration order. `position` has no catch-all arm, so a new variant does not
 /// compile until it is added here too; the test checks the two agree.
-const ALL_CODES: [Code; 42] = [
+const ALL_CODES: [Code; 43] = [
     Code::ValidationFailed,
     Code::InvalidOrExpiredToken,
     Code::InvalidCursor,
@@ -164,6 +164,7 @@ const ALL_CODES: [Code; 42] = [
     Code::MethodNotAllowed,
     Code::RateLimited,
     Code::Internal,
+    Code::ServiceUnavailable,
 ];
 
 fn position(code: Code) -> usize {
@@ -210,6 +211,7 @@ fn position(code: Code) -> usize {
         Code::MethodNotAllowed => 39,
         Code::RateLimited => 40,
         Code::Internal => 41,
+        Code::ServiceUnavailable => 42,
     }
 }
 

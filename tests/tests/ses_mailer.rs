@@ -7,14 +7,19 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use shared::adapters::ses::{Backoff, Sender, SesMailer};
+use shared::adapters::aws::CallBudget;
+use shared::adapters::ses::{Sender, SesMailer};
 use shared::domain::Email;
 use shared::ports::{MailError, Mailer, OutgoingMail};
-use tests::emulators::{VERIFIED_SENDER, sent_messages, ses_config, ses_config_at};
+use tests::emulators::{EMULATOR_SES, VERIFIED_SENDER, sent_messages, ses_config, ses_config_at};
 
 /// Retries without waiting noticeably: three attempts, millisecond backoff.
-const QUICK: Backoff =
-    Backoff { max_attempts: 3, initial: Duration::from_millis(1), max: Duration::from_millis(4) };
+const QUICK: CallBudget = CallBudget {
+    max_attempts: 3,
+    initial_backoff: Duration::from_millis(1),
+    max_backoff: Duration::from_millis(4),
+    ..EMULATOR_SES
+};
 
 fn sender(from: &str) -> Sender {
     Sender { from: from.into(), reply_to: Some("support@teamgate.test".into()), configuration_set: None }

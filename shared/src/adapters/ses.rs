@@ -1,15 +1,15 @@
 //! The production mailer: SES v2 `SendEmail` with a simple message (UTF-8 subject, text and HTML
 //! bodies). Throttling and transient failures (429, 5xx, timeouts, dropped connections) are
-//! retried by the SDK's standard retry strategy with bounded exponential backoff, configured
-//! here; a message SES refuses is `MailError::Rejected`, which retrying cannot fix.
+//! retried by the SDK's adaptive retry strategy within `adapters::aws::SES`; what still fails is
+//! `MailError::Unavailable` (an outage). A message SES refuses is `MailError::Rejected`, any
+//! other failure `MailError::Failed`: retrying fixes neither.
 
 use async_trait::async_trait;
 use aws_sdk_sesv2::Client;
-use aws_sdk_sesv2::config::retry::RetryConfig;
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageTag};
-use std::time::Duration;
 
+use crate::adapters::aws::{CallBudget, is_outage};
 use crate::domain::MailOutcome;
 use crate::ports::{MailError, Mailer, OutgoingMail};
 use crate::service::mail_events::{MailEvent, TAG_ACCOUNT, TAG_INVITATION, TAG_SEND};
@@ -23,43 +23,22 @@ pub struct Sender {
     pub configuration_set: Option<String>,
 }
 
-/// How often and how patiently a send is retried. Tests shorten the backoff so they never wait.
-#[derive(Clone, Copy, Debug)]
-pub struct Backoff {
-    /// Attempts in all, the first included.
-    pub max_attempts: u32,
-    /// The first retry waits up to this long; each further one up to twice as long as the last.
-    pub initial: Duration,
-    /// No single wait is longer than this.
-    pub max: Duration,
-}
-
-impl Default for Backoff {
-    /// Four attempts within about three seconds: enough to ride out SES's per-second send rate,
-    /// short enough for a request that waits on it.
-    fn default() -> Self {
-        Self { max_attempts: 4, initial: Duration::from_millis(200), max: Duration::from_secs(2) }
-    }
-}
-
 pub struct SesMailer {
     client: Client,
     sender: Sender,
 }
 
 impl SesMailer {
-    /// A mailer over `config` (region, credentials, endpoint), with `backoff` as its retries.
-    pub fn new(config: aws_sdk_sesv2::config::Builder, sender: Sender, backoff: Backoff) -> Self {
-        let retry = RetryConfig::standard()
-            .with_max_attempts(backoff.max_attempts)
-            .with_initial_backoff(backoff.initial)
-            .with_max_backoff(backoff.max);
-        Self { client: Client::from_conf(config.retry_config(retry).build()), sender }
+    /// A mailer over `config` (region, credentials, endpoint), within `budget`: its timeouts and
+    /// retries (`adapters::aws::SES`; tests shorten the backoff so they never wait).
+    pub fn new(config: aws_sdk_sesv2::config::Builder, sender: Sender, budget: CallBudget) -> Self {
+        let config = config.retry_config(budget.retries()).timeout_config(budget.timeouts());
+        Self { client: Client::from_conf(config.build()), sender }
     }
 }
 
 fn utf8(text: &str) -> Result<Content, MailError> {
-    Content::builder().data(text).charset("UTF-8").build().map_err(|e| MailError::Unavailable(Box::new(e)))
+    Content::builder().data(text).charset("UTF-8").build().map_err(|e| MailError::Failed(Box::new(e)))
 }
 
 /// SES's answers that no retry changes: the message, sender or account is refused. Only the error
@@ -82,7 +61,7 @@ fn tags(mail: &OutgoingMail) -> Result<Option<Vec<MessageTag>>, MailError> {
         return Ok(None);
     }
     let tags = mail.tags.iter().map(|(name, value)| MessageTag::builder().name(*name).value(value).build());
-    tags.collect::<Result<_, _>>().map(Some).map_err(|e| MailError::Unavailable(Box::new(e)))
+    tags.collect::<Result<_, _>>().map(Some).map_err(|e| MailError::Failed(Box::new(e)))
 }
 
 #[async_trait]
@@ -104,7 +83,8 @@ impl Mailer for SesMailer {
         let Err(error) = sent else { return Ok(()) };
         match error.as_service_error().and_then(rejection) {
             Some(code) => Err(MailError::Rejected(code.to_owned())),
-            None => Err(MailError::Unavailable(Box::new(error))),
+            None if is_outage(&error) => Err(MailError::Unavailable(Box::new(error))),
+            None => Err(MailError::Failed(Box::new(error))),
         }
     }
 }

@@ -50,11 +50,11 @@ pub struct NoVault;
 #[async_trait::async_trait]
 impl crate::ports::Vault for NoVault {
     async fn seal(&self, _: &[u8], _: &str) -> Result<String, crate::ports::VaultError> {
-        Err(crate::ports::VaultError::Unavailable("this function keeps no secrets".into()))
+        Err(crate::ports::VaultError::Failed("this function keeps no secrets".into()))
     }
 
     async fn open(&self, _: &str, _: &str) -> Result<Vec<u8>, crate::ports::VaultError> {
-        Err(crate::ports::VaultError::Unavailable("this function keeps no secrets".into()))
+        Err(crate::ports::VaultError::Failed("this function keeps no secrets".into()))
     }
 }
 

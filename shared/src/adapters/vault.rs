@@ -3,11 +3,14 @@
 //! open is refused as such rather than misread.
 
 use async_trait::async_trait;
+use aws_sdk_kms::config::http::HttpResponse;
+use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::primitives::Blob;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 
+use crate::adapters::aws::is_outage;
 use crate::ports::{Rng, Vault, VaultError};
 
 const LOCAL_PREFIX: &str = "local:";
@@ -83,8 +86,16 @@ impl KmsVault {
     }
 }
 
-fn unavailable(error: impl std::error::Error + Send + Sync + 'static) -> VaultError {
-    VaultError::Unavailable(Box::new(error))
+/// A failed KMS call: an outage (`Unavailable`) or a fault (`Failed`).
+fn call_failed<E>(error: SdkError<E, HttpResponse>) -> VaultError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    if is_outage(&error) {
+        VaultError::Unavailable(Box::new(error))
+    } else {
+        VaultError::Failed(Box::new(error))
+    }
 }
 
 #[async_trait]
@@ -98,7 +109,7 @@ impl Vault for KmsVault {
             .encryption_context(CONTEXT_KEY, context)
             .send()
             .await
-            .map_err(|e| unavailable(e.into_service_error()))?;
+            .map_err(call_failed)?;
         let blob = output.ciphertext_blob().ok_or(VaultError::Unopenable)?;
         Ok(format!("{KMS_PREFIX}{}", STANDARD.encode(blob.as_ref())))
     }
@@ -116,12 +127,12 @@ impl Vault for KmsVault {
             .encryption_context(CONTEXT_KEY, context)
             .send()
             .await
-            .map_err(|e| match e.into_service_error() {
-                aws_sdk_kms::operation::decrypt::DecryptError::InvalidCiphertextException(_)
-                | aws_sdk_kms::operation::decrypt::DecryptError::IncorrectKeyException(_) => {
-                    VaultError::Unopenable
-                }
-                other => unavailable(other),
+            .map_err(|e| match e.as_service_error() {
+                Some(
+                    aws_sdk_kms::operation::decrypt::DecryptError::InvalidCiphertextException(_)
+                    | aws_sdk_kms::operation::decrypt::DecryptError::IncorrectKeyException(_),
+                ) => VaultError::Unopenable,
+                _ => call_failed(e),
             })?;
         output.plaintext().map(|p| p.as_ref().to_vec()).ok_or(VaultError::Unopenable)
     }

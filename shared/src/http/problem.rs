@@ -1,5 +1,5 @@
 //! The one place errors become responses: `application/problem+json` with a stable `code`.
-//! Internal errors are logged here, once, and answered without detail.
+//! Internal errors and outages are logged here, once, and answered without detail.
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
@@ -32,9 +32,16 @@ impl<E: Failure> From<E> for Reply {
 
 pub fn failure(error: &dyn Failure) -> Response<Bytes> {
     let code = error.code();
-    if code == Code::Internal {
-        tracing::error!(error = %chain(error), "internal error");
-        return problem(code, code.title().to_owned(), Vec::new(), None);
+    match code {
+        Code::Internal => {
+            tracing::error!(error = %chain(error), "internal error");
+            return problem(code, code.title().to_owned(), Vec::new(), None);
+        }
+        Code::ServiceUnavailable => {
+            tracing::warn!(error = %chain(error), "a dependency is unavailable");
+            return problem(code, code.title().to_owned(), Vec::new(), error.retry_after());
+        }
+        _ => {}
     }
     problem(code, error.to_string(), error.field_errors(), error.retry_after())
 }

@@ -73,7 +73,8 @@ pub struct Streamed {
 /// How long after its event is written a change may still be taken back: the request that wrote
 /// it takes it back, if at all, before it ends, and an HTTP function runs at most its timeout
 /// (`infra/template.yaml`, `Globals`; `tests/tests/infra.rs` holds this above it).
-pub const TAKE_BACK_WINDOW: std::time::Duration = std::time::Duration::from_secs(11);
+pub const TAKE_BACK_WINDOW: std::time::Duration =
+    crate::adapters::aws::FUNCTION_TIMEOUT.saturating_add(std::time::Duration::from_secs(1));
 
 /// Puts streamed audit events on the bus.
 pub struct Publisher {

@@ -26,14 +26,15 @@ pub fn key(pk: String, sk: impl Into<String>) -> Item {
 /// A value as a DynamoDB attribute; the model always serializes, so a failure is a bug reported
 /// as `Unavailable` rather than a panic.
 pub fn value<T: Serialize>(value: &T) -> StoreResult<AttributeValue> {
-    serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(value).map_err(unavailable)
+    serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(value).map_err(unreadable)
 }
 
 fn decode<T: DeserializeOwned>(item: &Item, attribute: &str) -> StoreResult<T> {
-    let value = item.get(attribute).cloned().ok_or_else(|| {
-        StoreError::Unavailable(format!("an item lacks its `{attribute}` attribute").into())
-    })?;
-    serde_dynamo::aws_sdk_dynamodb_1::from_attribute_value(value).map_err(unavailable)
+    let value = item
+        .get(attribute)
+        .cloned()
+        .ok_or_else(|| StoreError::Failed(format!("an item lacks its `{attribute}` attribute").into()))?;
+    serde_dynamo::aws_sdk_dynamodb_1::from_attribute_value(value).map_err(unreadable)
 }
 
 /// The domain record of an item.
@@ -48,8 +49,8 @@ pub fn string(item: &Item, attribute: &str) -> Option<String> {
     }
 }
 
-fn unavailable(error: serde_dynamo::Error) -> StoreError {
-    StoreError::Unavailable(Box::new(error))
+fn unreadable(error: serde_dynamo::Error) -> StoreError {
+    StoreError::Failed(Box::new(error))
 }
 
 fn with_record<T: Serialize>(mut item: Item, record: &T) -> StoreResult<Item> {

@@ -25,6 +25,8 @@ pub mod table;
 mod write;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -42,8 +44,22 @@ pub struct DynamoStore {
     table: String,
 }
 
-fn unavailable<E: std::error::Error + Send + Sync + 'static>(error: E) -> StoreError {
-    StoreError::Unavailable(Box::new(error))
+/// A failed DynamoDB call: an outage (`Unavailable`: a timeout, throttling, a 5xx) or a fault
+/// (`Failed`: a request DynamoDB refuses).
+fn call_failed<E>(error: SdkError<E, HttpResponse>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    if crate::adapters::aws::is_outage(&error) {
+        StoreError::Unavailable(Box::new(error))
+    } else {
+        StoreError::Failed(Box::new(error))
+    }
+}
+
+/// A fault of this code: a request it could not build, an item it cannot read.
+fn failed<E: Into<Box<dyn std::error::Error + Send + Sync>>>(error: E) -> StoreError {
+    StoreError::Failed(error.into())
 }
 
 /// One page of a list: which partition (or index partition) to query and how.
@@ -101,7 +117,7 @@ impl DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(unavailable)?;
+            .map_err(call_failed)?;
         Ok(output.item)
     }
 
@@ -124,14 +140,14 @@ impl DynamoStore {
                 .set_keys(Some(pending))
                 .consistent_read(true)
                 .build()
-                .map_err(unavailable)?;
+                .map_err(failed)?;
             let output = self
                 .client
                 .batch_get_item()
                 .request_items(&self.table, request)
                 .send()
                 .await
-                .map_err(unavailable)?;
+                .map_err(call_failed)?;
             found.extend(output.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default());
             pending = output
                 .unprocessed_keys
@@ -171,7 +187,7 @@ impl DynamoStore {
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(unavailable)?;
+                .map_err(call_failed)?;
             found.extend(output.items.unwrap_or_default());
             start = output.last_evaluated_key;
             if start.is_none() {
@@ -230,7 +246,7 @@ impl DynamoStore {
             .set_limit(limit)
             .send()
             .await
-            .map_err(unavailable)?;
+            .map_err(call_failed)?;
         let mut found = Vec::new();
         let mut last = None;
         for item in output.items() {

@@ -12,7 +12,7 @@ use super::expressions::{
 };
 use super::items::{self, Item, s};
 use super::write::{Condition, Writes};
-use super::{DynamoStore, Listing, keys, login, sort_key_position, unavailable};
+use super::{DynamoStore, Listing, call_failed, failed, keys, login, sort_key_position};
 use crate::domain::{
     Account, AccountId, ApiKey, ApiKeyId, AuditEvent, Email, Invitation, InvitationId, InvitationStatus,
     LinkNames, Member, OneTimeToken, Phone, RefreshSession, SessionFamilyId, TokenPurpose, User, UserId,
@@ -263,9 +263,8 @@ impl Store for DynamoStore {
         let start = match &page.after {
             None => None,
             Some(after) => {
-                let (account, id) = keys::parse_pending(after).ok_or_else(|| {
-                    StoreError::Unavailable("not a position of the lapsed invitations".into())
-                })?;
+                let (account, id) = keys::parse_pending(after)
+                    .ok_or_else(|| failed("not a position of the lapsed invitations"))?;
                 let mut key = items::key(keys::account(&account), keys::invitation(&id));
                 key.insert(keys::PENDING_PK.to_owned(), s(keys::PENDING_PARTITION));
                 key.insert(keys::PENDING_SK.to_owned(), s(after.as_str()));
@@ -640,10 +639,10 @@ impl Store for DynamoStore {
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await
-            .map_err(unavailable)?;
+            .map_err(call_failed)?;
         let count = match output.attributes().and_then(|a| a.get(keys::COUNT)) {
-            Some(AttributeValue::N(n)) => n.parse::<u64>().map_err(unavailable)?,
-            _ => return Err(StoreError::Unavailable("a rate counter without its count".into())),
+            Some(AttributeValue::N(n)) => n.parse::<u64>().map_err(failed)?,
+            _ => return Err(failed("a rate counter without its count")),
         };
         Ok(window.decide(count, limit))
     }

@@ -83,7 +83,7 @@ pub enum TableError {
 
 impl From<TableError> for StoreError {
     fn from(error: TableError) -> Self {
-        StoreError::Unavailable(Box::new(error))
+        StoreError::Failed(Box::new(error))
     }
 }
 

@@ -3,11 +3,13 @@
 //! as one `TransactWriteItems`; a failed condition becomes that operation's `Conflict`.
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
 use std::collections::HashMap;
 
 use super::items::Item;
+use super::{call_failed, failed};
 use crate::ports::{Conflict, StoreError, StoreResult};
 
 /// A condition expression with its placeholders, and the conflict reported when it fails.
@@ -137,12 +139,9 @@ fn placeholders(change: Option<&Change>, condition: Option<&Condition>) -> Place
     }
 }
 
-fn unavailable<E: std::error::Error + Send + Sync + 'static>(error: E) -> StoreError {
-    StoreError::Unavailable(Box::new(error))
-}
-
-/// A single write's outcome: its failed condition is its conflict, any other error `Unavailable`.
-fn outcome<T, E>(sent: Result<T, E>, conflict: Option<Conflict>) -> StoreResult<()>
+/// A single write's outcome: its failed condition is its conflict, any other error an outage or
+/// a fault (`call_failed`).
+fn outcome<T, E>(sent: Result<T, SdkError<E, HttpResponse>>, conflict: Option<Conflict>) -> StoreResult<()>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -151,7 +150,7 @@ where
         Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
             Err(StoreError::Conflict(conflict.unwrap_or(Conflict::Stale)))
         }
-        Err(e) => Err(unavailable(e)),
+        Err(e) => Err(call_failed(e)),
     }
 }
 
@@ -199,7 +198,7 @@ async fn single(client: &Client, table: &str, op: Op, condition: Option<Conditio
                 .await;
             outcome(sent, conflict)
         }
-        Op::Check(_) => Err(StoreError::Unavailable("a condition check needs a transaction".into())),
+        Op::Check(_) => Err(failed("a condition check needs a transaction")),
     }
 }
 
@@ -209,7 +208,7 @@ async fn transaction(client: &Client, table: &str, ops: Vec<(Op, Option<Conditio
         .into_iter()
         .map(|(op, condition)| transact_item(table, op, condition))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(unavailable)?;
+        .map_err(failed)?;
     let sent = client.transact_write_items().set_transact_items(Some(items)).send().await;
     let error = match sent {
         Ok(_) => return Ok(()),
@@ -220,11 +219,18 @@ async fn transaction(client: &Client, table: &str, ops: Vec<(Op, Option<Conditio
             aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(
                 cancelled,
             ) => cancelled.cancellation_reasons().iter().map(|r| r.code().map(str::to_owned)).collect(),
-            _ => return Err(unavailable(error)),
+            _ => return Err(call_failed(error)),
         },
-        _ => return Err(unavailable(error)),
+        _ => return Err(call_failed(error)),
     };
-    Err(cancelled(&reasons, &conflicts).map_or_else(|| unavailable(error), StoreError::Conflict))
+    if let Some(conflict) = cancelled(&reasons, &conflicts) {
+        return Err(StoreError::Conflict(conflict));
+    }
+    // Cancelled for throttling on one of its items: an outage like any other.
+    if reasons.iter().flatten().any(|code| crate::adapters::aws::is_transient_code(code)) {
+        return Err(StoreError::Unavailable(Box::new(error)));
+    }
+    Err(failed(error))
 }
 
 /// The conflict a cancelled transaction stands for, from its per-operation reasons: the first

@@ -2,7 +2,7 @@
 //! is the one place that turns that into a response.
 
 use crate::domain::FieldError;
-use crate::ports::StoreError;
+use crate::ports::{MailError, StoreError, VaultError};
 
 /// Declares `Code` from one table: each code's HTTP status, its stable string and its title.
 macro_rules! codes {
@@ -80,6 +80,7 @@ codes! {
     MethodNotAllowed = (405, "method_not_allowed", "This method is not allowed here."),
     RateLimited = (429, "rate_limited", "Too many requests; try again later."),
     Internal = (500, "internal", "Something went wrong on our side."),
+    ServiceUnavailable = (503, "service_unavailable", "A service Teamgate depends on is unavailable right now; retry after Retry-After seconds."),
 }
 
 /// An error a use case answers with.
@@ -108,10 +109,11 @@ macro_rules! failure_codes {
         $(delegating { $($inner:ident),* $(,)? })?) => {
         impl $crate::service::support::failure::Failure for $error {
             fn code(&self) -> $crate::service::support::failure::Code {
-                match self {
+                let code = match self {
                     $($error::$variant $(($($_field)*))? => $crate::service::support::failure::Code::$code,)*
                     $($($error::$inner(inner) => inner.code(),)*)?
-                }
+                };
+                $crate::service::support::failure::outage_or(code, self)
             }
 
             fn field_errors(&self) -> Vec<$crate::domain::FieldError> {
@@ -134,7 +136,11 @@ macro_rules! failure_codes {
     ($error:ident => $code:ident) => {
         impl $crate::service::support::failure::Failure for $error {
             fn code(&self) -> $crate::service::support::failure::Code {
-                $crate::service::support::failure::Code::$code
+                $crate::service::support::failure::outage_or($crate::service::support::failure::Code::$code, self)
+            }
+
+            fn retry_after(&self) -> Option<u64> {
+                $crate::service::support::failure::retry_after_of(self)
             }
         }
     };
@@ -152,7 +158,7 @@ pub fn fields_of(error: &(dyn std::error::Error + 'static)) -> Vec<FieldError> {
     Vec::new()
 }
 
-/// The wait of a `RateLimited` in an error's source chain.
+/// The wait of a `RateLimited` in an error's source chain, or of an outage there.
 pub fn retry_after_of(error: &(dyn std::error::Error + 'static)) -> Option<u64> {
     let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(e) = current {
@@ -161,7 +167,33 @@ pub fn retry_after_of(error: &(dyn std::error::Error + 'static)) -> Option<u64> 
         }
         current = e.source();
     }
-    None
+    is_outage(error).then_some(OUTAGE_RETRY_AFTER)
+}
+
+/// Seconds a client waits before retrying after a `503`: longer than the SDK's own retries
+/// took, short enough for a person who is waiting.
+pub const OUTAGE_RETRY_AFTER: u64 = 2;
+
+/// An internal failure caused by a dependency's outage is `service_unavailable`: retrying the
+/// same request later may succeed (a bug's `internal` would fail again).
+pub fn outage_or(code: Code, error: &(dyn std::error::Error + 'static)) -> Code {
+    if code == Code::Internal && is_outage(error) { Code::ServiceUnavailable } else { code }
+}
+
+/// Whether a port's outage (the store, the mail or the key service unavailable after its
+/// retries) is in an error's source chain.
+fn is_outage(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        if matches!(e.downcast_ref::<StoreError>(), Some(StoreError::Unavailable(_)))
+            || matches!(e.downcast_ref::<MailError>(), Some(MailError::Unavailable(_)))
+            || matches!(e.downcast_ref::<VaultError>(), Some(VaultError::Unavailable(_)))
+        {
+            return true;
+        }
+        current = e.source();
+    }
+    false
 }
 
 /// Too many attempts: retry after `retry_after` seconds. Use cases wrap it in a variant whose

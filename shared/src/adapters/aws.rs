@@ -1,0 +1,163 @@
+//! What every AWS client here shares: how long a call may take, how it is retried, and which
+//! failures are an outage (answered `503 service_unavailable` with `Retry-After`: the same request
+//! may succeed later) rather than a fault of the request itself (a bug: answered `500`).
+//!
+//! The budgets are sized so that a request finishes, or gives up, inside its function's timeout
+//! (`FUNCTION_TIMEOUT`, the template's `Globals`), which sits inside API Gateway's 29 s: a route
+//! makes at most `MAX_STORE_ROUND_TRIPS` sequential DynamoDB calls (pinned per route by
+//! `tests/tests/calls_per_route.rs`), at most one KMS call and one mail, and hashes a password at
+//! most once; `tests/tests/infra.rs` checks the sum against the template.
+
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use std::time::Duration;
+
+/// The timeout of every function that answers HTTP requests (`infra/template.yaml`, `Globals`).
+pub const FUNCTION_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The most sequential DynamoDB round trips any route makes, take-backs included.
+pub const MAX_STORE_ROUND_TRIPS: u32 = 3;
+
+/// What hashing a password (argon2) may take on the smallest function, with room to spare.
+pub const PASSWORD_HASHING: Duration = Duration::from_secs(1);
+
+/// How long opening a connection (TLS included) to a regional endpoint may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// One AWS service's call budget: each attempt, the whole call with its retries, and the
+/// backoff between attempts.
+#[derive(Clone, Copy, Debug)]
+pub struct CallBudget {
+    pub attempt: Duration,
+    pub operation: Duration,
+    pub max_attempts: u32,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+/// DynamoDB answers in milliseconds: an attempt that takes a second is stalled.
+pub const DYNAMODB: CallBudget = CallBudget {
+    attempt: Duration::from_secs(1),
+    operation: Duration::from_millis(2500),
+    max_attempts: 3,
+    initial_backoff: Duration::from_millis(25),
+    max_backoff: Duration::from_millis(500),
+};
+
+/// KMS seals and opens one small secret.
+pub const KMS: CallBudget = CallBudget {
+    attempt: Duration::from_secs(1),
+    operation: Duration::from_secs(2),
+    max_attempts: 3,
+    initial_backoff: Duration::from_millis(25),
+    max_backoff: Duration::from_millis(500),
+};
+
+/// SES's send rate is per second: its retries wait longer.
+pub const SES: CallBudget = CallBudget {
+    attempt: Duration::from_millis(1500),
+    operation: Duration::from_secs(3),
+    max_attempts: 4,
+    initial_backoff: Duration::from_millis(200),
+    max_backoff: Duration::from_secs(2),
+};
+
+/// The publisher (60 s timeout, no one waiting on it) gives EventBridge longer.
+pub const EVENTBRIDGE: CallBudget = CallBudget {
+    attempt: Duration::from_secs(2),
+    operation: Duration::from_secs(10),
+    max_attempts: 5,
+    initial_backoff: Duration::from_millis(100),
+    max_backoff: Duration::from_secs(2),
+};
+
+impl CallBudget {
+    /// The longest one request can wait on its calls: every store round trip, a KMS call and a
+    /// mail each taking their whole budget, and a password hash.
+    pub const fn worst_request() -> Duration {
+        let store = DYNAMODB.operation.as_millis() as u64 * MAX_STORE_ROUND_TRIPS as u64;
+        let rest = KMS.operation.as_millis() + SES.operation.as_millis() + PASSWORD_HASHING.as_millis();
+        Duration::from_millis(store + rest as u64)
+    }
+
+    pub fn timeouts(&self) -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .operation_attempt_timeout(self.attempt)
+            .operation_timeout(self.operation)
+            .build()
+    }
+
+    /// Adaptive retries: throttling also slows this client's later calls down, so a throttled
+    /// table is not hammered by the same container.
+    pub fn retries(&self) -> RetryConfig {
+        RetryConfig::adaptive()
+            .with_max_attempts(self.max_attempts)
+            .with_initial_backoff(self.initial_backoff)
+            .with_max_backoff(self.max_backoff)
+    }
+}
+
+/// Error codes AWS services use for throttling and for transient trouble on their side.
+const TRANSIENT_CODES: &[&str] = &[
+    "ThrottlingException",
+    "Throttling",
+    "ThrottledException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "LimitExceededException",
+    "TransactionInProgressException",
+    "InternalServerError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "KMSInternalException",
+    // A cancelled transaction's reasons.
+    "ThrottlingError",
+    "ProvisionedThroughputExceeded",
+    "RequestTimeout",
+    "RequestTimeoutException",
+];
+
+/// Whether a failed call is an outage that a later retry may get past: a timeout, a connection
+/// that failed or broke, an answer that could not be read, throttling, or a 5xx. Everything
+/// else (an invalid request, a denied permission) is a fault no retry fixes.
+pub fn is_outage<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> bool {
+    match error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            status >= 500 || status == 429 || service.err().code().is_some_and(is_transient_code)
+        }
+        _ => false,
+    }
+}
+
+/// Whether a service's error code (or a transaction's cancellation reason) says "try again".
+pub fn is_transient_code(code: &str) -> bool {
+    TRANSIENT_CODES.contains(&code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_worst_request_finishes_inside_the_function_timeout_which_sits_inside_api_gateways() {
+        assert!(CallBudget::worst_request() < FUNCTION_TIMEOUT, "{:?}", CallBudget::worst_request());
+        assert!(FUNCTION_TIMEOUT < Duration::from_secs(29));
+    }
+
+    #[test]
+    fn every_attempt_fits_its_call_and_every_call_allows_a_retry() {
+        for budget in [DYNAMODB, KMS, SES, EVENTBRIDGE] {
+            assert!(budget.attempt < budget.operation, "{budget:?}");
+            assert!(budget.max_attempts >= 2, "{budget:?}");
+        }
+    }
+}
