@@ -145,3 +145,143 @@ async fn a_mail_service_outage_answers_503_and_takes_the_invitation_back() {
 fn is_rate_counter(item: &serde_json::Value) -> bool {
     item["PK"]["S"].as_str().is_some_and(|pk| pk.starts_with("RATE#"))
 }
+
+/// A fault plan for the workload: about `percent` of calls meet a fault, picked by a hash of the
+/// call's number (the same run every time for the same order of calls).
+fn random_faults(percent: u64) -> impl Fn(&str, usize) -> Fault + Send + Sync + 'static {
+    move |_, number| {
+        let hash = (number as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
+        match (hash % 100, hash / 100 % 10) {
+            (roll, _) if roll >= percent => Fault::Pass,
+            (_, 0..=5) => Fault::ServerError,
+            (_, 6..=7) => Fault::AppliedThenLost,
+            _ => Fault::Throttled,
+        }
+    }
+}
+
+/// Sends a request again after a `503`, as the README tells clients to (without the wait: the
+/// proxy's faults do not depend on time), at most five times; every answer is kept.
+async fn patiently<F, Fut>(answers: &tokio::sync::Mutex<Vec<(String, u16)>>, step: &str, send: F) -> Reply
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Reply>,
+{
+    let mut reply = send().await;
+    for _ in 0..5 {
+        answers.lock().await.push((step.to_owned(), reply.status));
+        if reply.status != 503 {
+            break;
+        }
+        reply = send().await;
+    }
+    reply
+}
+
+/// One owner's day: an account, its activation, invitations, an acceptance, a revoke, a resend,
+/// a role change, a block and an unblock, a password reset request.
+async fn working_day(app: &TestApp, n: usize, answers: &tokio::sync::Mutex<Vec<(String, u16)>>) {
+    let owner_email = format!("owner{n}@workload.example");
+    let created = patiently(answers, "create account", || app.create_account("standard", &owner_email)).await;
+    if created.status != 201 {
+        return;
+    }
+    let link = app.link_token(&owner_email).await;
+    if patiently(answers, "activate", || app.activate(&link)).await.status != 200 {
+        return;
+    }
+    let signed_in = patiently(answers, "sign in", || app.sign_in(&owner_email, PASSWORD)).await;
+    if signed_in.status != 200 {
+        return;
+    }
+    let token = signed_in.str("access_token");
+    let account = format!("/v1/accounts/{}", created.body["account"]["id"].as_str().unwrap());
+    let invitations = format!("{account}/invitations");
+    let mut invited = Vec::new();
+    for i in 0..3 {
+        let email = format!("member{i}.{n}@workload.example");
+        let body = json!({"email": email, "roles": ["viewer"]});
+        let reply = patiently(answers, "invite", || app.post_as(&token, &invitations, body.clone())).await;
+        if reply.status == 201 {
+            invited.push((email, reply.str("id")));
+        }
+    }
+    if let [(first, _), (_, second), (_, third), ..] = invited.as_slice() {
+        let link = app.link_token(first).await;
+        let accepted = patiently(answers, "accept", || app.activate(&link)).await;
+        let revoke = format!("{account}/invitations/{second}/revoke");
+        patiently(answers, "revoke", || app.post_as(&token, &revoke, json!({}))).await;
+        let resend = format!("{account}/invitations/{third}/resend");
+        patiently(answers, "resend", || app.post_as(&token, &resend, json!({}))).await;
+        if accepted.status == 200 {
+            let member = accepted.body["user_id"].as_str().unwrap_or_default().to_owned();
+            let roles = format!("{account}/members/{member}/roles");
+            let body = json!({"roles": ["editor"], "permissions": []});
+            patiently(answers, "set roles", || app.put_as(&token, &roles, body.clone())).await;
+            let block = format!("{account}/members/{member}/block");
+            patiently(answers, "block", || app.post_as(&token, &block, json!({}))).await;
+            let unblock = format!("{account}/members/{member}/unblock");
+            patiently(answers, "unblock", || app.post_as(&token, &unblock, json!({}))).await;
+        }
+        let reset = json!({"email": first});
+        patiently(answers, "reset", || app.post("/v1/password-reset", reset.clone())).await;
+    }
+}
+
+/// Items that name another item which must exist: a claim its user, a membership its user and
+/// account, an invitation its account, an invitation's link its invitation.
+fn orphans(items: &[serde_json::Value]) -> Vec<String> {
+    let keys: std::collections::BTreeSet<(String, String)> = items
+        .iter()
+        .map(|i| (i["PK"]["S"].as_str().unwrap().to_owned(), i["SK"]["S"].as_str().unwrap().to_owned()))
+        .collect();
+    let has = |pk: String, sk: &str| keys.contains(&(pk, sk.to_owned()));
+    let text = |value: &serde_json::Value| value["S"].as_str().unwrap_or_default().to_owned();
+    let mut found = Vec::new();
+    for item in items {
+        let (pk, sk) = (text(&item["PK"]), text(&item["SK"]));
+        let record = &item["record"]["M"];
+        let missing = if sk == "CLAIM" {
+            !has(format!("USER#{}", text(&item["user_id"])), "PROFILE")
+        } else if let Some(user) = sk.strip_prefix("MEMBER#") {
+            !has(format!("USER#{user}"), "PROFILE") || !has(pk.clone(), "META")
+        } else if sk.starts_with("INVITATION#") {
+            !has(pk.clone(), "META")
+        } else if sk == "TOKEN" && record["purpose"]["M"]["kind"]["S"] == "invitation" {
+            let purpose = &record["purpose"]["M"];
+            let (account, invitation) = (text(&purpose["account_id"]), text(&purpose["invitation_id"]));
+            !has(format!("ACCOUNT#{account}"), &format!("INVITATION#{invitation}"))
+        } else {
+            false
+        };
+        if missing {
+            found.push(format!("{pk} {sk}"));
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn a_day_of_work_with_a_failing_table_answers_only_2xx_4xx_or_503_and_leaves_no_orphans() {
+    // Given an application whose table fails, throttles or loses the answer of 30% of its calls
+    let store = Arc::new(dynamo_store().await);
+    let proxy = FaultProxy::start(&emulators().dynamodb).await;
+    let through = Arc::new(dynamo_store_through(&proxy.endpoint, store.table_name()));
+    let app = spawn_app_on(through, ses_mailer(VERIFIED_SENDER).await, |_| {}).await;
+    proxy.set_plan(random_faults(30));
+
+    // When four owners work through a day at once, sending again after each 503
+    let answers = tokio::sync::Mutex::new(Vec::new());
+    futures::future::join_all((0..4).map(|n| working_day(&app, n, &answers))).await;
+
+    // Then every answer was a success, a refusal or a 503; faults happened, and so did work
+    let answers = answers.into_inner();
+    let unexpected: Vec<_> =
+        answers.iter().filter(|(_, status)| !matches!(status, 200..=299 | 400..=499 | 503)).collect();
+    assert!(unexpected.is_empty(), "{unexpected:?}");
+    assert!(proxy.faults().len() > 10, "{} faults", proxy.faults().len());
+    assert!(answers.iter().filter(|(_, status)| (200..300).contains(status)).count() > 20, "{answers:?}");
+    // And nothing in the table names an item that is not there
+    proxy.always(Fault::Pass);
+    assert_eq!(orphans(&tests::emulators::scan_table(&store).await), Vec::<String>::new());
+}

@@ -28,3 +28,22 @@ async fn an_unreachable_key_service_is_unavailable_not_unopenable() {
     let vault = KmsVault::new(kms_config().endpoint_url("http://127.0.0.1:9"), kms_key().await);
     assert!(matches!(vault.seal(b"secret", "user-1").await, Err(VaultError::Unavailable(_))));
 }
+
+#[tokio::test]
+async fn a_throttling_key_service_is_unavailable_and_a_refusing_one_failed() {
+    use tests::faults::{Fault, FaultProxy};
+    let proxy = FaultProxy::start(&tests::emulators::emulators().moto).await;
+    let config = kms_config()
+        .endpoint_url(&proxy.endpoint)
+        .retry_config(shared::adapters::aws::KMS.retries())
+        .timeout_config(shared::adapters::aws::KMS.timeouts());
+    let vault = KmsVault::new(config, kms_key().await);
+
+    proxy.always(Fault::Throttled);
+    assert!(matches!(vault.seal(b"secret", "user-1").await, Err(VaultError::Unavailable(_))));
+    assert_eq!(proxy.faults().len(), shared::adapters::aws::KMS.max_attempts as usize, "retried");
+
+    proxy.always(Fault::Refused);
+    assert!(matches!(vault.seal(b"secret", "user-1").await, Err(VaultError::Failed(_))));
+    assert_eq!(proxy.faults().len(), 4, "a refusal is not retried");
+}
