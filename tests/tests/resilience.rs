@@ -285,3 +285,34 @@ async fn a_day_of_work_with_a_failing_table_answers_only_2xx_4xx_or_503_and_leav
     proxy.always(Fault::Pass);
     assert_eq!(orphans(&tests::emulators::scan_table(&store).await), Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn writes_whose_answers_are_lost_are_retried_into_one_write_and_the_day_goes_on() {
+    // Given a table that applies every first attempt of a write and loses its answer
+    let store = Arc::new(dynamo_store().await);
+    let proxy = FaultProxy::start(&emulators().dynamodb).await;
+    let through = Arc::new(dynamo_store_through(&proxy.endpoint, store.table_name()));
+    let app = spawn_app_on(through, ses_mailer(VERIFIED_SENDER).await, |_| {}).await;
+    let writes = std::sync::atomic::AtomicUsize::new(0);
+    proxy.set_plan(move |operation, _| match is_write(operation) {
+        true if writes.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % 2 == 0 => Fault::AppliedThenLost,
+        _ => Fault::Pass,
+    });
+
+    // When an owner works through a day, then refreshes their session
+    let answers = tokio::sync::Mutex::new(Vec::new());
+    working_day(&app, 0, &answers).await;
+    let signed_in = app.sign_in("owner0@workload.example", PASSWORD).await;
+    let refreshed =
+        app.post("/v1/sessions/refresh", json!({"refresh_token": signed_in.body["refresh_token"]})).await;
+
+    // Then the SDK's retry of each write met that write (a transaction by its request token, a
+    // put by finding its own item) and every step succeeded the first time, the refresh too
+    let answers = answers.into_inner();
+    assert_eq!(answers.len(), 13, "{answers:?}");
+    assert!(answers.iter().all(|(_, status)| (200..300).contains(status)), "{answers:?}");
+    assert_eq!(refreshed.status, 200, "the session survives its lost rotation: {}", refreshed.body);
+    let lost: std::collections::BTreeSet<String> = proxy.faults().into_iter().map(|(op, _)| op).collect();
+    assert!(lost.contains("TransactWriteItems") && lost.contains("PutItem"), "{lost:?}");
+    assert_eq!(orphans(&tests::emulators::scan_table(&store).await), Vec::<String>::new());
+}

@@ -5,7 +5,11 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
+};
 use std::collections::HashMap;
 
 use super::items::Item;
@@ -163,12 +167,16 @@ async fn single(client: &Client, table: &str, op: Op, condition: Option<Conditio
             let sent = client
                 .put_item()
                 .table_name(table)
-                .set_item(Some(item))
+                .set_item(Some(item.clone()))
                 .set_condition_expression(p.condition)
                 .set_expression_attribute_names(p.names)
                 .set_expression_attribute_values(p.values)
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .send()
                 .await;
+            if already_put(&sent, &item) {
+                return Ok(());
+            }
             outcome(sent, conflict)
         }
         Op::Update(key, change) => {
@@ -199,6 +207,21 @@ async fn single(client: &Client, table: &str, op: Op, condition: Option<Conditio
             outcome(sent, conflict)
         }
         Op::Check(_) => Err(failed("a condition check needs a transaction")),
+    }
+}
+
+/// Whether a put failed its condition only because the item is already exactly the one it puts:
+/// an attempt was applied but its answer lost (a timeout, a dropped connection), and the SDK's
+/// retry then met its own write. Every item put carries fresh ids, versions or secrets, so an
+/// equal item is this write. (Transactions need no such check: DynamoDB recognises a retried
+/// `TransactWriteItems` by the client request token the SDK gives every call.)
+fn already_put<T>(sent: &Result<T, SdkError<PutItemError, HttpResponse>>, item: &Item) -> bool {
+    match sent {
+        Err(error) => match error.as_service_error() {
+            Some(PutItemError::ConditionalCheckFailedException(failed)) => failed.item() == Some(item),
+            _ => false,
+        },
+        Ok(_) => false,
     }
 }
 
