@@ -295,7 +295,9 @@ async fn writes_whose_answers_are_lost_are_retried_into_one_write_and_the_day_go
     let app = spawn_app_on(through, ses_mailer(VERIFIED_SENDER).await, |_| {}).await;
     let writes = std::sync::atomic::AtomicUsize::new(0);
     proxy.set_plan(move |operation, _| match is_write(operation) {
-        true if writes.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % 2 == 0 => Fault::AppliedThenLost,
+        true if writes.fetch_add(1, std::sync::atomic::Ordering::SeqCst).is_multiple_of(2) => {
+            Fault::AppliedThenLost
+        }
         _ => Fault::Pass,
     });
 
