@@ -37,6 +37,8 @@ pub enum Conflict {
     AlreadyMember,
     /// The one-time token was used, or the invitation left `sent`, since it was read.
     TokenSpent,
+    /// A request with the same `Idempotency-Key` wrote first: its outcome is remembered.
+    Repeated,
     /// The item changed since it was read (refresh token rotated, member changed).
     Stale,
 }
@@ -78,6 +80,25 @@ pub struct NewInvitation {
     /// neither accepted nor revoked, and the membership still waits on it.
     pub supersedes: Option<InvitationId>,
     pub event: AuditEvent,
+    /// The answer to remember, when the request came with an `Idempotency-Key`: written only
+    /// if no request with that key wrote first (else `Repeated`), and taken back with the rest.
+    pub remembered: Option<Remembered>,
+}
+
+/// The answer to a request sent with an `Idempotency-Key`, kept beside what the request wrote so
+/// that a retry answers the same (`service/support/idempotency.rs`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Remembered {
+    /// SHA-256 of whose key it is and the key: never the key itself.
+    pub key_hash: String,
+    /// SHA-256 of what was asked (operation, path parameters, body).
+    pub fingerprint: String,
+    pub status: u16,
+    /// The answer's JSON body, as sent.
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    /// After this, the key is forgotten and may be used again.
+    pub expires_at: DateTime<Utc>,
 }
 
 /// Ending a `sent` invitation that no membership waits on: the invitation in its new state
@@ -457,6 +478,9 @@ pub trait Store: Send + Sync {
         owner: &NewInvitation,
     ) -> StoreResult<()>;
     async fn withdraw_invitation(&self, withdrawal: &Withdrawal) -> StoreResult<()>;
+    /// The remembered answer of a request with this key hash, read consistently; also one
+    /// past its `expires_at` (the caller judges).
+    async fn remembered(&self, key_hash: &str) -> StoreResult<Option<Remembered>>;
     /// Fails with `Stale` when the account changed since it was read, `TokenSpent` when the
     /// cancelled link was used or ended meanwhile, and as `create_invitation` does for the new link.
     async fn change_owner_link(&self, change: &OwnerLinkChange) -> StoreResult<()>;

@@ -140,7 +140,7 @@ async fn cleanup(app: &tests::app::TestApp) {
             roles: vec!["viewer".into()],
             ..Default::default()
         };
-        teamgate.invite(&owner, command).await.expect("invited");
+        teamgate.invite(&owner, command, None).await.expect("invited");
     }
     app.advance_clock(49 * 3600).await;
     let started = Instant::now();

@@ -247,6 +247,17 @@ impl TestApp {
         into_reply(request.send().await.expect("the server answers")).await
     }
 
+    /// A POST with an `Idempotency-Key`: as the holder of `token`, or as the operator without one.
+    pub async fn post_once(&self, token: Option<&str>, path: &str, key: &str, body: Value) -> Reply {
+        let request =
+            self.http.post(format!("{}{path}", self.base)).header("idempotency-key", key).json(&body);
+        let request = match token {
+            Some(token) => request.bearer_auth(token),
+            None => request.header("x-operator-key", &self.operator_key),
+        };
+        into_reply(request.send().await.expect("the server answers")).await
+    }
+
     /// Runs the scheduled cleanup now, as the dev server's `/_dev/cleanup` does.
     pub async fn cleanup(&self) -> Reply {
         self.post("/_dev/cleanup", json!({})).await

@@ -264,7 +264,7 @@ async fn ten_thousand_lapsed_invitations(app: TestApp) {
                 roles: vec!["viewer".into()],
                 ..Default::default()
             };
-            teamgate.invite(&caller, command)
+            teamgate.invite(&caller, command, None)
         });
         for invited in futures::future::join_all(invites).await {
             invited.unwrap();

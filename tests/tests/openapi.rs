@@ -121,7 +121,7 @@ fn openapi_describes_exactly_the_routes_of_the_route_table() {
 
 /// Every `Code`, in declaration order. `position` has no catch-all arm, so a new variant does not
 /// compile until it is added here too; the test checks the two agree.
-const ALL_CODES: [Code; 43] = [
+const ALL_CODES: [Code; 44] = [
     Code::ValidationFailed,
     Code::InvalidOrExpiredToken,
     Code::InvalidCursor,
@@ -165,6 +165,7 @@ const ALL_CODES: [Code; 43] = [
     Code::RateLimited,
     Code::Internal,
     Code::ServiceUnavailable,
+    Code::IdempotencyKeyReused,
 ];
 
 fn position(code: Code) -> usize {
@@ -212,6 +213,7 @@ fn position(code: Code) -> usize {
         Code::RateLimited => 40,
         Code::Internal => 41,
         Code::ServiceUnavailable => 42,
+        Code::IdempotencyKeyReused => 43,
     }
 }
 

@@ -318,3 +318,29 @@ async fn writes_whose_answers_are_lost_are_retried_into_one_write_and_the_day_go
     assert!(lost.contains("TransactWriteItems") && lost.contains("PutItem"), "{lost:?}");
     assert_eq!(orphans(&tests::emulators::scan_table(&store).await), Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn an_invitation_whose_write_was_applied_but_every_answer_lost_is_not_made_twice_on_retry() {
+    // Given a table that applies the invitation's write and loses every answer to it
+    let table = faulty_table("owner@ambiguous.example").await;
+    let path = format!("/v1/accounts/{}/invitations", table.account_id);
+    let body = json!({"email": "new@ambiguous.example", "roles": ["viewer"]});
+    table.proxy.set_plan(|operation, _| match operation {
+        "TransactWriteItems" => Fault::AppliedThenLost,
+        _ => Fault::Pass,
+    });
+    let lost = table.faulty.post_once(Some(&table.token), &path, "ambiguous-1", body.clone()).await;
+    assert_unavailable(&lost);
+
+    // When the client sends it again with its key once the table answers again
+    table.proxy.always(Fault::Pass);
+    let retried = table.faulty.post_once(Some(&table.token), &path, "ambiguous-1", body).await;
+
+    // Then it gets the invitation that was written, never a second one nor a 409
+    assert_eq!(retried.status, 201, "{}", retried.body);
+    assert_eq!(retried.headers["idempotent-replayed"], "true");
+    let listed = table.faulty.get_as(&table.token, &format!("{path}?email=new@ambiguous.example")).await;
+    let ids: Vec<&serde_json::Value> =
+        listed.body["items"].as_array().unwrap().iter().map(|i| &i["id"]).collect();
+    assert_eq!(ids, [&retried.body["id"]]);
+}

@@ -15,8 +15,8 @@ use crate::ports::{
     API_KEY_USE_RESOLUTION, Acceptance, AccountSummary, CallerRecord, Conflict, DeliveryReport, EventKey,
     InvitationQuery, InviteeUser, Login, MemberQuery, MemberRemoval, MemberUpdate, Membership, NamedEvent,
     NewInvitation, OwnerLinkChange, OwnershipTransfer, Page, PageRequest, PasswordChange, ProfileUpdate,
-    RateDecision, RateWindow, Redemption, Resend, ResendAudit, SignIn, SignsIn, Store, StoreError,
-    StoreResult, UserAfterRemoval, Withdrawal,
+    RateDecision, RateWindow, Redemption, Remembered, Resend, ResendAudit, SignIn, SignsIn, Store,
+    StoreError, StoreResult, UserAfterRemoval, Withdrawal,
 };
 
 #[derive(Default)]
@@ -36,6 +36,7 @@ struct State {
     /// Counts per `key#window`; the windows of the past are dropped as new ones start.
     rates: HashMap<String, u32>,
     api_keys: BTreeMap<(AccountId, ApiKeyId), ApiKey>,
+    remembered: HashMap<String, Remembered>,
 }
 
 #[derive(Default)]
@@ -97,7 +98,17 @@ impl State {
     /// Writes a new invitation. `touch_superseded`: the invitation of a superseded membership
     /// must be neither accepted nor revoked, and becomes `expired` (an owner-link change
     /// supersedes without it: it cancels that invitation itself, or it ended already).
+    /// Refuses to keep an answer under a key that holds a live one (`Repeated`), as the table's
+    /// condition does.
+    fn may_remember(&self, remembered: &Option<Remembered>) -> StoreResult<()> {
+        match remembered.as_ref().and_then(|r| Some((r, self.remembered.get(&r.key_hash)?))) {
+            Some((new, kept)) if kept.expires_at > new.created_at => conflict(Conflict::Repeated),
+            _ => Ok(()),
+        }
+    }
+
     fn insert_invitation(&mut self, new: &NewInvitation, touch_superseded: bool) -> StoreResult<()> {
+        self.may_remember(&new.remembered)?;
         let member_key = (new.member.account_id.clone(), new.member.user_id.clone());
         match (self.members.get(&member_key), &new.supersedes) {
             (None, None) => {}
@@ -149,6 +160,9 @@ impl State {
         self.invitations.insert((invitation.account_id.clone(), invitation.id.clone()), invitation.clone());
         self.tokens.insert(new.token.hash.clone(), new.token.clone());
         self.record(&new.event);
+        if let Some(remembered) = &new.remembered {
+            self.remembered.insert(remembered.key_hash.clone(), remembered.clone());
+        }
         Ok(())
     }
 
@@ -165,6 +179,9 @@ impl State {
         }
         self.invitations.remove(&(invitation.account_id.clone(), invitation.id.clone()));
         self.tokens.remove(&new.token.hash);
+        if let Some(remembered) = &new.remembered {
+            self.remembered.remove(&remembered.key_hash);
+        }
         self.unrecord(&new.event);
         self.members.remove(&(invitation.account_id.clone(), invitation.user_id.clone()));
         // A user this invitation created and nobody touched since, or one left with no
@@ -384,6 +401,10 @@ impl Store for MemoryStore {
 
     async fn discard_invitation(&self, new: &NewInvitation) -> StoreResult<()> {
         self.with(|s| s.discard(new))
+    }
+
+    async fn remembered(&self, key_hash: &str) -> StoreResult<Option<Remembered>> {
+        Ok(self.with(|s| s.remembered.get(key_hash).cloned()))
     }
 
     async fn discard_account(

@@ -19,16 +19,18 @@ use crate::adapters::memory::MemoryStore;
 use crate::adapters::outbox::OutboxMailer;
 use crate::adapters::system::AdjustableClock;
 use crate::domain::SessionClient;
+use crate::ports::Remembered;
 use crate::service::Teamgate;
 use crate::service::api_keys::{Ambiguous, Credential, PresentedKey};
 use crate::service::caller::{CallerError, Claim, Requirement};
 use crate::service::directory::ListParams;
+use crate::service::idempotency::{Once, is_repeated};
 use crate::service::mail_events::Reported;
 use crate::service::publish::{Publisher, Streamed};
 use crate::service::revoke_and_resend::Resent;
 use crate::service::sessions::SignedIn;
 use crate::service::support::access::bearer_token;
-use crate::service::support::failure::{Code, InternalError};
+use crate::service::support::failure::{Code, Failure, InternalError};
 use crate::service::support::secrets::constant_time_eq;
 
 use body::{
@@ -167,6 +169,22 @@ impl Call<'_> {
         Credential::of(key, authorization)
     }
 
+    /// The request's `Idempotency-Key`, if it sent one, for a route answering `status` on
+    /// success; `scope` says whose key it is.
+    fn once(
+        &self,
+        operation: Operation,
+        scope: &str,
+        status: StatusCode,
+    ) -> Result<(StatusCode, Option<Once>), Reply> {
+        let key = self.headers.get("idempotency-key").map(|v| v.to_str().unwrap_or(""));
+        let name = format!("{operation:?}");
+        let mut asked: Vec<&[u8]> = vec![name.as_bytes()];
+        asked.extend(self.params.iter().map(|(_, value)| value.as_bytes()));
+        asked.push(self.body);
+        Ok((status, Once::of(key, scope, &asked, status.as_u16())?))
+    }
+
     fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, Reply> {
         Ok(body::parse(self.headers, self.body)?)
     }
@@ -191,6 +209,41 @@ impl Call<'_> {
         }
     }
 }
+
+/// The answer of a request that may carry an `Idempotency-Key`: what an earlier request with
+/// the key answered, else `run`'s (which writes its answer with what it creates; a write lost to
+/// a twin request with the key answers what the twin answered).
+async fn remembering<T: Serialize, E: Failure>(
+    app: &Teamgate,
+    (status, once): (StatusCode, Option<Once>),
+    run: impl AsyncFnOnce(Option<&Once>) -> Result<T, E>,
+) -> Result<Response<Bytes>, Reply> {
+    if let Some(once) = &once
+        && let Some(kept) = app.remembered(once).await?
+    {
+        return Ok(replayed(kept));
+    }
+    match run(once.as_ref()).await {
+        Ok(answer) => Ok(json(status, &answer)),
+        Err(error) => match once.filter(|_| is_repeated(&error)) {
+            Some(once) => Ok(replayed(app.repeated(&once).await?)),
+            None => Err(error.into()),
+        },
+    }
+}
+
+/// A remembered answer, as it was first sent, marked as a replay.
+fn replayed(kept: Remembered) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::from(kept.body));
+    *response.status_mut() = StatusCode::from_u16(kept.status).unwrap_or(StatusCode::OK);
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+    response
+}
+
+/// Set on an answer given again for a repeated `Idempotency-Key`.
+const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
 
 fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Bytes> {
     let mut response = Response::new(Bytes::from(serde_json::to_vec(value).expect("views serialize")));
@@ -356,12 +409,14 @@ impl Api {
         match operation {
             Operation::CreateAccount if served!(CreateAccount) => respond(async move {
                 let body: CreateAccountBody = call.json()?;
-                Ok(json(StatusCode::CREATED, &app.create_account(body.into()).await?))
+                let once = call.once(operation, "operator", StatusCode::CREATED)?;
+                remembering(app, once, async |once| app.create_account(body.into(), once).await).await
             }),
             Operation::Invite if served!(Invite) => respond(async move {
                 let claim = access.claim()?;
                 let body: InviteBody = call.json()?;
-                Ok(json(StatusCode::CREATED, &app.invite(&claim, body.into()).await?))
+                let once = call.once(operation, &format!("user:{}", claim.user_id()), StatusCode::CREATED)?;
+                remembering(app, once, async |once| app.invite(&claim, body.into(), once).await).await
             }),
             Operation::InspectInvitation if served!(InspectInvitation) => respond(async move {
                 let body: TokenBody = call.json()?;

@@ -8,6 +8,7 @@ use crate::failure_codes;
 use crate::ports::{Conflict, InviteeUser, Login, StoreError};
 use crate::service::Teamgate;
 use crate::service::caller::Caller;
+use crate::service::idempotency::{Once, Repeated};
 use crate::service::invite::{Draft, Drafted};
 use crate::service::support::failure::RateLimited;
 use crate::service::support::failure::store_failed;
@@ -40,6 +41,8 @@ pub enum OperatorError {
     NotFound,
     #[error("the account's owner or owner link changed meanwhile")]
     ConcurrentChange,
+    #[error(transparent)]
+    Repeated(#[from] Repeated),
     #[error("rate limited")]
     RateLimited(#[from] RateLimited),
     #[error(transparent)]
@@ -51,6 +54,7 @@ failure_codes!(OperatorError {
     EmailTaken => EmailTaken,
     NotFound => NotFound,
     ConcurrentChange => ConcurrentChange,
+    Repeated(_) => ConcurrentChange,
     RateLimited(_) => RateLimited,
     Internal(_) => Internal,
 });
@@ -71,6 +75,7 @@ impl Teamgate {
     pub async fn create_account(
         &self,
         command: CreateAccountCommand,
+        once: Option<&Once>,
     ) -> Result<CreatedAccount, OperatorError> {
         let mut errors = FieldErrors::default();
         let name = command.name.trim();
@@ -131,9 +136,13 @@ impl Teamgate {
             account.id.as_str(),
             serde_json::json!({ "name": account.name, "preset": account.preset }),
         );
-        let drafted = self.draft_owner_invitation(&account, preset, email, user);
+        let mut drafted = self.draft_owner_invitation(&account, preset, email, user);
         account.owner_link = Some(drafted.new.invitation.id.clone());
+        let answer =
+            CreatedAccount { account: AccountView::new(&account, preset), owner_invitation: drafted.view };
+        drafted.new.remembered = once.map(|once| once.remember(&answer, self.now()));
         self.store().create_account(&account, &created, &drafted.new).await.map_err(|e| match e {
+            StoreError::Conflict(Conflict::Repeated) => OperatorError::Repeated(Repeated),
             StoreError::Conflict(Conflict::EmailTaken) => OperatorError::EmailTaken,
             StoreError::Conflict(_) => OperatorError::ConcurrentChange,
             other => store_failed("create_account")(other).into(),
@@ -145,10 +154,7 @@ impl Teamgate {
             self.store().discard_account(&account, &created, &drafted.new).await?;
             return Err(error.into());
         }
-        Ok(CreatedAccount {
-            account: AccountView::new(&account, preset),
-            owner_invitation: InvitationView::new(&drafted.new.invitation, self.now()),
-        })
+        Ok(answer)
     }
 
     /// Who receives an owner activation link for `account`: an existing login, unless the preset

@@ -11,6 +11,7 @@ use crate::failure_codes;
 use crate::ports::{AccountSummary, Conflict, InviteeUser, Login, NewInvitation, OutgoingMail, StoreError};
 use crate::service::Teamgate;
 use crate::service::caller::{Caller, CallerError, Claim};
+use crate::service::idempotency::{Once, Repeated};
 use crate::service::support::failure::RateLimited;
 use crate::service::support::failure::store_failed;
 use crate::service::support::failure::{InternalError, Invalid};
@@ -42,6 +43,8 @@ pub enum InviteError {
     PhoneTaken,
     #[error("the invitee changed while the invitation was being written")]
     ConcurrentChange,
+    #[error(transparent)]
+    Repeated(#[from] Repeated),
     #[error("rate limited")]
     RateLimited(#[from] RateLimited),
     #[error(transparent)]
@@ -67,6 +70,7 @@ failure_codes!(InviteError {
     InvitationPending => InvitationPending,
     PhoneTaken => PhoneTaken,
     ConcurrentChange => ConcurrentChange,
+    Repeated(_) => ConcurrentChange,
     RateLimited(_) => RateLimited,
     Internal(_) => Internal,
 } delegating { Caller });
@@ -79,6 +83,8 @@ pub(crate) struct InvitationRequest<'a> {
     pub locale: Option<Locale>,
     /// A revoked or expired invitation this one replaces (a resend): its sends count on.
     pub replaces: Option<&'a Invitation>,
+    /// The request's `Idempotency-Key`: its answer is written with the invitation.
+    pub once: Option<&'a Once>,
 }
 
 /// Who the invitee is, as far as the use case has read: the login of their email, read with the
@@ -107,16 +113,23 @@ fn joining(user: User, replaces_membership: bool) -> User {
     if replaces_membership { user.reinvited() } else { user.joined() }
 }
 
-/// A written invitation and the one copy of its link secret, to be mailed.
+/// A written invitation, the one copy of its link secret, to be mailed, and how the answer
+/// shows it.
 pub(crate) struct Drafted {
     pub new: NewInvitation,
     pub secret: String,
+    pub view: InvitationView,
 }
 
 impl Teamgate {
     /// The invitee's login is read with the caller (one round trip); the invitation is written
     /// while the mail is counted (a second), then mailed.
-    pub async fn invite(&self, claim: &Claim, command: InviteCommand) -> Result<InvitationView, InviteError> {
+    pub async fn invite(
+        &self,
+        claim: &Claim,
+        command: InviteCommand,
+        once: Option<&Once>,
+    ) -> Result<InvitationView, InviteError> {
         let mut errors = FieldErrors::default();
         let email = errors.check(Email::parse(&command.email));
         let login = async {
@@ -145,7 +158,7 @@ impl Teamgate {
         else {
             return Err(Invalid(errors).into());
         };
-        let request = InvitationRequest { email, grant, profile, locale, replaces: None };
+        let request = InvitationRequest { email, grant, profile, locale, replaces: None, once };
         self.send_invitation(caller, &request, Invitee::Read(Box::new(login))).await
     }
 
@@ -189,7 +202,7 @@ impl Teamgate {
         }
         let inviter = display_name(&caller.user);
         self.mail_or_discard(account, preset, &drafted, request.locale, &inviter).await?;
-        Ok(InvitationView::new(&drafted.new.invitation, self.now()))
+        Ok(drafted.view)
     }
 
     /// Counts one invitation mail against the inviter and against the address (across every
@@ -215,7 +228,7 @@ impl Teamgate {
         request: &InvitationRequest<'_>,
         invitee: Invitee,
     ) -> Result<Drafted, InviteError> {
-        let InvitationRequest { email, grant, profile, locale, replaces } = request;
+        let InvitationRequest { email, grant, profile, locale, replaces, once } = request;
         let locale = *locale;
         let (account, preset) = (&caller.account, caller.preset);
         let (invitee, read_with_caller) = match invitee {
@@ -264,7 +277,10 @@ impl Teamgate {
             })?;
         }
         let superseding = drafted.new.supersedes.is_some();
+        drafted.view = InvitationView::new(&drafted.new.invitation, self.now());
+        drafted.new.remembered = once.map(|once| once.remember(&drafted.view, self.now()));
         self.store().create_invitation(&drafted.new).await.map_err(|e| match e {
+            StoreError::Conflict(Conflict::Repeated) => InviteError::Repeated(Repeated),
             // The lapsed membership it replaces went meanwhile (the cleanup): read again.
             StoreError::Conflict(Conflict::AlreadyMember) if superseding => InviteError::ConcurrentChange,
             StoreError::Conflict(Conflict::AlreadyMember) => InviteError::InvitationPending,
@@ -420,6 +436,7 @@ impl Teamgate {
                 "mode": mode,
             }),
         );
+        let view = InvitationView::new(&invitation, now);
         Drafted {
             new: NewInvitation {
                 account: AccountSummary::from(account),
@@ -430,8 +447,10 @@ impl Teamgate {
                 claim_phone,
                 supersedes,
                 event,
+                remembered: None,
             },
             secret,
+            view,
         }
     }
 

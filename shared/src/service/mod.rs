@@ -8,6 +8,7 @@ pub mod authorize;
 pub mod caller;
 pub mod cleanup;
 pub mod directory;
+pub mod idempotency;
 pub mod invite;
 pub mod mail_events;
 pub mod me;

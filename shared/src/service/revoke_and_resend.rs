@@ -207,6 +207,7 @@ impl Teamgate {
                     profile: Default::default(),
                     locale: None,
                     replaces: Some(&invitation),
+                    once: None,
                 };
                 Ok(Resent::Replaced(self.send_invitation(caller, &request, Invitee::Unread).await?))
             }

@@ -482,3 +482,46 @@ pub(crate) async fn a_discard_releases_a_new_user_touched_meanwhile(store: Arc<d
     let again = invitation(&account, &person.email, InviteeUser::New(user(&person.email, now)), now);
     store.create_invitation(&again).await.expect("the email is free again");
 }
+
+pub(crate) async fn an_answer_is_remembered_with_its_invitation_once_and_goes_with_it(store: Arc<dyn Store>) {
+    use shared::ports::Remembered;
+    let now = now();
+    let Founded { account, .. } = found_account(store.as_ref(), now).await;
+    let remembered = |key: &str, at: DateTime<Utc>| Remembered {
+        key_hash: format!("{key}-{}", uuid::Uuid::now_v7()),
+        fingerprint: "asked".into(),
+        status: 201,
+        body: "{\"id\":\"first\"}".into(),
+        created_at: at,
+        expires_at: at + Duration::hours(24),
+    };
+    // Given an invitation written with the answer to its request
+    let first_answer = remembered("key", now);
+    let address = unique_email("once");
+    let mut first = invitation(&account, &address, InviteeUser::New(user(&address, now)), now);
+    first.remembered = Some(first_answer.clone());
+    store.create_invitation(&first).await.expect("written with its answer");
+    assert_eq!(store.remembered(&first_answer.key_hash).await.unwrap(), Some(first_answer.clone()));
+
+    // When another invitation comes with the same key, it is a repeat and writes nothing
+    let other = unique_email("twin");
+    let mut twin = invitation(&account, &other, InviteeUser::New(user(&other, now)), now);
+    twin.remembered = Some(Remembered { body: "{}".into(), ..first_answer.clone() });
+    assert_eq!(conflict(store.create_invitation(&twin).await), Conflict::Repeated);
+    assert!(store.invitation(&account.id, &twin.invitation.id).await.unwrap().is_none());
+    assert_eq!(store.remembered(&first_answer.key_hash).await.unwrap(), Some(first_answer.clone()));
+
+    // But once the answer is forgotten (a day on), the key may be used again
+    let later = now + Duration::hours(25);
+    let mut after_a_day = invitation(&account, &other, InviteeUser::New(user(&other, later)), later);
+    after_a_day.remembered = Some(Remembered {
+        created_at: later,
+        expires_at: later + Duration::hours(24),
+        ..first_answer.clone()
+    });
+    store.create_invitation(&after_a_day).await.expect("a forgotten key is free");
+
+    // And a discarded invitation takes its answer with it
+    store.discard_invitation(&after_a_day).await.expect("discarded");
+    assert_eq!(store.remembered(&first_answer.key_hash).await.unwrap(), None);
+}

@@ -171,6 +171,7 @@ fn invitation(account: &Account, address: &Email, user: InviteeUser, now: DateTi
         token,
         claim_phone: None,
         supersedes: None,
+        remembered: None,
     }
 }
 
@@ -537,6 +538,7 @@ contract! {
         a_discard_releases_a_new_user_touched_meanwhile,
         an_acceptance_or_resend_based_on_a_stale_membership_fails_and_writes_nothing,
         an_acceptance_based_on_a_stale_user_fails_and_writes_nothing,
+        an_answer_is_remembered_with_its_invitation_once_and_goes_with_it,
     ],
     tokens: [
         an_accepted_token_is_spent,

@@ -11,7 +11,7 @@ use crate::domain::{
     Account, AccountId, ApiKey, ApiKeyId, AuditEvent, EventId, Invitation, InvitationStatus, Member,
     OneTimeToken, RefreshSession, SessionFamilyId, User, UserId,
 };
-use crate::ports::{AccountSummary, Membership, StoreError, StoreResult};
+use crate::ports::{AccountSummary, Membership, Remembered, StoreError, StoreResult};
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -174,6 +174,17 @@ pub fn token_key(hash: &str) -> Item {
 pub fn token(token: &OneTimeToken) -> StoreResult<Item> {
     let mut item = with_record(token_key(&token.hash), token)?;
     item.insert(keys::EXPIRES_AT.to_owned(), AttributeValue::N(keys::ttl(token.expires_at)));
+    Ok(item)
+}
+
+pub fn remembered_key(key_hash: &str) -> Item {
+    key(keys::remembered(key_hash), keys::REMEMBERED)
+}
+
+/// A remembered answer, gone by TTL after it is forgotten.
+pub fn remembered(remembered: &Remembered) -> StoreResult<Item> {
+    let mut item = with_record(remembered_key(&remembered.key_hash), remembered)?;
+    item.insert(keys::EXPIRES_AT.to_owned(), AttributeValue::N(keys::ttl(remembered.expires_at)));
     Ok(item)
 }
 

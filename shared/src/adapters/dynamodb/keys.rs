@@ -32,6 +32,7 @@ pub const CLAIM: &str = "CLAIM";
 pub const TOKEN: &str = "TOKEN";
 pub const SESSION: &str = "SESSION";
 pub const RATE: &str = "RATE";
+pub const REMEMBERED: &str = "REMEMBERED";
 /// On rate counters: how many events their window has seen.
 pub const COUNT: &str = "count";
 pub const MEMBER_PREFIX: &str = "MEMBER#";
@@ -85,6 +86,11 @@ pub fn phone(phone: &Phone) -> String {
 
 pub fn token(hash: &str) -> String {
     format!("TOKEN#{hash}")
+}
+
+/// A remembered answer, under the hash of whose `Idempotency-Key` it is.
+pub fn remembered(key_hash: &str) -> String {
+    format!("IDEMPOTENCY#{key_hash}")
 }
 
 pub fn session(family: &SessionFamilyId) -> String {

@@ -21,8 +21,8 @@ use crate::ports::{
     API_KEY_USE_RESOLUTION, Acceptance, CallerRecord, Conflict, DeliveryReport, EventKey, InvitationQuery,
     InviteeUser, Login, MemberQuery, MemberRemoval, MemberUpdate, NamedEvent, NewInvitation, OwnerLinkChange,
     OwnershipTransfer, Page, PageRequest, PasswordChange, ProfileUpdate, RateDecision, RateWindow,
-    Redemption, Resend, ResendAudit, SignIn, SignsIn, Store, StoreError, StoreResult, UserAfterRemoval,
-    Withdrawal,
+    Redemption, Remembered, Resend, ResendAudit, SignIn, SignsIn, Store, StoreError, StoreResult,
+    UserAfterRemoval, Withdrawal,
 };
 
 /// The invitation is still `sent` with its link, and SES's reports on it are as `invitation`
@@ -39,6 +39,18 @@ fn same_secret(hash: &str) -> Condition {
         .value(":secret", s(hash))
 }
 
+/// Keeps a request's answer under its key, unless a request with that key wrote first and is
+/// not forgotten yet (`Repeated`). Listed first, so that a twin request's failure reads as a
+/// repeat rather than as the conflicts its own writes meet.
+fn remember(writes: &mut Writes, remembered: &Remembered) -> StoreResult<()> {
+    let forgotten = Condition::absent(Conflict::Repeated)
+        .or("#expires_at < :now")
+        .name("#expires_at", keys::EXPIRES_AT)
+        .value(":now", AttributeValue::N(remembered.created_at.timestamp().to_string()));
+    writes.put(items::remembered(remembered)?, Some(forgotten));
+    Ok(())
+}
+
 /// The item of `items` with this key.
 fn find<'a>(items: &'a [Item], key: &Item) -> Option<&'a Item> {
     items.iter().find(|i| i.get(keys::PK) == key.get(keys::PK) && i.get(keys::SK) == key.get(keys::SK))
@@ -48,6 +60,9 @@ fn find<'a>(items: &'a [Item], key: &Item) -> Option<&'a Item> {
 /// `touch_superseded`: an owner-link change replaces a membership without it), claims, user,
 /// invitation, token and event.
 fn invitation_writes(writes: &mut Writes, new: &NewInvitation, touch_superseded: bool) -> StoreResult<()> {
+    if let Some(remembered) = &new.remembered {
+        remember(writes, remembered)?;
+    }
     let account = &new.account;
     let member_condition = match &new.supersedes {
         None => Condition::absent(Conflict::AlreadyMember),
@@ -176,6 +191,10 @@ impl Store for DynamoStore {
         writes.delete(items::account_key(&account.id), None);
         writes.delete(items::event_key(&created.account_id, &created.id), None);
         self.send(writes).await
+    }
+
+    async fn remembered(&self, key_hash: &str) -> StoreResult<Option<Remembered>> {
+        self.get_record(items::remembered_key(key_hash)).await
     }
 
     async fn withdraw_invitation(&self, withdrawal: &Withdrawal) -> StoreResult<()> {
@@ -781,6 +800,9 @@ impl DynamoStore {
         let mut writes = Writes::default();
         writes.delete(items::invitation_key(invitation), None);
         writes.delete(items::token_key(&new.token.hash), None);
+        if let Some(remembered) = &new.remembered {
+            writes.delete(items::remembered_key(&remembered.key_hash), None);
+        }
         writes.delete(items::event_key(&new.event.account_id, &new.event.id), None);
         writes
             .delete(items::member_key(&member), Some(version_is("version", member.version, Conflict::Stale)));

@@ -46,6 +46,12 @@ impl Condition {
         self
     }
 
+    /// This condition or `expression` (its placeholders added with `name` and `value`).
+    pub fn or(mut self, expression: &str) -> Self {
+        self.expression = format!("({}) OR {expression}", self.expression);
+        self
+    }
+
     pub fn name(mut self, placeholder: &str, name: &str) -> Self {
         self.names.insert(placeholder.to_owned(), name.to_owned());
         self

@@ -1,0 +1,150 @@
+//! `Idempotency-Key`: a request that creates something, sent again with the same key, answers
+//! what the first answered and changes nothing, for a day (README, "When AWS has a bad day").
+//! The answer is written in the same write as what the request created (`NewInvitation::
+//! remembered`), so a client that never saw it (a timeout, a lost connection, a `503` after the
+//! write was applied) gets it on its retry, never a duplicate and never a `409`.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+use crate::domain::FieldError;
+use crate::failure_codes;
+use crate::ports::Remembered;
+use crate::service::Teamgate;
+use crate::service::support::failure::{InternalError, Invalid, store_failed};
+use crate::service::support::secrets::hash_secret;
+
+/// How long an answer is remembered.
+pub const REMEMBERED_FOR: Duration = Duration::hours(24);
+
+/// The longest key accepted: a UUID fits many times over.
+const MAX_KEY_CHARS: usize = 255;
+
+/// A request sent with an `Idempotency-Key`: whose key it is and what was asked, both hashed,
+/// and the status its success answers with.
+#[derive(Clone, Debug)]
+pub struct Once {
+    key_hash: String,
+    fingerprint: String,
+    pub status: u16,
+}
+
+impl Once {
+    /// The key of a request, `None` without one. `scope` says whose key it is (a key is the
+    /// client's, so two callers' keys never meet); `asked` is the operation, its path parameters
+    /// and its body, so the key cannot be reused for another request.
+    pub fn of(
+        key: Option<&str>,
+        scope: &str,
+        asked: &[&[u8]],
+        status: u16,
+    ) -> Result<Option<Self>, ReplayError> {
+        let Some(key) = key else { return Ok(None) };
+        if key.is_empty() || key.len() > MAX_KEY_CHARS || !key.bytes().all(|b| b.is_ascii_graphic()) {
+            let error = FieldError::new(
+                "Idempotency-Key",
+                "invalid_value",
+                "Use 1 to 255 printable ASCII characters without spaces, such as a UUID.",
+            );
+            return Err(ReplayError::Invalid(error.into()));
+        }
+        let mut fingerprint = ring::digest::Context::new(&ring::digest::SHA256);
+        for part in asked {
+            fingerprint.update(&(part.len() as u64).to_be_bytes());
+            fingerprint.update(part);
+        }
+        let fingerprint = fingerprint.finish().as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        Ok(Some(Self { key_hash: hash_secret(&format!("{scope}\n{key}")), fingerprint, status }))
+    }
+
+    /// The answer to keep with the request's write.
+    pub fn remember(&self, body: &impl Serialize, now: DateTime<Utc>) -> Remembered {
+        Remembered {
+            key_hash: self.key_hash.clone(),
+            fingerprint: self.fingerprint.clone(),
+            status: self.status,
+            body: serde_json::to_string(body).expect("answers serialize"),
+            created_at: now,
+            expires_at: now + REMEMBERED_FOR,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("validation failed")]
+    Invalid(#[from] Invalid),
+    #[error("this Idempotency-Key was sent with another request")]
+    KeyReused,
+    #[error("a request with this Idempotency-Key is still being answered")]
+    InProgress,
+    #[error(transparent)]
+    Internal(#[from] InternalError),
+}
+
+failure_codes!(ReplayError {
+    Invalid(_) => ValidationFailed,
+    KeyReused => IdempotencyKeyReused,
+    InProgress => ConcurrentChange,
+    Internal(_) => Internal,
+});
+
+/// A write lost to a twin request with the same key, which wrote first: its answer is the
+/// answer. Use cases wrap it in a variant of their error; `Teamgate::repeated` tells.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("a request with the same Idempotency-Key wrote first")]
+pub struct Repeated;
+
+impl Teamgate {
+    /// What an earlier request with this key answered, if it is remembered and the same
+    /// request; a key sent with another request is refused (`422 idempotency_key_reused`).
+    pub async fn remembered(&self, once: &Once) -> Result<Option<Remembered>, ReplayError> {
+        let kept = self.store().remembered(&once.key_hash).await.map_err(store_failed("remembered"))?;
+        match kept.filter(|kept| kept.expires_at > self.now()) {
+            Some(kept) if kept.fingerprint != once.fingerprint => Err(ReplayError::KeyReused),
+            kept => Ok(kept),
+        }
+    }
+
+    /// The answer of the twin request that wrote first, after this one's write lost to it.
+    pub async fn repeated(&self, once: &Once) -> Result<Remembered, ReplayError> {
+        self.remembered(once).await?.ok_or(ReplayError::InProgress)
+    }
+}
+
+/// Whether a use case's error is a write lost to a twin with the same key.
+pub fn is_repeated(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        if e.is::<Repeated>() {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_is_its_callers_and_its_requests() {
+        let once =
+            |key, scope, body: &[u8]| Once::of(Some(key), scope, &[b"invite", body], 201).unwrap().unwrap();
+        let first = once("k-1", "user:a", b"{}");
+        assert_eq!(first.key_hash, once("k-1", "user:a", b"{\"x\":1}").key_hash);
+        assert_ne!(first.key_hash, once("k-1", "user:b", b"{}").key_hash, "another caller's key");
+        assert_ne!(first.fingerprint, once("k-1", "user:a", b"{\"x\":1}").fingerprint, "another request");
+        assert!(!first.key_hash.contains("k-1"));
+    }
+
+    #[test]
+    fn a_key_is_printable_ascii_of_at_most_255_characters() {
+        assert!(Once::of(None, "s", &[], 201).unwrap().is_none());
+        for bad in ["", "has space", "ключ", &"k".repeat(256)] {
+            assert!(Once::of(Some(bad), "s", &[], 201).is_err(), "{bad}");
+        }
+        assert!(Once::of(Some(&"k".repeat(255)), "s", &[], 201).unwrap().is_some());
+    }
+}
