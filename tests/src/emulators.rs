@@ -239,9 +239,12 @@ pub const EMULATOR_DYNAMODB: CallBudget = CallBudget {
 /// The store on `table` reached through `endpoint` (a `FaultProxy` in front of DynamoDB
 /// Local), within `EMULATOR_DYNAMODB`.
 pub fn dynamo_store_through(endpoint: &str, table: &str) -> DynamoStore {
+    // A retry quota of its own: another test's faults must not use up this one's retries.
+    let partition = aws_sdk_dynamodb::config::retry::RetryPartition::new(format!("faults-{endpoint}"));
     let config = dynamodb_config()
         .endpoint_url(endpoint)
         .retry_config(EMULATOR_DYNAMODB.retries())
+        .retry_partition(partition)
         .timeout_config(EMULATOR_DYNAMODB.timeouts());
     DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config.build()), table)
 }

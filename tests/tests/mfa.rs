@@ -145,6 +145,29 @@ async fn two_attempts_with_one_code_start_one_session(app: TestApp) {
     assert_eq!(sessions.body["items"].as_array().map(Vec::len), Some(2), "{}", sessions.body);
 }
 
+async fn two_step_ups_with_one_code_at_once_pass_one(app: TestApp) {
+    // Given two sessions of one person with two-step verification
+    let email = "owner@mfa-step-race.example";
+    let owner = app.owner("standard", email).await;
+    let (token, _) = app.enroll(&owner.token).await;
+    let other = app.signed_in(email, PASSWORD).await.str("access_token");
+
+    // When both step up with the same code at once (a code read over the person's shoulder)
+    let code = app.code_of(email).await;
+    let body = json!({"code": code});
+    let (a, b) = tokio::join!(
+        app.post_as(&token, "/v1/sessions/step-up", body.clone()),
+        app.post_as(&other, "/v1/sessions/step-up", body.clone())
+    );
+
+    // Then the code passes once: the other is refused (the code spent, or the person changed
+    // under its write)
+    let mut statuses = [a.status, b.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses[0], 200, "{} / {}", a.body, b.body);
+    assert!(matches!(statuses[1], 400 | 409), "{} / {}", a.body, b.body);
+}
+
 async fn a_recovery_code_works_once_in_place_of_a_code(app: TestApp) {
     // Given an owner who lost their phone but kept their recovery codes
     let email = "owner@mfa-recovery.example";
@@ -491,6 +514,7 @@ tests::scenarios!(
     enrolling_turns_on_only_with_a_right_code_and_hands_out_ten_recovery_codes,
     sign_in_asks_for_the_second_step_and_each_code_and_challenge_works_once,
     two_attempts_with_one_code_start_one_session,
+    two_step_ups_with_one_code_at_once_pass_one,
     a_recovery_code_works_once_in_place_of_a_code,
     a_password_reset_never_skips_the_second_step,
     accepting_another_accounts_invitation_waits_for_the_second_step,

@@ -55,9 +55,11 @@ pub const KMS: CallBudget = CallBudget {
     max_backoff: Duration::from_millis(500),
 };
 
-/// SES's send rate is per second: its retries wait longer.
+/// SES's send rate is per second: its retries wait longer. `SendEmail` is not idempotent: an
+/// attempt that timed out may have been sent, so an attempt may take the whole budget rather
+/// than be cut short and sent again (errors SES answers at once are still retried).
 pub const SES: CallBudget = CallBudget {
-    attempt: Duration::from_millis(1500),
+    attempt: Duration::from_secs(3),
     operation: Duration::from_secs(3),
     max_attempts: 4,
     initial_backoff: Duration::from_millis(200),
@@ -90,10 +92,13 @@ impl CallBudget {
             .build()
     }
 
-    /// Adaptive retries: throttling also slows this client's later calls down, so a throttled
-    /// table is not hammered by the same container.
+    /// Standard retries: exponential backoff with jitter, and a retry quota that stops retrying
+    /// when most calls fail. Not adaptive: its client-side rate limiter is shared by the whole
+    /// process and, once one call is throttled, makes every later call of the container wait
+    /// inside its request's budget, while a Lambda container serves one request at a time and
+    /// cannot shape the fleet's traffic anyway.
     pub fn retries(&self) -> RetryConfig {
-        RetryConfig::adaptive()
+        RetryConfig::standard()
             .with_max_attempts(self.max_attempts)
             .with_initial_backoff(self.initial_backoff)
             .with_max_backoff(self.max_backoff)
@@ -110,7 +115,6 @@ const TRANSIENT_CODES: &[&str] = &[
     "TooManyRequestsException",
     "ProvisionedThroughputExceededException",
     "RequestLimitExceeded",
-    "LimitExceededException",
     "TransactionInProgressException",
     "InternalServerError",
     "InternalFailure",
@@ -125,14 +129,18 @@ const TRANSIENT_CODES: &[&str] = &[
 ];
 
 /// Whether a failed call is an outage that a later retry may get past: a timeout, a connection
-/// that failed or broke, an answer that could not be read, throttling, or a 5xx. Everything
-/// else (an invalid request, a denied permission) is a fault no retry fixes.
+/// that could not be made or broke, throttling, or a 5xx. Everything else is a fault no retry
+/// fixes: an invalid request, a denied permission, missing credentials or an endpoint that
+/// cannot be resolved (failures before anything was sent), an answer that cannot be read.
 pub fn is_outage<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> bool {
+    let unavailable = |status: u16| status >= 500 || status == 429;
     match error {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::TimeoutError(_) => true,
+        SdkError::DispatchFailure(failure) => failure.is_timeout() || failure.is_io(),
+        SdkError::ResponseError(response) => unavailable(response.raw().status().as_u16()),
         SdkError::ServiceError(service) => {
-            let status = service.raw().status().as_u16();
-            status >= 500 || status == 429 || service.err().code().is_some_and(is_transient_code)
+            unavailable(service.raw().status().as_u16())
+                || service.err().code().is_some_and(is_transient_code)
         }
         _ => false,
     }
@@ -156,7 +164,7 @@ mod tests {
     #[test]
     fn every_attempt_fits_its_call_and_every_call_allows_a_retry() {
         for budget in [DYNAMODB, KMS, SES, EVENTBRIDGE] {
-            assert!(budget.attempt < budget.operation, "{budget:?}");
+            assert!(budget.attempt <= budget.operation, "{budget:?}");
             assert!(budget.max_attempts >= 2, "{budget:?}");
         }
     }

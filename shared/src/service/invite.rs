@@ -196,9 +196,16 @@ impl Teamgate {
         // over the limit, the written invitation is taken back before anything is mailed.
         let (drafted, counted) = tokio::join!(written, self.throttle_invitation_mail(caller, &request.email));
         let drafted = drafted?;
-        if let Err(limited) = counted? {
+        // Over the limit, or not counted at all (the counter unavailable): nothing is mailed, so
+        // nothing is kept.
+        let refused = match counted {
+            Ok(Ok(())) => None,
+            Ok(Err(limited)) => Some(InviteError::from(limited)),
+            Err(failed) => Some(InviteError::from(failed)),
+        };
+        if let Some(refused) = refused {
             self.store().discard_invitation(&drafted.new).await?;
-            return Err(limited.into());
+            return Err(refused);
         }
         let inviter = display_name(&caller.user);
         self.mail_or_discard(account, preset, &drafted, request.locale, &inviter).await?;

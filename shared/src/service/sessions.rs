@@ -212,9 +212,10 @@ impl Teamgate {
     /// (the thief's and the person's). A token that is not genuine is refused alone, so the
     /// session's id, which every access token shows, ends nothing.
     ///
-    /// The session is read, then rotated while the user's login is read: two round trips. A
-    /// login that no longer stands (token version changed, blocked everywhere) refuses the
-    /// refresh after the rotation, whose new secret is never given out: the chain ends with it.
+    /// The session is read, then the user's login, then the session is rotated: three round
+    /// trips, the rotation last, so that nothing after it can fail and leave the client without
+    /// the new token while its old one, presented again, would end the chain as a copy. A login
+    /// that no longer stands (token version changed, blocked everywhere) refuses the refresh.
     pub async fn refresh(&self, token: &str, from: SessionClient) -> Result<SessionView, RefreshError> {
         let presented = parse_refresh_token(token).ok_or(RefreshError::Invalid)?;
         let family = presented.family().clone();
@@ -234,20 +235,19 @@ impl Teamgate {
         if session.expires_at <= now {
             return Err(RefreshError::Invalid);
         }
-        let next_secret = self.access.refresh_secret(&family, session.generation + 1)?;
-        let next = session.clone().used(hash_secret(&next_secret), from, now);
-        let (rotated, login) = tokio::join!(
-            self.store().rotate_session(&session.secret_hash, &next),
-            self.store().login_by_id(&session.user_id)
-        );
-        rotated.map_err(|e| match e {
-            StoreError::Conflict(_) => RefreshError::Invalid,
-            other => store_failed("rotate_session")(other).into(),
-        })?;
-        let login = login
+        let login = self
+            .store()
+            .login_by_id(&session.user_id)
+            .await
             .map_err(store_failed("login_by_id"))?
             .filter(|l| l.user.token_version == session.token_version && !entirely_blocked(l))
             .ok_or(RefreshError::Invalid)?;
+        let next_secret = self.access.refresh_secret(&family, session.generation + 1)?;
+        let next = session.clone().used(hash_secret(&next_secret), from, now);
+        self.store().rotate_session(&session.secret_hash, &next).await.map_err(|e| match e {
+            StoreError::Conflict(_) => RefreshError::Invalid,
+            other => store_failed("rotate_session")(other).into(),
+        })?;
         let issued = Issued {
             session: &next,
             refresh_token: refresh_token(&family, next.generation, &next_secret),

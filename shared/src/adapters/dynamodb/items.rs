@@ -24,7 +24,7 @@ pub fn key(pk: String, sk: impl Into<String>) -> Item {
 }
 
 /// A value as a DynamoDB attribute; the model always serializes, so a failure is a bug reported
-/// as `Unavailable` rather than a panic.
+/// as `Failed` rather than a panic.
 pub fn value<T: Serialize>(value: &T) -> StoreResult<AttributeValue> {
     serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(value).map_err(unreadable)
 }

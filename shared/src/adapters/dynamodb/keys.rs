@@ -35,6 +35,8 @@ pub const RATE: &str = "RATE";
 pub const REMEMBERED: &str = "REMEMBERED";
 /// On rate counters: how many events their window has seen.
 pub const COUNT: &str = "count";
+/// On an item a conditional `PutItem` wrote: which call wrote it (`write::already_put`).
+pub const WRITE_ID: &str = "write_id";
 pub const MEMBER_PREFIX: &str = "MEMBER#";
 pub const INVITATION_PREFIX: &str = "INVITATION#";
 pub const EVENT_PREFIX: &str = "EVENT#";

@@ -6,13 +6,15 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
     Update,
 };
 use std::collections::HashMap;
 
-use super::items::Item;
+use super::items::{Item, s};
+use super::keys;
 use super::{call_failed, failed};
 use crate::ports::{Conflict, StoreError, StoreResult};
 
@@ -168,19 +170,23 @@ where
 async fn single(client: &Client, table: &str, op: Op, condition: Option<Condition>) -> StoreResult<()> {
     let conflict = condition.as_ref().map(|c| c.conflict);
     match op {
-        Op::Put(item) => {
+        Op::Put(mut item) => {
             let p = placeholders(None, condition.as_ref());
+            let write_id = condition.is_some().then(|| s(uuid::Uuid::now_v7().to_string()));
+            if let Some(id) = &write_id {
+                item.insert(keys::WRITE_ID.to_owned(), id.clone());
+            }
             let sent = client
                 .put_item()
                 .table_name(table)
-                .set_item(Some(item.clone()))
+                .set_item(Some(item))
                 .set_condition_expression(p.condition)
                 .set_expression_attribute_names(p.names)
                 .set_expression_attribute_values(p.values)
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .send()
                 .await;
-            if already_put(&sent, &item) {
+            if write_id.is_some_and(|id| already_put(&sent, &id)) {
                 return Ok(());
             }
             outcome(sent, conflict)
@@ -216,15 +222,18 @@ async fn single(client: &Client, table: &str, op: Op, condition: Option<Conditio
     }
 }
 
-/// Whether a put failed its condition only because the item is already exactly the one it puts:
-/// an attempt was applied but its answer lost (a timeout, a dropped connection), and the SDK's
-/// retry then met its own write. Every item put carries fresh ids, versions or secrets, so an
-/// equal item is this write. (Transactions need no such check: DynamoDB recognises a retried
-/// `TransactWriteItems` by the client request token the SDK gives every call.)
-fn already_put<T>(sent: &Result<T, SdkError<PutItemError, HttpResponse>>, item: &Item) -> bool {
+/// Whether a conditional put failed its condition only because its own earlier attempt was
+/// applied and its answer lost (a timeout, a dropped connection), so that the SDK's retry met its
+/// own write: the item found carries this call's write id, which every attempt of the call
+/// sends and no other call does (two writers of the same record, such as two uses of one
+/// second-step code, still conflict). Transactions need no such check: DynamoDB recognises a
+/// retried `TransactWriteItems` by the client request token the SDK gives every call.
+fn already_put<T>(sent: &Result<T, SdkError<PutItemError, HttpResponse>>, write_id: &AttributeValue) -> bool {
     match sent {
         Err(error) => match error.as_service_error() {
-            Some(PutItemError::ConditionalCheckFailedException(failed)) => failed.item() == Some(item),
+            Some(PutItemError::ConditionalCheckFailedException(failed)) => {
+                failed.item().and_then(|found| found.get(keys::WRITE_ID)) == Some(write_id)
+            }
             _ => false,
         },
         Ok(_) => false,
@@ -238,16 +247,22 @@ async fn transaction(client: &Client, table: &str, ops: Vec<(Op, Option<Conditio
         .map(|(op, condition)| transact_item(table, op, condition))
         .collect::<Result<Vec<_>, _>>()
         .map_err(failed)?;
-    let sent = client.transact_write_items().set_transact_items(Some(items)).send().await;
-    let error = match sent {
-        Ok(_) => return Ok(()),
-        Err(error) => error,
+    let mut backoff = THROTTLED_TRANSACTION_BACKOFF;
+    let error = loop {
+        match client.transact_write_items().set_transact_items(Some(items.clone())).send().await {
+            Ok(_) => return Ok(()),
+            Err(error) if throttled_only(&error) && backoff <= MAX_THROTTLED_TRANSACTION_BACKOFF => {
+                tokio::time::sleep(backoff).await;
+                backoff *= 4;
+            }
+            Err(error) => break error,
+        }
     };
     let reasons: Vec<Option<String>> = match &error {
         SdkError::ServiceError(service) => match service.err() {
-            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(
-                cancelled,
-            ) => cancelled.cancellation_reasons().iter().map(|r| r.code().map(str::to_owned)).collect(),
+            TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+                cancelled.cancellation_reasons().iter().map(|r| r.code().map(str::to_owned)).collect()
+            }
             _ => return Err(call_failed(error)),
         },
         _ => return Err(call_failed(error)),
@@ -260,6 +275,24 @@ async fn transaction(client: &Client, table: &str, ops: Vec<(Op, Option<Conditio
         return Err(StoreError::Unavailable(Box::new(error)));
     }
     Err(failed(error))
+}
+
+/// A transaction DynamoDB cancelled because an item was throttled is tried again (nothing of it
+/// was applied, so a new request is safe), as the SDK retries other throttled calls: it does not
+/// retry a cancellation itself. Waits 25 ms, then 100 ms.
+const THROTTLED_TRANSACTION_BACKOFF: std::time::Duration = std::time::Duration::from_millis(25);
+const MAX_THROTTLED_TRANSACTION_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Whether a transaction was cancelled only for throttling: some item's reason is throttling,
+/// and no item failed its condition or met another transaction.
+fn throttled_only(error: &SdkError<TransactWriteItemsError, HttpResponse>) -> bool {
+    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = error.as_service_error()
+    else {
+        return false;
+    };
+    let codes: Vec<&str> = cancelled.cancellation_reasons().iter().filter_map(|r| r.code()).collect();
+    codes.iter().any(|code| crate::adapters::aws::is_transient_code(code))
+        && codes.iter().all(|code| *code == "None" || crate::adapters::aws::is_transient_code(code))
 }
 
 /// The conflict a cancelled transaction stands for, from its per-operation reasons: the first
