@@ -24,7 +24,7 @@ use crate::service::Teamgate;
 use crate::service::api_keys::{Ambiguous, Credential, PresentedKey};
 use crate::service::caller::{CallerError, Claim, Requirement};
 use crate::service::directory::ListParams;
-use crate::service::idempotency::{Once, is_repeated};
+use crate::service::idempotency::Once;
 use crate::service::mail_events::Reported;
 use crate::service::publish::{Publisher, Streamed};
 use crate::service::revoke_and_resend::Resent;
@@ -169,20 +169,14 @@ impl Call<'_> {
         Credential::of(key, authorization)
     }
 
-    /// The request's `Idempotency-Key`, if it sent one, for a route answering `status` on
-    /// success; `scope` says whose key it is.
-    fn once(
-        &self,
-        operation: Operation,
-        scope: &str,
-        status: StatusCode,
-    ) -> Result<(StatusCode, Option<Once>), Reply> {
+    /// The request's `Idempotency-Key`, if it sent one; `scope` says whose key it is.
+    fn once(&self, operation: Operation, scope: &str) -> Result<Option<Once>, Reply> {
         let key = self.headers.get("idempotency-key").map(|v| v.to_str().unwrap_or(""));
         let name = format!("{operation:?}");
         let mut asked: Vec<&[u8]> = vec![name.as_bytes()];
         asked.extend(self.params.iter().map(|(_, value)| value.as_bytes()));
         asked.push(self.body);
-        Ok((status, Once::of(key, scope, &asked, status.as_u16())?))
+        Ok(Once::of(key, scope, &asked)?)
     }
 
     fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, Reply> {
@@ -211,12 +205,14 @@ impl Call<'_> {
 }
 
 /// The answer of a request that may carry an `Idempotency-Key`: what an earlier request with
-/// the key answered, else `run`'s (which writes its answer with what it creates; a write lost to
-/// a twin request with the key answers what the twin answered).
-async fn remembering<T: Serialize, E: Failure>(
+/// the key answered, else `run`'s (which writes its answer with what it creates). A conflict
+/// met by a request with a key may be a twin with the key that got there first (its write, or
+/// what it wrote, is what this one met): then the twin's answer is the answer.
+async fn remembering<T, E: Failure>(
     app: &Teamgate,
-    (status, once): (StatusCode, Option<Once>),
+    once: Option<Once>,
     run: impl AsyncFnOnce(Option<&Once>) -> Result<T, E>,
+    answer: impl FnOnce(T) -> Response<Bytes>,
 ) -> Result<Response<Bytes>, Reply> {
     if let Some(once) = &once
         && let Some(kept) = app.remembered(once).await?
@@ -224,9 +220,12 @@ async fn remembering<T: Serialize, E: Failure>(
         return Ok(replayed(kept));
     }
     match run(once.as_ref()).await {
-        Ok(answer) => Ok(json(status, &answer)),
-        Err(error) => match once.filter(|_| is_repeated(&error)) {
-            Some(once) => Ok(replayed(app.repeated(&once).await?)),
+        Ok(done) => Ok(answer(done)),
+        Err(error) => match once.filter(|_| error.code().status() == StatusCode::CONFLICT.as_u16()) {
+            Some(once) => match app.remembered(&once).await? {
+                Some(kept) => Ok(replayed(kept)),
+                None => Err(error.into()),
+            },
             None => Err(error.into()),
         },
     }
@@ -409,14 +408,18 @@ impl Api {
         match operation {
             Operation::CreateAccount if served!(CreateAccount) => respond(async move {
                 let body: CreateAccountBody = call.json()?;
-                let once = call.once(operation, "operator", StatusCode::CREATED)?;
-                remembering(app, once, async |once| app.create_account(body.into(), once).await).await
+                let once = call.once(operation, "operator")?;
+                let created = |created| json(StatusCode::CREATED, &created);
+                remembering(app, once, async |once| app.create_account(body.into(), once).await, created)
+                    .await
             }),
             Operation::Invite if served!(Invite) => respond(async move {
                 let claim = access.claim()?;
                 let body: InviteBody = call.json()?;
-                let once = call.once(operation, &format!("user:{}", claim.user_id()), StatusCode::CREATED)?;
-                remembering(app, once, async |once| app.invite(&claim, body.into(), once).await).await
+                let once = call.once(operation, &format!("user:{}", claim.user_id()))?;
+                let created = |invited| json(StatusCode::CREATED, &invited);
+                remembering(app, once, async |once| app.invite(&claim, body.into(), once).await, created)
+                    .await
             }),
             Operation::InspectInvitation if served!(InspectInvitation) => respond(async move {
                 let body: TokenBody = call.json()?;

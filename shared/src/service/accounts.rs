@@ -8,7 +8,7 @@ use crate::failure_codes;
 use crate::ports::{Conflict, InviteeUser, Login, StoreError};
 use crate::service::Teamgate;
 use crate::service::caller::Caller;
-use crate::service::idempotency::{Once, Repeated};
+use crate::service::idempotency::Once;
 use crate::service::invite::{Draft, Drafted};
 use crate::service::support::failure::RateLimited;
 use crate::service::support::failure::store_failed;
@@ -41,8 +41,6 @@ pub enum OperatorError {
     NotFound,
     #[error("the account's owner or owner link changed meanwhile")]
     ConcurrentChange,
-    #[error(transparent)]
-    Repeated(#[from] Repeated),
     #[error("rate limited")]
     RateLimited(#[from] RateLimited),
     #[error(transparent)]
@@ -54,7 +52,6 @@ failure_codes!(OperatorError {
     EmailTaken => EmailTaken,
     NotFound => NotFound,
     ConcurrentChange => ConcurrentChange,
-    Repeated(_) => ConcurrentChange,
     RateLimited(_) => RateLimited,
     Internal(_) => Internal,
 });
@@ -140,9 +137,9 @@ impl Teamgate {
         account.owner_link = Some(drafted.new.invitation.id.clone());
         let answer =
             CreatedAccount { account: AccountView::new(&account, preset), owner_invitation: drafted.view };
-        drafted.new.remembered = once.map(|once| once.remember(&answer, self.now()));
+        let status = http::StatusCode::CREATED;
+        drafted.new.remembered = once.map(|once| once.remember(status, &answer, self.now()));
         self.store().create_account(&account, &created, &drafted.new).await.map_err(|e| match e {
-            StoreError::Conflict(Conflict::Repeated) => OperatorError::Repeated(Repeated),
             StoreError::Conflict(Conflict::EmailTaken) => OperatorError::EmailTaken,
             StoreError::Conflict(_) => OperatorError::ConcurrentChange,
             other => store_failed("create_account")(other).into(),

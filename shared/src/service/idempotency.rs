@@ -2,7 +2,8 @@
 //! what the first answered and changes nothing, for a day (README, "When AWS has a bad day").
 //! The answer is written in the same write as what the request created (`NewInvitation::
 //! remembered`), so a client that never saw it (a timeout, a lost connection, a `503` after the
-//! write was applied) gets it on its retry, never a duplicate and never a `409`.
+//! write was applied) gets it on its retry, never a duplicate and never a `409`. A twin request
+//! with the same key that loses the race to it (a conflict) answers what the winner answered.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -20,25 +21,18 @@ pub const REMEMBERED_FOR: Duration = Duration::hours(24);
 /// The longest key accepted: a UUID fits many times over.
 const MAX_KEY_CHARS: usize = 255;
 
-/// A request sent with an `Idempotency-Key`: whose key it is and what was asked, both hashed,
-/// and the status its success answers with.
+/// A request sent with an `Idempotency-Key`: whose key it is and what was asked, both hashed.
 #[derive(Clone, Debug)]
 pub struct Once {
     key_hash: String,
     fingerprint: String,
-    pub status: u16,
 }
 
 impl Once {
     /// The key of a request, `None` without one. `scope` says whose key it is (a key is the
     /// client's, so two callers' keys never meet); `asked` is the operation, its path parameters
     /// and its body, so the key cannot be reused for another request.
-    pub fn of(
-        key: Option<&str>,
-        scope: &str,
-        asked: &[&[u8]],
-        status: u16,
-    ) -> Result<Option<Self>, ReplayError> {
+    pub fn of(key: Option<&str>, scope: &str, asked: &[&[u8]]) -> Result<Option<Self>, ReplayError> {
         let Some(key) = key else { return Ok(None) };
         if key.is_empty() || key.len() > MAX_KEY_CHARS || !key.bytes().all(|b| b.is_ascii_graphic()) {
             let error = FieldError::new(
@@ -54,15 +48,20 @@ impl Once {
             fingerprint.update(part);
         }
         let fingerprint = fingerprint.finish().as_ref().iter().map(|b| format!("{b:02x}")).collect();
-        Ok(Some(Self { key_hash: hash_secret(&format!("{scope}\n{key}")), fingerprint, status }))
+        Ok(Some(Self { key_hash: hash_secret(&format!("{scope}\n{key}")), fingerprint }))
     }
 
-    /// The answer to keep with the request's write.
-    pub fn remember(&self, body: &impl Serialize, now: DateTime<Utc>) -> Remembered {
+    /// The answer to keep with the request's write: its HTTP status and body.
+    pub fn remember(
+        &self,
+        status: http::StatusCode,
+        body: &impl Serialize,
+        now: DateTime<Utc>,
+    ) -> Remembered {
         Remembered {
             key_hash: self.key_hash.clone(),
             fingerprint: self.fingerprint.clone(),
-            status: self.status,
+            status: status.as_u16(),
             body: serde_json::to_string(body).expect("answers serialize"),
             created_at: now,
             expires_at: now + REMEMBERED_FOR,
@@ -76,8 +75,6 @@ pub enum ReplayError {
     Invalid(#[from] Invalid),
     #[error("this Idempotency-Key was sent with another request")]
     KeyReused,
-    #[error("a request with this Idempotency-Key is still being answered")]
-    InProgress,
     #[error(transparent)]
     Internal(#[from] InternalError),
 }
@@ -85,15 +82,8 @@ pub enum ReplayError {
 failure_codes!(ReplayError {
     Invalid(_) => ValidationFailed,
     KeyReused => IdempotencyKeyReused,
-    InProgress => ConcurrentChange,
     Internal(_) => Internal,
 });
-
-/// A write lost to a twin request with the same key, which wrote first: its answer is the
-/// answer. Use cases wrap it in a variant of their error; `Teamgate::repeated` tells.
-#[derive(Debug, Clone, Copy, thiserror::Error)]
-#[error("a request with the same Idempotency-Key wrote first")]
-pub struct Repeated;
 
 impl Teamgate {
     /// What an earlier request with this key answered, if it is remembered and the same
@@ -105,23 +95,6 @@ impl Teamgate {
             kept => Ok(kept),
         }
     }
-
-    /// The answer of the twin request that wrote first, after this one's write lost to it.
-    pub async fn repeated(&self, once: &Once) -> Result<Remembered, ReplayError> {
-        self.remembered(once).await?.ok_or(ReplayError::InProgress)
-    }
-}
-
-/// Whether a use case's error is a write lost to a twin with the same key.
-pub fn is_repeated(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = current {
-        if e.is::<Repeated>() {
-            return true;
-        }
-        current = e.source();
-    }
-    false
 }
 
 #[cfg(test)]
@@ -130,8 +103,7 @@ mod tests {
 
     #[test]
     fn a_key_is_its_callers_and_its_requests() {
-        let once =
-            |key, scope, body: &[u8]| Once::of(Some(key), scope, &[b"invite", body], 201).unwrap().unwrap();
+        let once = |key, scope, body: &[u8]| Once::of(Some(key), scope, &[b"invite", body]).unwrap().unwrap();
         let first = once("k-1", "user:a", b"{}");
         assert_eq!(first.key_hash, once("k-1", "user:a", b"{\"x\":1}").key_hash);
         assert_ne!(first.key_hash, once("k-1", "user:b", b"{}").key_hash, "another caller's key");
@@ -141,10 +113,10 @@ mod tests {
 
     #[test]
     fn a_key_is_printable_ascii_of_at_most_255_characters() {
-        assert!(Once::of(None, "s", &[], 201).unwrap().is_none());
+        assert!(Once::of(None, "s", &[]).unwrap().is_none());
         for bad in ["", "has space", "ключ", &"k".repeat(256)] {
-            assert!(Once::of(Some(bad), "s", &[], 201).is_err(), "{bad}");
+            assert!(Once::of(Some(bad), "s", &[]).is_err(), "{bad}");
         }
-        assert!(Once::of(Some(&"k".repeat(255)), "s", &[], 201).unwrap().is_some());
+        assert!(Once::of(Some(&"k".repeat(255)), "s", &[]).unwrap().is_some());
     }
 }

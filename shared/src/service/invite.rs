@@ -11,7 +11,7 @@ use crate::failure_codes;
 use crate::ports::{AccountSummary, Conflict, InviteeUser, Login, NewInvitation, OutgoingMail, StoreError};
 use crate::service::Teamgate;
 use crate::service::caller::{Caller, CallerError, Claim};
-use crate::service::idempotency::{Once, Repeated};
+use crate::service::idempotency::Once;
 use crate::service::support::failure::RateLimited;
 use crate::service::support::failure::store_failed;
 use crate::service::support::failure::{InternalError, Invalid};
@@ -43,8 +43,6 @@ pub enum InviteError {
     PhoneTaken,
     #[error("the invitee changed while the invitation was being written")]
     ConcurrentChange,
-    #[error(transparent)]
-    Repeated(#[from] Repeated),
     #[error("rate limited")]
     RateLimited(#[from] RateLimited),
     #[error(transparent)]
@@ -70,7 +68,6 @@ failure_codes!(InviteError {
     InvitationPending => InvitationPending,
     PhoneTaken => PhoneTaken,
     ConcurrentChange => ConcurrentChange,
-    Repeated(_) => ConcurrentChange,
     RateLimited(_) => RateLimited,
     Internal(_) => Internal,
 } delegating { Caller });
@@ -285,9 +282,11 @@ impl Teamgate {
         }
         let superseding = drafted.new.supersedes.is_some();
         drafted.view = InvitationView::new(&drafted.new.invitation, self.now());
-        drafted.new.remembered = once.map(|once| once.remember(&drafted.view, self.now()));
+        let created = http::StatusCode::CREATED;
+        drafted.new.remembered = once.map(|once| once.remember(created, &drafted.view, self.now()));
         self.store().create_invitation(&drafted.new).await.map_err(|e| match e {
-            StoreError::Conflict(Conflict::Repeated) => InviteError::Repeated(Repeated),
+            // A twin request with the same key wrote it: its answer is the answer (`http`).
+            StoreError::Conflict(Conflict::Repeated) => InviteError::InvitationPending,
             // The lapsed membership it replaces went meanwhile (the cleanup): read again.
             StoreError::Conflict(Conflict::AlreadyMember) if superseding => InviteError::ConcurrentChange,
             StoreError::Conflict(Conflict::AlreadyMember) => InviteError::InvitationPending,
