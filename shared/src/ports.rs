@@ -133,6 +133,9 @@ pub struct Resend {
     /// version is one less (else `Stale`).
     pub member: Option<Member>,
     pub event: ResendAudit,
+    /// The answer to a request with an `Idempotency-Key`: kept with a `Record` (unless a request
+    /// with that key wrote first: `Repeated`), forgotten with a `TakeBack`.
+    pub remembered: Option<Remembered>,
 }
 
 /// A resend's audit event: written with it, or deleted when the write takes back a resend whose
@@ -212,6 +215,9 @@ pub struct OwnerLinkChange {
     pub new_link: Option<NewInvitation>,
     /// Events besides the removal's and the new link's own.
     pub events: Vec<AuditEvent>,
+    /// The key hash of a remembered answer this change takes back (a recovery whose mail could
+    /// not be sent): a retry with the key is made again.
+    pub forgets: Option<String>,
 }
 
 /// A new password: the user in its new state (`User::with_password`), provided the stored

@@ -12,6 +12,8 @@ tests::scenarios!(
     an_account_created_again_with_its_key_is_the_same_account,
     a_key_is_forgotten_after_a_day,
     a_malformed_key_is_a_field_error,
+    a_resend_sent_again_with_its_key_mails_one_new_link,
+    an_owner_recovery_sent_again_with_its_key_mails_one_link,
 );
 
 fn invitations(owner: &Owner) -> String {
@@ -125,4 +127,45 @@ async fn a_malformed_key_is_a_field_error(app: TestApp) {
     assert_eq!((refused.status, refused.code()), (400, "validation_failed"), "{}", refused.body);
     assert_eq!(refused.field_errors(), [("Idempotency-Key".to_owned(), "invalid_value".to_owned())]);
     assert!(app.mail_to("x@malformed.example").await.is_empty());
+}
+
+async fn a_resend_sent_again_with_its_key_mails_one_new_link(app: TestApp) {
+    // Given an invitation the owner resends with a key
+    let owner = app.owner("standard", "owner@once-resend.example").await;
+    let invited = app.invite(&owner, "slow@once-resend.example", &["viewer"]).await;
+    let path = format!("{}/{}/resend", invitations(&owner), invited["id"].as_str().unwrap());
+    let first = app.post_once(Some(&owner.token), &path, "resend-1", json!({})).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+
+    // When the resend is sent again with its key
+    let again = app.post_once(Some(&owner.token), &path, "resend-1", json!({})).await;
+
+    // Then it answers as before, and one new link went out, not two
+    assert_eq!((again.status, &again.body), (200, &first.body));
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(first.body["send_count"], 2);
+    assert_eq!(app.mail_to("slow@once-resend.example").await.len(), 2, "the invitation and one resend");
+    let newest = app.link_token("slow@once-resend.example").await;
+    let inspected = app.post("/v1/invitations/inspect", json!({"token": newest})).await;
+    assert_eq!(inspected.status, 200, "the link mailed last works: {}", inspected.body);
+}
+
+async fn an_owner_recovery_sent_again_with_its_key_mails_one_link(app: TestApp) {
+    // Given an account whose owner never activated, and an operator moving the link to a new email
+    let created = app.create_account("standard", "lost@once-recovery.example").await;
+    let account = created.body["account"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/operator/accounts/{account}/owner-recovery");
+    let body = json!({"new_email": "found@once-recovery.example"});
+    let first = app.post_once(None, &path, "recovery-1", body.clone()).await;
+    assert_eq!(first.status, 202, "{}", first.body);
+
+    // When the operator's client sends it again with its key
+    let again = app.post_once(None, &path, "recovery-1", body).await;
+
+    // Then it answers as before, and one link went out, which works
+    assert_eq!((again.status, &again.body), (202, &first.body));
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(app.mail_to("found@once-recovery.example").await.len(), 1);
+    let link = app.link_token("found@once-recovery.example").await;
+    assert_eq!(app.post("/v1/invitations/inspect", json!({"token": link})).await.status, 200);
 }

@@ -160,10 +160,21 @@ impl State {
         self.invitations.insert((invitation.account_id.clone(), invitation.id.clone()), invitation.clone());
         self.tokens.insert(new.token.hash.clone(), new.token.clone());
         self.record(&new.event);
-        if let Some(remembered) = &new.remembered {
-            self.remembered.insert(remembered.key_hash.clone(), remembered.clone());
-        }
+        self.remember_or_forget(&new.remembered, true);
         Ok(())
+    }
+
+    /// Keeps a remembered answer (`keep`) or forgets it, once the write's checks passed.
+    fn remember_or_forget(&mut self, remembered: &Option<Remembered>, keep: bool) {
+        match remembered {
+            Some(remembered) if keep => {
+                self.remembered.insert(remembered.key_hash.clone(), remembered.clone());
+            }
+            Some(remembered) => {
+                self.remembered.remove(&remembered.key_hash);
+            }
+            None => {}
+        }
     }
 
     /// Removes what `insert_invitation` wrote for `new`, and takes the membership off its user:
@@ -472,12 +483,18 @@ impl Store for MemoryStore {
             }
             s.set_owner(&change.account);
             change.events.iter().for_each(|event| s.record(event));
+            if let Some(key_hash) = &change.forgets {
+                s.remembered.remove(key_hash);
+            }
             Ok(())
         })
     }
 
     async fn resend_invitation(&self, resend: &Resend) -> StoreResult<()> {
         self.with(|s| {
+            if matches!(resend.event, ResendAudit::Record(_)) {
+                s.may_remember(&resend.remembered)?;
+            }
             s.sent_invitation(&resend.invitation, &resend.previous_token_hash, resend.previous_delivery)?;
             if let Some(member) = &resend.member {
                 s.member_at(member, member.version.wrapping_sub(1))?;
@@ -491,6 +508,7 @@ impl Store for MemoryStore {
                 ResendAudit::Record(event) => s.record(event),
                 ResendAudit::TakeBack(event) => s.unrecord(event),
             }
+            s.remember_or_forget(&resend.remembered, matches!(resend.event, ResendAudit::Record(_)));
             Ok(())
         })
     }

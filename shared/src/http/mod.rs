@@ -556,10 +556,19 @@ impl Api {
             Operation::ResendInvitation if served!(ResendInvitation) => respond(async move {
                 let claim = access.claim()?;
                 let ResendRequest { deliberately } = call.optional_json()?;
-                Ok(match app.resend_invitation(&claim, call.param("invitation_id"), deliberately).await? {
+                let once = call.once(operation, &format!("user:{}", claim.user_id()))?;
+                let id = call.param("invitation_id");
+                let resent = |resent| match resent {
                     Resent::Renewed(invitation) => json(StatusCode::OK, &invitation),
                     Resent::Replaced(invitation) => json(StatusCode::CREATED, &invitation),
-                })
+                };
+                remembering(
+                    app,
+                    once,
+                    async |once| app.resend_invitation(&claim, id, deliberately, once).await,
+                    resent,
+                )
+                .await
             }),
             Operation::ListAuditEvents if served!(ListAuditEvents) => respond(async move {
                 let claim = access.claim()?;
@@ -601,8 +610,16 @@ impl Api {
             }),
             Operation::RecoverOwner if served!(RecoverOwner) => respond(async move {
                 let body: RecoveryBody = call.json()?;
-                app.recover_owner(call.param("account_id"), &body.new_email).await?;
-                Ok(json(StatusCode::ACCEPTED, &serde_json::json!({})))
+                let once = call.once(operation, "operator")?;
+                let account = call.param("account_id");
+                let accepted = |()| json(StatusCode::ACCEPTED, &serde_json::json!({}));
+                remembering(
+                    app,
+                    once,
+                    async |once| app.recover_owner(account, &body.new_email, once).await,
+                    accepted,
+                )
+                .await
             }),
             Operation::GetOwnerRecovery if served!(GetOwnerRecovery) => respond(async move {
                 Ok(json(StatusCode::OK, &app.owner_recovery(call.param("account_id")).await?))

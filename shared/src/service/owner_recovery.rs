@@ -8,6 +8,7 @@ use crate::domain::{
 use crate::ports::{Conflict, InviteeUser, OwnerLinkChange, StoreError};
 use crate::service::Teamgate;
 use crate::service::accounts::OperatorError;
+use crate::service::idempotency::Once;
 use crate::service::support::failure::store_failed;
 use crate::service::support::failure::{InternalError, Invalid};
 use crate::service::support::views::InvitationView;
@@ -31,7 +32,12 @@ impl Teamgate {
     ///
     /// The account, the new email's login and the attempt's count go in one round trip; the
     /// live owner link and its candidate are read after, as the account names them.
-    pub async fn recover_owner(&self, account_id: &str, new_email: &str) -> Result<(), OperatorError> {
+    pub async fn recover_owner(
+        &self,
+        account_id: &str,
+        new_email: &str,
+        once: Option<&Once>,
+    ) -> Result<(), OperatorError> {
         let email = Email::parse(new_email).map_err(|e| {
             let mut error = FieldError::from(e);
             error.field = "new_email".into();
@@ -79,6 +85,8 @@ impl Teamgate {
         let mut drafted = self.draft_owner_invitation(&account, preset, email, user);
         drafted.new.supersedes = supersedes;
         drafted.new.event.action = AuditAction::OwnerRecoveryStarted;
+        let accepted = http::StatusCode::ACCEPTED;
+        drafted.new.remembered = once.map(|once| once.remember(accepted, &serde_json::json!({}), self.now()));
         let candidate = candidate.filter(|c| c.user_id != drafted.new.member.user_id);
         let mut change =
             self.owner_link_cancellation(&account, live, candidate, Some(&drafted.new.invitation.id)).await?;
@@ -96,9 +104,10 @@ impl Teamgate {
         if let Err(error) = sent.await {
             // Nobody got the link: cancel it as the operator would (never touching the owner).
             let candidate = Some(drafted.new.member.clone()).filter(|m| m.user_id != account.owner_id);
-            let cancel = self
+            let mut cancel = self
                 .owner_link_cancellation(&change.account, Some(invitation.clone()), candidate, None)
                 .await?;
+            cancel.forgets = drafted.new.remembered.as_ref().map(|r| r.key_hash.clone());
             self.store().change_owner_link(&cancel).await.map_err(link_change_failed)?;
             return Err(error.into());
         }
@@ -188,6 +197,7 @@ impl Teamgate {
             dropped_candidate,
             new_link: None,
             events,
+            forgets: None,
         })
     }
 }

@@ -10,6 +10,7 @@ use crate::failure_codes;
 use crate::ports::{Conflict, Resend, ResendAudit, StoreError, Withdrawal};
 use crate::service::Teamgate;
 use crate::service::caller::{Caller, CallerError, Claim, Untouchable};
+use crate::service::idempotency::Once;
 use crate::service::invite::{
     InvitationRequest, InviteError, Invitee, display_name, refused_domain, seconds_to_wait,
 };
@@ -185,6 +186,7 @@ impl Teamgate {
         claim: &Claim,
         id: &str,
         deliberately: bool,
+        once: Option<&Once>,
     ) -> Result<Resent, LifecycleError> {
         let (caller, invitation) = self.managed_invitation(claim, id).await?;
         let caller = &caller;
@@ -194,7 +196,7 @@ impl Teamgate {
         }
         match status {
             InvitationStatus::Accepted => Err(LifecycleError::AlreadyAccepted),
-            InvitationStatus::Sent => self.renew(caller, invitation).await.map(Resent::Renewed),
+            InvitationStatus::Sent => self.renew(caller, invitation, once).await.map(Resent::Renewed),
             InvitationStatus::Expired if invitation.mode == InvitationMode::Direct => {
                 Err(LifecycleError::NotPending(
                     "past its link; the member is active and sets a password through password reset",
@@ -207,7 +209,7 @@ impl Teamgate {
                     profile: Default::default(),
                     locale: None,
                     replaces: Some(&invitation),
-                    once: None,
+                    once,
                 };
                 Ok(Resent::Replaced(self.send_invitation(caller, &request, Invitee::Unread).await?))
             }
@@ -218,6 +220,7 @@ impl Teamgate {
         &self,
         caller: &Caller<'_>,
         invitation: Invitation,
+        once: Option<&Once>,
     ) -> Result<InvitationView, LifecycleError> {
         let now = self.now();
         let previous_token_hash = invitation.token_hash.clone();
@@ -267,6 +270,8 @@ impl Teamgate {
             previous_delivery: original.delivery,
             member,
             event: ResendAudit::Record(resent.clone()),
+            remembered: once
+                .map(|once| once.remember(http::StatusCode::OK, &InvitationView::new(&renewed, now), now)),
             invitation: renewed,
         };
         self.store().resend_invitation(&resend).await.map_err(write_failed)?;
@@ -286,6 +291,7 @@ impl Teamgate {
                 previous_delivery: resend.invitation.delivery,
                 member: restored,
                 event: ResendAudit::TakeBack(resent),
+                remembered: resend.remembered,
                 invitation: original,
             };
             // A failure here means someone else changed the invitation meanwhile: theirs stands.

@@ -163,6 +163,7 @@ pub(crate) async fn dynamodb_every_store_method_costs_at_most_one_read_and_one_w
             renewed.id.as_str(),
             now,
         )),
+        remembered: None,
     };
     store.resend_invitation(&resend).await.unwrap();
     record("resend_invitation", &calls);

@@ -176,6 +176,7 @@ pub(crate) async fn resending_replaces_the_link(store: Arc<dyn Store>) {
             renewed.id.as_str(),
             later,
         )),
+        remembered: None,
     };
     store.resend_invitation(&resend).await.expect("resent");
 
@@ -216,6 +217,7 @@ pub(crate) async fn a_resend_taken_back_restores_the_link_and_leaves_no_event(st
         token: token.clone(),
         member: None,
         event: ResendAudit::Record(resent.clone()),
+        remembered: None,
     };
     store.resend_invitation(&resend).await.expect("resent");
 
@@ -227,6 +229,7 @@ pub(crate) async fn a_resend_taken_back_restores_the_link_and_leaves_no_event(st
         token: new.token.clone(),
         member: None,
         event: ResendAudit::TakeBack(resent.clone()),
+        remembered: None,
     };
     store.resend_invitation(&undo).await.expect("taken back");
 
@@ -267,6 +270,7 @@ pub(crate) async fn a_report_of_its_mail_is_never_undone_by_a_write_read_before_
         token,
         member: None,
         event: ResendAudit::Record(event(&account.id, AuditAction::InvitationResent, read.id.as_str(), now)),
+        remembered: None,
     };
     assert_eq!(conflict(store.resend_invitation(&resend).await), Conflict::TokenSpent);
     assert_eq!(store.invitation(&account.id, &read.id).await.unwrap(), Some(bounced));
@@ -397,6 +401,7 @@ pub(crate) async fn an_acceptance_or_resend_based_on_a_stale_membership_fails_an
             renewed.id.as_str(),
             later,
         )),
+        remembered: None,
     };
     assert_eq!(conflict(store.resend_invitation(&resend).await), Conflict::Stale);
     assert!(store.redemption(&token.hash, None).await.unwrap().is_none(), "the new link was not written");
@@ -524,4 +529,45 @@ pub(crate) async fn an_answer_is_remembered_with_its_invitation_once_and_goes_wi
     // And a discarded invitation takes its answer with it
     store.discard_invitation(&after_a_day).await.expect("discarded");
     assert_eq!(store.remembered(&first_answer.key_hash).await.unwrap(), None);
+
+    // And a resend keeps its answer, unless the key's answer is there, and a take-back forgets it
+    let read = store.invitation(&account.id, &first.invitation.id).await.unwrap().expect("the first");
+    let token = OneTimeToken { hash: token_hash(), ..first.token.clone() };
+    let resent = event(&account.id, AuditAction::InvitationResent, read.id.as_str(), now);
+    let mut resend = Resend {
+        invitation: Invitation { token_hash: token.hash.clone(), send_count: 2, ..read.clone() },
+        previous_token_hash: read.token_hash.clone(),
+        previous_delivery: read.delivery,
+        token: token.clone(),
+        member: None,
+        event: ResendAudit::Record(resent.clone()),
+        remembered: None,
+    };
+    let taken = remembered("resend-taken", now);
+    store
+        .create_invitation(&{
+            let address = unique_email("resend-key");
+            let mut other = invitation(&account, &address, InviteeUser::New(user(&address, now)), now);
+            other.remembered = Some(taken.clone());
+            other
+        })
+        .await
+        .expect("another request's answer");
+    resend.remembered = Some(taken.clone());
+    assert_eq!(conflict(store.resend_invitation(&resend).await), Conflict::Repeated);
+    let answer = remembered("resend", now);
+    resend.remembered = Some(answer.clone());
+    store.resend_invitation(&resend).await.expect("resent with its answer");
+    assert_eq!(store.remembered(&answer.key_hash).await.unwrap(), Some(answer.clone()));
+    let undo = Resend {
+        invitation: read.clone(),
+        previous_token_hash: token.hash.clone(),
+        previous_delivery: read.delivery,
+        token: first.token.clone(),
+        member: None,
+        event: ResendAudit::TakeBack(resent),
+        remembered: Some(answer.clone()),
+    };
+    store.resend_invitation(&undo).await.expect("taken back");
+    assert_eq!(store.remembered(&answer.key_hash).await.unwrap(), None);
 }

@@ -347,6 +347,7 @@ fn owner_link_change(account: &Account, new: NewInvitation) -> OwnerLinkChange {
         dropped_candidate: None,
         new_link: Some(new),
         events: Vec::new(),
+        forgets: None,
     }
 }
 
@@ -380,6 +381,7 @@ fn replacing_owner_link(
         dropped_candidate,
         new_link: next,
         events,
+        forgets: None,
     }
 }
 

@@ -244,12 +244,22 @@ impl Store for DynamoStore {
         for event in &change.events {
             writes.put(items::event(event)?, None);
         }
+        if let Some(key_hash) = &change.forgets {
+            writes.delete(items::remembered_key(key_hash), None);
+        }
         self.send(writes).await
     }
 
     async fn resend_invitation(&self, resend: &Resend) -> StoreResult<()> {
         let invitation = &resend.invitation;
         let mut writes = Writes::default();
+        match (&resend.event, &resend.remembered) {
+            (ResendAudit::Record(_), Some(remembered)) => remember(&mut writes, remembered)?,
+            (ResendAudit::TakeBack(_), Some(remembered)) => {
+                writes.delete(items::remembered_key(&remembered.key_hash), None);
+            }
+            (_, None) => {}
+        }
         let renewed = invitation_change(invitation)?;
         writes.update(
             items::invitation_key(invitation),
