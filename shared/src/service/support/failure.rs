@@ -147,28 +147,26 @@ macro_rules! failure_codes {
     };
 }
 
+/// An error and every error in its source chain, outermost first.
+fn chain<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(error), |e| e.source())
+}
+
 /// Field errors of an error that wraps `FieldErrors` somewhere in its source chain or Display.
 pub fn fields_of(error: &(dyn std::error::Error + 'static)) -> Vec<FieldError> {
-    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = current {
-        if let Some(invalid) = e.downcast_ref::<Invalid>() {
-            return invalid.0.clone().into_vec();
-        }
-        current = e.source();
-    }
-    Vec::new()
+    chain(error)
+        .find_map(|e| e.downcast_ref::<Invalid>())
+        .map_or_else(Vec::new, |invalid| invalid.0.clone().into_vec())
 }
 
 /// The wait of a `RateLimited` in an error's source chain, or of an outage there.
 pub fn retry_after_of(error: &(dyn std::error::Error + 'static)) -> Option<u64> {
-    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = current {
-        if let Some(limited) = e.downcast_ref::<RateLimited>() {
-            return Some(limited.retry_after);
-        }
-        current = e.source();
+    match chain(error).find_map(|e| e.downcast_ref::<RateLimited>()) {
+        Some(limited) => Some(limited.retry_after),
+        None => is_outage(error).then_some(OUTAGE_RETRY_AFTER),
     }
-    is_outage(error).then_some(OUTAGE_RETRY_AFTER)
 }
 
 /// Seconds a client waits before retrying after a `503`: longer than the SDK's own retries
@@ -184,17 +182,11 @@ pub fn outage_or(code: Code, error: &(dyn std::error::Error + 'static)) -> Code 
 /// Whether a port's outage (the store, the mail or the key service unavailable after its
 /// retries) is in an error's source chain.
 fn is_outage(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = current {
-        if matches!(e.downcast_ref::<StoreError>(), Some(StoreError::Unavailable(_)))
+    chain(error).any(|e| {
+        matches!(e.downcast_ref::<StoreError>(), Some(StoreError::Unavailable(_)))
             || matches!(e.downcast_ref::<MailError>(), Some(MailError::Unavailable(_)))
             || matches!(e.downcast_ref::<VaultError>(), Some(VaultError::Unavailable(_)))
-        {
-            return true;
-        }
-        current = e.source();
-    }
-    false
+    })
 }
 
 /// Too many attempts: retry after `retry_after` seconds. Use cases wrap it in a variant whose
