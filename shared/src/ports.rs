@@ -86,7 +86,7 @@ pub struct NewInvitation {
 }
 
 /// The answer to a request sent with an `Idempotency-Key`, kept beside what the request wrote so
-/// that a retry answers the same (`service/support/idempotency.rs`).
+/// that a retry answers the same (`service/idempotency.rs`).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Remembered {
     /// SHA-256 of whose key it is and the key: never the key itself.
@@ -96,6 +96,11 @@ pub struct Remembered {
     pub status: u16,
     /// The answer's JSON body, as sent.
     pub body: String,
+    /// Which request wrote it (a random id of the request): never given back to that request.
+    pub request: String,
+    /// Whether that request finished (its mail went out): only then is the answer given again.
+    /// Written `false` with the request's change, set once it answered.
+    pub finished: bool,
     pub created_at: DateTime<Utc>,
     /// After this, the key is forgotten and may be used again.
     pub expires_at: DateTime<Utc>,
@@ -487,6 +492,8 @@ pub trait Store: Send + Sync {
     /// The remembered answer of a request with this key hash, read consistently; also one
     /// past its `expires_at` (the caller judges).
     async fn remembered(&self, key_hash: &str) -> StoreResult<Option<Remembered>>;
+    /// Marks the answer under `key_hash` finished, provided `request` wrote it (else `Stale`).
+    async fn finish_remembered(&self, key_hash: &str, request: &str) -> StoreResult<()>;
     /// Fails with `Stale` when the account changed since it was read, `TokenSpent` when the
     /// cancelled link was used or ended meanwhile, and as `create_invitation` does for the new link.
     async fn change_owner_link(&self, change: &OwnerLinkChange) -> StoreResult<()>;

@@ -258,6 +258,18 @@ impl TestApp {
         into_reply(request.send().await.expect("the server answers")).await
     }
 
+    /// A POST of a body exactly as given, with an `Idempotency-Key`, as the holder of `token`.
+    pub async fn post_raw_once(&self, token: &str, path: &str, key: &str, body: &str) -> Reply {
+        let request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("idempotency-key", key)
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        into_reply(request.send().await.expect("the server answers")).await
+    }
+
     /// Runs the scheduled cleanup now, as the dev server's `/_dev/cleanup` does.
     pub async fn cleanup(&self) -> Reply {
         self.post("/_dev/cleanup", json!({})).await

@@ -95,9 +95,6 @@ impl State {
         Login { user: user.clone(), memberships }
     }
 
-    /// Writes a new invitation. `touch_superseded`: the invitation of a superseded membership
-    /// must be neither accepted nor revoked, and becomes `expired` (an owner-link change
-    /// supersedes without it: it cancels that invitation itself, or it ended already).
     /// Refuses to keep an answer under a key that holds a live one (`Repeated`), as the table's
     /// condition does.
     fn may_remember(&self, remembered: &Option<Remembered>) -> StoreResult<()> {
@@ -107,6 +104,9 @@ impl State {
         }
     }
 
+    /// Writes a new invitation. `touch_superseded`: the invitation of a superseded membership
+    /// must be neither accepted nor revoked, and becomes `expired` (an owner-link change
+    /// supersedes without it: it cancels that invitation itself, or it ended already).
     fn insert_invitation(&mut self, new: &NewInvitation, touch_superseded: bool) -> StoreResult<()> {
         self.may_remember(&new.remembered)?;
         let member_key = (new.member.account_id.clone(), new.member.user_id.clone());
@@ -416,6 +416,16 @@ impl Store for MemoryStore {
 
     async fn remembered(&self, key_hash: &str) -> StoreResult<Option<Remembered>> {
         Ok(self.with(|s| s.remembered.get(key_hash).cloned()))
+    }
+
+    async fn finish_remembered(&self, key_hash: &str, request: &str) -> StoreResult<()> {
+        self.with(|s| match s.remembered.get_mut(key_hash) {
+            Some(kept) if kept.request == request => {
+                kept.finished = true;
+                Ok(())
+            }
+            _ => conflict(Conflict::Stale),
+        })
     }
 
     async fn discard_account(

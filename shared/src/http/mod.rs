@@ -24,7 +24,7 @@ use crate::service::Teamgate;
 use crate::service::api_keys::{Ambiguous, Credential, PresentedKey};
 use crate::service::caller::{CallerError, Claim, Requirement};
 use crate::service::directory::ListParams;
-use crate::service::idempotency::Once;
+use crate::service::idempotency::{Once, ReplayError};
 use crate::service::mail_events::Reported;
 use crate::service::publish::{Publisher, Streamed};
 use crate::service::revoke_and_resend::Resent;
@@ -173,9 +173,16 @@ impl Call<'_> {
     fn once(&self, operation: Operation, scope: &str) -> Result<Option<Once>, Reply> {
         let key = self.headers.get("idempotency-key").map(|v| v.to_str().unwrap_or(""));
         let name = format!("{operation:?}");
+        // The body as JSON, so that the same request serialized again (keys in another order,
+        // other spacing) is the same request; a body left out is `{}`.
+        let body = match serde_json::from_slice::<serde_json::Value>(self.body) {
+            Ok(value) => value.to_string(),
+            Err(_) if self.body.iter().all(u8::is_ascii_whitespace) => "{}".to_owned(),
+            Err(_) => String::from_utf8_lossy(self.body).into_owned(),
+        };
         let mut asked: Vec<&[u8]> = vec![name.as_bytes()];
         asked.extend(self.params.iter().map(|(_, value)| value.as_bytes()));
-        asked.push(self.body);
+        asked.push(body.as_bytes());
         Ok(Once::of(key, scope, &asked)?)
     }
 
@@ -205,9 +212,10 @@ impl Call<'_> {
 }
 
 /// The answer of a request that may carry an `Idempotency-Key`: what an earlier request with
-/// the key answered, else `run`'s (which writes its answer with what it creates). A conflict
-/// met by a request with a key may be a twin with the key that got there first (its write, or
-/// what it wrote, is what this one met): then the twin's answer is the answer.
+/// the key answered, else `run`'s (which writes its answer with what it creates, marked finished
+/// once it answers). A failure of a request with a key may come of a twin with the key that got
+/// there first (its write, or what it wrote, is what this one met): then the twin's answer, or
+/// that it is still being answered, is the answer.
 async fn remembering<T, E: Failure>(
     app: &Teamgate,
     once: Option<Once>,
@@ -219,15 +227,18 @@ async fn remembering<T, E: Failure>(
     {
         return Ok(replayed(kept));
     }
-    match run(once.as_ref()).await {
-        Ok(done) => Ok(answer(done)),
-        Err(error) => match once.filter(|_| error.code().status() == StatusCode::CONFLICT.as_u16()) {
-            Some(once) => match app.remembered(&once).await? {
-                Some(kept) => Ok(replayed(kept)),
-                None => Err(error.into()),
-            },
-            None => Err(error.into()),
+    match (run(once.as_ref()).await, &once) {
+        (Ok(done), Some(once)) => {
+            app.finished(once).await;
+            Ok(answer(done))
+        }
+        (Ok(done), None) => Ok(answer(done)),
+        (Err(error), Some(once)) => match app.remembered(once).await {
+            Ok(Some(kept)) => Ok(replayed(kept)),
+            Err(twin @ ReplayError::InProgress(_)) => Err(twin.into()),
+            _ => Err(error.into()),
         },
+        (Err(error), None) => Err(error.into()),
     }
 }
 

@@ -497,6 +497,8 @@ pub(crate) async fn an_answer_is_remembered_with_its_invitation_once_and_goes_wi
         fingerprint: "asked".into(),
         status: 201,
         body: "{\"id\":\"first\"}".into(),
+        request: format!("request-{key}"),
+        finished: false,
         created_at: at,
         expires_at: at + Duration::hours(24),
     };
@@ -507,6 +509,14 @@ pub(crate) async fn an_answer_is_remembered_with_its_invitation_once_and_goes_wi
     first.remembered = Some(first_answer.clone());
     store.create_invitation(&first).await.expect("written with its answer");
     assert_eq!(store.remembered(&first_answer.key_hash).await.unwrap(), Some(first_answer.clone()));
+
+    // Which only the request that wrote it marks finished
+    let key = &first_answer.key_hash.clone();
+    assert_eq!(conflict(store.finish_remembered(key, "another request").await), Conflict::Stale);
+    assert!(!store.remembered(key).await.unwrap().expect("kept").finished);
+    store.finish_remembered(key, &first_answer.request).await.expect("its own");
+    let first_answer = Remembered { finished: true, ..first_answer };
+    assert_eq!(store.remembered(key).await.unwrap(), Some(first_answer.clone()));
 
     // When another invitation comes with the same key, it is a repeat and writes nothing
     let other = unique_email("twin");

@@ -197,6 +197,20 @@ impl Store for DynamoStore {
         self.get_record(items::remembered_key(key_hash)).await
     }
 
+    async fn finish_remembered(&self, key_hash: &str, request: &str) -> StoreResult<()> {
+        let condition = Condition::new("#r.#request = :request", Conflict::Stale)
+            .name("#r", keys::RECORD)
+            .name("#request", "request")
+            .value(":request", s(request));
+        let mut writes = Writes::default();
+        writes.update(
+            items::remembered_key(key_hash),
+            set(&[("finished", AttributeValue::Bool(true))], &[]),
+            Some(condition),
+        );
+        self.send(writes).await
+    }
+
     async fn withdraw_invitation(&self, withdrawal: &Withdrawal) -> StoreResult<()> {
         let invitation = &withdrawal.invitation;
         let mut writes = Writes::default();
