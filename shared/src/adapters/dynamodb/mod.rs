@@ -7,7 +7,8 @@
 //! Items (keys in `keys`): an account `ACCOUNT#a/META`, its members `ACCOUNT#a/MEMBER#u`,
 //! invitations `ACCOUNT#a/INVITATION#id` and audit events `ACCOUNT#a/EVENT#id`; users
 //! `USER#u/PROFILE`; tokens `TOKEN#<sha256>/TOKEN`, sessions `SESSION#f/SESSION` and rate
-//! counters `RATE#<key>#<window>/RATE` with an epoch-seconds TTL; uniqueness claims
+//! counters `RATE#<key>#<window>/RATE` with an epoch-seconds TTL; the answers of requests sent
+//! with an `Idempotency-Key` `IDEMPOTENCY#<hash>/REMEMBERED`, with a TTL; uniqueness claims
 //! `EMAIL#e/CLAIM` and `PHONE#p/CLAIM`, written under `attribute_not_exists(PK)` in the
 //! transaction that needs them. Index `ByUser` holds each user's profile and memberships under
 //! their id, `ByEmail` the same under their email, and the sparse `PendingByExpiry` exactly the
