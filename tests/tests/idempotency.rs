@@ -15,6 +15,7 @@ tests::scenarios!(
     a_resend_sent_again_with_its_key_mails_one_new_link,
     an_owner_recovery_sent_again_with_its_key_mails_one_link,
     the_same_request_serialized_again_is_the_same_request,
+    an_answer_is_given_again_only_while_the_caller_may_still_ask,
 );
 
 fn invitations(owner: &Owner) -> String {
@@ -208,4 +209,23 @@ async fn the_same_request_serialized_again_is_the_same_request(app: TestApp) {
 
     assert_eq!((again.status, &again.body), (201, &first.body));
     assert_eq!(again.headers["idempotent-replayed"], "true");
+}
+
+async fn an_answer_is_given_again_only_while_the_caller_may_still_ask(app: TestApp) {
+    // Given an administrator who invited someone with a key
+    let owner = app.owner("standard", "owner@once-demoted.example").await;
+    let admin = app.member(&owner, "admin@once-demoted.example", &["administrator"], &[]).await;
+    let body = json!({"email": "new@once-demoted.example", "roles": ["viewer"]});
+    let first = app.post_once(Some(&admin), &invitations(&owner), "demoted", body.clone()).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+
+    // When the owner takes user management away, and the administrator's client sends it again
+    let admin_id = app.member_id(&owner, "admin@once-demoted.example").await;
+    let roles = format!("{}/members/{admin_id}/roles", owner.account_path());
+    let demoted = app.put_as(&owner.token, &roles, json!({"roles": ["viewer"], "permissions": []})).await;
+    assert_eq!(demoted.status, 200, "{}", demoted.body);
+    let again = app.post_once(Some(&admin), &invitations(&owner), "demoted", body).await;
+
+    // Then the answer is not given: the request is refused as any request of theirs would be
+    assert_eq!((again.status, again.code()), (403, "forbidden"), "{}", again.body);
 }

@@ -212,18 +212,23 @@ impl Call<'_> {
 }
 
 /// The answer of a request that may carry an `Idempotency-Key`: what an earlier request with
-/// the key answered, else `run`'s (which writes its answer with what it creates, marked finished
+/// the key answered (to a member only while their `claim` holds), else `run`'s (which writes its answer with what it creates, marked finished
 /// once it answers). A failure of a request with a key may come of a twin with the key that got
 /// there first (its write, or what it wrote, is what this one met): then the twin's answer, or
 /// that it is still being answered, is the answer.
 async fn remembering<T, E: Failure>(
     app: &Teamgate,
     once: Option<Once>,
+    claim: Option<&Claim>,
     run: impl AsyncFnOnce(Option<&Once>) -> Result<T, E>,
     answer: impl FnOnce(T) -> Response<Bytes>,
 ) -> Result<Response<Bytes>, Reply> {
+    let lookup = async |once: &Once| match claim {
+        Some(claim) => app.remembered_as(claim, once).await,
+        None => app.remembered(once).await,
+    };
     if let Some(once) = &once
-        && let Some(kept) = app.remembered(once).await?
+        && let Some(kept) = lookup(once).await?
     {
         return Ok(replayed(kept));
     }
@@ -233,7 +238,7 @@ async fn remembering<T, E: Failure>(
             Ok(answer(done))
         }
         (Ok(done), None) => Ok(answer(done)),
-        (Err(error), Some(once)) => match app.remembered(once).await {
+        (Err(error), Some(once)) => match lookup(once).await {
             Ok(Some(kept)) => Ok(replayed(kept)),
             Err(twin @ ReplayError::InProgress(_)) => Err(twin.into()),
             _ => Err(error.into()),
@@ -421,16 +426,28 @@ impl Api {
                 let body: CreateAccountBody = call.json()?;
                 let once = call.once(operation, "operator")?;
                 let created = |created| json(StatusCode::CREATED, &created);
-                remembering(app, once, async |once| app.create_account(body.into(), once).await, created)
-                    .await
+                remembering(
+                    app,
+                    once,
+                    None,
+                    async |once| app.create_account(body.into(), once).await,
+                    created,
+                )
+                .await
             }),
             Operation::Invite if served!(Invite) => respond(async move {
                 let claim = access.claim()?;
                 let body: InviteBody = call.json()?;
                 let once = call.once(operation, &format!("user:{}", claim.user_id()))?;
                 let created = |invited| json(StatusCode::CREATED, &invited);
-                remembering(app, once, async |once| app.invite(&claim, body.into(), once).await, created)
-                    .await
+                remembering(
+                    app,
+                    once,
+                    Some(&claim),
+                    async |once| app.invite(&claim, body.into(), once).await,
+                    created,
+                )
+                .await
             }),
             Operation::InspectInvitation if served!(InspectInvitation) => respond(async move {
                 let body: TokenBody = call.json()?;
@@ -576,6 +593,7 @@ impl Api {
                 remembering(
                     app,
                     once,
+                    Some(&claim),
                     async |once| app.resend_invitation(&claim, id, deliberately, once).await,
                     resent,
                 )
@@ -627,6 +645,7 @@ impl Api {
                 remembering(
                     app,
                     once,
+                    None,
                     async |once| app.recover_owner(account, &body.new_email, once).await,
                     accepted,
                 )

@@ -13,6 +13,7 @@ use crate::domain::FieldError;
 use crate::failure_codes;
 use crate::ports::Remembered;
 use crate::service::Teamgate;
+use crate::service::caller::{CallerError, Claim};
 use crate::service::support::failure::{
     InternalError, Invalid, OUTAGE_RETRY_AFTER, RateLimited, store_failed,
 };
@@ -93,6 +94,8 @@ pub enum ReplayError {
     #[error("the request with this Idempotency-Key made its change but did not finish")]
     Unfinished,
     #[error(transparent)]
+    Caller(#[from] CallerError),
+    #[error(transparent)]
     Internal(#[from] InternalError),
 }
 
@@ -102,7 +105,7 @@ failure_codes!(ReplayError {
     InProgress(_) => ConcurrentChange,
     Unfinished => IdempotencyRequestUnfinished,
     Internal(_) => Internal,
-});
+} delegating { Caller });
 
 impl Teamgate {
     /// What an earlier request with this key answered, if it is remembered, the same request,
@@ -111,6 +114,17 @@ impl Teamgate {
     /// Never this request's own answer.
     pub async fn remembered(&self, once: &Once) -> Result<Option<Remembered>, ReplayError> {
         let kept = self.store().remembered(&once.key_hash).await.map_err(store_failed("remembered"))?;
+        self.judged(once, kept)
+    }
+
+    /// `remembered`, for a member's request: read in the round trip that reads the caller, and
+    /// given only while the claim holds (a person blocked or removed since hears that).
+    pub async fn remembered_as(&self, claim: &Claim, once: &Once) -> Result<Option<Remembered>, ReplayError> {
+        let (_, kept) = self.caller_with(claim, self.store().remembered(&once.key_hash)).await?;
+        self.judged(once, kept.map_err(store_failed("remembered"))?)
+    }
+
+    fn judged(&self, once: &Once, kept: Option<Remembered>) -> Result<Option<Remembered>, ReplayError> {
         let now = self.now();
         match kept.filter(|kept| kept.expires_at > now && kept.request != once.request) {
             None => Ok(None),
