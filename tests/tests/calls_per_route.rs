@@ -83,6 +83,14 @@ const ABOVE_GOAL: &[&str] = &[
     "POST /v1/me/mfa/totp/disable",
 ];
 
+#[test]
+fn no_route_is_pinned_above_the_round_trips_its_time_budget_allows() {
+    let most = shared::adapters::aws::MAX_STORE_ROUND_TRIPS as usize;
+    let over: Vec<&str> =
+        BUDGET.iter().filter(|(_, _, depth, ..)| *depth > most).map(|(route, ..)| *route).collect();
+    assert!(over.is_empty(), "over {most} sequential round trips: {over:?}");
+}
+
 #[tokio::test]
 async fn every_route_stays_within_its_pinned_round_trips_and_capacity() {
     let calls = DynamoCalls::default();

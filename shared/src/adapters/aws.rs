@@ -2,11 +2,13 @@
 //! failures are an outage (answered `503 service_unavailable` with `Retry-After`: the same request
 //! may succeed later) rather than a fault of the request itself (a bug: answered `500`).
 //!
-//! The budgets are sized so that a request finishes, or gives up, inside its function's timeout
-//! (`FUNCTION_TIMEOUT`, the template's `Globals`), which sits inside API Gateway's 29 s: a route
-//! makes at most `MAX_STORE_ROUND_TRIPS` sequential DynamoDB calls (pinned per route by
-//! `tests/tests/calls_per_route.rs`), at most one KMS call and one mail, and hashes a password at
-//! most once; `tests/tests/infra.rs` checks the sum against the template.
+//! The budgets are sized so that a request on its usual worst path finishes, or gives up, inside
+//! its function's timeout (`FUNCTION_TIMEOUT`, the template's `Globals`, as `tests/tests/infra.rs`
+//! checks), which sits inside API Gateway's 29 s: at most `MAX_STORE_ROUND_TRIPS` sequential
+//! DynamoDB calls (`tests/tests/calls_per_route.rs` holds every route's pinned count to it), one
+//! KMS call, one mail and one password hash, each taking its whole budget (the test below). A
+//! path that meets a conflict and retries, or takes a write back, can take longer: past the
+//! timeout Lambda stops it (README, "When AWS has a bad day").
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
@@ -17,7 +19,7 @@ use std::time::Duration;
 /// The timeout of every function that answers HTTP requests (`infra/template.yaml`, `Globals`).
 pub const FUNCTION_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// The most sequential DynamoDB round trips any route makes, take-backs included.
+/// The most sequential DynamoDB round trips a route makes on its usual path.
 pub const MAX_STORE_ROUND_TRIPS: u32 = 3;
 
 /// What hashing a password (argon2) may take on the smallest function, with room to spare.
