@@ -148,6 +148,19 @@ pub fn is_outage<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> 
     }
 }
 
+/// A failed call as a port's error: `outage` for an outage (`is_outage`), `fault` for anything
+/// else; each adapter passes its error's two variants.
+pub fn sorted<E, T>(
+    error: SdkError<E, HttpResponse>,
+    outage: impl FnOnce(Box<dyn std::error::Error + Send + Sync>) -> T,
+    fault: impl FnOnce(Box<dyn std::error::Error + Send + Sync>) -> T,
+) -> T
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    if is_outage(&error) { outage(Box::new(error)) } else { fault(Box::new(error)) }
+}
+
 /// Whether a service's error code (or a transaction's cancellation reason) says "try again".
 pub fn is_transient_code(code: &str) -> bool {
     TRANSIENT_CODES.contains(&code)

@@ -190,9 +190,7 @@ impl State {
         }
         self.invitations.remove(&(invitation.account_id.clone(), invitation.id.clone()));
         self.tokens.remove(&new.token.hash);
-        if let Some(remembered) = &new.remembered {
-            self.remembered.remove(&remembered.key_hash);
-        }
+        self.remember_or_forget(&new.remembered, false);
         self.unrecord(&new.event);
         self.members.remove(&(invitation.account_id.clone(), invitation.user_id.clone()));
         // A user this invitation created and nobody touched since, or one left with no
@@ -501,8 +499,9 @@ impl Store for MemoryStore {
     }
 
     async fn resend_invitation(&self, resend: &Resend) -> StoreResult<()> {
+        let keeps = matches!(resend.event, ResendAudit::Record(_));
         self.with(|s| {
-            if matches!(resend.event, ResendAudit::Record(_)) {
+            if keeps {
                 s.may_remember(&resend.remembered)?;
             }
             s.sent_invitation(&resend.invitation, &resend.previous_token_hash, resend.previous_delivery)?;
@@ -518,7 +517,7 @@ impl Store for MemoryStore {
                 ResendAudit::Record(event) => s.record(event),
                 ResendAudit::TakeBack(event) => s.unrecord(event),
             }
-            s.remember_or_forget(&resend.remembered, matches!(resend.event, ResendAudit::Record(_)));
+            s.remember_or_forget(&resend.remembered, keeps);
             Ok(())
         })
     }

@@ -1,6 +1,6 @@
 //! The production mailer: SES v2 `SendEmail` with a simple message (UTF-8 subject, text and HTML
 //! bodies). Throttling and transient failures (429, 5xx, timeouts, dropped connections) are
-//! retried by the SDK's adaptive retry strategy within `adapters::aws::SES`; what still fails is
+//! retried by the SDK's standard retry strategy within `adapters::aws::SES`; what still fails is
 //! `MailError::Unavailable` (an outage). A message SES refuses is `MailError::Rejected`, any
 //! other failure `MailError::Failed`: retrying fixes neither.
 
@@ -9,7 +9,7 @@ use aws_sdk_sesv2::Client;
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageTag};
 
-use crate::adapters::aws::{CallBudget, is_outage};
+use crate::adapters::aws::{CallBudget, sorted};
 use crate::domain::MailOutcome;
 use crate::ports::{MailError, Mailer, OutgoingMail};
 use crate::service::mail_events::{MailEvent, TAG_ACCOUNT, TAG_INVITATION, TAG_SEND};
@@ -83,8 +83,7 @@ impl Mailer for SesMailer {
         let Err(error) = sent else { return Ok(()) };
         match error.as_service_error().and_then(rejection) {
             Some(code) => Err(MailError::Rejected(code.to_owned())),
-            None if is_outage(&error) => Err(MailError::Unavailable(Box::new(error))),
-            None => Err(MailError::Failed(Box::new(error))),
+            None => Err(sorted(error, MailError::Unavailable, MailError::Failed)),
         }
     }
 }

@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 
-use crate::adapters::aws::is_outage;
+use crate::adapters::aws::sorted;
 use crate::ports::{Rng, Vault, VaultError};
 
 const LOCAL_PREFIX: &str = "local:";
@@ -91,11 +91,7 @@ fn call_failed<E>(error: SdkError<E, HttpResponse>) -> VaultError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    if is_outage(&error) {
-        VaultError::Unavailable(Box::new(error))
-    } else {
-        VaultError::Failed(Box::new(error))
-    }
+    sorted(error, VaultError::Unavailable, VaultError::Failed)
 }
 
 #[async_trait]

@@ -51,11 +51,7 @@ fn call_failed<E>(error: SdkError<E, HttpResponse>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    if crate::adapters::aws::is_outage(&error) {
-        StoreError::Unavailable(Box::new(error))
-    } else {
-        StoreError::Failed(Box::new(error))
-    }
+    crate::adapters::aws::sorted(error, StoreError::Unavailable, StoreError::Failed)
 }
 
 /// A fault of this code: a request it could not build, an item it cannot read.

@@ -51,6 +51,11 @@ fn remember(writes: &mut Writes, remembered: &Remembered) -> StoreResult<()> {
     Ok(())
 }
 
+/// Forgets the answer kept under `key_hash` (a take-back of the request that wrote it).
+fn forget(writes: &mut Writes, key_hash: &str) {
+    writes.delete(items::remembered_key(key_hash), None);
+}
+
 /// The item of `items` with this key.
 fn find<'a>(items: &'a [Item], key: &Item) -> Option<&'a Item> {
     items.iter().find(|i| i.get(keys::PK) == key.get(keys::PK) && i.get(keys::SK) == key.get(keys::SK))
@@ -259,7 +264,7 @@ impl Store for DynamoStore {
             writes.put(items::event(event)?, None);
         }
         if let Some(key_hash) = &change.forgets {
-            writes.delete(items::remembered_key(key_hash), None);
+            forget(&mut writes, key_hash);
         }
         self.send(writes).await
     }
@@ -269,9 +274,7 @@ impl Store for DynamoStore {
         let mut writes = Writes::default();
         match (&resend.event, &resend.remembered) {
             (ResendAudit::Record(_), Some(remembered)) => remember(&mut writes, remembered)?,
-            (ResendAudit::TakeBack(_), Some(remembered)) => {
-                writes.delete(items::remembered_key(&remembered.key_hash), None);
-            }
+            (ResendAudit::TakeBack(_), Some(remembered)) => forget(&mut writes, &remembered.key_hash),
             (_, None) => {}
         }
         let renewed = invitation_change(invitation)?;
@@ -825,7 +828,7 @@ impl DynamoStore {
         writes.delete(items::invitation_key(invitation), None);
         writes.delete(items::token_key(&new.token.hash), None);
         if let Some(remembered) = &new.remembered {
-            writes.delete(items::remembered_key(&remembered.key_hash), None);
+            forget(&mut writes, &remembered.key_hash);
         }
         writes.delete(items::event_key(&new.event.account_id, &new.event.id), None);
         writes

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use super::items::{Item, s};
 use super::keys;
 use super::{call_failed, failed};
+use crate::adapters::aws::is_transient_code;
 use crate::ports::{Conflict, StoreError, StoreResult};
 
 /// A condition expression with its placeholders, and the conflict reported when it fails.
@@ -248,30 +249,28 @@ async fn transaction(client: &Client, table: &str, ops: Vec<(Op, Option<Conditio
         .collect::<Result<Vec<_>, _>>()
         .map_err(failed)?;
     let mut backoff = THROTTLED_TRANSACTION_BACKOFF;
-    let error = loop {
-        match client.transact_write_items().set_transact_items(Some(items.clone())).send().await {
+    let (error, reasons) = loop {
+        let error = match client.transact_write_items().set_transact_items(Some(items.clone())).send().await {
             Ok(_) => return Ok(()),
-            Err(error) if throttled_only(&error) && backoff <= MAX_THROTTLED_TRANSACTION_BACKOFF => {
+            Err(error) => error,
+        };
+        let reasons = cancellation_reasons(&error);
+        match &reasons {
+            Some(reasons) if throttled_only(reasons) && backoff <= MAX_THROTTLED_TRANSACTION_BACKOFF => {
                 tokio::time::sleep(backoff).await;
                 backoff *= 4;
             }
-            Err(error) => break error,
+            _ => break (error, reasons),
         }
     };
-    let reasons: Vec<Option<String>> = match &error {
-        SdkError::ServiceError(service) => match service.err() {
-            TransactWriteItemsError::TransactionCanceledException(cancelled) => {
-                cancelled.cancellation_reasons().iter().map(|r| r.code().map(str::to_owned)).collect()
-            }
-            _ => return Err(call_failed(error)),
-        },
-        _ => return Err(call_failed(error)),
+    let Some(reasons) = reasons else {
+        return Err(call_failed(error));
     };
     if let Some(conflict) = cancelled(&reasons, &conflicts) {
         return Err(StoreError::Conflict(conflict));
     }
     // Cancelled for throttling on one of its items: an outage like any other.
-    if reasons.iter().flatten().any(|code| crate::adapters::aws::is_transient_code(code)) {
+    if reasons.iter().flatten().any(|code| is_transient_code(code)) {
         return Err(StoreError::Unavailable(Box::new(error)));
     }
     Err(failed(error))
@@ -283,16 +282,24 @@ async fn transaction(client: &Client, table: &str, ops: Vec<(Op, Option<Conditio
 const THROTTLED_TRANSACTION_BACKOFF: std::time::Duration = std::time::Duration::from_millis(25);
 const MAX_THROTTLED_TRANSACTION_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// Each operation's reason of a cancelled transaction (`None`, or a code); `None` for any other
+/// failure.
+fn cancellation_reasons(
+    error: &SdkError<TransactWriteItemsError, HttpResponse>,
+) -> Option<Vec<Option<String>>> {
+    match error.as_service_error()? {
+        TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+            Some(cancelled.cancellation_reasons().iter().map(|r| r.code().map(str::to_owned)).collect())
+        }
+        _ => None,
+    }
+}
+
 /// Whether a transaction was cancelled only for throttling: some item's reason is throttling,
 /// and no item failed its condition or met another transaction.
-fn throttled_only(error: &SdkError<TransactWriteItemsError, HttpResponse>) -> bool {
-    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = error.as_service_error()
-    else {
-        return false;
-    };
-    let codes: Vec<&str> = cancelled.cancellation_reasons().iter().filter_map(|r| r.code()).collect();
-    codes.iter().any(|code| crate::adapters::aws::is_transient_code(code))
-        && codes.iter().all(|code| *code == "None" || crate::adapters::aws::is_transient_code(code))
+fn throttled_only(reasons: &[Option<String>]) -> bool {
+    let codes = || reasons.iter().flatten().map(String::as_str);
+    codes().any(is_transient_code) && codes().all(|code| code == "None" || is_transient_code(code))
 }
 
 /// The conflict a cancelled transaction stands for, from its per-operation reasons: the first
