@@ -169,8 +169,10 @@ impl Call<'_> {
         Credential::of(key, authorization)
     }
 
-    /// The request's `Idempotency-Key`, if it sent one; `scope` says whose key it is.
-    fn once(&self, operation: Operation, scope: &str) -> Result<Option<Once>, Reply> {
+    /// The request's `Idempotency-Key`, if it sent one: the signed-in person's (`claim`), or
+    /// else the operator's.
+    fn once(&self, operation: Operation, claim: Option<&Claim>) -> Result<Option<Once>, Reply> {
+        let scope = claim.map_or_else(|| "operator".to_owned(), |claim| format!("user:{}", claim.user_id()));
         let key = self.headers.get("idempotency-key").map(|v| v.to_str().unwrap_or(""));
         let name = format!("{operation:?}");
         // The body as JSON, so that the same request serialized again (keys in another order,
@@ -180,10 +182,10 @@ impl Call<'_> {
             Err(_) if self.body.iter().all(u8::is_ascii_whitespace) => "{}".to_owned(),
             Err(_) => String::from_utf8_lossy(self.body).into_owned(),
         };
-        let mut asked: Vec<&[u8]> = vec![name.as_bytes()];
-        asked.extend(self.params.iter().map(|(_, value)| value.as_bytes()));
-        asked.push(body.as_bytes());
-        Ok(Once::of(key, scope, &asked)?)
+        let mut asked: Vec<&str> = vec![&name];
+        asked.extend(self.params.iter().map(|(_, value)| value.as_str()));
+        asked.push(&body);
+        Ok(Once::of(key, &scope, &asked)?)
     }
 
     fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, Reply> {
@@ -211,18 +213,21 @@ impl Call<'_> {
     }
 }
 
-/// The answer of a request that may carry an `Idempotency-Key`: what an earlier request with
-/// the key answered (to a member only while their `claim` holds), else `run`'s (which writes its answer with what it creates, marked finished
-/// once it answers). A failure of a request with a key may come of a twin with the key that got
-/// there first (its write, or what it wrote, is what this one met): then the twin's answer, or
-/// that it is still being answered, is the answer.
+/// The answer of a request of `operation` that may carry an `Idempotency-Key` (the person's of
+/// `claim`, or the operator's): what an earlier request with the key answered (to a person only
+/// while their claim holds), else `run`'s (which writes its answer with what it creates, marked
+/// finished once it answers). A failure of a request with a key may come of a twin with the key
+/// that got there first (its write, or what it wrote, is what this one met): then the twin's
+/// answer, or that it is still being answered, is the answer.
 async fn remembering<T, E: Failure>(
     app: &Teamgate,
-    once: Option<Once>,
+    call: &Call<'_>,
+    operation: Operation,
     claim: Option<&Claim>,
     run: impl AsyncFnOnce(Option<&Once>) -> Result<T, E>,
     answer: impl FnOnce(T) -> Response<Bytes>,
 ) -> Result<Response<Bytes>, Reply> {
+    let once = call.once(operation, claim)?;
     let lookup = async |once: &Once| match claim {
         Some(claim) => app.remembered_as(claim, once).await,
         None => app.remembered(once).await,
@@ -424,11 +429,11 @@ impl Api {
         match operation {
             Operation::CreateAccount if served!(CreateAccount) => respond(async move {
                 let body: CreateAccountBody = call.json()?;
-                let once = call.once(operation, "operator")?;
                 let created = |created| json(StatusCode::CREATED, &created);
                 remembering(
                     app,
-                    once,
+                    call,
+                    operation,
                     None,
                     async |once| app.create_account(body.into(), once).await,
                     created,
@@ -438,11 +443,11 @@ impl Api {
             Operation::Invite if served!(Invite) => respond(async move {
                 let claim = access.claim()?;
                 let body: InviteBody = call.json()?;
-                let once = call.once(operation, &format!("user:{}", claim.user_id()))?;
                 let created = |invited| json(StatusCode::CREATED, &invited);
                 remembering(
                     app,
-                    once,
+                    call,
+                    operation,
                     Some(&claim),
                     async |once| app.invite(&claim, body.into(), once).await,
                     created,
@@ -584,7 +589,6 @@ impl Api {
             Operation::ResendInvitation if served!(ResendInvitation) => respond(async move {
                 let claim = access.claim()?;
                 let ResendRequest { deliberately } = call.optional_json()?;
-                let once = call.once(operation, &format!("user:{}", claim.user_id()))?;
                 let id = call.param("invitation_id");
                 let resent = |resent| match resent {
                     Resent::Renewed(invitation) => json(StatusCode::OK, &invitation),
@@ -592,7 +596,8 @@ impl Api {
                 };
                 remembering(
                     app,
-                    once,
+                    call,
+                    operation,
                     Some(&claim),
                     async |once| app.resend_invitation(&claim, id, deliberately, once).await,
                     resent,
@@ -639,12 +644,12 @@ impl Api {
             }),
             Operation::RecoverOwner if served!(RecoverOwner) => respond(async move {
                 let body: RecoveryBody = call.json()?;
-                let once = call.once(operation, "operator")?;
                 let account = call.param("account_id");
                 let accepted = |()| json(StatusCode::ACCEPTED, &serde_json::json!({}));
                 remembering(
                     app,
-                    once,
+                    call,
+                    operation,
                     None,
                     async |once| app.recover_owner(account, &body.new_email, once).await,
                     accepted,
