@@ -25,13 +25,20 @@ struct FaultyTable {
     token: String,
 }
 
-async fn faulty_table(owner_email: &str) -> FaultyTable {
+/// A fresh table, and an application reaching it through a proxy that lets every call pass
+/// until the test says otherwise.
+async fn app_through_proxy() -> (Arc<DynamoStore>, FaultProxy, TestApp) {
     let store = Arc::new(dynamo_store().await);
     let proxy = FaultProxy::start(&emulators().dynamodb).await;
     let through = Arc::new(dynamo_store_through(&proxy.endpoint, store.table_name()));
+    let app = spawn_app_on(through, ses_mailer(VERIFIED_SENDER).await, |_| {}).await;
+    (store, proxy, app)
+}
+
+async fn faulty_table(owner_email: &str) -> FaultyTable {
+    let (store, proxy, faulty) = app_through_proxy().await;
     let healthy = spawn_app_on(store.clone(), ses_mailer(VERIFIED_SENDER).await, |_| {}).await;
     let owner = healthy.owner("standard", owner_email).await;
-    let faulty = spawn_app_on(through, ses_mailer(VERIFIED_SENDER).await, |_| {}).await;
     let token = faulty.sign_in(owner_email, PASSWORD).await.str("access_token");
     FaultyTable { faulty, proxy, store, account_id: owner.account_id, token }
 }
@@ -264,10 +271,7 @@ fn orphans(items: &[serde_json::Value]) -> Vec<String> {
 #[tokio::test]
 async fn a_day_of_work_with_a_failing_table_answers_only_2xx_4xx_or_503_and_leaves_no_orphans() {
     // Given an application whose table fails, throttles or loses the answer of 30% of its calls
-    let store = Arc::new(dynamo_store().await);
-    let proxy = FaultProxy::start(&emulators().dynamodb).await;
-    let through = Arc::new(dynamo_store_through(&proxy.endpoint, store.table_name()));
-    let app = spawn_app_on(through, ses_mailer(VERIFIED_SENDER).await, |_| {}).await;
+    let (store, proxy, app) = app_through_proxy().await;
     proxy.set_plan(random_faults(30));
 
     // When four owners work through a day at once, sending again after each 503
@@ -289,10 +293,7 @@ async fn a_day_of_work_with_a_failing_table_answers_only_2xx_4xx_or_503_and_leav
 #[tokio::test]
 async fn writes_whose_answers_are_lost_are_retried_into_one_write_and_the_day_goes_on() {
     // Given a table that applies every first attempt of a write and loses its answer
-    let store = Arc::new(dynamo_store().await);
-    let proxy = FaultProxy::start(&emulators().dynamodb).await;
-    let through = Arc::new(dynamo_store_through(&proxy.endpoint, store.table_name()));
-    let app = spawn_app_on(through, ses_mailer(VERIFIED_SENDER).await, |_| {}).await;
+    let (store, proxy, app) = app_through_proxy().await;
     let writes = std::sync::atomic::AtomicUsize::new(0);
     proxy.set_plan(move |operation, _| match is_write(operation) {
         true if writes.fetch_add(1, std::sync::atomic::Ordering::SeqCst).is_multiple_of(2) => {
