@@ -19,7 +19,8 @@ use crate::adapters::vault::{KmsVault, LocalVault};
 use crate::http::routes::{EVERY_ROUTE, Keys, NO_ROUTE, effects};
 use crate::http::{Api, DevEvents, DevTools};
 use crate::ports::{Clock, Mailer, Store, Vault};
-use crate::service::publish::{Publisher, TAKE_BACK_WINDOW};
+use crate::service::mailing::MailDispatch;
+use crate::service::publish::Publisher;
 use crate::service::support::access::AccessTokens;
 use crate::service::support::limits::RateLimits;
 use crate::service::{Ports, Settings, StartupError, Teamgate};
@@ -165,6 +166,7 @@ impl Config {
                 default_preset: var("DEFAULT_PRESET").unwrap_or_else(|| "standard".into()),
                 limits: rate_limits()?,
                 reset_answer_floor: std::time::Duration::from_millis(300),
+                mail_dispatch: if dev { MailDispatch::Inline } else { MailDispatch::Stream },
             },
             operator_key_generated,
             keys: if dev { Keys::ALL } else { keys },
@@ -272,8 +274,7 @@ impl Config {
             builder = builder.endpoint_url(endpoint);
         }
         let bus = EventBridgeBus::new(builder, var("EVENT_BUS_NAME"));
-        let publisher = Publisher::new(Arc::new(bus), self.store::<NO_ROUTE>().await?);
-        Ok(publisher.holding_back(Arc::new(SystemClock), TAKE_BACK_WINDOW))
+        Ok(Publisher::new(Arc::new(bus), self.store::<NO_ROUTE>().await?))
     }
 
     /// The mail-events function's application: the table, and SES to tell inviters.

@@ -57,8 +57,12 @@ pub enum InviteeUser {
 
 impl InviteeUser {
     pub fn id(&self) -> &UserId {
+        &self.user().id
+    }
+
+    pub fn user(&self) -> &User {
         match self {
-            Self::New(user) | Self::Existing(user) => &user.id,
+            Self::New(user) | Self::Existing(user) => user,
         }
     }
 }
@@ -80,13 +84,46 @@ pub struct NewInvitation {
     /// neither accepted nor revoked, and the membership still waits on it.
     pub supersedes: Option<InvitationId>,
     pub event: AuditEvent,
+    /// The link's mail, into the outbox: replacing one of the same key not sent yet.
+    pub mail: PendingMail,
     /// The answer to remember, when the request came with an `Idempotency-Key`: written only
-    /// if no request with that key wrote first (else `Repeated`), and taken back with the rest.
+    /// if no request with that key wrote first (else `Repeated`).
     pub remembered: Option<Remembered>,
 }
 
+/// A message in the table's outbox: written in the same write as the change it tells of, sent
+/// after it (`service/mailing.rs`), and deleted once sent or given up. So no mail goes out for
+/// a change that was not written, and no written change loses its mail to an SES outage.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PendingMail {
+    /// Where it waits: one per invitation (a resend's mail replaces one not sent yet, whose
+    /// link is dead), one per reset link.
+    pub key: String,
+    /// Which write made this version of it (random): sending settles only the version it sent.
+    pub version: String,
+    pub mail: OutgoingMail,
+    /// The invitation whose link it carries, and that link: its `delivery` follows the mail.
+    pub invitation: Option<MailedLink>,
+    pub created_at: DateTime<Utc>,
+    /// Attempts that failed so far.
+    pub attempts: u32,
+    /// When the outbox's sweep next sends it (the first send is the stream's, or inline).
+    pub due_at: DateTime<Utc>,
+    /// When its link dies: it is given up rather than sent after, and TTL collects it.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The invitation a pending mail carries the link of.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MailedLink {
+    pub account_id: AccountId,
+    pub invitation_id: InvitationId,
+    pub token_hash: String,
+}
+
 /// The answer to a request sent with an `Idempotency-Key`, kept beside what the request wrote so
-/// that a retry answers the same (`service/idempotency.rs`).
+/// that a retry answers the same (`service/idempotency.rs`). It is final when written: the
+/// request's mail is in the outbox by then.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Remembered {
     /// SHA-256 of whose key it is and the key: never the key itself.
@@ -98,9 +135,6 @@ pub struct Remembered {
     pub body: String,
     /// Which request wrote it (a random id of the request): never given back to that request.
     pub request: String,
-    /// Whether that request finished (its mail went out): only then is the answer given again.
-    /// Written `false` with the request's change, set once it answered.
-    pub finished: bool,
     pub created_at: DateTime<Utc>,
     /// After this, the key is forgotten and may be used again.
     pub expires_at: DateTime<Utc>,
@@ -137,18 +171,12 @@ pub struct Resend {
     /// The waiting membership's new state (its new `pending_until`), provided the stored one's
     /// version is one less (else `Stale`).
     pub member: Option<Member>,
-    pub event: ResendAudit,
-    /// The answer to a request with an `Idempotency-Key`: kept with a `Record` (unless a request
-    /// with that key wrote first: `Repeated`), forgotten with a `TakeBack`.
+    pub event: AuditEvent,
+    /// The new link's mail, replacing in the outbox the previous link's if not sent yet.
+    pub mail: PendingMail,
+    /// The answer to a request with an `Idempotency-Key`, unless a request with that key wrote
+    /// first (`Repeated`).
     pub remembered: Option<Remembered>,
-}
-
-/// A resend's audit event: written with it, or deleted when the write takes back a resend whose
-/// mail could not be sent (so the audit log and the events never claim it).
-#[derive(Clone, Debug)]
-pub enum ResendAudit {
-    Record(AuditEvent),
-    TakeBack(AuditEvent),
 }
 
 /// A membership's new state, written provided the stored one's version is `member.version - 1`
@@ -220,9 +248,6 @@ pub struct OwnerLinkChange {
     pub new_link: Option<NewInvitation>,
     /// Events besides the removal's and the new link's own.
     pub events: Vec<AuditEvent>,
-    /// The key hash of a remembered answer this change takes back (a recovery whose mail could
-    /// not be sent): a retry with the key is made again.
-    pub forgets: Option<String>,
 }
 
 /// A new password: the user in its new state (`User::with_password`), provided the stored
@@ -475,30 +500,27 @@ pub trait Store: Send + Sync {
     /// claim. Fails with `AlreadyMember` (a membership exists that `supersedes` does not name),
     /// `EmailTaken` or `PhoneTaken` and then writes nothing.
     async fn create_invitation(&self, new: &NewInvitation) -> StoreResult<()>;
-    /// Undoes a `create_invitation` whose mail could not be sent: deletes what it wrote (the
-    /// invitation, its token and event, the membership), and takes the membership off its user:
-    /// a user it created goes with its claims unless someone else invited them meanwhile. Reads
-    /// the user and the membership first; fails with `Stale` if they changed meanwhile.
-    async fn discard_invitation(&self, new: &NewInvitation) -> StoreResult<()>;
-    /// Undoes a `create_account` whose owner activation mail could not be sent: the account and
-    /// its event go, with everything `discard_invitation` removes.
-    async fn discard_account(
-        &self,
-        account: &Account,
-        created: &AuditEvent,
-        owner: &NewInvitation,
-    ) -> StoreResult<()>;
     async fn withdraw_invitation(&self, withdrawal: &Withdrawal) -> StoreResult<()>;
     /// The remembered answer of a request with this key hash, read consistently; also one
     /// past its `expires_at` (the caller judges).
     async fn remembered(&self, key_hash: &str) -> StoreResult<Option<Remembered>>;
-    /// Marks the answer under `key_hash` finished, provided `request` wrote it (else `Stale`).
-    async fn finish_remembered(&self, key_hash: &str, request: &str) -> StoreResult<()>;
     /// Fails with `Stale` when the account changed since it was read, `TokenSpent` when the
     /// cancelled link was used or ended meanwhile, and as `create_invitation` does for the new link.
     async fn change_owner_link(&self, change: &OwnerLinkChange) -> StoreResult<()>;
     async fn resend_invitation(&self, resend: &Resend) -> StoreResult<()>;
     async fn record_delivery(&self, report: &DeliveryReport) -> StoreResult<()>;
+    /// The outbox's mail under `key`, read consistently.
+    async fn pending_mail(&self, key: &str) -> StoreResult<Option<PendingMail>>;
+    /// Up to `limit` mails of the outbox due at `now`, across all accounts: the sweep's work.
+    /// Served by the outbox's own partitions, never a scan.
+    async fn due_mail(&self, now: DateTime<Utc>, limit: usize) -> StoreResult<Vec<PendingMail>>;
+    /// Takes `mail` out of the outbox, provided it is still at its version (else `Stale`: a
+    /// newer mail replaced it), with what its invitation records of it (as `record_delivery`
+    /// writes it, with its conditions) in the same write.
+    async fn settle_mail(&self, mail: &PendingMail, invitation: Option<&DeliveryReport>) -> StoreResult<()>;
+    /// Writes `mail` with its attempts and next due time, provided the stored one is still at its
+    /// version (else `Stale`).
+    async fn postpone_mail(&self, mail: &PendingMail) -> StoreResult<()>;
     /// `sent` invitations whose links died before `now`, across all accounts, oldest expiry
     /// first: the scheduled cleanup's work list. Served by an index, never a scan.
     async fn lapsed_invitations(
@@ -574,8 +596,13 @@ pub trait Store: Send + Sync {
 
     async fn change_password(&self, change: &PasswordChange) -> StoreResult<()>;
     /// Stores a reset link's token with the user in its new state (`User::with_reset_link`),
-    /// provided the stored version is one less (else `Stale`).
-    async fn issue_password_reset(&self, user: &User, token: &OneTimeToken) -> StoreResult<()>;
+    /// provided the stored version is one less (else `Stale`), and the link's mail.
+    async fn issue_password_reset(
+        &self,
+        user: &User,
+        token: &OneTimeToken,
+        mail: &PendingMail,
+    ) -> StoreResult<()>;
     /// A reset link's token with its user's login, the user read consistently; `None` for an
     /// unknown token, or one that does not name what `names` says.
     async fn password_reset(
@@ -613,9 +640,8 @@ pub trait Store: Send + Sync {
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
 
-    /// The audit events `keys` name, in their order, read consistently: `Gone` for one whose
-    /// change was taken back after it was written (`discard_invitation`, `discard_account`, a
-    /// resend's mail failing), `Unreadable` for one this version cannot read (each apart).
+    /// The audit events `keys` name, in their order, read consistently: `Gone` for one no longer
+    /// in the table (TTL), `Unreadable` for one this version cannot read (each apart).
     async fn audit_events_named(&self, keys: &[EventKey]) -> StoreResult<Vec<NamedEvent>>;
     /// Newest first.
     async fn audit_events(&self, account: &AccountId, page: &PageRequest) -> StoreResult<Page<AuditEvent>>;
@@ -629,10 +655,10 @@ pub trait Store: Send + Sync {
 }
 
 /// An email to send.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OutgoingMail {
     /// Names SES gives back with each report on the message (`service/mail_events.rs`).
-    pub tags: Vec<(&'static str, String)>,
+    pub tags: Vec<(String, String)>,
     pub to: Email,
     pub subject: String,
     pub text: String,

@@ -58,7 +58,7 @@ pub async fn dev_server() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// The dev server's stand-in for the scheduled cleanup.
+/// The dev server's stand-in for the scheduled cleanup and the mailer's sweep.
 async fn expire_every_minute(api: Arc<crate::http::Api>) {
     let mut ticks = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
@@ -67,6 +67,18 @@ async fn expire_every_minute(api: Arc<crate::http::Api>) {
             Ok(report) if report.expired > 0 => tracing::info!(expired = report.expired, "cleanup"),
             Ok(_) => {}
             Err(error) => tracing::error!(%error, "cleanup failed"),
+        }
+        match api.app.sweep_outbox(None).await {
+            Ok(report) if report.sent + report.postponed + report.given_up > 0 => {
+                tracing::info!(
+                    sent = report.sent,
+                    postponed = report.postponed,
+                    given_up = report.given_up,
+                    "outbox"
+                )
+            }
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "outbox sweep failed"),
         }
     }
 }
@@ -96,10 +108,7 @@ pub async fn cleanup() -> Result<(), LambdaError> {
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
             let api = api.clone();
             async move {
-                let remaining_ms =
-                    event.context.deadline.saturating_sub(chrono::Utc::now().timestamp_millis() as u64);
-                let remaining = std::time::Duration::from_millis(remaining_ms).saturating_sub(CLEANUP_MARGIN);
-                let report = api.app.expire_invitations(Some(std::time::Instant::now() + remaining)).await?;
+                let report = api.app.expire_invitations(Some(deadline_of(&event.context))).await?;
                 tracing::info!(
                     expired = report.expired,
                     already_handled = report.already_handled,
@@ -133,10 +142,16 @@ pub async fn publisher() -> Result<(), LambdaError> {
     .await
 }
 
-/// The mail-events function's `main`: each SES event the EventBridge rule gives it (bounces,
-/// complaints, deliveries) recorded on the invitation its mail's tags name. An event of mail
-/// Teamgate did not tag is ignored; a failure is the invocation's error, which EventBridge's
-/// asynchronous invocation retries (a retried report that was recorded changes nothing).
+/// The mail-events function's `main`: everything about mail after the request, by what fed it.
+/// - The table's stream, filtered to the outbox: each mail sent (`service/mailing.rs`); the first
+///   record whose mail could not be read or settled is the batch's failure, so the stream gives
+///   it and those after it again (`ReportBatchItemFailures`). A send that failed is not one: it
+///   is postponed in the outbox, for the sweep.
+/// - Its schedule: the outbox swept for what is due, stopping before the deadline.
+/// - SES's reports through the EventBridge rule (bounces, complaints, deliveries): each recorded
+///   on the invitation its mail's tags name. An event of mail Teamgate did not tag is ignored; a
+///   failure is the invocation's error, which EventBridge's asynchronous invocation retries (a
+///   retried report that was recorded changes nothing).
 pub async fn mail_events() -> Result<(), LambdaError> {
     use crate::service::mail_events::Reported;
     let app = event_function(async |config: &Config| config.build_mail_events().await).await?;
@@ -144,6 +159,23 @@ pub async fn mail_events() -> Result<(), LambdaError> {
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
             let app = app.clone();
             async move {
+                if let Some(records) = event.payload["Records"].as_array() {
+                    let failed = send_streamed_mail(&app, records).await;
+                    let failures: Vec<_> =
+                        failed.iter().map(|id| serde_json::json!({ "itemIdentifier": id })).collect();
+                    return Ok(serde_json::json!({ "batchItemFailures": failures }));
+                }
+                if event.payload["detail-type"] == "Scheduled Event" {
+                    let report = app.sweep_outbox(Some(deadline_of(&event.context))).await?;
+                    tracing::info!(
+                        sent = report.sent,
+                        postponed = report.postponed,
+                        given_up = report.given_up,
+                        complete = report.complete,
+                        "outbox swept"
+                    );
+                    return Ok(serde_json::to_value(&report)?);
+                }
                 let reported = match crate::adapters::ses::mail_event(&event.payload) {
                     Some(report) => app.record_mail_event(&report).await.inspect_err(|error| {
                         tracing::error!(%error, "recording a mail report failed");
@@ -156,6 +188,33 @@ pub async fn mail_events() -> Result<(), LambdaError> {
         },
     ))
     .await
+}
+
+/// Sends the outbox mail each stream record names, in order; the sequence number of the first
+/// that failed, if any.
+async fn send_streamed_mail(app: &crate::service::Teamgate, records: &[serde_json::Value]) -> Option<String> {
+    use crate::adapters::dynamodb::stream::outbox_key;
+    for record in records {
+        let sequence_number = record["dynamodb"]["SequenceNumber"].as_str().unwrap_or_default();
+        let sent = match outbox_key(record) {
+            Ok(key) => app.send_outbox_mail(&key).await.map_err(|error| error.to_string()),
+            Err(why) => Err(why),
+        };
+        match sent {
+            Ok(handed) => tracing::info!(?handed, sequence_number, "outbox mail"),
+            Err(why) => {
+                tracing::error!(why, sequence_number, "an outbox mail could not be sent or settled");
+                return Some(sequence_number.to_owned());
+            }
+        }
+    }
+    None
+}
+
+/// When to stop, with `CLEANUP_MARGIN` in hand before Lambda's deadline.
+fn deadline_of(context: &lambda_runtime::Context) -> std::time::Instant {
+    let remaining_ms = context.deadline.saturating_sub(chrono::Utc::now().timestamp_millis() as u64);
+    std::time::Instant::now() + std::time::Duration::from_millis(remaining_ms).saturating_sub(CLEANUP_MARGIN)
 }
 
 /// The Lambda authorizer's `main`: the route map and the public key checked at init (a bad

@@ -14,7 +14,7 @@ use tests::emulators::{DynamoCalls, VERIFIED_SENDER, WRITES, counted_dynamo_stor
 
 /// (route, calls, sequential round trips, read units, write units) at most.
 const BUDGET: &[(&str, usize, usize, f64, f64)] = &[
-    ("POST /v1/operator/accounts", 2, 2, 0.0, 12.0),
+    ("POST /v1/operator/accounts", 2, 2, 0.0, 22.0),
     ("POST /v1/invitations/inspect", 1, 1, 5.0, 0.0),
     ("POST /v1/invitations/accept", 4, 2, 5.5, 13.0),
     ("POST /v1/sessions", 4, 2, 0.5, 12.0),
@@ -30,10 +30,10 @@ const BUDGET: &[(&str, usize, usize, f64, f64)] = &[
     ("GET /v1/accounts/{id}", 1, 1, 4.0, 0.0),
     ("GET /v1/accounts/{id}/roles", 1, 1, 4.0, 0.0),
     ("GET /v1/accounts/{id}/members", 2, 1, 5.0, 0.0),
-    ("POST /v1/accounts/{id}/invitations", 5, 2, 4.0, 14.0),
+    ("POST /v1/accounts/{id}/invitations", 5, 3, 4.0, 24.0),
     ("GET /v1/accounts/{id}/invitations", 2, 1, 5.0, 0.0),
     ("GET /v1/accounts/{id}/invitations/{invitation}", 2, 1, 5.0, 0.0),
-    ("POST /v1/accounts/{id}/invitations/{invitation}/resend", 6, 3, 6.0, 10.0),
+    ("POST /v1/accounts/{id}/invitations/{invitation}/resend", 6, 3, 6.0, 20.0),
     ("POST /v1/accounts/{id}/invitations/{invitation}/revoke", 5, 3, 7.0, 12.0),
     ("GET /v1/accounts/{id}/audit-events", 2, 1, 5.0, 0.0),
     ("GET /v1/accounts/{id}/members/{user}", 2, 1, 5.0, 0.0),
@@ -43,8 +43,8 @@ const BUDGET: &[(&str, usize, usize, f64, f64)] = &[
     ("PATCH /v1/accounts/{id}/settings", 2, 2, 4.0, 2.0),
     ("POST /v1/accounts/{id}/ownership-transfer", 4, 2, 5.0, 9.0),
     ("DELETE /v1/accounts/{id}/members/{user}", 4, 2, 6.0, 8.0),
-    ("POST /v1/operator/accounts/{id}/owner-recovery", 4, 2, 1.0, 13.0),
-    ("POST /v1/password-reset", 4, 2, 0.5, 10.0),
+    ("POST /v1/operator/accounts/{id}/owner-recovery", 4, 2, 1.0, 23.0),
+    ("POST /v1/password-reset", 4, 2, 0.5, 18.0),
     ("POST /v1/password-reset/confirm", 3, 2, 2.5, 8.0),
     ("PATCH /v1/me", 4, 2, 2.5, 6.0),
     ("POST /v1/me/password", 6, 2, 3.5, 11.0),
@@ -72,11 +72,15 @@ const BUDGET: &[(&str, usize, usize, f64, f64)] = &[
 ///   stranger use up their attempts;
 /// - turning two-step verification off reads the accounts the person belongs to (is it required
 ///   there?), which only their login names.
+/// - an invitation counts its mail (the inviter's and the address's limits, which the account's
+///   preset sizes) before it writes, since nothing written is ever taken back: caller and
+///   invitee, then the counters, then the write with its mail;
 /// - a refresh reads the session (only it names the person), then the person's login, and
 ///   rotates last: a rotation whose answer the client never gets (a read after it failing)
 ///   would leave its old token to end the chain as a copy when sent again.
 const ABOVE_GOAL: &[&str] = &[
     "POST /v1/sessions/refresh",
+    "POST /v1/accounts/{id}/invitations",
     "POST /v1/accounts/{id}/invitations/{invitation}/resend",
     "POST /v1/accounts/{id}/invitations/{invitation}/revoke",
     "POST /v1/sessions/mfa",
@@ -95,7 +99,11 @@ fn no_route_is_pinned_above_the_round_trips_its_time_budget_allows() {
 async fn every_route_stays_within_its_pinned_round_trips_and_capacity() {
     let calls = DynamoCalls::default();
     let store = Arc::new(counted_dynamo_store(&calls).await);
-    let app = spawn_app_on(store, ses_mailer(VERIFIED_SENDER).await, |_| {}).await;
+    // As the routes run in AWS: the mail function sends what they put in the outbox.
+    let app = spawn_app_on(store, ses_mailer(VERIFIED_SENDER).await, |settings| {
+        settings.mail_dispatch = shared::service::mailing::MailDispatch::Stream;
+    })
+    .await;
 
     let visits = tests::route_tour::every_route(&app, &calls, "calls").await;
 

@@ -94,9 +94,20 @@ const PUBLISHER_ACTIONS: &[&str] = &[
     "logs:PutLogEvents",
 ];
 
-/// The function SES's reports reach through an EventBridge rule; it writes the report on the
-/// invitation and mails the inviter.
+/// The function SES's reports reach through an EventBridge rule (it writes the report on the
+/// invitation and mails the inviter), and that sends the outbox's mail, fed by the table's
+/// stream and swept on a schedule.
 const MAIL_EVENTS: &str = "mail-events";
+/// What a function fed by the table's stream, and only such a one, does besides its own work
+/// (its role's, not SAM's managed policy, which reads every stream of the account).
+const STREAM_ACTIONS: &[&str] = &[
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+];
 
 const EXAMPLE_API: &str = "infra/examples/seller-api.yaml";
 const EXAMPLE_ROUTE_MAP: &str = "infra/examples/route-map.toml";
@@ -533,7 +544,8 @@ fn each_function_may_do_only_what_its_routes_need_on_the_table_and_in_ses() {
         for action in &actions {
             let allowed = READ_ACTIONS.contains(&action.as_str())
                 || (!read_only && WRITE_ACTIONS.contains(&action.as_str()))
-                || (name == MAIL_EVENTS && action == "sqs:SendMessage")
+                || (name == MAIL_EVENTS
+                    && (action == "sqs:SendMessage" || STREAM_ACTIONS.contains(&action.as_str())))
                 || (action == "ses:SendEmail" && mailing.contains(name))
                 || (SEAL_ACTIONS.contains(&action.as_str()) && sealing.contains(name));
             if !allowed {
@@ -1234,16 +1246,6 @@ fn the_publisher_is_fed_audit_items_from_the_stream_and_may_only_publish_them_an
         differences
             .push(format!("the stack's bus must refuse PutEvents from all but the publisher: {policy}"));
     }
-    // An event may be taken back only by the request that wrote it, before its function's timeout.
-    let window = shared::service::publish::TAKE_BACK_WINDOW.as_secs();
-    for (name, function) in &functions {
-        let timeout = function.get("Timeout").and_then(Value::as_u64).unwrap_or(0);
-        if deployed_routes().any(|r| r.function.name() == name) && timeout >= window {
-            differences.push(format!(
-                "{name}: Timeout {timeout} s is not within the publisher's {window} s hold-back"
-            ));
-        }
-    }
     if publisher.get("Timeout").and_then(Value::as_u64).is_none_or(|t| t > 900) {
         differences.push("publisher: a Timeout within Lambda's 900 s".into());
     }
@@ -1289,15 +1291,16 @@ fn ses_reports_reach_mail_events_through_the_configuration_set_and_a_rule_on_the
     let template = template();
     let (functions, mut differences) = functions(&template);
     let function = &functions[MAIL_EVENTS];
-    let events: Vec<&Value> = function.events().map(|(_, e)| e).collect();
+    let rules: Vec<&Value> =
+        function.events().map(|(_, e)| e).filter(|e| e["Type"] == "EventBridgeRule").collect();
     let wanted_pattern = json!({
         "source": ["aws.ses"],
         "account": [{"Ref": "AWS::AccountId"}],
         "detail-type": ["Email Delivered", "Email Bounced", "Email Complaint Received"],
         "detail": {"mail": {"tags": {"teamgate-invitation": [{"exists": true}]}}},
     });
-    match events.as_slice() {
-        [event] if event["Type"] == "EventBridgeRule" => {
+    match rules.as_slice() {
+        [event] => {
             if event["Properties"]["Pattern"] != wanted_pattern {
                 differences.push(format!("mail-events' rule matches {}", event["Properties"]["Pattern"]));
             }
@@ -1307,6 +1310,32 @@ fn ses_reports_reach_mail_events_through_the_configuration_set_and_a_rule_on_the
             }
         }
         _ => differences.push("mail-events: want one EventBridgeRule event".into()),
+    }
+    let streams: Vec<&Value> =
+        function.events().map(|(_, e)| e).filter(|e| e["Type"] == "DynamoDB").collect();
+    let outbox = json!({"eventName": ["INSERT", "MODIFY"], "dynamodb": {"Keys": {"PK": {"S": [{"prefix": "MAIL#"}]}}}});
+    match streams.as_slice() {
+        [stream] => {
+            let properties = &stream["Properties"];
+            let pattern = properties["FilterCriteria"]["Filters"][0]["Pattern"]
+                .as_str()
+                .map(serde_json::from_str::<Value>);
+            if !matches!(pattern, Some(Ok(ref p)) if *p == outbox) {
+                differences.push(format!("mail-events' stream filter is {pattern:?}, want {outbox}"));
+            }
+            if properties["DestinationConfig"]["OnFailure"]["Destination"]
+                != json!({"Fn::GetAtt": ["MailEventsDeadLetterQueue", "Arn"]})
+            {
+                differences.push("mail-events: stream records given up must be parked".into());
+            }
+            if properties["FunctionResponseTypes"] != json!(["ReportBatchItemFailures"]) {
+                differences.push("mail-events: a batch reports the record that failed".into());
+            }
+        }
+        _ => differences.push("mail-events: want one DynamoDB stream event, for the outbox".into()),
+    }
+    if !function.events().any(|(_, e)| e["Type"] == "Schedule") {
+        differences.push("mail-events: the outbox is swept on a schedule".into());
     }
     if function.get("DeadLetterQueue").map(|q| &q["TargetArn"])
         != Some(&json!({"Fn::GetAtt": ["MailEventsDeadLetterQueue", "Arn"]}))

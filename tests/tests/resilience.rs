@@ -116,7 +116,8 @@ async fn a_request_the_table_refuses_is_a_bug_answered_500_not_503() {
 }
 
 #[tokio::test]
-async fn a_mail_service_outage_answers_503_and_takes_the_invitation_back() {
+async fn a_mail_service_outage_never_fails_the_invitation_whose_mail_waits_in_the_outbox_until_sent() {
+    // Given an owner whose app mails through SES behind a proxy, and SES failing every call
     let store = Arc::new(dynamo_store().await);
     let healthy = spawn_app_on(store.clone(), ses_mailer(VERIFIED_SENDER).await, |_| {}).await;
     let owner = healthy.owner("standard", "owner@mail-outage.example").await;
@@ -130,21 +131,30 @@ async fn a_mail_service_outage_answers_503_and_takes_the_invitation_back() {
     let mailer = Arc::new(shared::adapters::ses::SesMailer::new(config, sender, EMULATOR_SES));
     let faulty = spawn_app_on(store.clone(), mailer, |_| {}).await;
     let token = faulty.sign_in("owner@mail-outage.example", PASSWORD).await.str("access_token");
-    let before = snapshot_except(&store, is_rate_counter).await;
     proxy.always(Fault::ServerError);
 
+    // When the owner invites someone
     let path = format!("/v1/accounts/{}/invitations", owner.account_id);
     let invited =
         faulty.post_as(&token, &path, json!({"email": "new@mail-outage.example", "roles": ["viewer"]})).await;
 
-    assert_unavailable(&invited);
+    // Then the invitation is made, its mail waits (every attempt was made), and nobody is mailed
+    assert_eq!(invited.status, 201, "{}", invited.body);
     assert_eq!(proxy.faults().len(), EMULATOR_SES.max_attempts as usize, "every attempt was made");
-    assert_eq!(snapshot_except(&store, is_rate_counter).await, before, "the invitation was taken back");
+    let one = format!("{path}/{}", invited.str("id"));
+    assert_eq!(faulty.get_as(&token, &one).await.body["delivery"], "pending");
+    assert!(healthy.mail_to("new@mail-outage.example").await.is_empty());
+
+    // And once SES is back, the sweep sends it, once, and the invitation shows it sent
     proxy.always(Fault::Pass);
-    let retried =
-        faulty.post_as(&token, &path, json!({"email": "new@mail-outage.example", "roles": ["viewer"]})).await;
-    assert_eq!(retried.status, 201, "{}", retried.body);
-    assert_eq!(healthy.mail_to("new@mail-outage.example").await.len(), 1, "mailed once, by the retry");
+    faulty.advance_clock(60 * 60).await;
+    let swept = faulty.post("/_dev/cleanup", json!({})).await;
+    assert_eq!(swept.body["mail"]["sent"], 1, "{}", swept.body);
+    let token = faulty.sign_in("owner@mail-outage.example", PASSWORD).await.str("access_token");
+    assert_eq!(faulty.get_as(&token, &one).await.body["delivery"], "sent");
+    let again = faulty.post("/_dev/cleanup", json!({})).await;
+    assert_eq!(again.body["mail"]["sent"], 0, "{}", again.body);
+    assert_eq!(healthy.mail_to("new@mail-outage.example").await.len(), 1, "mailed once");
 }
 
 /// A rate counter: every attempt counts, the failed ones too.
@@ -236,7 +246,7 @@ async fn working_day(app: &TestApp, n: usize, answers: &tokio::sync::Mutex<Vec<(
 }
 
 /// Items that name another item which must exist: a claim its user, a membership its user and
-/// account, an invitation its account, an invitation's link its invitation.
+/// account, an invitation its account, an invitation's link or mail its invitation.
 fn orphans(items: &[serde_json::Value]) -> Vec<String> {
     let keys: std::collections::BTreeSet<(String, String)> = items
         .iter()
@@ -248,7 +258,11 @@ fn orphans(items: &[serde_json::Value]) -> Vec<String> {
     for item in items {
         let (pk, sk) = (text(&item["PK"]), text(&item["SK"]));
         let record = &item["record"]["M"];
-        let missing = if sk == "CLAIM" {
+        let missing = if pk.starts_with("MAIL#") {
+            let link = &record["invitation"]["M"];
+            let (account, invitation) = (text(&link["account_id"]), text(&link["invitation_id"]));
+            !account.is_empty() && !has(format!("ACCOUNT#{account}"), &format!("INVITATION#{invitation}"))
+        } else if sk == "CLAIM" {
             !has(format!("USER#{}", text(&item["user_id"])), "PROFILE")
         } else if let Some(user) = sk.strip_prefix("MEMBER#") {
             !has(format!("USER#{user}"), "PROFILE") || !has(pk.clone(), "META")
@@ -288,6 +302,16 @@ async fn a_day_of_work_with_a_failing_table_answers_only_2xx_4xx_or_503_and_leav
     // And nothing in the table names an item that is not there
     proxy.always(Fault::Pass);
     assert_eq!(orphans(&tests::emulators::scan_table(&store).await), Vec::<String>::new());
+    // And once the outbox is swept, every mail left waiting is sent: none waits, none pending
+    app.advance_clock(60 * 60).await;
+    let swept = app.post("/_dev/cleanup", json!({})).await;
+    assert_eq!(swept.status, 200, "{}", swept.body);
+    let items = tests::emulators::scan_table(&store).await;
+    let waiting: Vec<_> =
+        items.iter().filter(|i| i["PK"]["S"].as_str().is_some_and(|pk| pk.starts_with("MAIL#"))).collect();
+    assert!(waiting.is_empty(), "{waiting:?}");
+    let pending = items.iter().filter(|i| i["record"]["M"]["delivery"]["S"] == "pending").count();
+    assert_eq!(pending, 0, "every invitation's mail was sent");
 }
 
 #[tokio::test]
@@ -321,7 +345,7 @@ async fn writes_whose_answers_are_lost_are_retried_into_one_write_and_the_day_go
 }
 
 #[tokio::test]
-async fn an_invitation_whose_write_was_applied_but_every_answer_lost_is_not_made_twice_on_retry() {
+async fn an_invitation_whose_write_was_applied_but_every_answer_lost_is_answered_on_retry_and_mailed_once() {
     // Given a table that applies the invitation's write and loses every answer to it
     let table = faulty_table("owner@ambiguous.example").await;
     let path = format!("/v1/accounts/{}/invitations", table.account_id);
@@ -333,19 +357,20 @@ async fn an_invitation_whose_write_was_applied_but_every_answer_lost_is_not_made
     let lost = table.faulty.post_once(Some(&table.token), &path, "ambiguous-1", body.clone()).await;
     assert_unavailable(&lost);
 
-    // When the client sends it again with its key once the table answers again, at once and
-    // after the first request could no longer be answering
+    // When the client sends it again with its key once the table answers again
     table.proxy.always(Fault::Pass);
-    let at_once = table.faulty.post_once(Some(&table.token), &path, "ambiguous-1", body.clone()).await;
-    table.faulty.advance_clock(20).await;
-    let later = table.faulty.post_once(Some(&table.token), &path, "ambiguous-1", body).await;
+    let retried = table.faulty.post_once(Some(&table.token), &path, "ambiguous-1", body).await;
 
-    // Then it is told the first is still being answered, then that it made the invitation but did
-    // not finish (its mail never went out): never a second invitation, never a false success
-    assert_eq!((at_once.status, at_once.code()), (409, "concurrent_change"), "{}", at_once.body);
-    assert_eq!((later.status, later.code()), (409, "idempotency_request_unfinished"), "{}", later.body);
+    // Then it gets the first request's answer: one invitation, whose mail the outbox sends once
+    assert_eq!(retried.status, 201, "{}", retried.body);
+    assert_eq!(retried.headers["idempotent-replayed"], "true");
     let listed = table.faulty.get_as(&table.token, &format!("{path}?email=new@ambiguous.example")).await;
     assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(1), "{}", listed.body);
+    assert!(table.faulty.mail_to("new@ambiguous.example").await.is_empty(), "not yet: its send was lost too");
+    table.faulty.advance_clock(60 * 60).await;
+    table.faulty.post("/_dev/cleanup", json!({})).await;
+    table.faulty.post("/_dev/cleanup", json!({})).await;
+    assert_eq!(table.faulty.mail_to("new@ambiguous.example").await.len(), 1, "mailed once");
 }
 
 #[tokio::test]
@@ -369,7 +394,7 @@ async fn a_refresh_that_answered_503_is_sent_again_and_the_session_goes_on() {
 }
 
 #[tokio::test]
-async fn an_invitation_whose_mail_could_not_be_counted_is_taken_back() {
+async fn an_invitation_whose_mail_could_not_be_counted_is_never_written() {
     let table = faulty_table("owner@uncounted.example").await;
     let before = snapshot_except(&table.store, is_rate_counter).await;
     table.proxy.set_plan(|operation, _| match operation {

@@ -27,7 +27,7 @@ fn sender(from: &str) -> Sender {
 
 fn mail(subject: &str, marker: &str) -> OutgoingMail {
     OutgoingMail {
-        tags: vec![("teamgate-invitation", "01938f6c-0000-7000-8000-000000000000".into())],
+        tags: vec![("teamgate-invitation".into(), "01938f6c-0000-7000-8000-000000000000".into())],
         to: Email::parse("olena@example.com").expect("a valid address"),
         subject: subject.into(),
         text: format!("Open {marker} to join."),

@@ -174,8 +174,6 @@ mod tests {
     fn the_worst_request_finishes_inside_the_function_timeout_which_sits_inside_api_gateways() {
         assert!(CallBudget::worst_request() < FUNCTION_TIMEOUT, "{:?}", CallBudget::worst_request());
         assert!(FUNCTION_TIMEOUT < Duration::from_secs(29));
-        let answering = crate::service::idempotency::ANSWERING.to_std().expect("positive");
-        assert!(answering > FUNCTION_TIMEOUT, "a request still answering is never taken for one that ended");
     }
 
     #[test]

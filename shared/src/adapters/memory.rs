@@ -14,8 +14,8 @@ use crate::domain::{
 use crate::ports::{
     API_KEY_USE_RESOLUTION, Acceptance, AccountSummary, CallerRecord, Conflict, DeliveryReport, EventKey,
     InvitationQuery, InviteeUser, Login, MemberQuery, MemberRemoval, MemberUpdate, Membership, NamedEvent,
-    NewInvitation, OwnerLinkChange, OwnershipTransfer, Page, PageRequest, PasswordChange, ProfileUpdate,
-    RateDecision, RateWindow, Redemption, Remembered, Resend, ResendAudit, SignIn, SignsIn, Store,
+    NewInvitation, OwnerLinkChange, OwnershipTransfer, Page, PageRequest, PasswordChange, PendingMail,
+    ProfileUpdate, RateDecision, RateWindow, Redemption, Remembered, Resend, SignIn, SignsIn, Store,
     StoreError, StoreResult, UserAfterRemoval, Withdrawal,
 };
 
@@ -37,6 +37,8 @@ struct State {
     rates: HashMap<String, u32>,
     api_keys: BTreeMap<(AccountId, ApiKeyId), ApiKey>,
     remembered: HashMap<String, Remembered>,
+    /// The outbox, by mail key.
+    outbox: BTreeMap<String, PendingMail>,
 }
 
 #[derive(Default)]
@@ -63,12 +65,6 @@ impl MemoryStore {
         let store = Self::new();
         store.with(|s| events.iter().for_each(|e| s.record(e)));
         store
-    }
-
-    /// Takes `event` back, as a change taken back does (the publisher's tests).
-    #[cfg(test)]
-    pub(crate) fn forget(&self, event: &AuditEvent) {
-        self.with(|s| s.unrecord(event));
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
@@ -160,50 +156,48 @@ impl State {
         self.invitations.insert((invitation.account_id.clone(), invitation.id.clone()), invitation.clone());
         self.tokens.insert(new.token.hash.clone(), new.token.clone());
         self.record(&new.event);
-        self.remember_or_forget(&new.remembered, true);
+        self.post(&new.mail);
+        self.remember(&new.remembered);
         Ok(())
     }
 
-    /// Keeps a remembered answer (`keep`) or forgets it, once the write's checks passed.
-    fn remember_or_forget(&mut self, remembered: &Option<Remembered>, keep: bool) {
-        match remembered {
-            Some(remembered) if keep => {
-                self.remembered.insert(remembered.key_hash.clone(), remembered.clone());
-            }
-            Some(remembered) => {
-                self.remembered.remove(&remembered.key_hash);
-            }
-            None => {}
+    /// Keeps a remembered answer, once the write's checks passed.
+    fn remember(&mut self, remembered: &Option<Remembered>) {
+        if let Some(remembered) = remembered {
+            self.remembered.insert(remembered.key_hash.clone(), remembered.clone());
         }
     }
 
-    /// Removes what `insert_invitation` wrote for `new`, and takes the membership off its user:
-    /// a user it created goes with its claims, unless someone invited them meanwhile.
-    fn discard(&mut self, new: &NewInvitation) -> StoreResult<()> {
-        let invitation = &new.invitation;
-        let user_id = new.user.id();
-        let Some(stored) = self.users.get(user_id).cloned() else {
-            return conflict(Conflict::Stale);
+    /// Puts a mail in the outbox, replacing one under its key.
+    fn post(&mut self, mail: &PendingMail) {
+        self.outbox.insert(mail.key.clone(), mail.clone());
+    }
+
+    /// The outbox's mail under `mail`'s key, provided it is still at `mail`'s version.
+    fn mail_at(&self, mail: &PendingMail) -> StoreResult<()> {
+        match self.outbox.get(&mail.key) {
+            Some(stored) if stored.version == mail.version => Ok(()),
+            _ => conflict(Conflict::Stale),
+        }
+    }
+
+    /// Writes what SES or the outbox reported of an invitation's mail, provided it is as read.
+    fn report_delivery(&mut self, report: &DeliveryReport) -> StoreResult<()> {
+        let (read, new) = (&report.read, &report.invitation);
+        let stored = self.invitations.get_mut(&(read.account_id.clone(), read.id.clone()));
+        let unchanged = |i: &Invitation| {
+            (i.send_count, i.delivery, i.address_refused)
+                == (read.send_count, read.delivery, read.address_refused)
         };
-        if self.waiting_member(invitation).is_none_or(|m| m.version != new.member.version) {
-            return conflict(Conflict::Stale);
+        match stored {
+            Some(stored) if unchanged(stored) => {
+                stored.delivery = new.delivery;
+                stored.address_refused = new.address_refused;
+            }
+            _ => return conflict(Conflict::Stale),
         }
-        self.invitations.remove(&(invitation.account_id.clone(), invitation.id.clone()));
-        self.tokens.remove(&new.token.hash);
-        self.remember_or_forget(&new.remembered, false);
-        self.unrecord(&new.event);
-        self.members.remove(&(invitation.account_id.clone(), invitation.user_id.clone()));
-        // A user this invitation created and nobody touched since, or one left with no
-        // membership, goes; anyone else loses one membership.
-        let untouched = matches!(&new.user, InviteeUser::New(created) if created.version == stored.version);
-        if untouched || stored.has_one_membership() == Some(true) {
-            self.users.remove(user_id);
-            self.emails.remove(stored.email.as_str());
-        } else {
-            self.users.insert(user_id.clone(), stored.left_membership());
-        }
-        if let Some(phone) = &new.claim_phone {
-            self.phones.remove(phone.as_str());
+        if let Some(event) = &report.event {
+            self.record(event);
         }
         Ok(())
     }
@@ -211,12 +205,6 @@ impl State {
     fn record(&mut self, event: &AuditEvent) {
         self.events.insert((event.account_id.clone(), event.id.clone()), event.clone());
         self.stream.push(EventKey::from(event));
-    }
-
-    /// Takes back an event whose change was taken back; not streamed unless it already was.
-    fn unrecord(&mut self, event: &AuditEvent) {
-        self.events.remove(&(event.account_id.clone(), event.id.clone()));
-        self.stream.retain(|streamed| streamed.event_id != event.id);
     }
 
     /// The stored invitation, provided it is still `sent` with the link `token_hash`, and SES's
@@ -279,13 +267,6 @@ impl State {
             stored.owner_link = account.owner_link.clone();
             stored.owner_version = account.owner_version;
         }
-    }
-
-    /// The membership, provided it still waits on `invitation`.
-    fn waiting_member(&mut self, invitation: &Invitation) -> Option<&mut Member> {
-        self.members
-            .get_mut(&(invitation.account_id.clone(), invitation.user_id.clone()))
-            .filter(|m| m.invitation_id.as_ref() == Some(&invitation.id))
     }
 
     /// Checks every condition of a removal, writing nothing.
@@ -408,56 +389,37 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn discard_invitation(&self, new: &NewInvitation) -> StoreResult<()> {
-        self.with(|s| s.discard(new))
-    }
-
     async fn remembered(&self, key_hash: &str) -> StoreResult<Option<Remembered>> {
         Ok(self.with(|s| s.remembered.get(key_hash).cloned()))
     }
 
-    async fn finish_remembered(&self, key_hash: &str, request: &str) -> StoreResult<()> {
-        self.with(|s| match s.remembered.get_mut(key_hash) {
-            Some(kept) if kept.request == request => {
-                kept.finished = true;
-                Ok(())
-            }
-            _ => conflict(Conflict::Stale),
-        })
+    async fn record_delivery(&self, report: &DeliveryReport) -> StoreResult<()> {
+        self.with(|s| s.report_delivery(report))
     }
 
-    async fn discard_account(
-        &self,
-        account: &Account,
-        created: &AuditEvent,
-        owner: &NewInvitation,
-    ) -> StoreResult<()> {
+    async fn pending_mail(&self, key: &str) -> StoreResult<Option<PendingMail>> {
+        Ok(self.with(|s| s.outbox.get(key).cloned()))
+    }
+
+    async fn due_mail(&self, now: DateTime<Utc>, limit: usize) -> StoreResult<Vec<PendingMail>> {
+        Ok(self.with(|s| s.outbox.values().filter(|m| m.due_at <= now).take(limit).cloned().collect()))
+    }
+
+    async fn settle_mail(&self, mail: &PendingMail, invitation: Option<&DeliveryReport>) -> StoreResult<()> {
         self.with(|s| {
-            s.discard(owner)?;
-            s.accounts.remove(&account.id);
-            s.unrecord(created);
+            s.mail_at(mail)?;
+            if let Some(report) = invitation {
+                s.report_delivery(report)?;
+            }
+            s.outbox.remove(&mail.key);
             Ok(())
         })
     }
 
-    async fn record_delivery(&self, report: &DeliveryReport) -> StoreResult<()> {
+    async fn postpone_mail(&self, mail: &PendingMail) -> StoreResult<()> {
         self.with(|s| {
-            let (read, new) = (&report.read, &report.invitation);
-            let stored = s.invitations.get_mut(&(read.account_id.clone(), read.id.clone()));
-            let unchanged = |i: &Invitation| {
-                (i.send_count, i.delivery, i.address_refused)
-                    == (read.send_count, read.delivery, read.address_refused)
-            };
-            match stored {
-                Some(stored) if unchanged(stored) => {
-                    stored.delivery = new.delivery;
-                    stored.address_refused = new.address_refused;
-                }
-                _ => return conflict(Conflict::Stale),
-            }
-            if let Some(event) = &report.event {
-                s.record(event);
-            }
+            s.mail_at(mail)?;
+            s.post(mail);
             Ok(())
         })
     }
@@ -491,19 +453,13 @@ impl Store for MemoryStore {
             }
             s.set_owner(&change.account);
             change.events.iter().for_each(|event| s.record(event));
-            if let Some(key_hash) = &change.forgets {
-                s.remembered.remove(key_hash);
-            }
             Ok(())
         })
     }
 
     async fn resend_invitation(&self, resend: &Resend) -> StoreResult<()> {
-        let keeps = matches!(resend.event, ResendAudit::Record(_));
         self.with(|s| {
-            if keeps {
-                s.may_remember(&resend.remembered)?;
-            }
+            s.may_remember(&resend.remembered)?;
             s.sent_invitation(&resend.invitation, &resend.previous_token_hash, resend.previous_delivery)?;
             if let Some(member) = &resend.member {
                 s.member_at(member, member.version.wrapping_sub(1))?;
@@ -513,11 +469,9 @@ impl Store for MemoryStore {
                 resend.invitation.clone();
             s.tokens.remove(&resend.previous_token_hash);
             s.tokens.insert(resend.token.hash.clone(), resend.token.clone());
-            match &resend.event {
-                ResendAudit::Record(event) => s.record(event),
-                ResendAudit::TakeBack(event) => s.unrecord(event),
-            }
-            s.remember_or_forget(&resend.remembered, keeps);
+            s.record(&resend.event);
+            s.post(&resend.mail);
+            s.remember(&resend.remembered);
             Ok(())
         })
     }
@@ -839,11 +793,17 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn issue_password_reset(&self, user: &User, token: &OneTimeToken) -> StoreResult<()> {
+    async fn issue_password_reset(
+        &self,
+        user: &User,
+        token: &OneTimeToken,
+        mail: &PendingMail,
+    ) -> StoreResult<()> {
         self.with(|s| {
             s.user_at(user, user.version.wrapping_sub(1))?;
             s.users.insert(user.id.clone(), user.clone());
             s.tokens.insert(token.hash.clone(), token.clone());
+            s.post(mail);
             Ok(())
         })
     }

@@ -17,7 +17,7 @@ pub struct SentMail {
     pub sent_at: DateTime<Utc>,
     pub links: Vec<String>,
     /// What SES would give back with each report on it (`POST /_dev/mail-events` takes them).
-    pub tags: std::collections::BTreeMap<&'static str, String>,
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 pub struct OutboxMailer {

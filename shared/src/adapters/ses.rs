@@ -60,7 +60,7 @@ fn tags(mail: &OutgoingMail) -> Result<Option<Vec<MessageTag>>, MailError> {
     if mail.tags.is_empty() {
         return Ok(None);
     }
-    let tags = mail.tags.iter().map(|(name, value)| MessageTag::builder().name(*name).value(value).build());
+    let tags = mail.tags.iter().map(|(name, value)| MessageTag::builder().name(name).value(value).build());
     tags.collect::<Result<_, _>>().map(Some).map_err(|e| MailError::Failed(Box::new(e)))
 }
 

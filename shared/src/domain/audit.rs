@@ -75,13 +75,6 @@ impl AuditAction {
         Self::ApiKeyRevoked,
     ];
 
-    /// Whether the change it records may still be taken back after it was written: an
-    /// invitation (or an account with its owner's link) whose mail could not be sent, and a
-    /// resend whose mail could not be sent. The request that wrote it does so before it ends.
-    pub fn may_be_taken_back(self) -> bool {
-        matches!(self, Self::AccountCreated | Self::InvitationCreated | Self::InvitationResent)
-    }
-
     /// What the action's event is called on the event bus (its `detail-type`), which rules
     /// match on: README, "React to team changes".
     pub fn detail_type(self) -> &'static str {

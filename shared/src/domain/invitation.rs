@@ -42,7 +42,8 @@ pub struct Invitation {
     pub recent_sends: Vec<DateTime<Utc>>,
     /// SHA-256 of the one link that is currently valid.
     pub token_hash: String,
-    /// What became of the last mail of it, as SES reported it.
+    /// What became of the last mail of it: waiting in the outbox, sent or given up
+    /// (`service/mailing.rs`), then as SES reported it.
     #[serde(default)]
     pub delivery: Delivery,
     /// The address bounced for good, or its owner called the mail spam: it is mailed again
@@ -62,12 +63,17 @@ pub enum AddressRefusal {
     Complained,
 }
 
-/// What became of an invitation's last mail, as SES reported it; each later state outranks the
-/// earlier ones, so a report that arrives late or twice changes nothing.
+/// What became of an invitation's last mail: in the outbox, then given up or handed to SES, then
+/// as SES reported it. Each later state outranks the earlier ones, so a report that arrives late
+/// or twice changes nothing, and SES's word on a mail outranks the outbox's.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Delivery {
-    /// Handed to SES; nothing heard since.
+    /// Written with the invitation, waiting in the outbox to be sent.
+    Pending,
+    /// Every attempt to hand it to SES failed, or SES refused it: nobody was mailed.
+    Failed,
+    /// Handed to SES; nothing heard since. (Invitations written before the outbox read so.)
     #[default]
     Sent,
     Delivered,
@@ -141,7 +147,7 @@ impl Invitation {
             std::cmp::Ordering::Equal => {
                 // The first delivery of a mail to an address that bounced shows it works again.
                 let works_again = delivery == Delivery::Delivered
-                    && self.delivery == Delivery::Sent
+                    && self.delivery <= Delivery::Sent
                     && self.address_refused == Some(AddressRefusal::Bounced);
                 Self {
                     delivery: delivery.max(self.delivery),
@@ -173,7 +179,14 @@ impl Invitation {
     ) -> Result<Self, chrono::Duration> {
         self.record_send(now, limit)?;
         // A new mail: nothing is known of it yet.
-        Ok(Self { token_hash, expires_at, delivery: Delivery::Sent, ..self })
+        Ok(Self { token_hash, expires_at, delivery: Delivery::Pending, ..self })
+    }
+
+    /// The invitation once the outbox handed the mail of link `token_hash` to SES (`Sent`) or
+    /// gave it up (`Failed`); `None` when that is no longer its link, or SES spoke of it first.
+    pub fn handed_over(&self, token_hash: &str, delivery: Delivery) -> Option<Self> {
+        let settles = self.token_hash == token_hash && self.delivery == Delivery::Pending;
+        settles.then(|| Self { delivery, ..self.clone() })
     }
 
     /// Records a send at `now` unless `limit` sends already happened in the hour before it;

@@ -24,7 +24,7 @@ use crate::service::Teamgate;
 use crate::service::api_keys::{Ambiguous, Credential, PresentedKey};
 use crate::service::caller::{CallerError, Claim, Requirement};
 use crate::service::directory::ListParams;
-use crate::service::idempotency::{Once, ReplayError};
+use crate::service::idempotency::Once;
 use crate::service::mail_events::Reported;
 use crate::service::publish::{Publisher, Streamed};
 use crate::service::revoke_and_resend::Resent;
@@ -88,6 +88,14 @@ impl DevEvents {
         Publisher::new(self.bus.clone(), self.store.clone()).publish(&records).await;
         self.bus.events()
     }
+}
+
+/// What `POST /_dev/cleanup` did: the scheduled cleanup's run, then the outbox's sweep.
+#[derive(Serialize)]
+struct DevCleanupReport {
+    #[serde(flatten)]
+    invitations: crate::service::cleanup::CleanupReport,
+    mail: crate::service::mailing::SweepReport,
 }
 
 /// The application behind HTTP: the dev server mounts all routes, a Lambda function its own.
@@ -215,10 +223,9 @@ impl Call<'_> {
 
 /// The answer of a request of `operation` that may carry an `Idempotency-Key` (the person's of
 /// `claim`, or the operator's): what an earlier request with the key answered (to a person only
-/// while their claim holds), else `run`'s (which writes its answer with what it creates, marked
-/// finished once it answers). A failure of a request with a key may come of a twin with the key
-/// that got there first (its write, or what it wrote, is what this one met): then the twin's
-/// answer, or that it is still being answered, is the answer.
+/// while their claim holds), else `run`'s (which writes its answer with what it creates). A
+/// failure of a request with a key may come of a twin with the key that got there first (its
+/// write, or what it wrote, is what this one met): then the twin's answer is the answer.
 async fn remembering<T, E: Failure>(
     app: &Teamgate,
     call: &Call<'_>,
@@ -238,14 +245,9 @@ async fn remembering<T, E: Failure>(
         return Ok(replayed(kept));
     }
     match (run(once.as_ref()).await, &once) {
-        (Ok(done), Some(once)) => {
-            app.finished(once).await;
-            Ok(answer(done))
-        }
-        (Ok(done), None) => Ok(answer(done)),
+        (Ok(done), _) => Ok(answer(done)),
         (Err(error), Some(once)) => match lookup(once).await {
             Ok(Some(kept)) => Ok(replayed(kept)),
-            Err(twin @ ReplayError::InProgress(_)) => Err(twin.into()),
             _ => Err(error.into()),
         },
         (Err(error), None) => Err(error.into()),
@@ -683,9 +685,11 @@ impl Api {
                 app.change_own_password(&principal, &body.current_password, &body.new_password).await?;
                 Ok(no_content())
             }),
-            Operation::DevCleanup if served!(DevCleanup) => {
-                respond(async move { Ok(json(StatusCode::OK, &app.expire_invitations(None).await?)) })
-            }
+            Operation::DevCleanup if served!(DevCleanup) => respond(async move {
+                let invitations = app.expire_invitations(None).await?;
+                let mail = app.sweep_outbox(None).await?;
+                Ok(json(StatusCode::OK, &DevCleanupReport { invitations, mail }))
+            }),
             Operation::Jwks if served!(Jwks) => respond(async move {
                 let mut response = json(StatusCode::OK, &app.access.jwks());
                 response

@@ -144,13 +144,7 @@ impl Teamgate {
             StoreError::Conflict(_) => OperatorError::ConcurrentChange,
             other => store_failed("create_account")(other).into(),
         })?;
-        let invitation = &drafted.new.invitation;
-        let sent =
-            self.mail_invitation(&account, preset, invitation, &drafted.secret, Some(locale), &preset.name);
-        if let Err(error) = sent.await {
-            self.store().discard_account(&account, &created, &drafted.new).await?;
-            return Err(error.into());
-        }
+        self.dispatch(&drafted.new.mail).await;
         Ok(answer)
     }
 
@@ -194,6 +188,8 @@ impl Teamgate {
             invited_by: None,
             for_owner: true,
             supersedes: None,
+            inviter: &preset.name,
+            locale: Some(account.locale),
         })
     }
 

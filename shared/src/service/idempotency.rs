@@ -1,10 +1,9 @@
 //! `Idempotency-Key`: a request that creates something, sent again with the same key, answers
 //! what the first answered and changes nothing, for a day (README, "When AWS has a bad day").
 //! The answer is written in the same write as what the request created (`NewInvitation::
-//! remembered`), marked unfinished, and marked finished once the request has mailed, so a
-//! retry never makes a second one: it gets the answer (finished), hears that the first is still
-//! being answered (`409 concurrent_change` with `Retry-After`), or, when the first ended between
-//! its write and its mail, that it did not finish (`409 idempotency_request_unfinished`).
+//! remembered`), its mail with it into the outbox (`service/mailing.rs`), so the answer is
+//! final once written and a retry never makes a second one: it gets the answer. Twins sent at
+//! once both try to write; the one that loses gets the winner's answer (`http::remembering`).
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -14,9 +13,7 @@ use crate::failure_codes;
 use crate::ports::Remembered;
 use crate::service::Teamgate;
 use crate::service::caller::{CallerError, Claim};
-use crate::service::support::failure::{
-    InternalError, Invalid, OUTAGE_RETRY_AFTER, RateLimited, store_failed,
-};
+use crate::service::support::failure::{InternalError, Invalid, store_failed};
 use crate::service::support::secrets::hash_secret;
 
 /// How long an answer is remembered.
@@ -24,11 +21,6 @@ pub const REMEMBERED_FOR: Duration = Duration::hours(24);
 
 /// The longest key accepted: a UUID fits many times over.
 const MAX_KEY_CHARS: usize = 255;
-
-/// How long after its write a request may still be answering (its function's timeout, 15 s,
-/// `adapters::aws::FUNCTION_TIMEOUT`, with a second to spare): an unfinished answer younger than
-/// this is in progress, an older one was left by a request that ended without finishing.
-pub const ANSWERING: Duration = Duration::seconds(16);
 
 /// A request sent with an `Idempotency-Key`: whose key it is and what was asked, both hashed,
 /// and this request's own random id.
@@ -73,7 +65,6 @@ impl Once {
             status: status.as_u16(),
             body: serde_json::to_string(body).expect("answers serialize"),
             request: self.request.clone(),
-            finished: false,
             created_at: now,
             expires_at: now + REMEMBERED_FOR,
         }
@@ -86,10 +77,6 @@ pub enum ReplayError {
     Invalid(#[from] Invalid),
     #[error("this Idempotency-Key was sent with another request")]
     KeyReused,
-    #[error("a request with this Idempotency-Key is still being answered; retry")]
-    InProgress(#[source] RateLimited),
-    #[error("the request with this Idempotency-Key made its change but did not finish")]
-    Unfinished,
     #[error(transparent)]
     Caller(#[from] CallerError),
     #[error(transparent)]
@@ -99,16 +86,13 @@ pub enum ReplayError {
 failure_codes!(ReplayError {
     Invalid(_) => ValidationFailed,
     KeyReused => IdempotencyKeyReused,
-    InProgress(_) => ConcurrentChange,
-    Unfinished => IdempotencyRequestUnfinished,
     Internal(_) => Internal,
 } delegating { Caller });
 
 impl Teamgate {
-    /// What an earlier request with this key answered, if it is remembered, the same request,
-    /// and finished; a key sent with another request is refused (`422`); an earlier request
-    /// that has not finished is in progress, or, past `ANSWERING`, ended unfinished (`409`).
-    /// Never this request's own answer.
+    /// What an earlier request with this key answered, if it is remembered and the same
+    /// request; a key sent with another request is refused (`422`). Never this request's own
+    /// answer.
     pub async fn remembered(&self, once: &Once) -> Result<Option<Remembered>, ReplayError> {
         let kept = self.store().remembered(&once.key_hash).await.map_err(store_failed("remembered"))?;
         self.judged(once, kept)
@@ -126,20 +110,7 @@ impl Teamgate {
         match kept.filter(|kept| kept.expires_at > now && kept.request != once.request) {
             None => Ok(None),
             Some(kept) if kept.fingerprint != once.fingerprint => Err(ReplayError::KeyReused),
-            Some(kept) if kept.finished => Ok(Some(kept)),
-            Some(kept) if now < kept.created_at + ANSWERING => {
-                Err(ReplayError::InProgress(RateLimited { retry_after: OUTAGE_RETRY_AFTER }))
-            }
-            Some(_) => Err(ReplayError::Unfinished),
-        }
-    }
-
-    /// Marks this request's answer finished: it mailed what it made, so a retry gets the answer.
-    /// A failure here is logged, not answered: the request did what it was asked, and a retry
-    /// hears that it did not finish.
-    pub async fn finished(&self, once: &Once) {
-        if let Err(error) = self.store().finish_remembered(&once.key_hash, &once.request).await {
-            tracing::warn!(%error, "a remembered answer was not marked finished");
+            Some(kept) => Ok(Some(kept)),
         }
     }
 }

@@ -3,15 +3,19 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Account, AuditAction, AuditTarget, Email, FieldError, FieldErrors, Grant, Invitation, InvitationId,
-    InvitationMode, InvitationStatus, LinkNames, Locale, Member, MemberStatus, OneTimeToken, Preset, Profile,
-    ProfileInput, TokenPurpose, User, UserId,
+    Account, AuditAction, AuditTarget, Delivery, Email, FieldError, FieldErrors, Grant, Invitation,
+    InvitationId, InvitationMode, InvitationStatus, LinkNames, Locale, Member, MemberStatus, OneTimeToken,
+    Preset, Profile, ProfileInput, TokenPurpose, User, UserId,
 };
 use crate::failure_codes;
-use crate::ports::{AccountSummary, Conflict, InviteeUser, Login, NewInvitation, OutgoingMail, StoreError};
+use crate::ports::{
+    AccountSummary, Conflict, InviteeUser, Login, MailedLink, NewInvitation, OutgoingMail, PendingMail,
+    StoreError,
+};
 use crate::service::Teamgate;
 use crate::service::caller::{Caller, CallerError, Claim};
 use crate::service::idempotency::Once;
+use crate::service::mailing::invitation_mail_key;
 use crate::service::support::failure::RateLimited;
 use crate::service::support::failure::store_failed;
 use crate::service::support::failure::{InternalError, Invalid};
@@ -102,6 +106,10 @@ pub(crate) struct Draft<'a> {
     pub invited_by: Option<UserId>,
     pub for_owner: bool,
     pub supersedes: Option<InvitationId>,
+    /// Whom the mail names as inviting (the inviter, or the marketplace for an owner link), and
+    /// the language asked for it, if any (else the invitee's, else the account's).
+    pub inviter: &'a str,
+    pub locale: Option<Locale>,
 }
 
 /// `user` in the state an invitation leaves them in: one membership more, or the same one
@@ -110,17 +118,15 @@ fn joining(user: User, replaces_membership: bool) -> User {
     if replaces_membership { user.reinvited() } else { user.joined() }
 }
 
-/// A written invitation, the one copy of its link secret, to be mailed, and how the answer
-/// shows it.
+/// An invitation to write, its link's mail in it, and how the answer shows it.
 pub(crate) struct Drafted {
     pub new: NewInvitation,
-    pub secret: String,
     pub view: InvitationView,
 }
 
 impl Teamgate {
-    /// The invitee's login is read with the caller (one round trip); the invitation is written
-    /// while the mail is counted (a second), then mailed.
+    /// The invitee's login is read with the caller (one round trip), the mail is counted (a
+    /// second), and the invitation is written with its mail (a third).
     pub async fn invite(
         &self,
         claim: &Claim,
@@ -161,51 +167,36 @@ impl Teamgate {
 
     /// Every new invitation passes here, a resend that replaces a revoked or expired one
     /// included: refused domains, the caller's ceiling, the inviter's and the address's mail
-    /// limits, uniqueness, then one write and the mail.
+    /// limits (counted first: what is written is never taken back), uniqueness, then one write
+    /// with the mail, which goes out after it (`service/mailing.rs`).
     pub(crate) async fn send_invitation(
         &self,
         caller: &Caller<'_>,
         request: &InvitationRequest<'_>,
         invitee: Invitee,
     ) -> Result<InvitationView, InviteError> {
-        let (account, preset) = (&caller.account, caller.preset);
+        let preset = caller.preset;
         if let Some(refused) = refused_domain(caller, &request.email) {
             return Err(Invalid::from(refused).into());
         }
         if !caller.permissions.covers(&preset.effective(&request.grant)) {
             return Err(InviteError::RoleEscalation);
         }
-        let written = async {
-            match self.write_invitation(caller, request, invitee).await {
-                // Someone created this email's user between our read and our write (another
-                // account invited them at the same moment), or changed the user: invite the user
-                // as they are now.
-                Err(InviteError::EmailTaken) if !preset.email_unique_across_accounts => {
-                    self.write_invitation(caller, request, Invitee::Unread).await
-                }
-                Err(InviteError::ConcurrentChange) => {
-                    self.write_invitation(caller, request, Invitee::Unread).await
-                }
-                other => other,
+        // A refused attempt counts too.
+        self.throttle_invitation_mail(caller, &request.email).await??;
+        let drafted = match self.write_invitation(caller, request, invitee).await {
+            // Someone created this email's user between our read and our write (another account
+            // invited them at the same moment), or changed the user: invite the user as they
+            // are now.
+            Err(InviteError::EmailTaken) if !preset.email_unique_across_accounts => {
+                self.write_invitation(caller, request, Invitee::Unread).await
             }
-        };
-        // The mail is counted while the invitation is written (a refused attempt counts too);
-        // over the limit, the written invitation is taken back before anything is mailed.
-        let (drafted, counted) = tokio::join!(written, self.throttle_invitation_mail(caller, &request.email));
-        let drafted = drafted?;
-        // Over the limit, or not counted at all (the counter unavailable): nothing is mailed, so
-        // nothing is kept.
-        let refused = match counted {
-            Ok(Ok(())) => None,
-            Ok(Err(limited)) => Some(InviteError::from(limited)),
-            Err(failed) => Some(InviteError::from(failed)),
-        };
-        if let Some(refused) = refused {
-            self.store().discard_invitation(&drafted.new).await?;
-            return Err(refused);
-        }
-        let inviter = display_name(&caller.user);
-        self.mail_or_discard(account, preset, &drafted, request.locale, &inviter).await?;
+            Err(InviteError::ConcurrentChange) => {
+                self.write_invitation(caller, request, Invitee::Unread).await
+            }
+            other => other,
+        }?;
+        self.dispatch(&drafted.new.mail).await;
         Ok(drafted.view)
     }
 
@@ -259,6 +250,7 @@ impl Teamgate {
                 (InviteeUser::Existing(user), supersedes)
             }
         };
+        let inviter = display_name(&caller.user);
         let mut drafted = self.draft_invitation(Draft {
             account,
             preset,
@@ -269,6 +261,8 @@ impl Teamgate {
             invited_by: Some(caller.user.id.clone()),
             for_owner: false,
             supersedes,
+            inviter: &inviter,
+            locale,
         });
         if let Some(previous) = replaces {
             // The chain's sends count together: the hourly limit spans every invitation of it.
@@ -279,6 +273,8 @@ impl Teamgate {
             invitation.record_send(self.now(), preset.resend_limit_per_hour).map_err(|wait| {
                 InviteError::RateLimited(RateLimited { retry_after: seconds_to_wait(wait) })
             })?;
+            // SES's reports on the mail name its send in the chain.
+            drafted.new.mail.mail.tags = super::mail_events::invitation_tags(invitation);
         }
         let superseding = drafted.new.supersedes.is_some();
         drafted.view = InvitationView::new(&drafted.new.invitation, self.now());
@@ -318,27 +314,6 @@ impl Teamgate {
         }
     }
 
-    /// Mails a written invitation; if the mail cannot go, takes the invitation back so nothing
-    /// claims it was sent.
-    pub(crate) async fn mail_or_discard(
-        &self,
-        account: &Account,
-        preset: &Preset,
-        drafted: &Drafted,
-        locale: Option<Locale>,
-        inviter: &str,
-    ) -> Result<(), InviteError> {
-        let (InviteeUser::New(user) | InviteeUser::Existing(user)) = &drafted.new.user;
-        let locale = locale.or(user.locale);
-        let invitation = &drafted.new.invitation;
-        let sent = self.mail_invitation(account, preset, invitation, &drafted.secret, locale, inviter);
-        let Err(error) = sent.await else {
-            return Ok(());
-        };
-        self.store().discard_invitation(&drafted.new).await?;
-        Err(error.into())
-    }
-
     /// An existing user about to be invited, read consistently, in the state the invitation
     /// leaves them in: one membership more, or the same one replaced (`replaces_membership`).
     pub(crate) async fn invitee(&self, user: &UserId, replaces_membership: bool) -> Result<User, StoreError> {
@@ -367,7 +342,19 @@ impl Teamgate {
     /// Builds the invitation, the membership it creates and its link token.
     pub(crate) fn draft_invitation(&self, draft: Draft<'_>) -> Drafted {
         let now = self.now();
-        let Draft { account, preset, email, grant, user, profile, invited_by, for_owner, supersedes } = draft;
+        let Draft {
+            account,
+            preset,
+            email,
+            grant,
+            user,
+            profile,
+            invited_by,
+            for_owner,
+            supersedes,
+            inviter,
+            locale,
+        } = draft;
         let user_id = user.id().clone();
         let mode = if for_owner { InvitationMode::Invitation } else { preset.mode };
         let expires_at = now + account.settings.invitation_lifetime(preset);
@@ -395,7 +382,7 @@ impl Teamgate {
             last_sent_at: now,
             recent_sends: vec![now],
             token_hash: token_hash.clone(),
-            delivery: Default::default(),
+            delivery: Delivery::Pending,
             address_refused: None,
         };
         let direct = mode == InvitationMode::Direct;
@@ -443,6 +430,8 @@ impl Teamgate {
             }),
         );
         let view = InvitationView::new(&invitation, now);
+        let locale = locale.or(user.user().locale);
+        let mail = self.invitation_mail(account, preset, &invitation, &secret, locale, inviter);
         Drafted {
             new: NewInvitation {
                 account: AccountSummary::from(account),
@@ -453,15 +442,15 @@ impl Teamgate {
                 claim_phone,
                 supersedes,
                 event,
+                mail,
                 remembered: None,
             },
-            secret,
             view,
         }
     }
 
-    /// Sends the link of a written invitation, in the invitee's language.
-    pub(crate) async fn mail_invitation(
+    /// The outbox's mail of an invitation's link, in `locale` (else the account's).
+    pub(crate) fn invitation_mail(
         &self,
         account: &Account,
         preset: &Preset,
@@ -469,7 +458,7 @@ impl Teamgate {
         secret: &str,
         locale: Option<Locale>,
         inviter: &str,
-    ) -> Result<(), InternalError> {
+    ) -> PendingMail {
         let locale = locale.unwrap_or(account.locale);
         let kind = match (invitation.for_owner, invitation.mode) {
             (true, _) => MailKind::OwnerActivation,
@@ -493,7 +482,12 @@ impl Teamgate {
             ],
         );
         let mail = OutgoingMail { tags: super::mail_events::invitation_tags(invitation), ..mail };
-        self.ports.mailer.send(&mail).await.map_err(|e| InternalError::new("sending the invitation", e))
+        let link = MailedLink {
+            account_id: invitation.account_id.clone(),
+            invitation_id: invitation.id.clone(),
+            token_hash: invitation.token_hash.clone(),
+        };
+        self.outbox_mail(invitation_mail_key(&invitation.id), mail, Some(link), invitation.expires_at)
     }
 }
 

@@ -19,11 +19,11 @@ pub const TAG_INVITATION: &str = "teamgate-invitation";
 pub const TAG_SEND: &str = "teamgate-send";
 
 /// The tags of an invitation's mail: what a report on it is matched by.
-pub fn invitation_tags(invitation: &Invitation) -> Vec<(&'static str, String)> {
+pub fn invitation_tags(invitation: &Invitation) -> Vec<(String, String)> {
     vec![
-        (TAG_ACCOUNT, invitation.account_id.to_string()),
-        (TAG_INVITATION, invitation.id.to_string()),
-        (TAG_SEND, invitation.send_count.to_string()),
+        (TAG_ACCOUNT.to_owned(), invitation.account_id.to_string()),
+        (TAG_INVITATION.to_owned(), invitation.id.to_string()),
+        (TAG_SEND.to_owned(), invitation.send_count.to_string()),
     ]
 }
 

@@ -11,6 +11,7 @@ pub mod directory;
 pub mod idempotency;
 pub mod invite;
 pub mod mail_events;
+pub mod mailing;
 pub mod me;
 pub mod members;
 pub mod mfa;
@@ -58,6 +59,8 @@ pub struct Settings {
     /// The least time a password-reset request takes, so a known email and an unknown one
     /// answer alike (the known one sends mail).
     pub reset_answer_floor: std::time::Duration,
+    /// Who sends a mail of the outbox first (`service/mailing.rs`).
+    pub mail_dispatch: mailing::MailDispatch,
 }
 
 #[derive(Debug, thiserror::Error)]

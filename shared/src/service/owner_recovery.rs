@@ -92,25 +92,7 @@ impl Teamgate {
             self.owner_link_cancellation(&account, live, candidate, Some(&drafted.new.invitation.id)).await?;
         change.new_link = Some(drafted.new.clone());
         self.store().change_owner_link(&change).await.map_err(link_change_failed)?;
-        let invitation = &drafted.new.invitation;
-        let sent = self.mail_invitation(
-            &account,
-            preset,
-            invitation,
-            &drafted.secret,
-            Some(account.locale),
-            &preset.name,
-        );
-        if let Err(error) = sent.await {
-            // Nobody got the link: cancel it as the operator would (never touching the owner).
-            let candidate = Some(drafted.new.member.clone()).filter(|m| m.user_id != account.owner_id);
-            let mut cancel = self
-                .owner_link_cancellation(&change.account, Some(invitation.clone()), candidate, None)
-                .await?;
-            cancel.forgets = drafted.new.remembered.as_ref().map(|r| r.key_hash.clone());
-            self.store().change_owner_link(&cancel).await.map_err(link_change_failed)?;
-            return Err(error.into());
-        }
+        self.dispatch(&drafted.new.mail).await;
         Ok(())
     }
 
@@ -197,7 +179,6 @@ impl Teamgate {
             dropped_candidate,
             new_link: None,
             events,
-            forgets: None,
         })
     }
 }

@@ -1,9 +1,10 @@
 //! Password reset by emailed link: requesting one (the same answer for everyone) and using it.
 
 use crate::domain::{Email, FieldError, LinkNames, OneTimeToken, ResetLink, TokenPurpose, User};
-use crate::ports::{Conflict, Login, StoreError};
+use crate::ports::{Conflict, Login, PendingMail, StoreError};
 use crate::service::Teamgate;
 use crate::service::invite::format_time;
+use crate::service::mailing::reset_mail_key;
 use crate::service::password_change::PasswordError;
 use crate::service::support::failure::store_failed;
 use crate::service::support::failure::{InternalError, Invalid};
@@ -66,19 +67,6 @@ impl Teamgate {
             purpose: TokenPurpose::PasswordReset,
             expires_at: self.now() + Duration::hours(RESET_LINK_HOURS),
         };
-        let id = user.id.clone();
-        // A stale user (written since, or holding links since spent) is read again, consistently.
-        let issued = match self.issue_reset_link(user, &token).await {
-            Err(StoreError::Conflict(_)) | Ok(None) => match self.store().user(&id).await? {
-                Some(stored) => self.issue_reset_link(stored, &token).await,
-                None => Err(StoreError::Conflict(Conflict::Stale)),
-            },
-            other => other,
-        }?;
-        let Some(user) = issued else {
-            tracing::warn!(email = %email.masked(), "reset mail cap reached: live links held; no mail sent");
-            return Ok(());
-        };
         let link = self.link("/reset-password", &secret);
         let expires_at = format_time(token.expires_at);
         let values =
@@ -89,18 +77,39 @@ impl Teamgate {
             &user.email,
             &values,
         );
-        self.ports.mailer.send(&mail).await.map_err(|e| InternalError::new("sending a reset link", e))
+        let mail = self.outbox_mail(reset_mail_key(), mail, None, token.expires_at);
+        let id = user.id.clone();
+        // A stale user (written since, or holding links since spent) is read again, consistently.
+        let issued = match self.issue_reset_link(user, &token, &mail).await {
+            Err(StoreError::Conflict(_)) | Ok(false) => match self.store().user(&id).await? {
+                Some(stored) => self.issue_reset_link(stored, &token, &mail).await,
+                None => Err(StoreError::Conflict(Conflict::Stale)),
+            },
+            other => other,
+        }?;
+        match issued {
+            true => self.dispatch(&mail).await,
+            false => {
+                tracing::warn!(email = %email.masked(), "reset mail cap reached: live links held; no mail sent")
+            }
+        }
+        Ok(())
     }
 
     /// Adds `token` to the live reset links of `stored` (written only if they are still at its
-    /// version); `None` while the user holds as many live links as they may.
-    async fn issue_reset_link(&self, stored: User, token: &OneTimeToken) -> Result<Option<User>, StoreError> {
+    /// version) with its mail; `false` while the user holds as many live links as they may.
+    async fn issue_reset_link(
+        &self,
+        stored: User,
+        token: &OneTimeToken,
+        mail: &PendingMail,
+    ) -> Result<bool, StoreError> {
         let link = ResetLink { hash: token.hash.clone(), expires_at: token.expires_at };
         let Some(user) = stored.with_reset_link(link, self.now()) else {
-            return Ok(None);
+            return Ok(false);
         };
-        self.store().issue_password_reset(&user, token).await?;
-        Ok(Some(user))
+        self.store().issue_password_reset(&user, token, mail).await?;
+        Ok(true)
     }
 
     /// Sets a new password from a reset link (once); every session and every other reset link of

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::{AccountId, AuditAction, AuditEvent, AuditTarget, EventId, UserId};
-use crate::ports::{BUS_BATCH, BusEvent, Clock, EventBus, EventKey, NamedEvent, Store, StoreResult};
+use crate::ports::{BUS_BATCH, BusEvent, EventBus, EventKey, NamedEvent, Store};
 
 /// Every event's `source` on the bus.
 pub const SOURCE: &str = "teamgate";
@@ -70,43 +70,28 @@ pub struct Streamed {
     pub event: Result<EventKey, String>,
 }
 
-/// How long after its event is written a change may still be taken back: the request that wrote
-/// it takes it back, if at all, before it ends, and an HTTP function runs at most its timeout
-/// (`infra/template.yaml`, `Globals`; `tests/tests/infra.rs` holds this above it).
-pub const TAKE_BACK_WINDOW: std::time::Duration =
-    crate::adapters::aws::FUNCTION_TIMEOUT.saturating_add(std::time::Duration::from_secs(1));
-
 /// Puts streamed audit events on the bus.
 pub struct Publisher {
     bus: Arc<dyn EventBus>,
     store: Arc<dyn Store>,
-    /// The clock and the window by which an event whose change may be taken back is held back.
-    hold_back: Option<(Arc<dyn Clock>, chrono::Duration)>,
 }
 
 impl Publisher {
-    /// Publishes to `bus` the events `store` holds, as soon as it reads them (the dev server's
-    /// stream already leaves out what was taken back).
+    /// Publishes to `bus` the events `store` holds, as soon as it reads them: every change is
+    /// final once written (mail goes through the outbox, `service/mailing.rs`).
     pub fn new(bus: Arc<dyn EventBus>, store: Arc<dyn Store>) -> Self {
-        Self { bus, store, hold_back: None }
-    }
-
-    /// Reads an event whose change may be taken back only once `window` has passed since it was
-    /// written, by `clock`: then what was taken back is gone (the table's stream carries it).
-    pub fn holding_back(self, clock: Arc<dyn Clock>, window: std::time::Duration) -> Self {
-        let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
-        Self { hold_back: Some((clock, window)), ..self }
+        Self { bus, store }
     }
 
     /// Publishes `records` in order, `BUS_BATCH` at a time, and stops at the first one it could
     /// not publish (unreadable, refused by the bus, or the bus unreachable): that record's
     /// sequence number, from which the stream gives it and every later record again. `None`
-    /// when every record went. Each event is read again by its key, consistently: one whose
-    /// change was taken back is gone, and left out.
+    /// when every record went. Each event is read again by its key, consistently: one gone
+    /// from the table is left out.
     pub async fn publish(&self, records: &[Streamed]) -> Option<String> {
         let readable = records.iter().take_while(|record| record.event.is_ok()).count();
         let keys: Vec<EventKey> = records[..readable].iter().filter_map(|r| r.event.clone().ok()).collect();
-        let named = match self.read(&keys).await {
+        let named = match self.store.audit_events_named(&keys).await {
             Ok(named) => named,
             Err(error) => {
                 tracing::error!(%error, "the audit events to publish could not be read");
@@ -120,7 +105,7 @@ impl Publisher {
             match named {
                 NamedEvent::Found(event) => kept.push((record, event)),
                 NamedEvent::Gone => {
-                    tracing::info!(sequence_number = %record.sequence_number, "not published: its change was taken back");
+                    tracing::info!(sequence_number = %record.sequence_number, "not published: the event is gone");
                 }
                 NamedEvent::Unreadable(why) => {
                     tracing::error!(sequence_number = %record.sequence_number, why, "an unreadable audit event");
@@ -148,26 +133,6 @@ impl Publisher {
             tracing::error!(sequence_number = %stopped.sequence_number, why, "an unreadable stream record");
         }
         Some(stopped.sequence_number.clone())
-    }
-
-    /// The events `keys` name, read once none of their changes can still be taken back.
-    async fn read(&self, keys: &[EventKey]) -> StoreResult<Vec<NamedEvent>> {
-        let named = self.store.audit_events_named(keys).await?;
-        let Some((clock, window)) = &self.hold_back else { return Ok(named) };
-        let settled = named
-            .iter()
-            .filter_map(|n| match n {
-                NamedEvent::Found(event) if event.action.may_be_taken_back() => Some(event.at + *window),
-                _ => None,
-            })
-            .max();
-        match settled.map(|at| at - clock.now()).and_then(|wait| wait.to_std().ok()) {
-            Some(wait) if !wait.is_zero() => {
-                tokio::time::sleep(wait).await;
-                self.store.audit_events_named(keys).await
-            }
-            _ => Ok(named),
-        }
     }
 }
 
@@ -306,8 +271,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_event_whose_change_was_taken_back_is_left_out() {
-        // Given four streamed events, the third of which was taken back with its change since
+    async fn an_event_gone_from_the_table_is_left_out() {
+        // Given four streamed events, the third of which is gone from the table since (TTL)
         let events: Vec<AuditEvent> = (0..4).map(event).collect();
         let still: Vec<AuditEvent> = [0, 1, 3].iter().map(|&n| events[n].clone()).collect();
         let bus = Arc::new(Bus::default());
@@ -318,35 +283,6 @@ mod tests {
         // Then the other three went, and nothing is given again
         assert_eq!(failed, None);
         assert_eq!(published(&bus), ids(&still));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn an_invitation_is_published_only_once_its_mail_can_no_longer_be_taken_back() {
-        // Given an invitation's event just written, and a member's block just written
-        let clock: Arc<dyn Clock> = Arc::new(crate::adapters::system::SystemClock);
-        let invited = AuditEvent { action: AuditAction::InvitationCreated, at: clock.now(), ..event(0) };
-        let blocked = AuditEvent { at: clock.now(), ..event(1) };
-        let store = Arc::new(MemoryStore::holding(&[invited.clone(), blocked.clone()]));
-        let bus = Arc::new(Bus::default());
-        let publisher = Publisher::new(bus.clone(), store.clone()).holding_back(clock, TAKE_BACK_WINDOW);
-
-        // When the block is published at once, and the invitation while its mail fails and it is
-        // taken back, five seconds on
-        let started = tokio::time::Instant::now();
-        assert_eq!(publisher.publish(&streamed(std::slice::from_ref(&blocked))).await, None);
-        assert_eq!(started.elapsed(), std::time::Duration::ZERO, "nothing to hold back");
-        let forgotten = invited.clone();
-        let taking_back = tokio::spawn(async move {
-            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-            store.forget(&forgotten);
-        });
-        let failed = publisher.publish(&streamed(std::slice::from_ref(&invited))).await;
-        taking_back.await.unwrap();
-
-        // Then it waited the window out, and only the block went
-        assert_eq!(failed, None);
-        assert!(started.elapsed() >= TAKE_BACK_WINDOW, "{:?}", started.elapsed());
-        assert_eq!(published(&bus), ids(&[blocked]));
     }
 
     #[test]

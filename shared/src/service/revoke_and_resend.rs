@@ -7,7 +7,7 @@ use crate::domain::{
     OneTimeToken, TokenPurpose,
 };
 use crate::failure_codes;
-use crate::ports::{Conflict, Resend, ResendAudit, StoreError, Withdrawal};
+use crate::ports::{Conflict, Resend, StoreError, Withdrawal};
 use crate::service::Teamgate;
 use crate::service::caller::{Caller, CallerError, Claim, Untouchable};
 use crate::service::idempotency::Once;
@@ -224,7 +224,7 @@ impl Teamgate {
     ) -> Result<InvitationView, LifecycleError> {
         let now = self.now();
         let previous_token_hash = invitation.token_hash.clone();
-        let original = invitation.clone();
+        let invitation_delivery = invitation.delivery;
         if let Some(refused) = refused_domain(caller, &invitation.email) {
             return Err(InviteError::Invalid(Invalid::from(refused)).into());
         }
@@ -256,6 +256,8 @@ impl Teamgate {
             renewed.id.as_str(),
             json!({ "send_count": renewed.send_count }),
         );
+        let inviter = display_name(&caller.user);
+        let mail = self.invitation_mail(&caller.account, caller.preset, &renewed, &secret, None, &inviter);
         let resend = Resend {
             token: OneTimeToken {
                 hash: renewed.token_hash.clone(),
@@ -267,39 +269,16 @@ impl Teamgate {
                 expires_at: renewed.expires_at,
             },
             previous_token_hash,
-            previous_delivery: original.delivery,
+            previous_delivery: invitation_delivery,
             member,
-            event: ResendAudit::Record(resent.clone()),
+            event: resent,
+            mail,
             remembered: once
                 .map(|once| once.remember(http::StatusCode::OK, &InvitationView::new(&renewed, now), now)),
             invitation: renewed,
         };
         self.store().resend_invitation(&resend).await.map_err(write_failed)?;
-        let inviter = display_name(&caller.user);
-        let sent =
-            self.mail_invitation(&caller.account, caller.preset, &resend.invitation, &secret, None, &inviter);
-        if let Err(error) = sent.await {
-            // The new link never reached anyone: the invitation goes back to its previous link.
-            let restored = resend.member.clone().map(|m| m.pending_until(original.expires_at));
-            let undo = Resend {
-                token: OneTimeToken {
-                    hash: original.token_hash.clone(),
-                    expires_at: original.expires_at,
-                    ..resend.token
-                },
-                previous_token_hash: resend.invitation.token_hash,
-                previous_delivery: resend.invitation.delivery,
-                member: restored,
-                event: ResendAudit::TakeBack(resent),
-                remembered: resend.remembered,
-                invitation: original,
-            };
-            // A failure here means someone else changed the invitation meanwhile: theirs stands.
-            if let Err(undone) = self.store().resend_invitation(&undo).await {
-                tracing::warn!(error = %undone, "a resend whose mail failed was not taken back");
-            }
-            return Err(error.into());
-        }
+        self.dispatch(&resend.mail).await;
         Ok(InvitationView::new(&resend.invitation, now))
     }
 }

@@ -1,5 +1,5 @@
-//! Invitations: creating, accepting, withdrawing, resending and discarding them, and acceptances
-//! or resends based on what changed meanwhile.
+//! Invitations: creating, accepting, withdrawing and resending them, and acceptances or resends
+//! based on what changed meanwhile.
 
 use std::sync::Arc;
 
@@ -170,12 +170,8 @@ pub(crate) async fn resending_replaces_the_link(store: Arc<dyn Store>) {
         previous_delivery: Delivery::Sent,
         token: token.clone(),
         member: Some(member.clone()),
-        event: ResendAudit::Record(event(
-            &account.id,
-            AuditAction::InvitationResent,
-            renewed.id.as_str(),
-            later,
-        )),
+        event: event(&account.id, AuditAction::InvitationResent, renewed.id.as_str(), later),
+        mail: invitation_mail(&renewed, later),
         remembered: None,
     };
     store.resend_invitation(&resend).await.expect("resent");
@@ -185,12 +181,8 @@ pub(crate) async fn resending_replaces_the_link(store: Arc<dyn Store>) {
     assert_eq!(redemption.invitation, renewed);
     assert_eq!(store.member(&account.id, &person.id).await.unwrap(), Some(member.clone()));
     let again = Resend {
-        event: ResendAudit::Record(event(
-            &account.id,
-            AuditAction::InvitationResent,
-            renewed.id.as_str(),
-            later,
-        )),
+        event: event(&account.id, AuditAction::InvitationResent, renewed.id.as_str(), later),
+        mail: invitation_mail(&renewed, later),
         ..resend
     };
     assert_eq!(conflict(store.resend_invitation(&again).await), Conflict::TokenSpent);
@@ -200,45 +192,6 @@ pub(crate) async fn resending_replaces_the_link(store: Arc<dyn Store>) {
     assert_eq!(conflict(store.accept_invitation(&accepted).await), Conflict::TokenSpent);
     accepted.token_hash = token.hash;
     store.accept_invitation(&accepted).await.expect("the new link is accepted");
-}
-
-pub(crate) async fn a_resend_taken_back_restores_the_link_and_leaves_no_event(store: Arc<dyn Store>) {
-    // Given an invitation resent with a new link
-    let now = now();
-    let Founded { account, .. } = found_account(store.as_ref(), now).await;
-    let (_, new) = invite_new(store.as_ref(), &account, "unmailable-resend", now).await;
-    let token = OneTimeToken { hash: token_hash(), ..new.token.clone() };
-    let renewed = Invitation { token_hash: token.hash.clone(), send_count: 2, ..new.invitation.clone() };
-    let resent = event(&account.id, AuditAction::InvitationResent, renewed.id.as_str(), now);
-    let resend = Resend {
-        invitation: renewed.clone(),
-        previous_token_hash: new.token.hash.clone(),
-        previous_delivery: Delivery::Sent,
-        token: token.clone(),
-        member: None,
-        event: ResendAudit::Record(resent.clone()),
-        remembered: None,
-    };
-    store.resend_invitation(&resend).await.expect("resent");
-
-    // When its mail fails and the resend is taken back
-    let undo = Resend {
-        invitation: new.invitation.clone(),
-        previous_token_hash: token.hash.clone(),
-        previous_delivery: Delivery::Sent,
-        token: new.token.clone(),
-        member: None,
-        event: ResendAudit::TakeBack(resent.clone()),
-        remembered: None,
-    };
-    store.resend_invitation(&undo).await.expect("taken back");
-
-    // Then the first link works again, and the resend's event is gone from the log
-    assert!(store.redemption(&token.hash, None).await.unwrap().is_none());
-    assert!(store.redemption(&new.token.hash, None).await.unwrap().is_some());
-    assert_eq!(store.audit_events_named(&[EventKey::from(&resent)]).await.unwrap(), vec![NamedEvent::Gone]);
-    let log = store.audit_events(&account.id, &PageRequest { limit: 100, after: None }).await.unwrap().items;
-    assert!(log.iter().all(|e| e.id != resent.id));
 }
 
 pub(crate) async fn a_report_of_its_mail_is_never_undone_by_a_write_read_before_it(store: Arc<dyn Store>) {
@@ -263,101 +216,19 @@ pub(crate) async fn a_report_of_its_mail_is_never_undone_by_a_write_read_before_
     let accepted = acceptance_of(&read, &new.member, &person, now);
     assert_eq!(conflict(store.accept_invitation(&accepted).await), Conflict::TokenSpent);
     let token = OneTimeToken { hash: token_hash(), ..new.token.clone() };
+    let renewed = Invitation { token_hash: token.hash.clone(), send_count: 2, ..read.clone() };
     let resend = Resend {
-        invitation: Invitation { token_hash: token.hash.clone(), send_count: 2, ..read.clone() },
+        mail: invitation_mail(&renewed, now),
+        invitation: renewed,
         previous_token_hash: read.token_hash.clone(),
         previous_delivery: read.delivery,
         token,
         member: None,
-        event: ResendAudit::Record(event(&account.id, AuditAction::InvitationResent, read.id.as_str(), now)),
+        event: event(&account.id, AuditAction::InvitationResent, read.id.as_str(), now),
         remembered: None,
     };
     assert_eq!(conflict(store.resend_invitation(&resend).await), Conflict::TokenSpent);
     assert_eq!(store.invitation(&account.id, &read.id).await.unwrap(), Some(bounced));
-}
-
-pub(crate) async fn a_discarded_invitation_leaves_nothing_behind(store: Arc<dyn Store>) {
-    let now = now();
-    let Founded { account, .. } = found_account(store.as_ref(), now).await;
-    let address = unique_email("unmailable");
-    let mut new = invitation(&account, &address, InviteeUser::New(user(&address, now)), now);
-    new.claim_phone = Some(phone(&format!("+38050{:07}", rand_digits())));
-    let events_before =
-        store.audit_events(&account.id, &PageRequest { limit: 100, after: None }).await.unwrap().items;
-    store.create_invitation(&new).await.expect("written");
-    store.discard_invitation(&new).await.expect("taken back");
-
-    assert!(store.invitation(&account.id, &new.invitation.id).await.unwrap().is_none());
-    assert!(store.member(&account.id, &new.member.user_id).await.unwrap().is_none());
-    assert!(store.redemption(&new.token.hash, None).await.unwrap().is_none());
-    assert!(store.login_by_email(&address).await.unwrap().is_none());
-    let events_after =
-        store.audit_events(&account.id, &PageRequest { limit: 100, after: None }).await.unwrap().items;
-    assert_eq!(events_after, events_before);
-    store.create_invitation(&new).await.expect("the email and phone are free again");
-
-    // Discarding needs the membership as written: once it moved on (or went), nothing is undone.
-    store.discard_invitation(&new).await.expect("taken back again");
-    assert_eq!(conflict(store.discard_invitation(&new).await), Conflict::Stale, "nothing left to take back");
-    store.create_invitation(&new).await.expect("written once more");
-    let regranted = MemberUpdate {
-        member: new.member.clone().regranted(accountant()),
-        event: event(&account.id, AuditAction::MemberRolesChanged, new.member.user_id.as_str(), now),
-    };
-    store.update_member(&regranted).await.expect("regranted");
-    let before = seen(store.as_ref(), &account.id, &[&new.member.user_id]).await;
-    assert_eq!(conflict(store.discard_invitation(&new).await), Conflict::Stale);
-    assert_eq!(
-        seen(store.as_ref(), &account.id, &[&new.member.user_id]).await,
-        before,
-        "nothing was written"
-    );
-    assert!(store.redemption(&new.token.hash, None).await.unwrap().is_some(), "the link stays");
-}
-
-/// A discard takes back one membership: a new user the invitation created, whom another account
-/// invited meanwhile, stays with their email and that other membership; an existing user loses
-/// just the one membership.
-pub(crate) async fn a_discard_keeps_a_user_invited_elsewhere_meanwhile(store: Arc<dyn Store>) {
-    let now = now();
-    let first = found_account(store.as_ref(), now).await;
-    let second = found_account(store.as_ref(), now).await;
-    let (person, unmailable) = invite_new(store.as_ref(), &first.account, "unlucky", now).await;
-    // Before the first mail fails, the second account invites the same person.
-    let elsewhere =
-        invitation(&second.account, &person.email, existing(store.as_ref(), &person.id).await, now);
-    store.create_invitation(&elsewhere).await.expect("invited elsewhere");
-
-    store.discard_invitation(&unmailable).await.expect("taken back");
-    assert!(store.member(&first.account.id, &person.id).await.unwrap().is_none());
-    assert!(store.invitation(&first.account.id, &unmailable.invitation.id).await.unwrap().is_none());
-    assert!(store.redemption(&unmailable.token.hash, None).await.unwrap().is_none());
-    let kept = stored_user(store.as_ref(), &person.id).await;
-    assert_eq!(kept, person.clone().joined().left_membership(), "one membership fewer");
-    assert_eq!(kept.memberships, Some(1));
-    let login = store.login_by_email(&person.email).await.unwrap().expect("the email stays theirs");
-    assert_eq!(login.user, kept);
-    let accounts: Vec<_> = login.memberships.iter().map(|m| m.account.id.clone()).collect();
-    assert_eq!(accounts, vec![second.account.id.clone()]);
-    assert_eq!(store.member(&second.account.id, &person.id).await.unwrap(), Some(elsewhere.member.clone()));
-    let taken = invitation(&first.account, &person.email, InviteeUser::New(user(&person.email, now)), now);
-    assert_eq!(conflict(store.create_invitation(&taken).await), Conflict::EmailTaken);
-
-    // An existing user's invitation, discarded: they lose that membership only.
-    let third = found_account(store.as_ref(), now).await;
-    let again = invitation(&third.account, &person.email, existing(store.as_ref(), &person.id).await, now);
-    store.create_invitation(&again).await.expect("invited into a third account");
-    store.discard_invitation(&again).await.expect("taken back");
-    assert!(store.member(&third.account.id, &person.id).await.unwrap().is_none());
-    let after = stored_user(store.as_ref(), &person.id).await;
-    assert_eq!(after, kept.clone().joined().left_membership());
-    assert_eq!(after.memberships, Some(1));
-    let login = store.login_by_id(&person.id).await.unwrap().expect("the person");
-    assert_eq!(login.memberships.len(), 1);
-
-    // The accepted invitation elsewhere works on the user as stored.
-    let accepted = acceptance(&elsewhere, &after, now);
-    store.accept_invitation(&accepted).await.expect("accepted elsewhere");
 }
 
 pub(crate) async fn an_acceptance_or_resend_based_on_a_stale_membership_fails_and_writes_nothing(
@@ -395,12 +266,8 @@ pub(crate) async fn an_acceptance_or_resend_based_on_a_stale_membership_fails_an
         previous_delivery: Delivery::Sent,
         token: token.clone(),
         member: Some(new.member.clone().pending_until(token.expires_at)),
-        event: ResendAudit::Record(event(
-            &account.id,
-            AuditAction::InvitationResent,
-            renewed.id.as_str(),
-            later,
-        )),
+        event: event(&account.id, AuditAction::InvitationResent, renewed.id.as_str(), later),
+        mail: invitation_mail(&renewed, later),
         remembered: None,
     };
     assert_eq!(conflict(store.resend_invitation(&resend).await), Conflict::Stale);
@@ -470,25 +337,7 @@ pub(crate) async fn superseding_a_membership_that_went_meanwhile_fails(store: Ar
     assert_eq!(stored_user(store.as_ref(), &person.id).await.memberships, Some(2));
 }
 
-/// A discarded invitation never leaves a login with no membership behind, even when someone
-/// touched the new user meanwhile (a reset request, say).
-pub(crate) async fn a_discard_releases_a_new_user_touched_meanwhile(store: Arc<dyn Store>) {
-    let now = now();
-    let Founded { account, .. } = found_account(store.as_ref(), now).await;
-    let (person, unmailable) = invite_new(store.as_ref(), &account, "touched", now).await;
-    let token = reset_token(&person, now);
-    let link = ResetLink { hash: token.hash.clone(), expires_at: token.expires_at };
-    let touched = stored_user(store.as_ref(), &person.id).await.with_reset_link(link, now).expect("room");
-    store.issue_password_reset(&touched, &token).await.expect("a reset link");
-
-    store.discard_invitation(&unmailable).await.expect("taken back");
-
-    assert!(store.login_by_email(&person.email).await.unwrap().is_none(), "the login went with it");
-    let again = invitation(&account, &person.email, InviteeUser::New(user(&person.email, now)), now);
-    store.create_invitation(&again).await.expect("the email is free again");
-}
-
-pub(crate) async fn an_answer_is_remembered_with_its_invitation_once_and_goes_with_it(store: Arc<dyn Store>) {
+pub(crate) async fn an_answer_is_remembered_with_its_invitation_or_resend_once(store: Arc<dyn Store>) {
     use shared::ports::Remembered;
     let now = now();
     let Founded { account, .. } = found_account(store.as_ref(), now).await;
@@ -498,7 +347,6 @@ pub(crate) async fn an_answer_is_remembered_with_its_invitation_once_and_goes_wi
         status: 201,
         body: "{\"id\":\"first\"}".into(),
         request: format!("request-{key}"),
-        finished: false,
         created_at: at,
         expires_at: at + Duration::hours(24),
     };
@@ -509,14 +357,6 @@ pub(crate) async fn an_answer_is_remembered_with_its_invitation_once_and_goes_wi
     first.remembered = Some(first_answer.clone());
     store.create_invitation(&first).await.expect("written with its answer");
     assert_eq!(store.remembered(&first_answer.key_hash).await.unwrap(), Some(first_answer.clone()));
-
-    // Which only the request that wrote it marks finished
-    let key = &first_answer.key_hash.clone();
-    assert_eq!(conflict(store.finish_remembered(key, "another request").await), Conflict::Stale);
-    assert!(!store.remembered(key).await.unwrap().expect("kept").finished);
-    store.finish_remembered(key, &first_answer.request).await.expect("its own");
-    let first_answer = Remembered { finished: true, ..first_answer };
-    assert_eq!(store.remembered(key).await.unwrap(), Some(first_answer.clone()));
 
     // When another invitation comes with the same key, it is a repeat and writes nothing
     let other = unique_email("twin");
@@ -535,22 +375,20 @@ pub(crate) async fn an_answer_is_remembered_with_its_invitation_once_and_goes_wi
         ..first_answer.clone()
     });
     store.create_invitation(&after_a_day).await.expect("a forgotten key is free");
+    assert_eq!(store.remembered(&first_answer.key_hash).await.unwrap(), after_a_day.remembered);
 
-    // And a discarded invitation takes its answer with it
-    store.discard_invitation(&after_a_day).await.expect("discarded");
-    assert_eq!(store.remembered(&first_answer.key_hash).await.unwrap(), None);
-
-    // And a resend keeps its answer, unless the key's answer is there, and a take-back forgets it
+    // And a resend keeps its answer, unless the key's answer is there
     let read = store.invitation(&account.id, &first.invitation.id).await.unwrap().expect("the first");
     let token = OneTimeToken { hash: token_hash(), ..first.token.clone() };
-    let resent = event(&account.id, AuditAction::InvitationResent, read.id.as_str(), now);
+    let renewed = Invitation { token_hash: token.hash.clone(), send_count: 2, ..read.clone() };
     let mut resend = Resend {
-        invitation: Invitation { token_hash: token.hash.clone(), send_count: 2, ..read.clone() },
+        mail: invitation_mail(&renewed, now),
+        invitation: renewed,
         previous_token_hash: read.token_hash.clone(),
         previous_delivery: read.delivery,
         token: token.clone(),
         member: None,
-        event: ResendAudit::Record(resent.clone()),
+        event: event(&account.id, AuditAction::InvitationResent, read.id.as_str(), now),
         remembered: None,
     };
     let taken = remembered("resend-taken", now);
@@ -569,15 +407,5 @@ pub(crate) async fn an_answer_is_remembered_with_its_invitation_once_and_goes_wi
     resend.remembered = Some(answer.clone());
     store.resend_invitation(&resend).await.expect("resent with its answer");
     assert_eq!(store.remembered(&answer.key_hash).await.unwrap(), Some(answer.clone()));
-    let undo = Resend {
-        invitation: read.clone(),
-        previous_token_hash: token.hash.clone(),
-        previous_delivery: read.delivery,
-        token: first.token.clone(),
-        member: None,
-        event: ResendAudit::TakeBack(resent),
-        remembered: Some(answer.clone()),
-    };
-    store.resend_invitation(&undo).await.expect("taken back");
-    assert_eq!(store.remembered(&answer.key_hash).await.unwrap(), None);
+    assert!(store.redemption(&token.hash, None).await.unwrap().is_some(), "the resend was written");
 }

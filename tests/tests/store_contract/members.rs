@@ -148,7 +148,7 @@ pub(crate) async fn a_removal_based_on_a_stale_user_fails_and_writes_nothing(sto
     // Between the read and the removal, the person asked for a password reset.
     let reset = reset_token(&person, now);
     let resetting = with_reset_link(&person, &reset, now);
-    store.issue_password_reset(&resetting, &reset).await.expect("issued");
+    store.issue_password_reset(&resetting, &reset, &reset_mail(&person, &reset, now)).await.expect("issued");
     let before = seen(store.as_ref(), &account.id, &[&person.id]).await;
 
     assert_eq!(conflict(store.remove_member(&removal).await), Conflict::Stale);

@@ -49,7 +49,8 @@ pub(crate) async fn a_link_that_names_its_records_leads_only_where_its_token_doe
     let activation = &founded.activation.token;
     let member = active_member(store.as_ref(), &founded.account, "named", now).await.user;
     let reset = reset_token(&member, now);
-    store.issue_password_reset(&with_reset_link(&member, &reset, now), &reset).await.expect("issued");
+    let mail = reset_mail(&member, &reset, now);
+    store.issue_password_reset(&with_reset_link(&member, &reset, now), &reset, &mail).await.expect("issued");
 
     // When each is looked up with what it names, then with what another link names
     let named = store.redemption(&activation.hash, Some(&activation.names())).await.unwrap();
@@ -90,19 +91,20 @@ pub(crate) async fn a_password_change_needs_the_version_and_ends_every_live_rese
     let mut current = read.clone();
     for link in &links {
         let next = with_reset_link(&current, link, now);
-        store.issue_password_reset(&next, link).await.expect("issued");
+        store.issue_password_reset(&next, link, &reset_mail(&read, link, now)).await.expect("issued");
         current = next;
     }
     let stale_link = reset_token(&read, now);
     let stale = with_reset_link(&read, &stale_link, now);
-    assert_eq!(conflict(store.issue_password_reset(&stale, &stale_link).await), Conflict::Stale);
+    let stale_mail = reset_mail(&read, &stale_link, now);
+    assert_eq!(conflict(store.issue_password_reset(&stale, &stale_link, &stale_mail).await), Conflict::Stale);
     assert!(
         store.password_reset(&stale_link.hash, None).await.unwrap().is_none(),
         "its token was not written"
     );
     let nobody = User { id: UserId::generate(), ..current.clone() };
     assert_eq!(
-        conflict(store.issue_password_reset(&nobody, &reset_token(&read, now)).await),
+        conflict(store.issue_password_reset(&nobody, &reset_token(&read, now), &stale_mail).await),
         Conflict::Stale
     );
 

@@ -11,7 +11,7 @@ use crate::domain::{
     Account, AccountId, ApiKey, ApiKeyId, AuditEvent, EventId, Invitation, InvitationStatus, Member,
     OneTimeToken, RefreshSession, SessionFamilyId, User, UserId,
 };
-use crate::ports::{AccountSummary, Membership, Remembered, StoreError, StoreResult};
+use crate::ports::{AccountSummary, Membership, PendingMail, Remembered, StoreError, StoreResult};
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -185,6 +185,19 @@ pub fn remembered_key(key_hash: &str) -> Item {
 pub fn remembered(remembered: &Remembered) -> StoreResult<Item> {
     let mut item = with_record(remembered_key(&remembered.key_hash), remembered)?;
     item.insert(keys::EXPIRES_AT.to_owned(), AttributeValue::N(keys::ttl(remembered.expires_at)));
+    Ok(item)
+}
+
+pub fn pending_mail_key(mail_key: &str) -> Item {
+    key(keys::outbox(mail_key), mail_key)
+}
+
+/// A mail of the outbox. TTL collects it a day after its link died, by when the sweep has given
+/// it up (so its invitation shows `failed` rather than `pending` for ever).
+pub fn pending_mail(mail: &PendingMail) -> StoreResult<Item> {
+    let mut item = with_record(pending_mail_key(&mail.key), mail)?;
+    let collected = mail.expires_at + chrono::TimeDelta::days(1);
+    item.insert(keys::EXPIRES_AT.to_owned(), AttributeValue::N(keys::ttl(collected)));
     Ok(item)
 }
 

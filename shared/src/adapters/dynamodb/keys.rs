@@ -90,6 +90,22 @@ pub fn token(hash: &str) -> String {
     format!("TOKEN#{hash}")
 }
 
+/// How many partitions the outbox spreads its mails over; the sweep reads each.
+pub const OUTBOX_SHARDS: u32 = 4;
+
+/// The outbox partition of the mail under `key`: `MAIL#0` to `MAIL#3`, by a stable hash of it.
+pub fn outbox(key: &str) -> String {
+    let hash = key.bytes().fold(0u32, |hash, byte| hash.wrapping_mul(31).wrapping_add(u32::from(byte)));
+    outbox_shard(hash % OUTBOX_SHARDS)
+}
+
+pub fn outbox_shard(shard: u32) -> String {
+    format!("{OUTBOX_PREFIX}{shard}")
+}
+
+/// What every outbox partition key starts with (the mail function's stream filter).
+pub const OUTBOX_PREFIX: &str = "MAIL#";
+
 /// A remembered answer, under the hash of whose `Idempotency-Key` it is.
 pub fn remembered(key_hash: &str) -> String {
     format!("IDEMPOTENCY#{key_hash}")

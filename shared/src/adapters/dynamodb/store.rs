@@ -20,8 +20,8 @@ use crate::domain::{
 use crate::ports::{
     API_KEY_USE_RESOLUTION, Acceptance, CallerRecord, Conflict, DeliveryReport, EventKey, InvitationQuery,
     InviteeUser, Login, MemberQuery, MemberRemoval, MemberUpdate, NamedEvent, NewInvitation, OwnerLinkChange,
-    OwnershipTransfer, Page, PageRequest, PasswordChange, ProfileUpdate, RateDecision, RateWindow,
-    Redemption, Remembered, Resend, ResendAudit, SignIn, SignsIn, Store, StoreError, StoreResult,
+    OwnershipTransfer, Page, PageRequest, PasswordChange, PendingMail, ProfileUpdate, RateDecision,
+    RateWindow, Redemption, Remembered, Resend, SignIn, SignsIn, Store, StoreError, StoreResult,
     UserAfterRemoval, Withdrawal,
 };
 
@@ -51,9 +51,18 @@ fn remember(writes: &mut Writes, remembered: &Remembered) -> StoreResult<()> {
     Ok(())
 }
 
-/// Forgets the answer kept under `key_hash` (a take-back of the request that wrote it).
-fn forget(writes: &mut Writes, key_hash: &str) {
-    writes.delete(items::remembered_key(key_hash), None);
+/// Puts a mail in the outbox, replacing one under its key (a resend's, whose link is dead).
+fn post(writes: &mut Writes, mail: &PendingMail) -> StoreResult<()> {
+    writes.put(items::pending_mail(mail)?, None);
+    Ok(())
+}
+
+/// The outbox's mail is still at `mail`'s version: no newer mail replaced it.
+fn mail_as_read(mail: &PendingMail) -> Condition {
+    Condition::new("#r.#version = :version", Conflict::Stale)
+        .name("#r", keys::RECORD)
+        .name("#version", "version")
+        .value(":version", s(&mail.version))
 }
 
 /// The item of `items` with this key.
@@ -93,6 +102,23 @@ fn invitation_writes(writes: &mut Writes, new: &NewInvitation, touch_superseded:
     writes.put(items::invitation(&new.invitation)?, None);
     writes.put(items::token(&new.token)?, None);
     writes.put(items::event(&new.event)?, None);
+    post(writes, &new.mail)
+}
+
+/// What SES or the outbox reported of an invitation's mail, provided the invitation is as read.
+fn delivery_writes(writes: &mut Writes, report: &DeliveryReport) -> StoreResult<()> {
+    let (read, new) = (&report.read, &report.invitation);
+    let change = set(
+        &[
+            ("delivery", items::value(&new.delivery)?),
+            ("address_refused", items::value(&new.address_refused)?),
+        ],
+        &[],
+    );
+    writes.update(items::invitation_key(new), change, Some(delivery_as(read)?));
+    if let Some(event) = &report.event {
+        writes.put(items::event(event)?, None);
+    }
     Ok(())
 }
 
@@ -181,39 +207,8 @@ impl Store for DynamoStore {
         self.send(writes).await
     }
 
-    /// Reads the membership first: it goes only if it still waits on this invitation.
-    async fn discard_invitation(&self, new: &NewInvitation) -> StoreResult<()> {
-        self.send(self.discard_writes(new).await?).await
-    }
-
-    async fn discard_account(
-        &self,
-        account: &Account,
-        created: &AuditEvent,
-        owner: &NewInvitation,
-    ) -> StoreResult<()> {
-        let mut writes = self.discard_writes(owner).await?;
-        writes.delete(items::account_key(&account.id), None);
-        writes.delete(items::event_key(&created.account_id, &created.id), None);
-        self.send(writes).await
-    }
-
     async fn remembered(&self, key_hash: &str) -> StoreResult<Option<Remembered>> {
         self.get_record(items::remembered_key(key_hash)).await
-    }
-
-    async fn finish_remembered(&self, key_hash: &str, request: &str) -> StoreResult<()> {
-        let condition = Condition::new("#r.#request = :request", Conflict::Stale)
-            .name("#r", keys::RECORD)
-            .name("#request", "request")
-            .value(":request", s(request));
-        let mut writes = Writes::default();
-        writes.update(
-            items::remembered_key(key_hash),
-            set(&[("finished", AttributeValue::Bool(true))], &[]),
-            Some(condition),
-        );
-        self.send(writes).await
     }
 
     async fn withdraw_invitation(&self, withdrawal: &Withdrawal) -> StoreResult<()> {
@@ -226,19 +221,45 @@ impl Store for DynamoStore {
     }
 
     async fn record_delivery(&self, report: &DeliveryReport) -> StoreResult<()> {
-        let (read, new) = (&report.read, &report.invitation);
-        let change = set(
-            &[
-                ("delivery", items::value(&new.delivery)?),
-                ("address_refused", items::value(&new.address_refused)?),
-            ],
-            &[],
-        );
         let mut writes = Writes::default();
-        writes.update(items::invitation_key(new), change, Some(delivery_as(read)?));
-        if let Some(event) = &report.event {
-            writes.put(items::event(event)?, None);
+        delivery_writes(&mut writes, report)?;
+        self.send(writes).await
+    }
+
+    async fn pending_mail(&self, key: &str) -> StoreResult<Option<PendingMail>> {
+        self.get_record(items::pending_mail_key(key)).await
+    }
+
+    /// Reads every outbox partition (a handful of mails in each, normally none), consistently.
+    async fn due_mail(&self, now: DateTime<Utc>, limit: usize) -> StoreResult<Vec<PendingMail>> {
+        let shards = (0..keys::OUTBOX_SHARDS).map(|shard| {
+            let values = HashMap::from([(":pk".to_owned(), s(keys::outbox_shard(shard)))]);
+            self.query_all(None, "PK = :pk", values)
+        });
+        let mut due = Vec::new();
+        for items in futures::future::try_join_all(shards).await? {
+            for item in &items {
+                let mail: PendingMail = items::record(item)?;
+                if mail.due_at <= now && due.len() < limit {
+                    due.push(mail);
+                }
+            }
         }
+        Ok(due)
+    }
+
+    async fn settle_mail(&self, mail: &PendingMail, invitation: Option<&DeliveryReport>) -> StoreResult<()> {
+        let mut writes = Writes::default();
+        writes.delete(items::pending_mail_key(&mail.key), Some(mail_as_read(mail)));
+        if let Some(report) = invitation {
+            delivery_writes(&mut writes, report)?;
+        }
+        self.send(writes).await
+    }
+
+    async fn postpone_mail(&self, mail: &PendingMail) -> StoreResult<()> {
+        let mut writes = Writes::default();
+        writes.put(items::pending_mail(mail)?, Some(mail_as_read(mail)));
         self.send(writes).await
     }
 
@@ -263,19 +284,14 @@ impl Store for DynamoStore {
         for event in &change.events {
             writes.put(items::event(event)?, None);
         }
-        if let Some(key_hash) = &change.forgets {
-            forget(&mut writes, key_hash);
-        }
         self.send(writes).await
     }
 
     async fn resend_invitation(&self, resend: &Resend) -> StoreResult<()> {
         let invitation = &resend.invitation;
         let mut writes = Writes::default();
-        match (&resend.event, &resend.remembered) {
-            (ResendAudit::Record(_), Some(remembered)) => remember(&mut writes, remembered)?,
-            (ResendAudit::TakeBack(_), Some(remembered)) => forget(&mut writes, &remembered.key_hash),
-            (_, None) => {}
+        if let Some(remembered) = &resend.remembered {
+            remember(&mut writes, remembered)?;
         }
         let renewed = invitation_change(invitation)?;
         writes.update(
@@ -292,12 +308,8 @@ impl Store for DynamoStore {
         if let Some(member) = &resend.member {
             member_writes(&mut writes, member)?;
         }
-        match &resend.event {
-            ResendAudit::Record(event) => writes.put(items::event(event)?, None),
-            ResendAudit::TakeBack(event) => {
-                writes.delete(items::event_key(&event.account_id, &event.id), None)
-            }
-        };
+        writes.put(items::event(&resend.event)?, None);
+        post(&mut writes, &resend.mail)?;
         self.send(writes).await
     }
 
@@ -607,10 +619,16 @@ impl Store for DynamoStore {
         self.send(writes).await
     }
 
-    async fn issue_password_reset(&self, user: &User, token: &OneTimeToken) -> StoreResult<()> {
+    async fn issue_password_reset(
+        &self,
+        user: &User,
+        token: &OneTimeToken,
+        mail: &PendingMail,
+    ) -> StoreResult<()> {
         let mut writes = Writes::default();
         user_writes(&mut writes, user)?;
         writes.put(items::token(token)?, None);
+        post(&mut writes, mail)?;
         self.send(writes).await
     }
 
@@ -805,49 +823,5 @@ impl DynamoStore {
     async fn holds_phone(&self, user: &UserId, phone: &Phone) -> StoreResult<bool> {
         let claim = self.get(items::key(keys::phone(phone), keys::CLAIM)).await?;
         Ok(claim.and_then(|c| items::string(&c, keys::HOLDER)).as_deref() == Some(user.as_str()))
-    }
-
-    /// What `discard_invitation` deletes: everything `create_invitation` wrote. Reads the
-    /// membership and the user first: both must be as that write left them, and a user it
-    /// created goes only if nobody invited them meanwhile (else they lose one membership).
-    async fn discard_writes(&self, new: &NewInvitation) -> StoreResult<Writes> {
-        let invitation = &new.invitation;
-        // One consistent `BatchGetItem`: a discard costs one read, as every method does.
-        let member_key = items::key(keys::account(&invitation.account_id), keys::member(&invitation.user_id));
-        let user_key = items::user_key(new.user.id());
-        let found = self.batch_get(vec![member_key.clone(), user_key.clone()]).await?;
-        let member: Option<Member> = find(&found, &member_key).map(items::record).transpose()?;
-        let user: Option<User> = find(&found, &user_key).map(items::record).transpose()?;
-        let (Some(member), Some(user)) = (member, user) else {
-            return Err(StoreError::Conflict(Conflict::Stale));
-        };
-        if member.invitation_id.as_ref() != Some(&invitation.id) || member.version != new.member.version {
-            return Err(StoreError::Conflict(Conflict::Stale));
-        }
-        let mut writes = Writes::default();
-        writes.delete(items::invitation_key(invitation), None);
-        writes.delete(items::token_key(&new.token.hash), None);
-        if let Some(remembered) = &new.remembered {
-            forget(&mut writes, &remembered.key_hash);
-        }
-        writes.delete(items::event_key(&new.event.account_id, &new.event.id), None);
-        writes
-            .delete(items::member_key(&member), Some(version_is("version", member.version, Conflict::Stale)));
-        // A user this invitation created and nobody touched since, or one left with no
-        // membership, goes; anyone else loses one membership.
-        let untouched = matches!(&new.user, InviteeUser::New(created) if created.version == user.version);
-        if untouched || user.has_one_membership() == Some(true) {
-            writes.delete(
-                items::user_key(&user.id),
-                Some(version_is("version", user.version, Conflict::Stale)),
-            );
-            writes.delete(items::key(keys::email(&user.email), keys::CLAIM), None);
-        } else {
-            user_writes(&mut writes, &user.left_membership())?;
-        }
-        if let Some(phone) = &new.claim_phone {
-            writes.delete(items::key(keys::phone(phone), keys::CLAIM), None);
-        }
-        Ok(writes)
     }
 }

@@ -34,6 +34,15 @@ pub fn streamed(record: Value) -> Streamed {
     Streamed { sequence_number, event }
 }
 
+/// The key of the outbox mail a stream record names (`PK` `MAIL#n`, `SK` the mail's key).
+pub fn outbox_key(record: &Value) -> Result<String, String> {
+    let keys = &record["dynamodb"]["Keys"];
+    match (keys[keys::PK]["S"].as_str(), keys[keys::SK]["S"].as_str()) {
+        (Some(pk), Some(sk)) if pk.starts_with(keys::OUTBOX_PREFIX) => Ok(sk.to_owned()),
+        _ => Err(format!("stream record {} names no outbox mail", record["eventID"])),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,6 +69,12 @@ mod tests {
         let streamed = streamed(record(&format!("ACCOUNT#{account}"), &format!("EVENT#{event}")));
         assert_eq!(streamed.sequence_number, "4421584500000000017450439091");
         assert_eq!(streamed.event, Ok(EventKey { account_id: account, event_id: event }));
+    }
+
+    #[test]
+    fn an_outbox_items_keys_name_its_mail_and_no_other_item_does() {
+        assert_eq!(outbox_key(&record("MAIL#2", "INVITATION#x")), Ok("INVITATION#x".to_owned()));
+        assert!(outbox_key(&record("ACCOUNT#a", "INVITATION#x")).is_err());
     }
 
     #[test]

@@ -77,7 +77,6 @@ codes! {
     InvitationExpired = (410, "invitation_expired", "This invitation has expired."),
     PayloadTooLarge = (413, "payload_too_large", "The request body is too large."),
     UnsupportedMediaType = (415, "unsupported_media_type", "Send the body as application/json."),
-    IdempotencyRequestUnfinished = (409, "idempotency_request_unfinished", "The request with this Idempotency-Key made its change but did not finish (its mail may not have gone out): read what it made, and resend the invitation if it has not arrived."),
     IdempotencyKeyReused = (422, "idempotency_key_reused", "This Idempotency-Key was sent with another request; use a new key for a new request."),
     MethodNotAllowed = (405, "method_not_allowed", "This method is not allowed here."),
     RateLimited = (429, "rate_limited", "Too many requests; try again later."),
