@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     Account, AccountId, ApiKey, ApiKeyId, AuditEvent, Delivery, Email, EventId, Invitation, InvitationId,
-    InvitationStatus, LinkNames, Member, MemberStatus, OneTimeToken, Phone, RefreshSession, RoleName,
-    SessionFamilyId, User, UserId,
+    InvitationStatus, LinkNames, Locale, MailKind, Member, MemberStatus, OneTimeToken, Phone, RefreshSession,
+    RoleName, SessionFamilyId, User, UserId,
 };
 
 /// Why a store operation did not happen.
@@ -101,16 +101,42 @@ pub struct PendingMail {
     pub key: String,
     /// Which write made this version of it (random): sending settles only the version it sent.
     pub version: String,
-    pub mail: OutgoingMail,
-    /// The invitation whose link it carries, and that link: its `delivery` follows the mail.
+    /// What to send, rendered only when it is sent: a fraction of the rendered mail's size,
+    /// which each write of it is billed by.
+    pub letter: Letter,
+    /// The invitation whose link it carries, and that link: its `delivery` follows the mail,
+    /// and it is sent only while the invitation is `sent` with that link.
     pub invitation: Option<MailedLink>,
+    /// The reset link it carries: sent only while its user still holds it live.
+    #[serde(default)]
+    pub reset: Option<MailedReset>,
     pub created_at: DateTime<Utc>,
-    /// Attempts that failed so far.
+    /// Attempts made so far: each is claimed (written) before SES is called, so a sender that
+    /// finds one made leaves the mail to the sweep.
     pub attempts: u32,
     /// When the outbox's sweep next sends it (the first send is the stream's, or inline).
     pub due_at: DateTime<Utc>,
     /// When its link dies: it is given up rather than sent after, and TTL collects it.
     pub expires_at: DateTime<Utc>,
+}
+
+/// A message before it is rendered: its template, language, recipient and the template's values,
+/// and the tags SES gives back with each report on it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Letter {
+    pub kind: MailKind,
+    pub locale: Locale,
+    pub to: Email,
+    pub values: Vec<(String, String)>,
+    #[serde(default)]
+    pub tags: Vec<(String, String)>,
+}
+
+/// The reset link a pending mail carries: whose, and its hash.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MailedReset {
+    pub user_id: UserId,
+    pub token_hash: String,
 }
 
 /// The invitation a pending mail carries the link of.
@@ -518,9 +544,9 @@ pub trait Store: Send + Sync {
     /// newer mail replaced it), with what its invitation records of it (as `record_delivery`
     /// writes it, with its conditions) in the same write.
     async fn settle_mail(&self, mail: &PendingMail, invitation: Option<&DeliveryReport>) -> StoreResult<()>;
-    /// Writes `mail` with its attempts and next due time, provided the stored one is still at its
-    /// version (else `Stale`).
-    async fn postpone_mail(&self, mail: &PendingMail) -> StoreResult<()>;
+    /// Writes `mail` (a new version, its attempts and next due time) in place of the stored one,
+    /// provided that is still at `read_version` (else `Stale`): a sender's claim on it.
+    async fn claim_mail(&self, read_version: &str, mail: &PendingMail) -> StoreResult<()>;
     /// `sent` invitations whose links died before `now`, across all accounts, oldest expiry
     /// first: the scheduled cleanup's work list. Served by an index, never a scan.
     async fn lapsed_invitations(
@@ -655,7 +681,7 @@ pub trait Store: Send + Sync {
 }
 
 /// An email to send.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OutgoingMail {
     /// Names SES gives back with each report on the message (`service/mail_events.rs`).
     pub tags: Vec<(String, String)>,

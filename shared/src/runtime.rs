@@ -171,6 +171,7 @@ pub async fn mail_events() -> Result<(), LambdaError> {
                         sent = report.sent,
                         postponed = report.postponed,
                         given_up = report.given_up,
+                        failed = report.failed,
                         complete = report.complete,
                         "outbox swept"
                     );
@@ -196,14 +197,18 @@ async fn send_streamed_mail(app: &crate::service::Teamgate, records: &[serde_jso
     use crate::adapters::dynamodb::stream::outbox_key;
     for record in records {
         let sequence_number = record["dynamodb"]["SequenceNumber"].as_str().unwrap_or_default();
-        let sent = match outbox_key(record) {
-            Ok(key) => app.send_outbox_mail(&key).await.map_err(|error| error.to_string()),
-            Err(why) => Err(why),
-        };
-        match sent {
-            Ok(handed) => tracing::info!(?handed, sequence_number, "outbox mail"),
+        // A record of no outbox mail cannot become one: skipped, never retried.
+        let key = match outbox_key(record) {
+            Ok(key) => key,
             Err(why) => {
-                tracing::error!(why, sequence_number, "an outbox mail could not be sent or settled");
+                tracing::error!(why, sequence_number, "a stream record of no outbox mail");
+                continue;
+            }
+        };
+        match app.send_outbox_mail(&key).await {
+            Ok(handed) => tracing::info!(?handed, sequence_number, "outbox mail"),
+            Err(error) => {
+                tracing::error!(%error, sequence_number, "an outbox mail could not be sent or settled");
                 return Some(sequence_number.to_owned());
             }
         }

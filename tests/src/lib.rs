@@ -27,6 +27,24 @@ pub fn assert_no_differences(what: &str, differences: Vec<String>) {
 /// so the embedded store and outbox are held to the real services' behaviour.
 #[macro_export]
 macro_rules! scenarios {
+    (settings: $adjust:expr; $($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::app::spawn_app_with($adjust).await).await
+                }
+            )*
+        }
+        mod on_aws_emulators {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::app::spawn_app_on_aws_with($adjust).await).await
+                }
+            )*
+        }
+    };
     ($($name:ident),* $(,)?) => {
         mod embedded {
             $(

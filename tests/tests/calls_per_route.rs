@@ -14,7 +14,7 @@ use tests::emulators::{DynamoCalls, VERIFIED_SENDER, WRITES, counted_dynamo_stor
 
 /// (route, calls, sequential round trips, read units, write units) at most.
 const BUDGET: &[(&str, usize, usize, f64, f64)] = &[
-    ("POST /v1/operator/accounts", 2, 2, 0.0, 22.0),
+    ("POST /v1/operator/accounts", 2, 2, 0.0, 12.0),
     ("POST /v1/invitations/inspect", 1, 1, 5.0, 0.0),
     ("POST /v1/invitations/accept", 4, 2, 5.5, 13.0),
     ("POST /v1/sessions", 4, 2, 0.5, 12.0),
@@ -30,10 +30,10 @@ const BUDGET: &[(&str, usize, usize, f64, f64)] = &[
     ("GET /v1/accounts/{id}", 1, 1, 4.0, 0.0),
     ("GET /v1/accounts/{id}/roles", 1, 1, 4.0, 0.0),
     ("GET /v1/accounts/{id}/members", 2, 1, 5.0, 0.0),
-    ("POST /v1/accounts/{id}/invitations", 5, 3, 4.0, 24.0),
+    ("POST /v1/accounts/{id}/invitations", 5, 3, 4.0, 14.0),
     ("GET /v1/accounts/{id}/invitations", 2, 1, 5.0, 0.0),
     ("GET /v1/accounts/{id}/invitations/{invitation}", 2, 1, 5.0, 0.0),
-    ("POST /v1/accounts/{id}/invitations/{invitation}/resend", 6, 3, 6.0, 20.0),
+    ("POST /v1/accounts/{id}/invitations/{invitation}/resend", 6, 3, 6.0, 14.0),
     ("POST /v1/accounts/{id}/invitations/{invitation}/revoke", 5, 3, 7.0, 12.0),
     ("GET /v1/accounts/{id}/audit-events", 2, 1, 5.0, 0.0),
     ("GET /v1/accounts/{id}/members/{user}", 2, 1, 5.0, 0.0),
@@ -43,8 +43,8 @@ const BUDGET: &[(&str, usize, usize, f64, f64)] = &[
     ("PATCH /v1/accounts/{id}/settings", 2, 2, 4.0, 2.0),
     ("POST /v1/accounts/{id}/ownership-transfer", 4, 2, 5.0, 9.0),
     ("DELETE /v1/accounts/{id}/members/{user}", 4, 2, 6.0, 8.0),
-    ("POST /v1/operator/accounts/{id}/owner-recovery", 4, 2, 1.0, 23.0),
-    ("POST /v1/password-reset", 4, 2, 0.5, 18.0),
+    ("POST /v1/operator/accounts/{id}/owner-recovery", 4, 2, 1.0, 13.0),
+    ("POST /v1/password-reset", 4, 2, 0.5, 10.0),
     ("POST /v1/password-reset/confirm", 3, 2, 2.5, 8.0),
     ("PATCH /v1/me", 4, 2, 2.5, 6.0),
     ("POST /v1/me/password", 6, 2, 3.5, 11.0),

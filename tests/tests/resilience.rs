@@ -121,15 +121,7 @@ async fn a_mail_service_outage_never_fails_the_invitation_whose_mail_waits_in_th
     let store = Arc::new(dynamo_store().await);
     let healthy = spawn_app_on(store.clone(), ses_mailer(VERIFIED_SENDER).await, |_| {}).await;
     let owner = healthy.owner("standard", "owner@mail-outage.example").await;
-    let proxy = FaultProxy::start(&emulators().moto).await;
-    let sender = shared::adapters::ses::Sender {
-        from: VERIFIED_SENDER.into(),
-        reply_to: None,
-        configuration_set: None,
-    };
-    let config = ses_config().await.endpoint_url(&proxy.endpoint);
-    let mailer = Arc::new(shared::adapters::ses::SesMailer::new(config, sender, EMULATOR_SES));
-    let faulty = spawn_app_on(store.clone(), mailer, |_| {}).await;
+    let (proxy, faulty) = app_mailing_through_proxy(&store).await;
     let token = faulty.sign_in("owner@mail-outage.example", PASSWORD).await.str("access_token");
     proxy.always(Fault::ServerError);
 
@@ -155,6 +147,80 @@ async fn a_mail_service_outage_never_fails_the_invitation_whose_mail_waits_in_th
     let again = faulty.post("/_dev/cleanup", json!({})).await;
     assert_eq!(again.body["mail"]["sent"], 0, "{}", again.body);
     assert_eq!(healthy.mail_to("new@mail-outage.example").await.len(), 1, "mailed once");
+}
+
+/// An application on `store` whose SES sits behind a fault proxy.
+async fn app_mailing_through_proxy(store: &Arc<DynamoStore>) -> (FaultProxy, TestApp) {
+    let proxy = FaultProxy::start(&emulators().moto).await;
+    let sender = shared::adapters::ses::Sender {
+        from: VERIFIED_SENDER.into(),
+        reply_to: None,
+        configuration_set: None,
+    };
+    let config = ses_config().await.endpoint_url(&proxy.endpoint);
+    let mailer = Arc::new(shared::adapters::ses::SesMailer::new(config, sender, EMULATOR_SES));
+    (proxy, spawn_app_on(store.clone(), mailer, |_| {}).await)
+}
+
+#[tokio::test]
+async fn mail_through_a_flaky_mail_service_goes_at_least_once_or_shows_failed_and_never_to_anyone_else() {
+    // Given an owner, and an app of theirs whose SES fails, throttles or loses the answer of 40%
+    // of its calls
+    let store = Arc::new(dynamo_store().await);
+    let healthy = spawn_app_on(store.clone(), ses_mailer(VERIFIED_SENDER).await, |_| {}).await;
+    let owner = healthy.owner("standard", "owner@flaky-mail.example").await;
+    let (proxy, faulty) = app_mailing_through_proxy(&store).await;
+    let token = faulty.sign_in("owner@flaky-mail.example", PASSWORD).await.str("access_token");
+    proxy.set_plan(random_faults(40));
+
+    // When they invite twelve people, every request answered, and the outbox is swept every
+    // hour for eight hours
+    let path = format!("/v1/accounts/{}/invitations", owner.account_id);
+    let emails: Vec<String> = (0..12).map(|n| format!("person{n}@flaky-mail.example")).collect();
+    for email in &emails {
+        let invited = faulty.post_as(&token, &path, json!({"email": email, "roles": ["viewer"]})).await;
+        assert_eq!(invited.status, 201, "an SES fault never fails the request: {}", invited.body);
+    }
+    for _ in 0..8 {
+        faulty.advance_clock(60 * 60).await;
+        let swept = faulty.post("/_dev/cleanup", json!({})).await;
+        assert_eq!((swept.status, swept.body["mail"]["failed"].as_u64()), (200, Some(0)), "{}", swept.body);
+    }
+
+    // Then no mail waits; each invitation's mail was sent (and reached its address) or shows
+    // failed; a second copy of a link went only where SES lost the answer to a send; and nobody
+    // else got mail
+    let items = tests::emulators::scan_table(&store).await;
+    assert!(items.iter().all(|i| !i["PK"]["S"].as_str().is_some_and(|pk| pk.starts_with("MAIL#"))));
+    let listed = healthy.get_as(&owner.token, &format!("{path}?limit=100")).await;
+    let invitations: Vec<serde_json::Value> = listed.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|i| i["email"] != "owner@flaky-mail.example")
+        .cloned()
+        .collect();
+    let mails: Vec<String> = sent_messages()
+        .await
+        .iter()
+        .filter_map(|m| m["destinations"]["ToAddresses"][0].as_str().map(str::to_owned))
+        .filter(|to| to.ends_with("@flaky-mail.example") && to != "owner@flaky-mail.example")
+        .collect();
+    let mut extra = 0;
+    for invitation in &invitations {
+        let email = invitation["email"].as_str().expect("an email");
+        let copies = mails.iter().filter(|to| *to == email).count();
+        match invitation["delivery"].as_str() {
+            Some("sent") => assert!(copies >= 1, "{email}: sent, but never mailed"),
+            Some("failed") => {}
+            other => panic!("{email}: delivery {other:?}"),
+        }
+        extra += copies.saturating_sub(usize::from(invitation["delivery"] == "sent"));
+    }
+    let lost = proxy.faults().iter().filter(|(_, fault)| *fault == Fault::AppliedThenLost).count();
+    assert!(extra <= lost, "{extra} copies beyond one per link, {lost} answers lost");
+    assert!(mails.iter().all(|to| emails.contains(to)), "{mails:?}");
+    assert_eq!(invitations.len(), emails.len());
 }
 
 /// A rate counter: every attempt counts, the failed ones too.
@@ -186,7 +252,10 @@ where
 {
     let mut sent = 0;
     loop {
-        let reply = send().await;
+        // No request runs past the time its function has: it answers, or gives up with a 503.
+        let reply = tokio::time::timeout(FUNCTION_TIMEOUT, send())
+            .await
+            .unwrap_or_else(|_| panic!("{step} ran past the function's timeout"));
         sent += 1;
         answers.lock().await.push((step.to_owned(), reply.status));
         if reply.status != 503 || sent == 6 {

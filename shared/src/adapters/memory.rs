@@ -173,10 +173,10 @@ impl State {
         self.outbox.insert(mail.key.clone(), mail.clone());
     }
 
-    /// The outbox's mail under `mail`'s key, provided it is still at `mail`'s version.
-    fn mail_at(&self, mail: &PendingMail) -> StoreResult<()> {
-        match self.outbox.get(&mail.key) {
-            Some(stored) if stored.version == mail.version => Ok(()),
+    /// The outbox's mail under `key` is still at `version`.
+    fn mail_at(&self, key: &str, version: &str) -> StoreResult<()> {
+        match self.outbox.get(key) {
+            Some(stored) if stored.version == version => Ok(()),
             _ => conflict(Conflict::Stale),
         }
     }
@@ -407,7 +407,7 @@ impl Store for MemoryStore {
 
     async fn settle_mail(&self, mail: &PendingMail, invitation: Option<&DeliveryReport>) -> StoreResult<()> {
         self.with(|s| {
-            s.mail_at(mail)?;
+            s.mail_at(&mail.key, &mail.version)?;
             if let Some(report) = invitation {
                 s.report_delivery(report)?;
             }
@@ -416,9 +416,9 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn postpone_mail(&self, mail: &PendingMail) -> StoreResult<()> {
+    async fn claim_mail(&self, read_version: &str, mail: &PendingMail) -> StoreResult<()> {
         self.with(|s| {
-            s.mail_at(mail)?;
+            s.mail_at(&mail.key, read_version)?;
             s.post(mail);
             Ok(())
         })

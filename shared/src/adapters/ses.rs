@@ -41,11 +41,20 @@ fn utf8(text: &str) -> Result<Content, MailError> {
     Content::builder().data(text).charset("UTF-8").build().map_err(|e| MailError::Failed(Box::new(e)))
 }
 
-/// SES's answers that no retry changes: the message, sender or account is refused. Only the error
-/// code is kept: SES's messages can name addresses, which must not reach a log line.
+/// SES's answer that this message is refused (`MessageRejected`): no retry sends it. Only the
+/// error code is kept: SES's messages can name addresses, which must not reach a log line.
 fn rejection(error: &SendEmailError) -> Option<&'static str> {
+    match error {
+        SendEmailError::MessageRejected(_) => Some("MessageRejected"),
+        _ => None,
+    }
+}
+
+/// SES's answers about the sender or the account (paused, suspended, an unverified domain, a
+/// missing configuration set, a bad request): a fault of the deployment, which the outbox
+/// retries with backoff, so mail written meanwhile goes once it is fixed.
+fn account_refusal(error: &SendEmailError) -> Option<&'static str> {
     Some(match error {
-        SendEmailError::MessageRejected(_) => "MessageRejected",
         SendEmailError::MailFromDomainNotVerifiedException(_) => "MailFromDomainNotVerified",
         SendEmailError::AccountSuspendedException(_) => "AccountSuspended",
         SendEmailError::SendingPausedException(_) => "SendingPaused",
@@ -81,9 +90,13 @@ impl Mailer for SesMailer {
             .send()
             .await;
         let Err(error) = sent else { return Ok(()) };
-        match error.as_service_error().and_then(rejection) {
-            Some(code) => Err(MailError::Rejected(code.to_owned())),
-            None => Err(sorted(error, MailError::Unavailable, MailError::Failed)),
+        let service = error.as_service_error();
+        match (service.and_then(rejection), service.and_then(account_refusal)) {
+            (Some(code), _) => Err(MailError::Rejected(code.to_owned())),
+            (None, Some(code)) => {
+                Err(MailError::Failed(format!("SES refused the sender or account: {code}").into()))
+            }
+            (None, None) => Err(sorted(error, MailError::Unavailable, MailError::Failed)),
         }
     }
 }

@@ -306,7 +306,7 @@ mod tests {
         let renewed = bounced.renewed("new".into(), at(7200), at(10), 5).unwrap();
         assert_eq!(
             (renewed.delivery, renewed.address_refused, renewed.send_count),
-            (Delivery::Sent, Some(AddressRefusal::Bounced), 2)
+            (Delivery::Pending, Some(AddressRefusal::Bounced), 2)
         );
         // Until the new mail is delivered.
         let delivered = renewed.reported(2, MailOutcome::Delivered).unwrap();
@@ -332,7 +332,10 @@ mod tests {
         // without touching what became of the last mail
         let resent = sent_invitation().renewed("new".into(), at(7200), at(10), 5).unwrap();
         let late = resent.reported(1, MailOutcome::Complained).unwrap();
-        assert_eq!((late.delivery, late.address_refused), (Delivery::Sent, Some(AddressRefusal::Complained)));
+        assert_eq!(
+            (late.delivery, late.address_refused),
+            (Delivery::Pending, Some(AddressRefusal::Complained))
+        );
         assert_eq!(late.reported(1, MailOutcome::Delivered), None);
     }
 

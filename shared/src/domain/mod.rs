@@ -9,6 +9,7 @@ mod fixtures;
 pub mod ids;
 pub mod invitation;
 pub mod locale;
+pub mod mail;
 pub mod member;
 pub mod name;
 pub mod password;
@@ -31,6 +32,7 @@ pub use invitation::{
     OneTimeToken, TokenPurpose,
 };
 pub use locale::{Locale, Localized};
+pub use mail::MailKind;
 pub use member::{Member, MemberStatus, Refusal};
 pub use name::{NameScript, PersonName};
 pub use password::{Password, PasswordPolicy};

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::domain::MailKind;
 use crate::domain::{
     Account, AuditAction, AuditTarget, Delivery, Email, FieldError, FieldErrors, Grant, Invitation,
     InvitationId, InvitationMode, InvitationStatus, LinkNames, Locale, Member, MemberStatus, OneTimeToken,
@@ -9,8 +10,7 @@ use crate::domain::{
 };
 use crate::failure_codes;
 use crate::ports::{
-    AccountSummary, Conflict, InviteeUser, Login, MailedLink, NewInvitation, OutgoingMail, PendingMail,
-    StoreError,
+    AccountSummary, Conflict, InviteeUser, Letter, Login, MailedLink, NewInvitation, PendingMail, StoreError,
 };
 use crate::service::Teamgate;
 use crate::service::caller::{Caller, CallerError, Claim};
@@ -20,7 +20,6 @@ use crate::service::support::failure::RateLimited;
 use crate::service::support::failure::store_failed;
 use crate::service::support::failure::{InternalError, Invalid};
 use crate::service::support::limits::Limit;
-use crate::service::support::mail::MailKind;
 use crate::service::support::secrets::{hash_secret, link_token};
 use crate::service::support::views::InvitationView;
 
@@ -274,7 +273,7 @@ impl Teamgate {
                 InviteError::RateLimited(RateLimited { retry_after: seconds_to_wait(wait) })
             })?;
             // SES's reports on the mail name its send in the chain.
-            drafted.new.mail.mail.tags = super::mail_events::invitation_tags(invitation);
+            drafted.new.mail.letter.tags = super::mail_events::invitation_tags(invitation);
         }
         let superseding = drafted.new.supersedes.is_some();
         drafted.view = InvitationView::new(&drafted.new.invitation, self.now());
@@ -466,28 +465,28 @@ impl Teamgate {
             (false, InvitationMode::Direct) => MailKind::PasswordSet,
         };
         let roles = role_titles(preset, &invitation.grant(), locale).join(", ");
-        let link = self.link("/activate", secret);
-        let mail = self.mail().render(
+        let values = [
+            ("account_name", account.name.clone()),
+            ("marketplace", preset.name.clone()),
+            ("inviter", inviter.to_owned()),
+            ("roles", roles),
+            ("link", self.link("/activate", secret)),
+            ("expires_at", format_time(invitation.expires_at)),
+            ("email", invitation.email.to_string()),
+        ];
+        let letter = Letter {
             kind,
             locale,
-            &invitation.email,
-            &[
-                ("account_name", &account.name),
-                ("marketplace", &preset.name),
-                ("inviter", inviter),
-                ("roles", &roles),
-                ("link", &link),
-                ("expires_at", &format_time(invitation.expires_at)),
-                ("email", invitation.email.as_str()),
-            ],
-        );
-        let mail = OutgoingMail { tags: super::mail_events::invitation_tags(invitation), ..mail };
+            to: invitation.email.clone(),
+            values: values.into_iter().map(|(name, value)| (name.to_owned(), value)).collect(),
+            tags: super::mail_events::invitation_tags(invitation),
+        };
         let link = MailedLink {
             account_id: invitation.account_id.clone(),
             invitation_id: invitation.id.clone(),
             token_hash: invitation.token_hash.clone(),
         };
-        self.outbox_mail(invitation_mail_key(&invitation.id), mail, Some(link), invitation.expires_at)
+        self.outbox_mail(invitation_mail_key(&invitation.id), letter, Some(link), None, invitation.expires_at)
     }
 }
 

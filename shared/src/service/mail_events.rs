@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::Teamgate;
 use super::support::failure::{InternalError, store_failed};
-use super::support::mail::MailKind;
+use crate::domain::MailKind;
 use crate::domain::{
     AccountId, AuditAction, AuditTarget, Invitation, InvitationId, InvitationStatus, Locale, MailOutcome,
     MemberStatus,

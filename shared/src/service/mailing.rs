@@ -9,12 +9,13 @@
 //! `failed`. Delivery is at least once: a send whose answer was lost is sent again, with the
 //! same link (SES's `SendEmail` takes no idempotency key).
 
+use chrono::{DateTime, TimeDelta, Utc};
 use futures::future::join_all;
 use serde::Serialize;
 use std::time::Instant;
 
-use crate::domain::{Delivery, InvitationId};
-use crate::ports::{DeliveryReport, MailError, MailedLink, OutgoingMail, PendingMail, StoreError};
+use crate::domain::{Delivery, Invitation, InvitationId, InvitationStatus};
+use crate::ports::{DeliveryReport, Letter, MailError, MailedLink, MailedReset, PendingMail, StoreError};
 use crate::service::Teamgate;
 use crate::service::support::failure::{InternalError, store_failed};
 
@@ -32,13 +33,15 @@ pub enum MailDispatch {
 pub const MAIL_ATTEMPTS: u32 = 8;
 /// How long the sweep leaves a new mail to its first send (the request's, or the stream's),
 /// past any request's end, so that the two never send it at once.
-pub const SWEEP_GRACE: chrono::TimeDelta = chrono::TimeDelta::minutes(2);
+pub const SWEEP_GRACE: TimeDelta = TimeDelta::minutes(2);
 /// The wait after the first failed attempt; it doubles after each, up to `LONGEST_WAIT`
 /// (eight attempts span about two hours).
-const FIRST_WAIT: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
-const LONGEST_WAIT: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+const FIRST_WAIT: TimeDelta = TimeDelta::minutes(1);
+const LONGEST_WAIT: TimeDelta = TimeDelta::hours(1);
 /// Mails the sweep sends at once.
 const SWEEP_BATCH: usize = 25;
+/// Mails one sweep reads from the outbox (the next run reads on).
+const SWEEP_LIMIT: usize = 500;
 /// Times the outcome of a send is written again when its invitation changed meanwhile.
 const SETTLE_ATTEMPTS: usize = 3;
 
@@ -62,7 +65,8 @@ pub enum Handed {
     Postponed,
     /// Refused by SES, out of attempts, or its link dead: nobody is mailed.
     GivenUp,
-    /// Not in the outbox (sent already), or replaced by a newer mail, which is sent on its own.
+    /// Not in the outbox (sent already), replaced by a newer mail (sent on its own), or claimed
+    /// by another sender.
     Gone,
 }
 
@@ -71,24 +75,36 @@ pub struct SweepReport {
     pub sent: usize,
     pub postponed: usize,
     pub given_up: usize,
-    /// False when the run stopped at its deadline; the next run goes on.
+    /// Mails whose attempt failed on the table's side (logged); the next run tries them again.
+    pub failed: usize,
+    /// False when the run stopped at its deadline or left mails unread; the next run goes on.
     pub complete: bool,
 }
 
 impl Teamgate {
-    /// A mail into the outbox under `key`, carrying `link`'s invitation link when it has one,
-    /// given up once `expires_at` passes; the sweep's once its first send had its chance.
+    /// A mail into the outbox under `key`, carrying `link`'s invitation link or `reset`'s reset
+    /// link when it has one, given up once `expires_at` passes; the sweep's once its first send
+    /// had its chance.
     pub(crate) fn outbox_mail(
         &self,
         key: String,
-        mail: OutgoingMail,
+        letter: Letter,
         link: Option<MailedLink>,
-        expires_at: chrono::DateTime<chrono::Utc>,
+        reset: Option<MailedReset>,
+        expires_at: DateTime<Utc>,
     ) -> PendingMail {
         let now = self.now();
-        let due_at = now + SWEEP_GRACE;
-        let version = uuid::Uuid::new_v4().to_string();
-        PendingMail { key, version, mail, invitation: link, created_at: now, attempts: 0, due_at, expires_at }
+        PendingMail {
+            key,
+            version: new_version(),
+            letter,
+            invitation: link,
+            reset,
+            created_at: now,
+            attempts: 0,
+            due_at: now + SWEEP_GRACE,
+            expires_at,
+        }
     }
 
     /// After the write that put `mail` in the outbox: sent now when dispatch is inline. A
@@ -102,90 +118,132 @@ impl Teamgate {
         }
     }
 
-    /// Sends the outbox's mail under `key`, if it is still there (the mailer's stream handler).
+    /// Sends the outbox's mail under `key` as the table's stream brings it (written, or replaced
+    /// by a resend's), unless a sender already claimed it: that one's retries are the sweep's.
     pub async fn send_outbox_mail(&self, key: &str) -> Result<Handed, InternalError> {
         match self.store().pending_mail(key).await.map_err(store_failed("pending_mail"))? {
-            Some(mail) => self.hand_over(&mail).await,
-            None => Ok(Handed::Gone),
+            Some(mail) if mail.attempts == 0 => self.hand_over(&mail).await,
+            _ => Ok(Handed::Gone),
         }
     }
 
     /// Sends every mail of the outbox that is due, stopping early at `deadline`.
     pub async fn sweep_outbox(&self, deadline: Option<Instant>) -> Result<SweepReport, InternalError> {
-        self.send_due(deadline, None).await
+        self.send_due(deadline, self.now()).await
     }
 
     /// Sends every mail of the outbox, due or not, as the table's stream gives the mail function
     /// each one written: tests that run the routes as they run in AWS (`MailDispatch::Stream`).
     pub async fn send_whole_outbox(&self) -> Result<SweepReport, InternalError> {
-        self.send_due(None, Some(chrono::DateTime::<chrono::Utc>::MAX_UTC)).await
+        self.send_due(None, DateTime::<Utc>::MAX_UTC).await
     }
 
-    /// Sends the mails due by `due_by` (else now), stopping early at `deadline`.
+    /// Sends the mails due by `due_by`, `SWEEP_BATCH` at once, until none is left or `deadline`.
+    /// A mail whose attempt failed is logged and left (its claim postponed it): one mail the
+    /// table or SES keeps failing never holds up the others.
     async fn send_due(
         &self,
         deadline: Option<Instant>,
-        due_by: Option<chrono::DateTime<chrono::Utc>>,
+        due_by: DateTime<Utc>,
     ) -> Result<SweepReport, InternalError> {
-        let mut report = SweepReport::default();
-        loop {
+        let due = self.store().due_mail(due_by, SWEEP_LIMIT).await.map_err(store_failed("due_mail"))?;
+        let mut report = SweepReport { complete: due.len() < SWEEP_LIMIT, ..SweepReport::default() };
+        for batch in due.chunks(SWEEP_BATCH) {
             if deadline.is_some_and(|d| Instant::now() >= d) {
+                report.complete = false;
                 return Ok(report);
             }
-            let due_by = due_by.unwrap_or_else(|| self.now());
-            let due = self.store().due_mail(due_by, SWEEP_BATCH).await.map_err(store_failed("due_mail"))?;
-            let full = due.len() == SWEEP_BATCH;
-            for handed in join_all(due.iter().map(|mail| self.hand_over(mail))).await {
-                match handed? {
-                    Handed::Sent => report.sent += 1,
-                    Handed::Postponed => report.postponed += 1,
-                    Handed::GivenUp => report.given_up += 1,
-                    Handed::Gone => {}
+            for (mail, handed) in
+                batch.iter().zip(join_all(batch.iter().map(|mail| self.hand_over(mail))).await)
+            {
+                match handed {
+                    Ok(Handed::Sent) => report.sent += 1,
+                    Ok(Handed::Postponed) => report.postponed += 1,
+                    Ok(Handed::GivenUp) => report.given_up += 1,
+                    Ok(Handed::Gone) => {}
+                    Err(error) => {
+                        tracing::error!(%error, key = mail.key, "an outbox mail could not be sent or settled");
+                        report.failed += 1;
+                    }
                 }
             }
-            if !full {
-                report.complete = true;
-                return Ok(report);
-            }
         }
+        Ok(report)
     }
 
-    /// One attempt at `mail`: sent and settled, postponed, or given up.
+    /// One attempt at `mail`, as read. What it tells of is read first: a mail whose link died
+    /// (revoked, accepted, expired, used, renewed) is given up unsent. Otherwise the attempt is
+    /// claimed (a new version, one attempt more, due again after the backoff), so that no other
+    /// sender sends it meanwhile and a failure leaves it postponed; then it is sent and settled.
     async fn hand_over(&self, mail: &PendingMail) -> Result<Handed, InternalError> {
-        if mail.expires_at <= self.now() {
-            return self.settle(mail, Delivery::Failed).await;
+        let now = self.now();
+        let invitation = match &mail.invitation {
+            Some(link) => self
+                .store()
+                .invitation(&link.account_id, &link.invitation_id)
+                .await
+                .map_err(store_failed("invitation"))?,
+            None => None,
+        };
+        let live = match (&mail.invitation, &invitation, &mail.reset) {
+            (Some(link), Some(invitation), _) => {
+                invitation.token_hash == link.token_hash
+                    && invitation.status_at(now) == InvitationStatus::Sent
+            }
+            (Some(_), None, _) => false,
+            (None, _, Some(reset)) => {
+                let user = self.store().user(&reset.user_id).await.map_err(store_failed("user"))?;
+                user.is_some_and(|user| user.has_reset_link(&reset.token_hash, now))
+            }
+            (None, _, None) => true,
+        };
+        if !live || mail.expires_at <= now {
+            return self.settle(mail, invitation, Delivery::Failed).await;
         }
-        let failed = match self.ports.mailer.send(&mail.mail).await {
-            Ok(()) => return self.settle(mail, Delivery::Sent).await,
+        let claimed = PendingMail {
+            version: new_version(),
+            attempts: mail.attempts + 1,
+            due_at: now + wait_after(mail.attempts + 1),
+            ..mail.clone()
+        };
+        match self.store().claim_mail(&mail.version, &claimed).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => return Ok(Handed::Gone),
+            Err(other) => return Err(store_failed("claim_mail")(other)),
+        }
+        let failed = match self.ports.mailer.send(&self.mail().render_letter(&claimed.letter)).await {
+            Ok(()) => return self.settle(&claimed, invitation, Delivery::Sent).await,
             Err(refused @ MailError::Rejected(_)) => {
                 tracing::error!(error = %refused, key = mail.key, "SES refused an outbox mail: given up");
-                return self.settle(mail, Delivery::Failed).await;
+                return self.settle(&claimed, invitation, Delivery::Failed).await;
             }
             Err(failed) => failed,
         };
-        let attempts = mail.attempts + 1;
+        let attempts = claimed.attempts;
         if attempts >= MAIL_ATTEMPTS {
             tracing::error!(error = %failed, key = mail.key, attempts, "an outbox mail was given up");
-            return self.settle(mail, Delivery::Failed).await;
+            return self.settle(&claimed, invitation, Delivery::Failed).await;
         }
         tracing::warn!(error = %failed, key = mail.key, attempts, "an outbox mail was postponed");
-        let wait = (FIRST_WAIT * 2i32.saturating_pow(mail.attempts.min(16))).min(LONGEST_WAIT);
-        let postponed = PendingMail { attempts, due_at: self.now() + wait, ..mail.clone() };
-        match self.store().postpone_mail(&postponed).await {
-            Ok(()) => Ok(Handed::Postponed),
-            Err(StoreError::Conflict(_)) => Ok(Handed::Gone),
-            Err(other) => Err(store_failed("postpone_mail")(other)),
-        }
+        Ok(Handed::Postponed)
     }
 
     /// Takes `mail` out of the outbox, its invitation's `delivery` following (`Sent` or
-    /// `Failed`) while it still has the link mailed; read again when it changed meanwhile.
-    async fn settle(&self, mail: &PendingMail, delivery: Delivery) -> Result<Handed, InternalError> {
+    /// `Failed`) while it still has the link mailed; `read` is the invitation as read before
+    /// sending, read again when it changed meanwhile (SES reported, the person accepted).
+    async fn settle(
+        &self,
+        mail: &PendingMail,
+        mut read: Option<Invitation>,
+        delivery: Delivery,
+    ) -> Result<Handed, InternalError> {
         let handed = if delivery == Delivery::Sent { Handed::Sent } else { Handed::GivenUp };
         for _ in 0..SETTLE_ATTEMPTS {
-            let report = match &mail.invitation {
-                Some(link) => self.delivery_report(link, delivery).await?,
-                None => None,
+            let report = match (&mail.invitation, read) {
+                (Some(link), Some(read)) => read
+                    .handed_over(&link.token_hash, delivery)
+                    .map(|invitation| DeliveryReport { read, invitation, event: None }),
+                _ => None,
             };
             match self.store().settle_mail(mail, report.as_ref()).await {
                 Ok(()) => return Ok(handed),
@@ -195,28 +253,44 @@ impl Teamgate {
                     if stored.is_none_or(|stored| stored.version != mail.version) {
                         return Ok(Handed::Gone);
                     }
+                    read = match &mail.invitation {
+                        Some(link) => self
+                            .store()
+                            .invitation(&link.account_id, &link.invitation_id)
+                            .await
+                            .map_err(store_failed("invitation"))?,
+                        None => None,
+                    };
                 }
                 Err(other) => return Err(store_failed("settle_mail")(other)),
             }
         }
         Err(InternalError::new("settling an outbox mail", "its invitation kept changing"))
     }
+}
 
-    /// What `link`'s invitation records of its mail: `None` when it no longer has that link or
-    /// SES already reported on it.
-    async fn delivery_report(
-        &self,
-        link: &MailedLink,
-        delivery: Delivery,
-    ) -> Result<Option<DeliveryReport>, InternalError> {
-        let read = self
-            .store()
-            .invitation(&link.account_id, &link.invitation_id)
-            .await
-            .map_err(store_failed("invitation"))?;
-        Ok(read.and_then(|read| {
-            let invitation = read.handed_over(&link.token_hash, delivery)?;
-            Some(DeliveryReport { read, invitation, event: None })
-        }))
+/// A random version of a mail: which write made it.
+fn new_version() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// How long after its `attempts`-th attempt a mail is due again: `FIRST_WAIT`, doubling, up to
+/// `LONGEST_WAIT`.
+fn wait_after(attempts: u32) -> TimeDelta {
+    (FIRST_WAIT * 2i32.saturating_pow(attempts.saturating_sub(1).min(16))).min(LONGEST_WAIT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mail_is_retried_after_a_minute_doubling_to_an_hour_and_given_up_after_about_two_hours() {
+        assert_eq!(wait_after(1), TimeDelta::minutes(1));
+        assert_eq!(wait_after(2), TimeDelta::minutes(2));
+        assert_eq!(wait_after(7), TimeDelta::hours(1));
+        assert_eq!(wait_after(40), TimeDelta::hours(1));
+        let span: TimeDelta = (1..MAIL_ATTEMPTS).map(wait_after).sum();
+        assert!(span > TimeDelta::minutes(90) && span < TimeDelta::hours(3), "{span}");
     }
 }

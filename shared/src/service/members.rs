@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use crate::domain::MailKind;
 use crate::domain::{
     AuditAction, AuditEvent, AuditTarget, Invitation, InvitationStatus, Member, MemberStatus, User, UserId,
 };
@@ -13,7 +14,6 @@ use crate::service::caller::{Caller, CallerError, Claim, Untouchable};
 use crate::service::support::failure::RateLimited;
 use crate::service::support::failure::store_failed;
 use crate::service::support::failure::{InternalError, Invalid};
-use crate::service::support::mail::MailKind;
 use crate::service::support::views::MemberView;
 
 #[derive(Debug, thiserror::Error)]

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
+use crate::domain::MailKind;
 use crate::domain::totp::{SECRET_BYTES, normalize_code, qr_svg};
 use crate::domain::{
     MemberStatus, MfaPolicy, OneTimeToken, RefreshSession, SecondFactorRefusal, SessionClient, TokenPurpose,
@@ -19,7 +20,6 @@ use crate::service::invite::format_time;
 use crate::service::sessions::{StartSessionError, entirely_blocked};
 use crate::service::support::access::{ACCESS_TOKEN_SECONDS, Principal};
 use crate::service::support::failure::{InternalError, RateLimited, store_failed};
-use crate::service::support::mail::MailKind;
 use crate::service::support::secrets::{hash_secret, is_well_formed, new_secret};
 use crate::service::support::views::SessionView;
 

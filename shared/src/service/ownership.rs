@@ -1,5 +1,6 @@
 //! Handing an account to another active member, confirmed with the owner's password.
 
+use crate::domain::MailKind;
 use crate::domain::{AuditAction, AuditTarget, MemberStatus, RoleName, UserId};
 use crate::ports::OwnershipTransfer;
 use crate::service::Teamgate;
@@ -7,7 +8,6 @@ use crate::service::caller::{Caller, Claim};
 use crate::service::invite::display_name;
 use crate::service::members::{MemberError, write_failed};
 use crate::service::support::failure::store_failed;
-use crate::service::support::mail::MailKind;
 use crate::service::support::views::AccountView;
 use serde_json::json;
 

@@ -2,6 +2,7 @@
 //! password, and profile edits. A password change ends every session but the one it was made in
 //! (token version); a reset by link ends them all.
 
+use crate::domain::MailKind;
 use crate::domain::{Password, Preset, RefreshSession, User};
 use crate::failure_codes;
 use crate::ports::{Login, PasswordChange, StoreError};
@@ -12,7 +13,6 @@ use crate::service::support::access::Principal;
 use crate::service::support::failure::RateLimited;
 use crate::service::support::failure::store_failed;
 use crate::service::support::failure::{InternalError, Invalid};
-use crate::service::support::mail::MailKind;
 use crate::service::support::views::visible_memberships;
 
 #[derive(Debug, thiserror::Error)]

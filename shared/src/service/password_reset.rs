@@ -1,14 +1,14 @@
 //! Password reset by emailed link: requesting one (the same answer for everyone) and using it.
 
+use crate::domain::MailKind;
 use crate::domain::{Email, FieldError, LinkNames, OneTimeToken, ResetLink, TokenPurpose, User};
-use crate::ports::{Conflict, Login, PendingMail, StoreError};
+use crate::ports::{Conflict, Letter, Login, MailedReset, PendingMail, StoreError};
 use crate::service::Teamgate;
 use crate::service::invite::format_time;
 use crate::service::mailing::reset_mail_key;
 use crate::service::password_change::PasswordError;
 use crate::service::support::failure::store_failed;
 use crate::service::support::failure::{InternalError, Invalid};
-use crate::service::support::mail::MailKind;
 use crate::service::support::secrets::{hash_secret, link_token, read_link_token};
 use chrono::Duration;
 
@@ -67,29 +67,18 @@ impl Teamgate {
             purpose: TokenPurpose::PasswordReset,
             expires_at: self.now() + Duration::hours(RESET_LINK_HOURS),
         };
-        let link = self.link("/reset-password", &secret);
-        let expires_at = format_time(token.expires_at);
-        let values =
-            [("link", link.as_str()), ("expires_at", expires_at.as_str()), ("email", user.email.as_str())];
-        let mail = self.mail().render(
-            MailKind::PasswordReset,
-            user.locale.unwrap_or_default(),
-            &user.email,
-            &values,
-        );
-        let mail = self.outbox_mail(reset_mail_key(), mail, None, token.expires_at);
         let id = user.id.clone();
         // A stale user (written since, or holding links since spent) is read again, consistently.
-        let issued = match self.issue_reset_link(user, &token, &mail).await {
-            Err(StoreError::Conflict(_)) | Ok(false) => match self.store().user(&id).await? {
-                Some(stored) => self.issue_reset_link(stored, &token, &mail).await,
+        let issued = match self.issue_reset_link(user, &token, &secret).await {
+            Err(StoreError::Conflict(_)) | Ok(None) => match self.store().user(&id).await? {
+                Some(stored) => self.issue_reset_link(stored, &token, &secret).await,
                 None => Err(StoreError::Conflict(Conflict::Stale)),
             },
             other => other,
         }?;
         match issued {
-            true => self.dispatch(&mail).await,
-            false => {
+            Some(mail) => self.dispatch(&mail).await,
+            None => {
                 tracing::warn!(email = %email.masked(), "reset mail cap reached: live links held; no mail sent")
             }
         }
@@ -97,19 +86,34 @@ impl Teamgate {
     }
 
     /// Adds `token` to the live reset links of `stored` (written only if they are still at its
-    /// version) with its mail; `false` while the user holds as many live links as they may.
+    /// version) with its mail to them, carrying `secret`; `None` while the user holds as many
+    /// live links as they may.
     async fn issue_reset_link(
         &self,
         stored: User,
         token: &OneTimeToken,
-        mail: &PendingMail,
-    ) -> Result<bool, StoreError> {
+        secret: &str,
+    ) -> Result<Option<PendingMail>, StoreError> {
         let link = ResetLink { hash: token.hash.clone(), expires_at: token.expires_at };
         let Some(user) = stored.with_reset_link(link, self.now()) else {
-            return Ok(false);
+            return Ok(None);
         };
-        self.store().issue_password_reset(&user, token, mail).await?;
-        Ok(true)
+        let values = [
+            ("link", self.link("/reset-password", secret)),
+            ("expires_at", format_time(token.expires_at)),
+            ("email", user.email.to_string()),
+        ];
+        let mail = Letter {
+            kind: MailKind::PasswordReset,
+            locale: user.locale.unwrap_or_default(),
+            to: user.email.clone(),
+            values: values.into_iter().map(|(name, value)| (name.to_owned(), value)).collect(),
+            tags: Vec::new(),
+        };
+        let reset = MailedReset { user_id: user.id.clone(), token_hash: token.hash.clone() };
+        let mail = self.outbox_mail(reset_mail_key(), mail, None, Some(reset), token.expires_at);
+        self.store().issue_password_reset(&user, token, &mail).await?;
+        Ok(Some(mail))
     }
 
     /// Sets a new password from a reset link (once); every session and every other reset link of

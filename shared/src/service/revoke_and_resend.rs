@@ -82,6 +82,15 @@ fn write_failed(error: StoreError) -> LifecycleError {
     }
 }
 
+impl LifecycleError {
+    /// Whether the write lost to what a mail's send or SES's report records on the invitation
+    /// (its `delivery`), seconds after each invitation: then the change is made once more from
+    /// a fresh read, which tells a real change (accepted, revoked, renewed) from that.
+    fn may_be_a_report(&self) -> bool {
+        matches!(self, Self::NotPending("no longer sent") | Self::ConcurrentChange)
+    }
+}
+
 /// A resend's outcome: the same invitation with a new link, or a new invitation replacing an
 /// expired or revoked one.
 pub enum Resent {
@@ -130,6 +139,13 @@ impl Teamgate {
     /// The invitation is read with the caller; the person it names (member and user item) only
     /// then, as its id is on the invitation: two reads, then the write.
     pub async fn revoke_invitation(&self, claim: &Claim, id: &str) -> Result<InvitationView, LifecycleError> {
+        match self.revoke_as_read(claim, id).await {
+            Err(lost) if lost.may_be_a_report() => self.revoke_as_read(claim, id).await,
+            other => other,
+        }
+    }
+
+    async fn revoke_as_read(&self, claim: &Claim, id: &str) -> Result<InvitationView, LifecycleError> {
         let (caller, invitation) = self.managed_invitation(claim, id).await?;
         let caller = &caller;
         let now = self.now();
@@ -182,6 +198,19 @@ impl Teamgate {
     /// Sends an invitation again; to an address that refused mail (a hard bounce, a complaint)
     /// only `deliberately`.
     pub async fn resend_invitation(
+        &self,
+        claim: &Claim,
+        id: &str,
+        deliberately: bool,
+        once: Option<&Once>,
+    ) -> Result<Resent, LifecycleError> {
+        match self.resend_as_read(claim, id, deliberately, once).await {
+            Err(lost) if lost.may_be_a_report() => self.resend_as_read(claim, id, deliberately, once).await,
+            other => other,
+        }
+    }
+
+    async fn resend_as_read(
         &self,
         claim: &Claim,
         id: &str,

@@ -81,7 +81,7 @@ pub(crate) async fn dynamodb_failed_writes_leave_no_orphan_items() {
     assert_eq!(conflict(store.update_account_settings(&settings_later, &settings).await), Conflict::Stale);
     // Outbox writes on a version of a mail no longer stored, or of one never stored.
     let replaced = PendingMail { version: "replaced".into(), attempts: 1, ..holder.mail.clone() };
-    assert_eq!(conflict(store.postpone_mail(&replaced).await), Conflict::Stale);
+    assert_eq!(conflict(store.claim_mail(&replaced.version, &replaced).await), Conflict::Stale);
     let report = DeliveryReport {
         read: holder.invitation.clone(),
         invitation: Invitation { delivery: Delivery::Failed, ..holder.invitation.clone() },
@@ -89,7 +89,7 @@ pub(crate) async fn dynamodb_failed_writes_leave_no_orphan_items() {
     };
     assert_eq!(conflict(store.settle_mail(&replaced, Some(&report)).await), Conflict::Stale);
     let never = reset_mail(&owner, &reset_token(&owner, now), now);
-    assert_eq!(conflict(store.postpone_mail(&never).await), Conflict::Stale);
+    assert_eq!(conflict(store.claim_mail(&never.version, &never).await), Conflict::Stale);
     assert_eq!(conflict(store.settle_mail(&never, None).await), Conflict::Stale);
 
     assert_eq!(snapshot(&store).await, before_other, "a failed write left or changed an item");
@@ -178,8 +178,8 @@ pub(crate) async fn dynamodb_every_store_method_costs_at_most_one_read_and_one_w
     store.due_mail(now, 25).await.unwrap();
     record("due_mail", &calls);
     let postponed = PendingMail { attempts: 1, due_at: now + Duration::minutes(1), ..resend.mail.clone() };
-    store.postpone_mail(&postponed).await.unwrap();
-    record("postpone_mail", &calls);
+    store.claim_mail(&postponed.version, &postponed).await.unwrap();
+    record("claim_mail", &calls);
     let handed = renewed.handed_over(&renewed.token_hash, Delivery::Sent).expect("its mail is pending");
     let report = DeliveryReport { read: renewed.clone(), invitation: handed, event: None };
     store.settle_mail(&postponed, Some(&report)).await.unwrap();

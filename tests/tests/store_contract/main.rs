@@ -11,14 +11,14 @@ use serde_json::json;
 
 use shared::domain::{
     Account, AccountId, AccountSettings, AuditAction, AuditEvent, AuditTarget, Delivery, Email, EventId,
-    Grant, Invitation, InvitationId, InvitationMode, InvitationStatus, Locale, Member, MemberStatus,
-    OneTimeToken, PermissionSet, Phone, Profile, RefreshSession, ResetLink, RoleName, SessionClient,
-    SessionFamilyId, TokenPurpose, User, UserId,
+    Grant, Invitation, InvitationId, InvitationMode, InvitationStatus, Locale, MailKind, Member,
+    MemberStatus, OneTimeToken, PermissionSet, Phone, Profile, RefreshSession, ResetLink, RoleName,
+    SessionClient, SessionFamilyId, TokenPurpose, User, UserId,
 };
 use shared::ports::{
-    Acceptance, Conflict, EventKey, InvitationQuery, InviteeUser, MailedLink, MemberQuery, MemberRemoval,
-    NamedEvent, NewInvitation, OutgoingMail, OwnerLinkChange, OwnershipTransfer, Page, PageRequest,
-    PendingMail, SignIn, SignsIn, Store, StoreError, UserAfterRemoval,
+    Acceptance, Conflict, EventKey, InvitationQuery, InviteeUser, Letter, MailedLink, MailedReset,
+    MemberQuery, MemberRemoval, NamedEvent, NewInvitation, OwnerLinkChange, OwnershipTransfer, Page,
+    PageRequest, PendingMail, SignIn, SignsIn, Store, StoreError, UserAfterRemoval,
 };
 use tests::emulators::dynamo_store;
 
@@ -183,18 +183,22 @@ fn invitation_mail(invitation: &Invitation, now: DateTime<Utc>) -> PendingMail {
     PendingMail {
         key: format!("INVITATION#{}", invitation.id),
         version: uuid::Uuid::new_v4().to_string(),
-        mail: OutgoingMail {
-            tags: vec![("invitation".into(), invitation.id.to_string())],
+        letter: Letter {
+            kind: MailKind::Invitation,
+            locale: Locale::Uk,
             to: invitation.email.clone(),
-            subject: "You are invited to Kvitka Ltd".into(),
-            text: format!("Join: https://teamgate.test/join#{}", invitation.token_hash),
-            html: format!("<a href=\"https://teamgate.test/join#{}\">Join</a>", invitation.token_hash),
+            values: vec![
+                ("account_name".into(), "Kvitka Ltd".into()),
+                ("link".into(), format!("https://teamgate.test/activate#token={}", invitation.token_hash)),
+            ],
+            tags: vec![("teamgate-invitation".into(), invitation.id.to_string())],
         },
         invitation: Some(MailedLink {
             account_id: invitation.account_id.clone(),
             invitation_id: invitation.id.clone(),
             token_hash: invitation.token_hash.clone(),
         }),
+        reset: None,
         created_at: now,
         attempts: 0,
         due_at: now,
@@ -208,14 +212,18 @@ fn reset_mail(user: &User, token: &OneTimeToken, now: DateTime<Utc>) -> PendingM
     PendingMail {
         key: format!("RESET#{}", uuid::Uuid::new_v4()),
         version: uuid::Uuid::new_v4().to_string(),
-        mail: OutgoingMail {
-            tags: Vec::new(),
+        letter: Letter {
+            kind: MailKind::PasswordReset,
+            locale: Locale::En,
             to: user.email.clone(),
-            subject: "Reset your password".into(),
-            text: format!("Reset: https://teamgate.test/reset#{}", token.hash),
-            html: format!("<a href=\"https://teamgate.test/reset#{}\">Reset</a>", token.hash),
+            values: vec![(
+                "link".into(),
+                format!("https://teamgate.test/reset-password#token={}", token.hash),
+            )],
+            tags: Vec::new(),
         },
         invitation: None,
+        reset: Some(MailedReset { user_id: user.id.clone(), token_hash: token.hash.clone() }),
         created_at: now,
         attempts: 0,
         due_at: now,

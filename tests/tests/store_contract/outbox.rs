@@ -36,7 +36,7 @@ fn resend_of(read: &Invitation, token: &OneTimeToken, at: DateTime<Utc>) -> Rese
         ..read.clone()
     };
     let mut mail = invitation_mail(&renewed, at);
-    mail.mail.subject = "A new link to Kvitka Ltd".into();
+    mail.letter.values.push(("inviter".into(), "Olena".into()));
     Resend {
         event: event(&read.account_id, AuditAction::InvitationResent, read.id.as_str(), at),
         mail,
@@ -234,7 +234,7 @@ pub(crate) async fn postponing_a_mail_needs_the_version_it_read(store: Arc<dyn S
 
     // When it is postponed a minute
     let postponed = PendingMail { attempts: 1, due_at: now + Duration::minutes(1), ..read.clone() };
-    store.postpone_mail(&postponed).await.expect("postponed");
+    store.claim_mail(&postponed.version, &postponed).await.expect("postponed");
 
     // Then it waits with its attempt counted, due only a minute on
     assert_eq!(store.pending_mail(&new.mail.key).await.unwrap(), Some(postponed.clone()));
@@ -245,14 +245,14 @@ pub(crate) async fn postponing_a_mail_needs_the_version_it_read(store: Arc<dyn S
     let resend = resend_of(&new.invitation, &new.token, now);
     store.resend_invitation(&resend).await.expect("resent");
     let again = PendingMail { attempts: 2, due_at: now + Duration::minutes(3), ..postponed.clone() };
-    assert_eq!(conflict(store.postpone_mail(&again).await), Conflict::Stale);
+    assert_eq!(conflict(store.claim_mail(&again.version, &again).await), Conflict::Stale);
     assert_eq!(store.pending_mail(&new.mail.key).await.unwrap(), Some(resend.mail.clone()));
 
     // And once settled, a late postpone does not bring it back
     let read = stored_invitation(store.as_ref(), &new).await;
     store.settle_mail(&resend.mail, Some(&sent_report(&read, &resend.token.hash))).await.expect("settled");
     let late = PendingMail { attempts: 1, due_at: now + Duration::minutes(1), ..resend.mail.clone() };
-    assert_eq!(conflict(store.postpone_mail(&late).await), Conflict::Stale);
+    assert_eq!(conflict(store.claim_mail(&late.version, &late).await), Conflict::Stale);
     assert!(store.pending_mail(&new.mail.key).await.unwrap().is_none());
 }
 

@@ -57,12 +57,12 @@ fn post(writes: &mut Writes, mail: &PendingMail) -> StoreResult<()> {
     Ok(())
 }
 
-/// The outbox's mail is still at `mail`'s version: no newer mail replaced it.
-fn mail_as_read(mail: &PendingMail) -> Condition {
+/// The outbox's mail is still at `version`: no newer mail replaced it, no sender claimed it.
+fn mail_at(version: &str) -> Condition {
     Condition::new("#r.#version = :version", Conflict::Stale)
         .name("#r", keys::RECORD)
         .name("#version", "version")
-        .value(":version", s(&mail.version))
+        .value(":version", s(version))
 }
 
 /// The item of `items` with this key.
@@ -250,16 +250,16 @@ impl Store for DynamoStore {
 
     async fn settle_mail(&self, mail: &PendingMail, invitation: Option<&DeliveryReport>) -> StoreResult<()> {
         let mut writes = Writes::default();
-        writes.delete(items::pending_mail_key(&mail.key), Some(mail_as_read(mail)));
+        writes.delete(items::pending_mail_key(&mail.key), Some(mail_at(&mail.version)));
         if let Some(report) = invitation {
             delivery_writes(&mut writes, report)?;
         }
         self.send(writes).await
     }
 
-    async fn postpone_mail(&self, mail: &PendingMail) -> StoreResult<()> {
+    async fn claim_mail(&self, read_version: &str, mail: &PendingMail) -> StoreResult<()> {
         let mut writes = Writes::default();
-        writes.put(items::pending_mail(mail)?, Some(mail_as_read(mail)));
+        writes.put(items::pending_mail(mail)?, Some(mail_at(read_version)));
         self.send(writes).await
     }
 

@@ -2,42 +2,8 @@
 
 use std::collections::HashMap;
 
-use crate::domain::{Email, Locale};
-use crate::ports::OutgoingMail;
-
-/// The kinds of message Teamgate sends; each has a table in every language's file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum MailKind {
-    Invitation,
-    OwnerActivation,
-    PasswordSet,
-    PasswordReset,
-    PasswordChanged,
-    OwnershipTransferredNewOwner,
-    OwnershipTransferredFormerOwner,
-    InvitationUndelivered,
-    SecondFactorReset,
-    SecondFactorEnabled,
-    SecondFactorDisabled,
-}
-
-impl MailKind {
-    fn key(self) -> &'static str {
-        match self {
-            Self::Invitation => "invitation",
-            Self::OwnerActivation => "owner_activation",
-            Self::PasswordSet => "password_set",
-            Self::PasswordReset => "password_reset",
-            Self::PasswordChanged => "password_changed",
-            Self::OwnershipTransferredNewOwner => "ownership_transferred_new_owner",
-            Self::OwnershipTransferredFormerOwner => "ownership_transferred_former_owner",
-            Self::InvitationUndelivered => "invitation_undelivered",
-            Self::SecondFactorReset => "second_factor_reset",
-            Self::SecondFactorEnabled => "second_factor_enabled",
-            Self::SecondFactorDisabled => "second_factor_disabled",
-        }
-    }
-}
+use crate::domain::{Email, Locale, MailKind};
+use crate::ports::{Letter, OutgoingMail};
 
 #[derive(serde::Deserialize)]
 struct Template {
@@ -70,6 +36,13 @@ impl MailTemplates {
             all.insert(locale, toml::from_str(source)?);
         }
         Ok(Self(all))
+    }
+
+    /// A letter of the outbox, rendered as it is sent, with its tags.
+    pub fn render_letter(&self, letter: &Letter) -> OutgoingMail {
+        let values: Vec<(&str, &str)> = letter.values.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let mail = self.render(letter.kind, letter.locale, &letter.to, &values);
+        OutgoingMail { tags: letter.tags.clone(), ..mail }
     }
 
     /// Fills `kind`'s template in `locale` with `values`; HTML gets escaped values.
@@ -151,6 +124,7 @@ mod tests {
                         ("inviter_email", "olena@shop.example"),
                     ],
                 );
+                assert_eq!(serde_json::to_value(kind).unwrap(), kind.key(), "a letter names its template");
                 for text in [&mail.subject, &mail.text, &mail.html] {
                     assert!(!text.contains('{'), "{locale:?} {kind:?} left a placeholder: {text}");
                 }
