@@ -588,8 +588,34 @@ pub fn schedule_event() -> Value {
     })
 }
 
-/// The token of the newest activation link SES (moto) sent to `to`.
-pub fn activation_token(to: &str) -> String {
+/// The filter the template gives the mail-events function's stream: the outbox's mails.
+fn outbox_filter() -> Value {
+    let template: Value =
+        serde_yaml_ng::from_str(&crate::workspace::read("infra/template.yaml")).expect("the template parses");
+    let pattern = &template["Resources"]["MailEventsFunction"]["Properties"]["Events"]["Outbox"]["Properties"]
+        ["FilterCriteria"]["Filters"][0]["Pattern"];
+    serde_json::from_str(pattern.as_str().expect("a filter pattern")).expect("the pattern is JSON")
+}
+
+/// Sends the outbox of `environment`'s table as AWS does: the table's stream, as the template
+/// filters it, given to the mail-events function's own binary.
+pub fn deliver_outbox(environment: &BTreeMap<&'static str, String>) {
+    let filter = outbox_filter();
+    let records: Vec<Value> = block_on(crate::streams::stream_records(&environment["TABLE_NAME"]))
+        .into_iter()
+        .filter(|record| crate::streams::matches(&filter, record))
+        .collect();
+    let mut mailer = RunningFunction::start_with("mail-events", for_function("mail-events", environment));
+    let answer = mailer
+        .invoke(crate::streams::stream_event(&records))
+        .unwrap_or_else(|e| panic!("{e}\n{}", mailer.logs()));
+    assert_eq!(answer, json!({"batchItemFailures": []}), "{}", mailer.logs());
+}
+
+/// The token of the newest activation link SES (moto) sent to `to`, once the mail-events
+/// function has sent the outbox of `environment`'s table.
+pub fn activation_token(environment: &BTreeMap<&'static str, String>, to: &str) -> String {
+    deliver_outbox(environment);
     let messages = block_on(sent_messages());
     let body = messages
         .iter()

@@ -1270,7 +1270,7 @@ fn the_deployed_functions_log_no_secret_and_store_none() {
     assert_eq!(created.status, 201, "{}", created.text);
     let account_id = created.body["account"]["id"].as_str().expect("an id").to_owned();
     let mut accept = start("accept");
-    let token = activation_token(&email);
+    let token = activation_token(&environment, &email);
     let activation = json!({"token": token, "password": PASSWORD});
     let session = accept.request("POST", "/v1/invitations/accept", &[], Some(activation));
     assert_eq!(session.status, 200, "{}", session.text);

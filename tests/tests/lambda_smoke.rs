@@ -143,6 +143,26 @@ fn cleanup_runs_on_the_schedule_event_and_reports_a_complete_run() {
 }
 
 #[test]
+fn mail_events_sweeps_the_outbox_on_its_schedule_and_skips_a_stream_record_of_no_mail() {
+    // Given the mail-events function, as the template configures it, on an outbox with nothing due
+    let mut mailer = RunningFunction::start("mail-events");
+
+    // When its schedule fires, and the stream brings a record of no outbox mail
+    let swept = mailer.invoke(schedule_event()).unwrap_or_else(|e| panic!("{e}\n{}", mailer.logs()));
+    let stray = json!({"Records": [{
+        "eventID": "1", "eventName": "INSERT", "eventSource": "aws:dynamodb",
+        "dynamodb": {"Keys": {"PK": {"S": "ACCOUNT#x"}, "SK": {"S": "META"}}, "SequenceNumber": "100"},
+    }]});
+    let streamed = mailer.invoke(stray).unwrap_or_else(|e| panic!("{e}\n{}", mailer.logs()));
+
+    // Then the sweep reports a complete run that sent nothing, and the stray record is skipped,
+    // never retried (a record of no mail cannot become one)
+    assert_eq!(swept["complete"], true, "{swept}");
+    assert_eq!((swept["sent"].as_u64(), swept["failed"].as_u64()), (Some(0), Some(0)), "{swept}");
+    assert_eq!(streamed, json!({"batchItemFailures": []}));
+}
+
+#[test]
 fn the_publisher_answers_a_batch_and_reports_a_record_it_cannot_read_alone() {
     // Given the publisher, as the template configures it
     let mut publisher = RunningFunction::start("publisher");
@@ -302,7 +322,7 @@ fn the_session_function_will_not_start_without_its_kms_key() {
 /// Opens the newest activation link SES sent to `email` through the accept function, filling the
 /// profile fields the preset requires; the access token it answers with.
 fn activate(environment: &BTreeMap<&'static str, String>, email: &str) -> String {
-    let token = activation_token(email);
+    let token = activation_token(environment, email);
     let mut accept = RunningFunction::start_with("accept", for_function("accept", environment));
     let page = accept.request("POST", "/v1/invitations/inspect", &[], Some(json!({"token": token})));
     assert_eq!(page.status, 200, "{}", page.text);
