@@ -277,7 +277,9 @@ async fn sixteen_concurrent_invitations_of_one_email_create_exactly_one(app: Tes
         "{:?}",
         replies.iter().map(|r| (r.status, r.code().to_owned())).collect::<Vec<_>>()
     );
-    assert!(replies.iter().filter(|r| r.status != 201).all(|r| r.status == 409));
+    // Each other one met the winner (409), or, past the address's hourly mail limit, which
+    // counts every attempt before anything is written, was refused (429)
+    assert!(replies.iter().filter(|r| r.status != 201).all(|r| matches!(r.status, 409 | 429)));
     let listed = app.get_as(&owner.token, &format!("{path}?email=wanted")).await;
     assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
 }

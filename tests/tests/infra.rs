@@ -272,8 +272,17 @@ impl FunctionResource {
         self.get("Events").and_then(Value::as_object).into_iter().flatten()
     }
 
-    /// Every statement of the function's inline policies.
+    /// Every statement of the function's inline policies that allows something.
     fn statements(&self) -> Vec<&Value> {
+        self.every_statement().into_iter().filter(|s| s["Effect"] != "Deny").collect()
+    }
+
+    /// Every statement of the function's inline policies that denies something.
+    fn denials(&self) -> Vec<&Value> {
+        self.every_statement().into_iter().filter(|s| s["Effect"] == "Deny").collect()
+    }
+
+    fn every_statement(&self) -> Vec<&Value> {
         let policies = self.get("Policies").and_then(Value::as_array).into_iter().flatten();
         policies.filter_map(|p| p.get("Statement").and_then(Value::as_array)).flatten().collect()
     }
@@ -1284,6 +1293,38 @@ fn the_example_webhook_delivers_teamgate_events_it_names_retrying_and_parking_th
         differences.push("the endpoint's key must be NoEcho".into());
     }
     assert_no_differences("infra/examples/webhook.yaml", differences);
+}
+
+#[test]
+fn only_mail_events_may_read_the_outbox_whose_mails_hold_live_links() {
+    let template = template();
+    let (functions, mut differences) = functions(&template);
+    let wanted = json!({
+        "Sid": "NeverReadTheOutbox",
+        "Effect": "Deny",
+        "Action": ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan"],
+        "Resource": table_only(),
+        "Condition": {"ForAnyValue:StringLike": {"dynamodb:LeadingKeys": ["MAIL#*"]}},
+    });
+    for (name, function) in &functions {
+        let reads_table = function.actions().iter().any(|a| READ_ACTIONS.contains(&a.as_str()));
+        // The publisher's reads are bounded to other partitions (its own test says which).
+        if name == MAIL_EVENTS || name == PUBLISHER || !reads_table {
+            continue;
+        }
+        if !function.denials().contains(&&wanted) {
+            differences.push(format!("{name}: want the NeverReadTheOutbox statement {wanted}"));
+        }
+    }
+    let mail_events = &functions[MAIL_EVENTS];
+    let reads_outbox = mail_events.statements().into_iter().any(|s| {
+        s["Condition"].to_string().contains("MAIL#*")
+            && strings(s.get("Action")).iter().any(|a| READ_ACTIONS.contains(&a.as_str()))
+    });
+    if !reads_outbox {
+        differences.push("mail-events must read the outbox".into());
+    }
+    assert_no_differences("who reads the outbox", differences);
 }
 
 #[test]
