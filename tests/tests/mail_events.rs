@@ -180,12 +180,13 @@ async fn a_bounced_address_is_resent_only_deliberately_until_a_mail_to_it_is_del
     let usual = app.post_as(&owner.token, &resend, json!({})).await;
     let deliberate = app.post_as(&owner.token, &resend, json!({"deliberately": true})).await;
 
-    // Then the first is refused, the second goes, and its mail is a new one nothing is known of
+    // Then the first is refused, the second goes, and its mail is a new one nothing is known of,
+    // written to the outbox with it
     assert_eq!((usual.status, usual.code()), (409, "address_refused"), "{}", usual.body);
     assert_eq!(deliberate.status, 200, "{}", deliberate.body);
     assert_eq!(
         (&deliberate.body["delivery"], &deliberate.body["address_refused"], &deliberate.body["send_count"]),
-        (&json!("sent"), &json!(true), &json!(2))
+        (&json!("pending"), &json!(true), &json!(2))
     );
     // The first mail's bounce given again says nothing new; the new mail's delivery shows the
     // address works again.

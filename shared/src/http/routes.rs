@@ -257,7 +257,9 @@ pub enum Guard {
 /// function, and each binary links its adapters, by the effects of the routes it serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Effects {
-    /// It may send mail (`ses:SendEmail`).
+    /// It may send mail (`ses:SendEmail`): a notice. A link's mail goes through the outbox,
+    /// which the mail-events function sends (`service/mailing.rs`), so a route that only writes
+    /// one does not.
     pub mails: bool,
     /// It hashes or verifies a password (argon2id: the function gets the memory for it).
     pub hashes_password: bool,
@@ -328,7 +330,7 @@ pub static ROUTES: &[Route] = TABLE;
 
 /// The table, as constant: the scopes are computed from it when binaries are compiled.
 const TABLE: &[Route] = &[
-    route(Method::POST, "/v1/operator/accounts", F::Accounts, O::CreateAccount, G::Operator, E::MAILS),
+    route(Method::POST, "/v1/operator/accounts", F::Accounts, O::CreateAccount, G::Operator, E::NONE),
     route(Method::GET, "/v1/accounts/{account_id}", F::Directory, O::GetAccount, MEMBER, E::NONE),
     route(Method::GET, "/v1/accounts/{account_id}/roles", F::Directory, O::ListRoles, MEMBER, E::NONE),
     route(
@@ -347,14 +349,7 @@ const TABLE: &[Route] = &[
         MEMBER,
         E::NONE,
     ),
-    route(
-        Method::POST,
-        "/v1/accounts/{account_id}/invitations",
-        F::Invite,
-        O::Invite,
-        USERS_WRITER,
-        E::MAILS,
-    ),
+    route(Method::POST, "/v1/accounts/{account_id}/invitations", F::Invite, O::Invite, USERS_WRITER, E::NONE),
     route(
         Method::GET,
         "/v1/accounts/{account_id}/invitations",
@@ -385,7 +380,7 @@ const TABLE: &[Route] = &[
         F::Invite,
         O::ResendInvitation,
         USERS_WRITER,
-        E::MAILS,
+        E::NONE,
     ),
     route(
         Method::GET,
@@ -540,7 +535,7 @@ const TABLE: &[Route] = &[
         F::Accounts,
         O::RecoverOwner,
         G::Operator,
-        E::MAILS,
+        E::NONE,
     ),
     route(
         Method::GET,
@@ -564,7 +559,7 @@ const TABLE: &[Route] = &[
         F::ResetPassword,
         O::RequestPasswordReset,
         G::Anonymous,
-        E::MAILS,
+        E::NONE,
     ),
     route(
         Method::POST,
