@@ -293,7 +293,7 @@ impl TestApp {
     pub async fn mail_to(&self, to: &str) -> Vec<Value> {
         // Where the mail function sends the outbox (AWS), its stream is stood in for here.
         if self.api.app.settings.mail_dispatch == shared::service::mailing::MailDispatch::Stream {
-            self.api.app.send_whole_outbox().await.expect("the outbox is sent");
+            self.api.app.send_new_outbox_mail().await.expect("the outbox is sent");
         }
         let all = match self.mailbox {
             Mailbox::Outbox => self.get("/_dev/mail").await.body["items"].as_array().expect("items").clone(),

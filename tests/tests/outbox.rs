@@ -93,7 +93,7 @@ async fn a_reset_mail_whose_link_ended_before_it_went_is_never_sent(app: TestApp
     assert_eq!(changed.status, 204, "{}", changed.body);
 
     // When the outbox is sent
-    let report = app.api.app.send_whole_outbox().await.expect("the outbox is sent");
+    let report = app.api.app.send_new_outbox_mail().await.expect("the outbox is sent");
 
     // Then the dead link's mail is given up unsent
     assert_eq!((report.sent, report.given_up), (0, 1), "{report:?}");

@@ -25,7 +25,8 @@ pub enum MailDispatch {
     /// The request itself, once written (the dev server, tests): a failure leaves the mail to
     /// the sweep, never fails the request.
     Inline,
-    /// The `mailer` function, as the table's stream brings the mail (AWS).
+    /// The `mail-events` function, as the table's stream brings the mail (AWS); tests that run
+    /// the routes as they run there stand in for the stream themselves.
     Stream,
 }
 
@@ -107,15 +108,19 @@ impl Teamgate {
         }
     }
 
-    /// After the write that put `mail` in the outbox: sent now when dispatch is inline. A
-    /// failure is logged and left to the sweep; the request that wrote it succeeds regardless.
+    /// After the write that put `mail` in the outbox: sent now where dispatch is inline. Only
+    /// the dev server and the tests link this (the `inline-mail` feature): a Lambda function's
+    /// mail is the stream's, and its binary leaves the sending out. A failure is logged and
+    /// left to the sweep; the request that wrote the mail succeeds regardless.
     pub(crate) async fn dispatch(&self, mail: &PendingMail) {
-        if self.settings.mail_dispatch != MailDispatch::Inline {
-            return;
-        }
-        if let Err(error) = self.hand_over(mail).await {
+        #[cfg(feature = "inline-mail")]
+        if self.settings.mail_dispatch == MailDispatch::Inline
+            && let Err(error) = self.hand_over(mail).await
+        {
             tracing::warn!(%error, key = mail.key, "an outbox mail was left to the sweep");
         }
+        #[cfg(not(feature = "inline-mail"))]
+        let _ = mail;
     }
 
     /// Sends the outbox's mail under `key` as the table's stream brings it (written, or replaced
@@ -129,24 +134,27 @@ impl Teamgate {
 
     /// Sends every mail of the outbox that is due, stopping early at `deadline`.
     pub async fn sweep_outbox(&self, deadline: Option<Instant>) -> Result<SweepReport, InternalError> {
-        self.send_due(deadline, self.now()).await
+        let due = self.store().due_mail(self.now(), SWEEP_LIMIT).await.map_err(store_failed("due_mail"))?;
+        self.send_each(deadline, due).await
     }
 
-    /// Sends every mail of the outbox, due or not, as the table's stream gives the mail function
-    /// each one written: tests that run the routes as they run in AWS (`MailDispatch::Stream`).
-    pub async fn send_whole_outbox(&self) -> Result<SweepReport, InternalError> {
-        self.send_due(None, DateTime::<Utc>::MAX_UTC).await
+    /// Sends every mail no sender has claimed yet, due or not, as the table's stream brings the
+    /// mail function each one written: the dev server after each request, and tests that run
+    /// the routes as they run in AWS (`MailDispatch`).
+    pub async fn send_new_outbox_mail(&self) -> Result<SweepReport, InternalError> {
+        let every = self.store().due_mail(DateTime::<Utc>::MAX_UTC, SWEEP_LIMIT);
+        let new = every.await.map_err(store_failed("due_mail"))?.into_iter().filter(|m| m.attempts == 0);
+        self.send_each(None, new.collect()).await
     }
 
-    /// Sends the mails due by `due_by`, `SWEEP_BATCH` at once, until none is left or `deadline`.
-    /// A mail whose attempt failed is logged and left (its claim postponed it): one mail the
-    /// table or SES keeps failing never holds up the others.
-    async fn send_due(
+    /// Sends `due`, `SWEEP_BATCH` at once, until none is left or `deadline`. A mail whose
+    /// attempt failed is logged and left (its claim postponed it): one mail the table or SES
+    /// keeps failing never holds up the others.
+    async fn send_each(
         &self,
         deadline: Option<Instant>,
-        due_by: DateTime<Utc>,
+        due: Vec<PendingMail>,
     ) -> Result<SweepReport, InternalError> {
-        let due = self.store().due_mail(due_by, SWEEP_LIMIT).await.map_err(store_failed("due_mail"))?;
         let mut report = SweepReport { complete: due.len() < SWEEP_LIMIT, ..SweepReport::default() };
         for batch in due.chunks(SWEEP_BATCH) {
             if deadline.is_some_and(|d| Instant::now() >= d) {
