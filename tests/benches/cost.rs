@@ -3,8 +3,10 @@
 //! on DynamoDB Local, which reports the capacity units each call consumed; its duration stands
 //! in for the function's warm billed duration (in-process handling plus DynamoDB round trips on
 //! loopback, which DynamoDB Local answers in about the time DynamoDB takes in-region). The
-//! memory is what `infra/template.yaml` gives the route's function; a route whose function
-//! mails sends one message. Left out: the authorizer's invocations, which the protected API's
+//! memory is what `infra/template.yaml` gives the route's function; a route that mails, or
+//! writes a link's mail to the outbox, sends one message, and the latter also pays the mail
+//! function's share (`OUTBOX_MAIL_PER_MESSAGE`). The routes run as in AWS: the stream sends the
+//! outbox, outside the route's own calls. Left out: the authorizer's invocations, which the protected API's
 //! own requests cause, and the units of a refused conditional write, which no toured request
 //! makes.
 
@@ -28,6 +30,13 @@ const LAMBDA_GB_SECOND_X86_64: f64 = 0.000_016_666_7;
 const LAMBDA_GB_SECOND_ARM64: f64 = 0.000_013_333_4;
 const DYNAMODB_READ_UNITS_PER_MILLION: f64 = 0.125;
 const DYNAMODB_WRITE_UNITS_PER_MILLION: f64 = 0.625;
+/// What the mail function spends on one mail of the outbox, besides SES: its share of an
+/// invocation (a stream batch; 256 MB for about 20 ms), two strongly consistent reads (the mail,
+/// its invitation or user) and about three write units (the claim, the settle).
+const OUTBOX_MAIL_PER_MESSAGE: f64 = LAMBDA_REQUESTS_PER_MILLION / 1e6
+    + 0.25 * 0.020 * LAMBDA_GB_SECOND_X86_64
+    + 2.0 * DYNAMODB_READ_UNITS_PER_MILLION / 1e6
+    + 3.0 * DYNAMODB_WRITE_UNITS_PER_MILLION / 1e6;
 const SES_PER_MESSAGE: f64 = 0.10 / 1000.0;
 /// KMS: a route that seals or opens a TOTP secret makes one `Encrypt` or `Decrypt`.
 const KMS_PER_REQUEST: f64 = 0.03 / 10_000.0;
@@ -84,7 +93,11 @@ struct Priced {
 pub async fn per_route(limits: shared::service::support::limits::RateLimits) {
     let calls = DynamoCalls::default();
     let store = Arc::new(counted_dynamo_store(&calls).await);
-    let app = spawn_app_on(store, ses_mailer(VERIFIED_SENDER).await, |s| s.limits = limits).await;
+    let app = spawn_app_on(store, ses_mailer(VERIFIED_SENDER).await, |s| {
+        s.limits = limits;
+        s.mail_dispatch = shared::service::mailing::MailDispatch::Stream;
+    })
+    .await;
     let mut tours = Vec::new();
     for tour in 0..TOURS {
         tours.push(every_route(&app, &calls, &format!("cost-{tour}")).await);
@@ -106,7 +119,8 @@ fn price(tours: &[Vec<Visit>], index: usize, memory: &BTreeMap<String, u64>) -> 
     let billed_ms = (durations[durations.len() / 2].as_secs_f64() * 1000.0).ceil();
     let read_units: f64 = visit.calls.iter().map(|c| c.read_units).sum();
     let write_units: f64 = visit.calls.iter().map(|c| c.write_units).sum();
-    let mails = if route.effects.mails { 1.0 } else { 0.0 };
+    let mails = if route.effects.mails || route.effects.posts_mail { 1.0 } else { 0.0 };
+    let outbox = if route.effects.posts_mail { OUTBOX_MAIL_PER_MESSAGE } else { 0.0 };
     let kms = if route.effects.seals { 1.0 } else { 0.0 };
     let gigabyte_seconds = memory_mib as f64 / 1024.0 * billed_ms / 1000.0;
     let shared = API_GATEWAY_HTTP_API_PER_MILLION
@@ -114,6 +128,7 @@ fn price(tours: &[Vec<Visit>], index: usize, memory: &BTreeMap<String, u64>) -> 
         + read_units * DYNAMODB_READ_UNITS_PER_MILLION
         + write_units * DYNAMODB_WRITE_UNITS_PER_MILLION
         + mails * SES_PER_MESSAGE * 1e6
+        + outbox * 1e6
         + kms * KMS_PER_REQUEST * 1e6;
     Priced {
         route: visit.route,

@@ -62,6 +62,7 @@ pub const fn effects(scope: u8) -> Effects {
         if in_scope(route, scope) {
             effects = Effects {
                 mails: effects.mails || route.effects.mails,
+                posts_mail: effects.posts_mail || route.effects.posts_mail,
                 hashes_password: effects.hashes_password || route.effects.hashes_password,
                 signs_in: effects.signs_in || route.effects.signs_in,
                 seals: effects.seals || route.effects.seals,
@@ -261,6 +262,9 @@ pub struct Effects {
     /// which the mail-events function sends (`service/mailing.rs`), so a route that only writes
     /// one does not.
     pub mails: bool,
+    /// It writes a link's mail to the outbox, which the mail-events function then sends (its
+    /// cost, `tests/benches/cost.rs`, not its function's grants).
+    pub posts_mail: bool,
     /// It hashes or verifies a password (argon2id: the function gets the memory for it).
     pub hashes_password: bool,
     /// It mints access tokens (the function holds the signing key).
@@ -274,11 +278,18 @@ pub struct Effects {
 }
 
 impl Effects {
-    pub const NONE: Self =
-        Self { mails: false, hashes_password: false, signs_in: false, seals: false, uses_table: true };
+    pub const NONE: Self = Self {
+        mails: false,
+        posts_mail: false,
+        hashes_password: false,
+        signs_in: false,
+        seals: false,
+        uses_table: true,
+    };
     /// Nothing but an answer compiled into the binary, or made from the keys it holds.
     pub const STATIC: Self = Self { uses_table: false, ..Self::NONE };
     pub const MAILS: Self = Self { mails: true, ..Self::NONE };
+    pub const POSTS_MAIL: Self = Self { posts_mail: true, ..Self::NONE };
     pub const SIGNS_IN: Self = Self { signs_in: true, ..Self::NONE };
     pub const HASHES_AND_SIGNS_IN: Self = Self { hashes_password: true, signs_in: true, ..Self::NONE };
     pub const HASHES_AND_MAILS: Self = Self { hashes_password: true, mails: true, ..Self::NONE };
@@ -330,7 +341,7 @@ pub static ROUTES: &[Route] = TABLE;
 
 /// The table, as constant: the scopes are computed from it when binaries are compiled.
 const TABLE: &[Route] = &[
-    route(Method::POST, "/v1/operator/accounts", F::Accounts, O::CreateAccount, G::Operator, E::NONE),
+    route(Method::POST, "/v1/operator/accounts", F::Accounts, O::CreateAccount, G::Operator, E::POSTS_MAIL),
     route(Method::GET, "/v1/accounts/{account_id}", F::Directory, O::GetAccount, MEMBER, E::NONE),
     route(Method::GET, "/v1/accounts/{account_id}/roles", F::Directory, O::ListRoles, MEMBER, E::NONE),
     route(
@@ -349,7 +360,14 @@ const TABLE: &[Route] = &[
         MEMBER,
         E::NONE,
     ),
-    route(Method::POST, "/v1/accounts/{account_id}/invitations", F::Invite, O::Invite, USERS_WRITER, E::NONE),
+    route(
+        Method::POST,
+        "/v1/accounts/{account_id}/invitations",
+        F::Invite,
+        O::Invite,
+        USERS_WRITER,
+        E::POSTS_MAIL,
+    ),
     route(
         Method::GET,
         "/v1/accounts/{account_id}/invitations",
@@ -380,7 +398,7 @@ const TABLE: &[Route] = &[
         F::Invite,
         O::ResendInvitation,
         USERS_WRITER,
-        E::NONE,
+        E::POSTS_MAIL,
     ),
     route(
         Method::GET,
@@ -535,7 +553,7 @@ const TABLE: &[Route] = &[
         F::Accounts,
         O::RecoverOwner,
         G::Operator,
-        E::NONE,
+        E::POSTS_MAIL,
     ),
     route(
         Method::GET,
@@ -559,7 +577,7 @@ const TABLE: &[Route] = &[
         F::ResetPassword,
         O::RequestPasswordReset,
         G::Anonymous,
-        E::NONE,
+        E::POSTS_MAIL,
     ),
     route(
         Method::POST,
