@@ -185,14 +185,7 @@ impl Teamgate {
     /// sender sends it meanwhile and a failure leaves it postponed; then it is sent and settled.
     async fn hand_over(&self, mail: &PendingMail) -> Result<Handed, InternalError> {
         let now = self.now();
-        let invitation = match &mail.invitation {
-            Some(link) => self
-                .store()
-                .invitation(&link.account_id, &link.invitation_id)
-                .await
-                .map_err(store_failed("invitation"))?,
-            None => None,
-        };
+        let invitation = self.mailed_invitation(mail).await?;
         let live = match (&mail.invitation, &invitation, &mail.reset) {
             (Some(link), Some(invitation), _) => {
                 invitation.token_hash == link.token_hash
@@ -261,19 +254,19 @@ impl Teamgate {
                     if stored.is_none_or(|stored| stored.version != mail.version) {
                         return Ok(Handed::Gone);
                     }
-                    read = match &mail.invitation {
-                        Some(link) => self
-                            .store()
-                            .invitation(&link.account_id, &link.invitation_id)
-                            .await
-                            .map_err(store_failed("invitation"))?,
-                        None => None,
-                    };
+                    read = self.mailed_invitation(mail).await?;
                 }
                 Err(other) => return Err(store_failed("settle_mail")(other)),
             }
         }
         Err(InternalError::new("settling an outbox mail", "its invitation kept changing"))
+    }
+
+    /// The invitation whose link `mail` carries, as stored now; `None` for another mail.
+    async fn mailed_invitation(&self, mail: &PendingMail) -> Result<Option<Invitation>, InternalError> {
+        let Some(link) = &mail.invitation else { return Ok(None) };
+        let stored = self.store().invitation(&link.account_id, &link.invitation_id).await;
+        stored.map_err(store_failed("invitation"))
     }
 }
 
