@@ -132,6 +132,19 @@ pub struct Letter {
     pub tags: Vec<(String, String)>,
 }
 
+impl Letter {
+    /// A letter of `kind` in `locale` to `to`, filling its template's named `values`; no tags.
+    pub fn new<'a>(
+        kind: MailKind,
+        locale: Locale,
+        to: &Email,
+        values: impl IntoIterator<Item = (&'a str, String)>,
+    ) -> Self {
+        let values = values.into_iter().map(|(name, value)| (name.to_owned(), value)).collect();
+        Self { kind, locale, to: to.clone(), values, tags: Vec::new() }
+    }
+}
+
 /// The reset link a pending mail carries: whose, and its hash.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MailedReset {

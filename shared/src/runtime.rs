@@ -58,7 +58,7 @@ pub async fn dev_server() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// The dev server's stand-in for the scheduled cleanup and the mailer's sweep.
+/// The dev server's stand-in for the scheduled cleanup and mail-events' sweep of the outbox.
 async fn expire_every_minute(api: Arc<crate::http::Api>) {
     let mut ticks = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
@@ -133,10 +133,7 @@ pub async fn publisher() -> Result<(), LambdaError> {
         let publisher = publisher.clone();
         async move {
             let records: Vec<_> = event.payload.records.into_iter().map(streamed).collect();
-            let failed = publisher.publish(&records).await;
-            let failures: Vec<_> =
-                failed.iter().map(|id| serde_json::json!({ "itemIdentifier": id })).collect();
-            Ok::<_, LambdaError>(serde_json::json!({ "batchItemFailures": failures }))
+            Ok::<_, LambdaError>(batch_item_failures(publisher.publish(&records).await))
         }
     }))
     .await
@@ -160,10 +157,7 @@ pub async fn mail_events() -> Result<(), LambdaError> {
             let app = app.clone();
             async move {
                 if let Some(records) = event.payload["Records"].as_array() {
-                    let failed = send_streamed_mail(&app, records).await;
-                    let failures: Vec<_> =
-                        failed.iter().map(|id| serde_json::json!({ "itemIdentifier": id })).collect();
-                    return Ok(serde_json::json!({ "batchItemFailures": failures }));
+                    return Ok(batch_item_failures(send_streamed_mail(&app, records).await));
                 }
                 if event.payload["detail-type"] == "Scheduled Event" {
                     let report = app.sweep_outbox(Some(deadline_of(&event.context))).await?;
@@ -214,6 +208,13 @@ async fn send_streamed_mail(app: &crate::service::Teamgate, records: &[serde_jso
         }
     }
     None
+}
+
+/// A stream-fed function's answer: the record it stopped at, from which the stream gives that
+/// record and every later one again (`ReportBatchItemFailures`); none when all went.
+fn batch_item_failures(stopped_at: Option<String>) -> serde_json::Value {
+    let failures: Vec<_> = stopped_at.iter().map(|id| serde_json::json!({ "itemIdentifier": id })).collect();
+    serde_json::json!({ "batchItemFailures": failures })
 }
 
 /// When to stop, with `CLEANUP_MARGIN` in hand before Lambda's deadline.

@@ -588,19 +588,10 @@ pub fn schedule_event() -> Value {
     })
 }
 
-/// The filter the template gives the mail-events function's stream: the outbox's mails.
-fn outbox_filter() -> Value {
-    let template: Value =
-        serde_yaml_ng::from_str(&crate::workspace::read("infra/template.yaml")).expect("the template parses");
-    let pattern = &template["Resources"]["MailEventsFunction"]["Properties"]["Events"]["Outbox"]["Properties"]
-        ["FilterCriteria"]["Filters"][0]["Pattern"];
-    serde_json::from_str(pattern.as_str().expect("a filter pattern")).expect("the pattern is JSON")
-}
-
 /// Sends the outbox of `environment`'s table as AWS does: the table's stream, as the template
 /// filters it, given to the mail-events function's own binary.
 pub fn deliver_outbox(environment: &BTreeMap<&'static str, String>) {
-    let filter = outbox_filter();
+    let filter = crate::streams::template_filter("MailEventsFunction", "Outbox");
     let records: Vec<Value> = block_on(crate::streams::stream_records(&environment["TABLE_NAME"]))
         .into_iter()
         .filter(|record| crate::streams::matches(&filter, record))

@@ -85,6 +85,16 @@ pub fn matches(pattern: &Value, value: &Value) -> bool {
     }
 }
 
+/// The filter `infra/template.yaml` gives the stream event `event` of the function resource
+/// `function`: which records of the table's stream reach it.
+pub fn template_filter(function: &str, event: &str) -> Value {
+    let template: Value =
+        serde_yaml_ng::from_str(&crate::workspace::read("infra/template.yaml")).expect("the template parses");
+    let pattern = &template["Resources"][function]["Properties"]["Events"][event]["Properties"]["FilterCriteria"]
+        ["Filters"][0]["Pattern"];
+    serde_json::from_str(pattern.as_str().expect("a filter pattern")).expect("the pattern is JSON")
+}
+
 /// The DynamoDB stream event Lambda gives a function for `records`.
 pub fn stream_event(records: &[Value]) -> Value {
     json!({ "Records": records })

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tests::app::{Owner, PASSWORD, TestApp, ses_mailer, spawn_app, spawn_app_on, spawn_app_on_memory};
 use tests::emulators::{VERIFIED_SENDER, dynamo_store, emulators};
 use tests::lambda_runtime::{RunningFunction, for_function, teamgate_environment};
-use tests::streams::{Bus, matches, stream_event, stream_records};
+use tests::streams::{Bus, matches, stream_event, stream_records, template_filter};
 
 /// The owner's account after a day of changes: an invitation accepted, roles changed, a block
 /// and an unblock, a revoked invitation, a deleted member, a settings change and an API key.
@@ -174,15 +174,6 @@ async fn an_invitation_and_a_resend_whose_mail_ses_refused_stand_and_are_publish
     assert!(audit_log(&app, &owner).await.iter().any(|e| e["action"] == "invitation.resent"));
 }
 
-/// The filter the template gives the publisher's event-source mapping.
-fn publisher_filter() -> Value {
-    let template: Value =
-        serde_yaml_ng::from_str(&tests::workspace::read("infra/template.yaml")).expect("the template parses");
-    let pattern = &template["Resources"]["PublisherFunction"]["Properties"]["Events"]["Stream"]["Properties"]
-        ["FilterCriteria"]["Filters"][0]["Pattern"];
-    serde_json::from_str(pattern.as_str().expect("a filter pattern")).expect("the pattern is JSON")
-}
-
 /// Gives `records` to the publisher in batches of `batch`, as the event-source mapping does:
 /// a batch answered with a failed record is given again from that record on.
 fn publish_all(publisher: &mut RunningFunction, records: &[Value], batch: usize) {
@@ -213,7 +204,7 @@ async fn on_aws_every_audited_change_reaches_the_bus_once_in_order_through_the_s
 
     // When the table's stream, as the template filters it, is given to the publisher: first
     // while the bus cannot be reached, then to one that can reach it
-    let filter = publisher_filter();
+    let filter = template_filter("PublisherFunction", "Stream");
     let records: Vec<Value> =
         stream_records(&table).await.into_iter().filter(|r| matches(&filter, r)).collect();
     let bus_name = bus.name.clone();

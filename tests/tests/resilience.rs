@@ -5,7 +5,7 @@
 
 use serde_json::json;
 use std::sync::Arc;
-use tests::app::{PASSWORD, Reply, TestApp, ses_mailer, spawn_app_on};
+use tests::app::{Owner, PASSWORD, Reply, TestApp, ses_mailer, spawn_app_on};
 use tests::emulators::{
     EMULATOR_SES, VERIFIED_SENDER, dynamo_store, dynamo_store_through, emulators, sent_messages, ses_config,
     snapshot, snapshot_except,
@@ -118,11 +118,8 @@ async fn a_request_the_table_refuses_is_a_bug_answered_500_not_503() {
 #[tokio::test]
 async fn a_mail_service_outage_never_fails_the_invitation_whose_mail_waits_in_the_outbox_until_sent() {
     // Given an owner whose app mails through SES behind a proxy, and SES failing every call
-    let store = Arc::new(dynamo_store().await);
-    let healthy = spawn_app_on(store.clone(), ses_mailer(VERIFIED_SENDER).await, |_| {}).await;
-    let owner = healthy.owner("standard", "owner@mail-outage.example").await;
-    let (proxy, faulty) = app_mailing_through_proxy(&store).await;
-    let token = faulty.sign_in("owner@mail-outage.example", PASSWORD).await.str("access_token");
+    let FaultyMail { healthy, owner, proxy, faulty, token, .. } =
+        faulty_mail("owner@mail-outage.example").await;
     proxy.always(Fault::ServerError);
 
     // When the owner invites someone
@@ -149,8 +146,21 @@ async fn a_mail_service_outage_never_fails_the_invitation_whose_mail_waits_in_th
     assert_eq!(healthy.mail_to("new@mail-outage.example").await.len(), 1, "mailed once");
 }
 
-/// An application on `store` whose SES sits behind a fault proxy.
-async fn app_mailing_through_proxy(store: &Arc<DynamoStore>) -> (FaultProxy, TestApp) {
+/// An owner of a fresh table's account, made through an application that mails as usual
+/// (`healthy`), and one that mails through SES behind a proxy (`faulty`, with the owner signed in).
+struct FaultyMail {
+    store: Arc<DynamoStore>,
+    healthy: TestApp,
+    owner: Owner,
+    proxy: FaultProxy,
+    faulty: TestApp,
+    token: String,
+}
+
+async fn faulty_mail(owner_email: &str) -> FaultyMail {
+    let store = Arc::new(dynamo_store().await);
+    let healthy = spawn_app_on(store.clone(), ses_mailer(VERIFIED_SENDER).await, |_| {}).await;
+    let owner = healthy.owner("standard", owner_email).await;
     let proxy = FaultProxy::start(&emulators().moto).await;
     let sender = shared::adapters::ses::Sender {
         from: VERIFIED_SENDER.into(),
@@ -159,18 +169,17 @@ async fn app_mailing_through_proxy(store: &Arc<DynamoStore>) -> (FaultProxy, Tes
     };
     let config = ses_config().await.endpoint_url(&proxy.endpoint);
     let mailer = Arc::new(shared::adapters::ses::SesMailer::new(config, sender, EMULATOR_SES));
-    (proxy, spawn_app_on(store.clone(), mailer, |_| {}).await)
+    let faulty = spawn_app_on(store.clone(), mailer, |_| {}).await;
+    let token = faulty.sign_in(owner_email, PASSWORD).await.str("access_token");
+    FaultyMail { store, healthy, owner, proxy, faulty, token }
 }
 
 #[tokio::test]
 async fn mail_through_a_flaky_mail_service_goes_at_least_once_or_shows_failed_and_never_to_anyone_else() {
     // Given an owner, and an app of theirs whose SES fails, throttles or loses the answer of 40%
     // of its calls
-    let store = Arc::new(dynamo_store().await);
-    let healthy = spawn_app_on(store.clone(), ses_mailer(VERIFIED_SENDER).await, |_| {}).await;
-    let owner = healthy.owner("standard", "owner@flaky-mail.example").await;
-    let (proxy, faulty) = app_mailing_through_proxy(&store).await;
-    let token = faulty.sign_in("owner@flaky-mail.example", PASSWORD).await.str("access_token");
+    let FaultyMail { store, healthy, owner, proxy, faulty, token } =
+        faulty_mail("owner@flaky-mail.example").await;
     proxy.set_plan(random_faults(40));
 
     // When they invite twelve people at once, and the outbox is swept every hour for eight hours

@@ -2,11 +2,10 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::MailKind;
 use crate::domain::{
     Account, AuditAction, AuditTarget, Delivery, Email, FieldError, FieldErrors, Grant, Invitation,
-    InvitationId, InvitationMode, InvitationStatus, LinkNames, Locale, Member, MemberStatus, OneTimeToken,
-    Preset, Profile, ProfileInput, TokenPurpose, User, UserId,
+    InvitationId, InvitationMode, InvitationStatus, LinkNames, Locale, MailKind, Member, MemberStatus,
+    OneTimeToken, Preset, Profile, ProfileInput, TokenPurpose, User, UserId,
 };
 use crate::failure_codes;
 use crate::ports::{
@@ -475,11 +474,8 @@ impl Teamgate {
             ("email", invitation.email.to_string()),
         ];
         let letter = Letter {
-            kind,
-            locale,
-            to: invitation.email.clone(),
-            values: values.into_iter().map(|(name, value)| (name.to_owned(), value)).collect(),
             tags: super::mail_events::invitation_tags(invitation),
+            ..Letter::new(kind, locale, &invitation.email, values)
         };
         let link = MailedLink {
             account_id: invitation.account_id.clone(),

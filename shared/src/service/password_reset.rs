@@ -1,7 +1,6 @@
 //! Password reset by emailed link: requesting one (the same answer for everyone) and using it.
 
-use crate::domain::MailKind;
-use crate::domain::{Email, FieldError, LinkNames, OneTimeToken, ResetLink, TokenPurpose, User};
+use crate::domain::{Email, FieldError, LinkNames, MailKind, OneTimeToken, ResetLink, TokenPurpose, User};
 use crate::ports::{Conflict, Letter, Login, MailedReset, PendingMail, StoreError};
 use crate::service::Teamgate;
 use crate::service::invite::format_time;
@@ -103,13 +102,7 @@ impl Teamgate {
             ("expires_at", format_time(token.expires_at)),
             ("email", user.email.to_string()),
         ];
-        let mail = Letter {
-            kind: MailKind::PasswordReset,
-            locale: user.locale.unwrap_or_default(),
-            to: user.email.clone(),
-            values: values.into_iter().map(|(name, value)| (name.to_owned(), value)).collect(),
-            tags: Vec::new(),
-        };
+        let mail = Letter::new(MailKind::PasswordReset, user.locale.unwrap_or_default(), &user.email, values);
         let reset = MailedReset { user_id: user.id.clone(), token_hash: token.hash.clone() };
         let mail = self.outbox_mail(reset_mail_key(), mail, None, Some(reset), token.expires_at);
         self.store().issue_password_reset(&user, token, &mail).await?;

@@ -253,7 +253,7 @@ impl Teamgate {
     ) -> Result<InvitationView, LifecycleError> {
         let now = self.now();
         let previous_token_hash = invitation.token_hash.clone();
-        let invitation_delivery = invitation.delivery;
+        let previous_delivery = invitation.delivery;
         if let Some(refused) = refused_domain(caller, &invitation.email) {
             return Err(InviteError::Invalid(Invalid::from(refused)).into());
         }
@@ -298,7 +298,7 @@ impl Teamgate {
                 expires_at: renewed.expires_at,
             },
             previous_token_hash,
-            previous_delivery: invitation_delivery,
+            previous_delivery,
             member,
             event: resent,
             mail,

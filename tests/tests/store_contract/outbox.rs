@@ -176,11 +176,7 @@ pub(crate) async fn settling_a_mail_replaced_since_fails_and_changes_nothing(sto
     let read = stored_invitation(store.as_ref(), &new).await;
 
     // When the first send settles its mail, with a report that would hold on its own, or none
-    let report = DeliveryReport {
-        read: read.clone(),
-        invitation: Invitation { delivery: Delivery::Sent, ..read.clone() },
-        event: None,
-    };
+    let report = sent_report(&read, &resend.token.hash);
     let with_report = store.settle_mail(&first, Some(&report)).await;
     let without = store.settle_mail(&first, None).await;
 
