@@ -7,8 +7,8 @@
 //! checks), which sits inside API Gateway's 29 s: at most `MAX_STORE_ROUND_TRIPS` sequential
 //! DynamoDB calls (`tests/tests/calls_per_route.rs` holds every route's pinned count to it), one
 //! KMS call, one mail and one password hash, each taking its whole budget (the test below). A
-//! path that meets a conflict and retries, or takes a write back, can take longer: past the
-//! timeout Lambda stops it (README, "When AWS has a bad day").
+//! path that meets a conflict and retries can take longer: past the timeout Lambda stops it
+//! (README, "When AWS has a bad day").
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::config::retry::RetryConfig;

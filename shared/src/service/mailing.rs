@@ -2,7 +2,7 @@
 //! tells of (`ports::PendingMail`), and sent after it. So an SES outage never fails a request,
 //! and no mail ever goes out for a change that was not written.
 //!
-//! In AWS the `mailer` function sends each mail as the table's stream brings it, and sweeps the
+//! In AWS the `mail-events` function sends each mail as the table's stream brings it, and sweeps the
 //! outbox every few minutes for the mails whose send failed; the dev server sends right after
 //! the write (`MailDispatch::Inline`) and sweeps every minute and on `POST /_dev/cleanup`. A
 //! mail whose every attempt failed, or that SES refused, is given up: its invitation shows
