@@ -5,9 +5,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Account, AccountId, ApiKey, ApiKeyId, AuditEvent, Delivery, Email, EventId, Invitation, InvitationId,
-    InvitationStatus, LinkNames, Locale, MailKind, Member, MemberStatus, OneTimeToken, Phone, RefreshSession,
-    RoleName, SessionFamilyId, User, UserId,
+    Account, AccountId, ApiKey, ApiKeyId, AuditAction, AuditEvent, Delivery, Email, EventId, Invitation,
+    InvitationId, InvitationStatus, LinkNames, Locale, MailKind, Member, MemberStatus, OneTimeToken, Phone,
+    RefreshSession, RoleName, SessionFamilyId, User, UserId,
 };
 
 /// Why a store operation did not happen.
@@ -483,6 +483,40 @@ pub struct InvitationQuery {
     pub now: DateTime<Utc>,
 }
 
+/// Which of an account's audit events a list or an export keeps.
+#[derive(Clone, Debug, Default)]
+pub struct AuditQuery {
+    /// Events at or after this instant.
+    pub from: Option<DateTime<Utc>>,
+    /// Events before this instant.
+    pub to: Option<DateTime<Utc>>,
+    pub action: Option<AuditAction>,
+    /// Events done by this member (`None` keeps the system's too).
+    pub actor: Option<UserId>,
+    /// Events about this record (a user's, an invitation's or a key's id).
+    pub target: Option<String>,
+}
+
+impl AuditQuery {
+    /// Whether it leaves events out: a page of it may read past its limit to fill itself.
+    pub fn is_filtered(&self) -> bool {
+        self.from.is_some()
+            || self.to.is_some()
+            || self.action.is_some()
+            || self.actor.is_some()
+            || self.target.is_some()
+    }
+
+    /// The one definition of the filter, which every store applies.
+    pub fn matches(&self, event: &AuditEvent) -> bool {
+        self.from.is_none_or(|from| event.at >= from)
+            && self.to.is_none_or(|to| event.at < to)
+            && self.action.is_none_or(|a| event.action == a)
+            && self.actor.as_ref().is_none_or(|actor| event.actor_id.as_ref() == Some(actor))
+            && self.target.as_deref().is_none_or(|target| event.target_id == target)
+    }
+}
+
 impl MemberQuery {
     /// Whether it leaves members out: a page of it may read past its limit to fill itself.
     pub fn is_filtered(&self) -> bool {
@@ -683,7 +717,12 @@ pub trait Store: Send + Sync {
     /// in the table (TTL), `Unreadable` for one this version cannot read (each apart).
     async fn audit_events_named(&self, keys: &[EventKey]) -> StoreResult<Vec<NamedEvent>>;
     /// Newest first.
-    async fn audit_events(&self, account: &AccountId, page: &PageRequest) -> StoreResult<Page<AuditEvent>>;
+    async fn audit_events(
+        &self,
+        account: &AccountId,
+        query: &AuditQuery,
+        page: &PageRequest,
+    ) -> StoreResult<Page<AuditEvent>>;
     /// Ordered by user id (time-ordered: oldest users first).
     async fn members(
         &self,

@@ -171,6 +171,11 @@ pub async fn every_route(app: &TestApp, calls: &DynamoCalls, domain: &str) -> Ve
     .await;
     c.count("GET /v1/accounts/{id}/audit-events", c.app.get_as(&owner, &format!("{account}/audit-events")))
         .await;
+    c.count(
+        "GET /v1/accounts/{id}/audit-events/export",
+        c.app.get_as(&owner, &format!("{account}/audit-events/export")),
+    )
+    .await;
     let admin = c
         .app
         .post_as(

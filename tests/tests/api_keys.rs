@@ -630,7 +630,14 @@ async fn the_secret_appears_in_no_list_event_or_stored_record(app: TestApp) {
     let account = shared::domain::AccountId::parse(&owner.account_id).expect("an account id");
     let stored = format!("{:?}", store.api_keys(&account).await.expect("the keys"));
     let page = shared::ports::PageRequest { limit: 1000, after: None };
-    let stored_events = format!("{:?}", store.audit_events(&account, &page).await.expect("the events").items);
+    let stored_events = format!(
+        "{:?}",
+        store
+            .audit_events(&account, &shared::ports::AuditQuery::default(), &page)
+            .await
+            .expect("the events")
+            .items
+    );
 
     // Then no secret, nor its random part, is in any of them
     assert!(keys.body["items"].as_array().is_some_and(|items| items.len() == 1), "{}", keys.body);
@@ -849,6 +856,7 @@ async fn a_key_never_works_on_teamgates_own_routes(app: TestApp) {
         (Method::GET, format!("{account}/roles"), None),
         (Method::GET, format!("{account}/members"), None),
         (Method::GET, format!("{account}/audit-events"), None),
+        (Method::GET, format!("{account}/audit-events/export"), None),
         (
             Method::POST,
             format!("{account}/invitations"),

@@ -548,6 +548,14 @@ fn table(
         true,
     ));
     rows.push(build(
+        "export audit events",
+        Method::GET,
+        "/v1/accounts/{account_id}/audit-events/export",
+        &mut same(format!("{account}/audit-events/export?format=ndjson"), None),
+        &needs("users:read", OK),
+        true,
+    ));
+    rows.push(build(
         "set the target's roles",
         Method::PUT,
         "/v1/accounts/{account_id}/members/{user_id}/roles",

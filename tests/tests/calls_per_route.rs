@@ -36,6 +36,7 @@ const BUDGET: &[(&str, usize, usize, f64, f64)] = &[
     ("POST /v1/accounts/{id}/invitations/{invitation}/resend", 6, 3, 6.0, 14.0),
     ("POST /v1/accounts/{id}/invitations/{invitation}/revoke", 5, 3, 7.0, 12.0),
     ("GET /v1/accounts/{id}/audit-events", 2, 1, 5.0, 0.0),
+    ("GET /v1/accounts/{id}/audit-events/export", 2, 1, 5.0, 0.0),
     ("GET /v1/accounts/{id}/members/{user}", 2, 1, 5.0, 0.0),
     ("PUT /v1/accounts/{id}/members/{user}/roles", 3, 2, 5.0, 8.0),
     ("POST /v1/accounts/{id}/members/{user}/block", 3, 2, 5.0, 8.0),

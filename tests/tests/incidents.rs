@@ -193,6 +193,7 @@ async fn an_address_at_the_owners_domain_gets_nothing_from_the_account(app: Test
         format!("{account}/invitations/{}", pending["id"].as_str().unwrap()),
         format!("{account}/roles"),
         format!("{account}/audit-events"),
+        format!("{account}/audit-events/export"),
     ] {
         let reply = app.get_as(&mallory, &path).await;
         assert_eq!((reply.status, reply.code()), (404, "not_found"), "{path}");
@@ -429,6 +430,7 @@ async fn an_admin_of_one_account_cannot_act_on_another_accounts_records(app: Tes
             Some(json!({"email": "spy@inc-tenant-a.example", "roles": ["administrator"]})),
         ),
         (reqwest::Method::GET, format!("{}/audit-events", b.account_path()), None),
+        (reqwest::Method::GET, format!("{}/audit-events/export", b.account_path()), None),
         (reqwest::Method::GET, format!("{}/members", b.account_path()), None),
         (reqwest::Method::GET, format!("{}/invitations", b.account_path()), None),
     ] {

@@ -12,11 +12,11 @@ use crate::domain::{
     TokenPurpose, User, UserId,
 };
 use crate::ports::{
-    API_KEY_USE_RESOLUTION, Acceptance, AccountSummary, CallerRecord, Conflict, DeliveryReport, EventKey,
-    InvitationQuery, InviteeUser, Login, MemberQuery, MemberRemoval, MemberUpdate, Membership, NamedEvent,
-    NewInvitation, OwnerLinkChange, OwnershipTransfer, Page, PageRequest, PasswordChange, PendingMail,
-    ProfileUpdate, RateDecision, RateWindow, Redemption, Remembered, Resend, SignIn, SignsIn, Store,
-    StoreError, StoreResult, UserAfterRemoval, Withdrawal,
+    API_KEY_USE_RESOLUTION, Acceptance, AccountSummary, AuditQuery, CallerRecord, Conflict, DeliveryReport,
+    EventKey, InvitationQuery, InviteeUser, Login, MemberQuery, MemberRemoval, MemberUpdate, Membership,
+    NamedEvent, NewInvitation, OwnerLinkChange, OwnershipTransfer, Page, PageRequest, PasswordChange,
+    PendingMail, ProfileUpdate, RateDecision, RateWindow, Redemption, Remembered, Resend, SignIn, SignsIn,
+    Store, StoreError, StoreResult, UserAfterRemoval, Withdrawal,
 };
 
 #[derive(Default)]
@@ -725,10 +725,15 @@ impl Store for MemoryStore {
         }))
     }
 
-    async fn audit_events(&self, account: &AccountId, page: &PageRequest) -> StoreResult<Page<AuditEvent>> {
+    async fn audit_events(
+        &self,
+        account: &AccountId,
+        query: &AuditQuery,
+        page: &PageRequest,
+    ) -> StoreResult<Page<AuditEvent>> {
         Ok(self.with(|s| {
             let events: Vec<_> = of_account(&s.events, account, EventId::lowest()).collect();
-            paginate(events.into_iter().rev(), Order::Descending, page, |_| true)
+            paginate(events.into_iter().rev(), Order::Descending, page, |e| query.matches(e))
         }))
     }
 

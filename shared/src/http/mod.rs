@@ -23,7 +23,7 @@ use crate::ports::Remembered;
 use crate::service::Teamgate;
 use crate::service::api_keys::{Ambiguous, Credential, PresentedKey};
 use crate::service::caller::{CallerError, Claim, Requirement};
-use crate::service::directory::ListParams;
+use crate::service::directory::{AuditExport, ListParams};
 use crate::service::idempotency::Once;
 use crate::service::mail_events::Reported;
 use crate::service::publish::{Publisher, Streamed};
@@ -217,6 +217,11 @@ impl Call<'_> {
             text: get(text),
             limit: get("limit"),
             cursor: get("cursor"),
+            from: get("from"),
+            to: get("to"),
+            action: get("action"),
+            actor_id: get("actor_id"),
+            target_id: get("target_id"),
         }
     }
 }
@@ -280,6 +285,27 @@ fn signed_in(outcome: SignedIn) -> Response<Bytes> {
         SignedIn::Session(session) => json(StatusCode::OK, &session),
         SignedIn::SecondStepRequired(challenge) => json(StatusCode::ACCEPTED, &challenge),
     }
+}
+
+/// A page of the audit log as a download; the next page, if any, is the `Link` with
+/// `rel="next"`: this request's query with the next cursor, relative to the request's own URL.
+fn exported(query: &HashMap<String, String>, export: AuditExport) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::from(export.body));
+    let headers = response.headers_mut();
+    let format = export.format;
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+    let disposition = format!("attachment; filename=\"audit-events.{}\"", format.extension());
+    headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).expect("a plain name"));
+    if let Some(cursor) = export.next_cursor {
+        let mut next: Vec<(&str, &str)> =
+            query.iter().filter(|(k, _)| *k != "cursor").map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        next.push(("cursor", &cursor));
+        next.sort_unstable();
+        let next = form_urlencoded::Serializer::new(String::new()).extend_pairs(next).finish();
+        let link = HeaderValue::from_str(&format!("<?{next}>; rel=\"next\"")).expect("an encoded query");
+        headers.insert(header::LINK, link);
+    }
+    response
 }
 
 fn no_content() -> Response<Bytes> {
@@ -609,6 +635,12 @@ impl Api {
             Operation::ListAuditEvents if served!(ListAuditEvents) => respond(async move {
                 let claim = access.claim()?;
                 Ok(json(StatusCode::OK, &app.audit_events(&claim, call.list_params("q")).await?))
+            }),
+            Operation::ExportAuditEvents if served!(ExportAuditEvents) => respond(async move {
+                let claim = access.claim()?;
+                let format = call.query.get("format").map(String::as_str);
+                let export = app.export_audit_events(&claim, call.list_params("q"), format).await?;
+                Ok(exported(&call.query, export))
             }),
             Operation::SetRoles if served!(SetRoles) => respond(async move {
                 let claim = access.claim()?;

@@ -185,6 +185,7 @@ pub enum Operation {
     RevokeInvitation,
     ResendInvitation,
     ListAuditEvents,
+    ExportAuditEvents,
     SetRoles,
     BlockMember,
     UnblockMember,
@@ -316,7 +317,10 @@ impl Route {
             signing_key: self.effects.signs_in,
             verifying_key: bearer || self.operation == O::Jwks,
             operator_key: self.guard == Guard::Operator,
-            cursor_key: matches!(self.operation, O::ListMembers | O::ListInvitations | O::ListAuditEvents),
+            cursor_key: matches!(
+                self.operation,
+                O::ListMembers | O::ListInvitations | O::ListAuditEvents | O::ExportAuditEvents
+            ),
         }
     }
 }
@@ -405,6 +409,14 @@ const TABLE: &[Route] = &[
         "/v1/accounts/{account_id}/audit-events",
         F::Directory,
         O::ListAuditEvents,
+        USERS_READER,
+        E::NONE,
+    ),
+    route(
+        Method::GET,
+        "/v1/accounts/{account_id}/audit-events/export",
+        F::Directory,
+        O::ExportAuditEvents,
         USERS_READER,
         E::NONE,
     ),

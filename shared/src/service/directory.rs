@@ -1,21 +1,32 @@
 //! Reading an account's roles, members and invitations.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::permission::{USERS_READ, USERS_WRITE};
 use crate::domain::{
-    AuditEvent, Delivery, FieldError, FieldErrors, InvitationId, InvitationStatus, MemberStatus, Permission,
-    RoleName, UserId,
+    AuditAction, AuditEvent, Delivery, FieldError, FieldErrors, InvitationId, InvitationStatus, MemberStatus,
+    Permission, RoleName, UserId,
 };
-use crate::ports::{InvitationQuery, MemberQuery, Page, PageRequest, StoreResult};
+use crate::ports::{AuditQuery, InvitationQuery, MemberQuery, Page, PageRequest, StoreResult};
 use crate::service::Teamgate;
 use crate::service::caller::{Caller, CallerError, Claim};
+use crate::service::support::export::{self, ExportFormat};
 use crate::service::support::failure::store_failed;
 use crate::service::support::failure::{InternalError, Invalid};
 use crate::service::support::views::{InvitationView, MemberView, PageView};
 
-const DEFAULT_PAGE: usize = 50;
-const MAX_PAGE: usize = 100;
+/// A list's page size: what it is without `limit`, and the most `limit` may ask for.
+#[derive(Clone, Copy)]
+struct PageSize {
+    default: usize,
+    max: usize,
+}
+
+const LIST_PAGE: PageSize = PageSize { default: 50, max: 100 };
+/// An export's page: one DynamoDB `Query`, which reads at most 1 MB, so a page of events
+/// (about 0.5 KB each) renders far below Lambda's 6 MB response limit in either format.
+const EXPORT_PAGE: PageSize = PageSize { default: 1000, max: 1000 };
 
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
@@ -49,6 +60,23 @@ pub struct ListParams {
     pub text: Option<String>,
     pub limit: Option<String>,
     pub cursor: Option<String>,
+    /// Audit events only: at or after this instant (RFC 3339).
+    pub from: Option<String>,
+    /// Audit events only: before this instant (RFC 3339).
+    pub to: Option<String>,
+    /// Audit events only: what happened.
+    pub action: Option<String>,
+    /// Audit events only: who did it.
+    pub actor_id: Option<String>,
+    /// Audit events only: what it happened to.
+    pub target_id: Option<String>,
+}
+
+/// A page of the audit log as a file.
+pub struct AuditExport {
+    pub format: ExportFormat,
+    pub body: String,
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -116,7 +144,7 @@ impl Teamgate {
         let role = params.role.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(RoleName::new);
         let query = MemberQuery { status, role, text: lowered(params.text) };
         let scope = format!("members\n{account}\n{query:?}");
-        let page = self.page_request(&mut errors, &scope, params.limit, params.cursor);
+        let page = self.page_request(&mut errors, &scope, LIST_PAGE, params.limit, params.cursor);
         let filtered = query.is_filtered();
         let (account, query) = (&account, &query);
         let list = |page: PageRequest| async move { self.store().members(account, query, &page).await };
@@ -162,7 +190,7 @@ impl Teamgate {
             "invitations\n{account}\n{:?}\n{:?}\n{:?}\n{:?}",
             query.status, query.role, query.email, query.delivery
         );
-        let page = self.page_request(&mut errors, &scope, params.limit, params.cursor);
+        let page = self.page_request(&mut errors, &scope, LIST_PAGE, params.limit, params.cursor);
         let filtered = query.is_filtered();
         let (account, query) = (&account, &query);
         let list = |page: PageRequest| async move { self.store().invitations(account, query, &page).await };
@@ -189,13 +217,64 @@ impl Teamgate {
         claim: &Claim,
         params: ListParams,
     ) -> Result<PageView<AuditEvent>, DirectoryError> {
-        let account = claim.account()?;
-        let scope = format!("audit\n{account}");
-        let page = self.page_request(&mut FieldErrors::default(), &scope, params.limit, params.cursor);
-        let account = &account;
-        let list = |page: PageRequest| async move { self.store().audit_events(account, &page).await };
-        let (_, found) = self.listed(claim, page, false, "audit_events", list).await?;
+        let (scope, found) = self.audit_page(claim, params, LIST_PAGE, FieldErrors::default()).await?;
         Ok(self.page_view(&scope, found, AuditEvent::clone))
+    }
+
+    /// A page of the audit log as CSV or NDJSON, newest first, with the list's filters: what an
+    /// auditor keeps. `format` is `csv` (the default) or `ndjson`.
+    pub async fn export_audit_events(
+        &self,
+        claim: &Claim,
+        params: ListParams,
+        format: Option<&str>,
+    ) -> Result<AuditExport, DirectoryError> {
+        let mut errors = FieldErrors::default();
+        let format = format.map_or(Some(ExportFormat::Csv), |raw| errors.check(parse_enum("format", raw)));
+        let (scope, found) = self.audit_page(claim, params, EXPORT_PAGE, errors).await?;
+        // A bad format was refused with the other fields.
+        let format = format.unwrap_or_default();
+        let page = self.page_view(&scope, found, AuditEvent::clone);
+        Ok(AuditExport { format, body: export::render(format, &page.items), next_cursor: page.next_cursor })
+    }
+
+    /// A page of the audit log under the query `params` make, with its cursor's scope; `errors`
+    /// holds what the caller's other fields did wrong. Read with the caller when unfiltered.
+    async fn audit_page(
+        &self,
+        claim: &Claim,
+        params: ListParams,
+        size: PageSize,
+        mut errors: FieldErrors,
+    ) -> Result<(String, Page<AuditEvent>), DirectoryError> {
+        let account = claim.account()?;
+        let instant = |field: &str, raw: Option<String>, errors: &mut FieldErrors| {
+            raw.and_then(|raw| errors.check(parse_instant(field, &raw)))
+        };
+        let from = instant("from", params.from, &mut errors);
+        let to = instant("to", params.to, &mut errors);
+        if let (Some(from), Some(to)) = (from, to)
+            && to <= from
+        {
+            errors.push(FieldError::new("to", "invalid_value", "Use an instant after `from`."));
+        }
+        let action =
+            params.action.as_deref().and_then(|raw| errors.check(parse_enum::<AuditAction>("action", raw)));
+        let actor = params.actor_id.as_deref().and_then(|raw| {
+            errors.check(
+                UserId::parse(raw)
+                    .ok_or_else(|| FieldError::new("actor_id", "invalid_value", "Use a user id.")),
+            )
+        });
+        let target = params.target_id.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+        let query = AuditQuery { from, to, action, actor, target };
+        let scope = format!("audit\n{account}\n{query:?}");
+        let page = self.page_request(&mut errors, &scope, size, params.limit, params.cursor);
+        let filtered = query.is_filtered();
+        let (account, query) = (&account, &query);
+        let list = |page: PageRequest| async move { self.store().audit_events(account, query, &page).await };
+        let (_, found) = self.listed(claim, page, filtered, "audit_events", list).await?;
+        Ok((scope, found))
     }
 
     /// The caller and a page of `list`: read together when the page is bounded by its limit,
@@ -227,17 +306,18 @@ impl Teamgate {
         &self,
         errors: &mut FieldErrors,
         scope: &str,
+        size: PageSize,
         limit: Option<String>,
         cursor: Option<String>,
     ) -> Result<PageRequest, DirectoryError> {
         let limit = match limit.as_deref().map(str::parse::<usize>) {
-            None => Some(DEFAULT_PAGE),
-            Some(Ok(n)) if (1..=MAX_PAGE).contains(&n) => Some(n),
+            None => Some(size.default),
+            Some(Ok(n)) if (1..=size.max).contains(&n) => Some(n),
             Some(_) => {
                 errors.push(FieldError::new(
                     "limit",
                     "invalid_value",
-                    format!("Use a number from 1 to {MAX_PAGE}."),
+                    format!("Use a number from 1 to {}.", size.max),
                 ));
                 None
             }
@@ -248,7 +328,7 @@ impl Teamgate {
         let after = cursor
             .map(|c| self.cursors.open(scope, &c).map_err(|_| DirectoryError::InvalidCursor))
             .transpose()?;
-        Ok(PageRequest { limit: limit.unwrap_or(DEFAULT_PAGE), after })
+        Ok(PageRequest { limit: limit.unwrap_or(size.default), after })
     }
 
     fn page_view<T, V>(&self, scope: &str, page: Page<T>, view: impl Fn(&T) -> V) -> PageView<V> {
@@ -261,6 +341,13 @@ impl Teamgate {
 
 fn lowered(text: Option<String>) -> Option<String> {
     text.map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty())
+}
+
+/// A query-string instant: RFC 3339, with its offset.
+fn parse_instant(field: &str, raw: &str) -> Result<DateTime<Utc>, FieldError> {
+    DateTime::parse_from_rfc3339(raw).map(|at| at.to_utc()).map_err(|_| {
+        FieldError::new(field, "invalid_value", "Use an RFC 3339 instant, such as 2026-01-31T00:00:00Z.")
+    })
 }
 
 /// A query-string value that must be one of an enum's snake_case names.

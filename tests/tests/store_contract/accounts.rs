@@ -83,7 +83,11 @@ pub(crate) async fn a_settings_change_needs_the_account_version_it_read(store: A
     assert_eq!(conflict(store.update_account_settings(&stale, &other_change).await), Conflict::Stale);
     let after = store.account(&read.id).await.unwrap().expect("the account");
     assert_eq!((after.settings, after.locale), (settings, Locale::Pl));
-    let events = store.audit_events(&read.id, &PageRequest { limit: 100, after: None }).await.unwrap().items;
+    let events = store
+        .audit_events(&read.id, &AuditQuery::default(), &PageRequest { limit: 100, after: None })
+        .await
+        .unwrap()
+        .items;
     assert!(events.iter().all(|e| e.id != other_change.id), "no event of a refused change");
     assert!(events.iter().any(|e| e.id == settings_changed.id));
 

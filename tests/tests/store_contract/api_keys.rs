@@ -56,7 +56,11 @@ async fn stored_key(store: &dyn Store, key: &ApiKey) -> ApiKey {
 }
 
 async fn events_of(store: &dyn Store, account: &AccountId) -> Vec<AuditEvent> {
-    store.audit_events(account, &PageRequest { limit: 1000, after: None }).await.expect("events").items
+    store
+        .audit_events(account, &AuditQuery::default(), &PageRequest { limit: 1000, after: None })
+        .await
+        .expect("events")
+        .items
 }
 
 pub(crate) async fn a_new_key_is_written_once_with_its_event(store: Arc<dyn Store>) {

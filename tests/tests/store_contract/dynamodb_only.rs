@@ -142,7 +142,10 @@ pub(crate) async fn dynamodb_every_store_method_costs_at_most_one_read_and_one_w
         .await
         .unwrap();
     record("members", &calls);
-    store.audit_events(&account.id, &PageRequest { limit: 1, after: None }).await.unwrap();
+    store
+        .audit_events(&account.id, &AuditQuery::default(), &PageRequest { limit: 1, after: None })
+        .await
+        .unwrap();
     record("audit_events", &calls);
     store.lapsed_invitations(now, &PageRequest { limit: 10, after: None }).await.unwrap();
     record("lapsed_invitations", &calls);

@@ -16,9 +16,9 @@ use shared::domain::{
     SessionClient, SessionFamilyId, TokenPurpose, User, UserId,
 };
 use shared::ports::{
-    Acceptance, Conflict, EventKey, InvitationQuery, InviteeUser, Letter, MailedLink, MailedReset,
-    MemberQuery, MemberRemoval, NamedEvent, NewInvitation, OwnerLinkChange, OwnershipTransfer, Page,
-    PageRequest, PendingMail, SignIn, SignsIn, Store, StoreError, UserAfterRemoval,
+    Acceptance, AuditQuery, Conflict, EventKey, InvitationQuery, InviteeUser, Letter, MailedLink,
+    MailedReset, MemberQuery, MemberRemoval, NamedEvent, NewInvitation, OwnerLinkChange, OwnershipTransfer,
+    Page, PageRequest, PendingMail, SignIn, SignsIn, Store, StoreError, UserAfterRemoval,
 };
 use tests::emulators::dynamo_store;
 
@@ -461,7 +461,7 @@ async fn seen(store: &dyn Store, account: &AccountId, users: &[&UserId]) -> Seen
         account: store.account(account).await.expect("an account read"),
         members: store.members(account, &MemberQuery::default(), &everything).await.expect("members").items,
         invitations: store.invitations(account, &any, &everything).await.expect("invitations").items,
-        events: store.audit_events(account, &everything).await.expect("events").items,
+        events: store.audit_events(account, &AuditQuery::default(), &everything).await.expect("events").items,
         users: found,
     }
 }
@@ -639,6 +639,7 @@ contract! {
     ],
     audit: [
         audit_events_list_newest_first_across_pages,
+        a_filtered_audit_list_keeps_only_matching_events_across_pages,
         an_event_is_read_by_its_key_and_one_not_stored_is_gone,
     ],
     api_keys: [

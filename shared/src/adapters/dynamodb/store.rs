@@ -18,11 +18,11 @@ use crate::domain::{
     LinkNames, Member, OneTimeToken, Phone, RefreshSession, SessionFamilyId, TokenPurpose, User, UserId,
 };
 use crate::ports::{
-    API_KEY_USE_RESOLUTION, Acceptance, CallerRecord, Conflict, DeliveryReport, EventKey, InvitationQuery,
-    InviteeUser, Login, MemberQuery, MemberRemoval, MemberUpdate, NamedEvent, NewInvitation, OwnerLinkChange,
-    OwnershipTransfer, Page, PageRequest, PasswordChange, PendingMail, ProfileUpdate, RateDecision,
-    RateWindow, Redemption, Remembered, Resend, SignIn, SignsIn, Store, StoreError, StoreResult,
-    UserAfterRemoval, Withdrawal,
+    API_KEY_USE_RESOLUTION, Acceptance, AuditQuery, CallerRecord, Conflict, DeliveryReport, EventKey,
+    InvitationQuery, InviteeUser, Login, MemberQuery, MemberRemoval, MemberUpdate, NamedEvent, NewInvitation,
+    OwnerLinkChange, OwnershipTransfer, Page, PageRequest, PasswordChange, PendingMail, ProfileUpdate,
+    RateDecision, RateWindow, Redemption, Remembered, Resend, SignIn, SignsIn, Store, StoreError,
+    StoreResult, UserAfterRemoval, Withdrawal,
 };
 
 /// The invitation is still `sent` with its link, and SES's reports on it are as `invitation`
@@ -785,11 +785,17 @@ impl Store for DynamoStore {
         Ok(keys.iter().map(named).collect())
     }
 
-    async fn audit_events(&self, account: &AccountId, page: &PageRequest) -> StoreResult<Page<AuditEvent>> {
-        let listing = Self::account_listing(account, keys::EVENT_PREFIX, true, false, page, |item| {
+    async fn audit_events(
+        &self,
+        account: &AccountId,
+        query: &AuditQuery,
+        page: &PageRequest,
+    ) -> StoreResult<Page<AuditEvent>> {
+        let filtered = query.is_filtered();
+        let listing = Self::account_listing(account, keys::EVENT_PREFIX, true, filtered, page, |item| {
             sort_key_position(item, keys::EVENT_PREFIX)
         });
-        self.list(listing, page, |_: &AuditEvent| true).await
+        self.list(listing, page, |e| query.matches(e)).await
     }
 
     async fn members(
