@@ -287,8 +287,11 @@ fn signed_in(outcome: SignedIn) -> Response<Bytes> {
     }
 }
 
+/// The audit export's query parameters, which its next page's link carries on.
+const EXPORT_PARAMETERS: [&str; 7] = ["format", "limit", "from", "to", "action", "actor_id", "target_id"];
+
 /// A page of the audit log as a download; the next page, if any, is the `Link` with
-/// `rel="next"`: this request's query with the next cursor, relative to the request's own URL.
+/// `rel="next"`: this request's parameters with the next cursor, relative to the request's URL.
 fn exported(query: &HashMap<String, String>, export: AuditExport) -> Response<Bytes> {
     let mut response = Response::new(Bytes::from(export.body));
     let headers = response.headers_mut();
@@ -297,8 +300,11 @@ fn exported(query: &HashMap<String, String>, export: AuditExport) -> Response<By
     let disposition = format!("attachment; filename=\"audit-events.{}\"", format.extension());
     headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).expect("a plain name"));
     if let Some(cursor) = export.next_cursor {
-        let mut next: Vec<(&str, &str)> =
-            query.iter().filter(|(k, _)| *k != "cursor").map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut next: Vec<(&str, &str)> = query
+            .iter()
+            .filter(|(k, _)| EXPORT_PARAMETERS.contains(&k.as_str()))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         next.push(("cursor", &cursor));
         next.sort_unstable();
         let next = form_urlencoded::Serializer::new(String::new()).extend_pairs(next).finish();
