@@ -3,15 +3,10 @@
 // shows), type the app's code, keep the recovery codes. axe-core checks each screen; screenshots
 // go to the artifacts folder. Usage: node activate-mfa.mjs <base url> <link token> <artifacts dir>
 // Prints one JSON line: what the page ended showing. tests/tests/browser.rs runs it.
-import { readFileSync, mkdirSync } from "node:fs";
 import { createHmac } from "node:crypto";
-import { createRequire } from "node:module";
-import { chromium } from "playwright-core";
+import { axe, launch } from "./common.mjs";
 
 const [base, token, artifacts] = process.argv.slice(2);
-const require = createRequire(import.meta.url);
-const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
-mkdirSync(artifacts, { recursive: true });
 
 // RFC 6238 with HMAC-SHA-1, six digits, 30-second steps: what an authenticator app computes.
 function totp(base32, at) {
@@ -26,17 +21,7 @@ function totp(base32, at) {
   return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1000000).padStart(6, "0");
 }
 
-async function axe(page, screen) {
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(() => globalThis.axe.run(document, { resultTypes: ["violations"] }));
-  return result.violations.map((v) => `${screen}: ${v.id} (${v.nodes.length})`);
-}
-
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch(artifacts);
 const outcome = { violations: [] };
 try {
   for (const width of [1280, 375]) {

@@ -62,4 +62,38 @@ async fn a_new_owner_of_an_account_requiring_two_step_verification_enrolls_on_th
     assert_eq!(app.sign_in(email, PASSWORD).await.status, 202);
 }
 
-tests::scenarios!(a_new_owner_of_an_account_requiring_two_step_verification_enrolls_on_the_activation_page);
+async fn an_invitees_activation_page_shows_the_inviters_note_as_text(app: TestApp) {
+    // Given an invitation whose note has two lines and markup in it
+    let owner = app.owner("standard", "owner@browser-note.example").await;
+    let note = "Welcome, Anna!\nStart with <img src=x onerror=alert(1)> the <b>returns</b> queue.";
+    let path = format!("{}/invitations", owner.account_path());
+    let invited = app
+        .post_as(
+            &owner.token,
+            &path,
+            json!({"email": "anna@browser-note.example", "roles": ["viewer"], "message": note}),
+        )
+        .await;
+    assert_eq!(invited.status, 201, "{}", invited.body);
+    let token = app.link_token("anna@browser-note.example").await;
+
+    // When Anna opens her link in Chromium, wide and narrow
+    let port = app.base.rsplit(':').next().unwrap_or_default();
+    let seen =
+        browse("activate-note.mjs", &[&app.base, &token, &artifacts(&format!("activate-note-{port}"))]).await;
+
+    // Then each time the note shows under its label as she would read it: two lines, the markup
+    // as text and no element made of it; no screen has an accessibility violation
+    for shown in seen["notes"].as_array().expect("notes") {
+        assert_eq!(shown["label"], "A note from whoever invited you:", "{seen}");
+        assert_eq!(shown["text"], note, "{seen}");
+        assert_eq!((&shown["elements"], &shown["visible"]), (&json!(0), &json!(true)), "{seen}");
+    }
+    assert_eq!(seen["notes"].as_array().map(Vec::len), Some(2), "{seen}");
+    assert_eq!(seen["violations"], json!([]), "{seen}");
+}
+
+tests::scenarios!(
+    a_new_owner_of_an_account_requiring_two_step_verification_enrolls_on_the_activation_page,
+    an_invitees_activation_page_shows_the_inviters_note_as_text,
+);

@@ -82,5 +82,6 @@ pub fn sent_invitation() -> Invitation {
         token_hash: "first".into(),
         delivery: Default::default(),
         address_refused: None,
+        message: None,
     }
 }

@@ -7,6 +7,47 @@ use super::email::Email;
 use super::ids::{AccountId, InvitationId, UserId};
 use super::permission::{PermissionSet, RoleName};
 use super::preset::{Grant, InvitationMode};
+use super::validation::FieldError;
+
+/// A short personal note from the inviter: plain text, shown as written (never as markup) in the
+/// invitation's mail and on its activation page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct InvitationMessage(String);
+
+impl InvitationMessage {
+    pub const MAX_CHARS: usize = 500;
+
+    /// The note trimmed, its line breaks as `\n`; `None` when nothing is left. Refused when
+    /// longer than 500 characters, or holding a control character other than a line break or a
+    /// tab, or a bidirectional control (text that reads differently from what it is). Emoji
+    /// and their joiners are text.
+    pub fn parse(raw: &str) -> Result<Option<Self>, FieldError> {
+        let text = raw.replace("\r\n", "\n").replace('\r', "\n");
+        let text = text.trim();
+        if text.chars().count() > Self::MAX_CHARS {
+            let message = format!("Write at most {} characters.", Self::MAX_CHARS);
+            return Err(FieldError::new("message", "invalid_value", message));
+        }
+        if text.chars().any(|c| (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c)) {
+            return Err(FieldError::new(
+                "message",
+                "invalid_value",
+                "Use plain text without control characters.",
+            ));
+        }
+        Ok((!text.is_empty()).then(|| Self(text.to_owned())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The marks and embeddings that reorder how text around them reads.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -50,6 +91,9 @@ pub struct Invitation {
     /// only deliberately (`may_mail_again`).
     #[serde(default)]
     pub address_refused: Option<AddressRefusal>,
+    /// The inviter's note to the invitee, kept across resends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<InvitationMessage>,
 }
 
 /// Why an address is not mailed again unless deliberately; a complaint outranks a bounce.
@@ -373,5 +417,30 @@ mod tests {
             renewed.renewed("third".into(), at(7300), at(3600), 2).is_ok(),
             "the first send left the window"
         );
+    }
+}
+
+#[cfg(test)]
+mod message_tests {
+    use super::InvitationMessage;
+
+    #[test]
+    fn a_message_is_kept_as_plain_trimmed_text_with_its_line_breaks() {
+        let parsed = InvitationMessage::parse("  Привіт, Anna!\r\nSee you <b>Monday</b>.\r\n ").unwrap();
+        assert_eq!(parsed.unwrap().as_str(), "Привіт, Anna!\nSee you <b>Monday</b>.");
+        assert_eq!(InvitationMessage::parse(" \n ").unwrap(), None);
+        assert!(InvitationMessage::parse(&"ї".repeat(500)).unwrap().is_some());
+        let family = "Welcome! 👨\u{200D}👩\u{200D}👧 ❤\u{FE0F}";
+        assert_eq!(InvitationMessage::parse(family).unwrap().unwrap().as_str(), family);
+    }
+
+    #[test]
+    fn a_long_message_or_one_hiding_characters_is_refused() {
+        for refused in
+            ["ї".repeat(501), "pay \u{202E}gpj.exe".into(), "bell\u{7}".into(), "a\u{2066}b".into()]
+        {
+            let error = InvitationMessage::parse(&refused).unwrap_err();
+            assert_eq!((error.field.as_str(), error.code), ("message", "invalid_value"), "{refused:?}");
+        }
     }
 }

@@ -28,8 +28,8 @@ pub use audit::{AuditAction, AuditEvent, AuditTarget};
 pub use email::Email;
 pub use ids::{AccountId, ApiKeyId, EventId, InvitationId, SessionFamilyId, UserId};
 pub use invitation::{
-    AddressRefusal, AddressRefused, Delivery, Invitation, InvitationStatus, LinkNames, MailOutcome,
-    OneTimeToken, TokenPurpose,
+    AddressRefusal, AddressRefused, Delivery, Invitation, InvitationMessage, InvitationStatus, LinkNames,
+    MailOutcome, OneTimeToken, TokenPurpose,
 };
 pub use locale::{Locale, Localized};
 pub use mail::MailKind;

@@ -233,6 +233,7 @@ pub struct InviteBody {
     last_name: Option<String>,
     phone: Option<String>,
     locale: Option<String>,
+    message: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -247,6 +248,7 @@ struct InviteFields {
     last_name: Option<String>,
     phone: Option<String>,
     locale: Option<String>,
+    message: Option<String>,
 }
 
 /// The error of an invitation that grants nothing; `field_error` names it `roles`, `required`.
@@ -259,8 +261,8 @@ impl TryFrom<InviteFields> for InviteBody {
         if f.roles.is_empty() && f.permissions.is_empty() {
             return Err(NO_GRANT);
         }
-        let InviteFields { email, roles, permissions, first_name, last_name, phone, locale } = f;
-        Ok(Self { email, roles, permissions, first_name, last_name, phone, locale })
+        let InviteFields { email, roles, permissions, first_name, last_name, phone, locale, message } = f;
+        Ok(Self { email, roles, permissions, first_name, last_name, phone, locale, message })
     }
 }
 
@@ -272,6 +274,7 @@ impl From<InviteBody> for InviteCommand {
             permissions: b.permissions,
             profile: ProfileInput { first_name: b.first_name, last_name: b.last_name, phone: b.phone },
             locale: b.locale,
+            message: b.message,
         }
     }
 }

@@ -93,6 +93,8 @@ pub struct InspectView {
     /// The account's two-step policy: under `required` the page has the person enroll right
     /// after activating.
     pub mfa: MfaPolicy,
+    /// The inviter's note, as plain text.
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -122,6 +124,7 @@ impl Teamgate {
             profile_fields: preset.profile.fields(&user.profile()),
             password_policy: preset.password.clone(),
             mfa: redemption.account.settings.mfa_policy(preset),
+            message: invitation.message.as_ref().map(|m| m.as_str().to_owned()),
         })
     }
 

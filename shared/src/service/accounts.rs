@@ -190,6 +190,7 @@ impl Teamgate {
             supersedes: None,
             inviter: &preset.name,
             locale: Some(account.locale),
+            message: None,
         })
     }
 

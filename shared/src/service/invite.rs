@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     Account, AuditAction, AuditTarget, Delivery, Email, FieldError, FieldErrors, Grant, Invitation,
-    InvitationId, InvitationMode, InvitationStatus, LinkNames, Locale, MailKind, Member, MemberStatus,
-    OneTimeToken, Preset, Profile, ProfileInput, TokenPurpose, User, UserId,
+    InvitationId, InvitationMessage, InvitationMode, InvitationStatus, LinkNames, Locale, MailKind, Member,
+    MemberStatus, OneTimeToken, Preset, Profile, ProfileInput, TokenPurpose, User, UserId,
 };
 use crate::failure_codes;
 use crate::ports::{
@@ -29,6 +29,8 @@ pub struct InviteCommand {
     pub permissions: Vec<String>,
     pub profile: ProfileInput,
     pub locale: Option<String>,
+    /// The inviter's note to the invitee (`InvitationMessage`).
+    pub message: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +82,7 @@ pub(crate) struct InvitationRequest<'a> {
     pub grant: Grant,
     pub profile: Profile,
     pub locale: Option<Locale>,
+    pub message: Option<InvitationMessage>,
     /// A revoked or expired invitation this one replaces (a resend): its sends count on.
     pub replaces: Option<&'a Invitation>,
     /// The request's `Idempotency-Key`: its answer is written with the invitation.
@@ -108,6 +111,7 @@ pub(crate) struct Draft<'a> {
     /// the language asked for it, if any (else the invitee's, else the account's).
     pub inviter: &'a str,
     pub locale: Option<Locale>,
+    pub message: Option<InvitationMessage>,
 }
 
 /// `user` in the state an invitation leaves them in: one membership more, or the same one
@@ -155,11 +159,13 @@ impl Teamgate {
             Locale::parse(raw).ok_or_else(|| FieldError::new("locale", "invalid_value", "Use en, uk or pl."))
         });
         let locale = errors.check(locale.transpose()).flatten();
+        let message = command.message.as_deref().map(InvitationMessage::parse);
+        let message = errors.check(message.transpose()).flatten().flatten();
         let (Some(email), Some(grant), Some(profile), true) = (email, grant, profile, errors.is_empty())
         else {
             return Err(Invalid(errors).into());
         };
-        let request = InvitationRequest { email, grant, profile, locale, replaces: None, once };
+        let request = InvitationRequest { email, grant, profile, locale, message, replaces: None, once };
         self.send_invitation(caller, &request, Invitee::Read(Box::new(login))).await
     }
 
@@ -221,7 +227,7 @@ impl Teamgate {
         request: &InvitationRequest<'_>,
         invitee: Invitee,
     ) -> Result<Drafted, InviteError> {
-        let InvitationRequest { email, grant, profile, locale, replaces, once } = request;
+        let InvitationRequest { email, grant, profile, locale, message, replaces, once } = request;
         let locale = *locale;
         let (account, preset) = (&caller.account, caller.preset);
         let (invitee, read_with_caller) = match invitee {
@@ -261,6 +267,7 @@ impl Teamgate {
             supersedes,
             inviter: &inviter,
             locale,
+            message: message.clone(),
         });
         if let Some(previous) = replaces {
             // The chain's sends count together: the hourly limit spans every invitation of it.
@@ -352,6 +359,7 @@ impl Teamgate {
             supersedes,
             inviter,
             locale,
+            message,
         } = draft;
         let user_id = user.id().clone();
         let mode = if for_owner { InvitationMode::Invitation } else { preset.mode };
@@ -382,6 +390,7 @@ impl Teamgate {
             token_hash: token_hash.clone(),
             delivery: Delivery::Pending,
             address_refused: None,
+            message,
         };
         let direct = mode == InvitationMode::Direct;
         let member = Member {
@@ -472,6 +481,7 @@ impl Teamgate {
             ("link", self.link("/activate", secret)),
             ("expires_at", format_time(invitation.expires_at)),
             ("email", invitation.email.to_string()),
+            ("message", invitation.message.as_ref().map_or_else(String::new, |m| m.as_str().to_owned())),
         ];
         let letter = Letter {
             tags: super::mail_events::invitation_tags(invitation),

@@ -237,6 +237,7 @@ impl Teamgate {
                     grant: invitation.grant(),
                     profile: Default::default(),
                     locale: None,
+                    message: invitation.message.clone(),
                     replaces: Some(&invitation),
                     once,
                 };

@@ -136,6 +136,7 @@ fn invitation(account: &Account, address: &Email, user: InviteeUser, now: DateTi
         token_hash: hash.clone(),
         delivery: Default::default(),
         address_refused: None,
+        message: None,
     };
     let member = Member {
         account_id: account.id.clone(),

@@ -58,19 +58,48 @@ impl MailTemplates {
             .get(&locale)
             .and_then(|kinds| kinds.get(kind.key()))
             .expect("every language has every kind (checked by a test)");
-        let fill = |text: &str, encode: fn(&str) -> String| {
-            values.iter().fold(text.to_owned(), |acc, (name, value)| {
-                acc.replace(&format!("{{{name}}}"), &encode(value))
-            })
-        };
         OutgoingMail {
             tags: Vec::new(),
             to: to.clone(),
-            subject: fill(&template.subject, |v| v.replace(['\r', '\n'], " ")),
-            text: fill(&template.text, str::to_owned),
-            html: fill(&template.html, html_escape),
+            subject: fill(&template.subject, values, |v| v.replace(['\r', '\n'], " ")),
+            text: fill(&template.text, values, str::to_owned),
+            html: fill(&template.html, values, |v| html_escape(v).replace('\n', "<br>\n")),
         }
     }
+}
+
+/// `template` with each `{name}` replaced by its value, `encode`d, in one pass: a value is
+/// never read as template (an inviter's note that says `{link}` stays as written). The text
+/// between `{?name}` and `{/name}` is kept only when `name`'s value is not empty. An unknown
+/// placeholder stays as it is, for the tests to find.
+fn fill(template: &str, values: &[(&str, &str)], encode: fn(&str) -> String) -> String {
+    let value = |name: &str| values.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some((before, after)) = rest.split_once('{') {
+        out.push_str(before);
+        let Some((name, after)) = after.split_once('}') else {
+            out.push('{');
+            rest = after;
+            continue;
+        };
+        rest = after;
+        if let Some(section) = name.strip_prefix('?') {
+            let end = format!("{{/{section}}}");
+            let (inner, after) = rest.split_once(&end).unwrap_or((rest, ""));
+            if value(section).is_some_and(|v| !v.is_empty()) {
+                out.push_str(&fill(inner, values, encode));
+            }
+            rest = after;
+        } else {
+            match value(name) {
+                Some(v) => out.push_str(&encode(v)),
+                None => out.push_str(&format!("{{{name}}}")),
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 pub fn html_escape(value: &str) -> String {
@@ -122,6 +151,7 @@ mod tests {
                         ("former_role", "Administrator"),
                         ("reason", "the address does not exist or refuses mail."),
                         ("inviter_email", "olena@shop.example"),
+                        ("message", "Welcome!"),
                     ],
                 );
                 assert_eq!(serde_json::to_value(kind).unwrap(), kind.key(), "a letter names its template");
@@ -146,5 +176,30 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_note_is_filled_once_escaped_with_its_line_breaks_and_left_out_when_empty() {
+        let templates = MailTemplates::builtin().unwrap();
+        let to = Email::parse("anna@shop.example").unwrap();
+        let values = |message| {
+            [
+                ("account_name", "Shop"),
+                ("marketplace", "Ozon"),
+                ("inviter", "Olena"),
+                ("roles", "Viewer"),
+                ("link", "http://127.0.0.1:3000/activate#token=abc"),
+                ("expires_at", "2026-11-24 12:00 UTC"),
+                ("email", "anna@shop.example"),
+                ("message", message),
+            ]
+        };
+        let note = "See you <b>Monday</b>!\nYour link: {link}";
+        let mail = templates.render(MailKind::Invitation, Locale::En, &to, &values(note));
+        assert!(mail.text.contains("A message from Olena:\n\nSee you <b>Monday</b>!\nYour link: {link}\n"));
+        assert!(mail.html.contains("See you &lt;b&gt;Monday&lt;/b&gt;!<br>\nYour link: {link}</p>"));
+        let without = templates.render(MailKind::Invitation, Locale::En, &to, &values(""));
+        assert!(!without.text.contains("A message from") && !without.html.contains("A message from"));
+        assert!(!without.text.contains('{') && !without.html.contains('{'));
     }
 }

@@ -96,6 +96,7 @@ pub struct InvitationView {
     pub last_sent_at: DateTime<Utc>,
     pub delivery: Delivery,
     pub address_refused: bool,
+    pub message: Option<String>,
 }
 
 impl InvitationView {
@@ -117,6 +118,7 @@ impl InvitationView {
             last_sent_at: i.last_sent_at,
             delivery: i.delivery,
             address_refused: i.address_refused.is_some(),
+            message: i.message.as_ref().map(|m| m.as_str().to_owned()),
         }
     }
 }
