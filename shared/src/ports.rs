@@ -89,6 +89,19 @@ pub struct NewInvitation {
     /// The answer to remember, when the request came with an `Idempotency-Key`: written only
     /// if no request with that key wrote first (else `Repeated`).
     pub remembered: Option<Remembered>,
+    /// How a member's invitation guards the account's seats (`create_invitation`); `None` for
+    /// an owner link, which the operator's write guards.
+    pub seat: Option<SeatCheck>,
+}
+
+/// An invitation is written only if the account's `seat_version` is still `read_version`, the
+/// one its count of the seats was made under (else `Stale`); when it `takes_seat` of a limited
+/// account, it raises it in the same write, so no other invitation counted alongside it can
+/// take the same seat.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeatCheck {
+    pub read_version: u32,
+    pub takes_seat: bool,
 }
 
 /// A message in the table's outbox: written in the same write as the change it tells of, sent
@@ -666,6 +679,12 @@ pub trait Store: Send + Sync {
     /// Writes the account's settings and locale in their new state, provided the stored
     /// `version` is one less (else `Stale`), with an event; never its owner or owner link.
     async fn update_account_settings(&self, account: &Account, event: &AuditEvent) -> StoreResult<()>;
+    /// Writes the account's seat limit in its new state, provided the stored `seat_version` is
+    /// one less (else `Stale`), with an event.
+    async fn set_seat_limit(&self, account: &Account, event: &AuditEvent) -> StoreResult<()>;
+    /// How many of the account's members hold a seat at `now` (`Member::holds_seat`), read
+    /// strongly consistent.
+    async fn seats_used(&self, account: &AccountId, now: DateTime<Utc>) -> StoreResult<u32>;
 
     async fn change_password(&self, change: &PasswordChange) -> StoreResult<()>;
     /// Stores a reset link's token with the user in its new state (`User::with_reset_link`),

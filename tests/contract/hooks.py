@@ -5,7 +5,8 @@ make up and the account's preset decides, so that the server's answer to it must
 negative cases are sent as generated, and the server must refuse them. In every phase:
 
 - `cursor`: valid only as the server issued it, signed and bound to the list and its filters
-  (openapi.yaml, the `Cursor` parameter). A generated one is replaced by a cursor the server
+  (openapi.yaml, the `Cursor` parameter; the audit export gives it in its `Link` header). A
+  generated one is replaced by a cursor the server
   issued earlier in this run for the same list and filters, or dropped (the first page).
 - `roles`, `permissions`: the spec's patterns admit any name; the account's preset (`standard`)
   knows a few (CONTRACT_ROLES, CONTRACT_PERMISSIONS from tests/contract/setup.py). Names that
@@ -32,6 +33,7 @@ negative cases are sent as generated, and the server must refuse them. In every 
 
 import os
 import re
+import urllib.parse
 
 import schemathesis
 
@@ -51,7 +53,7 @@ ACCEPTS = [0]
 
 # (path template, filters) -> a `next_cursor` the server gave for that list.
 ISSUED = {}
-FILTERS = ("status", "role", "q", "email", "delivery")
+FILTERS = ("status", "role", "q", "email", "delivery", "from", "to", "action", "actor_id", "target_id", "format")
 
 
 def _list_key(case):
@@ -138,6 +140,11 @@ def before_call(ctx, case, **kwargs):
 @schemathesis.hook
 def after_call(ctx, case, response):
     if response.status_code != 200 or case.method.upper() != "GET":
+        return
+    # A file of the audit export names its next page in `Link`; a list, in `next_cursor`.
+    link = re.search(r"[?&]cursor=([^&>]+)", response.headers.get("Link", ""))
+    if link:
+        ISSUED[_list_key(case)] = urllib.parse.unquote(link.group(1))
         return
     try:
         cursor = response.json().get("next_cursor")

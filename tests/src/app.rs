@@ -230,21 +230,30 @@ impl TestApp {
 
     /// An operator call, with the operator key.
     pub async fn operator(&self, path: &str, body: Value) -> Reply {
-        let request = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("x-operator-key", &self.operator_key)
-            .json(&body);
-        into_reply(request.send().await.expect("the server answers")).await
+        self.operator_send(reqwest::Method::POST, path, Some(body)).await
     }
 
     /// An operator call of any method without a body, with the operator key.
     pub async fn operator_call(&self, method: reqwest::Method, path: &str) -> Reply {
-        let request = self
+        self.operator_send(method, path, None).await
+    }
+
+    /// An operator call of any method, with the operator key and `body` as JSON, if any.
+    pub async fn operator_send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Reply {
+        let mut request = self
             .http
             .request(method, format!("{}{path}", self.base))
             .header("x-operator-key", &self.operator_key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
         into_reply(request.send().await.expect("the server answers")).await
+    }
+
+    /// Sets the account's seat limit as the operator (`None`: no limit); the account as answered.
+    pub async fn seat_limit(&self, account_id: &str, max_members: Option<u32>) -> Reply {
+        let path = format!("/v1/operator/accounts/{account_id}/seat-limit");
+        self.operator_send(reqwest::Method::PUT, &path, Some(json!({ "max_members": max_members }))).await
     }
 
     /// A POST with an `Idempotency-Key`: as the holder of `token`, or as the operator without one.

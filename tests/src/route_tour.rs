@@ -232,8 +232,9 @@ pub async fn every_route(app: &TestApp, calls: &DynamoCalls, domain: &str) -> Ve
         c.app.delete_as(&new_owner, &format!("{account}/members/{gone}")),
     )
     .await;
-    let recovery =
-        format!("/v1/operator/accounts/{}/owner-recovery", created["account"]["id"].as_str().unwrap());
+    let created_id = created["account"]["id"].as_str().unwrap();
+    c.count("PUT /v1/operator/accounts/{id}/seat-limit", c.app.seat_limit(created_id, Some(50))).await;
+    let recovery = format!("/v1/operator/accounts/{created_id}/owner-recovery");
     c.count(
         "POST /v1/operator/accounts/{id}/owner-recovery",
         c.app.operator(&recovery, json!({"new_email": &email("recovered")})),

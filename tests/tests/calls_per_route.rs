@@ -27,7 +27,7 @@ const BUDGET: &[(&str, usize, usize, f64, f64)] = &[
     ("POST /v1/authorize (API key, first use)", 3, 2, 1.0, 2.0),
     ("POST /v1/authorize (API key, same minute)", 2, 2, 1.0, 1.0),
     ("POST /v1/accounts/{id}/api-keys/{key}/revoke", 3, 2, 5.0, 2.0),
-    ("GET /v1/accounts/{id}", 1, 1, 4.0, 0.0),
+    ("GET /v1/accounts/{id}", 2, 2, 5.0, 0.0),
     ("GET /v1/accounts/{id}/roles", 1, 1, 4.0, 0.0),
     ("GET /v1/accounts/{id}/members", 2, 1, 5.0, 0.0),
     ("POST /v1/accounts/{id}/invitations", 5, 3, 4.0, 14.0),
@@ -44,6 +44,7 @@ const BUDGET: &[(&str, usize, usize, f64, f64)] = &[
     ("PATCH /v1/accounts/{id}/settings", 2, 2, 4.0, 2.0),
     ("POST /v1/accounts/{id}/ownership-transfer", 4, 2, 5.0, 9.0),
     ("DELETE /v1/accounts/{id}/members/{user}", 4, 2, 6.0, 8.0),
+    ("PUT /v1/operator/accounts/{id}/seat-limit", 3, 2, 2.0, 2.0),
     ("POST /v1/operator/accounts/{id}/owner-recovery", 4, 2, 1.0, 13.0),
     ("POST /v1/password-reset", 4, 2, 0.5, 10.0),
     ("POST /v1/password-reset/confirm", 3, 2, 2.5, 8.0),
@@ -80,9 +81,12 @@ const BUDGET: &[(&str, usize, usize, f64, f64)] = &[
 ///   rotates last: a rotation whose answer the client never gets (a read after it failing)
 ///   would leave its old token to end the chain as a copy when sent again;
 /// - an audit export's file reads up to 1 MB of the account's log, so it reads only after the
-///   caller is found to hold `users:read`: a stranger must not make the account pay for it.
+///   caller is found to hold `users:read`: a stranger must not make the account pay for it;
+/// - the account's seats are counted from its members, read only once the caller is found to
+///   be one of them, for the same reason.
 const ABOVE_GOAL: &[&str] = &[
     "POST /v1/sessions/refresh",
+    "GET /v1/accounts/{id}",
     "POST /v1/accounts/{id}/invitations",
     "POST /v1/accounts/{id}/invitations/{invitation}/resend",
     "POST /v1/accounts/{id}/invitations/{invitation}/revoke",

@@ -121,7 +121,7 @@ fn openapi_describes_exactly_the_routes_of_the_route_table() {
 
 /// Every `Code`, in declaration order. `position` has no catch-all arm, so a new variant does not
 /// compile until it is added here too; the test checks the two agree.
-const ALL_CODES: [Code; 44] = [
+const ALL_CODES: [Code; 45] = [
     Code::ValidationFailed,
     Code::InvalidOrExpiredToken,
     Code::InvalidCursor,
@@ -150,6 +150,7 @@ const ALL_CODES: [Code; 44] = [
     Code::MemberNotActive,
     Code::MemberAlreadyActive,
     Code::ApiKeyNotActive,
+    Code::SeatLimitReached,
     Code::ApiKeyLimitReached,
     Code::AddressRefused,
     Code::MfaAlreadyEnabled,
@@ -198,22 +199,23 @@ fn position(code: Code) -> usize {
         Code::MemberNotActive => 25,
         Code::MemberAlreadyActive => 26,
         Code::ApiKeyNotActive => 27,
-        Code::ApiKeyLimitReached => 28,
-        Code::AddressRefused => 29,
-        Code::MfaAlreadyEnabled => 30,
-        Code::MfaNotEnabled => 31,
-        Code::MfaNotEnrolling => 32,
-        Code::MfaRequiredByAccount => 33,
-        Code::MemberOfOtherAccounts => 34,
-        Code::ConcurrentChange => 35,
-        Code::InvitationExpired => 36,
-        Code::PayloadTooLarge => 37,
-        Code::UnsupportedMediaType => 38,
-        Code::MethodNotAllowed => 39,
-        Code::RateLimited => 40,
-        Code::Internal => 41,
-        Code::ServiceUnavailable => 42,
-        Code::IdempotencyKeyReused => 43,
+        Code::SeatLimitReached => 28,
+        Code::ApiKeyLimitReached => 29,
+        Code::AddressRefused => 30,
+        Code::MfaAlreadyEnabled => 31,
+        Code::MfaNotEnabled => 32,
+        Code::MfaNotEnrolling => 33,
+        Code::MfaRequiredByAccount => 34,
+        Code::MemberOfOtherAccounts => 35,
+        Code::ConcurrentChange => 36,
+        Code::InvitationExpired => 37,
+        Code::PayloadTooLarge => 38,
+        Code::UnsupportedMediaType => 39,
+        Code::MethodNotAllowed => 40,
+        Code::RateLimited => 41,
+        Code::Internal => 42,
+        Code::ServiceUnavailable => 43,
+        Code::IdempotencyKeyReused => 44,
     }
 }
 

@@ -15,8 +15,8 @@ use crate::ports::{
     API_KEY_USE_RESOLUTION, Acceptance, AccountSummary, AuditQuery, CallerRecord, Conflict, DeliveryReport,
     EventKey, InvitationQuery, InviteeUser, Login, MemberQuery, MemberRemoval, MemberUpdate, Membership,
     NamedEvent, NewInvitation, OwnerLinkChange, OwnershipTransfer, Page, PageRequest, PasswordChange,
-    PendingMail, ProfileUpdate, RateDecision, RateWindow, Redemption, Remembered, Resend, SignIn, SignsIn,
-    Store, StoreError, StoreResult, UserAfterRemoval, Withdrawal,
+    PendingMail, ProfileUpdate, RateDecision, RateWindow, Redemption, Remembered, Resend, SeatCheck, SignIn,
+    SignsIn, Store, StoreError, StoreResult, UserAfterRemoval, Withdrawal,
 };
 
 #[derive(Default)]
@@ -382,10 +382,19 @@ impl Store for MemoryStore {
 
     async fn create_invitation(&self, new: &NewInvitation) -> StoreResult<()> {
         self.with(|s| {
-            if !s.accounts.contains_key(&new.invitation.account_id) {
+            let Some(account) = s.accounts.get(&new.invitation.account_id) else {
+                return conflict(Conflict::Stale);
+            };
+            if new.seat.is_some_and(|seat| seat.read_version != account.seat_version) {
                 return conflict(Conflict::Stale);
             }
-            s.insert_invitation(new, true)
+            s.insert_invitation(new, true)?;
+            if let (Some(SeatCheck { takes_seat: true, .. }), Some(account)) =
+                (new.seat, s.accounts.get_mut(&new.invitation.account_id))
+            {
+                account.seat_version += 1;
+            }
+            Ok(())
         })
     }
 
@@ -780,6 +789,27 @@ impl Store for MemoryStore {
             s.record(event);
             Ok(())
         })
+    }
+
+    async fn set_seat_limit(&self, account: &Account, event: &AuditEvent) -> StoreResult<()> {
+        self.with(|s| {
+            let stored = match s.accounts.get_mut(&account.id) {
+                Some(stored) if stored.seat_version == account.seat_version.wrapping_sub(1) => stored,
+                _ => return conflict(Conflict::Stale),
+            };
+            stored.max_members = account.max_members;
+            stored.seat_version = account.seat_version;
+            s.record(event);
+            Ok(())
+        })
+    }
+
+    async fn seats_used(&self, account: &AccountId, now: DateTime<Utc>) -> StoreResult<u32> {
+        Ok(self.with(|s| {
+            let members =
+                of_account(&s.members, account, UserId::lowest()).filter(|(_, m)| m.holds_seat(now));
+            u32::try_from(members.count()).unwrap_or(u32::MAX)
+        }))
     }
 
     async fn change_password(&self, change: &PasswordChange) -> StoreResult<()> {

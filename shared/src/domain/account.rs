@@ -85,6 +85,27 @@ pub struct Account {
     /// that editing settings can never stand in the way of an owner recovery.
     #[serde(default)]
     pub owner_version: u32,
+    /// The most members the operator lets the account have, the owner and every pending
+    /// invitation included; `None`: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_members: Option<u32>,
+    /// Raised by every invitation that takes a seat of a limited account and by every change of
+    /// the limit: an invitation is written only if it is still the one its count of the seats
+    /// was made under, so two invitations never both take the last seat (`service/seats.rs`).
+    #[serde(default)]
+    pub seat_version: u32,
+}
+
+/// The most seats an operator may give one account.
+pub const MAX_SEAT_LIMIT: u32 = 10_000;
+
+/// A seat limit as the operator may set it: from 1 (the owner) to `MAX_SEAT_LIMIT`, or none.
+pub fn seat_limit(max: Option<u32>) -> Result<Option<u32>, FieldError> {
+    if max.is_some_and(|max| !(1..=MAX_SEAT_LIMIT).contains(&max)) {
+        let message = format!("Use 1 to {MAX_SEAT_LIMIT} members, or null for no limit.");
+        return Err(FieldError::new("max_members", "invalid_value", message));
+    }
+    Ok(max)
 }
 
 impl Account {
@@ -113,12 +134,23 @@ impl Account {
     pub fn with_settings(self, settings: AccountSettings, locale: Locale) -> Self {
         Self { settings, locale, version: self.version + 1, ..self }
     }
+
+    /// Whether one more member may join while `used` seats are taken.
+    pub fn has_free_seat(&self, used: u32) -> bool {
+        self.max_members.is_none_or(|max| used < max)
+    }
+
+    /// The account with at most `max` members (`seat_limit`). A limit below the seats taken
+    /// keeps every member and refuses new ones.
+    pub fn with_seat_limit(self, max: Option<u32>) -> Result<Self, FieldError> {
+        Ok(Self { max_members: seat_limit(max)?, seat_version: self.seat_version + 1, ..self })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::fixtures::at;
+    use crate::domain::fixtures::account;
 
     #[test]
     fn two_step_verification_is_raised_above_the_presets_never_lowered() {
@@ -135,22 +167,24 @@ mod tests {
     }
 
     #[test]
+    fn a_seat_limit_counts_the_owner_and_refuses_the_seat_past_it() {
+        let unlimited = account();
+        assert!(unlimited.has_free_seat(u32::MAX));
+        let limited = unlimited.clone().with_seat_limit(Some(3)).unwrap();
+        assert_eq!((limited.max_members, limited.seat_version), (Some(3), unlimited.seat_version + 1));
+        assert!(limited.has_free_seat(2) && !limited.has_free_seat(3) && !limited.has_free_seat(7));
+        for refused in [0, MAX_SEAT_LIMIT + 1] {
+            assert_eq!(unlimited.clone().with_seat_limit(Some(refused)).unwrap_err().field, "max_members");
+        }
+        assert_eq!(limited.with_seat_limit(None).unwrap().max_members, None);
+    }
+
+    #[test]
     fn accepting_an_owner_link_uses_it_up() {
         let owner = UserId::generate();
         let link = InvitationId::generate();
-        let account = Account {
-            id: AccountId::generate(),
-            name: "Shop".into(),
-            preset: "standard".into(),
-            locale: Locale::default(),
-            owner_id: owner.clone(),
-            settings: AccountSettings::default(),
-            created_at: at(0),
-            owner_link: None,
-            version: 3,
-            owner_version: 7,
-        }
-        .with_owner_link(Some(link.clone()));
+        let account = Account { owner_id: owner.clone(), version: 3, owner_version: 7, ..account() }
+            .with_owner_link(Some(link.clone()));
         assert!(account.owner_link_is(&link));
         let accomplice = UserId::generate();
         let handed = account.handed_to(accomplice.clone());

@@ -42,6 +42,8 @@ pub enum AuditAction {
     SettingsChanged,
     #[serde(rename = "account.owner_recovery_started")]
     OwnerRecoveryStarted,
+    #[serde(rename = "account.seat_limit_changed")]
+    SeatLimitChanged,
     #[serde(rename = "api_key.created")]
     ApiKeyCreated,
     #[serde(rename = "api_key.rotated")]
@@ -52,7 +54,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, in the order the README's event catalogue lists them.
-    pub const ALL: [AuditAction; 20] = [
+    pub const ALL: [AuditAction; 21] = [
         Self::AccountCreated,
         Self::InvitationCreated,
         Self::InvitationResent,
@@ -70,6 +72,7 @@ impl AuditAction {
         Self::OwnershipTransferred,
         Self::SettingsChanged,
         Self::OwnerRecoveryStarted,
+        Self::SeatLimitChanged,
         Self::ApiKeyCreated,
         Self::ApiKeyRotated,
         Self::ApiKeyRevoked,
@@ -96,6 +99,7 @@ impl AuditAction {
             Self::OwnershipTransferred => "Ownership Transferred",
             Self::SettingsChanged => "Settings Changed",
             Self::OwnerRecoveryStarted => "Owner Recovery Started",
+            Self::SeatLimitChanged => "Seat Limit Changed",
             Self::ApiKeyCreated => "API Key Created",
             Self::ApiKeyRotated => "API Key Rotated",
             Self::ApiKeyRevoked => "API Key Revoked",

@@ -2,9 +2,11 @@
 
 use chrono::{DateTime, Utc};
 
+use super::account::{Account, AccountSettings};
 use super::email::Email;
 use super::ids::{AccountId, InvitationId, UserId};
 use super::invitation::{Invitation, InvitationStatus};
+use super::locale::Locale;
 use super::member::{Member, MemberStatus};
 use super::permission::PermissionSet;
 use super::preset::InvitationMode;
@@ -13,6 +15,24 @@ use super::user::User;
 /// An instant, `seconds` after a fixed one.
 pub fn at(seconds: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000 + seconds, 0).expect("a valid instant")
+}
+
+/// An account of the `standard` preset with no limits.
+pub fn account() -> Account {
+    Account {
+        id: AccountId::generate(),
+        name: "Shop".into(),
+        preset: "standard".into(),
+        locale: Locale::default(),
+        owner_id: UserId::generate(),
+        settings: AccountSettings::default(),
+        created_at: at(0),
+        owner_link: None,
+        version: 0,
+        owner_version: 0,
+        max_members: None,
+        seat_version: 0,
+    }
 }
 
 /// A person who was invited and never set a password.

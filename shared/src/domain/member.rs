@@ -124,6 +124,12 @@ impl Member {
         Self { pending_until: Some(until), version: self.version + 1, ..self }
     }
 
+    /// Whether the member takes one of the account's seats at `now`: everyone does but an
+    /// invitee whose link lapsed (the cleanup removes them, or a new invitation replaces them).
+    pub fn holds_seat(&self, now: DateTime<Utc>) -> bool {
+        !(self.status == MemberStatus::NotActivated && self.pending_until.is_some_and(|until| until <= now))
+    }
+
     /// Whether the membership exists because of `invitation` and has not been activated.
     pub fn waits_on(&self, invitation: &InvitationId) -> bool {
         self.invitation_id.as_ref() == Some(invitation) && self.status == MemberStatus::NotActivated

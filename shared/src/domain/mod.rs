@@ -22,7 +22,7 @@ pub mod totp;
 pub mod user;
 pub mod validation;
 
-pub use account::{Account, AccountSettings};
+pub use account::{Account, AccountSettings, seat_limit};
 pub use api_key::{ApiKey, ApiKeyStatus, KeyRefusal, Network};
 pub use audit::{AuditAction, AuditEvent, AuditTarget};
 pub use email::Email;

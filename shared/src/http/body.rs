@@ -174,11 +174,19 @@ pub struct CreateAccountBody {
     owner_email: String,
     preset: Option<String>,
     locale: Option<String>,
+    #[serde(default, deserialize_with = "optional_whole_number")]
+    max_members: Option<u32>,
 }
 
 impl From<CreateAccountBody> for CreateAccountCommand {
     fn from(b: CreateAccountBody) -> Self {
-        Self { name: b.name, owner_email: b.owner_email, preset: b.preset, locale: b.locale }
+        Self {
+            name: b.name,
+            owner_email: b.owner_email,
+            preset: b.preset,
+            locale: b.locale,
+            max_members: b.max_members,
+        }
     }
 }
 
@@ -461,6 +469,14 @@ pub struct RotateKeyBody {
 pub struct TransferBody {
     pub user_id: String,
     pub password: String,
+}
+
+/// The operator's seat limit: `max_members` must be given, `null` for no limit.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeatLimitBody {
+    #[serde(deserialize_with = "optional_whole_number")]
+    pub max_members: Option<u32>,
 }
 
 #[derive(Deserialize)]

@@ -36,8 +36,8 @@ use crate::service::support::secrets::constant_time_eq;
 use body::{
     AcceptBody, AuthorizeBody, ClockBody, CompleteSignInBody, ConfirmTotpBody, CreateAccountBody,
     CreateKeyBody, DisableTotpBody, InviteBody, MeBody, PasswordBody, PasswordOnlyBody, RecoveryBody,
-    RefreshBody, ResendRequest, ResetConfirmBody, ResetRequestBody, RotateKeyBody, SecondStepBody,
-    SetRolesBody, SettingsBody, SignInBody, TokenBody, TransferBody,
+    RefreshBody, ResendRequest, ResetConfirmBody, ResetRequestBody, RotateKeyBody, SeatLimitBody,
+    SecondStepBody, SetRolesBody, SettingsBody, SignInBody, TokenBody, TransferBody,
 };
 use pages::Pages;
 use problem::Reply;
@@ -593,7 +593,7 @@ impl Api {
                 Ok(json(StatusCode::OK, &app.revoke_api_key(&claim, call.param("key_id")).await?))
             }),
             Operation::GetAccount if served!(GetAccount) => respond(async move {
-                Ok(json(StatusCode::OK, &app.account_view(&app.caller(&access.claim()?).await?)))
+                Ok(json(StatusCode::OK, &app.account_view(&app.caller(&access.claim()?).await?).await?))
             }),
             Operation::ListRoles if served!(ListRoles) => {
                 respond(
@@ -681,6 +681,13 @@ impl Api {
                 let body: SettingsBody = call.json()?;
                 let caller = app.caller(&access.claim()?).await?;
                 Ok(json(StatusCode::OK, &app.update_settings(&caller, body.into()).await?))
+            }),
+            Operation::SetSeatLimit if served!(SetSeatLimit) => respond(async move {
+                let body: SeatLimitBody = call.json()?;
+                Ok(json(
+                    StatusCode::OK,
+                    &app.set_seat_limit(call.param("account_id"), body.max_members).await?,
+                ))
             }),
             Operation::RecoverOwner if served!(RecoverOwner) => respond(async move {
                 let body: RecoveryBody = call.json()?;

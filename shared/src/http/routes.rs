@@ -193,6 +193,7 @@ pub enum Operation {
     TransferOwnership,
     UpdateSettings,
     RecoverOwner,
+    SetSeatLimit,
     GetOwnerRecovery,
     CancelOwnerRecovery,
     RequestPasswordReset,
@@ -557,6 +558,14 @@ const TABLE: &[Route] = &[
         F::Accounts,
         O::UpdateSettings,
         USERS_WRITER,
+        E::NONE,
+    ),
+    route(
+        Method::PUT,
+        "/v1/operator/accounts/{account_id}/seat-limit",
+        F::Accounts,
+        O::SetSeatLimit,
+        G::Operator,
         E::NONE,
     ),
     route(

@@ -2,12 +2,11 @@
 
 use crate::domain::{
     Account, AccountId, AccountSettings, AuditAction, AuditTarget, Email, FieldError, FieldErrors, Grant,
-    Locale, Preset, Profile,
+    Locale, Preset, Profile, seat_limit,
 };
 use crate::failure_codes;
 use crate::ports::{Conflict, InviteeUser, Login, StoreError};
 use crate::service::Teamgate;
-use crate::service::caller::Caller;
 use crate::service::idempotency::Once;
 use crate::service::invite::{Draft, Drafted};
 use crate::service::support::failure::RateLimited;
@@ -23,6 +22,8 @@ pub struct CreateAccountCommand {
     pub owner_email: String,
     pub preset: Option<String>,
     pub locale: Option<String>,
+    /// The account's seat limit, if any (`Account::max_members`).
+    pub max_members: Option<u32>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -104,7 +105,9 @@ impl Teamgate {
             ),
             None => preset.map(|p| p.default_locale),
         };
-        let (Some(email), Some(preset), Some(locale), true) = (email, preset, locale, errors.is_empty())
+        let max_members = errors.check(seat_limit(command.max_members));
+        let (Some(email), Some(preset), Some(locale), Some(max_members), true) =
+            (email, preset, locale, max_members, errors.is_empty())
         else {
             return Err(Invalid(errors).into());
         };
@@ -124,6 +127,8 @@ impl Teamgate {
             owner_link: None,
             version: 0,
             owner_version: 0,
+            max_members,
+            seat_version: 0,
         };
         let created = self.event(
             &account.id,
@@ -131,7 +136,7 @@ impl Teamgate {
             AuditAction::AccountCreated,
             AuditTarget::Account,
             account.id.as_str(),
-            serde_json::json!({ "name": account.name, "preset": account.preset }),
+            serde_json::json!({ "name": account.name, "preset": account.preset, "max_members": max_members }),
         );
         let mut drafted = self.draft_owner_invitation(&account, preset, email, user);
         account.owner_link = Some(drafted.new.invitation.id.clone());
@@ -192,10 +197,5 @@ impl Teamgate {
             locale: Some(account.locale),
             message: None,
         })
-    }
-
-    /// `GET /v1/accounts/{id}`: any active member may read their account.
-    pub fn account_view(&self, caller: &Caller<'_>) -> AccountView {
-        AccountView::new(&caller.account, caller.preset)
     }
 }

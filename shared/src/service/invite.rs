@@ -9,7 +9,8 @@ use crate::domain::{
 };
 use crate::failure_codes;
 use crate::ports::{
-    AccountSummary, Conflict, InviteeUser, Letter, Login, MailedLink, NewInvitation, PendingMail, StoreError,
+    AccountSummary, Conflict, InviteeUser, Letter, Login, MailedLink, NewInvitation, PendingMail, SeatCheck,
+    StoreError,
 };
 use crate::service::Teamgate;
 use crate::service::caller::{Caller, CallerError, Claim};
@@ -45,6 +46,8 @@ pub enum InviteError {
     InvitationPending,
     #[error("the phone already belongs to someone")]
     PhoneTaken,
+    #[error("every seat of the account is taken")]
+    SeatLimitReached,
     #[error("the invitee changed while the invitation was being written")]
     ConcurrentChange,
     #[error("rate limited")]
@@ -71,6 +74,7 @@ failure_codes!(InviteError {
     EmailTaken => EmailTaken,
     InvitationPending => InvitationPending,
     PhoneTaken => PhoneTaken,
+    SeatLimitReached => SeatLimitReached,
     ConcurrentChange => ConcurrentChange,
     RateLimited(_) => RateLimited,
     Internal(_) => Internal,
@@ -187,16 +191,24 @@ impl Teamgate {
             return Err(InviteError::RoleEscalation);
         }
         // A refused attempt counts too.
-        self.throttle_invitation_mail(caller, &request.email).await??;
-        let drafted = match self.write_invitation(caller, request, invitee).await {
+        let (counted, seat) = tokio::join!(
+            self.throttle_invitation_mail(caller, &request.email),
+            self.free_seat(&caller.account)
+        );
+        counted??;
+        let seat = seat?;
+        let drafted = match self.write_invitation(caller, request, invitee, seat).await {
             // Someone created this email's user between our read and our write (another account
             // invited them at the same moment), or changed the user: invite the user as they
             // are now.
             Err(InviteError::EmailTaken) if !preset.email_unique_across_accounts => {
-                self.write_invitation(caller, request, Invitee::Unread).await
+                self.write_invitation(caller, request, Invitee::Unread, seat).await
             }
+            // ... or the seats changed (another invitation took one, the limit moved): count
+            // them again too.
             Err(InviteError::ConcurrentChange) => {
-                self.write_invitation(caller, request, Invitee::Unread).await
+                let seat = self.free_seat_now(&caller.account.id).await?;
+                self.write_invitation(caller, request, Invitee::Unread, seat).await
             }
             other => other,
         }?;
@@ -220,12 +232,14 @@ impl Teamgate {
         .await
     }
 
-    /// Writes the invitation for the invitee, reading who they are unless already read.
+    /// Writes the invitation for the invitee, reading who they are unless already read, under
+    /// the seats as counted.
     async fn write_invitation(
         &self,
         caller: &Caller<'_>,
         request: &InvitationRequest<'_>,
         invitee: Invitee,
+        seat: SeatCheck,
     ) -> Result<Drafted, InviteError> {
         let InvitationRequest { email, grant, profile, locale, message, replaces, once } = request;
         let locale = *locale;
@@ -285,6 +299,7 @@ impl Teamgate {
         drafted.view = InvitationView::new(&drafted.new.invitation, self.now());
         let created = http::StatusCode::CREATED;
         drafted.new.remembered = once.map(|once| once.remember(created, &drafted.view, self.now()));
+        drafted.new.seat = Some(seat);
         self.store().create_invitation(&drafted.new).await.map_err(|e| match e {
             // A twin request with the same key wrote it: its answer is the answer (`http`).
             StoreError::Conflict(Conflict::Repeated) => InviteError::InvitationPending,
@@ -451,6 +466,7 @@ impl Teamgate {
                 event,
                 mail,
                 remembered: None,
+                seat: None,
             },
             view,
         }

@@ -21,6 +21,7 @@ pub mod password_change;
 pub mod password_reset;
 pub mod publish;
 pub mod revoke_and_resend;
+pub mod seats;
 pub mod sessions;
 pub mod settings;
 pub mod support;

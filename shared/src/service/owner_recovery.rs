@@ -117,7 +117,7 @@ impl Teamgate {
         self.store().change_owner_link(&change).await.map_err(link_change_failed)
     }
 
-    async fn operated_account(&self, account_id: &str) -> Result<Account, OperatorError> {
+    pub(crate) async fn operated_account(&self, account_id: &str) -> Result<Account, OperatorError> {
         let account_id = AccountId::parse(account_id).ok_or(OperatorError::NotFound)?;
         self.store()
             .account(&account_id)

@@ -175,3 +175,38 @@ pub(crate) async fn a_settings_change_and_an_owner_link_change_from_one_read_bot
         );
     }
 }
+
+pub(crate) async fn an_invitation_takes_a_seat_only_under_the_seat_version_it_counted(store: Arc<dyn Store>) {
+    // Given an account limited to three seats, its active owner's taken, and two invitations
+    // drafted under the same count
+    let now = now();
+    let (_, _, account) = active_account(store.as_ref(), now).await;
+    let limited = account.with_seat_limit(Some(3)).expect("a valid limit");
+    let changed = event(&limited.id, AuditAction::SeatLimitChanged, limited.id.as_str(), now);
+    store.set_seat_limit(&limited, &changed).await.expect("the limit is set");
+    assert_eq!(store.seats_used(&limited.id, now).await.unwrap(), 1);
+    let counted = SeatCheck { read_version: limited.seat_version, takes_seat: true };
+    let draft = |name: &str| {
+        let address = unique_email(name);
+        let new = invitation(&limited, &address, InviteeUser::New(user(&address, now)), now);
+        NewInvitation { seat: Some(counted), ..new }
+    };
+    let (first, second) = (draft("first"), draft("second"));
+
+    // When both are written, then the first takes the seat and the second, counted alongside
+    // it, finds the seats changed and writes nothing
+    store.create_invitation(&first).await.expect("the first takes a seat");
+    assert_eq!(conflict(store.create_invitation(&second).await), Conflict::Stale);
+    let stored = store.account(&limited.id).await.unwrap().expect("the account");
+    assert_eq!((stored.max_members, stored.seat_version), (Some(3), limited.seat_version + 1));
+    assert_eq!(store.seats_used(&limited.id, now).await.unwrap(), 2);
+    assert_eq!(store.login_by_email(&second.invitation.email).await.unwrap().map(|l| l.user.id), None);
+
+    // And a lapsed invitee holds no seat
+    let lapsed = first.invitation.expires_at + Duration::seconds(1);
+    assert_eq!(store.seats_used(&limited.id, lapsed).await.unwrap(), 1);
+
+    // And a limit change based on a stale read is refused
+    let stale = limited.with_seat_limit(None).expect("no limit");
+    assert_eq!(conflict(store.set_seat_limit(&stale, &changed).await), Conflict::Stale);
+}

@@ -18,7 +18,7 @@ use shared::domain::{
 use shared::ports::{
     Acceptance, AuditQuery, Conflict, EventKey, InvitationQuery, InviteeUser, Letter, MailedLink,
     MailedReset, MemberQuery, MemberRemoval, NamedEvent, NewInvitation, OwnerLinkChange, OwnershipTransfer,
-    Page, PageRequest, PendingMail, SignIn, SignsIn, Store, StoreError, UserAfterRemoval,
+    Page, PageRequest, PendingMail, SeatCheck, SignIn, SignsIn, Store, StoreError, UserAfterRemoval,
 };
 use tests::emulators::dynamo_store;
 
@@ -74,6 +74,8 @@ fn account(now: DateTime<Utc>) -> Account {
         owner_link: None,
         version: 0,
         owner_version: 0,
+        max_members: None,
+        seat_version: 0,
     }
 }
 
@@ -175,6 +177,7 @@ fn invitation(account: &Account, address: &Email, user: InviteeUser, now: DateTi
         claim_phone: None,
         supersedes: None,
         remembered: None,
+        seat: None,
     }
 }
 
@@ -571,6 +574,7 @@ contract! {
         a_new_account_reads_back_everywhere_it_is_written,
         a_settings_change_needs_the_account_version_it_read,
         a_settings_change_and_an_owner_link_change_from_one_read_both_succeed,
+        an_invitation_takes_a_seat_only_under_the_seat_version_it_counted,
     ],
     users: [
         an_email_is_claimed_by_one_user,

@@ -21,7 +21,7 @@ use crate::ports::{
     API_KEY_USE_RESOLUTION, Acceptance, AuditQuery, CallerRecord, Conflict, DeliveryReport, EventKey,
     InvitationQuery, InviteeUser, Login, MemberQuery, MemberRemoval, MemberUpdate, NamedEvent, NewInvitation,
     OwnerLinkChange, OwnershipTransfer, Page, PageRequest, PasswordChange, PendingMail, ProfileUpdate,
-    RateDecision, RateWindow, Redemption, Remembered, Resend, SignIn, SignsIn, Store, StoreError,
+    RateDecision, RateWindow, Redemption, Remembered, Resend, SeatCheck, SignIn, SignsIn, Store, StoreError,
     StoreResult, UserAfterRemoval, Withdrawal,
 };
 
@@ -199,10 +199,23 @@ impl Store for DynamoStore {
     }
 
     /// The new member item carries the account's summary, which comes with the invitation; the
-    /// write checks the account still exists.
+    /// write checks the account still exists, with the seats as counted (`SeatCheck`).
     async fn create_invitation(&self, new: &NewInvitation) -> StoreResult<()> {
         let mut writes = Writes::default();
-        writes.check(items::account_key(&new.account.id), Condition::present(Conflict::Stale));
+        let account = items::account_key(&new.account.id);
+        match new.seat {
+            None => writes.check(account, Condition::present(Conflict::Stale)),
+            Some(SeatCheck { read_version, takes_seat }) => {
+                let counted = version_is("seat_version", read_version, Conflict::Stale);
+                match takes_seat {
+                    false => writes.check(account, counted),
+                    true => {
+                        let taken = set(&[("seat_version", items::value(&(read_version + 1))?)], &[]);
+                        writes.update(account, taken, Some(counted))
+                    }
+                }
+            }
+        };
         invitation_writes(&mut writes, new, true)?;
         self.send(writes).await
     }
@@ -605,6 +618,35 @@ impl Store for DynamoStore {
         writes.update(items::account_key(&account.id), change, Some(unchanged));
         writes.put(items::event(event)?, None);
         self.send(writes).await
+    }
+
+    async fn set_seat_limit(&self, account: &Account, event: &AuditEvent) -> StoreResult<()> {
+        let unchanged = version_is("seat_version", account.seat_version.wrapping_sub(1), Conflict::Stale);
+        let change = set(
+            &[
+                ("max_members", items::value(&account.max_members)?),
+                ("seat_version", items::value(&account.seat_version)?),
+            ],
+            &[],
+        );
+        let mut writes = Writes::default();
+        writes.update(items::account_key(&account.id), change, Some(unchanged));
+        writes.put(items::event(event)?, None);
+        self.send(writes).await
+    }
+
+    /// Every member item of the account, read whole: an account's members fit in a few pages.
+    async fn seats_used(&self, account: &AccountId, now: DateTime<Utc>) -> StoreResult<u32> {
+        let values = HashMap::from([
+            (":pk".to_owned(), s(keys::account(account))),
+            (":prefix".to_owned(), s(keys::MEMBER_PREFIX)),
+        ]);
+        let found = self.query_all(None, "PK = :pk AND begins_with(SK, :prefix)", values).await?;
+        let mut used = 0;
+        for item in &found {
+            used += u32::from(items::record::<Member>(item)?.holds_seat(now));
+        }
+        Ok(used)
     }
 
     async fn change_password(&self, change: &PasswordChange) -> StoreResult<()> {

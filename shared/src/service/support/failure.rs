@@ -66,6 +66,7 @@ codes! {
     MemberNotActive = (409, "member_not_active", "The member is not active."),
     MemberAlreadyActive = (409, "member_already_active", "The person has already set a password and can sign in; block or delete the member instead."),
     ApiKeyNotActive = (409, "api_key_not_active", "This key is revoked or expired."),
+    SeatLimitReached = (409, "seat_limit_reached", "Every seat of the account is taken: remove a member or revoke an invitation, or ask the marketplace for more seats."),
     ApiKeyLimitReached = (409, "api_key_limit_reached", "The account has as many API keys as it may: 50 working, 200 kept."),
     AddressRefused = (409, "address_refused", "This address bounced or marked our mail as spam; send with deliberately set to mail it again."),
     MfaAlreadyEnabled = (409, "mfa_already_enabled", "Two-step verification is already on."),

@@ -20,6 +20,8 @@ pub struct AccountView {
     /// The two-step policy in force: the preset's, or the account's own when it raised it.
     pub mfa: MfaPolicy,
     pub created_at: DateTime<Utc>,
+    /// The operator's limit on the account's seats (`null`: none).
+    pub max_members: Option<u32>,
 }
 
 impl AccountView {
@@ -33,6 +35,7 @@ impl AccountView {
             settings: a.settings.clone(),
             mfa: a.settings.mfa_policy(preset),
             created_at: a.created_at,
+            max_members: a.max_members,
         }
     }
 }
