@@ -679,8 +679,8 @@ pub trait Store: Send + Sync {
     /// Writes the account's settings and locale in their new state, provided the stored
     /// `version` is one less (else `Stale`), with an event; never its owner or owner link.
     async fn update_account_settings(&self, account: &Account, event: &AuditEvent) -> StoreResult<()>;
-    /// Writes the account's seat limit in its new state, provided the stored `seat_version` is
-    /// one less (else `Stale`), with an event.
+    /// Writes the account's seat limit, raising its `seat_version` (invitations counted under
+    /// the old limit count again), with an event; `Stale` if the account is gone.
     async fn set_seat_limit(&self, account: &Account, event: &AuditEvent) -> StoreResult<()>;
     /// How many of the account's members hold a seat at `now` (`Member::holds_seat`), read
     /// strongly consistent.

@@ -171,7 +171,33 @@ async fn a_bad_limit_a_missing_account_or_a_missing_key_changes_nothing(app: Tes
     assert_eq!(seats(&app, &owner).await, (json!(1), Value::Null));
 }
 
+async fn an_owner_recovery_is_never_refused_for_a_seat_and_invitations_count_its_candidate(app: TestApp) {
+    // Given an account of two seats: its owner's, and one free
+    let owner = app.owner("standard", "owner@seats-recovery.example").await;
+    app.seat_limit(&owner.account_id, Some(2)).await;
+
+    // When the operator sends an owner-recovery link, then a second one to another address
+    let path = format!("/v1/operator/accounts/{}/owner-recovery", owner.account_id);
+    for email in ["first@seats-recovery.example", "second@seats-recovery.example"] {
+        let recovery = app.operator(&path, json!({ "new_email": email })).await;
+        assert_eq!(recovery.status, 202, "{}", recovery.body);
+    }
+
+    // Then the live candidate takes the free seat (the cancelled one gave theirs back), and an
+    // invitation finds none
+    assert_eq!(seats(&app, &owner).await.0, json!(2));
+    let refused = invite(&app, &owner, "anna@seats-recovery.example").await;
+    assert_eq!((refused.status, refused.code()), (409, "seat_limit_reached"), "{}", refused.body);
+
+    // And in a full account a recovery still goes, one seat past the limit
+    app.seat_limit(&owner.account_id, Some(1)).await;
+    let third = app.operator(&path, json!({ "new_email": "third@seats-recovery.example" })).await;
+    assert_eq!(third.status, 202, "{}", third.body);
+    assert_eq!(seats(&app, &owner).await, (json!(2), json!(1)));
+}
+
 tests::scenarios!(
+    an_owner_recovery_is_never_refused_for_a_seat_and_invitations_count_its_candidate,
     every_member_pending_invitation_and_the_owner_take_a_seat,
     a_lapsed_invitation_frees_its_seat_and_resending_it_needs_one,
     invitations_racing_for_the_last_seats_never_take_more,

@@ -261,6 +261,13 @@ impl State {
     }
 
     /// Writes the account's owner and owner link (checked by `owner_unchanged`).
+    /// What the table's `raising_seat_version` does: seats counted before are stale.
+    fn raise_seat_version(&mut self, account: &AccountId) {
+        if let Some(stored) = self.accounts.get_mut(account) {
+            stored.seat_version += 1;
+        }
+    }
+
     fn set_owner(&mut self, account: &Account) {
         if let Some(stored) = self.accounts.get_mut(&account.id) {
             stored.owner_id = account.owner_id.clone();
@@ -389,10 +396,8 @@ impl Store for MemoryStore {
                 return conflict(Conflict::Stale);
             }
             s.insert_invitation(new, true)?;
-            if let (Some(SeatCheck { takes_seat: true, .. }), Some(account)) =
-                (new.seat, s.accounts.get_mut(&new.invitation.account_id))
-            {
-                account.seat_version += 1;
+            if let Some(SeatCheck { takes_seat: true, .. }) = new.seat {
+                s.raise_seat_version(&new.invitation.account_id);
             }
             Ok(())
         })
@@ -461,6 +466,9 @@ impl Store for MemoryStore {
                 s.apply_removal(removal);
             }
             s.set_owner(&change.account);
+            if change.new_link.is_some() {
+                s.raise_seat_version(&change.account.id);
+            }
             change.events.iter().for_each(|event| s.record(event));
             Ok(())
         })
@@ -793,12 +801,9 @@ impl Store for MemoryStore {
 
     async fn set_seat_limit(&self, account: &Account, event: &AuditEvent) -> StoreResult<()> {
         self.with(|s| {
-            let stored = match s.accounts.get_mut(&account.id) {
-                Some(stored) if stored.seat_version == account.seat_version.wrapping_sub(1) => stored,
-                _ => return conflict(Conflict::Stale),
-            };
+            let Some(stored) = s.accounts.get_mut(&account.id) else { return conflict(Conflict::Stale) };
             stored.max_members = account.max_members;
-            stored.seat_version = account.seat_version;
+            s.raise_seat_version(&account.id);
             s.record(event);
             Ok(())
         })

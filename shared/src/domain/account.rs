@@ -89,9 +89,10 @@ pub struct Account {
     /// invitation included; `None`: no limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_members: Option<u32>,
-    /// Raised by every invitation that takes a seat of a limited account and by every change of
-    /// the limit: an invitation is written only if it is still the one its count of the seats
-    /// was made under, so two invitations never both take the last seat (`service/seats.rs`).
+    /// Raised by every invitation that takes a seat of a limited account, by every change of the
+    /// limit and by every new owner candidate (the stores raise it as they write): an invitation
+    /// is written only if it is still the one its count of the seats was made under, so two
+    /// invitations never both take the last seat (`service/seats.rs`).
     #[serde(default)]
     pub seat_version: u32,
 }
@@ -114,9 +115,11 @@ impl Account {
         self.owner_link.as_ref() == Some(invitation)
     }
 
-    /// The account with `link` as its only live owner link (`None`: no owner link at all).
+    /// The account with `link` as its only live owner link (`None`: no owner link at all). A
+    /// new link's candidate takes a seat: the seats counted before it are stale.
     pub fn with_owner_link(self, link: Option<InvitationId>) -> Self {
-        Self { owner_link: link, owner_version: self.owner_version + 1, ..self }
+        let seat_version = self.seat_version + u32::from(link.is_some());
+        Self { owner_link: link, owner_version: self.owner_version + 1, seat_version, ..self }
     }
 
     /// The account once its owner link was accepted by `owner` (the same owner, or a new one).
@@ -143,7 +146,7 @@ impl Account {
     /// The account with at most `max` members (`seat_limit`). A limit below the seats taken
     /// keeps every member and refuses new ones.
     pub fn with_seat_limit(self, max: Option<u32>) -> Result<Self, FieldError> {
-        Ok(Self { max_members: seat_limit(max)?, seat_version: self.seat_version + 1, ..self })
+        Ok(Self { max_members: seat_limit(max)?, ..self })
     }
 }
 
@@ -171,7 +174,7 @@ mod tests {
         let unlimited = account();
         assert!(unlimited.has_free_seat(u32::MAX));
         let limited = unlimited.clone().with_seat_limit(Some(3)).unwrap();
-        assert_eq!((limited.max_members, limited.seat_version), (Some(3), unlimited.seat_version + 1));
+        assert_eq!(limited.max_members, Some(3));
         assert!(limited.has_free_seat(2) && !limited.has_free_seat(3) && !limited.has_free_seat(7));
         for refused in [0, MAX_SEAT_LIMIT + 1] {
             assert_eq!(unlimited.clone().with_seat_limit(Some(refused)).unwrap_err().field, "max_members");

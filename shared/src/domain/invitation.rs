@@ -18,24 +18,22 @@ pub struct InvitationMessage(String);
 impl InvitationMessage {
     pub const MAX_CHARS: usize = 500;
 
-    /// The note trimmed, its line breaks as `\n`; `None` when nothing is left. Refused when
-    /// longer than 500 characters, or holding a control character other than a line break or a
-    /// tab, or a bidirectional control (text that reads differently from what it is). Emoji
-    /// and their joiners are text.
+    /// The note trimmed, its line breaks as `\n`; `None` when nothing is left. Refused, as
+    /// sent (the bounds openapi.yaml states), when longer than 500 characters, or holding a
+    /// control character other than a line break or a tab, or a bidirectional control (text that
+    /// reads differently from what it is). Emoji and their joiners are text.
     pub fn parse(raw: &str) -> Result<Option<Self>, FieldError> {
-        let text = raw.replace("\r\n", "\n").replace('\r', "\n");
-        let text = text.trim();
-        if text.chars().count() > Self::MAX_CHARS {
+        if raw.chars().count() > Self::MAX_CHARS {
             let message = format!("Write at most {} characters.", Self::MAX_CHARS);
             return Err(FieldError::new("message", "invalid_value", message));
         }
-        if text.chars().any(|c| (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c)) {
-            return Err(FieldError::new(
-                "message",
-                "invalid_value",
-                "Use plain text without control characters.",
-            ));
+        let line_break = |c: char| matches!(c, '\n' | '\r' | '\t');
+        if raw.chars().any(|c| (c.is_control() && !line_break(c)) || is_bidi_control(c)) {
+            let message = "Use plain text without control characters.";
+            return Err(FieldError::new("message", "invalid_value", message));
         }
+        let text = raw.replace("\r\n", "\n").replace('\r', "\n");
+        let text = text.trim();
         Ok((!text.is_empty()).then(|| Self(text.to_owned())))
     }
 

@@ -10,6 +10,9 @@ use super::phone::Phone;
 use super::preset::{Grant, Preset};
 use super::user::User;
 
+/// How long a lapsed invitee keeps their seat (`Member::holds_seat`).
+pub const SEAT_GRACE: chrono::Duration = chrono::Duration::minutes(5);
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MemberStatus {
@@ -125,9 +128,12 @@ impl Member {
     }
 
     /// Whether the member takes one of the account's seats at `now`: everyone does but an
-    /// invitee whose link lapsed (the cleanup removes them, or a new invitation replaces them).
+    /// invitee whose link lapsed more than `SEAT_GRACE` ago (the cleanup removes them, or a new
+    /// invitation replaces them). The grace covers an acceptance or a renewal that read the link
+    /// live just before it lapsed, and the clocks of the functions that judge it.
     pub fn holds_seat(&self, now: DateTime<Utc>) -> bool {
-        !(self.status == MemberStatus::NotActivated && self.pending_until.is_some_and(|until| until <= now))
+        let lapsed = |until: DateTime<Utc>| until + SEAT_GRACE <= now;
+        !(self.status == MemberStatus::NotActivated && self.pending_until.is_some_and(lapsed))
     }
 
     /// Whether the membership exists because of `invitation` and has not been activated.
@@ -186,5 +192,13 @@ mod tests {
         assert_eq!((renewed.pending_until, renewed.version), (Some(at(7200)), 5));
         assert!(member.waits_on(member.invitation_id.as_ref().expect("it waits")));
         assert!(!member.activated(at(1)).expect("activates").waits_on(&InvitationId::generate()));
+    }
+
+    #[test]
+    fn a_lapsed_invitee_keeps_their_seat_for_the_grace_only() {
+        let member = waiting_member().pending_until(at(3600));
+        assert!(member.holds_seat(at(3600) + SEAT_GRACE - chrono::Duration::seconds(1)));
+        assert!(!member.holds_seat(at(3600) + SEAT_GRACE));
+        assert!(member.activated(at(0)).unwrap().holds_seat(at(999_999)), "an active member always does");
     }
 }

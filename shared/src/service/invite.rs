@@ -80,6 +80,10 @@ failure_codes!(InviteError {
     Internal(_) => Internal,
 } delegating { Caller });
 
+/// How many times an invitation that lost a race (for the invitee, or for a seat) is written
+/// again from a fresh read before it answers `concurrent_change`.
+const RETRIES_AFTER_A_LOST_RACE: usize = 3;
+
 /// An invitation to send: to whom, granting what, and the invitation it replaces, if any.
 pub(crate) struct InvitationRequest<'a> {
     pub email: Email,
@@ -205,10 +209,17 @@ impl Teamgate {
                 self.write_invitation(caller, request, Invitee::Unread, seat).await
             }
             // ... or the seats changed (another invitation took one, the limit moved): count
-            // them again too.
+            // them again too, a few times, as invitations into one account may come in bursts.
             Err(InviteError::ConcurrentChange) => {
-                let seat = self.free_seat_now(&caller.account.id).await?;
-                self.write_invitation(caller, request, Invitee::Unread, seat).await
+                let mut attempt = Err(InviteError::ConcurrentChange);
+                for _ in 0..RETRIES_AFTER_A_LOST_RACE {
+                    let seat = self.free_seat_now(&caller.account.id).await?;
+                    attempt = self.write_invitation(caller, request, Invitee::Unread, seat).await;
+                    if !matches!(attempt, Err(InviteError::ConcurrentChange)) {
+                        break;
+                    }
+                }
+                attempt
             }
             other => other,
         }?;

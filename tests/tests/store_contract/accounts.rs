@@ -181,9 +181,12 @@ pub(crate) async fn an_invitation_takes_a_seat_only_under_the_seat_version_it_co
     // drafted under the same count
     let now = now();
     let (_, _, account) = active_account(store.as_ref(), now).await;
-    let limited = account.with_seat_limit(Some(3)).expect("a valid limit");
-    let changed = event(&limited.id, AuditAction::SeatLimitChanged, limited.id.as_str(), now);
-    store.set_seat_limit(&limited, &changed).await.expect("the limit is set");
+    let before = account.seat_version;
+    let changed = event(&account.id, AuditAction::SeatLimitChanged, account.id.as_str(), now);
+    let limit = account.with_seat_limit(Some(3)).expect("a valid limit");
+    store.set_seat_limit(&limit, &changed).await.expect("the limit is set");
+    let limited = store.account(&limit.id).await.unwrap().expect("the account");
+    assert_eq!((limited.max_members, limited.seat_version), (Some(3), before + 1));
     assert_eq!(store.seats_used(&limited.id, now).await.unwrap(), 1);
     let counted = SeatCheck { read_version: limited.seat_version, takes_seat: true };
     let draft = |name: &str| {
@@ -202,11 +205,17 @@ pub(crate) async fn an_invitation_takes_a_seat_only_under_the_seat_version_it_co
     assert_eq!(store.seats_used(&limited.id, now).await.unwrap(), 2);
     assert_eq!(store.login_by_email(&second.invitation.email).await.unwrap().map(|l| l.user.id), None);
 
-    // And a lapsed invitee holds no seat
-    let lapsed = first.invitation.expires_at + Duration::seconds(1);
+    // And an invitee holds their seat for a grace after their link lapses, then no more
+    let lapsed = first.invitation.expires_at + SEAT_GRACE;
+    assert_eq!(store.seats_used(&limited.id, lapsed - Duration::seconds(1)).await.unwrap(), 2);
     assert_eq!(store.seats_used(&limited.id, lapsed).await.unwrap(), 1);
 
-    // And a limit change based on a stale read is refused
-    let stale = limited.with_seat_limit(None).expect("no limit");
-    assert_eq!(conflict(store.set_seat_limit(&stale, &changed).await), Conflict::Stale);
+    // And a change of the limit makes an invitation counted before it count again
+    let third = NewInvitation {
+        seat: Some(SeatCheck { read_version: stored.seat_version, takes_seat: true }),
+        ..draft("third")
+    };
+    store.set_seat_limit(&limited.with_seat_limit(None).expect("no limit"), &changed).await.expect("lifted");
+    assert_eq!(conflict(store.create_invitation(&third).await), Conflict::Stale);
+    assert_eq!(store.account(&third.account.id).await.unwrap().map(|a| a.max_members), Some(None));
 }

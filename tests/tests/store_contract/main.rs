@@ -13,7 +13,7 @@ use shared::domain::{
     Account, AccountId, AccountSettings, AuditAction, AuditEvent, AuditTarget, Delivery, Email, EventId,
     Grant, Invitation, InvitationId, InvitationMode, InvitationStatus, Locale, MailKind, Member,
     MemberStatus, OneTimeToken, PermissionSet, Phone, Profile, RefreshSession, ResetLink, RoleName,
-    SessionClient, SessionFamilyId, TokenPurpose, User, UserId,
+    SessionClient, SessionFamilyId, TokenPurpose, User, UserId, member::SEAT_GRACE,
 };
 use shared::ports::{
     Acceptance, AuditQuery, Conflict, EventKey, InvitationQuery, InviteeUser, Letter, MailedLink,

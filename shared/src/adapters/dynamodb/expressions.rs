@@ -136,6 +136,22 @@ pub fn set(fields: &[(&str, AttributeValue)], attributes: &[(&str, AttributeValu
     change
 }
 
+/// `change`, raising the account record's `seat_version` by one as it is written (from 0 for a
+/// record written before seats were counted): whatever was counted under the version it had
+/// fails its write (`ports::SeatCheck`).
+pub fn raising_seat_version(mut change: Change) -> Change {
+    change.names.insert("#r".to_owned(), keys::RECORD.to_owned());
+    change.names.insert("#seat_version".to_owned(), "seat_version".to_owned());
+    change.values.insert(":seat_zero".to_owned(), AttributeValue::N("0".to_owned()));
+    change.values.insert(":seat_one".to_owned(), AttributeValue::N("1".to_owned()));
+    let raise = "#r.#seat_version = if_not_exists(#r.#seat_version, :seat_zero) + :seat_one";
+    change.expression = match change.expression.as_str() {
+        "" => format!("SET {raise}"),
+        set => format!("{set}, {raise}"),
+    };
+    change
+}
+
 /// Rewrites an invitation's record in place, with the pending-index keys present exactly while
 /// it is `sent`.
 pub fn invitation_change(invitation: &Invitation) -> StoreResult<Change> {

@@ -8,10 +8,10 @@ use std::collections::HashMap;
 
 use super::expressions::{
     delivery_as, expire, free_or_held_by, held_by, invitation_change, member_change, member_profile,
-    no_member_but, not_taken_up, sent_with, set, version_is,
+    no_member_but, not_taken_up, raising_seat_version, sent_with, set, version_is,
 };
 use super::items::{self, Item, s};
-use super::write::{Condition, Writes};
+use super::write::{Change, Condition, Writes};
 use super::{DynamoStore, Listing, call_failed, failed, keys, login, sort_key_position};
 use crate::domain::{
     Account, AccountId, ApiKey, ApiKeyId, AuditEvent, Email, Invitation, InvitationId, InvitationStatus,
@@ -130,8 +130,9 @@ fn member_writes(writes: &mut Writes, member: &Member) -> StoreResult<()> {
 }
 
 /// The account's owner and owner link in their new state, provided the stored `owner_version` is
-/// one less; the rest of the account (settings, locale) is left as it is.
-fn owner_writes(writes: &mut Writes, account: &Account) -> StoreResult<()> {
+/// one less; the rest of the account (settings, locale) is left as it is. `takes_seat`: a new
+/// owner candidate joins, so the seats counted before it are stale.
+fn owner_writes(writes: &mut Writes, account: &Account, takes_seat: bool) -> StoreResult<()> {
     let unchanged = version_is("owner_version", account.owner_version.wrapping_sub(1), Conflict::Stale);
     let change = set(
         &[
@@ -141,6 +142,7 @@ fn owner_writes(writes: &mut Writes, account: &Account) -> StoreResult<()> {
         ],
         &[],
     );
+    let change = if takes_seat { raising_seat_version(change) } else { change };
     writes.update(items::account_key(&account.id), change, Some(unchanged));
     Ok(())
 }
@@ -209,10 +211,7 @@ impl Store for DynamoStore {
                 let counted = version_is("seat_version", read_version, Conflict::Stale);
                 match takes_seat {
                     false => writes.check(account, counted),
-                    true => {
-                        let taken = set(&[("seat_version", items::value(&(read_version + 1))?)], &[]);
-                        writes.update(account, taken, Some(counted))
-                    }
+                    true => writes.update(account, raising_seat_version(Change::default()), Some(counted)),
                 }
             }
         };
@@ -283,7 +282,7 @@ impl Store for DynamoStore {
             None => false,
         };
         let mut writes = Writes::default();
-        owner_writes(&mut writes, &change.account)?;
+        owner_writes(&mut writes, &change.account, change.new_link.is_some())?;
         if let Some(cancelled) = &change.cancelled {
             let revoked = invitation_change(cancelled)?;
             writes.update(items::invitation_key(cancelled), revoked, Some(sent_as_read(cancelled)?));
@@ -414,7 +413,7 @@ impl Store for DynamoStore {
         );
         member_writes(&mut writes, &acceptance.member)?;
         if let Some(account) = &acceptance.account {
-            owner_writes(&mut writes, account)?;
+            owner_writes(&mut writes, account, false)?;
         }
         if let Some(former) = &acceptance.former_owner {
             member_writes(&mut writes, former)?;
@@ -597,7 +596,7 @@ impl Store for DynamoStore {
 
     async fn transfer_ownership(&self, transfer: &OwnershipTransfer) -> StoreResult<()> {
         let mut writes = Writes::default();
-        owner_writes(&mut writes, &transfer.account)?;
+        owner_writes(&mut writes, &transfer.account, false)?;
         member_writes(&mut writes, &transfer.former)?;
         member_writes(&mut writes, &transfer.successor)?;
         writes.put(items::event(&transfer.event)?, None);
@@ -621,16 +620,9 @@ impl Store for DynamoStore {
     }
 
     async fn set_seat_limit(&self, account: &Account, event: &AuditEvent) -> StoreResult<()> {
-        let unchanged = version_is("seat_version", account.seat_version.wrapping_sub(1), Conflict::Stale);
-        let change = set(
-            &[
-                ("max_members", items::value(&account.max_members)?),
-                ("seat_version", items::value(&account.seat_version)?),
-            ],
-            &[],
-        );
+        let change = raising_seat_version(set(&[("max_members", items::value(&account.max_members)?)], &[]));
         let mut writes = Writes::default();
-        writes.update(items::account_key(&account.id), change, Some(unchanged));
+        writes.update(items::account_key(&account.id), change, Some(Condition::present(Conflict::Stale)));
         writes.put(items::event(event)?, None);
         self.send(writes).await
     }

@@ -174,6 +174,12 @@ mod tests {
                     mail.html.contains("Shop &lt;&amp;&gt; Co") || !mail.html.contains("Shop"),
                     "{locale:?} {kind:?}"
                 );
+                // A misspelt or unclosed section would drop the note without a trace.
+                let carries_note = matches!(kind, MailKind::Invitation | MailKind::PasswordSet);
+                for text in [&mail.text, &mail.html] {
+                    assert_eq!(text.contains("Welcome!"), carries_note, "{locale:?} {kind:?}");
+                    assert!(text.contains("--") || text.contains("</html>"), "{locale:?} {kind:?} ends");
+                }
             }
         }
     }
