@@ -104,6 +104,18 @@ pub struct SeatCheck {
     pub takes_seat: bool,
 }
 
+/// An invitee's request for a new link: the lapsed invitation with `renewal_requested_at` set,
+/// written (that field alone) provided the stored one is `sent` or `expired` with the same link
+/// and not asked yet (else `Stale`), its event, and the mails to the people who manage the
+/// team, into the outbox. A later whole-record write of the invitation (the cleanup's expiry)
+/// requires the request as it read it.
+#[derive(Clone, Debug)]
+pub struct RenewalRequest {
+    pub invitation: Invitation,
+    pub event: AuditEvent,
+    pub mails: Vec<PendingMail>,
+}
+
 /// A message in the table's outbox: written in the same write as the change it tells of, sent
 /// after it (`service/mailing.rs`), and deleted once sent or given up. So no mail goes out for
 /// a change that was not written, and no written change loses its mail to an SES outage.
@@ -679,6 +691,7 @@ pub trait Store: Send + Sync {
     /// Writes the account's settings and locale in their new state, provided the stored
     /// `version` is one less (else `Stale`), with an event; never its owner or owner link.
     async fn update_account_settings(&self, account: &Account, event: &AuditEvent) -> StoreResult<()>;
+    async fn request_renewal(&self, request: &RenewalRequest) -> StoreResult<()>;
     /// Writes the account's seat limit, raising its `seat_version` (invitations counted under
     /// the old limit count again), with an event; `Stale` if the account is gone.
     async fn set_seat_limit(&self, account: &Account, event: &AuditEvent) -> StoreResult<()>;

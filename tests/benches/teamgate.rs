@@ -162,6 +162,7 @@ fn unlimited() -> shared::service::support::limits::RateLimits {
         reset_per_email_and_client: open,
         reset_per_client: open,
         accept_per_client: open,
+        renewal_per_client: open,
         invite_per_member: open,
         owner_recovery_per_account: open,
         api_key_uses: open,

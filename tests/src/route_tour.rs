@@ -42,6 +42,17 @@ impl Tour<'_> {
 /// The two-step and session routes, on an account of their own: its owner enrolls, signs in with
 /// a code, steps up, lists and ends sessions, signs a member out, resets the member's second step
 /// and turns their own off. Codes come from the secret and the app's clock.
+/// An invitee asks for a new link with one that lapsed (the cleanup not run yet): last, as the
+/// clock moves past every link of the tour.
+async fn renewal_request(c: &Tour<'_>, email: impl Fn(&str) -> String) {
+    let owner = c.app.owner("standard", &email("renew-owner")).await;
+    c.app.invite(&owner, &email("renew-invitee"), &["viewer"]).await;
+    let token = c.app.link_token(&email("renew-invitee")).await;
+    c.app.advance_clock(49 * 3600).await;
+    let ask = c.app.post("/v1/invitations/renewal-requests", json!({ "token": token }));
+    c.count("POST /v1/invitations/renewal-requests", ask).await;
+}
+
 async fn two_step_verification(c: &Tour<'_>, email: impl Fn(&str) -> String) {
     let owner = c.app.owner("standard", &email("mfa-owner")).await;
     let member_email = email("mfa-member");
@@ -259,7 +270,8 @@ pub async fn every_route(app: &TestApp, calls: &DynamoCalls, domain: &str) -> Ve
     c.count("POST /v1/me/password", c.app.post_as(&token, "/v1/me/password", change)).await;
     let logout = json!({"refresh_token": again.str("refresh_token")});
     c.count("POST /v1/sessions/logout", c.app.post("/v1/sessions/logout", logout)).await;
-    two_step_verification(&c, email).await;
+    two_step_verification(&c, &email).await;
+    renewal_request(&c, &email).await;
 
     c.visits.into_inner()
 }

@@ -93,7 +93,41 @@ async fn an_invitees_activation_page_shows_the_inviters_note_as_text(app: TestAp
     assert_eq!(seen["violations"], json!([]), "{seen}");
 }
 
+async fn an_invitee_asks_for_a_new_link_from_the_page_of_an_expired_one(app: TestApp) {
+    // Given Anna's invitation, two days past its link
+    let owner = app.owner("standard", "owner@browser-renew.example").await;
+    app.invite(&owner, "anna@browser-renew.example", &["viewer"]).await;
+    let token = app.link_token("anna@browser-renew.example").await;
+    app.advance_clock(49 * 3600).await;
+
+    // When she opens the link in Chromium and, with the keyboard, asks for a new one (wide,
+    // then narrow)
+    let port = app.base.rsplit(':').next().unwrap_or_default();
+    let seen =
+        browse("activate-renewal.mjs", &[&app.base, &token, &artifacts(&format!("activate-renewal-{port}"))])
+            .await;
+
+    // Then the page said the link expired and that her request is on its way, with no
+    // accessibility violation
+    for screen in seen["screens"].as_array().expect("screens") {
+        assert_eq!(screen["expired"], "This invitation has expired", "{seen}");
+        assert_eq!(screen["asked"], "Your request is on its way", "{seen}");
+    }
+    assert_eq!(seen["screens"].as_array().map(Vec::len), Some(2), "{seen}");
+    assert_eq!(seen["violations"], json!([]), "{seen}");
+
+    // And the owner was mailed once, whatever the second click did
+    let asked: Vec<Value> = app
+        .mail_to("owner@browser-renew.example")
+        .await
+        .into_iter()
+        .filter(|m| m["subject"].as_str().is_some_and(|s| s.contains("asks for a new")))
+        .collect();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+}
+
 tests::scenarios!(
     a_new_owner_of_an_account_requiring_two_step_verification_enrolls_on_the_activation_page,
     an_invitees_activation_page_shows_the_inviters_note_as_text,
+    an_invitee_asks_for_a_new_link_from_the_page_of_an_expired_one,
 );

@@ -15,8 +15,8 @@ use crate::ports::{
     API_KEY_USE_RESOLUTION, Acceptance, AccountSummary, AuditQuery, CallerRecord, Conflict, DeliveryReport,
     EventKey, InvitationQuery, InviteeUser, Login, MemberQuery, MemberRemoval, MemberUpdate, Membership,
     NamedEvent, NewInvitation, OwnerLinkChange, OwnershipTransfer, Page, PageRequest, PasswordChange,
-    PendingMail, ProfileUpdate, RateDecision, RateWindow, Redemption, Remembered, Resend, SeatCheck, SignIn,
-    SignsIn, Store, StoreError, StoreResult, UserAfterRemoval, Withdrawal,
+    PendingMail, ProfileUpdate, RateDecision, RateWindow, Redemption, Remembered, RenewalRequest, Resend,
+    SeatCheck, SignIn, SignsIn, Store, StoreError, StoreResult, UserAfterRemoval, Withdrawal,
 };
 
 #[derive(Default)]
@@ -220,7 +220,8 @@ impl State {
                 if stored.status == InvitationStatus::Sent
                     && stored.token_hash == token_hash
                     && (stored.delivery, stored.address_refused)
-                        == (delivery, invitation.address_refused) =>
+                        == (delivery, invitation.address_refused)
+                    && stored.renewal_requested_at == invitation.renewal_requested_at =>
             {
                 Ok(stored)
             }
@@ -795,6 +796,24 @@ impl Store for MemoryStore {
             stored.locale = account.locale;
             stored.version = account.version;
             s.record(event);
+            Ok(())
+        })
+    }
+
+    async fn request_renewal(&self, request: &RenewalRequest) -> StoreResult<()> {
+        self.with(|s| {
+            let invitation = &request.invitation;
+            let key = (invitation.account_id.clone(), invitation.id.clone());
+            let Some(stored) = s.invitations.get_mut(&key) else { return conflict(Conflict::Stale) };
+            if !matches!(stored.status, InvitationStatus::Sent | InvitationStatus::Expired)
+                || stored.token_hash != invitation.token_hash
+                || stored.renewal_requested_at.is_some()
+            {
+                return conflict(Conflict::Stale);
+            }
+            stored.renewal_requested_at = invitation.renewal_requested_at;
+            s.record(&request.event);
+            request.mails.iter().for_each(|mail| s.post(mail));
             Ok(())
         })
     }

@@ -24,6 +24,8 @@ pub enum AuditAction {
     InvitationBounced,
     #[serde(rename = "invitation.complained")]
     InvitationComplained,
+    #[serde(rename = "invitation.renewal_requested")]
+    InvitationRenewalRequested,
     #[serde(rename = "member.roles_changed")]
     MemberRolesChanged,
     #[serde(rename = "member.blocked")]
@@ -54,7 +56,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, in the order the README's event catalogue lists them.
-    pub const ALL: [AuditAction; 21] = [
+    pub const ALL: [AuditAction; 22] = [
         Self::AccountCreated,
         Self::InvitationCreated,
         Self::InvitationResent,
@@ -63,6 +65,7 @@ impl AuditAction {
         Self::InvitationExpired,
         Self::InvitationBounced,
         Self::InvitationComplained,
+        Self::InvitationRenewalRequested,
         Self::MemberRolesChanged,
         Self::MemberBlocked,
         Self::MemberUnblocked,
@@ -90,6 +93,7 @@ impl AuditAction {
             Self::InvitationExpired => "Invitation Expired",
             Self::InvitationBounced => "Invitation Bounced",
             Self::InvitationComplained => "Invitation Complained",
+            Self::InvitationRenewalRequested => "Invitation Renewal Requested",
             Self::MemberRolesChanged => "Member Roles Changed",
             Self::MemberBlocked => "Member Blocked",
             Self::MemberUnblocked => "Member Unblocked",

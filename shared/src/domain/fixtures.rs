@@ -103,5 +103,6 @@ pub fn sent_invitation() -> Invitation {
         delivery: Default::default(),
         address_refused: None,
         message: None,
+        renewal_requested_at: None,
     }
 }

@@ -92,6 +92,9 @@ pub struct Invitation {
     /// The inviter's note to the invitee, kept across resends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<InvitationMessage>,
+    /// When the invitee, holding the expired link, asked for a new one (`renewal_asked`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewal_requested_at: Option<DateTime<Utc>>,
 }
 
 /// Why an address is not mailed again unless deliberately; a complaint outranks a bounce.
@@ -167,6 +170,18 @@ impl Invitation {
     /// The invitation past its link, as the cleanup records it.
     pub fn expired(self) -> Self {
         Self { status: InvitationStatus::Expired, ..self }
+    }
+
+    /// The invitation once its invitee asked at `now` for a new link, or `None` when there is
+    /// nothing to ask: only a member's invitation whose link expired unused can be renewed (an
+    /// owner's link is the operator's to renew, and in direct mode the member resets their
+    /// password instead), and only once until someone sends it again.
+    pub fn renewal_asked(&self, now: DateTime<Utc>) -> Option<Self> {
+        let renewable = self.status_at(now) == InvitationStatus::Expired
+            && !self.for_owner
+            && self.mode == InvitationMode::Invitation
+            && self.renewal_requested_at.is_none();
+        renewable.then(|| Self { renewal_requested_at: Some(now), ..self.clone() })
     }
 
     /// The invitation as SES's report of its mail number `send` leaves it, or `None` when the
@@ -420,7 +435,7 @@ mod tests {
 
 #[cfg(test)]
 mod message_tests {
-    use super::InvitationMessage;
+    use super::{Invitation, InvitationMessage, InvitationMode, InvitationStatus};
 
     #[test]
     fn a_message_is_kept_as_plain_trimmed_text_with_its_line_breaks() {
@@ -439,6 +454,22 @@ mod message_tests {
         {
             let error = InvitationMessage::parse(&refused).unwrap_err();
             assert_eq!((error.field.as_str(), error.code), ("message", "invalid_value"), "{refused:?}");
+        }
+    }
+
+    #[test]
+    fn only_a_members_expired_invitation_is_renewed_and_only_once() {
+        let invitation = crate::domain::fixtures::sent_invitation();
+        let lapsed = invitation.expires_at;
+        assert_eq!(invitation.renewal_asked(lapsed - chrono::Duration::seconds(1)), None, "still live");
+        let asked = invitation.renewal_asked(lapsed).expect("renewable once lapsed");
+        assert_eq!(asked.renewal_requested_at, Some(lapsed));
+        assert_eq!(asked.renewal_asked(lapsed), None, "asked already");
+        let owners = Invitation { for_owner: true, ..invitation.clone() };
+        let direct = Invitation { mode: InvitationMode::Direct, ..invitation.clone() };
+        let revoked = Invitation { status: InvitationStatus::Revoked, ..invitation };
+        for not_renewable in [owners, direct, revoked] {
+            assert_eq!(not_renewable.renewal_asked(lapsed), None);
         }
     }
 }

@@ -14,6 +14,8 @@ pub enum MailKind {
     OwnershipTransferredNewOwner,
     OwnershipTransferredFormerOwner,
     InvitationUndelivered,
+    /// To the people who manage an account's team: an invitee asked for a new link.
+    RenewalRequested,
     SecondFactorReset,
     SecondFactorEnabled,
     SecondFactorDisabled,
@@ -31,6 +33,7 @@ impl MailKind {
             Self::OwnershipTransferredNewOwner => "ownership_transferred_new_owner",
             Self::OwnershipTransferredFormerOwner => "ownership_transferred_former_owner",
             Self::InvitationUndelivered => "invitation_undelivered",
+            Self::RenewalRequested => "renewal_requested",
             Self::SecondFactorReset => "second_factor_reset",
             Self::SecondFactorEnabled => "second_factor_enabled",
             Self::SecondFactorDisabled => "second_factor_disabled",

@@ -492,6 +492,11 @@ impl Api {
                 let body: TokenBody = call.json()?;
                 Ok(json(StatusCode::OK, &app.inspect_invitation(&body.token).await?))
             }),
+            Operation::RequestRenewal if served!(RequestRenewal) => respond(async move {
+                let body: TokenBody = call.json()?;
+                app.request_renewal(&body.token, call.client).await?;
+                Ok(json(StatusCode::ACCEPTED, &serde_json::json!({})))
+            }),
             Operation::AcceptInvitation if served!(AcceptInvitation) => respond(async move {
                 let body: AcceptBody = call.json()?;
                 let from = call.session_client();

@@ -417,6 +417,7 @@ impl Teamgate {
             delivery: Delivery::Pending,
             address_refused: None,
             message,
+            renewal_requested_at: None,
         };
         let direct = mode == InvitationMode::Direct;
         let member = Member {

@@ -20,6 +20,7 @@ pub mod ownership;
 pub mod password_change;
 pub mod password_reset;
 pub mod publish;
+pub mod renewal;
 pub mod revoke_and_resend;
 pub mod seats;
 pub mod sessions;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use futures::future::join_all;
 use shared::domain::MailOutcome;
-use shared::ports::{DeliveryReport, MemberUpdate, PasswordChange, Resend, Withdrawal};
+use shared::ports::{DeliveryReport, MemberUpdate, PasswordChange, RenewalRequest, Resend, Withdrawal};
 
 use super::*;
 
@@ -408,4 +408,37 @@ pub(crate) async fn an_answer_is_remembered_with_its_invitation_or_resend_once(s
     store.resend_invitation(&resend).await.expect("resent with its answer");
     assert_eq!(store.remembered(&answer.key_hash).await.unwrap(), Some(answer.clone()));
     assert!(store.redemption(&token.hash, None).await.unwrap().is_some(), "the resend was written");
+}
+
+pub(crate) async fn a_renewal_request_is_written_once_and_survives_an_expiry_read_before_it(
+    store: Arc<dyn Store>,
+) {
+    // Given an invitation whose link lapsed, as the cleanup read it before the invitee asked
+    let now = now();
+    let (_, _, account) = active_account(store.as_ref(), now).await;
+    let (_, new) = invite_new(store.as_ref(), &account, "renew", now).await;
+    let lapsed = new.invitation.expires_at;
+    let read_by_the_cleanup = new.invitation.clone();
+
+    // When the invitee asks for a new link, twice
+    let asked = new.invitation.renewal_asked(lapsed).expect("renewable");
+    let request = |invitation: &Invitation| RenewalRequest {
+        invitation: invitation.clone(),
+        event: event(&account.id, AuditAction::InvitationRenewalRequested, invitation.id.as_str(), lapsed),
+        mails: Vec::new(),
+    };
+    store.request_renewal(&request(&asked)).await.expect("the first request is written");
+    assert_eq!(conflict(store.request_renewal(&request(&asked)).await), Conflict::Stale);
+
+    // Then the cleanup's expiry, read before, does not undo it; read after, it keeps it
+    let expiry = |invitation: Invitation| Withdrawal {
+        event: event(&account.id, AuditAction::InvitationExpired, invitation.id.as_str(), lapsed),
+        invitation: invitation.expired(),
+    };
+    assert!(store.withdraw_invitation(&expiry(read_by_the_cleanup)).await.is_err());
+    let stored = store.invitation(&account.id, &new.invitation.id).await.unwrap().expect("the invitation");
+    assert_eq!(stored.renewal_requested_at, Some(lapsed));
+    store.withdraw_invitation(&expiry(stored)).await.expect("the expiry as read now");
+    let expired = store.invitation(&account.id, &new.invitation.id).await.unwrap().expect("the invitation");
+    assert_eq!((expired.status, expired.renewal_requested_at), (InvitationStatus::Expired, Some(lapsed)));
 }

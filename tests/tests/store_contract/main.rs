@@ -139,6 +139,7 @@ fn invitation(account: &Account, address: &Email, user: InviteeUser, now: DateTi
         delivery: Default::default(),
         address_refused: None,
         message: None,
+        renewal_requested_at: None,
     };
     let member = Member {
         account_id: account.id.clone(),
@@ -596,6 +597,7 @@ contract! {
         an_acceptance_or_resend_based_on_a_stale_membership_fails_and_writes_nothing,
         an_acceptance_based_on_a_stale_user_fails_and_writes_nothing,
         an_answer_is_remembered_with_its_invitation_or_resend_once,
+        a_renewal_request_is_written_once_and_survives_an_expiry_read_before_it,
     ],
     tokens: [
         an_accepted_token_is_spent,

@@ -2,6 +2,7 @@
 //! besides its record (a member's account copy, an invitation's pending-index keys).
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
 use super::items::{self, s};
@@ -15,6 +16,35 @@ use crate::ports::{Conflict, StoreResult};
 /// `#r` is the record attribute in every expression.
 fn on_record(condition: Condition) -> Condition {
     condition.name("#r", keys::RECORD)
+}
+
+/// The invitation still has the link `hash`, `sent` (and lapsed, as its reader judged) or
+/// recorded `expired`, and its invitee has not asked for a new one since: the guard of a
+/// renewal request.
+pub fn lapsed_unasked(hash: &str) -> StoreResult<Condition> {
+    let condition = Condition::new(
+        "#r.#status IN (:sent, :expired) AND #r.#token_hash = :hash AND attribute_not_exists(#r.#renewal)",
+        Conflict::Stale,
+    )
+    .name("#status", "status")
+    .name("#token_hash", "token_hash")
+    .name("#renewal", "renewal_requested_at")
+    .value(":sent", items::value(&InvitationStatus::Sent)?)
+    .value(":expired", items::value(&InvitationStatus::Expired)?)
+    .value(":hash", s(hash));
+    Ok(on_record(condition))
+}
+
+/// `condition`, and the invitee's request for a new link is as read: a write of the whole record
+/// (the cleanup's expiry of a lapsed invitation) must not undo one that came meanwhile.
+pub fn renewal_as(condition: Condition, read: Option<DateTime<Utc>>) -> StoreResult<Condition> {
+    let condition = condition.name("#renewal", "renewal_requested_at");
+    Ok(match read {
+        None => condition
+            .and("(attribute_not_exists(#r.#renewal) OR attribute_type(#r.#renewal, :null))")
+            .value(":null", s("NULL")),
+        Some(at) => condition.and("#r.#renewal = :renewal").value(":renewal", items::value(&at)?),
+    })
 }
 
 /// The invitation is still `sent` with the link `hash`, and SES's reports on its mail are as

@@ -7,8 +7,9 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
 use super::expressions::{
-    delivery_as, expire, free_or_held_by, held_by, invitation_change, member_change, member_profile,
-    no_member_but, not_taken_up, raising_seat_version, sent_with, set, version_is,
+    delivery_as, expire, free_or_held_by, held_by, invitation_change, lapsed_unasked, member_change,
+    member_profile, no_member_but, not_taken_up, raising_seat_version, renewal_as, sent_with, set,
+    version_is,
 };
 use super::items::{self, Item, s};
 use super::write::{Change, Condition, Writes};
@@ -21,14 +22,16 @@ use crate::ports::{
     API_KEY_USE_RESOLUTION, Acceptance, AuditQuery, CallerRecord, Conflict, DeliveryReport, EventKey,
     InvitationQuery, InviteeUser, Login, MemberQuery, MemberRemoval, MemberUpdate, NamedEvent, NewInvitation,
     OwnerLinkChange, OwnershipTransfer, Page, PageRequest, PasswordChange, PendingMail, ProfileUpdate,
-    RateDecision, RateWindow, Redemption, Remembered, Resend, SeatCheck, SignIn, SignsIn, Store, StoreError,
-    StoreResult, UserAfterRemoval, Withdrawal,
+    RateDecision, RateWindow, Redemption, Remembered, RenewalRequest, Resend, SeatCheck, SignIn, SignsIn,
+    Store, StoreError, StoreResult, UserAfterRemoval, Withdrawal,
 };
 
-/// The invitation is still `sent` with its link, and SES's reports on it are as `invitation`
-/// carries them: a write of its whole record that changes neither.
+/// The invitation is still `sent` with its link, and SES's reports on it and its invitee's
+/// request for a new link are as `invitation` carries them: a write of its whole record that
+/// changes none of them.
 fn sent_as_read(invitation: &Invitation) -> StoreResult<Condition> {
-    sent_with(&invitation.token_hash, invitation.delivery, invitation.address_refused)
+    let sent = sent_with(&invitation.token_hash, invitation.delivery, invitation.address_refused)?;
+    renewal_as(sent, invitation.renewal_requested_at)
 }
 
 /// The session's current secret is still `hash`: nothing rotated or ended it since it was read.
@@ -616,6 +619,22 @@ impl Store for DynamoStore {
         let mut writes = Writes::default();
         writes.update(items::account_key(&account.id), change, Some(unchanged));
         writes.put(items::event(event)?, None);
+        self.send(writes).await
+    }
+
+    async fn request_renewal(&self, request: &RenewalRequest) -> StoreResult<()> {
+        let invitation = &request.invitation;
+        let asked = set(&[("renewal_requested_at", items::value(&invitation.renewal_requested_at)?)], &[]);
+        let mut writes = Writes::default();
+        writes.update(
+            items::invitation_key(invitation),
+            asked,
+            Some(lapsed_unasked(&invitation.token_hash)?),
+        );
+        writes.put(items::event(&request.event)?, None);
+        for mail in &request.mails {
+            post(&mut writes, mail)?;
+        }
         self.send(writes).await
     }
 

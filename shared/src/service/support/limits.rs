@@ -32,6 +32,9 @@ pub struct RateLimits {
     pub reset_per_client: Limit,
     /// Attempts to accept an invitation (each may hash a password) from one client.
     pub accept_per_client: Limit,
+    /// Requests for a new invitation link from one client (each may mail the team's managers;
+    /// one invitation mails them once until it is sent again).
+    pub renewal_per_client: Limit,
     /// Invitations sent by one member.
     pub invite_per_member: Limit,
     /// Owner recoveries started for one account (each mails a link that can take the account).
@@ -53,6 +56,7 @@ impl Default for RateLimits {
             reset_per_email_and_client: limit(5, 3600),
             reset_per_client: limit(30, 3600),
             accept_per_client: limit(30, 900),
+            renewal_per_client: limit(10, 3600),
             invite_per_member: limit(300, 3600),
             owner_recovery_per_account: limit(10, 86_400),
             api_key_uses: limit(600, 60),
@@ -77,13 +81,14 @@ pub enum InvalidRateLimit {
 impl RateLimits {
     /// Each limit with its name in `RATE_LIMITS`. The destructuring makes a new field a compile
     /// error here until it has a name.
-    fn named(&mut self) -> [(&'static str, &mut Limit); 9] {
+    fn named(&mut self) -> [(&'static str, &mut Limit); 10] {
         let Self {
             sign_in_per_email_and_client,
             sign_in_per_client,
             reset_per_email_and_client,
             reset_per_client,
             accept_per_client,
+            renewal_per_client,
             invite_per_member,
             owner_recovery_per_account,
             api_key_uses,
@@ -95,6 +100,7 @@ impl RateLimits {
             ("reset_per_email_and_client", reset_per_email_and_client),
             ("reset_per_client", reset_per_client),
             ("accept_per_client", accept_per_client),
+            ("renewal_per_client", renewal_per_client),
             ("invite_per_member", invite_per_member),
             ("owner_recovery_per_account", owner_recovery_per_account),
             ("api_key_uses", api_key_uses),
@@ -103,7 +109,7 @@ impl RateLimits {
     }
 
     /// The names `RATE_LIMITS` knows, in the order of the fields.
-    fn names() -> [&'static str; 9] {
+    fn names() -> [&'static str; 10] {
         RateLimits::default().named().map(|(name, _)| name)
     }
 

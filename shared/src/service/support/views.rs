@@ -100,6 +100,8 @@ pub struct InvitationView {
     pub delivery: Delivery,
     pub address_refused: bool,
     pub message: Option<String>,
+    /// When the invitee asked for a new link after this one expired.
+    pub renewal_requested_at: Option<DateTime<Utc>>,
 }
 
 impl InvitationView {
@@ -122,6 +124,7 @@ impl InvitationView {
             delivery: i.delivery,
             address_refused: i.address_refused.is_some(),
             message: i.message.as_ref().map(|m| m.as_str().to_owned()),
+            renewal_requested_at: i.renewal_requested_at,
         }
     }
 }
