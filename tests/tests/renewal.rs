@@ -140,6 +140,25 @@ async fn any_other_link_gets_the_same_answer_and_changes_nothing(app: TestApp) {
     assert!(renewal_events(&app, &owner).await.is_empty());
 }
 
+async fn a_link_sent_again_since_asks_for_nothing(app: TestApp) {
+    // Given Chen's lapsed invitation, which the owner sent again before Chen asked
+    let owner = app.owner("standard", "owner@renew-resent.example").await;
+    let invited = app.invite(&owner, "chen@renew-resent.example", &["viewer"]).await;
+    let old = app.link_token("chen@renew-resent.example").await;
+    app.advance_clock(TWO_DAYS_AND_AN_HOUR).await;
+    let owner = app.signed_in_again(owner).await;
+    let resend = format!("{}/invitations/{}/resend", owner.account_path(), invited["id"].as_str().unwrap());
+    let resent = app.post_as(&owner.token, &resend, json!({})).await;
+    assert!(resent.status == 200 || resent.status == 201, "{}", resent.body);
+
+    // When Chen asks with the old link
+    assert_eq!(app.post(ASK, json!({ "token": old })).await.status, 202);
+
+    // Then no one is told: the new link is live
+    assert!(requests_mailed_to(&app, "owner@renew-resent.example").await.is_empty());
+    assert!(renewal_events(&app, &owner).await.is_empty());
+}
+
 async fn requests_from_one_client_are_limited(app: TestApp) {
     // Given a client that has asked ten times within the hour
     for _ in 0..10 {
@@ -160,5 +179,6 @@ tests::scenarios!(
     an_invitee_with_an_expired_link_asks_and_the_managers_are_told_once,
     a_cleaned_up_invitation_is_asked_for_as_well,
     any_other_link_gets_the_same_answer_and_changes_nothing,
+    a_link_sent_again_since_asks_for_nothing,
     requests_from_one_client_are_limited,
 );

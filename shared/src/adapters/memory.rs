@@ -220,13 +220,22 @@ impl State {
                 if stored.status == InvitationStatus::Sent
                     && stored.token_hash == token_hash
                     && (stored.delivery, stored.address_refused)
-                        == (delivery, invitation.address_refused)
-                    && stored.renewal_requested_at == invitation.renewal_requested_at =>
+                        == (delivery, invitation.address_refused) =>
             {
                 Ok(stored)
             }
             _ => conflict(Conflict::TokenSpent),
         }
+    }
+
+    /// `sent_invitation` with its link as read, and the invitee's request for a new link as
+    /// read too: the guard of a write of the whole record (the table's `sent_as_read`).
+    fn sent_as_read(&mut self, invitation: &Invitation) -> StoreResult<&mut Invitation> {
+        let stored = self.sent_invitation(invitation, &invitation.token_hash, invitation.delivery)?;
+        if stored.renewal_requested_at != invitation.renewal_requested_at {
+            return conflict(Conflict::TokenSpent);
+        }
+        Ok(stored)
     }
 
     /// The stored membership, provided its version is `version`.
@@ -282,7 +291,7 @@ impl State {
         let member = &removal.member;
         self.member_at(member, member.version)?;
         if let Some(invitation) = &removal.end_invitation {
-            self.sent_invitation(invitation, &invitation.token_hash, invitation.delivery)?;
+            self.sent_as_read(invitation)?;
         }
         match &removal.user {
             UserAfterRemoval::Kept(user) => self.user_at(user, user.version.wrapping_sub(1)),
@@ -442,7 +451,7 @@ impl Store for MemoryStore {
     async fn withdraw_invitation(&self, withdrawal: &Withdrawal) -> StoreResult<()> {
         self.with(|s| {
             let invitation = &withdrawal.invitation;
-            *s.sent_invitation(invitation, &invitation.token_hash, invitation.delivery)? = invitation.clone();
+            *s.sent_as_read(invitation)? = invitation.clone();
             s.record(&withdrawal.event);
             Ok(())
         })
@@ -452,7 +461,7 @@ impl Store for MemoryStore {
         self.with(|s| {
             s.owner_unchanged(&change.account)?;
             if let Some(cancelled) = &change.cancelled {
-                s.sent_invitation(cancelled, &cancelled.token_hash, cancelled.delivery)?;
+                s.sent_as_read(cancelled)?;
             }
             if let Some(removal) = &change.dropped_candidate {
                 s.check_removal(removal)?;

@@ -21,6 +21,13 @@ const MEMBER_PAGES: usize = 10;
 /// How long a request's mail may wait in the outbox.
 const MAIL_LIFETIME: chrono::Duration = chrono::Duration::days(7);
 
+/// What became of one attempt to write a request.
+enum Asked {
+    /// Written, or nothing to ask.
+    Done,
+    LostARace,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RenewalError {
     #[error("rate limited")]
@@ -44,8 +51,26 @@ impl Teamgate {
         let rule = [(format!("renewal-client:{client}"), limit)];
         let (counted, redemption) = tokio::join!(self.throttle(&rule), self.link_of(token));
         counted??;
-        let Some(Redemption { invitation, account, .. }) = redemption? else { return Ok(()) };
-        let Some(asked) = invitation.renewal_asked(self.now()) else { return Ok(()) };
+        let mut redemption = redemption?;
+        // A write that lost a race to the cleanup or a report of the mail is tried once more.
+        for _ in 0..2 {
+            match self.ask_for_renewal(redemption).await? {
+                Asked::Done => return Ok(()),
+                Asked::LostARace => redemption = self.link_of(token).await?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the request for `redemption`'s invitation, if it is one to ask for, and mails it.
+    async fn ask_for_renewal(&self, redemption: Option<Redemption>) -> Result<Asked, RenewalError> {
+        let Some(Redemption { invitation, account, member, .. }) = redemption else { return Ok(Asked::Done) };
+        // A link the invitation was sent again since (its invitee waits on the new one, or joined
+        // with it) asks for nothing.
+        if member.is_some_and(|m| !m.waits_on(&invitation.id)) {
+            return Ok(Asked::Done);
+        }
+        let Some(asked) = invitation.renewal_asked(self.now()) else { return Ok(Asked::Done) };
         let mails = self.renewal_mails(&account, &asked).await?;
         let event = self.event(
             &account.id,
@@ -57,14 +82,14 @@ impl Teamgate {
         );
         let request = RenewalRequest { invitation: asked, event, mails };
         match self.store().request_renewal(&request).await {
-            // Someone asked, sent it again or revoked it at the same moment: theirs stands.
-            Err(StoreError::Conflict(_)) => return Ok(()),
+            // Someone asked, sent it again or wrote it otherwise meanwhile: read it again.
+            Err(StoreError::Conflict(_)) => return Ok(Asked::LostARace),
             written => written.map_err(store_failed("request_renewal"))?,
         }
         for mail in &request.mails {
             self.dispatch(mail).await;
         }
-        Ok(())
+        Ok(Asked::Done)
     }
 
     /// What `token` is the last link of, if anything.

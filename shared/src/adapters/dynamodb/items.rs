@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use super::keys;
 use crate::domain::{
     Account, AccountId, ApiKey, ApiKeyId, AuditEvent, EventId, Invitation, InvitationStatus, Member,
-    OneTimeToken, RefreshSession, SessionFamilyId, User, UserId,
+    OneTimeToken, RefreshSession, SessionFamilyId, TokenPurpose, User, UserId,
 };
 use crate::ports::{AccountSummary, Membership, PendingMail, Remembered, StoreError, StoreResult};
 
@@ -171,9 +171,20 @@ pub fn token_key(hash: &str) -> Item {
     key(keys::token(hash), keys::TOKEN)
 }
 
+/// How long an invitation's link item outlives the link: its holder can still be told it expired
+/// (`inspect`) and ask for a new one (`service/renewal.rs`). The invitation decides what the
+/// link is worth, never the item's presence.
+pub const EXPIRED_INVITATION_LINK_KEPT: chrono::Duration = chrono::Duration::days(30);
+
+/// A one-time token, collected by TTL once it is of no more use: an invitation's after
+/// `EXPIRED_INVITATION_LINK_KEPT`, any other at its expiry.
 pub fn token(token: &OneTimeToken) -> StoreResult<Item> {
     let mut item = with_record(token_key(&token.hash), token)?;
-    item.insert(keys::EXPIRES_AT.to_owned(), AttributeValue::N(keys::ttl(token.expires_at)));
+    let collected = match token.purpose {
+        TokenPurpose::Invitation { .. } => token.expires_at + EXPIRED_INVITATION_LINK_KEPT,
+        _ => token.expires_at,
+    };
+    item.insert(keys::EXPIRES_AT.to_owned(), AttributeValue::N(keys::ttl(collected)));
     Ok(item)
 }
 
