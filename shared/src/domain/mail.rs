@@ -22,6 +22,19 @@ pub enum MailKind {
 }
 
 impl MailKind {
+    /// Whether it is one of the outbox's letters (a link, or a request the team must answer),
+    /// rendered where the outbox is sent; else a notice its function sends itself.
+    pub fn is_letter(self) -> bool {
+        matches!(
+            self,
+            Self::Invitation
+                | Self::OwnerActivation
+                | Self::PasswordSet
+                | Self::PasswordReset
+                | Self::RenewalRequested
+        )
+    }
+
     /// The name of its table in the templates (`shared/templates/mail/`).
     pub fn key(self) -> &'static str {
         match self {

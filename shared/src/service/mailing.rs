@@ -18,6 +18,7 @@ use crate::domain::{Delivery, Invitation, InvitationId, InvitationStatus};
 use crate::ports::{DeliveryReport, Letter, MailError, MailedLink, MailedReset, PendingMail, StoreError};
 use crate::service::Teamgate;
 use crate::service::support::failure::{InternalError, store_failed};
+use crate::service::support::mail::MailTemplates;
 
 /// Who sends a mail first, right after the write that put it in the outbox.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -212,14 +213,15 @@ impl Teamgate {
             Err(StoreError::Conflict(_)) => return Ok(Handed::Gone),
             Err(other) => return Err(store_failed("claim_mail")(other)),
         }
-        let failed = match self.ports.mailer.send(&self.mail().render_letter(&claimed.letter)).await {
-            Ok(()) => return self.settle(&claimed, invitation, Delivery::Sent).await,
-            Err(refused @ MailError::Rejected(_)) => {
-                tracing::error!(error = %refused, key = mail.key, "SES refused an outbox mail: given up");
-                return self.settle(&claimed, invitation, Delivery::Failed).await;
-            }
-            Err(failed) => failed,
-        };
+        let failed =
+            match self.ports.mailer.send(&MailTemplates::letters().render_letter(&claimed.letter)).await {
+                Ok(()) => return self.settle(&claimed, invitation, Delivery::Sent).await,
+                Err(refused @ MailError::Rejected(_)) => {
+                    tracing::error!(error = %refused, key = mail.key, "SES refused an outbox mail: given up");
+                    return self.settle(&claimed, invitation, Delivery::Failed).await;
+                }
+                Err(failed) => failed,
+            };
         let attempts = claimed.attempts;
         if attempts >= MAIL_ATTEMPTS {
             tracing::error!(error = %failed, key = mail.key, attempts, "an outbox mail was given up");

@@ -99,9 +99,9 @@ impl Teamgate {
         Presets::compiled()
     }
 
-    /// The compiled mail templates, parsed by the first mail (`MailTemplates::compiled`).
+    /// The notices' templates, parsed by the first notice (`MailTemplates::notices`).
     fn mail(&self) -> &'static MailTemplates {
-        MailTemplates::compiled()
+        MailTemplates::notices()
     }
 
     fn now(&self) -> chrono::DateTime<chrono::Utc> {

@@ -1,4 +1,7 @@
-//! Emails from the templates in `shared/templates/mail/`, one file per language.
+//! Emails from the templates in `shared/templates/mail/`, one file per language: the outbox's
+//! letters (`letters/`), rendered only where the outbox is sent (`mail-events`, the dev
+//! server), apart from the notices a function sends itself (`notices/`), so that a function
+//! carries only the text it may send.
 
 use std::collections::HashMap;
 
@@ -14,26 +17,42 @@ struct Template {
 
 pub struct MailTemplates(HashMap<Locale, HashMap<String, Template>>);
 
-const SOURCES: [(Locale, &str); 3] = [
-    (Locale::En, include_str!("../../../templates/mail/en.toml")),
-    (Locale::Uk, include_str!("../../../templates/mail/uk.toml")),
-    (Locale::Pl, include_str!("../../../templates/mail/pl.toml")),
+type Sources = [(Locale, &'static str); 3];
+
+const LETTERS: Sources = [
+    (Locale::En, include_str!("../../../templates/mail/letters/en.toml")),
+    (Locale::Uk, include_str!("../../../templates/mail/letters/uk.toml")),
+    (Locale::Pl, include_str!("../../../templates/mail/letters/pl.toml")),
+];
+
+const NOTICES: Sources = [
+    (Locale::En, include_str!("../../../templates/mail/notices/en.toml")),
+    (Locale::Uk, include_str!("../../../templates/mail/notices/uk.toml")),
+    (Locale::Pl, include_str!("../../../templates/mail/notices/pl.toml")),
 ];
 
 impl MailTemplates {
-    /// The compiled-in templates, parsed on first use: only the functions that mail parse or
-    /// even hold them. (They always parse: a test checks it.)
-    pub fn compiled() -> &'static Self {
+    /// The letters' templates (`MailKind::is_letter`), parsed on first use. (They always
+    /// parse: a test checks it.)
+    pub fn letters() -> &'static Self {
         static TEMPLATES: std::sync::LazyLock<MailTemplates> = std::sync::LazyLock::new(|| {
-            MailTemplates::builtin().expect("the compiled-in mail templates parse")
+            MailTemplates::parse(&LETTERS).expect("the letters' templates parse")
         });
         &TEMPLATES
     }
 
-    fn builtin() -> Result<Self, toml::de::Error> {
+    /// The notices' templates, parsed on first use.
+    pub fn notices() -> &'static Self {
+        static TEMPLATES: std::sync::LazyLock<MailTemplates> = std::sync::LazyLock::new(|| {
+            MailTemplates::parse(&NOTICES).expect("the notices' templates parse")
+        });
+        &TEMPLATES
+    }
+
+    fn parse(sources: &Sources) -> Result<Self, toml::de::Error> {
         let mut all = HashMap::new();
-        for (locale, source) in SOURCES {
-            all.insert(locale, toml::from_str(source)?);
+        for (locale, source) in sources {
+            all.insert(*locale, toml::from_str(source)?);
         }
         Ok(Self(all))
     }
@@ -57,7 +76,7 @@ impl MailTemplates {
             .0
             .get(&locale)
             .and_then(|kinds| kinds.get(kind.key()))
-            .expect("every language has every kind (checked by a test)");
+            .expect("every language has every kind of its set (checked by a test)");
         OutgoingMail {
             tags: Vec::new(),
             to: to.clone(),
@@ -117,7 +136,8 @@ mod tests {
 
     #[test]
     fn every_language_renders_every_kind_with_its_values_filled() {
-        let templates = MailTemplates::builtin().unwrap();
+        let (letters, notices) =
+            (MailTemplates::parse(&LETTERS).unwrap(), MailTemplates::parse(&NOTICES).unwrap());
         let to = Email::parse("anna@shop.example").unwrap();
         for locale in [Locale::En, Locale::Uk, Locale::Pl] {
             for kind in [
@@ -133,6 +153,7 @@ mod tests {
                 MailKind::SecondFactorEnabled,
                 MailKind::SecondFactorDisabled,
             ] {
+                let templates = if kind.is_letter() { &letters } else { &notices };
                 let mail = templates.render(
                     kind,
                     locale,
@@ -186,7 +207,7 @@ mod tests {
 
     #[test]
     fn a_note_is_filled_once_escaped_with_its_line_breaks_and_left_out_when_empty() {
-        let templates = MailTemplates::builtin().unwrap();
+        let templates = MailTemplates::parse(&LETTERS).unwrap();
         let to = Email::parse("anna@shop.example").unwrap();
         let values = |message| {
             [
