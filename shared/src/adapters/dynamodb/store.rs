@@ -208,14 +208,14 @@ impl Store for DynamoStore {
     async fn create_invitation(&self, new: &NewInvitation) -> StoreResult<()> {
         let mut writes = Writes::default();
         let account = items::account_key(&new.account.id);
+        let counted = |read| version_is("seat_version", read, Conflict::Stale);
         match new.seat {
             None => writes.check(account, Condition::present(Conflict::Stale)),
-            Some(SeatCheck { read_version, takes_seat }) => {
-                let counted = version_is("seat_version", read_version, Conflict::Stale);
-                match takes_seat {
-                    false => writes.check(account, counted),
-                    true => writes.update(account, raising_seat_version(Change::default()), Some(counted)),
-                }
+            Some(SeatCheck { read_version, takes_seat: false }) => {
+                writes.check(account, counted(read_version))
+            }
+            Some(SeatCheck { read_version, takes_seat: true }) => {
+                writes.update(account, raising_seat_version(Change::default()), Some(counted(read_version)))
             }
         };
         invitation_writes(&mut writes, new, true)?;
