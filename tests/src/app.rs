@@ -6,8 +6,11 @@ use std::sync::Arc;
 
 use shared::config::{Config, Deployment, MailerChoice, StoreChoice};
 use shared::domain::TotpSecret;
-use shared::domain::totp::{DIGITS, step_at};
+use shared::domain::totp::{DIGITS, STEP_SECONDS, step_at};
 use shared::http::Api;
+
+/// How long a TOTP code must stay accepted after it is made: a request's way to the server.
+const STEP_MARGIN_SECONDS: i64 = 5;
 
 /// A password that satisfies every preset's policy.
 pub const PASSWORD: &str = "Correct-Horse-Battery-42";
@@ -413,12 +416,18 @@ impl TestApp {
         }
     }
 
-    /// The code of the first step not used yet among those accepted now, marked used.
+    /// The code of the first step not used yet among those accepted now, marked used. The clock
+    /// runs on real time underneath: the step before the current one is taken only while the
+    /// current one has `STEP_MARGIN_SECONDS` left, so that it is still accepted when the
+    /// server reads it.
     fn unused_code(&self, email: &str) -> Option<String> {
-        let current = step_at(self.api.app.ports.clock.now());
+        let now = self.api.app.ports.clock.now();
+        let current = step_at(now);
+        let left = STEP_SECONDS - now.timestamp().rem_euclid(STEP_SECONDS);
+        let first = if left >= STEP_MARGIN_SECONDS { current - 1 } else { current };
         let mut apps = self.apps.lock().expect("not poisoned");
         let (secret, last) = apps.get_mut(email).unwrap_or_else(|| panic!("{email} enrolled no app"));
-        let step = (current - 1..=current + 1).find(|step| *step > *last)?;
+        let step = (first..=current + 1).find(|step| *step > *last)?;
         *last = step;
         Some(secret.code_at_step(step, DIGITS))
     }
