@@ -3,22 +3,9 @@
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
-use serde::Serialize;
 
 use crate::domain::FieldError;
-use crate::service::support::failure::{Code, Failure};
-
-#[derive(Serialize)]
-struct Problem<'a> {
-    #[serde(rename = "type")]
-    kind: String,
-    title: &'a str,
-    status: u16,
-    code: &'a str,
-    detail: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    errors: Option<Vec<FieldError>>,
-}
+use crate::service::support::failure::{Code, Failure, Problem};
 
 /// A response that ends a request early: an error already turned into its answer.
 #[derive(Debug)]
@@ -31,19 +18,7 @@ impl<E: Failure> From<E> for Reply {
 }
 
 pub fn failure(error: &dyn Failure) -> Response<Bytes> {
-    let code = error.code();
-    match code {
-        Code::Internal => {
-            tracing::error!(error = %chain(error), "internal error");
-            return problem(code, code.title().to_owned(), Vec::new(), None);
-        }
-        Code::ServiceUnavailable => {
-            tracing::warn!(error = %chain(error), "a dependency is unavailable");
-            return problem(code, code.title().to_owned(), Vec::new(), error.retry_after());
-        }
-        _ => {}
-    }
-    problem(code, error.to_string(), error.field_errors(), error.retry_after())
+    response(&Problem::of(error))
 }
 
 pub fn problem(
@@ -52,32 +27,16 @@ pub fn problem(
     fields: Vec<FieldError>,
     retry_after: Option<u64>,
 ) -> Response<Bytes> {
-    let body = Problem {
-        kind: format!("https://teamgate.dev/problems/{}", code.as_str().replace('_', "-")),
-        title: code.title(),
-        status: code.status(),
-        code: code.as_str(),
-        detail,
-        errors: (code == Code::ValidationFailed).then_some(fields),
-    };
-    let mut response = Response::new(Bytes::from(serde_json::to_vec(&body).expect("problems serialize")));
-    *response.status_mut() = StatusCode::from_u16(code.status()).expect("a valid status");
+    response(&Problem::new(code, detail, fields, retry_after))
+}
+
+fn response(problem: &Problem) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::from(serde_json::to_vec(problem).expect("problems serialize")));
+    *response.status_mut() = StatusCode::from_u16(problem.status).expect("a valid status");
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-    if let Some(seconds) = retry_after {
+    if let Some(seconds) = problem.retry_after {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     response
-}
-
-/// The error and its sources on one line, for the log.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -1,5 +1,7 @@
-//! The API's error vocabulary. Every use case's error says which code it is; `http::problem`
-//! is the one place that turns that into a response.
+//! The API's error vocabulary. Every use case's error says which code it is; `Problem::of` is
+//! the one place that turns that into a problem document, and `http::problem` the one place
+//! that answers with one. Internal errors and outages are logged there, once, and answered
+//! without detail.
 
 use crate::domain::FieldError;
 use crate::ports::{MailError, StoreError, VaultError};
@@ -83,6 +85,66 @@ codes! {
     RateLimited = (429, "rate_limited", "Too many requests; try again later."),
     Internal = (500, "internal", "Something went wrong on our side."),
     ServiceUnavailable = (503, "service_unavailable", "A service Teamgate depends on is unavailable right now; retry after Retry-After seconds."),
+}
+
+/// A problem document (`application/problem+json`, openapi's `Problem`): the answer of a failed
+/// request, and the result of a failed row of a bulk request.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: &'static str,
+    pub status: u16,
+    pub code: &'static str,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+    /// Seconds to wait, for `rate_limited`: a response's `Retry-After`, not a member.
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
+}
+
+impl Problem {
+    /// The problem `error` answers with. An internal error or an outage is logged here, with
+    /// its sources, and answered without them.
+    pub fn of(error: &dyn Failure) -> Self {
+        let code = error.code();
+        match code {
+            Code::Internal => {
+                tracing::error!(error = %chained(error), "internal error");
+                Self::new(code, code.title().to_owned(), Vec::new(), None)
+            }
+            Code::ServiceUnavailable => {
+                tracing::warn!(error = %chained(error), "a dependency is unavailable");
+                Self::new(code, code.title().to_owned(), Vec::new(), error.retry_after())
+            }
+            _ => Self::new(code, error.to_string(), error.field_errors(), error.retry_after()),
+        }
+    }
+
+    pub fn new(code: Code, detail: String, fields: Vec<FieldError>, retry_after: Option<u64>) -> Self {
+        Self {
+            kind: format!("https://teamgate.dev/problems/{}", code.as_str().replace('_', "-")),
+            title: code.title(),
+            status: code.status(),
+            code: code.as_str(),
+            detail,
+            errors: (code == Code::ValidationFailed).then_some(fields),
+            retry_after,
+        }
+    }
+}
+
+/// The error and its sources on one line, for the log.
+fn chained(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// An error a use case answers with.
