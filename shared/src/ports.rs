@@ -602,6 +602,9 @@ pub trait Store: Send + Sync {
     /// The remembered answer of a request with this key hash, read consistently; also one
     /// past its `expires_at` (the caller judges).
     async fn remembered(&self, key_hash: &str) -> StoreResult<Option<Remembered>>;
+    /// Keeps an answer that no other write carries (a bulk request's, whose rows are written
+    /// one by one); fails with `Repeated` while a request with its key is remembered.
+    async fn remember(&self, remembered: &Remembered) -> StoreResult<()>;
     /// Fails with `Stale` when the account changed since it was read, `TokenSpent` when the
     /// cancelled link was used or ended meanwhile, and as `create_invitation` does for the new link.
     async fn change_owner_link(&self, change: &OwnerLinkChange) -> StoreResult<()>;

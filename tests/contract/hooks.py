@@ -26,6 +26,9 @@ negative cases are sent as generated, and the server must refuse them. In every 
   a generated policy becomes `optional`.
 - `networks` of a new API key: the spec states the form (CIDR, host bits zero) in words only, so
   generated entries become networks that are written that way.
+- `POST …/invitations/bulk`: each JSON row is fixed as an invitation's body is; a CSV upload
+  (the spec says only `string`, its columns in words) becomes a header and a row of the
+  account's roles.
 - `POST /v1/authorize`: every other positive case asks with the account's API key
   (CONTRACT_API_KEY, `X-Api-Key`) instead of the owner's token, so that the answer for a key
   (`key`, no `member`) is held to the spec too. The key is limited to no network.
@@ -50,6 +53,7 @@ INSPECT_TOKEN = os.environ.get("INSPECT_TOKEN", "")
 ACCEPT_TOKENS = os.environ.get("ACCEPT_TOKENS", "").split()
 PASSWORD = "Contract-Run-Password-2718"
 ACCEPTS = [0]
+BULK_ROWS = [0]
 
 # (path template, filters) -> a `next_cursor` the server gave for that list.
 ISSUED = {}
@@ -102,6 +106,18 @@ def _fix_body(body):
         body["networks"] = [NETWORKS[i % len(NETWORKS)] for i in range(len(networks))]
 
 
+def _fix_bulk(case):
+    if not case.operation.path.endswith("/invitations/bulk"):
+        return
+    if isinstance(case.body, dict) and isinstance(case.body.get("invitations"), list):
+        for row in case.body["invitations"]:
+            _fix_body(row)
+    elif isinstance(case.body, str):
+        BULK_ROWS[0] += 1
+        role = ROLES[0] if ROLES else "viewer"
+        case.body = f"email,roles\r\nbulk{BULK_ROWS[0]}@contract.example,{role}\r\n"
+
+
 def _fix_link(case):
     body = case.body
     if not isinstance(body, dict) or "token" not in body:
@@ -133,6 +149,7 @@ def before_call(ctx, case, **kwargs):
         return
     _fix_cursor(case)
     _fix_body(case.body)
+    _fix_bulk(case)
     _fix_link(case)
     _ask_with_key(case)
 

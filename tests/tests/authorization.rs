@@ -508,6 +508,17 @@ fn table(
         true,
     ));
     rows.push(build(
+        "invite in bulk",
+        Method::POST,
+        "/v1/accounts/{account_id}/invitations/bulk",
+        &mut |i, _: &Caller| {
+            let row = invitation_body(preset, phones, &format!("bulk{i}@{domain}"), &[], &[&grant]);
+            (format!("{account}/invitations/bulk"), Some(json!({ "invitations": [row] })))
+        },
+        &needs("users:write", OK),
+        true,
+    ));
+    rows.push(build(
         "list invitations",
         Method::GET,
         "/v1/accounts/{account_id}/invitations",

@@ -102,6 +102,32 @@ async fn a_stalled_table_gives_up_with_503_before_the_function_would_be_stopped(
 }
 
 #[tokio::test]
+async fn a_bulk_request_on_a_stalled_table_answers_before_the_function_would_be_stopped() {
+    // Given a table that stalls every invitation's write, and a hundred rows to send
+    let table = faulty_table("owner@bulk-stall.example").await;
+    let path = format!("/v1/accounts/{}/invitations/bulk", table.account_id);
+    let rows: Vec<_> = (1..=100)
+        .map(|n| json!({"email": format!("w{n}@bulk-stall.example"), "roles": ["viewer"]}))
+        .collect();
+    table.proxy.set_plan(|operation, _| match operation {
+        "TransactWriteItems" => Fault::Stall,
+        _ => Fault::Pass,
+    });
+
+    // When they are sent, then the answer comes inside the function's time: the rows begun
+    // gave up on the table, the rest were not begun, every one a 503 to send again
+    let sent = tokio::time::timeout(
+        FUNCTION_TIMEOUT,
+        table.faulty.post_once(Some(&table.token), &path, "stalled-1", json!({ "invitations": rows })),
+    )
+    .await
+    .expect("the request answers by itself, before Lambda would stop it");
+    assert_eq!((sent.status, &sent.body["created"]), (200, &json!(0)), "{}", sent.body);
+    let results = sent.body["results"].as_array().expect("results");
+    assert!(results.iter().all(|r| r["problem"]["code"] == "service_unavailable" && r["retry_after"] == 2));
+}
+
+#[tokio::test]
 async fn a_request_the_table_refuses_is_a_bug_answered_500_not_503() {
     let table = faulty_table("owner@refused.example").await;
     table.proxy.always(Fault::Refused);
@@ -453,6 +479,47 @@ async fn an_invitation_whose_write_was_applied_but_every_answer_lost_is_answered
     table.faulty.post("/_dev/cleanup", json!({})).await;
     table.faulty.post("/_dev/cleanup", json!({})).await;
     assert_eq!(table.faulty.mail_to("new@ambiguous.example").await.len(), 1, "mailed once");
+}
+
+#[tokio::test]
+async fn a_bulk_request_that_failed_part_way_sends_only_its_missing_rows_when_retried() {
+    // Given a table that takes the first two invitations' writes and then fails every one
+    let table = faulty_table("owner@bulk-part-way.example").await;
+    let path = format!("/v1/accounts/{}/invitations/bulk", table.account_id);
+    let emails: Vec<String> = (1..=4).map(|n| format!("w{n}@bulk-part-way.example")).collect();
+    let rows: Vec<_> = emails.iter().map(|email| json!({"email": email, "roles": ["viewer"]})).collect();
+    let body = json!({ "invitations": rows });
+    let transactions = std::sync::atomic::AtomicUsize::new(0);
+    table.proxy.set_plan(move |operation, _| match operation {
+        "TransactWriteItems" if transactions.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 2 => {
+            Fault::ServerError
+        }
+        _ => Fault::Pass,
+    });
+    let first = table.faulty.post_once(Some(&table.token), &path, "part-way-1", body.clone()).await;
+    assert_eq!((first.status, &first.body["created"], &first.body["failed"]), (200, &json!(2), &json!(2)));
+    let sent_first: Vec<_> = first.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == 201)
+        .map(|r| r["invitation"]["id"].clone())
+        .collect();
+    assert!(first.body["results"].as_array().unwrap().iter().any(|r| r["status"] == 503), "{}", first.body);
+
+    // When the client sends it again with its key once the table works
+    table.proxy.always(Fault::Pass);
+    let retried = table.faulty.post_once(Some(&table.token), &path, "part-way-1", body).await;
+
+    // Then every row is sent: the two written answer as first written, the others now, and
+    // each person is mailed once
+    assert_eq!((retried.status, &retried.body["created"]), (200, &json!(4)), "{}", retried.body);
+    let ids: Vec<_> =
+        retried.body["results"].as_array().unwrap().iter().map(|r| r["invitation"]["id"].clone()).collect();
+    assert!(sent_first.iter().all(|id| ids.contains(id)), "{ids:?} keeps {sent_first:?}");
+    for email in &emails {
+        assert_eq!(table.faulty.mail_to(email).await.len(), 1, "{email}");
+    }
 }
 
 #[tokio::test]

@@ -177,6 +177,13 @@ mod tests {
     }
 
     #[test]
+    fn a_bulk_invitations_last_row_and_its_answer_finish_inside_the_function_timeout() {
+        // The row: its counters and invitee, then its write; then the answer kept.
+        let last = crate::service::bulk_invite::START_ROWS_WITHIN + DYNAMODB.operation * 3;
+        assert!(last < FUNCTION_TIMEOUT, "{last:?}");
+    }
+
+    #[test]
     fn every_attempt_fits_its_call_and_every_call_allows_a_retry() {
         for budget in [DYNAMODB, KMS, SES, EVENTBRIDGE] {
             assert!(budget.attempt <= budget.operation, "{budget:?}");

@@ -417,6 +417,15 @@ impl Store for MemoryStore {
         Ok(self.with(|s| s.remembered.get(key_hash).cloned()))
     }
 
+    async fn remember(&self, remembered: &Remembered) -> StoreResult<()> {
+        let remembered = Some(remembered.clone());
+        self.with(|s| {
+            s.may_remember(&remembered)?;
+            s.remember(&remembered);
+            Ok(())
+        })
+    }
+
     async fn record_delivery(&self, report: &DeliveryReport) -> StoreResult<()> {
         self.with(|s| s.report_delivery(report))
     }

@@ -19,30 +19,42 @@ use crate::service::mfa::SecondStep;
 use crate::service::settings::SettingsCommand;
 use crate::service::support::failure::Invalid;
 
-/// The largest body any route accepts.
+/// The largest body a route accepts, but for a bulk invitation's (`bulk::MAX_BULK_BODY_BYTES`).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BodyError {
-    #[error("the request body is larger than {MAX_BODY_BYTES} bytes")]
-    TooLarge,
+    #[error("the request body is larger than {0} bytes")]
+    TooLarge(usize),
     #[error("send the request body as application/json")]
     NotJson,
+    #[error("send the request body as application/json or text/csv")]
+    NotJsonOrCsv,
     #[error("the request body has invalid fields")]
     Invalid(#[from] Invalid),
 }
 
 failure_codes!(BodyError {
-    TooLarge => PayloadTooLarge,
+    TooLarge(_) => PayloadTooLarge,
     NotJson => UnsupportedMediaType,
+    NotJsonOrCsv => UnsupportedMediaType,
     Invalid(_) => ValidationFailed,
 });
 
 /// Reads the body of a route that takes one. A route that takes none never calls this, so it
 /// needs no `Content-Type` (`POST .../revoke` with no body is fine).
 pub fn parse<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T, BodyError> {
-    if body.len() > MAX_BODY_BYTES {
-        return Err(BodyError::TooLarge);
+    parse_within(headers, body, MAX_BODY_BYTES)
+}
+
+/// `parse`, for a route that takes bodies of up to `max_bytes`.
+pub fn parse_within<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &Bytes,
+    max_bytes: usize,
+) -> Result<T, BodyError> {
+    if body.len() > max_bytes {
+        return Err(BodyError::TooLarge(max_bytes));
     }
     if !is_json(headers) {
         return Err(BodyError::NotJson);
@@ -69,12 +81,15 @@ pub fn parse<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T
 
 /// Whether the request says its body is JSON: `application/json` or any `+json` type, with or
 /// without parameters (`; charset=utf-8`). A missing `Content-Type` is not JSON.
-fn is_json(headers: &HeaderMap) -> bool {
-    let Some(content_type) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
-        return false;
-    };
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+pub(super) fn is_json(headers: &HeaderMap) -> bool {
+    let essence = media_type(headers);
     essence == "application/json" || essence.ends_with("+json")
+}
+
+/// The request's `Content-Type` without its parameters, in lower case; empty when missing.
+pub(super) fn media_type(headers: &HeaderMap) -> String {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
 }
 
 /// Any JSON value in which no object gives a key twice, at any depth: its only data error is
@@ -139,7 +154,7 @@ impl<'de> Visitor<'de> for UniqueKeys {
 }
 
 /// Names the field a serde error is about, with a stable code.
-fn field_error(error: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {
+pub(super) fn field_error(error: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {
     let inner = error.inner();
     let path = error.path().to_string();
     let path = if path == "." { String::new() } else { path };
@@ -231,7 +246,7 @@ fn optional_whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> R
 
 /// An invitation grants something: `roles` is required unless `permissions` names one. (Whether
 /// the names exist is the account's preset's to say: `unknown_role`, `unknown_permission`.)
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(try_from = "InviteFields")]
 pub struct InviteBody {
     email: String,
@@ -582,7 +597,10 @@ mod tests {
     #[test]
     fn oversized_and_non_json_bodies_are_refused_before_parsing() {
         let big = Bytes::from(vec![b' '; MAX_BODY_BYTES + 1]);
-        assert!(matches!(parse::<SignInBody>(&HeaderMap::new(), &big), Err(BodyError::TooLarge)));
+        assert!(matches!(
+            parse::<SignInBody>(&HeaderMap::new(), &big),
+            Err(BodyError::TooLarge(MAX_BODY_BYTES))
+        ));
         let body = Bytes::from_static(br#"{"email":"a@b.cd","password":"x"}"#);
         for content_type in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", ""] {
             let mut headers = HeaderMap::new();

@@ -1,6 +1,7 @@
 //! HTTP: translates requests into use-case calls and results into responses. No rules here.
 
 pub mod body;
+pub mod bulk;
 pub mod lambda;
 pub mod pages;
 pub mod problem;
@@ -485,6 +486,20 @@ impl Api {
                     Some(&claim),
                     async |once| app.invite(&claim, body.into(), once).await,
                     created,
+                )
+                .await
+            }),
+            Operation::BulkInvite if served!(BulkInvite) => respond(async move {
+                let claim = access.claim()?;
+                let rows = bulk::rows(call.headers, call.body)?;
+                let done = |done| json(StatusCode::OK, &done);
+                remembering(
+                    app,
+                    call,
+                    operation,
+                    Some(&claim),
+                    async |once| app.bulk_invite(&claim, rows, once).await,
+                    done,
                 )
                 .await
             }),

@@ -170,6 +170,7 @@ impl Keys {
 pub enum Operation {
     CreateAccount,
     Invite,
+    BulkInvite,
     InspectInvitation,
     AcceptInvitation,
     RequestRenewal,
@@ -371,6 +372,14 @@ const TABLE: &[Route] = &[
         "/v1/accounts/{account_id}/invitations",
         F::Invite,
         O::Invite,
+        USERS_WRITER,
+        E::POSTS_MAIL,
+    ),
+    route(
+        Method::POST,
+        "/v1/accounts/{account_id}/invitations/bulk",
+        F::Invite,
+        O::BulkInvite,
         USERS_WRITER,
         E::POSTS_MAIL,
     ),

@@ -9,7 +9,8 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
-use super::body::{BodyError, MAX_BODY_BYTES};
+use super::body::BodyError;
+use super::bulk::MAX_BULK_BODY_BYTES;
 use super::problem;
 use super::routes::EVERY_ROUTE;
 use super::{Api, Origin};
@@ -37,11 +38,12 @@ pub async fn serve(api: Arc<Api>, listener: TcpListener) -> std::io::Result<()> 
 
 async fn answer(api: &Api, origin: &Origin, request: Request<Incoming>) -> Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
-    let response = match Limited::new(body, MAX_BODY_BYTES + 1).collect().await {
+    // The largest body of any route; each route's own limit is its body's to check.
+    let response = match Limited::new(body, MAX_BULK_BODY_BYTES + 1).collect().await {
         Ok(collected) => {
             api.handle::<EVERY_ROUTE>(Request::from_parts(parts, collected.to_bytes()), origin).await
         }
-        Err(_) => problem::failure(&BodyError::TooLarge),
+        Err(_) => problem::failure(&BodyError::TooLarge(MAX_BULK_BODY_BYTES)),
     };
     response.map(Full::new)
 }

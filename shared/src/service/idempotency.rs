@@ -52,6 +52,17 @@ impl Once {
         Ok(Some(Self { key_hash: hash_secret(&format!("{scope}\n{key}")), fingerprint, request }))
     }
 
+    /// The key of row `row` of a bulk request: each row's answer is kept with the row's own
+    /// write, so a retry after a failure part-way replays the rows written and writes the rest.
+    pub fn row(&self, row: usize) -> Self {
+        let of_row = |hash: &str| hash_secret(&format!("{hash}\nrow {row}"));
+        Self {
+            key_hash: of_row(&self.key_hash),
+            fingerprint: of_row(&self.fingerprint),
+            request: self.request.clone(),
+        }
+    }
+
     /// The answer to keep with the request's write: its HTTP status and body.
     pub fn remember(
         &self,

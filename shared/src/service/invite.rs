@@ -97,8 +97,8 @@ pub(crate) struct InvitationRequest<'a> {
     pub once: Option<&'a Once>,
 }
 
-/// Who the invitee is, as far as the use case has read: the login of their email, read with the
-/// caller (its user is trusted up to its version, which the write checks), or not read yet.
+/// Who the invitee is, as far as the use case has read: the login of their email, read before
+/// the write (its user is trusted up to its version, which the write checks), or not read yet.
 pub(crate) enum Invitee {
     Read(Box<Option<Login>>),
     Unread,
@@ -152,29 +152,9 @@ impl Teamgate {
             }
         };
         let (caller, login) = self.caller_with(claim, login).await?;
-        let caller = &caller;
         let login = login.map_err(store_failed("login_by_email"))?;
-        let preset = caller.preset;
-        if let Some(refused) = email.as_ref().and_then(|email| refused_domain(caller, email)) {
-            errors.push(refused);
-        }
-        let grant = errors.check_all(preset.parse_grant(&command.roles, &command.permissions));
-        if grant.as_ref().is_some_and(Grant::is_empty) {
-            errors.push(FieldError::new("roles", "required", "Choose at least one role or permission."));
-        }
-        let profile = errors.check_all(preset.profile.parse(&command.profile, true));
-        let locale = command.locale.as_deref().map(|raw| {
-            Locale::parse(raw).ok_or_else(|| FieldError::new("locale", "invalid_value", "Use en, uk or pl."))
-        });
-        let locale = errors.check(locale.transpose()).flatten();
-        let message = command.message.as_deref().map(InvitationMessage::parse);
-        let message = errors.check(message.transpose()).flatten().flatten();
-        let (Some(email), Some(grant), Some(profile), true) = (email, grant, profile, errors.is_empty())
-        else {
-            return Err(Invalid(errors).into());
-        };
-        let request = InvitationRequest { email, grant, profile, locale, message, replaces: None, once };
-        self.send_invitation(caller, &request, Invitee::Read(Box::new(login))).await
+        let request = InvitationRequest { once, ..checked_request(&caller, email, errors, &command)? };
+        self.send_invitation(&caller, &request, Invitee::Read(Box::new(login))).await
     }
 
     /// Every new invitation passes here, a resend that replaces a revoked or expired one
@@ -194,13 +174,22 @@ impl Teamgate {
         if !caller.permissions.covers(&preset.effective(&request.grant)) {
             return Err(InviteError::RoleEscalation);
         }
-        // A refused attempt counts too.
-        let (counted, seat) = tokio::join!(
+        // A refused attempt counts too. An invitee not read yet is read meanwhile, and trusted
+        // as one read with the caller is (the write checks their version).
+        let login = async {
+            match invitee {
+                Invitee::Read(login) => Ok(*login),
+                Invitee::Unread => self.store().login_by_email(&request.email).await,
+            }
+        };
+        let (counted, seat, login) = tokio::join!(
             self.throttle_invitation_mail(caller, &request.email),
-            self.free_seat(&caller.account)
+            self.free_seat(&caller.account),
+            login
         );
         counted??;
         let seat = seat?;
+        let invitee = Invitee::Read(Box::new(login.map_err(store_failed("login_by_email"))?));
         let drafted = match self.write_invitation(caller, request, invitee, seat).await {
             // Someone created this email's user between our read and our write (another account
             // invited them at the same moment), or changed the user: invite the user as they
@@ -522,6 +511,35 @@ impl Teamgate {
         };
         self.outbox_mail(invitation_mail_key(&invitation.id), letter, Some(link), None, invitation.expires_at)
     }
+}
+
+/// The invitation `command` asks `caller` to send, its email parsed already (`email`, else an
+/// error in `errors`): every bad field at once, in the account's terms.
+pub(crate) fn checked_request(
+    caller: &Caller<'_>,
+    email: Option<Email>,
+    mut errors: FieldErrors,
+    command: &InviteCommand,
+) -> Result<InvitationRequest<'static>, Invalid> {
+    let preset = caller.preset;
+    if let Some(refused) = email.as_ref().and_then(|email| refused_domain(caller, email)) {
+        errors.push(refused);
+    }
+    let grant = errors.check_all(preset.parse_grant(&command.roles, &command.permissions));
+    if grant.as_ref().is_some_and(Grant::is_empty) {
+        errors.push(FieldError::new("roles", "required", "Choose at least one role or permission."));
+    }
+    let profile = errors.check_all(preset.profile.parse(&command.profile, true));
+    let locale = command.locale.as_deref().map(|raw| {
+        Locale::parse(raw).ok_or_else(|| FieldError::new("locale", "invalid_value", "Use en, uk or pl."))
+    });
+    let locale = errors.check(locale.transpose()).flatten();
+    let message = command.message.as_deref().map(InvitationMessage::parse);
+    let message = errors.check(message.transpose()).flatten().flatten();
+    let (Some(email), Some(grant), Some(profile), true) = (email, grant, profile, errors.is_empty()) else {
+        return Err(Invalid(errors));
+    };
+    Ok(InvitationRequest { email, grant, profile, locale, message, replaces: None, once: None })
 }
 
 /// Titles of a grant's roles in `locale`, then its direct permissions as written.

@@ -5,6 +5,7 @@ pub mod accept;
 pub mod accounts;
 pub mod api_keys;
 pub mod authorize;
+pub mod bulk_invite;
 pub mod caller;
 pub mod cleanup;
 pub mod directory;

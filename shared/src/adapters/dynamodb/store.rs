@@ -226,6 +226,12 @@ impl Store for DynamoStore {
         self.get_record(items::remembered_key(key_hash)).await
     }
 
+    async fn remember(&self, remembered: &Remembered) -> StoreResult<()> {
+        let mut writes = Writes::default();
+        remember(&mut writes, remembered)?;
+        self.send(writes).await
+    }
+
     async fn withdraw_invitation(&self, withdrawal: &Withdrawal) -> StoreResult<()> {
         let invitation = &withdrawal.invitation;
         let mut writes = Writes::default();

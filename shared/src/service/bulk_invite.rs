@@ -1,0 +1,216 @@
+//! Inviting many at once (`POST …/invitations/bulk`, README "Inviting a whole team"): up to
+//! `MAX_ROWS` rows, each checked and sent exactly as a single invitation is
+//! (`invite::checked_request`, `Teamgate::send_invitation`: the caller's ceiling, refused
+//! domains, both mail limits counted per row, seats, uniqueness), each with a result of its own,
+//! so that no row fails another.
+//!
+//! With an `Idempotency-Key`, each row's answer is kept with that row's write under a key of its
+//! own (`Once::row`), and the whole answer once every row has one: a retry answers the first
+//! answer, and a retry after a failure part-way replays the rows written and sends only the rest.
+
+use futures::StreamExt;
+use http::StatusCode;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use crate::domain::{Email, FieldError, FieldErrors};
+use crate::failure_codes;
+use crate::ports::{Remembered, StoreError};
+use crate::service::Teamgate;
+use crate::service::caller::{Caller, CallerError, Claim};
+use crate::service::idempotency::Once;
+use crate::service::invite::{InvitationRequest, InviteCommand, InviteError, Invitee, checked_request};
+use crate::service::support::failure::{Failure, InternalError, Invalid, Problem};
+
+/// The most rows one request takes: a warehouse shift, and an answer far under Lambda's 6 MB.
+pub const MAX_ROWS: usize = 100;
+
+/// Rows in flight together in an account without a seat limit. A limited account takes its
+/// rows one at a time: each is written under the seat count its predecessor left, where rows
+/// in flight together would each lose the race for the count and retry.
+const ROWS_AT_ONCE: usize = 16;
+
+/// How long after the request began a row may still start. The rows not started by then answer
+/// `503` at once (a retry with the key sends them), so that a table slow enough for each row to
+/// wait its whole budget still gets an answer before Lambda stops the function: a row started
+/// last, then the answer's write, fit in what is left (`adapters::aws`, checked there).
+pub const START_ROWS_WITHIN: Duration = Duration::from_secs(6);
+
+/// A row as the request gave it: an invitation to check, or why it could not be read as one.
+pub type BulkRow = Result<InviteCommand, Invalid>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BulkInviteError {
+    #[error("validation failed")]
+    Invalid(#[from] Invalid),
+    #[error(transparent)]
+    Caller(#[from] CallerError),
+}
+
+failure_codes!(BulkInviteError {
+    Invalid(_) => ValidationFailed,
+} delegating { Caller });
+
+/// What a bulk request did: how many rows were sent and how many failed, and each row's result
+/// in the request's order.
+#[derive(Debug, Serialize)]
+pub struct BulkInvitationsView {
+    pub created: usize,
+    pub failed: usize,
+    pub results: Vec<RowResult>,
+}
+
+/// One row's result: the invitation it sent, or the problem it would have answered alone.
+#[derive(Debug, Serialize)]
+pub struct RowResult {
+    /// The row's place in the request, from 1 (a CSV's header is not a row: row 1 is line 2).
+    pub row: usize,
+    /// The status the row would have answered alone: `201`, or its problem's.
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invitation: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<Problem>,
+    /// Seconds to wait before sending the row again (`rate_limited`, `service_unavailable`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}
+
+impl RowResult {
+    fn sent(row: usize, invitation: serde_json::Value) -> Self {
+        let status = StatusCode::CREATED.as_u16();
+        Self { row, status, invitation: Some(invitation), problem: None, retry_after: None }
+    }
+
+    /// The answer the row's key kept: the row as an earlier request with the key sent it.
+    fn replayed(row: usize, kept: Remembered) -> Self {
+        let invitation = serde_json::from_str(&kept.body).unwrap_or(serde_json::Value::Null);
+        Self { status: kept.status, ..Self::sent(row, invitation) }
+    }
+
+    fn failed(row: usize, error: &dyn Failure) -> Self {
+        let problem = Problem::of(error);
+        Self {
+            row,
+            status: problem.status,
+            retry_after: problem.retry_after,
+            invitation: None,
+            problem: Some(problem),
+        }
+    }
+}
+
+impl BulkInvitationsView {
+    fn new(results: Vec<RowResult>) -> Self {
+        let created = results.iter().filter(|r| r.invitation.is_some()).count();
+        Self { created, failed: results.len() - created, results }
+    }
+
+    /// Whether sending again could answer otherwise: a row failed on our side (a `5xx`), so the
+    /// answer is not kept and a retry with the key sends that row again.
+    fn unfinished(&self) -> bool {
+        self.results.iter().any(|r| r.status >= 500)
+    }
+}
+
+impl Teamgate {
+    /// The caller is read first (one round trip); then each row's counters, seats and invitee
+    /// together (a second) and its write (a third), `ROWS_AT_ONCE` rows in flight.
+    pub async fn bulk_invite(
+        &self,
+        claim: &Claim,
+        rows: Vec<BulkRow>,
+        once: Option<&Once>,
+    ) -> Result<BulkInvitationsView, BulkInviteError> {
+        let count = match rows.len() {
+            0 => Some("required"),
+            n if n > MAX_ROWS => Some("too_many"),
+            _ => None,
+        };
+        if let Some(code) = count {
+            let message = format!("Send 1 to {MAX_ROWS} invitations; this request has {}.", rows.len());
+            return Err(Invalid::from(FieldError::new("invitations", code, message)).into());
+        }
+        let began = Instant::now();
+        let caller = self.caller(claim).await?;
+        let caller = &caller;
+        let at_once = if caller.account.max_members.is_some() { 1 } else { ROWS_AT_ONCE };
+        // Every row's sending, made up front, then run `at_once` at a time in the rows' order.
+        let sending: Vec<_> = checked_rows(caller, rows)
+            .into_iter()
+            .enumerate()
+            .map(|(index, request)| self.invite_row(caller, index + 1, request, once, began))
+            .collect();
+        let results = futures::stream::iter(sending).buffered(at_once).collect().await;
+        let view = BulkInvitationsView::new(results);
+        if let Some(once) = once.filter(|_| !view.unfinished()) {
+            match self.store().remember(&once.remember(StatusCode::OK, &view, self.now())).await {
+                // A twin request with the key kept its answer first: its rows are these rows.
+                Ok(()) | Err(StoreError::Conflict(_)) => {}
+                // Every row is written with its own answer: a retry replays them, so the rows
+                // sent are answered, and the failure only logged.
+                Err(error) => tracing::warn!(%error, "a bulk invitation's answer was not kept"),
+            }
+        }
+        Ok(view)
+    }
+
+    /// Sends one row, or answers why not. A row that failed but was written by an earlier
+    /// request with the key (or a twin sent at the same time) answers as that request's row.
+    async fn invite_row(
+        &self,
+        caller: &Caller<'_>,
+        row: usize,
+        request: Result<InvitationRequest<'static>, Invalid>,
+        once: Option<&Once>,
+        began: Instant,
+    ) -> RowResult {
+        if began.elapsed() >= START_ROWS_WITHIN {
+            let late = StoreError::Unavailable("the request's time ran out before this row began".into());
+            return RowResult::failed(row, &InviteError::from(InternalError::new("bulk_invite", late)));
+        }
+        let once = once.map(|once| once.row(row));
+        let sent = match request {
+            Ok(request) => {
+                let request = InvitationRequest { once: once.as_ref(), ..request };
+                self.send_invitation(caller, &request, Invitee::Unread).await
+            }
+            Err(invalid) => Err(InviteError::from(invalid)),
+        };
+        let error = match sent {
+            Ok(view) => return RowResult::sent(row, serde_json::to_value(view).expect("views serialize")),
+            Err(error) => error,
+        };
+        match once.as_ref().map(|once| self.remembered(once)) {
+            Some(kept) => match kept.await {
+                Ok(Some(kept)) => RowResult::replayed(row, kept),
+                Ok(None) => RowResult::failed(row, &error),
+                Err(reused) => RowResult::failed(row, &reused),
+            },
+            None => RowResult::failed(row, &error),
+        }
+    }
+}
+
+/// Each row checked as a single invitation is; an address a row before it invites already is
+/// that row's field error, so the same person is never invited twice by one request.
+fn checked_rows(caller: &Caller<'_>, rows: Vec<BulkRow>) -> Vec<Result<InvitationRequest<'static>, Invalid>> {
+    let mut first_row_of: HashMap<Email, usize> = HashMap::new();
+    rows.into_iter()
+        .enumerate()
+        .map(|(index, row)| {
+            let command = row?;
+            let mut errors = FieldErrors::default();
+            let email = errors.check(Email::parse(&command.email));
+            if let Some(email) = &email {
+                let first = *first_row_of.entry(email.clone()).or_insert(index + 1);
+                if first != index + 1 {
+                    let message = format!("Row {first} invites this address already.");
+                    errors.push(FieldError::new("email", "duplicate_email", message));
+                }
+            }
+            checked_request(caller, email, errors, &command)
+        })
+        .collect()
+}
