@@ -410,6 +410,34 @@ pub(crate) async fn an_answer_is_remembered_with_its_invitation_or_resend_once(s
     assert!(store.redemption(&token.hash, None).await.unwrap().is_some(), "the resend was written");
 }
 
+pub(crate) async fn an_answer_kept_alone_is_kept_once_until_forgotten(store: Arc<dyn Store>) {
+    use shared::ports::Remembered;
+    // Given a bulk request's whole answer, kept on its own
+    let now = now();
+    let first = Remembered {
+        key_hash: format!("bulk-{}", uuid::Uuid::now_v7()),
+        fingerprint: "asked".into(),
+        status: 200,
+        body: "{\"created\":1}".into(),
+        request: "request-first".into(),
+        created_at: now,
+        expires_at: now + Duration::hours(24),
+    };
+    store.remember(&first).await.expect("kept");
+    assert_eq!(store.remembered(&first.key_hash).await.unwrap(), Some(first.clone()));
+
+    // When a twin with the same key keeps its own, it is a repeat and the first stays
+    let twin = Remembered { body: "{\"created\":0}".into(), request: "request-twin".into(), ..first.clone() };
+    assert_eq!(conflict(store.remember(&twin).await), Conflict::Repeated);
+    assert_eq!(store.remembered(&first.key_hash).await.unwrap(), Some(first.clone()));
+
+    // But a day on, the key is free again
+    let later = now + Duration::hours(25);
+    let again = Remembered { created_at: later, expires_at: later + Duration::hours(24), ..twin };
+    store.remember(&again).await.expect("a forgotten key is free");
+    assert_eq!(store.remembered(&first.key_hash).await.unwrap(), Some(again));
+}
+
 pub(crate) async fn a_renewal_request_is_written_once_and_survives_an_expiry_read_before_it(
     store: Arc<dyn Store>,
 ) {
