@@ -19,6 +19,7 @@ use crate::adapters::vault::{KmsVault, LocalVault};
 use crate::http::routes::{EVERY_ROUTE, Keys, NO_ROUTE, effects};
 use crate::http::{Api, DevEvents, DevTools};
 use crate::ports::{Clock, Mailer, Store, Vault};
+use crate::service::bulk_invite::START_ROWS_WITHIN;
 use crate::service::mailing::MailDispatch;
 use crate::service::publish::Publisher;
 use crate::service::support::access::AccessTokens;
@@ -167,6 +168,7 @@ impl Config {
                 limits: rate_limits()?,
                 reset_answer_floor: std::time::Duration::from_millis(300),
                 mail_dispatch: if dev { MailDispatch::Inline } else { MailDispatch::Stream },
+                bulk_rows_begin_within: (!dev).then_some(START_ROWS_WITHIN),
             },
             operator_key_generated,
             keys: if dev { Keys::ALL } else { keys },

@@ -204,6 +204,16 @@ pub struct Remembered {
     pub expires_at: DateTime<Utc>,
 }
 
+impl Remembered {
+    /// The `status` of a request under way: its key is taken for what it asks, and it has no
+    /// answer yet (a bulk request writing its rows).
+    pub const UNDER_WAY: u16 = 0;
+
+    pub fn is_under_way(&self) -> bool {
+        self.status == Self::UNDER_WAY
+    }
+}
+
 /// Ending a `sent` invitation that no membership waits on: the invitation in its new state
 /// (revoked or expired), provided it is still `sent` with the same link (else `TokenSpent`).
 #[derive(Clone, Debug)]
@@ -602,9 +612,13 @@ pub trait Store: Send + Sync {
     /// The remembered answer of a request with this key hash, read consistently; also one
     /// past its `expires_at` (the caller judges).
     async fn remembered(&self, key_hash: &str) -> StoreResult<Option<Remembered>>;
-    /// Keeps an answer that no other write carries (a bulk request's, whose rows are written
-    /// one by one); fails with `Repeated` while a request with its key is remembered.
+    /// Keeps a record that no other write carries: a bulk request's, under way while its rows
+    /// are written one by one (`Remembered::UNDER_WAY`). Fails with `Repeated` while a request
+    /// with its key is remembered, under way or answered.
     async fn remember(&self, remembered: &Remembered) -> StoreResult<()>;
+    /// Replaces the record of a request under way with its answer, provided the record is still
+    /// under way for the same request (the fingerprint); else `Stale` (a twin answered first).
+    async fn settle(&self, answer: &Remembered) -> StoreResult<()>;
     /// Fails with `Stale` when the account changed since it was read, `TokenSpent` when the
     /// cancelled link was used or ended meanwhile, and as `create_invitation` does for the new link.
     async fn change_owner_link(&self, change: &OwnerLinkChange) -> StoreResult<()>;

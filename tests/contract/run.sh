@@ -157,7 +157,7 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "409", "429"]
 # A valid Idempotency-Key the run already sent with another body is refused: 422
 # idempotency_key_reused, as openapi.yaml says.
 [[operations]]
-include-operation-id = ["create_account", "recover_owner", "invite", "resend_invitation"]
+include-operation-id = ["create_account", "recover_owner", "invite", "bulk_invite", "resend_invitation"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
 TOML
 

@@ -28,15 +28,30 @@ struct FaultyTable {
 /// A fresh table, and an application reaching it through a proxy that lets every call pass
 /// until the test says otherwise.
 async fn app_through_proxy() -> (Arc<DynamoStore>, FaultProxy, TestApp) {
+    app_through_proxy_with(|_| {}).await
+}
+
+async fn app_through_proxy_with(
+    adjust: impl FnOnce(&mut shared::service::Settings),
+) -> (Arc<DynamoStore>, FaultProxy, TestApp) {
     let store = Arc::new(dynamo_store().await);
     let proxy = FaultProxy::start(&emulators().dynamodb).await;
     let through = Arc::new(dynamo_store_through(&proxy.endpoint, store.table_name()));
-    let app = spawn_app_on(through, ses_mailer(VERIFIED_SENDER).await, |_| {}).await;
+    let app = spawn_app_on(through, ses_mailer(VERIFIED_SENDER).await, adjust).await;
     (store, proxy, app)
 }
 
 async fn faulty_table(owner_email: &str) -> FaultyTable {
     let (store, proxy, faulty) = app_through_proxy().await;
+    faulty_table_on(store, proxy, faulty, owner_email).await
+}
+
+async fn faulty_table_on(
+    store: Arc<DynamoStore>,
+    proxy: FaultProxy,
+    faulty: TestApp,
+    owner_email: &str,
+) -> FaultyTable {
     let healthy = spawn_app_on(store.clone(), ses_mailer(VERIFIED_SENDER).await, |_| {}).await;
     let owner = healthy.owner("standard", owner_email).await;
     let token = faulty.sign_in(owner_email, PASSWORD).await.str("access_token");
@@ -103,8 +118,13 @@ async fn a_stalled_table_gives_up_with_503_before_the_function_would_be_stopped(
 
 #[tokio::test]
 async fn a_bulk_request_on_a_stalled_table_answers_before_the_function_would_be_stopped() {
-    // Given a table that stalls every invitation's write, and a hundred rows to send
-    let table = faulty_table("owner@bulk-stall.example").await;
+    // Given a function's application (its rows begin within a time) on a table that stalls
+    // every invitation's write, and a hundred rows to send
+    let (store, proxy, faulty) = app_through_proxy_with(|settings| {
+        settings.bulk_rows_begin_within = Some(shared::service::bulk_invite::START_ROWS_WITHIN);
+    })
+    .await;
+    let table = faulty_table_on(store, proxy, faulty, "owner@bulk-stall.example").await;
     let path = format!("/v1/accounts/{}/invitations/bulk", table.account_id);
     let rows: Vec<_> = (1..=100)
         .map(|n| json!({"email": format!("w{n}@bulk-stall.example"), "roles": ["viewer"]}))
@@ -507,8 +527,14 @@ async fn a_bulk_request_that_failed_part_way_sends_only_its_missing_rows_when_re
         .collect();
     assert!(first.body["results"].as_array().unwrap().iter().any(|r| r["status"] == 503), "{}", first.body);
 
-    // When the client sends it again with its key once the table works
+    // And the key, sent with other rows meanwhile, is refused whole: nothing of them is sent
     table.proxy.always(Fault::Pass);
+    let others = json!({"invitations": [{"email": "other@bulk-part-way.example", "roles": ["viewer"]}]});
+    let reused = table.faulty.post_once(Some(&table.token), &path, "part-way-1", others).await;
+    assert_eq!((reused.status, reused.code()), (422, "idempotency_key_reused"), "{}", reused.body);
+    assert!(table.faulty.mail_to("other@bulk-part-way.example").await.is_empty());
+
+    // When the client sends the first rows again with its key
     let retried = table.faulty.post_once(Some(&table.token), &path, "part-way-1", body).await;
 
     // Then every row is sent: the two written answer as first written, the others now, and

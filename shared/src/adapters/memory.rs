@@ -426,6 +426,16 @@ impl Store for MemoryStore {
         })
     }
 
+    async fn settle(&self, answer: &Remembered) -> StoreResult<()> {
+        self.with(|s| match s.remembered.get(&answer.key_hash) {
+            Some(kept) if kept.is_under_way() && kept.fingerprint == answer.fingerprint => {
+                s.remembered.insert(answer.key_hash.clone(), answer.clone());
+                Ok(())
+            }
+            _ => conflict(Conflict::Stale),
+        })
+    }
+
     async fn record_delivery(&self, report: &DeliveryReport) -> StoreResult<()> {
         self.with(|s| s.report_delivery(report))
     }

@@ -125,30 +125,37 @@ impl Preset {
     }
 
     /// Parses role names and permission strings from a request into a grant of this preset.
+    /// The names it does not know are one field error per field, however many there are.
     pub fn parse_grant(&self, roles: &[String], permissions: &[String]) -> Result<Grant, FieldErrors> {
-        let mut errors = FieldErrors::default();
         let mut grant = Grant::default();
+        let mut unknown_roles = Vec::new();
         for raw in roles {
             let name = RoleName::new(raw);
             match self.role(&name) {
                 Some(_) if grant.roles.contains(&name) => {}
                 Some(_) => grant.roles.push(name),
-                None => errors.push(FieldError::new(
-                    "roles",
-                    "unknown_role",
-                    format!("`{raw}` is not a role of this account."),
-                )),
+                None => unknown_roles.push(raw.as_str()),
             }
         }
         let sections: BTreeSet<&str> = self.sections.iter().map(|s| s.id.as_str()).collect();
+        let mut unknown_permissions = Vec::new();
         for raw in permissions {
             match Permission::parse(raw) {
                 Ok(p) if sections.contains(p.section.as_ref()) => grant.permissions.insert(p),
-                _ => errors.push(FieldError::new(
-                    "permissions",
-                    "unknown_permission",
-                    format!("`{raw}` is not a permission of this account."),
-                )),
+                _ => unknown_permissions.push(raw.as_str()),
+            }
+        }
+        let mut errors = FieldErrors::default();
+        for (field, code, what, unknown) in [
+            ("roles", "unknown_role", "a role", unknown_roles),
+            ("permissions", "unknown_permission", "a permission", unknown_permissions),
+        ] {
+            if !unknown.is_empty() {
+                errors.push(FieldError::new(
+                    field,
+                    code,
+                    format!("{} of this account.", not_one(&unknown, what)),
+                ));
             }
         }
         errors.finish(|| grant)
@@ -255,6 +262,27 @@ impl Presets {
     }
 }
 
+/// "`a` is not a role", "`a`, `b` are not roles", naming at most five names (each cut to 64
+/// characters) and how many more, so that no request makes a long answer of them.
+fn not_one(names: &[&str], what: &str) -> String {
+    const SHOWN: usize = 5;
+    let mut seen = BTreeSet::new();
+    let distinct: Vec<&str> = names.iter().copied().filter(|name| seen.insert(*name)).collect();
+    let quoted: Vec<String> = distinct
+        .iter()
+        .take(SHOWN)
+        .map(|n| format!("`{}`", n.chars().take(64).collect::<String>()))
+        .collect();
+    let more = match distinct.len().saturating_sub(SHOWN) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    match distinct.len() {
+        1 => format!("{}{more} is not {what}", quoted.join(", ")),
+        _ => format!("{}{more} are not {}s", quoted.join(", "), what.trim_start_matches("a ")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,5 +353,18 @@ mod tests {
         assert!(effective.allows(&Permission::write("orders")));
         assert!(effective.allows(&Permission::write("invoices")));
         assert!(!effective.allows(&Permission::read("kyc_documents")));
+    }
+
+    #[test]
+    fn unknown_names_are_one_short_error_however_many_there_are() {
+        let presets = presets();
+        let preset = presets.get("standard").expect("standard");
+        let many: Vec<String> = (0..10_000).map(|n| format!("role{n}")).chain(["x".repeat(500)]).collect();
+        let errors = preset.parse_grant(&many, &[]).unwrap_err().into_vec();
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].message.contains("and 9996 more are not roles"), "{}", errors[0].message);
+        assert!(errors[0].message.len() < 500, "{}", errors[0].message);
+        let one = preset.parse_grant(&["nope".into(), "nope".into()], &[]).unwrap_err().into_vec();
+        assert_eq!(one[0].message, "`nope` is not a role of this account.");
     }
 }

@@ -18,7 +18,7 @@ use crate::service::support::failure::Invalid;
 pub const MAX_BULK_BODY_BYTES: usize = 512 * 1024;
 
 /// The columns a CSV may name, in any order and case: the fields of `POST …/invitations`.
-/// `roles` and `permissions` list names separated by `;`.
+/// `roles` and `permissions` list names separated by `;` or `,` (no name holds either).
 pub const CSV_COLUMNS: [&str; 8] =
     ["email", "roles", "permissions", "first_name", "last_name", "phone", "locale", "message"];
 
@@ -37,7 +37,8 @@ pub fn rows(headers: &HeaderMap, body: &Bytes) -> Result<Vec<BulkRow>, BodyError
         "text/csv" => csv_rows(body).map_err(|errors| Invalid(errors).into()),
         _ if body::is_json(headers) => {
             let BulkBody { invitations } = body::parse_within(headers, body, MAX_BULK_BODY_BYTES)?;
-            Ok(invitations.into_iter().map(json_row).collect())
+            // One row past the most is enough for the use case to refuse the request.
+            Ok(invitations.into_iter().take(MAX_ROWS + 1).map(json_row).collect())
         }
         _ => Err(BodyError::NotJsonOrCsv),
     }
@@ -57,18 +58,28 @@ fn json_row(row: serde_json::Value) -> BulkRow {
 
 /// The rows of a CSV, after its header. A header naming a column twice, a column that is not
 /// one of `CSV_COLUMNS`, or no `email` column, refuses the whole file; a line with more or
-/// fewer cells than the header is that row's failure. A spreadsheet's byte order mark and its
-/// blank lines are skipped.
+/// fewer cells than the header is that row's failure. A spreadsheet's byte order mark, its
+/// blank lines and its lines of empty cells are skipped. The cells are separated by commas, or
+/// by semicolons when the header has no comma (a spreadsheet in a locale whose decimal mark is
+/// a comma saves them so).
 fn csv_rows(body: &[u8]) -> Result<Vec<BulkRow>, FieldErrors> {
     let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(body);
+    let header_line = body.split(|b| *b == b'\n').next().unwrap_or_default();
+    let delimiter = if header_line.contains(&b',') || !header_line.contains(&b';') { b',' } else { b';' };
+    let mut reader = csv::ReaderBuilder::new().flexible(true).delimiter(delimiter).from_reader(body);
     let header = reader.headers().map_err(unreadable)?.clone();
     let columns = columns(&header)?;
     let mut rows = Vec::new();
-    // One row past the most is enough for the use case to refuse the request.
-    for record in reader.records().take(MAX_ROWS + 1) {
+    for record in reader.records() {
         let record = record.map_err(unreadable)?;
+        if record.iter().all(|cell| cell.trim().is_empty()) {
+            continue;
+        }
         rows.push(csv_row(&columns, &record));
+        // One row past the most is enough for the use case to refuse the request.
+        if rows.len() > MAX_ROWS {
+            break;
+        }
     }
     Ok(rows)
 }
@@ -117,7 +128,7 @@ fn csv_row(columns: &[Option<&'static str>], record: &csv::StringRecord) -> Bulk
     };
     let names = |name: &str| {
         cell(name).map_or_else(Vec::new, |cell| {
-            cell.split(';').map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned).collect()
+            cell.split([';', ',']).map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned).collect()
         })
     };
     Ok(InviteCommand {
@@ -158,10 +169,12 @@ mod tests {
     #[test]
     fn a_spreadsheets_file_reads_as_invitations() {
         // Given a file saved by a spreadsheet: a byte order mark, columns in its own order and
-        // case, a quoted note with a comma and a line break, a blank line, a trailing separator
+        // case, a quoted note with a comma and a line break, a blank line, a line of empty cells,
+        // a trailing separator
         let file = "\u{feff}Email,First_Name,roles,message,\r\n\
                     anna@shop.example,Anna,finance; operations,\"Hi, Anna\nwelcome\",\r\n\
                     \r\n\
+                    ,,,,\r\n\
                     olek@shop.example,,viewer,,\r\n";
         // Then each line is an invitation, blank cells left out
         let rows = csv(file).unwrap();
@@ -173,6 +186,12 @@ mod tests {
         assert_eq!(anna.message.as_deref(), Some("Hi, Anna\nwelcome"));
         let olek = rows[1].as_ref().unwrap();
         assert_eq!((olek.profile.first_name.as_ref(), olek.message.as_ref()), (None, None));
+    }
+
+    #[test]
+    fn a_file_saved_with_semicolons_lists_names_with_commas() {
+        let rows = csv("email;roles\r\nanna@shop.example;\"finance, operations\"\r\n").unwrap();
+        assert_eq!(rows[0].as_ref().unwrap().roles, ["finance", "operations"]);
     }
 
     #[test]

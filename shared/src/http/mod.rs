@@ -23,6 +23,7 @@ use crate::domain::SessionClient;
 use crate::ports::Remembered;
 use crate::service::Teamgate;
 use crate::service::api_keys::{Ambiguous, Credential, PresentedKey};
+use crate::service::bulk_invite::BulkAnswer;
 use crate::service::caller::{CallerError, Claim, Requirement};
 use crate::service::directory::{AuditExport, ListParams};
 use crate::service::idempotency::Once;
@@ -489,19 +490,15 @@ impl Api {
                 )
                 .await
             }),
+            // Its key is taken and answered by the use case itself, which writes row by row.
             Operation::BulkInvite if served!(BulkInvite) => respond(async move {
                 let claim = access.claim()?;
                 let rows = bulk::rows(call.headers, call.body)?;
-                let done = |done| json(StatusCode::OK, &done);
-                remembering(
-                    app,
-                    call,
-                    operation,
-                    Some(&claim),
-                    async |once| app.bulk_invite(&claim, rows, once).await,
-                    done,
-                )
-                .await
+                let once = call.once(operation, Some(&claim))?;
+                Ok(match app.bulk_invite(&claim, rows, once.as_ref()).await? {
+                    BulkAnswer::Sent(view) => json(StatusCode::OK, &view),
+                    BulkAnswer::Replayed(kept) => replayed(kept),
+                })
             }),
             Operation::InspectInvitation if served!(InspectInvitation) => respond(async move {
                 let body: TokenBody = call.json()?;

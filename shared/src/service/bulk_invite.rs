@@ -4,9 +4,12 @@
 //! domains, both mail limits counted per row, seats, uniqueness), each with a result of its own,
 //! so that no row fails another.
 //!
-//! With an `Idempotency-Key`, each row's answer is kept with that row's write under a key of its
-//! own (`Once::row`), and the whole answer once every row has one: a retry answers the first
-//! answer, and a retry after a failure part-way replays the rows written and sends only the rest.
+//! With an `Idempotency-Key`, the request first takes the key for what it asks (a record under
+//! way, `Once::under_way`), so another request with the key is refused whole; each row's answer
+//! is kept with that row's write under a key of its own (`Once::row`), and the whole answer
+//! replaces the record once every row has one. A retry answers the first answer; a retry of a
+//! request cut off part-way finds the key under way, so each row first looks for its own answer
+//! and only the rows without one are counted and sent.
 
 use futures::StreamExt;
 use http::StatusCode;
@@ -14,12 +17,12 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::domain::{Email, FieldError, FieldErrors};
+use crate::domain::{Email, FieldError, FieldErrors, Phone};
 use crate::failure_codes;
-use crate::ports::{Remembered, StoreError};
+use crate::ports::{PendingMail, Remembered, StoreError};
 use crate::service::Teamgate;
 use crate::service::caller::{Caller, CallerError, Claim};
-use crate::service::idempotency::Once;
+use crate::service::idempotency::{Kept, Once, ReplayError};
 use crate::service::invite::{InvitationRequest, InviteCommand, InviteError, Invitee, checked_request};
 use crate::service::support::failure::{Failure, InternalError, Invalid, Problem};
 
@@ -31,10 +34,11 @@ pub const MAX_ROWS: usize = 100;
 /// in flight together would each lose the race for the count and retry.
 const ROWS_AT_ONCE: usize = 16;
 
-/// How long after the request began a row may still start. The rows not started by then answer
-/// `503` at once (a retry with the key sends them), so that a table slow enough for each row to
-/// wait its whole budget still gets an answer before Lambda stops the function: a row started
-/// last, then the answer's write, fit in what is left (`adapters::aws`, checked there).
+/// How long after the request began a row may still start in a Lambda function
+/// (`Settings::bulk_rows_begin_within`). The rows not started by then answer `503` at once (a
+/// retry with the key sends them), so that a table slow enough for each row to wait its whole
+/// budget still gets an answer before Lambda stops the function: a row started last, then the
+/// answer's write, fit in what is left (`adapters::aws`, checked there).
 pub const START_ROWS_WITHIN: Duration = Duration::from_secs(6);
 
 /// A row as the request gave it: an invitation to check, or why it could not be read as one.
@@ -45,12 +49,20 @@ pub enum BulkInviteError {
     #[error("validation failed")]
     Invalid(#[from] Invalid),
     #[error(transparent)]
+    Replay(#[from] ReplayError),
+    #[error(transparent)]
     Caller(#[from] CallerError),
 }
 
 failure_codes!(BulkInviteError {
     Invalid(_) => ValidationFailed,
-} delegating { Caller });
+} delegating { Replay, Caller });
+
+/// A bulk request's answer: what its rows did now, or the answer a request with its key gave.
+pub enum BulkAnswer {
+    Sent(BulkInvitationsView),
+    Replayed(Remembered),
+}
 
 /// What a bulk request did: how many rows were sent and how many failed, and each row's result
 /// in the request's order.
@@ -115,14 +127,24 @@ impl BulkInvitationsView {
 }
 
 impl Teamgate {
-    /// The caller is read first (one round trip); then each row's counters, seats and invitee
-    /// together (a second) and its write (a third), `ROWS_AT_ONCE` rows in flight.
+    /// The caller is read while the key is taken (one round trip); then each row's counters,
+    /// seats and invitee together (a second) and its write (a third), `ROWS_AT_ONCE` rows in
+    /// flight; the answer is kept last.
     pub async fn bulk_invite(
         &self,
         claim: &Claim,
         rows: Vec<BulkRow>,
         once: Option<&Once>,
-    ) -> Result<BulkInvitationsView, BulkInviteError> {
+    ) -> Result<BulkAnswer, BulkInviteError> {
+        let began = Instant::now();
+        let (caller, taken) = tokio::join!(self.caller(claim), self.take_key(once));
+        let caller = caller?;
+        let caller = &caller;
+        let retrying = match taken? {
+            Kept::Nothing => false,
+            Kept::UnderWay => true,
+            Kept::Answer(kept) => return Ok(BulkAnswer::Replayed(kept)),
+        };
         let count = match rows.len() {
             0 => Some("required"),
             n if n > MAX_ROWS => Some("too_many"),
@@ -132,85 +154,133 @@ impl Teamgate {
             let message = format!("Send 1 to {MAX_ROWS} invitations; this request has {}.", rows.len());
             return Err(Invalid::from(FieldError::new("invitations", code, message)).into());
         }
-        let began = Instant::now();
-        let caller = self.caller(claim).await?;
-        let caller = &caller;
         let at_once = if caller.account.max_members.is_some() { 1 } else { ROWS_AT_ONCE };
         // Every row's sending, made up front, then run `at_once` at a time in the rows' order.
         let sending: Vec<_> = checked_rows(caller, rows)
             .into_iter()
             .enumerate()
-            .map(|(index, request)| self.invite_row(caller, index + 1, request, once, began))
+            .map(|(index, request)| self.invite_row(caller, index + 1, request, once, retrying, began))
             .collect();
-        let results = futures::stream::iter(sending).buffered(at_once).collect().await;
+        let done: Vec<(RowResult, Option<PendingMail>)> =
+            futures::stream::iter(sending).buffered(at_once).collect().await;
+        let (results, mails): (Vec<RowResult>, Vec<Option<PendingMail>>) = done.into_iter().unzip();
         let view = BulkInvitationsView::new(results);
-        if let Some(once) = once.filter(|_| !view.unfinished()) {
-            match self.store().remember(&once.remember(StatusCode::OK, &view, self.now())).await {
+        // The rows' mail goes once every row is written (in AWS the table's stream sends it).
+        let dispatched = futures::future::join_all(mails.iter().flatten().map(|mail| self.dispatch(mail)));
+        let kept = async {
+            let Some(once) = once.filter(|_| !view.unfinished()) else { return };
+            match self.store().settle(&once.remember(StatusCode::OK, &view, self.now())).await {
                 // A twin request with the key kept its answer first: its rows are these rows.
                 Ok(()) | Err(StoreError::Conflict(_)) => {}
-                // Every row is written with its own answer: a retry replays them, so the rows
-                // sent are answered, and the failure only logged.
+                // Every row is written with its own answer and the key stays under way: a
+                // retry replays the rows sent, so the failure is only logged.
                 Err(error) => tracing::warn!(%error, "a bulk invitation's answer was not kept"),
             }
-        }
-        Ok(view)
+        };
+        tokio::join!(dispatched, kept);
+        Ok(BulkAnswer::Sent(view))
     }
 
-    /// Sends one row, or answers why not. A row that failed but was written by an earlier
-    /// request with the key (or a twin sent at the same time) answers as that request's row.
+    /// Takes the key of `once` for this request: `Nothing` when it was free, else what it
+    /// holds for the same request (under way, or answered); another request's is refused.
+    async fn take_key(&self, once: Option<&Once>) -> Result<Kept, ReplayError> {
+        let Some(once) = once else { return Ok(Kept::Nothing) };
+        match self.store().remember(&once.under_way(self.now())).await {
+            Ok(()) => Ok(Kept::Nothing),
+            Err(StoreError::Conflict(_)) => self.kept(once).await,
+            Err(error) => Err(InternalError::new("remember", error).into()),
+        }
+    }
+
+    /// Writes one row, with the mail to send once every row is written, or answers why not. A
+    /// row that failed but was written by an earlier request with the key (or a twin sent at
+    /// the same time) answers as that request's row.
     async fn invite_row(
         &self,
         caller: &Caller<'_>,
         row: usize,
         request: Result<InvitationRequest<'static>, Invalid>,
         once: Option<&Once>,
+        retrying: bool,
         began: Instant,
-    ) -> RowResult {
-        if began.elapsed() >= START_ROWS_WITHIN {
+    ) -> (RowResult, Option<PendingMail>) {
+        if self.settings.bulk_rows_begin_within.is_some_and(|within| began.elapsed() >= within) {
             let late = StoreError::Unavailable("the request's time ran out before this row began".into());
-            return RowResult::failed(row, &InviteError::from(InternalError::new("bulk_invite", late)));
+            return (
+                RowResult::failed(row, &InviteError::from(InternalError::new("bulk_invite", late))),
+                None,
+            );
         }
         let once = once.map(|once| once.row(row));
+        // A try cut off part-way may have sent this row: its answer is given, nothing counted.
+        if let Some(once) = once.as_ref().filter(|_| retrying) {
+            match self.kept(once).await {
+                Ok(Kept::Answer(kept)) => return (RowResult::replayed(row, kept), None),
+                Ok(Kept::Nothing | Kept::UnderWay) => {}
+                Err(error) => return (RowResult::failed(row, &error), None),
+            }
+        }
         let sent = match request {
             Ok(request) => {
                 let request = InvitationRequest { once: once.as_ref(), ..request };
-                self.send_invitation(caller, &request, Invitee::Unread).await
+                self.written_invitation(caller, &request, Invitee::Unread).await
             }
             Err(invalid) => Err(InviteError::from(invalid)),
         };
         let error = match sent {
-            Ok(view) => return RowResult::sent(row, serde_json::to_value(view).expect("views serialize")),
+            Ok(written) => {
+                let view = serde_json::to_value(&written.view).expect("views serialize");
+                return (RowResult::sent(row, view), Some(written.new.mail));
+            }
             Err(error) => error,
         };
-        match once.as_ref().map(|once| self.remembered(once)) {
+        // A twin with the key may have sent it meanwhile: then its answer is this row's.
+        let result = match once.as_ref().map(|once| self.remembered(once)) {
             Some(kept) => match kept.await {
                 Ok(Some(kept)) => RowResult::replayed(row, kept),
                 Ok(None) => RowResult::failed(row, &error),
                 Err(reused) => RowResult::failed(row, &reused),
             },
             None => RowResult::failed(row, &error),
-        }
+        };
+        (result, None)
     }
 }
 
-/// Each row checked as a single invitation is; an address a row before it invites already is
-/// that row's field error, so the same person is never invited twice by one request.
+/// Each row checked as a single invitation is. An address a row before it invites already, or
+/// (where a phone is anyone's once) a phone a row before it gives, is that row's field error:
+/// rows sent together would race for it, and which one won would be chance.
 fn checked_rows(caller: &Caller<'_>, rows: Vec<BulkRow>) -> Vec<Result<InvitationRequest<'static>, Invalid>> {
-    let mut first_row_of: HashMap<Email, usize> = HashMap::new();
+    let mut first_with_email: HashMap<Email, usize> = HashMap::new();
+    let mut first_with_phone: HashMap<Phone, usize> = HashMap::new();
     rows.into_iter()
         .enumerate()
         .map(|(index, row)| {
+            let row_number = index + 1;
             let command = row?;
             let mut errors = FieldErrors::default();
             let email = errors.check(Email::parse(&command.email));
-            if let Some(email) = &email {
-                let first = *first_row_of.entry(email.clone()).or_insert(index + 1);
-                if first != index + 1 {
-                    let message = format!("Row {first} invites this address already.");
-                    errors.push(FieldError::new("email", "duplicate_email", message));
-                }
+            if let Some(first) = email.as_ref().and_then(|e| earlier(&mut first_with_email, e, row_number)) {
+                let message = format!("Row {first} invites this address already.");
+                errors.push(FieldError::new("email", "duplicate_email", message));
             }
-            checked_request(caller, email, errors, &command)
+            let request = checked_request(caller, email, errors, &command)?;
+            let phone = request.profile.phone.as_ref().filter(|_| caller.preset.phone_unique);
+            if let Some(first) = phone.and_then(|phone| earlier(&mut first_with_phone, phone, row_number)) {
+                let message = format!("Row {first} gives this phone already.");
+                return Err(FieldError::new("phone", "duplicate_phone", message).into());
+            }
+            Ok(request)
         })
         .collect()
+}
+
+/// The row before `row` that gave `value`, else none (and `row` is now the first).
+fn earlier<T: Clone + Eq + std::hash::Hash>(
+    first: &mut HashMap<T, usize>,
+    value: &T,
+    row: usize,
+) -> Option<usize> {
+    let first = *first.entry(value.clone()).or_insert(row);
+    (first != row).then_some(first)
 }

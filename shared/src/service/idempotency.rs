@@ -63,6 +63,21 @@ impl Once {
         }
     }
 
+    /// The record that takes the key for this request while it is under way (a bulk request
+    /// writing its rows): a twin, or a retry of it, learns it is one, and another request with
+    /// the key is refused.
+    pub fn under_way(&self, now: DateTime<Utc>) -> Remembered {
+        Remembered {
+            key_hash: self.key_hash.clone(),
+            fingerprint: self.fingerprint.clone(),
+            status: Remembered::UNDER_WAY,
+            body: String::new(),
+            request: self.request.clone(),
+            created_at: now,
+            expires_at: now + REMEMBERED_FOR,
+        }
+    }
+
     /// The answer to keep with the request's write: its HTTP status and body.
     pub fn remember(
         &self,
@@ -80,6 +95,17 @@ impl Once {
             expires_at: now + REMEMBERED_FOR,
         }
     }
+}
+
+/// What a key holds for a request, as `Teamgate::kept` judges it.
+#[derive(Debug)]
+pub enum Kept {
+    /// Nothing: the request is made.
+    Nothing,
+    /// The same request, under way (a twin in flight, or an earlier try cut off part-way).
+    UnderWay,
+    /// The same request's answer, to give again.
+    Answer(Remembered),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +131,12 @@ impl Teamgate {
     /// request; a key sent with another request is refused (`422`). Never this request's own
     /// answer.
     pub async fn remembered(&self, once: &Once) -> Result<Option<Remembered>, ReplayError> {
+        Ok(self.kept(once).await?.answer())
+    }
+
+    /// What the key of `once` holds for it: nothing, the same request under way, or its answer;
+    /// a key taken by another request is refused (`422`).
+    pub async fn kept(&self, once: &Once) -> Result<Kept, ReplayError> {
         let kept = self.store().remembered(&once.key_hash).await.map_err(store_failed("remembered"))?;
         self.judged(once, kept)
     }
@@ -113,15 +145,26 @@ impl Teamgate {
     /// given only while the claim holds (a person blocked or removed since hears that).
     pub async fn remembered_as(&self, claim: &Claim, once: &Once) -> Result<Option<Remembered>, ReplayError> {
         let (_, kept) = self.caller_with(claim, self.store().remembered(&once.key_hash)).await?;
-        self.judged(once, kept.map_err(store_failed("remembered"))?)
+        Ok(self.judged(once, kept.map_err(store_failed("remembered"))?)?.answer())
     }
 
-    fn judged(&self, once: &Once, kept: Option<Remembered>) -> Result<Option<Remembered>, ReplayError> {
+    fn judged(&self, once: &Once, kept: Option<Remembered>) -> Result<Kept, ReplayError> {
         let now = self.now();
         match kept.filter(|kept| kept.expires_at > now && kept.request != once.request) {
-            None => Ok(None),
+            None => Ok(Kept::Nothing),
             Some(kept) if kept.fingerprint != once.fingerprint => Err(ReplayError::KeyReused),
-            Some(kept) => Ok(Some(kept)),
+            Some(kept) if kept.is_under_way() => Ok(Kept::UnderWay),
+            Some(kept) => Ok(Kept::Answer(kept)),
+        }
+    }
+}
+
+impl Kept {
+    /// The answer to give again, if there is one.
+    fn answer(self) -> Option<Remembered> {
+        match self {
+            Self::Answer(kept) => Some(kept),
+            Self::Nothing | Self::UnderWay => None,
         }
     }
 }

@@ -157,16 +157,28 @@ impl Teamgate {
         self.send_invitation(&caller, &request, Invitee::Read(Box::new(login))).await
     }
 
-    /// Every new invitation passes here, a resend that replaces a revoked or expired one
-    /// included: refused domains, the caller's ceiling, the inviter's and the address's mail
-    /// limits (counted first: what is written is never taken back), uniqueness, then one write
-    /// with the mail, which goes out after it (`service/mailing.rs`).
+    /// Writes an invitation (`written_invitation`), then sends its mail (`service/mailing.rs`).
     pub(crate) async fn send_invitation(
         &self,
         caller: &Caller<'_>,
         request: &InvitationRequest<'_>,
         invitee: Invitee,
     ) -> Result<InvitationView, InviteError> {
+        let written = self.written_invitation(caller, request, invitee).await?;
+        self.dispatch(&written.new.mail).await;
+        Ok(written.view)
+    }
+
+    /// Every new invitation passes here, a resend that replaces a revoked or expired one
+    /// included: refused domains, the caller's ceiling, the inviter's and the address's mail
+    /// limits (counted first: what is written is never taken back), uniqueness, then one write
+    /// with the mail, which is the caller's to send once written.
+    pub(crate) async fn written_invitation(
+        &self,
+        caller: &Caller<'_>,
+        request: &InvitationRequest<'_>,
+        invitee: Invitee,
+    ) -> Result<Drafted, InviteError> {
         let preset = caller.preset;
         if let Some(refused) = refused_domain(caller, &request.email) {
             return Err(Invalid::from(refused).into());
@@ -212,8 +224,7 @@ impl Teamgate {
             }
             other => other,
         }?;
-        self.dispatch(&drafted.new.mail).await;
-        Ok(drafted.view)
+        Ok(drafted)
     }
 
     /// Counts one invitation mail against the inviter and against the address (across every

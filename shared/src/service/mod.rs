@@ -64,6 +64,9 @@ pub struct Settings {
     pub reset_answer_floor: std::time::Duration,
     /// Who sends a mail of the outbox first (`service/mailing.rs`).
     pub mail_dispatch: mailing::MailDispatch,
+    /// How long after a bulk request began a row may still begin, where a timeout stops the
+    /// process (a Lambda function: `bulk_invite::START_ROWS_WITHIN`); the dev server has none.
+    pub bulk_rows_begin_within: Option<std::time::Duration>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -232,6 +232,19 @@ impl Store for DynamoStore {
         self.send(writes).await
     }
 
+    async fn settle(&self, answer: &Remembered) -> StoreResult<()> {
+        let under_way =
+            Condition::new("#r.#fingerprint = :fingerprint AND #r.#status = :under_way", Conflict::Stale)
+                .name("#r", keys::RECORD)
+                .name("#fingerprint", "fingerprint")
+                .name("#status", "status")
+                .value(":fingerprint", s(&answer.fingerprint))
+                .value(":under_way", AttributeValue::N(Remembered::UNDER_WAY.to_string()));
+        let mut writes = Writes::default();
+        writes.put(items::remembered(answer)?, Some(under_way));
+        self.send(writes).await
+    }
+
     async fn withdraw_invitation(&self, withdrawal: &Withdrawal) -> StoreResult<()> {
         let invitation = &withdrawal.invitation;
         let mut writes = Writes::default();
