@@ -200,31 +200,30 @@ impl Teamgate {
             login
         );
         counted??;
-        let seat = seat?;
+        let mut seat = seat?;
         let invitee = Invitee::Read(Box::new(login.map_err(store_failed("login_by_email"))?));
-        let drafted = match self.write_invitation(caller, request, invitee, seat).await {
-            // Someone created this email's user between our read and our write (another account
-            // invited them at the same moment), or changed the user: invite the user as they
-            // are now.
-            Err(InviteError::EmailTaken) if !preset.email_unique_across_accounts => {
-                self.write_invitation(caller, request, Invitee::Unread, seat).await
-            }
-            // ... or the seats changed (another invitation took one, the limit moved): count
-            // them again too, a few times, as invitations into one account may come in bursts.
-            Err(InviteError::ConcurrentChange) => {
-                let mut attempt = Err(InviteError::ConcurrentChange);
-                for _ in 0..RETRIES_AFTER_A_LOST_RACE {
-                    let seat = self.free_seat_now(&caller.account.id).await?;
-                    attempt = self.write_invitation(caller, request, Invitee::Unread, seat).await;
-                    if !matches!(attempt, Err(InviteError::ConcurrentChange)) {
-                        break;
-                    }
+        let mut attempt = self.write_invitation(caller, request, invitee, seat).await;
+        let (mut invitee_read_again, mut recounts) = (false, 0);
+        loop {
+            match &attempt {
+                // Someone created this email's user between our read and our write (another
+                // account invited them at the same moment): invite the user as they are now.
+                Err(InviteError::EmailTaken)
+                    if !preset.email_unique_across_accounts && !invitee_read_again =>
+                {
+                    invitee_read_again = true;
                 }
-                attempt
+                // ... or changed the user, or the seats changed (another invitation took one,
+                // the limit moved): count them again too, a few times, as invitations into one
+                // account may come in bursts.
+                Err(InviteError::ConcurrentChange) if recounts < RETRIES_AFTER_A_LOST_RACE => {
+                    recounts += 1;
+                    seat = self.free_seat_now(&caller.account.id).await?;
+                }
+                _ => return attempt,
             }
-            other => other,
-        }?;
-        Ok(drafted)
+            attempt = self.write_invitation(caller, request, Invitee::Unread, seat).await;
+        }
     }
 
     /// Counts one invitation mail against the inviter and against the address (across every
