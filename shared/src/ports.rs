@@ -202,6 +202,11 @@ pub struct Remembered {
     pub created_at: DateTime<Utc>,
     /// After this, the key is forgotten and may be used again.
     pub expires_at: DateTime<Utc>,
+    /// While under way: until when the request that took the key holds it. A twin or a retry
+    /// sent before then is told to wait; one sent after takes the key over (the request that
+    /// held it was cut off). `None`: nobody holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_until: Option<DateTime<Utc>>,
 }
 
 impl Remembered {
@@ -616,9 +621,10 @@ pub trait Store: Send + Sync {
     /// are written one by one (`Remembered::UNDER_WAY`). Fails with `Repeated` while a request
     /// with its key is remembered, under way or answered.
     async fn remember(&self, remembered: &Remembered) -> StoreResult<()>;
-    /// Replaces the record of a request under way with its answer, provided the record is still
-    /// under way for the same request (the fingerprint); else `Stale` (a twin answered first).
-    async fn settle(&self, answer: &Remembered) -> StoreResult<()>;
+    /// Replaces the record under way of request `held_by` (its `request`) with `record`: that
+    /// request's answer, its record let go, or another try's record taking the key over. Fails
+    /// with `Stale` when the record is not that request's under way any more.
+    async fn replace_under_way(&self, record: &Remembered, held_by: &str) -> StoreResult<()>;
     /// Fails with `Stale` when the account changed since it was read, `TokenSpent` when the
     /// cancelled link was used or ended meanwhile, and as `create_invitation` does for the new link.
     async fn change_owner_link(&self, change: &OwnerLinkChange) -> StoreResult<()>;

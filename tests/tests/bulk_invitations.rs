@@ -5,6 +5,8 @@
 use futures::future::join;
 use serde_json::{Value, json};
 use shared::service::Settings;
+use shared::service::bulk_invite::HOLD_KEY_FOR;
+use shared::service::idempotency::Once;
 use tests::app::{Owner, Reply, TestApp, into_reply};
 
 /// The bulk route of the owner's account.
@@ -188,7 +190,8 @@ async fn twin_requests_with_one_key_send_each_row_once(app: TestApp) {
     )
     .await;
 
-    // Then both answer every row as sent, with the same invitations, and each person got one mail
+    // Then one sends every row; the other gives its answer, or, while it is under way, says to
+    // wait, sending nothing alongside it
     let ids = |reply: &Reply| {
         assert_eq!((reply.status, &reply.body["created"]), (200, &json!(12)), "{}", reply.body);
         reply.body["results"]
@@ -198,11 +201,72 @@ async fn twin_requests_with_one_key_send_each_row_once(app: TestApp) {
             .map(|r| r["invitation"]["id"].clone())
             .collect::<Vec<_>>()
     };
-    assert_eq!(ids(&a), ids(&b));
+    let a_first = a.status == 200 && !a.headers.contains_key("idempotent-replayed");
+    let (sent, other) = if a_first { (a, b) } else { (b, a) };
+    match other.status {
+        409 => {
+            assert_eq!(other.code(), "request_in_progress", "{}", other.body);
+            assert!(other.headers.get("retry-after").is_some());
+        }
+        _ => assert_eq!(ids(&other), ids(&sent)),
+    }
+
+    // And sent again afterwards, it answers the first answer; each person got one mail
+    let again = bulk_json(&app, &owner, json!(rows), Some("bulk-twins-1")).await;
+    assert_eq!(ids(&again), ids(&sent));
     for n in 1..=12 {
         assert_eq!(app.mail_to(&format!("w{n}@bulk-twins.example")).await.len(), 1, "w{n}");
     }
     assert_eq!(invitation_count(&app, &owner).await, 13);
+}
+
+async fn a_try_cut_off_part_way_holds_its_key_for_a_while_then_a_retry_takes_over(app: TestApp) {
+    // Given a bulk request with a key that took its key and was cut off before its rows (as a
+    // function stopped mid-way leaves it): its record under way, held for a while
+    let owner = app.owner("standard", "owner@bulk-cut-off.example").await;
+    let rows = json!([{"email": "anna@bulk-cut-off.example", "roles": ["viewer"]}]);
+    let body = json!({ "invitations": rows }).to_string();
+    let scope = format!("user:{}", app.user_id(&owner.token).await);
+    let once =
+        Once::of(Some("cut-off-1"), &scope, &["BulkInvite", &owner.account_id, &body]).unwrap().unwrap();
+    let now = app.api.app.ports.clock.now();
+    let store = &app.api.app.ports.store;
+    store.remember(&once.under_way(now, Some(now + HOLD_KEY_FOR))).await.expect("taken");
+
+    // When the client sends it again at once, then it is told to wait, and nothing is sent
+    let early = bulk_json(&app, &owner, rows.clone(), Some("cut-off-1")).await;
+    assert_eq!((early.status, early.code()), (409, "request_in_progress"), "{}", early.body);
+    let wait: i64 = early.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=HOLD_KEY_FOR.num_seconds() + 1).contains(&wait), "{wait}");
+    assert!(app.mail_to("anna@bulk-cut-off.example").await.is_empty());
+
+    // And once the hold lapsed, the retry takes the key over and sends the row, once
+    app.advance_clock(wait.unsigned_abs()).await;
+    let retried = bulk_json(&app, &owner, rows.clone(), Some("cut-off-1")).await;
+    assert_eq!(retried.body["created"], 1, "{}", retried.body);
+    let replayed = bulk_json(&app, &owner, rows, Some("cut-off-1")).await;
+    assert_eq!((replayed.status, &replayed.body), (200, &retried.body));
+    assert_eq!(app.mail_to("anna@bulk-cut-off.example").await.len(), 1);
+}
+
+async fn a_request_refused_whole_leaves_its_key_free(app: TestApp) {
+    // Given a request with a key refused whole: too many rows, then another account's id
+    let owner = app.owner("standard", "owner@bulk-free-key.example").await;
+    let rows: Vec<Value> = (1..=101)
+        .map(|n| json!({"email": format!("w{n}@bulk-free-key.example"), "roles": ["viewer"]}))
+        .collect();
+    let refused = bulk_json(&app, &owner, json!(rows), Some("free-key-1")).await;
+    assert_eq!((refused.status, refused.code()), (400, "validation_failed"));
+    let stranger = app.owner("standard", "owner@bulk-free-key-b.example").await;
+    let body = json!({ "invitations": &rows[..100] }).to_string();
+    let foreign =
+        send_bulk(&app, &owner.token, &bulk_path(&stranger), "application/json", body, Some("free-key-1"))
+            .await;
+    assert_eq!(foreign.status, 404, "{}", foreign.body);
+
+    // When the client corrects it and sends it with the same key, then it is made
+    let corrected = bulk_json(&app, &owner, json!(rows[..100]), Some("free-key-1")).await;
+    assert_eq!((corrected.status, &corrected.body["created"]), (200, &json!(100)), "{}", corrected.body);
 }
 
 async fn a_manager_grants_in_bulk_only_what_they_hold_and_a_viewer_nothing(app: TestApp) {
@@ -326,6 +390,8 @@ tests::scenarios!(
     a_hundred_row_csv_sends_its_good_rows_and_names_each_bad_one,
     a_retried_bulk_request_answers_as_first_and_sends_nothing_twice,
     twin_requests_with_one_key_send_each_row_once,
+    a_try_cut_off_part_way_holds_its_key_for_a_while_then_a_retry_takes_over,
+    a_request_refused_whole_leaves_its_key_free,
     a_manager_grants_in_bulk_only_what_they_hold_and_a_viewer_nothing,
     a_seat_limited_account_takes_rows_until_its_seats_are_full,
     a_request_that_is_not_a_list_of_rows_is_refused_whole,

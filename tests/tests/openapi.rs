@@ -121,7 +121,7 @@ fn openapi_describes_exactly_the_routes_of_the_route_table() {
 
 /// Every `Code`, in declaration order. `position` has no catch-all arm, so a new variant does not
 /// compile until it is added here too; the test checks the two agree.
-const ALL_CODES: [Code; 45] = [
+const ALL_CODES: [Code; 46] = [
     Code::ValidationFailed,
     Code::InvalidOrExpiredToken,
     Code::InvalidCursor,
@@ -167,6 +167,7 @@ const ALL_CODES: [Code; 45] = [
     Code::Internal,
     Code::ServiceUnavailable,
     Code::IdempotencyKeyReused,
+    Code::RequestInProgress,
 ];
 
 fn position(code: Code) -> usize {
@@ -216,6 +217,7 @@ fn position(code: Code) -> usize {
         Code::Internal => 42,
         Code::ServiceUnavailable => 43,
         Code::IdempotencyKeyReused => 44,
+        Code::RequestInProgress => 45,
     }
 }
 

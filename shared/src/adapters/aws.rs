@@ -184,6 +184,12 @@ mod tests {
     }
 
     #[test]
+    fn a_bulk_invitation_holds_its_key_longer_than_the_function_may_run() {
+        let held = crate::service::bulk_invite::HOLD_KEY_FOR.to_std().expect("positive");
+        assert!(held > FUNCTION_TIMEOUT, "{held:?}");
+    }
+
+    #[test]
     fn every_attempt_fits_its_call_and_every_call_allows_a_retry() {
         for budget in [DYNAMODB, KMS, SES, EVENTBRIDGE] {
             assert!(budget.attempt <= budget.operation, "{budget:?}");

@@ -426,10 +426,10 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn settle(&self, answer: &Remembered) -> StoreResult<()> {
-        self.with(|s| match s.remembered.get(&answer.key_hash) {
-            Some(kept) if kept.is_under_way() && kept.fingerprint == answer.fingerprint => {
-                s.remembered.insert(answer.key_hash.clone(), answer.clone());
+    async fn replace_under_way(&self, record: &Remembered, held_by: &str) -> StoreResult<()> {
+        self.with(|s| match s.remembered.get(&record.key_hash) {
+            Some(kept) if kept.is_under_way() && kept.request == held_by => {
+                s.remembered.insert(record.key_hash.clone(), record.clone());
                 Ok(())
             }
             _ => conflict(Conflict::Stale),

@@ -43,4 +43,4 @@ pub use profile::{Profile, ProfileField, ProfileInput};
 pub use session::{RefreshSession, SessionClient};
 pub use totp::{SecondFactor, TotpSecret};
 pub use user::{LIVE_RESET_LINKS, ResetLink, SecondFactorRefusal, User};
-pub use validation::{FieldError, FieldErrors};
+pub use validation::{FieldError, FieldErrors, NAME_SHOWN_CHARS, not_one_of};

@@ -9,7 +9,7 @@ use super::locale::{Locale, Localized};
 use super::password::{PasswordPolicy, SHORTEST_CHECKED};
 use super::permission::{Permission, PermissionSet, RoleName};
 use super::profile::ProfileRules;
-use super::validation::{FieldError, FieldErrors};
+use super::validation::{FieldError, FieldErrors, not_one_of};
 
 const BUILTIN: [(&str, &str); 6] = [
     ("standard", include_str!("../../presets/standard.toml")),
@@ -154,7 +154,7 @@ impl Preset {
                 errors.push(FieldError::new(
                     field,
                     code,
-                    format!("{} of this account.", not_one(&unknown, what)),
+                    format!("{} of this account.", not_one_of(&unknown, what)),
                 ));
             }
         }
@@ -259,27 +259,6 @@ impl Presets {
 
     pub fn ids(&self) -> impl Iterator<Item = &str> {
         self.0.keys().map(String::as_str)
-    }
-}
-
-/// "`a` is not a role", "`a`, `b` are not roles", naming at most five names (each cut to 64
-/// characters) and how many more, so that no request makes a long answer of them.
-fn not_one(names: &[&str], what: &str) -> String {
-    const SHOWN: usize = 5;
-    let mut seen = BTreeSet::new();
-    let distinct: Vec<&str> = names.iter().copied().filter(|name| seen.insert(*name)).collect();
-    let quoted: Vec<String> = distinct
-        .iter()
-        .take(SHOWN)
-        .map(|n| format!("`{}`", n.chars().take(64).collect::<String>()))
-        .collect();
-    let more = match distinct.len().saturating_sub(SHOWN) {
-        0 => String::new(),
-        n => format!(" and {n} more"),
-    };
-    match distinct.len() {
-        1 => format!("{}{more} is not {what}", quoted.join(", ")),
-        _ => format!("{}{more} are not {}s", quoted.join(", "), what.trim_start_matches("a ")),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Field-level validation failures, collected so one response can name every bad field.
 
 use serde::Serialize;
+use std::collections::BTreeSet;
 
 /// One field that failed validation, with a stable code clients can branch on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -56,5 +57,30 @@ impl FieldErrors {
 impl From<FieldError> for FieldErrors {
     fn from(error: FieldError) -> Self {
         Self(vec![error])
+    }
+}
+
+/// How much of a name a field error quotes.
+pub const NAME_SHOWN_CHARS: usize = 64;
+
+/// "`a` is not a role", "`a`, `b` are not roles": names a request gave that are not `what`,
+/// at most five of them (each cut to `NAME_SHOWN_CHARS` characters) and how many more, so that
+/// no request makes a long answer of them.
+pub fn not_one_of(names: &[&str], what: &str) -> String {
+    const SHOWN: usize = 5;
+    let mut seen = BTreeSet::new();
+    let distinct: Vec<&str> = names.iter().copied().filter(|name| seen.insert(*name)).collect();
+    let quoted: Vec<String> = distinct
+        .iter()
+        .take(SHOWN)
+        .map(|n| format!("`{}`", n.chars().take(NAME_SHOWN_CHARS).collect::<String>()))
+        .collect();
+    let more = match distinct.len().saturating_sub(SHOWN) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    match distinct.len() {
+        1 => format!("{}{more} is not {what}", quoted.join(", ")),
+        _ => format!("{}{more} are not {}s", quoted.join(", "), what.trim_start_matches("a ")),
     }
 }

@@ -9,7 +9,7 @@ use http::HeaderMap;
 use serde::Deserialize;
 
 use super::body::{self, BodyError, InviteBody};
-use crate::domain::{FieldError, FieldErrors, ProfileInput};
+use crate::domain::{FieldError, FieldErrors, NAME_SHOWN_CHARS, ProfileInput, not_one_of};
 use crate::service::bulk_invite::{BulkRow, MAX_ROWS};
 use crate::service::invite::InviteCommand;
 use crate::service::support::failure::Invalid;
@@ -85,26 +85,34 @@ fn csv_rows(body: &[u8]) -> Result<Vec<BulkRow>, FieldErrors> {
 }
 
 /// Which of `CSV_COLUMNS` each cell of a line is, from the header row; a column with a blank
-/// name (a spreadsheet's trailing separator) is none, and its cells are left out.
+/// name (a spreadsheet's trailing separator) is none, and its cells are left out. Unknown and
+/// repeated columns are one field error each, however many there are.
 fn columns(header: &csv::StringRecord) -> Result<Vec<Option<&'static str>>, FieldErrors> {
-    let mut errors = FieldErrors::default();
     let mut columns: Vec<Option<&'static str>> = Vec::new();
-    for name in header.iter() {
-        let name = name.trim().to_ascii_lowercase();
-        match CSV_COLUMNS.iter().find(|column| **column == name) {
-            Some(column) if columns.contains(&Some(column)) => errors.push(FieldError::new(
-                column,
-                "duplicate_key",
-                format!("The header names the column `{column}` twice: give each column once."),
-            )),
+    let (mut unknown, mut repeated) = (Vec::new(), std::collections::BTreeSet::new());
+    let names: Vec<String> = header.iter().map(|name| name.trim().to_ascii_lowercase()).collect();
+    for name in &names {
+        match CSV_COLUMNS.iter().find(|column| *column == name) {
+            Some(column) if columns.contains(&Some(column)) => {
+                repeated.insert(*column);
+            }
             Some(column) => columns.push(Some(column)),
             None if name.is_empty() => columns.push(None),
-            None => errors.push(FieldError::new(
-                &name,
-                "unknown_field",
-                format!("`{name}` is not a column of a bulk invitation: use {}.", CSV_COLUMNS.join(", ")),
-            )),
+            None => unknown.push(name.as_str()),
         }
+    }
+    let mut errors = FieldErrors::default();
+    let field = |names: &[&str]| names[0].chars().take(NAME_SHOWN_CHARS).collect::<String>();
+    if !unknown.is_empty() {
+        let known = CSV_COLUMNS.join(", ");
+        let message = format!("{} of a bulk invitation: use {known}.", not_one_of(&unknown, "a column"));
+        errors.push(FieldError::new(&field(&unknown), "unknown_field", message));
+    }
+    if let Some(first) = repeated.first() {
+        let repeated: Vec<&str> = repeated.iter().copied().collect();
+        let message =
+            format!("The header names {} more than once: give each column once.", repeated.join(", "));
+        errors.push(FieldError::new(first, "duplicate_key", message));
     }
     if !columns.contains(&Some("email")) {
         errors.push(FieldError::new("email", "required", "The header row names no `email` column."));
@@ -205,6 +213,14 @@ mod tests {
                 ("email".into(), "required")
             ]
         );
+    }
+
+    #[test]
+    fn a_header_of_thousands_of_bad_columns_is_two_short_errors() {
+        let header = format!("email,{}{}\n", "nope,".repeat(20_000), "roles,".repeat(20_000));
+        let errors = csv(&header).unwrap_err().into_vec();
+        assert_eq!(errors.len(), 2);
+        assert!(errors.iter().all(|e| e.message.len() < 500), "{errors:?}");
     }
 
     #[test]

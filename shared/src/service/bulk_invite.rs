@@ -24,7 +24,7 @@ use crate::service::Teamgate;
 use crate::service::caller::{Caller, CallerError, Claim};
 use crate::service::idempotency::{Kept, Once, ReplayError};
 use crate::service::invite::{InvitationRequest, InviteCommand, InviteError, Invitee, checked_request};
-use crate::service::support::failure::{Failure, InternalError, Invalid, Problem};
+use crate::service::support::failure::{Failure, InternalError, Invalid, Problem, RateLimited};
 
 /// The most rows one request takes: a warehouse shift, and an answer far under Lambda's 6 MB.
 pub const MAX_ROWS: usize = 100;
@@ -40,6 +40,11 @@ const ROWS_AT_ONCE: usize = 16;
 /// budget still gets an answer before Lambda stops the function: a row started last, then the
 /// answer's write, fit in what is left (`adapters::aws`, checked there).
 pub const START_ROWS_WITHIN: Duration = Duration::from_secs(6);
+
+/// How long a bulk request holds its key while under way: longer than a Lambda function may
+/// run (`adapters::aws`, checked there), so that a twin or a quick retry waits for it rather
+/// than sending its rows alongside, and a retry after takes the key over.
+pub const HOLD_KEY_FOR: chrono::Duration = chrono::Duration::seconds(20);
 
 /// A row as the request gave it: an invitation to check, or why it could not be read as one.
 pub type BulkRow = Result<InviteCommand, Invalid>;
@@ -127,9 +132,9 @@ impl BulkInvitationsView {
 }
 
 impl Teamgate {
-    /// The caller is read while the key is taken (one round trip); then each row's counters,
-    /// seats and invitee together (a second) and its write (a third), `ROWS_AT_ONCE` rows in
-    /// flight; the answer is kept last.
+    /// The caller is read (one round trip), the key taken (a second, with a key); then each
+    /// row's counters, seats and invitee together and its write (two more), `ROWS_AT_ONCE` rows
+    /// in flight; the answer is kept last.
     pub async fn bulk_invite(
         &self,
         claim: &Claim,
@@ -137,14 +142,6 @@ impl Teamgate {
         once: Option<&Once>,
     ) -> Result<BulkAnswer, BulkInviteError> {
         let began = Instant::now();
-        let (caller, taken) = tokio::join!(self.caller(claim), self.take_key(once));
-        let caller = caller?;
-        let caller = &caller;
-        let retrying = match taken? {
-            Kept::Nothing => false,
-            Kept::UnderWay => true,
-            Kept::Answer(kept) => return Ok(BulkAnswer::Replayed(kept)),
-        };
         let count = match rows.len() {
             0 => Some("required"),
             n if n > MAX_ROWS => Some("too_many"),
@@ -154,12 +151,29 @@ impl Teamgate {
             let message = format!("Send 1 to {MAX_ROWS} invitations; this request has {}.", rows.len());
             return Err(Invalid::from(FieldError::new("invitations", code, message)).into());
         }
+        // The key is taken only for a request that will run: one refused whole frees it.
+        let caller = self.caller(claim).await?;
+        let caller = &caller;
+        let sent_before: Vec<Result<Option<Remembered>, ReplayError>> =
+            match (self.take_key(once).await?, once) {
+                (Taken::Answered(kept), _) => return Ok(BulkAnswer::Replayed(kept)),
+                // A try cut off part-way may have sent rows: their answers are read first, so
+                // that they are given again and nothing of theirs is counted again.
+                (Taken::Over, Some(once)) => {
+                    let keys: Vec<Once> = (1..=rows.len()).map(|row| once.row(row)).collect();
+                    futures::future::join_all(keys.iter().map(|key| self.remembered(key))).await
+                }
+                _ => rows.iter().map(|_| Ok(None)).collect(),
+            };
         let at_once = if caller.account.max_members.is_some() { 1 } else { ROWS_AT_ONCE };
         // Every row's sending, made up front, then run `at_once` at a time in the rows' order.
         let sending: Vec<_> = checked_rows(caller, rows)
             .into_iter()
+            .zip(sent_before)
             .enumerate()
-            .map(|(index, request)| self.invite_row(caller, index + 1, request, once, retrying, began))
+            .map(|(index, (request, before))| {
+                self.invite_row(caller, index + 1, request, before, once, began)
+            })
             .collect();
         let done: Vec<(RowResult, Option<PendingMail>)> =
             futures::stream::iter(sending).buffered(at_once).collect().await;
@@ -168,12 +182,19 @@ impl Teamgate {
         // The rows' mail goes once every row is written (in AWS the table's stream sends it).
         let dispatched = futures::future::join_all(mails.iter().flatten().map(|mail| self.dispatch(mail)));
         let kept = async {
-            let Some(once) = once.filter(|_| !view.unfinished()) else { return };
-            match self.store().settle(&once.remember(StatusCode::OK, &view, self.now())).await {
-                // A twin request with the key kept its answer first: its rows are these rows.
+            let Some(once) = once else { return };
+            let now = self.now();
+            // An answer with a row that failed on our side is not kept: the key is let go, so
+            // a retry takes it over at once and sends that row.
+            let record = match view.unfinished() {
+                true => once.under_way(now, None),
+                false => once.remember(StatusCode::OK, &view, now),
+            };
+            match self.store().replace_under_way(&record, once.request()).await {
+                // A retry took the key over meanwhile (this try outlived its hold).
                 Ok(()) | Err(StoreError::Conflict(_)) => {}
-                // Every row is written with its own answer and the key stays under way: a
-                // retry replays the rows sent, so the failure is only logged.
+                // Every row is written with its own answer, and the hold lapses: a retry
+                // replays the rows sent, so the failure is only logged.
                 Err(error) => tracing::warn!(%error, "a bulk invitation's answer was not kept"),
             }
         };
@@ -181,45 +202,66 @@ impl Teamgate {
         Ok(BulkAnswer::Sent(view))
     }
 
-    /// Takes the key of `once` for this request: `Nothing` when it was free, else what it
-    /// holds for the same request (under way, or answered); another request's is refused.
-    async fn take_key(&self, once: Option<&Once>) -> Result<Kept, ReplayError> {
-        let Some(once) = once else { return Ok(Kept::Nothing) };
-        match self.store().remember(&once.under_way(self.now())).await {
-            Ok(()) => Ok(Kept::Nothing),
-            Err(StoreError::Conflict(_)) => self.kept(once).await,
-            Err(error) => Err(InternalError::new("remember", error).into()),
+    /// Takes the key of `once` for this request, held for `HOLD_KEY_FOR`. A key another
+    /// request holds is refused (`422`); the same request's answer is given again; the same
+    /// request under way is waited for while it holds the key (`409` with how long), and
+    /// taken over after.
+    async fn take_key(&self, once: Option<&Once>) -> Result<Taken, ReplayError> {
+        let Some(once) = once else { return Ok(Taken::Free) };
+        let now = self.now();
+        let held = once.under_way(now, Some(now + HOLD_KEY_FOR));
+        let wait = |seconds: i64| {
+            ReplayError::InProgress(RateLimited { retry_after: seconds.max(1).unsigned_abs() })
+        };
+        // A record read as forgotten may stand a moment past its expiry (the table's clock
+        // counts whole seconds): then the key is taken a second time.
+        for _ in 0..2 {
+            match self.store().remember(&held).await {
+                Ok(()) => return Ok(Taken::Free),
+                Err(StoreError::Conflict(_)) => {}
+                Err(error) => return Err(InternalError::new("remember", error).into()),
+            }
+            let record = match self.kept(once).await? {
+                Kept::Nothing => continue,
+                Kept::Answer(kept) => return Ok(Taken::Answered(kept)),
+                Kept::UnderWay(record) => record,
+            };
+            if let Some(until) = record.held_until.filter(|until| *until > now) {
+                return Err(wait((until - now).num_seconds() + 1));
+            }
+            return match self.store().replace_under_way(&held, &record.request).await {
+                Ok(()) => Ok(Taken::Over),
+                // Another retry took it over first.
+                Err(StoreError::Conflict(_)) => Err(wait(HOLD_KEY_FOR.num_seconds())),
+                Err(error) => Err(InternalError::new("replace_under_way", error).into()),
+            };
         }
+        Err(wait(1))
     }
 
     /// Writes one row, with the mail to send once every row is written, or answers why not. A
-    /// row that failed but was written by an earlier request with the key (or a twin sent at
-    /// the same time) answers as that request's row.
+    /// row sent before (`sent_before`: by a try cut off part-way), or written by a twin at the
+    /// same time, answers as that request's row.
     async fn invite_row(
         &self,
         caller: &Caller<'_>,
         row: usize,
         request: Result<InvitationRequest<'static>, Invalid>,
+        sent_before: Result<Option<Remembered>, ReplayError>,
         once: Option<&Once>,
-        retrying: bool,
         began: Instant,
     ) -> (RowResult, Option<PendingMail>) {
+        match sent_before {
+            Ok(Some(kept)) => return (RowResult::replayed(row, kept), None),
+            Err(error) => return (RowResult::failed(row, &error), None),
+            Ok(None) => {}
+        }
         if self.settings.bulk_rows_begin_within.is_some_and(|within| began.elapsed() >= within) {
             let late = StoreError::Unavailable("the request's time ran out before this row began".into());
-            return (
-                RowResult::failed(row, &InviteError::from(InternalError::new("bulk_invite", late))),
-                None,
-            );
+            let late = InviteError::from(InternalError::new("bulk_invite", late));
+            return (RowResult::failed(row, &late), None);
         }
         let once = once.map(|once| once.row(row));
-        // A try cut off part-way may have sent this row: its answer is given, nothing counted.
-        if let Some(once) = once.as_ref().filter(|_| retrying) {
-            match self.kept(once).await {
-                Ok(Kept::Answer(kept)) => return (RowResult::replayed(row, kept), None),
-                Ok(Kept::Nothing | Kept::UnderWay) => {}
-                Err(error) => return (RowResult::failed(row, &error), None),
-            }
-        }
         let sent = match request {
             Ok(request) => {
                 let request = InvitationRequest { once: once.as_ref(), ..request };
@@ -245,6 +287,16 @@ impl Teamgate {
         };
         (result, None)
     }
+}
+
+/// What taking a request's key found.
+enum Taken {
+    /// The key was free: this request holds it.
+    Free,
+    /// The same request's answer, to give again.
+    Answered(Remembered),
+    /// The same request, cut off part-way (its hold lapsed): this one holds the key now.
+    Over,
 }
 
 /// Each row checked as a single invitation is. An address a row before it invites already, or

@@ -13,7 +13,7 @@ use crate::failure_codes;
 use crate::ports::Remembered;
 use crate::service::Teamgate;
 use crate::service::caller::{CallerError, Claim};
-use crate::service::support::failure::{InternalError, Invalid, store_failed};
+use crate::service::support::failure::{InternalError, Invalid, RateLimited, store_failed};
 use crate::service::support::secrets::hash_secret;
 
 /// How long an answer is remembered.
@@ -64,9 +64,9 @@ impl Once {
     }
 
     /// The record that takes the key for this request while it is under way (a bulk request
-    /// writing its rows): a twin, or a retry of it, learns it is one, and another request with
-    /// the key is refused.
-    pub fn under_way(&self, now: DateTime<Utc>) -> Remembered {
+    /// writing its rows), held until `held_until` (`None`: let go): a twin, or a retry of it,
+    /// learns it is one, and another request with the key is refused.
+    pub fn under_way(&self, now: DateTime<Utc>, held_until: Option<DateTime<Utc>>) -> Remembered {
         Remembered {
             key_hash: self.key_hash.clone(),
             fingerprint: self.fingerprint.clone(),
@@ -75,7 +75,13 @@ impl Once {
             request: self.request.clone(),
             created_at: now,
             expires_at: now + REMEMBERED_FOR,
+            held_until,
         }
+    }
+
+    /// This request's random id: whose record under way it is.
+    pub fn request(&self) -> &str {
+        &self.request
     }
 
     /// The answer to keep with the request's write: its HTTP status and body.
@@ -93,6 +99,7 @@ impl Once {
             request: self.request.clone(),
             created_at: now,
             expires_at: now + REMEMBERED_FOR,
+            held_until: None,
         }
     }
 }
@@ -102,8 +109,9 @@ impl Once {
 pub enum Kept {
     /// Nothing: the request is made.
     Nothing,
-    /// The same request, under way (a twin in flight, or an earlier try cut off part-way).
-    UnderWay,
+    /// The same request, under way (a twin in flight, or an earlier try cut off part-way): its
+    /// record.
+    UnderWay(Remembered),
     /// The same request's answer, to give again.
     Answer(Remembered),
 }
@@ -114,6 +122,8 @@ pub enum ReplayError {
     Invalid(#[from] Invalid),
     #[error("this Idempotency-Key was sent with another request")]
     KeyReused,
+    #[error("a request with this Idempotency-Key is still under way")]
+    InProgress(#[source] RateLimited),
     #[error(transparent)]
     Caller(#[from] CallerError),
     #[error(transparent)]
@@ -123,6 +133,7 @@ pub enum ReplayError {
 failure_codes!(ReplayError {
     Invalid(_) => ValidationFailed,
     KeyReused => IdempotencyKeyReused,
+    InProgress(_) => RequestInProgress,
     Internal(_) => Internal,
 } delegating { Caller });
 
@@ -153,7 +164,7 @@ impl Teamgate {
         match kept.filter(|kept| kept.expires_at > now && kept.request != once.request) {
             None => Ok(Kept::Nothing),
             Some(kept) if kept.fingerprint != once.fingerprint => Err(ReplayError::KeyReused),
-            Some(kept) if kept.is_under_way() => Ok(Kept::UnderWay),
+            Some(kept) if kept.is_under_way() => Ok(Kept::UnderWay(kept)),
             Some(kept) => Ok(Kept::Answer(kept)),
         }
     }
@@ -164,7 +175,7 @@ impl Kept {
     fn answer(self) -> Option<Remembered> {
         match self {
             Self::Answer(kept) => Some(kept),
-            Self::Nothing | Self::UnderWay => None,
+            Self::Nothing | Self::UnderWay(_) => None,
         }
     }
 }

@@ -349,6 +349,7 @@ pub(crate) async fn an_answer_is_remembered_with_its_invitation_or_resend_once(s
         request: format!("request-{key}"),
         created_at: at,
         expires_at: at + Duration::hours(24),
+        held_until: None,
     };
     // Given an invitation written with the answer to its request
     let first_answer = remembered("key", now);
@@ -410,32 +411,51 @@ pub(crate) async fn an_answer_is_remembered_with_its_invitation_or_resend_once(s
     assert!(store.redemption(&token.hash, None).await.unwrap().is_some(), "the resend was written");
 }
 
-pub(crate) async fn an_answer_kept_alone_is_kept_once_until_forgotten(store: Arc<dyn Store>) {
+pub(crate) async fn a_request_under_way_holds_its_key_until_it_answers_or_another_takes_over(
+    store: Arc<dyn Store>,
+) {
     use shared::ports::Remembered;
-    // Given a bulk request's whole answer, kept on its own
+    // Given a bulk request that took its key, under way
     let now = now();
-    let first = Remembered {
-        key_hash: format!("bulk-{}", uuid::Uuid::now_v7()),
+    let under_way = |request: &str| Remembered {
+        key_hash: "bulk-key".to_owned() + &uuid::Uuid::now_v7().to_string(),
         fingerprint: "asked".into(),
-        status: 200,
-        body: "{\"created\":1}".into(),
-        request: "request-first".into(),
+        status: Remembered::UNDER_WAY,
+        body: String::new(),
+        request: request.into(),
         created_at: now,
         expires_at: now + Duration::hours(24),
+        held_until: Some(now + Duration::seconds(20)),
     };
-    store.remember(&first).await.expect("kept");
+    let first = under_way("request-first");
+    store.remember(&first).await.expect("taken");
     assert_eq!(store.remembered(&first.key_hash).await.unwrap(), Some(first.clone()));
 
-    // When a twin with the same key keeps its own, it is a repeat and the first stays
-    let twin = Remembered { body: "{\"created\":0}".into(), request: "request-twin".into(), ..first.clone() };
+    // When a twin tries to take it, it is a repeat and the first stays
+    let twin = Remembered { request: "request-twin".into(), ..first.clone() };
     assert_eq!(conflict(store.remember(&twin).await), Conflict::Repeated);
+
+    // And only the request that holds it replaces it: another's replacement is stale
+    let answer =
+        Remembered { status: 200, body: "{\"created\":1}".into(), held_until: None, ..first.clone() };
+    assert_eq!(conflict(store.replace_under_way(&answer, "request-twin").await), Conflict::Stale);
     assert_eq!(store.remembered(&first.key_hash).await.unwrap(), Some(first.clone()));
+
+    // A retry takes over from the first, and then the first's answer is stale
+    store.replace_under_way(&twin, "request-first").await.expect("taken over");
+    assert_eq!(conflict(store.replace_under_way(&answer, "request-first").await), Conflict::Stale);
+
+    // The retry answers; an answer is never replaced
+    let retry_answer =
+        Remembered { status: 200, body: "{\"created\":1}".into(), held_until: None, ..twin.clone() };
+    store.replace_under_way(&retry_answer, "request-twin").await.expect("answered");
+    assert_eq!(store.remembered(&first.key_hash).await.unwrap(), Some(retry_answer.clone()));
+    assert_eq!(conflict(store.replace_under_way(&twin, "request-twin").await), Conflict::Stale);
 
     // But a day on, the key is free again
     let later = now + Duration::hours(25);
-    let again = Remembered { created_at: later, expires_at: later + Duration::hours(24), ..twin };
+    let again = Remembered { created_at: later, expires_at: later + Duration::hours(24), ..first };
     store.remember(&again).await.expect("a forgotten key is free");
-    assert_eq!(store.remembered(&first.key_hash).await.unwrap(), Some(again));
 }
 
 pub(crate) async fn a_renewal_request_is_written_once_and_survives_an_expiry_read_before_it(

@@ -597,7 +597,7 @@ contract! {
         an_acceptance_or_resend_based_on_a_stale_membership_fails_and_writes_nothing,
         an_acceptance_based_on_a_stale_user_fails_and_writes_nothing,
         an_answer_is_remembered_with_its_invitation_or_resend_once,
-        an_answer_kept_alone_is_kept_once_until_forgotten,
+        a_request_under_way_holds_its_key_until_it_answers_or_another_takes_over,
         a_renewal_request_is_written_once_and_survives_an_expiry_read_before_it,
     ],
     tokens: [

@@ -295,6 +295,7 @@ pub(crate) async fn no_mail_is_left_by_a_write_that_failed(store: Arc<dyn Store>
         request: "the first request".into(),
         created_at: now,
         expires_at: now + Duration::hours(24),
+        held_until: None,
     };
     let address = unique_email("answered");
     let mut answered = invitation(&home, &address, InviteeUser::New(user(&address, now)), now);

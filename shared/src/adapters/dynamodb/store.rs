@@ -232,16 +232,15 @@ impl Store for DynamoStore {
         self.send(writes).await
     }
 
-    async fn settle(&self, answer: &Remembered) -> StoreResult<()> {
-        let under_way =
-            Condition::new("#r.#fingerprint = :fingerprint AND #r.#status = :under_way", Conflict::Stale)
-                .name("#r", keys::RECORD)
-                .name("#fingerprint", "fingerprint")
-                .name("#status", "status")
-                .value(":fingerprint", s(&answer.fingerprint))
-                .value(":under_way", AttributeValue::N(Remembered::UNDER_WAY.to_string()));
+    async fn replace_under_way(&self, record: &Remembered, held_by: &str) -> StoreResult<()> {
+        let under_way = Condition::new("#r.#request = :held_by AND #r.#status = :under_way", Conflict::Stale)
+            .name("#r", keys::RECORD)
+            .name("#request", "request")
+            .name("#status", "status")
+            .value(":held_by", s(held_by))
+            .value(":under_way", AttributeValue::N(Remembered::UNDER_WAY.to_string()));
         let mut writes = Writes::default();
-        writes.put(items::remembered(answer)?, Some(under_way));
+        writes.put(items::remembered(record)?, Some(under_way));
         self.send(writes).await
     }
 

@@ -81,6 +81,7 @@ codes! {
     PayloadTooLarge = (413, "payload_too_large", "The request body is too large."),
     UnsupportedMediaType = (415, "unsupported_media_type", "Send the body as application/json."),
     IdempotencyKeyReused = (422, "idempotency_key_reused", "This Idempotency-Key was sent with another request; use a new key for a new request."),
+    RequestInProgress = (409, "request_in_progress", "A request with this Idempotency-Key is still under way; send it again after Retry-After seconds."),
     MethodNotAllowed = (405, "method_not_allowed", "This method is not allowed here."),
     RateLimited = (429, "rate_limited", "Too many requests; try again later."),
     Internal = (500, "internal", "Something went wrong on our side."),
