@@ -1,15 +1,16 @@
 //! Inviting many at once (`POST …/invitations/bulk`, README "Inviting a whole team"): up to
-//! `MAX_ROWS` rows, each checked and sent exactly as a single invitation is
-//! (`invite::checked_request`, `Teamgate::send_invitation`: the caller's ceiling, refused
+//! `MAX_ROWS` rows, each checked and written exactly as a single invitation is
+//! (`invite::checked_request`, `Teamgate::written_invitation`: the caller's ceiling, refused
 //! domains, both mail limits counted per row, seats, uniqueness), each with a result of its own,
 //! so that no row fails another.
 //!
-//! With an `Idempotency-Key`, the request first takes the key for what it asks (a record under
-//! way, `Once::under_way`), so another request with the key is refused whole; each row's answer
-//! is kept with that row's write under a key of its own (`Once::row`), and the whole answer
-//! replaces the record once every row has one. A retry answers the first answer; a retry of a
-//! request cut off part-way finds the key under way, so each row first looks for its own answer
-//! and only the rows without one are counted and sent.
+//! With an `Idempotency-Key`, the request first takes the key for what it asks, held for
+//! `HOLD_KEY_FOR` (a record under way, `Once::under_way`): another request with the key is
+//! refused whole, and the same one sent meanwhile is told to wait. Each row's answer is kept
+//! with that row's write under a key of its own (`Once::row`), and the whole answer replaces
+//! the record once every row has one. A retry answers the first answer; a retry of a request
+//! cut off part-way takes the key over once the hold lapsed, reads each row's earlier answer,
+//! and counts and sends only the rows without one.
 
 use futures::StreamExt;
 use http::StatusCode;
