@@ -12,7 +12,6 @@
 //! cut off part-way takes the key over once the hold lapsed, reads each row's earlier answer,
 //! and counts and sends only the rows without one.
 
-use futures::StreamExt;
 use http::StatusCode;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -29,11 +28,6 @@ use crate::service::support::failure::{Failure, InternalError, Invalid, Problem,
 
 /// The most rows one request takes: a warehouse shift, and an answer far under Lambda's 6 MB.
 pub const MAX_ROWS: usize = 100;
-
-/// Rows in flight together in an account without a seat limit. A limited account takes its
-/// rows one at a time: each is written under the seat count its predecessor left, where rows
-/// in flight together would each lose the race for the count and retry.
-const ROWS_AT_ONCE: usize = 16;
 
 /// How long after the request began a row may still start in a Lambda function
 /// (`Settings::bulk_rows_begin_within`). The rows not started by then answer `503` at once (a
@@ -134,8 +128,10 @@ impl BulkInvitationsView {
 
 impl Teamgate {
     /// The caller is read (one round trip), the key taken (a second, with a key); then each
-    /// row's counters, seats and invitee together and its write (two more), `ROWS_AT_ONCE` rows
-    /// in flight; the answer is kept last.
+    /// row's counters, seats and invitee together and its write (two more), and the answer is
+    /// kept last. Rows go one at a time: every invitation's write checks the account's item
+    /// (its seats), and DynamoDB cancels transactions on one item that overlap, so rows written
+    /// together would cancel each other and retry.
     pub async fn bulk_invite(
         &self,
         claim: &Claim,
@@ -166,22 +162,16 @@ impl Teamgate {
                 }
                 _ => rows.iter().map(|_| Ok(None)).collect(),
             };
-        let at_once = if caller.account.max_members.is_some() { 1 } else { ROWS_AT_ONCE };
-        // Every row's sending, made up front, then run `at_once` at a time in the rows' order.
-        let sending: Vec<_> = checked_rows(caller, rows)
-            .into_iter()
-            .zip(sent_before)
-            .enumerate()
-            .map(|(index, (request, before))| {
-                self.invite_row(caller, index + 1, request, before, once, began)
-            })
-            .collect();
-        let done: Vec<(RowResult, Option<PendingMail>)> =
-            futures::stream::iter(sending).buffered(at_once).collect().await;
-        let (results, mails): (Vec<RowResult>, Vec<Option<PendingMail>>) = done.into_iter().unzip();
+        let (mut results, mut mails) = (Vec::new(), Vec::new());
+        for (index, (request, before)) in checked_rows(caller, rows).into_iter().zip(sent_before).enumerate()
+        {
+            let (result, mail) = self.invite_row(caller, index + 1, request, before, once, began).await;
+            results.push(result);
+            mails.extend(mail);
+        }
         let view = BulkInvitationsView::new(results);
         // The rows' mail goes once every row is written (in AWS the table's stream sends it).
-        let dispatched = futures::future::join_all(mails.iter().flatten().map(|mail| self.dispatch(mail)));
+        let dispatched = futures::future::join_all(mails.iter().map(|mail| self.dispatch(mail)));
         let kept = async {
             let Some(once) = once else { return };
             let now = self.now();
