@@ -102,11 +102,11 @@ fn columns(header: &csv::StringRecord) -> Result<Vec<Option<&'static str>>, Fiel
         }
     }
     let mut errors = FieldErrors::default();
-    let field = |names: &[&str]| names[0].chars().take(NAME_SHOWN_CHARS).collect::<String>();
-    if !unknown.is_empty() {
+    if let Some(first) = unknown.first() {
+        let field: String = first.chars().take(NAME_SHOWN_CHARS).collect();
         let known = CSV_COLUMNS.join(", ");
         let message = format!("{} of a bulk invitation: use {known}.", not_one_of(&unknown, "a column"));
-        errors.push(FieldError::new(&field(&unknown), "unknown_field", message));
+        errors.push(FieldError::new(&field, "unknown_field", message));
     }
     if let Some(first) = repeated.first() {
         let repeated: Vec<&str> = repeated.iter().copied().collect();

@@ -76,7 +76,8 @@ pub struct BulkInvitationsView {
 /// One row's result: the invitation it sent, or the problem it would have answered alone.
 #[derive(Debug, Serialize)]
 pub struct RowResult {
-    /// The row's place in the request, from 1 (a CSV's header is not a row: row 1 is line 2).
+    /// The row's place among the request's invitations, from 1 (a CSV's header and the lines it
+    /// skips are not counted).
     pub row: usize,
     /// The status the row would have answered alone: `201`, or its problem's.
     pub status: u16,
@@ -95,10 +96,17 @@ impl RowResult {
         Self { row, status, invitation: Some(invitation), problem: None, retry_after: None }
     }
 
-    /// The answer the row's key kept: the row as an earlier request with the key sent it.
-    fn replayed(row: usize, kept: Remembered) -> Self {
-        let invitation = serde_json::from_str(&kept.body).unwrap_or(serde_json::Value::Null);
-        Self { status: kept.status, ..Self::sent(row, invitation) }
+    /// The row as an earlier request with the key answered it, if it did: its kept answer, or
+    /// the refusal of a key another request holds.
+    fn earlier(row: usize, kept: Result<Option<Remembered>, ReplayError>) -> Option<Self> {
+        match kept {
+            Ok(Some(kept)) => {
+                let invitation = serde_json::from_str(&kept.body).unwrap_or(serde_json::Value::Null);
+                Some(Self { status: kept.status, ..Self::sent(row, invitation) })
+            }
+            Ok(None) => None,
+            Err(refused) => Some(Self::failed(row, &refused)),
+        }
     }
 
     fn failed(row: usize, error: &dyn Failure) -> Self {
@@ -242,10 +250,8 @@ impl Teamgate {
         once: Option<&Once>,
         began: Instant,
     ) -> (RowResult, Option<PendingMail>) {
-        match sent_before {
-            Ok(Some(kept)) => return (RowResult::replayed(row, kept), None),
-            Err(error) => return (RowResult::failed(row, &error), None),
-            Ok(None) => {}
+        if let Some(earlier) = RowResult::earlier(row, sent_before) {
+            return (earlier, None);
         }
         if self.settings.bulk_rows_begin_within.is_some_and(|within| began.elapsed() >= within) {
             let late = StoreError::Unavailable("the request's time ran out before this row began".into());
@@ -268,15 +274,11 @@ impl Teamgate {
             Err(error) => error,
         };
         // A twin with the key may have sent it meanwhile: then its answer is this row's.
-        let result = match once.as_ref().map(|once| self.remembered(once)) {
-            Some(kept) => match kept.await {
-                Ok(Some(kept)) => RowResult::replayed(row, kept),
-                Ok(None) => RowResult::failed(row, &error),
-                Err(reused) => RowResult::failed(row, &reused),
-            },
-            None => RowResult::failed(row, &error),
+        let twins = match &once {
+            Some(once) => self.remembered(once).await,
+            None => Ok(None),
         };
-        (result, None)
+        (RowResult::earlier(row, twins).unwrap_or_else(|| RowResult::failed(row, &error)), None)
     }
 }
 

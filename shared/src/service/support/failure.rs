@@ -100,7 +100,8 @@ pub struct Problem {
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
-    /// Seconds to wait, for `rate_limited`: a response's `Retry-After`, not a member.
+    /// Seconds to wait (`rate_limited`, `service_unavailable`): a response's `Retry-After`, not
+    /// a member of the document.
     #[serde(skip)]
     pub retry_after: Option<u64>,
 }
@@ -137,15 +138,8 @@ impl Problem {
 }
 
 /// The error and its sources on one line, for the log.
-fn chained(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+fn chained(error: &(dyn std::error::Error + 'static)) -> String {
+    chain(error).map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
 }
 
 /// An error a use case answers with.
