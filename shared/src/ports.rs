@@ -92,6 +92,16 @@ pub struct NewInvitation {
     /// How a member's invitation guards the account's seats (`create_invitation`); `None` for
     /// an owner link, which the operator's write guards.
     pub seat: Option<SeatCheck>,
+    /// Whether the grant names the account's own roles, and the roles as read (`RolesCheck`).
+    pub roles: Option<RolesCheck>,
+}
+
+/// A grant of the account's own roles is written only if the account's `roles_version` is still
+/// `read_version`, the one its roles were judged under (else `Stale`), and raises it: a role's
+/// deletion, which counts its holders under that version, then never misses this one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RolesCheck {
+    pub read_version: u32,
 }
 
 /// An invitation is written only if the account's `seat_version` is still `read_version`, the
@@ -264,6 +274,8 @@ pub struct Resend {
 pub struct MemberUpdate {
     pub member: Member,
     pub event: AuditEvent,
+    /// A new grant naming the account's own roles: the roles as read (`RolesCheck`).
+    pub roles: Option<RolesCheck>,
 }
 
 /// What a removal does to the membership's user.
@@ -714,6 +726,9 @@ pub trait Store: Send + Sync {
     /// Writes the account's settings and locale in their new state, provided the stored
     /// `version` is one less (else `Stale`), with an event; never its owner or owner link.
     async fn update_account_settings(&self, account: &Account, event: &AuditEvent) -> StoreResult<()>;
+    /// The account's own roles as `account` has them, provided the stored `roles_version` is
+    /// one less (else `Stale`).
+    async fn save_roles(&self, account: &Account, event: &AuditEvent) -> StoreResult<()>;
     async fn request_renewal(&self, request: &RenewalRequest) -> StoreResult<()>;
     /// Writes the account's seat limit, raising its `seat_version` (invitations counted under
     /// the old limit count again), with an event; `Stale` if the account is gone.

@@ -121,7 +121,7 @@ fn openapi_describes_exactly_the_routes_of_the_route_table() {
 
 /// Every `Code`, in declaration order. `position` has no catch-all arm, so a new variant does not
 /// compile until it is added here too; the test checks the two agree.
-const ALL_CODES: [Code; 46] = [
+const ALL_CODES: [Code; 48] = [
     Code::ValidationFailed,
     Code::InvalidOrExpiredToken,
     Code::InvalidCursor,
@@ -168,6 +168,8 @@ const ALL_CODES: [Code; 46] = [
     Code::ServiceUnavailable,
     Code::IdempotencyKeyReused,
     Code::RequestInProgress,
+    Code::RoleInUse,
+    Code::RoleLimitReached,
 ];
 
 fn position(code: Code) -> usize {
@@ -218,6 +220,8 @@ fn position(code: Code) -> usize {
         Code::ServiceUnavailable => 43,
         Code::IdempotencyKeyReused => 44,
         Code::RequestInProgress => 45,
+        Code::RoleInUse => 46,
+        Code::RoleLimitReached => 47,
     }
 }
 

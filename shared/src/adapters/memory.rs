@@ -16,7 +16,7 @@ use crate::ports::{
     EventKey, InvitationQuery, InviteeUser, Login, MemberQuery, MemberRemoval, MemberUpdate, Membership,
     NamedEvent, NewInvitation, OwnerLinkChange, OwnershipTransfer, Page, PageRequest, PasswordChange,
     PendingMail, ProfileUpdate, RateDecision, RateWindow, Redemption, Remembered, RenewalRequest, Resend,
-    SeatCheck, SignIn, SignsIn, Store, StoreError, StoreResult, UserAfterRemoval, Withdrawal,
+    RolesCheck, SeatCheck, SignIn, SignsIn, Store, StoreError, StoreResult, UserAfterRemoval, Withdrawal,
 };
 
 #[derive(Default)]
@@ -272,6 +272,13 @@ impl State {
 
     /// Writes the account's owner and owner link (checked by `owner_unchanged`).
     /// What the table's `raising_seat_version` does: seats counted before are stale.
+    /// A grant of the account's own roles raises its `roles_version` (`RolesCheck`).
+    fn raise_roles_version(&mut self, account: &AccountId, roles: Option<RolesCheck>) {
+        if let (Some(stored), Some(_)) = (self.accounts.get_mut(account), roles) {
+            stored.roles_version += 1;
+        }
+    }
+
     fn raise_seat_version(&mut self, account: &AccountId) {
         if let Some(stored) = self.accounts.get_mut(account) {
             stored.seat_version += 1;
@@ -371,6 +378,11 @@ fn paginate<'a, T: Clone + 'a>(
     Page { items: found, next: None }
 }
 
+/// Whether the account's own roles are as a grant's write requires (`RolesCheck`).
+fn roles_as_judged(account: &Account, roles: Option<RolesCheck>) -> bool {
+    roles.is_none_or(|check| check.read_version == account.roles_version)
+}
+
 #[async_trait]
 impl Store for MemoryStore {
     async fn create_account(
@@ -402,13 +414,16 @@ impl Store for MemoryStore {
             let Some(account) = s.accounts.get(&new.invitation.account_id) else {
                 return conflict(Conflict::Stale);
             };
-            if new.seat.is_some_and(|seat| seat.read_version != account.seat_version) {
+            if new.seat.is_some_and(|seat| seat.read_version != account.seat_version)
+                || !roles_as_judged(account, new.roles)
+            {
                 return conflict(Conflict::Stale);
             }
             s.insert_invitation(new, true)?;
             if let Some(SeatCheck { takes_seat: true, .. }) = new.seat {
                 s.raise_seat_version(&new.invitation.account_id);
             }
+            s.raise_roles_version(&new.invitation.account_id, new.roles);
             Ok(())
         })
     }
@@ -786,7 +801,15 @@ impl Store for MemoryStore {
     async fn update_member(&self, update: &MemberUpdate) -> StoreResult<()> {
         self.with(|s| {
             let member = &update.member;
+            if !s
+                .accounts
+                .get(&member.account_id)
+                .is_some_and(|account| roles_as_judged(account, update.roles))
+            {
+                return conflict(Conflict::Stale);
+            }
             *s.member_at(member, member.version.wrapping_sub(1))? = member.clone();
+            s.raise_roles_version(&member.account_id, update.roles);
             s.record(&update.event);
             Ok(())
         })
@@ -810,6 +833,19 @@ impl Store for MemoryStore {
             s.members.insert((former.account_id.clone(), former.user_id.clone()), former.clone());
             s.members.insert((successor.account_id.clone(), successor.user_id.clone()), successor.clone());
             s.record(&transfer.event);
+            Ok(())
+        })
+    }
+
+    async fn save_roles(&self, account: &Account, event: &AuditEvent) -> StoreResult<()> {
+        self.with(|s| {
+            let stored = match s.accounts.get_mut(&account.id) {
+                Some(stored) if stored.roles_version == account.roles_version.wrapping_sub(1) => stored,
+                _ => return conflict(Conflict::Stale),
+            };
+            stored.custom_roles = account.custom_roles.clone();
+            stored.roles_version = account.roles_version;
+            s.record(event);
             Ok(())
         })
     }

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use super::ids::{AccountId, InvitationId, UserId};
 use super::locale::Locale;
+use super::permission::RoleName;
 use super::preset::{MfaPolicy, Preset};
+use super::role::{CustomRole, MAX_CUSTOM_ROLES, RoleContent, Roles};
 use super::validation::FieldError;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +97,14 @@ pub struct Account {
     /// invitations never both take the last seat (`service/seats.rs`).
     #[serde(default)]
     pub seat_version: u32,
+    /// The roles the account named itself (`role.rs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custom_roles: Vec<CustomRole>,
+    /// Raised by every change of `custom_roles` and by every write that grants one of them: a
+    /// role is deleted only if no grant of it came since its holders were counted, and a grant
+    /// is written only if its roles are still as read.
+    #[serde(default)]
+    pub roles_version: u32,
 }
 
 /// The most seats an operator may give one account.
@@ -109,7 +119,78 @@ pub fn seat_limit(max: Option<u32>) -> Result<Option<u32>, FieldError> {
     Ok(max)
 }
 
+/// Why the account's roles cannot change so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoleRefusal {
+    /// The preset grants its own roles only.
+    NotOffered,
+    /// The name is a role already, the preset's or the account's.
+    NameTaken,
+    /// The account has `MAX_CUSTOM_ROLES` already.
+    TooMany,
+    /// No role of the account's own has this name.
+    Unknown,
+}
+
 impl Account {
+    /// What the account grants: its preset's roles and its own.
+    pub fn roles<'a>(&'a self, preset: &'a Preset) -> Roles<'a> {
+        Roles { preset, custom: &self.custom_roles }
+    }
+
+    /// The account with a new role of its own, `name`, made `at`.
+    pub fn with_new_role(
+        mut self,
+        preset: &Preset,
+        name: RoleName,
+        content: RoleContent,
+        at: DateTime<Utc>,
+    ) -> Result<Self, RoleRefusal> {
+        if !preset.custom_roles {
+            return Err(RoleRefusal::NotOffered);
+        }
+        if self.roles(preset).knows(&name) {
+            return Err(RoleRefusal::NameTaken);
+        }
+        if self.custom_roles.len() >= MAX_CUSTOM_ROLES {
+            return Err(RoleRefusal::TooMany);
+        }
+        let RoleContent { title, description, permissions } = content;
+        self.custom_roles.push(CustomRole {
+            name,
+            title,
+            description,
+            permissions,
+            created_at: at,
+            updated_at: at,
+        });
+        Ok(Self { roles_version: self.roles_version + 1, ..self })
+    }
+
+    /// The account with its role `name` retitled, redescribed and regranted `at`: its holders
+    /// hold the new permissions from the next request on.
+    pub fn with_changed_role(
+        mut self,
+        name: &RoleName,
+        content: RoleContent,
+        at: DateTime<Utc>,
+    ) -> Result<Self, RoleRefusal> {
+        let role = self.custom_roles.iter_mut().find(|r| &r.name == name).ok_or(RoleRefusal::Unknown)?;
+        let RoleContent { title, description, permissions } = content;
+        *role = CustomRole { title, description, permissions, updated_at: at, ..role.clone() };
+        Ok(Self { roles_version: self.roles_version + 1, ..self })
+    }
+
+    /// The account without its role `name`; who held it is the caller's to have moved first.
+    pub fn without_role(mut self, name: &RoleName) -> Result<Self, RoleRefusal> {
+        let before = self.custom_roles.len();
+        self.custom_roles.retain(|r| &r.name != name);
+        if self.custom_roles.len() == before {
+            return Err(RoleRefusal::Unknown);
+        }
+        Ok(Self { roles_version: self.roles_version + 1, ..self })
+    }
+
     /// Whether `invitation` is the account's live owner link.
     pub fn owner_link_is(&self, invitation: &InvitationId) -> bool {
         self.owner_link.as_ref() == Some(invitation)

@@ -46,6 +46,12 @@ pub enum AuditAction {
     OwnerRecoveryStarted,
     #[serde(rename = "account.seat_limit_changed")]
     SeatLimitChanged,
+    #[serde(rename = "role.created")]
+    RoleCreated,
+    #[serde(rename = "role.changed")]
+    RoleChanged,
+    #[serde(rename = "role.deleted")]
+    RoleDeleted,
     #[serde(rename = "api_key.created")]
     ApiKeyCreated,
     #[serde(rename = "api_key.rotated")]
@@ -56,7 +62,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, in the order the README's event catalogue lists them.
-    pub const ALL: [AuditAction; 22] = [
+    pub const ALL: [AuditAction; 25] = [
         Self::AccountCreated,
         Self::InvitationCreated,
         Self::InvitationResent,
@@ -76,6 +82,9 @@ impl AuditAction {
         Self::SettingsChanged,
         Self::OwnerRecoveryStarted,
         Self::SeatLimitChanged,
+        Self::RoleCreated,
+        Self::RoleChanged,
+        Self::RoleDeleted,
         Self::ApiKeyCreated,
         Self::ApiKeyRotated,
         Self::ApiKeyRevoked,
@@ -104,6 +113,9 @@ impl AuditAction {
             Self::SettingsChanged => "Settings Changed",
             Self::OwnerRecoveryStarted => "Owner Recovery Started",
             Self::SeatLimitChanged => "Seat Limit Changed",
+            Self::RoleCreated => "Role Created",
+            Self::RoleChanged => "Role Changed",
+            Self::RoleDeleted => "Role Deleted",
             Self::ApiKeyCreated => "API Key Created",
             Self::ApiKeyRotated => "API Key Rotated",
             Self::ApiKeyRevoked => "API Key Revoked",
@@ -118,6 +130,7 @@ pub enum AuditTarget {
     Invitation,
     Member,
     ApiKey,
+    Role,
 }
 
 /// One entry of an account's audit log, written in the same transaction as the change.

@@ -32,6 +32,8 @@ pub fn account() -> Account {
         owner_version: 0,
         max_members: None,
         seat_version: 0,
+        custom_roles: Vec::new(),
+        roles_version: 0,
     }
 }
 

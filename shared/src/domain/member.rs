@@ -8,6 +8,7 @@ use super::ids::{AccountId, InvitationId, UserId};
 use super::permission::{PermissionSet, RoleName};
 use super::phone::Phone;
 use super::preset::{Grant, Preset};
+use super::role::Roles;
 use super::user::User;
 
 /// How long a lapsed invitee keeps their seat (`Member::holds_seat`).
@@ -56,9 +57,9 @@ impl Member {
     }
 
     /// What the member may do: everything for the owner, else their roles' and direct grants'
-    /// union under the preset.
-    pub fn effective_permissions(&self, preset: &Preset) -> PermissionSet {
-        if self.is_owner { preset.catalog() } else { preset.effective(&self.grant()) }
+    /// union under the account's roles.
+    pub fn effective_permissions(&self, roles: &Roles<'_>) -> PermissionSet {
+        if self.is_owner { roles.preset.catalog() } else { roles.effective(&self.grant()) }
     }
 
     /// The membership after its owner handed the account over: no longer owner, keeping the

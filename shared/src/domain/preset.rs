@@ -9,7 +9,6 @@ use super::locale::{Locale, Localized};
 use super::password::{PasswordPolicy, SHORTEST_CHECKED};
 use super::permission::{Permission, PermissionSet, RoleName};
 use super::profile::ProfileRules;
-use super::validation::{FieldError, FieldErrors, not_one_of};
 
 const BUILTIN: [(&str, &str); 6] = [
     ("standard", include_str!("../../presets/standard.toml")),
@@ -82,6 +81,9 @@ pub struct Preset {
     pub phone_unique: bool,
     pub blocked_email_domain_suffixes: Vec<String>,
     pub mfa: MfaPolicy,
+    /// Whether an account may name its own roles (`role.rs`); amazon-seller grants permissions
+    /// one by one and has none.
+    pub custom_roles: bool,
     pub former_owner_role: Option<RoleName>,
     #[serde(default)]
     pub former_owner_permissions: PermissionSet,
@@ -113,52 +115,6 @@ impl Preset {
     /// Every permission of the catalog: what the owner holds.
     pub fn catalog(&self) -> PermissionSet {
         self.sections.iter().map(|s| Permission::write(&s.id)).collect()
-    }
-
-    /// The union of the roles' permissions and the direct grants.
-    pub fn effective(&self, grant: &Grant) -> PermissionSet {
-        let mut effective = grant.permissions.clone();
-        for role in grant.roles.iter().filter_map(|name| self.role(name)) {
-            effective.extend(&role.permissions);
-        }
-        effective
-    }
-
-    /// Parses role names and permission strings from a request into a grant of this preset.
-    /// The names it does not know are one field error per field, however many there are.
-    pub fn parse_grant(&self, roles: &[String], permissions: &[String]) -> Result<Grant, FieldErrors> {
-        let mut grant = Grant::default();
-        let mut unknown_roles = Vec::new();
-        for raw in roles {
-            let name = RoleName::new(raw);
-            match self.role(&name) {
-                Some(_) if grant.roles.contains(&name) => {}
-                Some(_) => grant.roles.push(name),
-                None => unknown_roles.push(raw.as_str()),
-            }
-        }
-        let sections: BTreeSet<&str> = self.sections.iter().map(|s| s.id.as_str()).collect();
-        let mut unknown_permissions = Vec::new();
-        for raw in permissions {
-            match Permission::parse(raw) {
-                Ok(p) if sections.contains(p.section.as_ref()) => grant.permissions.insert(p),
-                _ => unknown_permissions.push(raw.as_str()),
-            }
-        }
-        let mut errors = FieldErrors::default();
-        for (field, code, what, unknown) in [
-            ("roles", "unknown_role", "a role", unknown_roles),
-            ("permissions", "unknown_permission", "a permission", unknown_permissions),
-        ] {
-            if !unknown.is_empty() {
-                errors.push(FieldError::new(
-                    field,
-                    code,
-                    format!("{} of this account.", not_one_of(&unknown, what)),
-                ));
-            }
-        }
-        errors.finish(|| grant)
     }
 
     /// Whether the preset refuses addresses of this domain (Ozon: `.co`, `.su`).
@@ -265,6 +221,7 @@ impl Presets {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Roles;
 
     fn presets() -> Presets {
         Presets::builtin().expect("every builtin preset is valid")
@@ -285,8 +242,12 @@ mod tests {
     fn ozon_product_manager_has_exactly_the_documented_rights() {
         let presets = presets();
         let ozon = presets.get("ozon").unwrap();
-        let grant = ozon.parse_grant(&strings(&["product_manager"]), &[]).unwrap();
-        assert_eq!(ozon.effective(&grant).to_strings(), ["analytics:read", "prices:write", "products:write"]);
+        let grant =
+            Roles { preset: ozon, custom: &[] }.parse_grant(&strings(&["product_manager"]), &[]).unwrap();
+        assert_eq!(
+            Roles { preset: ozon, custom: &[] }.effective(&grant).to_strings(),
+            ["analytics:read", "prices:write", "products:write"]
+        );
         assert_eq!(ozon.invitation_ttl_hours, 24);
     }
 
@@ -305,8 +266,9 @@ mod tests {
     fn unknown_roles_and_permissions_are_field_errors() {
         let presets = presets();
         let joom = presets.get("joom").unwrap();
-        let errors =
-            joom.parse_grant(&strings(&["operations", "wizard"]), &strings(&["moon:write"])).unwrap_err();
+        let errors = Roles { preset: joom, custom: &[] }
+            .parse_grant(&strings(&["operations", "wizard"]), &strings(&["moon:write"]))
+            .unwrap_err();
         let codes: Vec<_> = errors.into_vec().into_iter().map(|e| (e.field, e.code)).collect();
         assert_eq!(
             codes,
@@ -327,8 +289,10 @@ mod tests {
     fn joom_roles_combine() {
         let presets = presets();
         let joom = presets.get("joom").unwrap();
-        let grant = joom.parse_grant(&strings(&["operations", "finance"]), &[]).unwrap();
-        let effective = joom.effective(&grant);
+        let grant = Roles { preset: joom, custom: &[] }
+            .parse_grant(&strings(&["operations", "finance"]), &[])
+            .unwrap();
+        let effective = Roles { preset: joom, custom: &[] }.effective(&grant);
         assert!(effective.allows(&Permission::write("orders")));
         assert!(effective.allows(&Permission::write("invoices")));
         assert!(!effective.allows(&Permission::read("kyc_documents")));
@@ -339,11 +303,14 @@ mod tests {
         let presets = presets();
         let preset = presets.get("standard").expect("standard");
         let many: Vec<String> = (0..10_000).map(|n| format!("role{n}")).chain(["x".repeat(500)]).collect();
-        let errors = preset.parse_grant(&many, &[]).unwrap_err().into_vec();
+        let errors = Roles { preset, custom: &[] }.parse_grant(&many, &[]).unwrap_err().into_vec();
         assert_eq!(errors.len(), 1);
         assert!(errors[0].message.contains("and 9996 more are not roles"), "{}", errors[0].message);
         assert!(errors[0].message.len() < 500, "{}", errors[0].message);
-        let one = preset.parse_grant(&["nope".into(), "nope".into()], &[]).unwrap_err().into_vec();
+        let one = Roles { preset, custom: &[] }
+            .parse_grant(&["nope".into(), "nope".into()], &[])
+            .unwrap_err()
+            .into_vec();
         assert_eq!(one[0].message, "`nope` is not a role of this account.");
     }
 }

@@ -16,6 +16,7 @@ use crate::service::accounts::CreateAccountCommand;
 use crate::service::invite::InviteCommand;
 use crate::service::me::ProfileCommand;
 use crate::service::mfa::SecondStep;
+use crate::service::roles::RoleCommand;
 use crate::service::settings::SettingsCommand;
 use crate::service::support::failure::Invalid;
 
@@ -434,6 +435,41 @@ pub struct SetRolesBody {
     pub roles: Vec<String>,
     #[serde(default)]
     pub permissions: Vec<String>,
+}
+
+/// A new role of the account's own.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRoleBody {
+    name: String,
+    title: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    permissions: Vec<String>,
+}
+
+impl From<NewRoleBody> for RoleCommand {
+    fn from(b: NewRoleBody) -> Self {
+        Self { name: Some(b.name), title: b.title, description: b.description, permissions: b.permissions }
+    }
+}
+
+/// A role of the account's own as it is to be: its name stays.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleBody {
+    title: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    permissions: Vec<String>,
+}
+
+impl From<RoleBody> for RoleCommand {
+    fn from(b: RoleBody) -> Self {
+        Self { name: None, title: b.title, description: b.description, permissions: b.permissions }
+    }
 }
 
 #[derive(Deserialize)]

@@ -37,9 +37,9 @@ use crate::service::support::secrets::constant_time_eq;
 
 use body::{
     AcceptBody, AuthorizeBody, ClockBody, CompleteSignInBody, ConfirmTotpBody, CreateAccountBody,
-    CreateKeyBody, DisableTotpBody, InviteBody, MeBody, PasswordBody, PasswordOnlyBody, RecoveryBody,
-    RefreshBody, ResendRequest, ResetConfirmBody, ResetRequestBody, RotateKeyBody, SeatLimitBody,
-    SecondStepBody, SetRolesBody, SettingsBody, SignInBody, TokenBody, TransferBody,
+    CreateKeyBody, DisableTotpBody, InviteBody, MeBody, NewRoleBody, PasswordBody, PasswordOnlyBody,
+    RecoveryBody, RefreshBody, ResendRequest, ResetConfirmBody, ResetRequestBody, RoleBody, RotateKeyBody,
+    SeatLimitBody, SecondStepBody, SetRolesBody, SettingsBody, SignInBody, TokenBody, TransferBody,
 };
 use pages::Pages;
 use problem::Reply;
@@ -671,6 +671,22 @@ impl Api {
                 let member =
                     app.set_roles(&claim, call.param("user_id"), &body.roles, &body.permissions).await?;
                 Ok(json(StatusCode::OK, &member))
+            }),
+            Operation::CreateRole if served!(CreateRole) => respond(async move {
+                let body: NewRoleBody = call.json()?;
+                let caller = app.caller(&access.claim()?).await?;
+                Ok(json(StatusCode::CREATED, &app.create_role(&caller, body.into()).await?))
+            }),
+            Operation::ChangeRole if served!(ChangeRole) => respond(async move {
+                let body: RoleBody = call.json()?;
+                let caller = app.caller(&access.claim()?).await?;
+                Ok(json(StatusCode::OK, &app.change_role(&caller, call.param("role"), body.into()).await?))
+            }),
+            Operation::DeleteRole if served!(DeleteRole) => respond(async move {
+                let caller = app.caller(&access.claim()?).await?;
+                let replacement = call.query.get("replacement").map(String::as_str);
+                app.delete_role(&caller, call.param("role"), replacement).await?;
+                Ok(no_content())
             }),
             Operation::BlockMember | Operation::UnblockMember
                 if served!(BlockMember) || served!(UnblockMember) =>

@@ -115,7 +115,7 @@ impl Teamgate {
             account_name: redemption.account.name.clone(),
             email: invitation.email.to_string(),
             roles: invitation.roles.clone(),
-            role_titles: role_titles(preset, &invitation.grant(), locale),
+            role_titles: role_titles(&redemption.account.roles(preset), &invitation.grant(), locale),
             expires_at: invitation.expires_at,
             status: invitation.status_at(self.now()),
             requires_password: user.password_hash.is_none(),
@@ -275,7 +275,7 @@ impl Teamgate {
         Ok(match signed_in {
             Ok((session, refresh_token)) => {
                 let issued = Issued { session: &session, refresh_token, second_step_at: None };
-                SignedIn::Session(self.session_view(&user, &memberships, issued, now)?)
+                SignedIn::Session(self.session_view(&user, &memberships, issued, now).await?)
             }
             Err(challenge) => SignedIn::SecondStepRequired(challenge),
         })

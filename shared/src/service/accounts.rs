@@ -129,6 +129,8 @@ impl Teamgate {
             owner_version: 0,
             max_members,
             seat_version: 0,
+            custom_roles: Vec::new(),
+            roles_version: 0,
         };
         let created = self.event(
             &account.id,

@@ -3,12 +3,13 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::domain::role::GrantRefusal;
 use crate::domain::{
-    Account, AccountId, Member, MemberStatus, MfaPolicy, Permission, PermissionSet, Preset, RefreshSession,
-    User, UserId,
+    Account, AccountId, Grant, Member, MemberStatus, MfaPolicy, Permission, PermissionSet, Preset,
+    RefreshSession, Roles, User, UserId,
 };
 use crate::failure_codes;
-use crate::ports::StoreResult;
+use crate::ports::{RolesCheck, StoreResult};
 use crate::service::Teamgate;
 use crate::service::support::access::Principal;
 use crate::service::support::failure::InternalError;
@@ -73,10 +74,24 @@ impl Caller<'_> {
         if member.is_owner {
             return Err(Untouchable::Owner);
         }
-        if !self.permissions.covers(&member.effective_permissions(self.preset)) {
+        if !self.permissions.covers(&member.effective_permissions(&self.roles())) {
             return Err(Untouchable::HoldsMore);
         }
         Ok(())
+    }
+
+    /// What the account grants: its preset's roles and its own.
+    pub fn roles(&self) -> Roles<'_> {
+        self.account.roles(self.preset)
+    }
+
+    /// Whether the caller may give `grant` under `account`'s roles (as read with the caller, or
+    /// read again after a lost race), and how its write guards them: a grant naming the
+    /// account's own roles requires them as read.
+    pub fn may_grant(&self, account: &Account, grant: &Grant) -> Result<Option<RolesCheck>, GrantRefusal> {
+        let roles = account.roles(self.preset);
+        roles.judge(grant, &self.permissions)?;
+        Ok(roles.names_custom(grant).then_some(RolesCheck { read_version: account.roles_version }))
     }
 
     pub fn require(&self, permission: &Permission) -> Result<(), CallerError> {
@@ -226,7 +241,7 @@ impl Teamgate {
             return Err(CallerError::MfaEnrollmentRequired);
         }
         Ok(Caller {
-            permissions: record.member.effective_permissions(preset),
+            permissions: record.member.effective_permissions(&record.account.roles(preset)),
             account: record.account,
             user: record.user,
             member: record.member,

@@ -5,8 +5,8 @@ use serde::Serialize;
 
 use crate::domain::permission::{USERS_READ, USERS_WRITE};
 use crate::domain::{
-    AuditAction, AuditEvent, Delivery, FieldError, FieldErrors, InvitationId, InvitationStatus, MemberStatus,
-    Permission, RoleName, UserId,
+    AuditAction, AuditEvent, CustomRole, Delivery, FieldError, FieldErrors, InvitationId, InvitationStatus,
+    MemberStatus, Permission, PermissionSet, RoleName, UserId,
 };
 use crate::ports::{AuditQuery, InvitationQuery, MemberQuery, Page, PageRequest, StoreResult};
 use crate::service::Teamgate;
@@ -86,6 +86,27 @@ pub struct RoleView {
     pub description: String,
     pub permissions: Vec<String>,
     pub assignable_by_me: bool,
+    /// The account's own role (`domain/role.rs`), not the marketplace's.
+    pub custom: bool,
+}
+
+impl RoleView {
+    /// The account's own role `role`, as `caller` sees it.
+    pub fn custom(role: &CustomRole, caller: &Caller<'_>) -> Self {
+        Self {
+            name: role.name.clone(),
+            title: role.title.clone(),
+            description: role.description.clone(),
+            permissions: role.permissions.to_strings(),
+            assignable_by_me: assignable(caller, &role.permissions),
+            custom: true,
+        }
+    }
+}
+
+/// Whether `caller` may grant a role of `permissions`.
+fn assignable(caller: &Caller<'_>, permissions: &PermissionSet) -> bool {
+    caller.permissions.allows(&USERS_WRITE) && caller.permissions.covers(permissions)
 }
 
 #[derive(Debug, Serialize)]
@@ -99,26 +120,28 @@ pub struct SectionView {
 pub struct RolesView {
     pub items: Vec<RoleView>,
     pub permission_catalog: Vec<SectionView>,
+    /// Whether the account may name roles of its own (its preset decides).
+    pub custom_roles_allowed: bool,
 }
 
 impl Teamgate {
-    /// The preset's roles in the account's language, and which of them the caller may grant.
+    /// The preset's roles in the account's language, then the account's own, and which of them
+    /// the caller may grant.
     pub fn roles(&self, caller: &Caller<'_>) -> RolesView {
         let locale = caller.user.locale.unwrap_or(caller.account.locale);
         let preset = caller.preset;
+        let presets = preset.roles.iter().map(|role| RoleView {
+            name: role.name.clone(),
+            title: role.title.get(locale).to_owned(),
+            description: role.description.get(locale).to_owned(),
+            permissions: role.permissions.to_strings(),
+            assignable_by_me: assignable(caller, &role.permissions),
+            custom: false,
+        });
+        let own = caller.account.custom_roles.iter().map(|role| RoleView::custom(role, caller));
         RolesView {
-            items: preset
-                .roles
-                .iter()
-                .map(|role| RoleView {
-                    name: role.name.clone(),
-                    title: role.title.get(locale).to_owned(),
-                    description: role.description.get(locale).to_owned(),
-                    permissions: role.permissions.to_strings(),
-                    assignable_by_me: caller.permissions.allows(&USERS_WRITE)
-                        && caller.permissions.covers(&role.permissions),
-                })
-                .collect(),
+            custom_roles_allowed: preset.custom_roles,
+            items: presets.chain(own).collect(),
             permission_catalog: preset
                 .sections
                 .iter()
@@ -149,7 +172,7 @@ impl Teamgate {
         let (account, query) = (&account, &query);
         let list = |page: PageRequest| async move { self.store().members(account, query, &page).await };
         let (caller, found) = self.listed(claim, page, filtered, "members", list).await?;
-        Ok(self.page_view(&scope, found, |m| MemberView::new(m, caller.preset)))
+        Ok(self.page_view(&scope, found, |m| MemberView::new(m, &caller.roles())))
     }
 
     /// One member: anyone reads their own membership; others' need `users:read` (the route
@@ -166,7 +189,7 @@ impl Teamgate {
             caller.require(&USERS_READ)?;
         }
         let member = member.map_err(store_failed("member"))?.flatten().ok_or(DirectoryError::NotFound)?;
-        Ok(MemberView::new(&member, caller.preset))
+        Ok(MemberView::new(&member, &caller.roles()))
     }
 
     /// The account's invitations, read with the caller: one round trip.

@@ -2,15 +2,16 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::domain::role::GrantRefusal;
 use crate::domain::{
     Account, AuditAction, AuditTarget, Delivery, Email, FieldError, FieldErrors, Grant, Invitation,
     InvitationId, InvitationMessage, InvitationMode, InvitationStatus, LinkNames, Locale, MailKind, Member,
-    MemberStatus, OneTimeToken, Preset, Profile, ProfileInput, TokenPurpose, User, UserId,
+    MemberStatus, OneTimeToken, Preset, Profile, ProfileInput, Roles, TokenPurpose, User, UserId,
 };
 use crate::failure_codes;
 use crate::ports::{
-    AccountSummary, Conflict, InviteeUser, Letter, Login, MailedLink, NewInvitation, PendingMail, SeatCheck,
-    StoreError,
+    AccountSummary, Conflict, InviteeUser, Letter, Login, MailedLink, NewInvitation, PendingMail, RolesCheck,
+    SeatCheck, StoreError,
 };
 use crate::service::Teamgate;
 use crate::service::caller::{Caller, CallerError, Claim};
@@ -183,9 +184,7 @@ impl Teamgate {
         if let Some(refused) = refused_domain(caller, &request.email) {
             return Err(Invalid::from(refused).into());
         }
-        if !caller.permissions.covers(&preset.effective(&request.grant)) {
-            return Err(InviteError::RoleEscalation);
-        }
+        let mut roles = caller.may_grant(&caller.account, &request.grant)?;
         // A refused attempt counts too. An invitee not read yet is read meanwhile, and trusted
         // as one read with the caller is (the write checks their version).
         let login = async {
@@ -202,7 +201,7 @@ impl Teamgate {
         counted??;
         let mut seat = seat?;
         let invitee = Invitee::Read(Box::new(login.map_err(store_failed("login_by_email"))?));
-        let mut attempt = self.write_invitation(caller, request, invitee, seat).await;
+        let mut attempt = self.write_invitation(caller, request, invitee, (seat, roles)).await;
         let (mut invitee_read_again, mut recounts) = (false, 0);
         loop {
             match &attempt {
@@ -214,15 +213,17 @@ impl Teamgate {
                     invitee_read_again = true;
                 }
                 // ... or changed the user, or the seats changed (another invitation took one,
-                // the limit moved): count them again too, a few times, as invitations into one
-                // account may come in bursts.
+                // the limit moved), or the account's roles did: count and judge again too, a
+                // few times, as invitations into one account may come in bursts.
                 Err(InviteError::ConcurrentChange) if recounts < RETRIES_AFTER_A_LOST_RACE => {
                     recounts += 1;
-                    seat = self.free_seat_now(&caller.account.id).await?;
+                    let account = self.account_now(&caller.account.id).await?;
+                    seat = self.free_seat(&account).await?;
+                    roles = caller.may_grant(&account, &request.grant)?;
                 }
                 _ => return attempt,
             }
-            attempt = self.write_invitation(caller, request, Invitee::Unread, seat).await;
+            attempt = self.write_invitation(caller, request, Invitee::Unread, (seat, roles)).await;
         }
     }
 
@@ -243,13 +244,13 @@ impl Teamgate {
     }
 
     /// Writes the invitation for the invitee, reading who they are unless already read, under
-    /// the seats as counted.
+    /// the seats as counted and the roles as judged.
     async fn write_invitation(
         &self,
         caller: &Caller<'_>,
         request: &InvitationRequest<'_>,
         invitee: Invitee,
-        seat: SeatCheck,
+        (seat, roles): (SeatCheck, Option<RolesCheck>),
     ) -> Result<Drafted, InviteError> {
         let InvitationRequest { email, grant, profile, locale, message, replaces, once } = request;
         let locale = *locale;
@@ -310,6 +311,7 @@ impl Teamgate {
         let created = http::StatusCode::CREATED;
         drafted.new.remembered = once.map(|once| once.remember(created, &drafted.view, self.now()));
         drafted.new.seat = Some(seat);
+        drafted.new.roles = roles;
         self.store().create_invitation(&drafted.new).await.map_err(|e| match e {
             // A twin request with the same key wrote it: its answer is the answer (`http`).
             StoreError::Conflict(Conflict::Repeated) => InviteError::InvitationPending,
@@ -478,6 +480,7 @@ impl Teamgate {
                 mail,
                 remembered: None,
                 seat: None,
+                roles: None,
             },
             view,
         }
@@ -499,7 +502,7 @@ impl Teamgate {
             (false, InvitationMode::Invitation) => MailKind::Invitation,
             (false, InvitationMode::Direct) => MailKind::PasswordSet,
         };
-        let roles = role_titles(preset, &invitation.grant(), locale).join(", ");
+        let roles = role_titles(&account.roles(preset), &invitation.grant(), locale).join(", ");
         let values = [
             ("account_name", account.name.clone()),
             ("marketplace", preset.name.clone()),
@@ -535,7 +538,7 @@ pub(crate) fn checked_request(
     if let Some(refused) = email.as_ref().and_then(|email| refused_domain(caller, email)) {
         errors.push(refused);
     }
-    let grant = errors.check_all(preset.parse_grant(&command.roles, &command.permissions));
+    let grant = errors.check_all(caller.roles().parse_grant(&command.roles, &command.permissions));
     if grant.as_ref().is_some_and(Grant::is_empty) {
         errors.push(FieldError::new("roles", "required", "Choose at least one role or permission."));
     }
@@ -553,14 +556,22 @@ pub(crate) fn checked_request(
 }
 
 /// Titles of a grant's roles in `locale`, then its direct permissions as written.
-pub(crate) fn role_titles(preset: &Preset, grant: &Grant, locale: Locale) -> Vec<String> {
+pub(crate) fn role_titles(roles: &Roles<'_>, grant: &Grant, locale: Locale) -> Vec<String> {
     grant
         .roles
         .iter()
-        .filter_map(|name| preset.role(name))
-        .map(|role| role.title.get(locale).to_owned())
+        .map(|name| roles.title(name, locale))
         .chain(grant.permissions.iter().map(|p| p.to_string()))
         .collect()
+}
+
+impl From<GrantRefusal> for InviteError {
+    fn from(refusal: GrantRefusal) -> Self {
+        match refusal {
+            GrantRefusal::Gone(errors) => Self::Invalid(Invalid(errors)),
+            GrantRefusal::Escalation => Self::RoleEscalation,
+        }
+    }
 }
 
 /// The field error for an address at a domain the preset or the account refuses.

@@ -63,11 +63,11 @@ impl Teamgate {
                 m
             })
             .collect();
-        Ok(MeView::new(&update.user, self.membership_views(&memberships)))
+        Ok(MeView::new(&update.user, self.membership_views(&memberships).await?))
     }
 
     pub async fn me(&self, principal: &Principal) -> Result<MeView, CallerError> {
         let login = self.signed_in_login(principal).await?;
-        Ok(MeView::new(&login.user, self.membership_views(&login.memberships)))
+        Ok(MeView::new(&login.user, self.membership_views(&login.memberships).await?))
     }
 }

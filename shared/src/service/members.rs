@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use crate::domain::MailKind;
+use crate::domain::role::GrantRefusal;
 use crate::domain::{
     AuditAction, AuditEvent, AuditTarget, Invitation, InvitationStatus, Member, MemberStatus, User, UserId,
 };
@@ -79,6 +80,15 @@ pub(crate) fn write_failed(error: StoreError) -> MemberError {
     }
 }
 
+impl From<GrantRefusal> for MemberError {
+    fn from(refusal: GrantRefusal) -> Self {
+        match refusal {
+            GrantRefusal::Gone(errors) => Self::Invalid(Invalid(errors)),
+            GrantRefusal::Escalation => Self::RoleEscalation,
+        }
+    }
+}
+
 impl Teamgate {
     /// Another member of the claimed account whom the caller may administer (not themselves,
     /// not the owner, nobody holding rights the caller lacks), read with the caller and with
@@ -112,7 +122,7 @@ impl Teamgate {
         Ok((caller, member, also))
     }
 
-    fn member_event(
+    pub(crate) fn member_event(
         &self,
         caller: &Caller<'_>,
         member: &Member,
@@ -139,11 +149,9 @@ impl Teamgate {
     ) -> Result<MemberView, MemberError> {
         let (caller, member, ()) = self.administered(claim, user_id, async |_| Ok(())).await?;
         let caller = &caller;
-        let grant = caller.preset.parse_grant(roles, permissions).map_err(Invalid)?;
+        let grant = caller.roles().parse_grant(roles, permissions).map_err(Invalid)?;
         caller.require_recent_second_step(self.now())?;
-        if !caller.permissions.covers(&caller.preset.effective(&grant)) {
-            return Err(MemberError::RoleEscalation);
-        }
+        let roles = caller.may_grant(&caller.account, &grant)?;
         let details = json!({
             "from": { "roles": member.roles, "permissions": member.permissions },
             "to": { "roles": grant.roles, "permissions": grant.permissions },
@@ -151,10 +159,10 @@ impl Teamgate {
         let changed = member.regranted(grant);
         let event = self.member_event(caller, &changed, AuditAction::MemberRolesChanged, details);
         self.store()
-            .update_member(&MemberUpdate { member: changed.clone(), event })
+            .update_member(&MemberUpdate { member: changed.clone(), event, roles })
             .await
             .map_err(write_failed)?;
-        Ok(MemberView::new(&changed, caller.preset))
+        Ok(MemberView::new(&changed, &caller.roles()))
     }
 
     /// Blocks (or unblocks) a member; a blocked member's tokens stop working on the next request.
@@ -167,7 +175,7 @@ impl Teamgate {
         let (caller, member, ()) = self.administered(claim, user_id, async |_| Ok(())).await?;
         let caller = &caller;
         if blocked == (member.status == MemberStatus::Blocked) {
-            return Ok(MemberView::new(&member, caller.preset));
+            return Ok(MemberView::new(&member, &caller.roles()));
         }
         let (action, changed) = match blocked {
             true => (AuditAction::MemberBlocked, member.blocked(self.now())),
@@ -175,10 +183,10 @@ impl Teamgate {
         };
         let event = self.member_event(caller, &changed, action, json!({}));
         self.store()
-            .update_member(&MemberUpdate { member: changed.clone(), event })
+            .update_member(&MemberUpdate { member: changed.clone(), event, roles: None })
             .await
             .map_err(write_failed)?;
-        Ok(MemberView::new(&changed, caller.preset))
+        Ok(MemberView::new(&changed, &caller.roles()))
     }
 
     /// Ends every session the member has in this account (their other accounts are theirs):
@@ -187,7 +195,10 @@ impl Teamgate {
         let (caller, member, ()) = self.administered(claim, user_id, async |_| Ok(())).await?;
         let changed = member.sessions_ended(self.now());
         let event = self.member_event(&caller, &changed, AuditAction::MemberSessionsEnded, json!({}));
-        self.store().update_member(&MemberUpdate { member: changed, event }).await.map_err(write_failed)
+        self.store()
+            .update_member(&MemberUpdate { member: changed, event, roles: None })
+            .await
+            .map_err(write_failed)
     }
 
     /// The owner turns a member's two-step verification off (a lost phone): every session of

@@ -23,6 +23,7 @@ pub mod password_reset;
 pub mod publish;
 pub mod renewal;
 pub mod revoke_and_resend;
+pub mod roles;
 pub mod seats;
 pub mod sessions;
 pub mod settings;

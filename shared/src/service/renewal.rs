@@ -107,6 +107,7 @@ impl Teamgate {
         invitation: &Invitation,
     ) -> Result<Vec<PendingMail>, InternalError> {
         let preset = self.preset(&account.preset);
+        let roles = account.roles(preset);
         let mut managers: Vec<Member> = Vec::new();
         let query = MemberQuery { status: Some(MemberStatus::Active), ..MemberQuery::default() };
         let mut after = None;
@@ -117,7 +118,7 @@ impl Teamgate {
                 .await
                 .map_err(store_failed("members"))?;
             managers.extend(
-                page.items.into_iter().filter(|m| m.effective_permissions(preset).allows(&USERS_WRITE)),
+                page.items.into_iter().filter(|m| m.effective_permissions(&roles).allows(&USERS_WRITE)),
             );
             match page.next {
                 Some(next) => after = Some(next),

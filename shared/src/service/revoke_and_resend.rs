@@ -126,7 +126,7 @@ impl Teamgate {
         if invitation.for_owner {
             return Err(LifecycleError::OwnerProtected);
         }
-        if !caller.permissions.covers(&caller.preset.effective(&invitation.grant())) {
+        if !caller.permissions.covers(&caller.roles().effective(&invitation.grant())) {
             return Err(LifecycleError::RoleEscalation);
         }
         Ok((caller, invitation))

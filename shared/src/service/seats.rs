@@ -39,10 +39,11 @@ impl Teamgate {
         Ok(SeatCheck { read_version, takes_seat: true })
     }
 
-    /// `free_seat` on the account as it is now, for an invitation that lost a race.
-    pub(crate) async fn free_seat_now(&self, account: &AccountId) -> Result<SeatCheck, InviteError> {
+    /// The account as it is now, for an invitation that lost a race to count its seats and
+    /// judge its grant under again.
+    pub(crate) async fn account_now(&self, account: &AccountId) -> Result<Account, InviteError> {
         let account = self.store().account(account).await.map_err(store_failed("account"))?;
-        self.free_seat(&account.ok_or(InviteError::ConcurrentChange)?).await
+        account.ok_or(InviteError::ConcurrentChange)
     }
 
     async fn seats_used(&self, account: &AccountId) -> Result<u32, InternalError> {

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::domain::{Email, MemberStatus, RefreshSession, SessionClient, SessionFamilyId, User};
+use crate::domain::{Email, MemberStatus, RefreshSession, Roles, SessionClient, SessionFamilyId, User};
 use crate::failure_codes;
 use crate::ports::{Login, Membership, SecondStepSpent, SignIn, StoreError};
 use crate::service::Teamgate;
@@ -204,7 +204,7 @@ impl Teamgate {
             })
             .collect::<Vec<_>>();
         let issued = Issued { session: &session, refresh_token: token, second_step_at };
-        Ok(self.session_view(&user, &memberships, issued, now)?)
+        Ok(self.session_view(&user, &memberships, issued, now).await?)
     }
 
     /// Exchanges a refresh token for a new session; the presented token dies. A genuine token
@@ -253,7 +253,7 @@ impl Teamgate {
             refresh_token: refresh_token(&family, next.generation, &next_secret),
             second_step_at: None,
         };
-        Ok(self.session_view(&login.user, &login.memberships, issued, now)?)
+        Ok(self.session_view(&login.user, &login.memberships, issued, now).await?)
     }
 
     /// Whether `presented` is the chain's current token.
@@ -411,7 +411,7 @@ impl Teamgate {
         Ok((session, refresh_token(&family, 0, &secret)))
     }
 
-    pub(crate) fn session_view(
+    pub(crate) async fn session_view(
         &self,
         user: &User,
         memberships: &[Membership],
@@ -424,7 +424,7 @@ impl Teamgate {
             expires_in: ACCESS_TOKEN_SECONDS,
             refresh_token: issued.refresh_token,
             user_id: user.id.to_string(),
-            memberships: self.membership_views(memberships),
+            memberships: self.membership_views(memberships).await?,
         })
     }
 
@@ -440,9 +440,22 @@ impl Teamgate {
         self.access.issue(&grantee, now)
     }
 
-    pub(crate) fn membership_views(&self, memberships: &[Membership]) -> Vec<MembershipView> {
-        visible_memberships(memberships)
-            .map(|m| MembershipView::new(m, self.preset(&m.account.preset)))
-            .collect()
+    /// The memberships as their person sees them. A login does not carry the accounts' own
+    /// roles (they live on the account's item): the account of a membership naming one is read.
+    pub(crate) async fn membership_views(
+        &self,
+        memberships: &[Membership],
+    ) -> Result<Vec<MembershipView>, InternalError> {
+        let views = visible_memberships(memberships).map(|m| async move {
+            let preset = self.preset(&m.account.preset);
+            let names_own_role = m.member.roles.iter().any(|role| preset.role(role).is_none());
+            let account = match names_own_role {
+                true => self.store().account(&m.account.id).await.map_err(store_failed("account"))?,
+                false => None,
+            };
+            let custom = account.as_ref().map_or(&[][..], |a| a.custom_roles.as_slice());
+            Ok::<_, InternalError>(MembershipView::new(m, &Roles { preset, custom }))
+        });
+        futures::future::try_join_all(views).await
     }
 }

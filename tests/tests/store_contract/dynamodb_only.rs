@@ -73,6 +73,7 @@ pub(crate) async fn dynamodb_failed_writes_leave_no_orphan_items() {
     let update = MemberUpdate {
         member: holder_read.clone().blocked(now),
         event: event(&account.id, AuditAction::MemberBlocked, holder_read.user_id.as_str(), now),
+        roles: None,
     };
     assert_eq!(conflict(store.update_member(&update).await), Conflict::Stale);
     let settings_later = Account { version: account.version + 2, ..account.clone() };
@@ -214,7 +215,10 @@ pub(crate) async fn dynamodb_every_store_method_costs_at_most_one_read_and_one_w
     calls.take();
     let promoted = heir.member.clone().regranted(accountant());
     let promotion = event(&account.id, AuditAction::MemberRolesChanged, promoted.user_id.as_str(), now);
-    store.update_member(&MemberUpdate { member: promoted.clone(), event: promotion }).await.unwrap();
+    store
+        .update_member(&MemberUpdate { member: promoted.clone(), event: promotion, roles: None })
+        .await
+        .unwrap();
     record("update_member", &calls);
     let handover = transfer(&active, &accepted.member, &promoted, now);
     store.transfer_ownership(&handover).await.unwrap();

@@ -242,6 +242,7 @@ pub(crate) async fn an_acceptance_or_resend_based_on_a_stale_membership_fails_an
     let update = MemberUpdate {
         member: regranted.clone(),
         event: event(&account.id, AuditAction::MemberRolesChanged, person.id.as_str(), now),
+        roles: None,
     };
     store.update_member(&update).await.expect("regranted");
     let before = seen(store.as_ref(), &account.id, &[&person.id]).await;

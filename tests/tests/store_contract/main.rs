@@ -76,6 +76,8 @@ fn account(now: DateTime<Utc>) -> Account {
         owner_version: 0,
         max_members: None,
         seat_version: 0,
+        custom_roles: Vec::new(),
+        roles_version: 0,
     }
 }
 
@@ -179,6 +181,7 @@ fn invitation(account: &Account, address: &Email, user: InviteeUser, now: DateTi
         supersedes: None,
         remembered: None,
         seat: None,
+        roles: None,
     }
 }
 

@@ -14,6 +14,7 @@ pub(crate) async fn a_member_update_needs_the_version_it_read(store: Arc<dyn Sto
     let update = MemberUpdate {
         member: promoted.clone(),
         event: event(&account.id, AuditAction::MemberRolesChanged, promoted.user_id.as_str(), now),
+        roles: None,
     };
     store.update_member(&update).await.expect("the version read is current");
     assert_eq!(store.member(&account.id, &promoted.user_id).await.unwrap(), Some(promoted.clone()));
@@ -24,8 +25,11 @@ pub(crate) async fn a_member_update_needs_the_version_it_read(store: Arc<dyn Sto
     assert_eq!(conflict(store.update_member(&again).await), Conflict::Stale);
     let mut stranger = promoted.clone();
     stranger.user_id = UserId::generate();
-    let ghost =
-        MemberUpdate { member: stranger, event: event(&account.id, AuditAction::MemberBlocked, "x", now) };
+    let ghost = MemberUpdate {
+        member: stranger,
+        event: event(&account.id, AuditAction::MemberBlocked, "x", now),
+        roles: None,
+    };
     assert_eq!(conflict(store.update_member(&ghost).await), Conflict::Stale);
 }
 
@@ -37,6 +41,7 @@ pub(crate) async fn member_writes_based_on_a_stale_version_fail_and_write_nothin
     let blocked = MemberUpdate {
         member: read.clone().blocked(now),
         event: event(&account.id, AuditAction::MemberBlocked, read.user_id.as_str(), now),
+        roles: None,
     };
     store.update_member(&blocked).await.expect("the first write of the version read");
     let before = seen(store.as_ref(), &account.id, &[&read.user_id]).await;
@@ -44,6 +49,7 @@ pub(crate) async fn member_writes_based_on_a_stale_version_fail_and_write_nothin
     let regrant = MemberUpdate {
         member: read.clone().regranted(accountant()),
         event: event(&account.id, AuditAction::MemberRolesChanged, read.user_id.as_str(), now),
+        roles: None,
     };
     assert_eq!(conflict(store.update_member(&regrant).await), Conflict::Stale);
     let removal = MemberRemoval {

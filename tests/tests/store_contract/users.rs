@@ -138,6 +138,7 @@ pub(crate) async fn a_profile_update_raises_every_membership_version(store: Arc<
         let blocked = MemberUpdate {
             member: member.clone().blocked(now),
             event: event(&member.account_id, AuditAction::MemberBlocked, member.user_id.as_str(), now),
+            roles: None,
         };
         assert_eq!(conflict(store.update_member(&blocked).await), Conflict::Stale, "based on the old copy");
         assert_eq!(store.member(&member.account_id, &member.user_id).await.unwrap(), Some(stored.clone()));

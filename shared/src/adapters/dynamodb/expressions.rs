@@ -122,13 +122,25 @@ pub fn no_member_but(old: &InvitationId) -> StoreResult<Condition> {
 /// The item exists and its record's `field` is `version`. A record written before it carried
 /// versions counts as version 0.
 pub fn version_is(field: &str, version: u32, conflict: Conflict) -> Condition {
-    let expression = match version {
-        0 => "attribute_exists(PK) AND (#r.#version = :version OR attribute_not_exists(#r.#version))",
-        _ => "#r.#version = :version",
-    };
-    on_record(Condition::new(expression, conflict))
-        .name("#version", field)
-        .value(":version", AttributeValue::N(version.to_string()))
+    versions_are(&[(field, version)], conflict)
+}
+
+/// The item exists and each of its record's fields is the version given with it (`version_is`).
+pub fn versions_are(versions: &[(&str, u32)], conflict: Conflict) -> Condition {
+    let mut parts = vec!["attribute_exists(PK)".to_owned()];
+    for (at, (_, version)) in versions.iter().enumerate() {
+        parts.push(match version {
+            0 => format!("(#r.#v{at} = :v{at} OR attribute_not_exists(#r.#v{at}))"),
+            _ => format!("#r.#v{at} = :v{at}"),
+        });
+    }
+    let mut condition = on_record(Condition::new(parts.join(" AND "), conflict));
+    for (at, (field, version)) in versions.iter().enumerate() {
+        condition = condition
+            .name(&format!("#v{at}"), field)
+            .value(&format!(":v{at}"), AttributeValue::N(version.to_string()));
+    }
+    condition
 }
 
 /// A uniqueness claim that is free, or already held by `user`.
@@ -169,12 +181,18 @@ pub fn set(fields: &[(&str, AttributeValue)], attributes: &[(&str, AttributeValu
 /// `change`, raising the account record's `seat_version` by one as it is written (from 0 for a
 /// record written before seats were counted): whatever was counted under the version it had
 /// fails its write (`ports::SeatCheck`).
-pub fn raising_seat_version(mut change: Change) -> Change {
+pub fn raising_seat_version(change: Change) -> Change {
+    raising(change, "seat_version")
+}
+
+/// `change`, raising the record's `field` by one as it is written (from 0 for a record written
+/// before it had the field).
+pub fn raising(mut change: Change, field: &str) -> Change {
     change.names.insert("#r".to_owned(), keys::RECORD.to_owned());
-    change.names.insert("#seat_version".to_owned(), "seat_version".to_owned());
-    change.values.insert(":seat_zero".to_owned(), AttributeValue::N("0".to_owned()));
-    change.values.insert(":seat_one".to_owned(), AttributeValue::N("1".to_owned()));
-    let raise = "#r.#seat_version = if_not_exists(#r.#seat_version, :seat_zero) + :seat_one";
+    change.names.insert(format!("#raise_{field}"), field.to_owned());
+    change.values.insert(":raise_zero".to_owned(), AttributeValue::N("0".to_owned()));
+    change.values.insert(":raise_one".to_owned(), AttributeValue::N("1".to_owned()));
+    let raise = format!("#r.#raise_{field} = if_not_exists(#r.#raise_{field}, :raise_zero) + :raise_one");
     change.expression = match change.expression.as_str() {
         "" => format!("SET {raise}"),
         set => format!("{set}, {raise}"),

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 
 use super::expressions::{
     delivery_as, expire, free_or_held_by, held_by, invitation_change, lapsed_unasked, member_change,
-    member_profile, no_member_but, not_taken_up, raising_seat_version, renewal_as, sent_with, set,
-    version_is,
+    member_profile, no_member_but, not_taken_up, raising, raising_seat_version, renewal_as, sent_with, set,
+    version_is, versions_are,
 };
 use super::items::{self, Item, s};
 use super::write::{Change, Condition, Writes};
@@ -22,8 +22,8 @@ use crate::ports::{
     API_KEY_USE_RESOLUTION, Acceptance, AuditQuery, CallerRecord, Conflict, DeliveryReport, EventKey,
     InvitationQuery, InviteeUser, Login, MemberQuery, MemberRemoval, MemberUpdate, NamedEvent, NewInvitation,
     OwnerLinkChange, OwnershipTransfer, Page, PageRequest, PasswordChange, PendingMail, ProfileUpdate,
-    RateDecision, RateWindow, Redemption, Remembered, RenewalRequest, Resend, SeatCheck, SignIn, SignsIn,
-    Store, StoreError, StoreResult, UserAfterRemoval, Withdrawal,
+    RateDecision, RateWindow, Redemption, Remembered, RenewalRequest, Resend, RolesCheck, SeatCheck, SignIn,
+    SignsIn, Store, StoreError, StoreResult, UserAfterRemoval, Withdrawal,
 };
 
 /// The invitation is still `sent` with its link, and SES's reports on it and its invitee's
@@ -52,6 +52,33 @@ fn remember(writes: &mut Writes, remembered: &Remembered) -> StoreResult<()> {
         .value(":now", AttributeValue::N(remembered.created_at.timestamp().to_string()));
     writes.put(items::remembered(remembered)?, Some(forgotten));
     Ok(())
+}
+
+/// The account item's part of a grant's write: it exists, its seats are as counted (`SeatCheck`,
+/// raised when the grant takes one) and its own roles as judged (`RolesCheck`, raised).
+fn account_guard(
+    writes: &mut Writes,
+    account: &AccountId,
+    seat: Option<SeatCheck>,
+    roles: Option<RolesCheck>,
+) {
+    let mut versions = Vec::new();
+    let mut change = Change::default();
+    if let Some(SeatCheck { read_version, takes_seat }) = seat {
+        versions.push(("seat_version", read_version));
+        if takes_seat {
+            change = raising(change, "seat_version");
+        }
+    }
+    if let Some(RolesCheck { read_version }) = roles {
+        versions.push(("roles_version", read_version));
+        change = raising(change, "roles_version");
+    }
+    let condition = versions_are(&versions, Conflict::Stale);
+    match change.expression.is_empty() {
+        true => writes.check(items::account_key(account), condition),
+        false => writes.update(items::account_key(account), change, Some(condition)),
+    };
 }
 
 /// Puts a mail in the outbox, replacing one under its key (a resend's, whose link is dead).
@@ -207,17 +234,7 @@ impl Store for DynamoStore {
     /// write checks the account still exists, with the seats as counted (`SeatCheck`).
     async fn create_invitation(&self, new: &NewInvitation) -> StoreResult<()> {
         let mut writes = Writes::default();
-        let account = items::account_key(&new.account.id);
-        let counted = |read| version_is("seat_version", read, Conflict::Stale);
-        match new.seat {
-            None => writes.check(account, Condition::present(Conflict::Stale)),
-            Some(SeatCheck { read_version, takes_seat: false }) => {
-                writes.check(account, counted(read_version))
-            }
-            Some(SeatCheck { read_version, takes_seat: true }) => {
-                writes.update(account, raising_seat_version(Change::default()), Some(counted(read_version)))
-            }
-        };
+        account_guard(&mut writes, &new.account.id, new.seat, new.roles);
         invitation_writes(&mut writes, new, true)?;
         self.send(writes).await
     }
@@ -602,6 +619,9 @@ impl Store for DynamoStore {
 
     async fn update_member(&self, update: &MemberUpdate) -> StoreResult<()> {
         let mut writes = Writes::default();
+        if update.roles.is_some() {
+            account_guard(&mut writes, &update.member.account_id, None, update.roles);
+        }
         member_writes(&mut writes, &update.member)?;
         writes.put(items::event(&update.event)?, None);
         self.send(writes).await
@@ -621,6 +641,21 @@ impl Store for DynamoStore {
         member_writes(&mut writes, &transfer.former)?;
         member_writes(&mut writes, &transfer.successor)?;
         writes.put(items::event(&transfer.event)?, None);
+        self.send(writes).await
+    }
+
+    async fn save_roles(&self, account: &Account, event: &AuditEvent) -> StoreResult<()> {
+        let unchanged = version_is("roles_version", account.roles_version.wrapping_sub(1), Conflict::Stale);
+        let change = set(
+            &[
+                ("custom_roles", items::value(&account.custom_roles)?),
+                ("roles_version", items::value(&account.roles_version)?),
+            ],
+            &[],
+        );
+        let mut writes = Writes::default();
+        writes.update(items::account_key(&account.id), change, Some(unchanged));
+        writes.put(items::event(event)?, None);
         self.send(writes).await
     }
 

@@ -76,6 +76,8 @@ codes! {
     MfaNotEnrolling = (409, "mfa_not_enrolling", "Start turning two-step verification on first (POST /v1/me/mfa/totp)."),
     MfaRequiredByAccount = (409, "mfa_required_by_account", "An account you belong to requires two-step verification, so it stays on."),
     MemberOfOtherAccounts = (409, "member_of_other_accounts", "This person also works in other accounts; their two-step verification is theirs to change (or the marketplace's support)."),
+    RoleInUse = (409, "role_in_use", "Members hold this role: name a replacement role to move them to, or change their roles first."),
+    RoleLimitReached = (409, "role_limit_reached", "The account has as many roles of its own as it may: 50."),
     ConcurrentChange = (409, "concurrent_change", "Someone changed this at the same time; read it again and retry."),
     InvitationExpired = (410, "invitation_expired", "This invitation has expired."),
     PayloadTooLarge = (413, "payload_too_large", "The request body is too large."),

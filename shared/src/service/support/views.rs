@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::domain::{
     Account, AccountSettings, Delivery, Invitation, InvitationStatus, Locale, Member, MemberStatus,
-    MfaPolicy, PermissionSet, Preset, RoleName, User,
+    MfaPolicy, PermissionSet, Preset, RoleName, Roles, User,
 };
 use crate::ports::Membership;
 
@@ -60,7 +60,7 @@ pub struct MemberView {
 }
 
 impl MemberView {
-    pub fn new(m: &Member, preset: &Preset) -> Self {
+    pub fn new(m: &Member, roles: &Roles<'_>) -> Self {
         Self {
             user_id: m.user_id.to_string(),
             account_id: m.account_id.to_string(),
@@ -70,7 +70,7 @@ impl MemberView {
             phone: m.phone.as_ref().map(|p| p.to_string()),
             roles: m.roles.clone(),
             permissions: m.permissions.clone(),
-            effective_permissions: m.effective_permissions(preset),
+            effective_permissions: m.effective_permissions(roles),
             status: m.status,
             is_owner: m.is_owner,
             invited_by: m.invited_by.as_ref().map(|u| u.to_string()),
@@ -141,13 +141,13 @@ pub struct MembershipView {
 }
 
 impl MembershipView {
-    pub fn new(m: &Membership, preset: &Preset) -> Self {
+    pub fn new(m: &Membership, roles: &Roles<'_>) -> Self {
         Self {
             account_id: m.account.id.to_string(),
             account_name: m.account.name.clone(),
             roles: m.member.roles.clone(),
             permissions: m.member.permissions.clone(),
-            effective_permissions: m.member.effective_permissions(preset),
+            effective_permissions: m.member.effective_permissions(roles),
             is_owner: m.member.is_owner,
             status: m.member.status,
         }
