@@ -158,6 +158,12 @@ pub async fn every_route(app: &TestApp, calls: &DynamoCalls, domain: &str) -> Ve
     .await;
     c.count("GET /v1/accounts/{id}", c.app.get_as(&owner, &account)).await;
     c.count("GET /v1/accounts/{id}/roles", c.app.get_as(&owner, &format!("{account}/roles"))).await;
+    let role = json!({"name": "packer", "title": "Packer", "permissions": ["products:read"]});
+    c.count("POST /v1/accounts/{id}/roles", c.app.post_as(&owner, &format!("{account}/roles"), role)).await;
+    let packer = format!("{account}/roles/packer");
+    let changed = json!({"title": "Shelf keeper", "permissions": ["products:write"]});
+    c.count("PUT /v1/accounts/{id}/roles/{role}", c.app.put_as(&owner, &packer, changed)).await;
+    c.count("DELETE /v1/accounts/{id}/roles/{role}", c.app.delete_as(&owner, &packer)).await;
     c.count("GET /v1/accounts/{id}/members", c.app.get_as(&owner, &format!("{account}/members"))).await;
     let invite = json!({"email": &email("pm"), "roles": ["product_manager"]});
     let invitation = c

@@ -625,6 +625,35 @@ fn table(
         &needs("users:write", CREATED),
         true,
     ));
+    let names_roles = shared::domain::Presets::compiled().get(preset).is_some_and(|p| p.custom_roles);
+    rows.push(build(
+        "create a role of a permission one holds",
+        Method::POST,
+        "/v1/accounts/{account_id}/roles",
+        &mut |i, c: &Caller| {
+            let held = c.effective.first().cloned().unwrap_or_else(|| "users:read".into());
+            let role = json!({"name": format!("role{i}"), "title": "Role", "permissions": [held]});
+            (format!("{account}/roles"), Some(role))
+        },
+        &needs("users:write", if names_roles { CREATED } else { FORBIDDEN }),
+        true,
+    ));
+    rows.push(build(
+        "change an unknown role",
+        Method::PUT,
+        "/v1/accounts/{account_id}/roles/{role}",
+        &mut same(format!("{account}/roles/nobody"), Some(json!({"title": "Role", "permissions": [grant]}))),
+        &needs("users:write", NOT_FOUND),
+        true,
+    ));
+    rows.push(build(
+        "delete an unknown role",
+        Method::DELETE,
+        "/v1/accounts/{account_id}/roles/{role}",
+        &mut same(format!("{account}/roles/nobody"), None),
+        &needs("users:write", NOT_FOUND),
+        true,
+    ));
     rows.push(build(
         "list API keys",
         Method::GET,

@@ -29,6 +29,9 @@ const BUDGET: &[(&str, usize, usize, f64, f64)] = &[
     ("POST /v1/accounts/{id}/api-keys/{key}/revoke", 3, 2, 5.0, 2.0),
     ("GET /v1/accounts/{id}", 2, 2, 5.0, 0.0),
     ("GET /v1/accounts/{id}/roles", 1, 1, 4.0, 0.0),
+    ("POST /v1/accounts/{id}/roles", 2, 2, 4.0, 2.0),
+    ("PUT /v1/accounts/{id}/roles/{role}", 2, 2, 4.0, 2.0),
+    ("DELETE /v1/accounts/{id}/roles/{role}", 3, 3, 5.0, 2.0),
     ("GET /v1/accounts/{id}/members", 2, 1, 5.0, 0.0),
     ("POST /v1/accounts/{id}/invitations", 5, 3, 4.0, 14.0),
     ("POST /v1/accounts/{id}/invitations/bulk (one row)", 5, 3, 4.0, 14.0),
@@ -36,8 +39,8 @@ const BUDGET: &[(&str, usize, usize, f64, f64)] = &[
     ("GET /v1/accounts/{id}/invitations/{invitation}", 2, 1, 5.0, 0.0),
     ("POST /v1/accounts/{id}/invitations/{invitation}/resend", 6, 3, 6.0, 14.0),
     ("POST /v1/accounts/{id}/invitations/{invitation}/revoke", 5, 3, 7.0, 12.0),
-    ("GET /v1/accounts/{id}/audit-events", 2, 1, 5.0, 0.0),
-    ("GET /v1/accounts/{id}/audit-events/export", 2, 2, 5.0, 0.0),
+    ("GET /v1/accounts/{id}/audit-events", 2, 1, 6.0, 0.0),
+    ("GET /v1/accounts/{id}/audit-events/export", 2, 2, 6.0, 0.0),
     ("GET /v1/accounts/{id}/members/{user}", 2, 1, 5.0, 0.0),
     ("PUT /v1/accounts/{id}/members/{user}/roles", 3, 2, 5.0, 8.0),
     ("POST /v1/accounts/{id}/members/{user}/block", 3, 2, 5.0, 8.0),
@@ -90,10 +93,14 @@ const BUDGET: &[(&str, usize, usize, f64, f64)] = &[
 /// - the account's seats are counted from its members, read only once the caller is found to
 ///   be one of them, for the same reason;
 /// - a request for a new link reads the link (counting the client meanwhile), then the team's
-///   managers, whom only the link's account names, then writes the request with their mail.
+///   managers, whom only the link's account names, then writes the request with their mail;
+/// - deleting a role reads its holders (every member, whole) only once the caller is found to
+///   hold `users:write` and the role to be the account's own, for the same reason as the
+///   export, then writes under the roles version it read with the caller.
 const ABOVE_GOAL: &[&str] = &[
     "POST /v1/sessions/refresh",
     "GET /v1/accounts/{id}",
+    "DELETE /v1/accounts/{id}/roles/{role}",
     "POST /v1/accounts/{id}/invitations",
     "POST /v1/accounts/{id}/invitations/bulk (one row)",
     "POST /v1/accounts/{id}/invitations/{invitation}/resend",

@@ -62,14 +62,14 @@ impl RoleContent {
     }
 }
 
-/// A new role's name: 2 to 40 of `a-z`, `0-9`, `-`, `_`, starting with a letter.
+/// A new role's name: 2 to 40 of `a-z`, `0-9`, `_`, starting with a letter, as the presets name theirs.
 pub fn role_name(raw: &str) -> Result<RoleName, FieldError> {
     let mut chars = raw.chars();
     let shaped = chars.next().is_some_and(|c| c.is_ascii_lowercase())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if !shaped || !NAME_CHARS.contains(&raw.len()) {
-        let message = "Use 2 to 40 lowercase letters, digits, - or _, starting with a letter.";
-        return Err(FieldError::new("name", "invalid_format", message));
+        let message = "Use 2 to 40 lowercase letters, digits or _, starting with a letter.";
+        return Err(FieldError::new("name", "invalid_value", message));
     }
     Ok(RoleName::new(raw))
 }
@@ -78,14 +78,14 @@ fn text(field: &str, raw: &str, min: usize, max: usize) -> Result<String, FieldE
     let trimmed = raw.trim();
     let length = trimmed.chars().count();
     if trimmed.chars().any(char::is_control) {
-        return Err(FieldError::new(field, "invalid_format", "Use text without control characters."));
+        return Err(FieldError::new(field, "invalid_value", "Use text without control characters."));
     }
     if length < min || length > max {
         let message = match min {
             0 => format!("Use at most {max} characters."),
             _ => format!("Use {min} to {max} characters."),
         };
-        return Err(FieldError::new(field, "invalid_length", message));
+        return Err(FieldError::new(field, "invalid_value", message));
     }
     Ok(trimmed.to_owned())
 }
@@ -255,15 +255,15 @@ mod tests {
 
     #[test]
     fn a_role_is_named_in_lowercase_titled_in_sixty_characters_and_gives_something() {
-        assert!(role_name("warehouse-night_2").is_ok());
-        for bad in ["W", "x", "2nd", "with space", &"a".repeat(41)] {
-            assert_eq!(role_name(bad).unwrap_err().code, "invalid_format", "{bad}");
+        assert!(role_name("warehouse_night_2").is_ok());
+        for bad in ["W", "x", "2nd", "with space", "night-shift", &"a".repeat(41)] {
+            assert_eq!(role_name(bad).unwrap_err().code, "invalid_value", "{bad}");
         }
         let codes = |errors: FieldErrors| errors.into_vec().into_iter().map(|e| e.code).collect::<Vec<_>>();
         let none = RoleContent::parse(standard(), " ", "", &[]).unwrap_err();
-        assert_eq!(codes(none), ["invalid_length", "required"]);
+        assert_eq!(codes(none), ["invalid_value", "required"]);
         let long = RoleContent::parse(standard(), &"t".repeat(61), "a\u{7}", &["nowhere:read".into()]);
-        assert_eq!(codes(long.unwrap_err()), ["invalid_length", "invalid_format", "unknown_permission"]);
+        assert_eq!(codes(long.unwrap_err()), ["invalid_value", "invalid_value", "unknown_permission"]);
     }
 
     #[test]

@@ -72,7 +72,8 @@ impl From<RoleRefusal> for RoleError {
         match refusal {
             RoleRefusal::NotOffered => Self::Fixed,
             RoleRefusal::NameTaken => {
-                invalid("name", "taken", "A role of this account has this name already.")
+                let taken = FieldError::new("name", "taken", "A role of this account has this name already.");
+                Self::Invalid(taken.into())
             }
             RoleRefusal::TooMany => Self::TooMany,
             RoleRefusal::Unknown => Self::NotFound,
