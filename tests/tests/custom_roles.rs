@@ -148,7 +148,7 @@ async fn bad_roles_are_refused_field_by_field_and_the_marketplaces_roles_are_fix
         json!({"name": "viewer", "title": "V", "permissions": ["orders:read"]}),
     )
     .await;
-    assert_eq!(taken.body["errors"][0]["code"], "taken", "{}", taken.body);
+    assert_eq!((taken.status, taken.code()), (409, "role_name_taken"), "{}", taken.body);
     let fixed = app.delete_as(&owner.token, &format!("{}/viewer", roles_path(&owner))).await;
     assert_eq!((fixed.status, fixed.code()), (403, "forbidden"), "{}", fixed.body);
     let missing = app.delete_as(&owner.token, &format!("{}/nobody", roles_path(&owner))).await;

@@ -121,7 +121,7 @@ fn openapi_describes_exactly_the_routes_of_the_route_table() {
 
 /// Every `Code`, in declaration order. `position` has no catch-all arm, so a new variant does not
 /// compile until it is added here too; the test checks the two agree.
-const ALL_CODES: [Code; 48] = [
+const ALL_CODES: [Code; 49] = [
     Code::ValidationFailed,
     Code::InvalidOrExpiredToken,
     Code::InvalidCursor,
@@ -170,6 +170,7 @@ const ALL_CODES: [Code; 48] = [
     Code::RequestInProgress,
     Code::RoleInUse,
     Code::RoleLimitReached,
+    Code::RoleNameTaken,
 ];
 
 fn position(code: Code) -> usize {
@@ -222,6 +223,7 @@ fn position(code: Code) -> usize {
         Code::RequestInProgress => 45,
         Code::RoleInUse => 46,
         Code::RoleLimitReached => 47,
+        Code::RoleNameTaken => 48,
     }
 }
 

@@ -45,4 +45,4 @@ pub use role::{CustomRole, RoleContent, Roles};
 pub use session::{RefreshSession, SessionClient};
 pub use totp::{SecondFactor, TotpSecret};
 pub use user::{LIVE_RESET_LINKS, ResetLink, SecondFactorRefusal, User};
-pub use validation::{FieldError, FieldErrors, NAME_SHOWN_CHARS, not_one_of};
+pub use validation::{FieldError, FieldErrors, NAME_SHOWN_CHARS, not_one_of, plain_text};

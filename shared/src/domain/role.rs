@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use super::locale::Locale;
 use super::permission::{Permission, PermissionSet, RoleName};
 use super::preset::{Grant, Preset};
-use super::validation::{FieldError, FieldErrors, not_one_of};
+use super::validation::{FieldError, FieldErrors, not_one_of, plain_text};
 
 /// The most roles one account may name: they live on the account's item, which every request
 /// of the account reads.
@@ -75,19 +75,12 @@ pub fn role_name(raw: &str) -> Result<RoleName, FieldError> {
 }
 
 fn text(field: &str, raw: &str, min: usize, max: usize) -> Result<String, FieldError> {
-    let trimmed = raw.trim();
-    let length = trimmed.chars().count();
-    if trimmed.chars().any(char::is_control) {
-        return Err(FieldError::new(field, "invalid_value", "Use text without control characters."));
-    }
-    if length < min || length > max {
-        let message = match min {
-            0 => format!("Use at most {max} characters."),
-            _ => format!("Use {min} to {max} characters."),
-        };
-        return Err(FieldError::new(field, "invalid_value", message));
-    }
-    Ok(trimmed.to_owned())
+    let text = plain_text(raw, min..=max).map(str::to_owned);
+    let message = match min {
+        0 => format!("Use at most {max} characters, without control characters."),
+        _ => format!("Use {min} to {max} characters, without control characters."),
+    };
+    text.ok_or_else(|| FieldError::new(field, "invalid_value", message))
 }
 
 /// `raw` as permissions of `preset`'s catalog; the ones it does not know are one field error.

@@ -60,6 +60,14 @@ impl From<FieldError> for FieldErrors {
     }
 }
 
+/// `raw` without its surrounding whitespace, if that is `chars` characters long and holds no
+/// control character: the rule of every name a person types (an account's, a key's, a role's).
+pub fn plain_text(raw: &str, chars: std::ops::RangeInclusive<usize>) -> Option<&str> {
+    let trimmed = raw.trim();
+    let fits = chars.contains(&trimmed.chars().count()) && !trimmed.chars().any(char::is_control);
+    fits.then_some(trimmed)
+}
+
 /// How much of a name a field error quotes.
 pub const NAME_SHOWN_CHARS: usize = 64;
 

@@ -2,7 +2,7 @@
 
 use crate::domain::{
     Account, AccountId, AccountSettings, AuditAction, AuditTarget, Email, FieldError, FieldErrors, Grant,
-    Locale, Preset, Profile, seat_limit,
+    Locale, Preset, Profile, plain_text, seat_limit,
 };
 use crate::failure_codes;
 use crate::ports::{Conflict, InviteeUser, Login, StoreError};
@@ -76,11 +76,8 @@ impl Teamgate {
         once: Option<&Once>,
     ) -> Result<CreatedAccount, OperatorError> {
         let mut errors = FieldErrors::default();
-        let name = command.name.trim();
-        if name.is_empty()
-            || name.chars().count() > MAX_ACCOUNT_NAME_CHARS
-            || name.chars().any(char::is_control)
-        {
+        let name = plain_text(&command.name, 1..=MAX_ACCOUNT_NAME_CHARS).unwrap_or_default();
+        if name.is_empty() {
             errors.push(FieldError::new(
                 "name",
                 "invalid_value",

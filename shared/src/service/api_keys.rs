@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::domain::api_key::{DEFAULT_KEY_DAYS, MOST_GRACE_HOURS, MOST_KEY_DAYS};
 use crate::domain::{
     AccountId, ApiKey, ApiKeyId, ApiKeyStatus, AuditAction, AuditTarget, FieldError, FieldErrors, KeyRefusal,
-    Network, Permission, PermissionSet,
+    Network, Permission, PermissionSet, plain_text,
 };
 use crate::failure_codes;
 use crate::ports::{API_KEY_USE_RESOLUTION, Conflict, StoreError, StoreResult};
@@ -397,8 +397,8 @@ impl Teamgate {
         command: CreateKeyCommand,
     ) -> Result<(String, PermissionSet, Duration, Vec<Network>), Invalid> {
         let mut errors = FieldErrors::default();
-        let name = command.name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > MOST_NAME_CHARS || name.chars().any(char::is_control) {
+        let name = plain_text(&command.name, 1..=MOST_NAME_CHARS).unwrap_or_default().to_owned();
+        if name.is_empty() {
             let message = format!("Name the key in 1 to {MOST_NAME_CHARS} characters.");
             errors.push(FieldError::new("name", "invalid_value", message));
         }

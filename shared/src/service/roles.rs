@@ -43,6 +43,8 @@ pub enum RoleError {
     Fixed,
     #[error("the account has as many roles of its own as it may")]
     TooMany,
+    #[error("the account has a role of this name already, its own or the marketplace's")]
+    NameTaken,
     #[error("the role gives, or its holders hold, more than the caller holds")]
     Escalation,
     /// How many members hold it.
@@ -61,6 +63,7 @@ failure_codes!(RoleError {
     NotFound => NotFound,
     Fixed => Forbidden,
     TooMany => RoleLimitReached,
+    NameTaken => RoleNameTaken,
     Escalation => RoleEscalation,
     InUse(_) => RoleInUse,
     ConcurrentChange => ConcurrentChange,
@@ -71,10 +74,7 @@ impl From<RoleRefusal> for RoleError {
     fn from(refusal: RoleRefusal) -> Self {
         match refusal {
             RoleRefusal::NotOffered => Self::Fixed,
-            RoleRefusal::NameTaken => {
-                let taken = FieldError::new("name", "taken", "A role of this account has this name already.");
-                Self::Invalid(taken.into())
-            }
+            RoleRefusal::NameTaken => Self::NameTaken,
             RoleRefusal::TooMany => Self::TooMany,
             RoleRefusal::Unknown => Self::NotFound,
         }

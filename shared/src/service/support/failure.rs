@@ -76,6 +76,7 @@ codes! {
     MfaNotEnrolling = (409, "mfa_not_enrolling", "Start turning two-step verification on first (POST /v1/me/mfa/totp)."),
     MfaRequiredByAccount = (409, "mfa_required_by_account", "An account you belong to requires two-step verification, so it stays on."),
     MemberOfOtherAccounts = (409, "member_of_other_accounts", "This person also works in other accounts; their two-step verification is theirs to change (or the marketplace's support)."),
+    RoleNameTaken = (409, "role_name_taken", "The account has a role of this name already; choose another name."),
     RoleInUse = (409, "role_in_use", "Members hold this role: name a replacement role to move them to, or change their roles first."),
     RoleLimitReached = (409, "role_limit_reached", "The account has as many roles of its own as it may: 50."),
     ConcurrentChange = (409, "concurrent_change", "Someone changed this at the same time; read it again and retry."),
