@@ -30,7 +30,7 @@ const BUDGET: &[(&str, usize, usize, f64, f64)] = &[
     ("GET /v1/accounts/{id}", 2, 2, 5.0, 0.0),
     ("GET /v1/accounts/{id}/roles", 1, 1, 4.0, 0.0),
     ("POST /v1/accounts/{id}/roles", 2, 2, 4.0, 2.0),
-    ("PUT /v1/accounts/{id}/roles/{role}", 2, 2, 4.0, 2.0),
+    ("PUT /v1/accounts/{id}/roles/{role}", 3, 3, 5.0, 2.0),
     ("DELETE /v1/accounts/{id}/roles/{role}", 3, 3, 5.0, 2.0),
     ("GET /v1/accounts/{id}/members", 2, 1, 5.0, 0.0),
     ("POST /v1/accounts/{id}/invitations", 5, 3, 4.0, 14.0),
@@ -94,12 +94,14 @@ const BUDGET: &[(&str, usize, usize, f64, f64)] = &[
 ///   be one of them, for the same reason;
 /// - a request for a new link reads the link (counting the client meanwhile), then the team's
 ///   managers, whom only the link's account names, then writes the request with their mail;
-/// - deleting a role reads its holders (every member, whole) only once the caller is found to
-///   hold `users:write` and the role to be the account's own, for the same reason as the
-///   export, then writes under the roles version it read with the caller.
+/// - changing or deleting a role reads its holders (every member, whole) only once the caller
+///   is found to hold `users:write` and the role to be the account's own, for the same reason
+///   as the export (the caller must be one who may act on each holder), then writes under the
+///   roles version it read with the caller.
 const ABOVE_GOAL: &[&str] = &[
     "POST /v1/sessions/refresh",
     "GET /v1/accounts/{id}",
+    "PUT /v1/accounts/{id}/roles/{role}",
     "DELETE /v1/accounts/{id}/roles/{role}",
     "POST /v1/accounts/{id}/invitations",
     "POST /v1/accounts/{id}/invitations/bulk (one row)",

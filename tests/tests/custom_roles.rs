@@ -129,6 +129,34 @@ async fn a_manager_makes_and_changes_only_roles_within_what_they_hold(app: TestA
     assert_eq!(cashier.unwrap()["assignable_by_me"], false);
 }
 
+async fn a_role_is_changed_or_deleted_only_by_someone_who_may_act_on_each_of_its_holders(app: TestApp) {
+    // Given a role "lead" held by Bob, who also holds finance:write, and by Anna, and a manager
+    // holding everything "lead" gives but not finance
+    let owner = app.owner("standard", "owner@holders.example").await;
+    let lead = json!({"name": "lead", "title": "Lead", "permissions": ["orders:write"]});
+    assert_eq!(create(&app, &owner.token, &owner, lead).await.status, 201);
+    let reader = json!({"name": "reader", "title": "Reader", "permissions": ["orders:read"]});
+    assert_eq!(create(&app, &owner.token, &owner, reader).await.status, 201);
+    app.member(&owner, "anna@holders.example", &["lead"], &[]).await;
+    let bob = app.member(&owner, "bob@holders.example", &["lead"], &["finance:write"]).await;
+    let manager = app.member(&owner, "manager@holders.example", &[], &["users:write", "orders:write"]).await;
+
+    // When the manager narrows "lead", or deletes it moving its holders to "reader"
+    let path = format!("{}/lead", roles_path(&owner));
+    let narrowed =
+        app.put_as(&manager, &path, json!({"title": "Lead", "permissions": ["orders:read"]})).await;
+    let deleted = app.delete_as(&manager, &format!("{path}?replacement=reader")).await;
+
+    // Then both are refused, as blocking Bob would be, and nobody was changed or moved
+    for refused in [&narrowed, &deleted] {
+        assert_eq!((refused.status, refused.code()), (403, "role_escalation"), "{}", refused.body);
+    }
+    assert!(allowed(&app, &bob, &owner, "orders:write").await);
+    for email in ["anna@holders.example", "bob@holders.example"] {
+        assert_eq!(app.member_named(&owner, email).await["roles"], json!(["lead"]), "{email}");
+    }
+}
+
 async fn bad_roles_are_refused_field_by_field_and_the_marketplaces_roles_are_fixed(app: TestApp) {
     // Given an owner
     let owner = app.owner("standard", "owner@bad-roles.example").await;
@@ -206,6 +234,7 @@ tests::scenarios!(
     an_owners_role_is_granted_like_the_marketplaces_and_its_holders_follow_each_change,
     a_role_held_is_deleted_only_with_a_replacement_its_holders_move_to,
     a_manager_makes_and_changes_only_roles_within_what_they_hold,
+    a_role_is_changed_or_deleted_only_by_someone_who_may_act_on_each_of_its_holders,
     bad_roles_are_refused_field_by_field_and_the_marketplaces_roles_are_fixed,
     amazon_seller_grants_permissions_one_by_one_and_names_no_roles,
     a_role_deleted_while_it_is_granted_leaves_nobody_holding_a_role_that_is_gone,

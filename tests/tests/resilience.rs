@@ -587,6 +587,37 @@ async fn a_refresh_that_answered_503_is_sent_again_and_the_session_goes_on() {
 }
 
 #[tokio::test]
+async fn a_refresh_of_a_holder_of_an_accounts_own_role_whose_account_could_not_be_read_goes_on_when_sent_again()
+ {
+    // Given a member holding a role of the account's own, signed in
+    let table = faulty_table("owner@refresh-roles.example").await;
+    let roles = format!("/v1/accounts/{}/roles", table.account_id);
+    let role = json!({"name": "packer", "title": "Packer", "permissions": ["orders:write"]});
+    assert_eq!(table.faulty.post_as(&table.token, &roles, role).await.status, 201);
+    let path = format!("/v1/accounts/{}/invitations", table.account_id);
+    let invite = json!({"email": "anna@refresh-roles.example", "roles": ["packer"]});
+    assert_eq!(table.faulty.post_as(&table.token, &path, invite).await.status, 201);
+    let token = table.faulty.link_token("anna@refresh-roles.example").await;
+    assert_eq!(table.faulty.activate(&token).await.status, 200);
+    let signed_in = table.faulty.sign_in("anna@refresh-roles.example", PASSWORD).await;
+    let body = json!({"refresh_token": signed_in.str("refresh_token")});
+
+    // When her refresh reads her session but not her account (whose roles her answer shows)
+    let reads = std::sync::atomic::AtomicUsize::new(0);
+    table.proxy.set_plan(move |operation, _| match operation {
+        "GetItem" if reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) > 0 => Fault::ServerError,
+        _ => Fault::Pass,
+    });
+    assert_unavailable(&table.faulty.post("/v1/sessions/refresh", body.clone()).await);
+
+    // Then the same refresh sent again goes on: nothing was rotated before the read failed
+    table.proxy.always(Fault::Pass);
+    let refreshed = table.faulty.post("/v1/sessions/refresh", body).await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    assert_eq!(refreshed.body["memberships"][0]["effective_permissions"], json!(["orders:write"]));
+}
+
+#[tokio::test]
 async fn an_invitation_whose_mail_could_not_be_counted_is_never_written() {
     let table = faulty_table("owner@uncounted.example").await;
     let before = snapshot_except(&table.store, is_rate_counter).await;

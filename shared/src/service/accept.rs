@@ -275,7 +275,8 @@ impl Teamgate {
         Ok(match signed_in {
             Ok((session, refresh_token)) => {
                 let issued = Issued { session: &session, refresh_token, second_step_at: None };
-                SignedIn::Session(self.session_view(&user, &memberships, issued, now).await?)
+                let views = self.membership_views(&memberships).await?;
+                SignedIn::Session(self.session_view(&user, views, issued, now)?)
             }
             Err(challenge) => SignedIn::SecondStepRequired(challenge),
         })

@@ -85,12 +85,20 @@ impl Caller<'_> {
         self.account.roles(self.preset)
     }
 
+    /// How a write to `member`, whom the caller was judged to administer under the account's
+    /// roles as read, guards them: when `member` holds one of the account's own, its
+    /// definition must not have changed meanwhile (it may now give them more than the caller).
+    pub fn judged_under(&self, member: &Member) -> Option<RolesCheck> {
+        let own = self.roles().names_custom(&member.grant());
+        own.then_some(RolesCheck { read_version: self.account.roles_version })
+    }
+
     /// Whether the caller may give `grant` under `account`'s roles (as read with the caller, or
-    /// read again after a lost race), and how its write guards them: a grant naming the
-    /// account's own roles requires them as read.
+    /// read again after a lost race: what the caller holds is judged under them too), and how
+    /// its write guards them: a grant naming the account's own roles requires them as read.
     pub fn may_grant(&self, account: &Account, grant: &Grant) -> Result<Option<RolesCheck>, GrantRefusal> {
         let roles = account.roles(self.preset);
-        roles.judge(grant, &self.permissions)?;
+        roles.judge(grant, &self.member.effective_permissions(&roles))?;
         Ok(roles.names_custom(grant).then_some(RolesCheck { read_version: account.roles_version }))
     }
 

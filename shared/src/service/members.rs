@@ -151,7 +151,7 @@ impl Teamgate {
         let caller = &caller;
         let grant = caller.roles().parse_grant(roles, permissions).map_err(Invalid)?;
         caller.require_recent_second_step(self.now())?;
-        let roles = caller.may_grant(&caller.account, &grant)?;
+        let roles = caller.may_grant(&caller.account, &grant)?.or(caller.judged_under(&member));
         let details = json!({
             "from": { "roles": member.roles, "permissions": member.permissions },
             "to": { "roles": grant.roles, "permissions": grant.permissions },
@@ -183,7 +183,11 @@ impl Teamgate {
         };
         let event = self.member_event(caller, &changed, action, json!({}));
         self.store()
-            .update_member(&MemberUpdate { member: changed.clone(), event, roles: None })
+            .update_member(&MemberUpdate {
+                roles: caller.judged_under(&changed),
+                member: changed.clone(),
+                event,
+            })
             .await
             .map_err(write_failed)?;
         Ok(MemberView::new(&changed, &caller.roles()))
@@ -193,10 +197,11 @@ impl Teamgate {
     /// their tokens stop working here on the next request, and they sign in again.
     pub async fn end_member_sessions(&self, claim: &Claim, user_id: &str) -> Result<(), MemberError> {
         let (caller, member, ()) = self.administered(claim, user_id, async |_| Ok(())).await?;
+        let roles = caller.judged_under(&member);
         let changed = member.sessions_ended(self.now());
         let event = self.member_event(&caller, &changed, AuditAction::MemberSessionsEnded, json!({}));
         self.store()
-            .update_member(&MemberUpdate { member: changed, event, roles: None })
+            .update_member(&MemberUpdate { member: changed, event, roles })
             .await
             .map_err(write_failed)
     }

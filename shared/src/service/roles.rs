@@ -137,6 +137,8 @@ impl Teamgate {
         if !caller.permissions.covers(&before) || !caller.permissions.covers(&content.permissions) {
             return Err(RoleError::Escalation);
         }
+        // What a role gives is what its holders may do: changing it acts on each of them.
+        administers_all(caller, &self.holders(&caller.account, &name).await?)?;
         let details = json!({
             "from": { "permissions": before },
             "to": { "title": content.title, "permissions": content.permissions },
@@ -214,13 +216,16 @@ impl Teamgate {
         role: &RoleName,
         replacement: &RoleName,
     ) -> Result<usize, RoleError> {
-        let mut moved = 0;
-        for holder in holders {
-            // The owner holds everything whatever their roles: only the name is moved.
-            if caller.administers(&holder) == Err(Untouchable::HoldsMore) {
-                return Err(RoleError::Escalation);
-            }
+        // Every holder is judged before the first is moved: a refusal moves no one.
+        administers_all(caller, &holders)?;
+        let moves = holders.into_iter().map(|holder| {
             let grant = replaced(&holder.grant(), role, replacement);
+            caller.may_grant(account, &grant).map_err(replacement_refused)?;
+            Ok((holder, grant))
+        });
+        let moves: Vec<_> = moves.collect::<Result<_, RoleError>>()?;
+        let mut moved = 0;
+        for (holder, grant) in moves {
             let roles = caller.may_grant(account, &grant).map_err(replacement_refused)?;
             let details = json!({
                 "from": { "roles": holder.roles, "permissions": holder.permissions },
@@ -257,6 +262,15 @@ impl Teamgate {
         let event =
             self.event(&account.id, Some(&caller.user.id), action, AuditTarget::Role, name.as_str(), details);
         self.store().save_roles(account, &event).await.map_err(saved)
+    }
+}
+
+/// Refuses a change to a role held by someone holding more than the caller (the owner, who holds
+/// everything whatever their roles, aside).
+fn administers_all(caller: &Caller<'_>, holders: &[Member]) -> Result<(), RoleError> {
+    match holders.iter().any(|holder| caller.administers(holder) == Err(Untouchable::HoldsMore)) {
+        true => Err(RoleError::Escalation),
+        false => Ok(()),
     }
 }
 

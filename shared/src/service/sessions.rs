@@ -204,7 +204,7 @@ impl Teamgate {
             })
             .collect::<Vec<_>>();
         let issued = Issued { session: &session, refresh_token: token, second_step_at };
-        Ok(self.session_view(&user, &memberships, issued, now).await?)
+        Ok(self.session_view(&user, self.membership_views(&memberships).await?, issued, now)?)
     }
 
     /// Exchanges a refresh token for a new session; the presented token dies. A genuine token
@@ -212,8 +212,8 @@ impl Teamgate {
     /// (the thief's and the person's). A token that is not genuine is refused alone, so the
     /// session's id, which every access token shows, ends nothing.
     ///
-    /// The session is read, then the user's login, then the session is rotated: three round
-    /// trips, the rotation last, so that nothing after it can fail and leave the client without
+    /// The session is read, then the user's login (and the accounts of memberships naming a
+    /// role of their own), then the session is rotated: three round trips, the rotation last, so that nothing after it can fail and leave the client without
     /// the new token while its old one, presented again, would end the chain as a copy. A login
     /// that no longer stands (token version changed, blocked everywhere) refuses the refresh.
     pub async fn refresh(&self, token: &str, from: SessionClient) -> Result<SessionView, RefreshError> {
@@ -242,6 +242,8 @@ impl Teamgate {
             .map_err(store_failed("login_by_id"))?
             .filter(|l| l.user.token_version == session.token_version && !entirely_blocked(l))
             .ok_or(RefreshError::Invalid)?;
+        // Read before the rotation: nothing after it may fail (an account's own roles are read).
+        let memberships = self.membership_views(&login.memberships).await?;
         let next_secret = self.access.refresh_secret(&family, session.generation + 1)?;
         let next = session.clone().used(hash_secret(&next_secret), from, now);
         self.store().rotate_session(&session.secret_hash, &next).await.map_err(|e| match e {
@@ -253,7 +255,7 @@ impl Teamgate {
             refresh_token: refresh_token(&family, next.generation, &next_secret),
             second_step_at: None,
         };
-        Ok(self.session_view(&login.user, &login.memberships, issued, now).await?)
+        Ok(self.session_view(&login.user, memberships, issued, now)?)
     }
 
     /// Whether `presented` is the chain's current token.
@@ -411,10 +413,12 @@ impl Teamgate {
         Ok((session, refresh_token(&family, 0, &secret)))
     }
 
-    pub(crate) async fn session_view(
+    /// The answer of a request that started or renewed a session, its memberships as their
+    /// person sees them (`membership_views`, read before any write that cannot be taken back).
+    pub(crate) fn session_view(
         &self,
         user: &User,
-        memberships: &[Membership],
+        memberships: Vec<MembershipView>,
         issued: Issued<'_>,
         now: DateTime<Utc>,
     ) -> Result<SessionView, InternalError> {
@@ -424,7 +428,7 @@ impl Teamgate {
             expires_in: ACCESS_TOKEN_SECONDS,
             refresh_token: issued.refresh_token,
             user_id: user.id.to_string(),
-            memberships: self.membership_views(memberships).await?,
+            memberships,
         })
     }
 
