@@ -94,8 +94,11 @@ async fn a_role_held_is_deleted_only_with_a_replacement_its_holders_move_to(app:
         .await;
     assert_eq!((invited.status, invited.code()), (400, "validation_failed"), "{}", invited.body);
     assert_eq!(invited.body["errors"][0]["code"], "unknown_role");
-    // And the pending invitee still joins, holding the replacement
-    let session = app.activate(&app.link_token("bohdan@retire.example").await).await;
+    // And the pending invitee's link shows, and lets them join with, the replacement
+    let link = app.link_token("bohdan@retire.example").await;
+    let inspected = app.post("/v1/invitations/inspect", json!({"token": link})).await;
+    assert_eq!(inspected.body["roles"], json!(["viewer"]), "{}", inspected.body);
+    let session = app.activate(&link).await;
     assert_eq!(session.status, 200, "{}", session.body);
     assert_eq!(app.member_named(&owner, "bohdan@retire.example").await["status"], "active");
     let log =
@@ -179,10 +182,15 @@ async fn bad_roles_are_refused_field_by_field_and_the_marketplaces_roles_are_fix
     assert_eq!((taken.status, taken.code()), (409, "role_name_taken"), "{}", taken.body);
     let fixed = app.delete_as(&owner.token, &format!("{}/viewer", roles_path(&owner))).await;
     assert_eq!((fixed.status, fixed.code()), (403, "forbidden"), "{}", fixed.body);
+    packer(&app, &owner).await;
+    let nowhere = delete(&app, &owner, "packer", Some("nobody")).await;
+    assert_eq!(nowhere.body["errors"][0]["code"], "unknown_role", "{}", nowhere.body);
     let missing = app.delete_as(&owner.token, &format!("{}/nobody", roles_path(&owner))).await;
     assert_eq!((missing.status, missing.code()), (404, "not_found"), "{}", missing.body);
     let roles = app.get_as(&owner.token, &roles_path(&owner)).await;
-    assert!(roles.body["items"].as_array().unwrap().iter().all(|r| r["custom"] == false), "{}", roles.body);
+    let own: Vec<&Value> =
+        roles.body["items"].as_array().unwrap().iter().filter(|r| r["custom"] == true).collect();
+    assert_eq!(own.len(), 1, "only the packer: {}", roles.body);
 }
 
 async fn amazon_seller_grants_permissions_one_by_one_and_names_no_roles(app: TestApp) {

@@ -801,10 +801,10 @@ impl Store for MemoryStore {
     async fn update_member(&self, update: &MemberUpdate) -> StoreResult<()> {
         self.with(|s| {
             let member = &update.member;
-            if !s
-                .accounts
-                .get(&member.account_id)
-                .is_some_and(|account| roles_as_judged(account, update.roles))
+            // As in DynamoDB, the account is read only for a grant of its own roles.
+            let account = s.accounts.get(&member.account_id);
+            if update.roles.is_some()
+                && !account.is_some_and(|account| roles_as_judged(account, update.roles))
             {
                 return conflict(Conflict::Stale);
             }

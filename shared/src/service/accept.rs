@@ -111,11 +111,14 @@ impl Teamgate {
         let user = redemption.user.as_ref().ok_or(RedeemError::Revoked)?;
         let preset = self.preset(&redemption.account.preset);
         let locale = user.locale.unwrap_or(redemption.account.locale);
+        // What the invitee will hold: their waiting membership's grant, which a role's deletion
+        // moved to its replacement, else the invitation's.
+        let granted = redemption.member.as_ref().map_or_else(|| invitation.grant(), Member::grant);
         Ok(InspectView {
             account_name: redemption.account.name.clone(),
             email: invitation.email.to_string(),
-            roles: invitation.roles.clone(),
-            role_titles: role_titles(&redemption.account.roles(preset), &invitation.grant(), locale),
+            roles: granted.roles.clone(),
+            role_titles: role_titles(&redemption.account.roles(preset), &granted, locale),
             expires_at: invitation.expires_at,
             status: invitation.status_at(self.now()),
             requires_password: user.password_hash.is_none(),

@@ -162,6 +162,9 @@ impl Teamgate {
         if replacement.as_ref() == Some(&name) {
             return Err(invalid("replacement", "invalid_value", "Name another role."));
         }
+        if replacement.as_ref().is_some_and(|r| !caller.roles().knows(r)) {
+            return Err(invalid("replacement", "unknown_role", "Name a role of this account."));
+        }
         caller.require_recent_second_step(self.now())?;
         if !caller.permissions.covers(&permissions) {
             return Err(RoleError::Escalation);

@@ -134,7 +134,11 @@ pub fn versions_are(versions: &[(&str, u32)], conflict: Conflict) -> Condition {
             _ => format!("#r.#v{at} = :v{at}"),
         });
     }
-    let mut condition = on_record(Condition::new(parts.join(" AND "), conflict));
+    let mut condition = Condition::new(parts.join(" AND "), conflict);
+    if !versions.is_empty() {
+        // DynamoDB refuses a name the expression does not use.
+        condition = on_record(condition);
+    }
     for (at, (field, version)) in versions.iter().enumerate() {
         condition = condition
             .name(&format!("#v{at}"), field)
