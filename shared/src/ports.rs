@@ -96,12 +96,15 @@ pub struct NewInvitation {
     pub roles: Option<RolesCheck>,
 }
 
-/// A grant of the account's own roles is written only if the account's `roles_version` is still
-/// `read_version`, the one its roles were judged under (else `Stale`), and raises it: a role's
-/// deletion, which counts its holders under that version, then never misses this one.
+/// A write judged under the account's own roles is written only if the account's
+/// `roles_version` is still `read_version`, the one its roles were judged under (else `Stale`).
+/// A grant of one of them also `raises` it: a role's deletion, which counts its holders under
+/// that version, then never misses this one. A write to someone holding one (a block) only
+/// checks it, so that it holds up no one else's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RolesCheck {
     pub read_version: u32,
+    pub raises: bool,
 }
 
 /// An invitation is written only if the account's `seat_version` is still `read_version`, the
@@ -309,6 +312,8 @@ pub struct MemberRemoval {
     /// provided it is still `sent` with the same link (else `TokenSpent`).
     pub end_invitation: Option<Invitation>,
     pub event: AuditEvent,
+    /// A member holding the account's own roles: the roles as judged (`RolesCheck`).
+    pub roles: Option<RolesCheck>,
 }
 
 /// Handing ownership over in one step: the account with its new `owner_id`, provided its stored

@@ -270,21 +270,22 @@ impl State {
         }
     }
 
-    /// Writes the account's owner and owner link (checked by `owner_unchanged`).
-    /// What the table's `raising_seat_version` does: seats counted before are stale.
     /// A grant of the account's own roles raises its `roles_version` (`RolesCheck`).
     fn raise_roles_version(&mut self, account: &AccountId, roles: Option<RolesCheck>) {
-        if let (Some(stored), Some(_)) = (self.accounts.get_mut(account), roles) {
+        if let (Some(stored), Some(RolesCheck { raises: true, .. })) = (self.accounts.get_mut(account), roles)
+        {
             stored.roles_version += 1;
         }
     }
 
+    /// What the table's `raising_seat_version` does: seats counted before are stale.
     fn raise_seat_version(&mut self, account: &AccountId) {
         if let Some(stored) = self.accounts.get_mut(account) {
             stored.seat_version += 1;
         }
     }
 
+    /// Writes the account's owner and owner link (checked by `owner_unchanged`).
     fn set_owner(&mut self, account: &Account) {
         if let Some(stored) = self.accounts.get_mut(&account.id) {
             stored.owner_id = account.owner_id.clone();
@@ -296,6 +297,11 @@ impl State {
     /// Checks every condition of a removal, writing nothing.
     fn check_removal(&mut self, removal: &MemberRemoval) -> StoreResult<()> {
         let member = &removal.member;
+        let account = self.accounts.get(&member.account_id);
+        if removal.roles.is_some() && !account.is_some_and(|account| roles_as_judged(account, removal.roles))
+        {
+            return conflict(Conflict::Stale);
+        }
         self.member_at(member, member.version)?;
         if let Some(invitation) = &removal.end_invitation {
             self.sent_as_read(invitation)?;
@@ -309,6 +315,7 @@ impl State {
     /// Applies a removal whose conditions `check_removal` found true.
     fn apply_removal(&mut self, removal: &MemberRemoval) {
         let member = &removal.member;
+        self.raise_roles_version(&member.account_id, removal.roles);
         if let Some(invitation) = &removal.end_invitation {
             self.invitations
                 .insert((invitation.account_id.clone(), invitation.id.clone()), invitation.clone());

@@ -17,6 +17,7 @@ use crate::service::support::failure::RateLimited;
 use crate::service::support::failure::store_failed;
 use crate::service::support::failure::{InternalError, Invalid};
 use crate::service::support::secrets::read_link_token;
+use crate::service::support::views::MembershipView;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RedeemError {
@@ -273,12 +274,20 @@ impl Teamgate {
             .map(|m| if m.account.id == account.id { accepted.clone() } else { m })
             .collect();
         if !memberships.iter().any(|m| m.account.id == account.id) {
-            memberships.push(accepted);
+            memberships.push(accepted.clone());
         }
         Ok(match signed_in {
             Ok((session, refresh_token)) => {
                 let issued = Issued { session: &session, refresh_token, second_step_at: None };
-                let views = self.membership_views(&memberships).await?;
+                // The accepted account is read already; another's roles, read now, may fail.
+                let views = match self.membership_views(&memberships).await {
+                    Ok(views) => views,
+                    Err(error) => {
+                        tracing::warn!(%error, "an accepted invitation answered without the person's other accounts");
+                        let roles = account.roles(self.preset(&account.preset));
+                        vec![MembershipView::new(&accepted, &roles)]
+                    }
+                };
                 SignedIn::Session(self.session_view(&user, views, issued, now)?)
             }
             Err(challenge) => SignedIn::SecondStepRequired(challenge),

@@ -90,7 +90,7 @@ impl Caller<'_> {
     /// definition must not have changed meanwhile (it may now give them more than the caller).
     pub fn judged_under(&self, member: &Member) -> Option<RolesCheck> {
         let own = self.roles().names_custom(&member.grant());
-        own.then_some(RolesCheck { read_version: self.account.roles_version })
+        own.then_some(RolesCheck { read_version: self.account.roles_version, raises: false })
     }
 
     /// Whether the caller may give `grant` under `account`'s roles (as read with the caller, or
@@ -99,7 +99,9 @@ impl Caller<'_> {
     pub fn may_grant(&self, account: &Account, grant: &Grant) -> Result<Option<RolesCheck>, GrantRefusal> {
         let roles = account.roles(self.preset);
         roles.judge(grant, &self.member.effective_permissions(&roles))?;
-        Ok(roles.names_custom(grant).then_some(RolesCheck { read_version: account.roles_version }))
+        Ok(roles
+            .names_custom(grant)
+            .then_some(RolesCheck { read_version: account.roles_version, raises: true }))
     }
 
     pub fn require(&self, permission: &Permission) -> Result<(), CallerError> {

@@ -264,8 +264,9 @@ impl Teamgate {
             AuditAction::MemberDeleted,
             json!({ "email": member.email.masked() }),
         );
+        let roles = caller.judged_under(&member);
         let removal = self.removal_of(member, user, revoked, event).await.map_err(write_failed)?;
-        self.store().remove_member(&removal).await.map_err(write_failed)
+        self.store().remove_member(&MemberRemoval { roles, ..removal }).await.map_err(write_failed)
     }
 
     /// Removing `member` (and ending `invitation`, the one it came from): their user, read
@@ -303,6 +304,6 @@ impl Teamgate {
         } else {
             UserAfterRemoval::Kept(user.left_membership())
         };
-        Ok(MemberRemoval { user, member, end_invitation: invitation, event })
+        Ok(MemberRemoval { user, member, end_invitation: invitation, event, roles: None })
     }
 }

@@ -7,7 +7,7 @@ use crate::domain::{
     OneTimeToken, TokenPurpose,
 };
 use crate::failure_codes;
-use crate::ports::{Conflict, Resend, StoreError, Withdrawal};
+use crate::ports::{Conflict, MemberRemoval, Resend, StoreError, Withdrawal};
 use crate::service::Teamgate;
 use crate::service::caller::{Caller, CallerError, Claim, Untouchable};
 use crate::service::idempotency::Once;
@@ -177,11 +177,13 @@ impl Teamgate {
             Some(member) => {
                 // Their grant may have been raised past the invitation's since it was sent.
                 caller.administers(&member)?;
+                let roles = caller.judged_under(&member);
                 let user = user.map_err(store_failed("user"))?;
                 let removal = self
                     .removal_of(member, user, Some(revoked.clone()), event)
                     .await
                     .map_err(write_failed)?;
+                let removal = MemberRemoval { roles, ..removal };
                 if removal.user.user().password_hash.is_some() && revoked.mode == InvitationMode::Direct {
                     return Err(LifecycleError::MemberAlreadyActive);
                 }

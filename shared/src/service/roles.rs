@@ -10,12 +10,12 @@ use serde_json::json;
 use crate::domain::role::{GrantRefusal, replaced, role_name};
 use crate::domain::{
     Account, AuditAction, AuditTarget, FieldError, FieldErrors, Member, PermissionSet, RoleContent, RoleName,
-    RoleRefusal,
+    RoleRefusal, Roles,
 };
 use crate::failure_codes;
-use crate::ports::{Conflict, MemberQuery, MemberUpdate, PageRequest, StoreError};
+use crate::ports::{Conflict, MemberQuery, MemberUpdate, PageRequest, RolesCheck, StoreError};
 use crate::service::Teamgate;
-use crate::service::caller::{Caller, CallerError, Untouchable};
+use crate::service::caller::{Caller, CallerError};
 use crate::service::directory::RoleView;
 use crate::service::support::failure::{InternalError, Invalid, store_failed};
 
@@ -138,7 +138,7 @@ impl Teamgate {
             return Err(RoleError::Escalation);
         }
         // What a role gives is what its holders may do: changing it acts on each of them.
-        administers_all(caller, &self.holders(&caller.account, &name).await?)?;
+        administers_all(&caller.permissions, &caller.roles(), &self.holders(&caller.account, &name).await?)?;
         let details = json!({
             "from": { "permissions": before },
             "to": { "title": content.title, "permissions": content.permissions },
@@ -157,7 +157,7 @@ impl Teamgate {
         replacement: Option<&str>,
     ) -> Result<(), RoleError> {
         let name = RoleName::new(name);
-        let permissions = own_role(caller, &name)?;
+        own_role(caller, &name)?;
         let replacement = replacement.map(str::trim).filter(|r| !r.is_empty()).map(RoleName::new);
         if replacement.as_ref() == Some(&name) {
             return Err(invalid("replacement", "invalid_value", "Name another role."));
@@ -166,13 +166,15 @@ impl Teamgate {
             return Err(invalid("replacement", "unknown_role", "Name a role of this account."));
         }
         caller.require_recent_second_step(self.now())?;
-        if !caller.permissions.covers(&permissions) {
-            return Err(RoleError::Escalation);
-        }
         let (mut account, mut moved) = (caller.account.clone(), 0);
         for _ in 0..=RECOUNTS {
-            if account.roles(caller.preset).custom(&name).is_none() {
-                return Err(RoleError::NotFound);
+            // Judged again on every count, under the roles as they are now: the role may give
+            // more since the caller was read, and so may its holders' other roles.
+            let roles = account.roles(caller.preset);
+            let held = caller.member.effective_permissions(&roles);
+            let role = roles.custom(&name).ok_or(RoleError::NotFound)?;
+            if !held.covers(&role.permissions) {
+                return Err(RoleError::Escalation);
             }
             let holders = self.holders(&account, &name).await?;
             if holders.is_empty() {
@@ -186,6 +188,7 @@ impl Teamgate {
                 let Some(replacement) = &replacement else {
                     return Err(RoleError::InUse(holders.len()));
                 };
+                administers_all(&held, &roles, &holders)?;
                 moved += self.move_holders(caller, &mut account, holders, &name, replacement).await?;
             }
             account = self.account_as_is(&account).await?;
@@ -209,8 +212,9 @@ impl Teamgate {
         }
     }
 
-    /// Moves each of `holders` from `role` to `replacement`, as a role change by the caller
-    /// would; a holder changed meanwhile is left for the next count. How many moved.
+    /// Moves each of `holders` (judged already) from `role` to `replacement`, as a role change
+    /// by the caller would, each move requiring the account's roles as judged; a holder changed
+    /// meanwhile is left for the next count. How many moved.
     async fn move_holders(
         &self,
         caller: &Caller<'_>,
@@ -219,8 +223,7 @@ impl Teamgate {
         role: &RoleName,
         replacement: &RoleName,
     ) -> Result<usize, RoleError> {
-        // Every holder is judged before the first is moved: a refusal moves no one.
-        administers_all(caller, &holders)?;
+        // Every move is judged before the first is written: a refusal moves no one.
         let moves = holders.into_iter().map(|holder| {
             let grant = replaced(&holder.grant(), role, replacement);
             caller.may_grant(account, &grant).map_err(replacement_refused)?;
@@ -229,7 +232,9 @@ impl Teamgate {
         let moves: Vec<_> = moves.collect::<Result<_, RoleError>>()?;
         let mut moved = 0;
         for (holder, grant) in moves {
-            let roles = caller.may_grant(account, &grant).map_err(replacement_refused)?;
+            // The holder's grant named the role: the move requires the roles as judged.
+            let judged = RolesCheck { read_version: account.roles_version, raises: false };
+            let roles = caller.may_grant(account, &grant).map_err(replacement_refused)?.or(Some(judged));
             let details = json!({
                 "from": { "roles": holder.roles, "permissions": holder.permissions },
                 "to": { "roles": grant.roles, "permissions": grant.permissions },
@@ -242,8 +247,8 @@ impl Teamgate {
                 Err(StoreError::Conflict(Conflict::Stale)) => return Ok(moved),
                 Err(other) => return Err(store_failed("update_member")(other).into()),
             }
-            // The write raised the version its check named: the next holder's names it so.
-            account.roles_version += u32::from(roles.is_some());
+            // A write that raised the version its check named: the next holder's names it so.
+            account.roles_version += u32::from(roles.is_some_and(|check| check.raises));
         }
         Ok(moved)
     }
@@ -268,10 +273,12 @@ impl Teamgate {
     }
 }
 
-/// Refuses a change to a role held by someone holding more than the caller (the owner, who holds
-/// everything whatever their roles, aside).
-fn administers_all(caller: &Caller<'_>, holders: &[Member]) -> Result<(), RoleError> {
-    match holders.iter().any(|holder| caller.administers(holder) == Err(Untouchable::HoldsMore)) {
+/// Refuses a change to a role held by someone holding more, under `roles`, than the caller's
+/// `held` (the owner, who holds everything whatever their roles, aside): the rule of
+/// `Caller::administers`, under the roles as judged.
+fn administers_all(held: &PermissionSet, roles: &Roles<'_>, holders: &[Member]) -> Result<(), RoleError> {
+    let above = |holder: &Member| !holder.is_owner && !held.covers(&holder.effective_permissions(roles));
+    match holders.iter().any(above) {
         true => Err(RoleError::Escalation),
         false => Ok(()),
     }

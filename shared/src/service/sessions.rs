@@ -174,6 +174,8 @@ impl Teamgate {
             .collect();
         let second_step_at = second_step.is_some().then_some(now);
         let spent = second_step.is_some();
+        // Read before the write, which may spend a second step: nothing after it may fail.
+        let memberships = self.membership_views(&login.memberships).await?;
         let sign_in = SignIn { session: session.clone(), accounts: active.clone(), at: now, second_step };
         match self.store().record_sign_in(&sign_in).await {
             // A membership went away since the (eventually consistent) login read: the session
@@ -193,18 +195,8 @@ impl Teamgate {
                 .map_err(store_failed("record_sign_in"))?,
             other => other.map_err(InternalError::from)?,
         }
-        let memberships = login
-            .memberships
-            .into_iter()
-            .map(|mut m| {
-                if active.contains(&m.account.id) {
-                    m.member.last_login_at = Some(now);
-                }
-                m
-            })
-            .collect::<Vec<_>>();
         let issued = Issued { session: &session, refresh_token: token, second_step_at };
-        Ok(self.session_view(&user, self.membership_views(&memberships).await?, issued, now)?)
+        Ok(self.session_view(&user, memberships, issued, now)?)
     }
 
     /// Exchanges a refresh token for a new session; the presented token dies. A genuine token
@@ -212,10 +204,11 @@ impl Teamgate {
     /// (the thief's and the person's). A token that is not genuine is refused alone, so the
     /// session's id, which every access token shows, ends nothing.
     ///
-    /// The session is read, then the user's login (and the accounts of memberships naming a
-    /// role of their own), then the session is rotated: three round trips, the rotation last, so that nothing after it can fail and leave the client without
-    /// the new token while its old one, presented again, would end the chain as a copy. A login
-    /// that no longer stands (token version changed, blocked everywhere) refuses the refresh.
+    /// The session is read, then the user's login (then the accounts of memberships naming a
+    /// role of their own: a fourth round trip for them only), then the session is rotated, last,
+    /// so that nothing after it can fail and leave the client without the new token while its
+    /// old one, presented again, would end the chain as a copy. A login that no longer stands
+    /// (token version changed, blocked everywhere) refuses the refresh.
     pub async fn refresh(&self, token: &str, from: SessionClient) -> Result<SessionView, RefreshError> {
         let presented = parse_refresh_token(token).ok_or(RefreshError::Invalid)?;
         let family = presented.family().clone();

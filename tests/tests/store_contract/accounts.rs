@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use shared::ports::AccountSummary;
+use shared::ports::{AccountSummary, MemberUpdate, RolesCheck};
 
 use super::*;
 
@@ -218,4 +218,46 @@ pub(crate) async fn an_invitation_takes_a_seat_only_under_the_seat_version_it_co
     store.set_seat_limit(&limited.with_seat_limit(None).expect("no limit"), &changed).await.expect("lifted");
     assert_eq!(conflict(store.create_invitation(&third).await), Conflict::Stale);
     assert_eq!(store.account(&third.account.id).await.unwrap().map(|a| a.max_members), Some(None));
+}
+
+pub(crate) async fn a_write_judged_under_the_accounts_own_roles_needs_them_as_read(store: Arc<dyn Store>) {
+    // Given an account that named a role of its own, and a member
+    let now = now();
+    let (_, _, account) = active_account(store.as_ref(), now).await;
+    let content = shared::domain::RoleContent {
+        title: "Packer".into(),
+        description: String::new(),
+        permissions: PermissionSet::default(),
+    };
+    let preset = shared::domain::Presets::compiled().get(&account.preset).expect("the preset");
+    let named = account.clone().with_new_role(preset, RoleName::new("packer"), content, now).expect("named");
+    let created = event(&account.id, AuditAction::RoleCreated, "packer", now);
+    store.save_roles(&named, &created).await.expect("the roles as read");
+    assert_eq!(conflict(store.save_roles(&named, &created).await), Conflict::Stale, "saved twice");
+    let version = store.account(&account.id).await.unwrap().expect("the account").roles_version;
+    let member = active_member(store.as_ref(), &account, "packer", now).await.member;
+    let update = |member: Member, read_version: u32, raises: bool| MemberUpdate {
+        event: event(&account.id, AuditAction::MemberRolesChanged, member.user_id.as_str(), now),
+        member,
+        roles: Some(RolesCheck { read_version, raises }),
+    };
+
+    // When a grant of it is written under the roles as read, then it raises their version
+    let granted =
+        member.clone().regranted(Grant { roles: vec![RoleName::new("packer")], ..Grant::default() });
+    store.update_member(&update(granted.clone(), version, true)).await.expect("granted");
+    let raised = store.account(&account.id).await.unwrap().expect("the account").roles_version;
+    assert_eq!(raised, version + 1);
+
+    // And a write judged under the version before is refused, and writes nothing
+    let blocked = granted.clone().blocked(now);
+    assert_eq!(
+        conflict(store.update_member(&update(blocked.clone(), version, false)).await),
+        Conflict::Stale
+    );
+    assert_eq!(store.member(&account.id, &granted.user_id).await.unwrap(), Some(granted));
+
+    // And one judged under the current version only checks it
+    store.update_member(&update(blocked, raised, false)).await.expect("blocked");
+    assert_eq!(store.account(&account.id).await.unwrap().expect("the account").roles_version, raised);
 }

@@ -66,6 +66,7 @@ pub(crate) async fn dynamodb_failed_writes_leave_no_orphan_items() {
         user: UserAfterRemoval::Released(owner.clone()),
         end_invitation: Some(activation.invitation.clone().revoked(None, now)),
         event: event(&account.id, AuditAction::MemberDeleted, owner.id.as_str(), now),
+        roles: None,
     };
     assert_eq!(conflict(store.remove_member(&removal).await), Conflict::Stale);
     let mut holder_read = holder.member.clone();
@@ -275,6 +276,7 @@ pub(crate) async fn dynamodb_every_store_method_costs_at_most_one_read_and_one_w
         user: UserAfterRemoval::Released(leaving),
         end_invitation: None,
         event: event(&account.id, AuditAction::MemberDeleted, heir.user.id.as_str(), now),
+        roles: None,
     };
     store.remove_member(&removal).await.unwrap();
     record("remove_member", &calls);

@@ -278,6 +278,7 @@ async fn removal_of(
         user: after_removal(&user),
         end_invitation: invitation,
         event: event(&member.account_id, AuditAction::MemberDeleted, member.user_id.as_str(), now),
+        roles: None,
     }
 }
 
@@ -433,6 +434,7 @@ fn replacing_owner_link(
                 user: after_removal(user),
                 end_invitation: None,
                 event: revoked,
+                roles: None,
             }),
             Vec::new(),
         ),
@@ -579,6 +581,7 @@ contract! {
         a_settings_change_needs_the_account_version_it_read,
         a_settings_change_and_an_owner_link_change_from_one_read_both_succeed,
         an_invitation_takes_a_seat_only_under_the_seat_version_it_counted,
+        a_write_judged_under_the_accounts_own_roles_needs_them_as_read,
     ],
     users: [
         an_email_is_claimed_by_one_user,

@@ -57,6 +57,7 @@ pub(crate) async fn member_writes_based_on_a_stale_version_fail_and_write_nothin
         user: UserAfterRemoval::Released(accepted.user.clone()),
         end_invitation: None,
         event: event(&account.id, AuditAction::MemberDeleted, read.user_id.as_str(), now),
+        roles: None,
     };
     assert_eq!(conflict(store.remove_member(&removal).await), Conflict::Stale);
     assert_eq!(seen(store.as_ref(), &account.id, &[&read.user_id]).await, before, "nothing was written");
@@ -82,6 +83,7 @@ pub(crate) async fn removing_a_member_frees_their_login_when_it_was_their_last(s
         user: UserAfterRemoval::Released(accepted.user.clone()),
         end_invitation: None,
         event: event(&account.id, AuditAction::MemberDeleted, person.id.as_str(), now),
+        roles: None,
     };
     assert_eq!(conflict(store.remove_member(&stale).await), Conflict::Stale);
     assert!(store.login_by_id(&person.id).await.unwrap().is_some(), "nothing of a refused removal happened");
@@ -129,6 +131,7 @@ pub(crate) async fn removing_a_waiting_member_revokes_their_invitation(store: Ar
         user: UserAfterRemoval::Released(other.clone()),
         end_invitation: Some(pending.invitation.clone().expired()),
         event: event(&account.id, AuditAction::InvitationExpired, pending.invitation.id.as_str(), now),
+        roles: None,
     };
     let accepted = acceptance(&pending, &other, now);
     store.accept_invitation(&accepted).await.expect("accepted");
@@ -150,6 +153,7 @@ pub(crate) async fn a_removal_based_on_a_stale_user_fails_and_writes_nothing(sto
         user: UserAfterRemoval::Released(person.clone()),
         end_invitation: Some(new.invitation.clone().revoked(None, now)),
         event: event(&account.id, AuditAction::InvitationRevoked, new.invitation.id.as_str(), now),
+        roles: None,
     };
     // Between the read and the removal, the person asked for a password reset.
     let reset = reset_token(&person, now);
@@ -203,6 +207,7 @@ pub(crate) async fn a_user_counts_memberships_and_goes_with_the_last(store: Arc<
         user: UserAfterRemoval::Kept(person.clone().left_membership()),
         end_invitation: Some(invited[0].invitation.clone().revoked(None, now)),
         event: event(&second.account.id, AuditAction::MemberDeleted, person.id.as_str(), now),
+        roles: None,
     };
     let before = seen(store.as_ref(), &second.account.id, &[&person.id]).await;
     assert_eq!(conflict(store.remove_member(&stale).await), Conflict::Stale);
@@ -228,6 +233,7 @@ pub(crate) async fn a_user_counts_memberships_and_goes_with_the_last(store: Arc<
         user: UserAfterRemoval::Released(read),
         end_invitation: None,
         event: event(&first.account.id, AuditAction::MemberDeleted, person.id.as_str(), now),
+        roles: None,
     };
     assert_eq!(conflict(store.remove_member(&late).await), Conflict::Stale);
     assert!(store.member(&first.account.id, &person.id).await.unwrap().is_some());

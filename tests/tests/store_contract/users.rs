@@ -155,6 +155,7 @@ pub(crate) async fn a_profile_update_raises_every_membership_version(store: Arc<
             elsewhere.invitation.id.as_str(),
             now,
         ),
+        roles: None,
     };
     assert_eq!(conflict(store.remove_member(&removal).await), Conflict::Stale, "removals too");
 }

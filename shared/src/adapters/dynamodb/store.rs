@@ -54,8 +54,8 @@ fn remember(writes: &mut Writes, remembered: &Remembered) -> StoreResult<()> {
     Ok(())
 }
 
-/// The account item's part of a grant's write: it exists, its seats are as counted (`SeatCheck`,
-/// raised when the grant takes one) and its own roles as judged (`RolesCheck`, raised).
+/// The account item's part of a write: it exists, its seats are as counted (`SeatCheck`,
+/// raised when the grant takes one) and its own roles as judged (`RolesCheck`, raised by a grant).
 fn account_guard(
     writes: &mut Writes,
     account: &AccountId,
@@ -70,9 +70,11 @@ fn account_guard(
             change = raising(change, "seat_version");
         }
     }
-    if let Some(RolesCheck { read_version }) = roles {
+    if let Some(RolesCheck { read_version, raises }) = roles {
         versions.push(("roles_version", read_version));
-        change = raising(change, "roles_version");
+        if raises {
+            change = raising(change, "roles_version");
+        }
     }
     let condition = versions_are(&versions, Conflict::Stale);
     match change.expression.is_empty() {
@@ -189,6 +191,9 @@ fn user_writes(writes: &mut Writes, user: &User) -> StoreResult<()> {
 /// it is theirs to release.
 fn removal_writes(writes: &mut Writes, removal: &MemberRemoval, released_phone: bool) -> StoreResult<()> {
     let member = &removal.member;
+    if removal.roles.is_some() {
+        account_guard(writes, &member.account_id, None, removal.roles);
+    }
     writes.delete(items::member_key(member), Some(version_is("version", member.version, Conflict::Stale)));
     if let Some(invitation) = &removal.end_invitation {
         let ended = invitation_change(invitation)?;
