@@ -2,6 +2,7 @@
 
 pub mod body;
 pub mod bulk;
+pub mod console;
 pub mod lambda;
 pub mod pages;
 pub mod problem;
@@ -780,6 +781,15 @@ impl Api {
             }
             Operation::ResetPasswordPage if served!(ResetPasswordPage) => {
                 respond(async move { Ok(Pages::compiled().reset_password.response()) })
+            }
+            Operation::ConsolePage if served!(ConsolePage) => {
+                respond(async move { Ok(console::PAGE.response()) })
+            }
+            Operation::ConsoleScript if served!(ConsoleScript) => {
+                respond(async move { Ok(console::SCRIPT.response()) })
+            }
+            Operation::ConsoleStyle if served!(ConsoleStyle) => {
+                respond(async move { Ok(console::STYLE.response()) })
             }
             Operation::DevMail if served!(DevMail) => respond(async move {
                 let outbox = self
