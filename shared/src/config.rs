@@ -45,6 +45,17 @@ pub enum ConfigError {
     Table { table: String, reason: String },
 }
 
+/// Whether the team console is served: `CONSOLE` is `on` (or unset) or `off`.
+fn console_served() -> Result<bool, ConfigError> {
+    match var("CONSOLE").as_deref() {
+        None | Some("on") => Ok(true),
+        Some("off") => Ok(false),
+        Some(other) => {
+            Err(ConfigError::Invalid { name: "CONSOLE", reason: format!("`{other}` is neither on nor off") })
+        }
+    }
+}
+
 /// Reads a variable, treating an empty value as unset.
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
@@ -169,6 +180,7 @@ impl Config {
                 reset_answer_floor: std::time::Duration::from_millis(300),
                 mail_dispatch: if dev { MailDispatch::Inline } else { MailDispatch::Stream },
                 bulk_rows_begin_within: (!dev).then_some(START_ROWS_WITHIN),
+                console: console_served()?,
             },
             operator_key_generated,
             keys: if dev { Keys::ALL } else { keys },

@@ -176,3 +176,22 @@ tests::scenarios!(
     each_page_carries_the_shared_style_and_script_once_and_its_policy_hashes_what_is_served,
     the_pages_keep_the_token_to_themselves_in_three_languages,
 );
+
+#[tokio::test]
+async fn the_console_is_served_under_a_strict_policy_unless_the_deployment_turns_it_off() {
+    // Given a deployment with the console, and one that turned it off (CONSOLE=off)
+    let with = tests::app::spawn_app_with(|_| {}).await;
+    let without = tests::app::spawn_app_with(|settings| settings.console = false).await;
+
+    // When each is asked for the console's page, script and style
+    for path in ["/console", "/console/app.js", "/console/app.css"] {
+        let served = with.get(path).await;
+        let refused = without.get(path).await;
+
+        // Then the first serves each under a policy of its own files only; the second has none
+        assert_eq!(served.status, 200, "{path}");
+        let policy = served.headers["content-security-policy"].to_str().unwrap();
+        assert!(policy.contains("script-src 'self'") && !policy.contains("unsafe-inline"), "{policy}");
+        assert_eq!((refused.status, refused.code()), (404, "not_found"), "{path}");
+    }
+}

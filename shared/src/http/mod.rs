@@ -782,14 +782,23 @@ impl Api {
             Operation::ResetPasswordPage if served!(ResetPasswordPage) => {
                 respond(async move { Ok(Pages::compiled().reset_password.response()) })
             }
-            Operation::ConsolePage if served!(ConsolePage) => {
-                respond(async move { Ok(console::PAGE.response()) })
-            }
-            Operation::ConsoleScript if served!(ConsoleScript) => {
-                respond(async move { Ok(console::SCRIPT.response()) })
-            }
-            Operation::ConsoleStyle if served!(ConsoleStyle) => {
-                respond(async move { Ok(console::STYLE.response()) })
+            Operation::ConsolePage | Operation::ConsoleScript | Operation::ConsoleStyle
+                if served!(ConsolePage) || served!(ConsoleScript) || served!(ConsoleStyle) =>
+            {
+                let file = match operation {
+                    Operation::ConsoleScript => &console::SCRIPT,
+                    Operation::ConsoleStyle => &console::STYLE,
+                    _ => &console::PAGE,
+                };
+                let served = app.settings.console;
+                respond(async move {
+                    match served {
+                        true => Ok(file.response()),
+                        false => {
+                            Ok(problem::problem(Code::NotFound, "No such route.".into(), Vec::new(), None))
+                        }
+                    }
+                })
             }
             Operation::DevMail if served!(DevMail) => respond(async move {
                 let outbox = self

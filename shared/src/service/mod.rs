@@ -68,6 +68,9 @@ pub struct Settings {
     /// How long after a bulk request began a row may still begin, where a timeout stops the
     /// process (a Lambda function: `bulk_invite::START_ROWS_WITHIN`); the dev server has none.
     pub bulk_rows_begin_within: Option<std::time::Duration>,
+    /// Whether `/console` is served (`CONSOLE`, `on` unless `off`): a marketplace with its own
+    /// screens keeps only the API.
+    pub console: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
