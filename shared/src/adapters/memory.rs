@@ -270,6 +270,16 @@ impl State {
         }
     }
 
+    /// The account's own roles as a write judged under them requires (`RolesCheck`); as in
+    /// DynamoDB, a write without the check does not look at the account.
+    fn roles_as_judged(&self, account: &AccountId, roles: Option<RolesCheck>) -> StoreResult<()> {
+        let Some(check) = roles else { return Ok(()) };
+        match self.accounts.get(account) {
+            Some(stored) if stored.roles_version == check.read_version => Ok(()),
+            _ => conflict(Conflict::Stale),
+        }
+    }
+
     /// A grant of the account's own roles raises its `roles_version` (`RolesCheck`).
     fn raise_roles_version(&mut self, account: &AccountId, roles: Option<RolesCheck>) {
         if let (Some(stored), Some(RolesCheck { raises: true, .. })) = (self.accounts.get_mut(account), roles)
@@ -297,11 +307,7 @@ impl State {
     /// Checks every condition of a removal, writing nothing.
     fn check_removal(&mut self, removal: &MemberRemoval) -> StoreResult<()> {
         let member = &removal.member;
-        let account = self.accounts.get(&member.account_id);
-        if removal.roles.is_some() && !account.is_some_and(|account| roles_as_judged(account, removal.roles))
-        {
-            return conflict(Conflict::Stale);
-        }
+        self.roles_as_judged(&member.account_id, removal.roles)?;
         self.member_at(member, member.version)?;
         if let Some(invitation) = &removal.end_invitation {
             self.sent_as_read(invitation)?;
@@ -385,11 +391,6 @@ fn paginate<'a, T: Clone + 'a>(
     Page { items: found, next: None }
 }
 
-/// Whether the account's own roles are as a grant's write requires (`RolesCheck`).
-fn roles_as_judged(account: &Account, roles: Option<RolesCheck>) -> bool {
-    roles.is_none_or(|check| check.read_version == account.roles_version)
-}
-
 #[async_trait]
 impl Store for MemoryStore {
     async fn create_account(
@@ -421,11 +422,10 @@ impl Store for MemoryStore {
             let Some(account) = s.accounts.get(&new.invitation.account_id) else {
                 return conflict(Conflict::Stale);
             };
-            if new.seat.is_some_and(|seat| seat.read_version != account.seat_version)
-                || !roles_as_judged(account, new.roles)
-            {
+            if new.seat.is_some_and(|seat| seat.read_version != account.seat_version) {
                 return conflict(Conflict::Stale);
             }
+            s.roles_as_judged(&new.invitation.account_id, new.roles)?;
             s.insert_invitation(new, true)?;
             if let Some(SeatCheck { takes_seat: true, .. }) = new.seat {
                 s.raise_seat_version(&new.invitation.account_id);
@@ -808,13 +808,7 @@ impl Store for MemoryStore {
     async fn update_member(&self, update: &MemberUpdate) -> StoreResult<()> {
         self.with(|s| {
             let member = &update.member;
-            // As in DynamoDB, the account is read only for a grant of its own roles.
-            let account = s.accounts.get(&member.account_id);
-            if update.roles.is_some()
-                && !account.is_some_and(|account| roles_as_judged(account, update.roles))
-            {
-                return conflict(Conflict::Stale);
-            }
+            s.roles_as_judged(&member.account_id, update.roles)?;
             *s.member_at(member, member.version.wrapping_sub(1))? = member.clone();
             s.raise_roles_version(&member.account_id, update.roles);
             s.record(&update.event);

@@ -5,6 +5,8 @@
 use bytes::Bytes;
 use http::{HeaderValue, Response, header};
 
+use super::pages::secured;
+
 /// What the console may load and send: only its own files, and the API on the same origin.
 const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
      img-src 'self' data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
@@ -26,13 +28,11 @@ pub const STYLE: Asset = Asset {
 
 impl Asset {
     pub fn response(&self) -> Response<Bytes> {
-        let mut response = Response::new(Bytes::from_static(self.body.as_bytes()));
+        let body = Bytes::from_static(self.body.as_bytes());
+        let mut response =
+            secured(body, HeaderValue::from_static(self.content_type), HeaderValue::from_static(POLICY));
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(self.content_type));
-        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(POLICY));
         headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-        headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         // Not fingerprinted: a browser asks again, so a deployment's new console shows at once.
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         response

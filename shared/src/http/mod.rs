@@ -371,9 +371,7 @@ impl Api {
                     .insert(header::ALLOW, HeaderValue::from_str(&allow).expect("method names"));
                 ("-", response)
             }
-            Matched::NotFound => {
-                ("-", problem::problem(Code::NotFound, "No such route.".into(), Vec::new(), None))
-            }
+            Matched::NotFound => ("-", no_such_route()),
         };
         if head {
             // The GET's answer without its body, saying how long the body would have been.
@@ -794,9 +792,7 @@ impl Api {
                 respond(async move {
                     match served {
                         true => Ok(file.response()),
-                        false => {
-                            Ok(problem::problem(Code::NotFound, "No such route.".into(), Vec::new(), None))
-                        }
+                        false => Ok(no_such_route()),
                     }
                 })
             }
@@ -843,6 +839,11 @@ impl Api {
 /// `async fn` would keep every arm's future in its state machine.
 type Dispatched<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response<Bytes>, Reply>> + Send + 'a>>;
+
+/// The answer to a path no route serves (here, or not in this deployment: a console turned off).
+fn no_such_route() -> Response<Bytes> {
+    problem::problem(Code::NotFound, "No such route.".into(), Vec::new(), None)
+}
 
 fn respond<'a>(
     answer: impl std::future::Future<Output = Result<Response<Bytes>, Reply>> + Send + 'a,

@@ -65,14 +65,21 @@ impl Page {
     }
 
     pub fn response(&self) -> Response<Bytes> {
-        let mut response = Response::new(self.html.clone());
-        let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-        headers.insert(header::CONTENT_SECURITY_POLICY, self.policy.clone());
-        headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-        response
+        let html = HeaderValue::from_static("text/html; charset=utf-8");
+        secured(self.html.clone(), html, self.policy.clone())
     }
+}
+
+/// A file a browser renders, with its type and `policy`, never framed and never telling another
+/// site where its reader came from: the pages' and the console's (`console.rs`).
+pub fn secured(body: Bytes, content_type: HeaderValue, policy: HeaderValue) -> Response<Bytes> {
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, content_type);
+    headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
 }
 
 /// The page with the shared style and script put in place of their markers. The pages are

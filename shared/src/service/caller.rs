@@ -74,7 +74,7 @@ impl Caller<'_> {
         if member.is_owner {
             return Err(Untouchable::Owner);
         }
-        if !self.permissions.covers(&member.effective_permissions(&self.roles())) {
+        if holds_more(&self.permissions, &self.roles(), member) {
             return Err(Untouchable::HoldsMore);
         }
         Ok(())
@@ -117,6 +117,12 @@ impl Caller<'_> {
         let asked = self.account.settings.mfa_policy(self.preset) != MfaPolicy::Off;
         if asked { require_recent_second_step(&self.user, self.second_step_at, now) } else { Ok(()) }
     }
+}
+
+/// Whether `member`, under `roles`, holds a right beyond `held`: the one rule of who may act on
+/// whom (`Caller::administers`; a role's holders, judged under the roles as read again).
+pub(crate) fn holds_more(held: &PermissionSet, roles: &Roles<'_>, member: &Member) -> bool {
+    !held.covers(&member.effective_permissions(roles))
 }
 
 /// What a route requires of its caller in the account it names.

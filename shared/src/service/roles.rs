@@ -15,7 +15,7 @@ use crate::domain::{
 use crate::failure_codes;
 use crate::ports::{Conflict, MemberQuery, MemberUpdate, PageRequest, RolesCheck, StoreError};
 use crate::service::Teamgate;
-use crate::service::caller::{Caller, CallerError};
+use crate::service::caller::{Caller, CallerError, holds_more};
 use crate::service::directory::RoleView;
 use crate::service::support::failure::{InternalError, Invalid, store_failed};
 
@@ -223,18 +223,18 @@ impl Teamgate {
         role: &RoleName,
         replacement: &RoleName,
     ) -> Result<usize, RoleError> {
-        // Every move is judged before the first is written: a refusal moves no one.
+        // Every move is judged before the first is written: a refusal moves no one. Whether a
+        // move grants an account's own role (and so raises the roles' version) is judged then.
         let moves = holders.into_iter().map(|holder| {
             let grant = replaced(&holder.grant(), role, replacement);
-            caller.may_grant(account, &grant).map_err(replacement_refused)?;
-            Ok((holder, grant))
+            let check = caller.may_grant(account, &grant).map_err(replacement_refused)?;
+            Ok((holder, grant, check.is_some()))
         });
         let moves: Vec<_> = moves.collect::<Result<_, RoleError>>()?;
         let mut moved = 0;
-        for (holder, grant) in moves {
-            // The holder's grant named the role: the move requires the roles as judged.
-            let judged = RolesCheck { read_version: account.roles_version, raises: false };
-            let roles = caller.may_grant(account, &grant).map_err(replacement_refused)?.or(Some(judged));
+        for (holder, grant, raises) in moves {
+            // The holder's grant named the role: every move requires the roles as judged.
+            let check = RolesCheck { read_version: account.roles_version, raises };
             let details = json!({
                 "from": { "roles": holder.roles, "permissions": holder.permissions },
                 "to": { "roles": grant.roles, "permissions": grant.permissions },
@@ -242,13 +242,17 @@ impl Teamgate {
             });
             let changed = holder.regranted(grant);
             let event = self.member_event(caller, &changed, AuditAction::MemberRolesChanged, details);
-            match self.store().update_member(&MemberUpdate { member: changed, event, roles }).await {
+            match self
+                .store()
+                .update_member(&MemberUpdate { member: changed, event, roles: Some(check) })
+                .await
+            {
                 Ok(()) => moved += 1,
                 Err(StoreError::Conflict(Conflict::Stale)) => return Ok(moved),
                 Err(other) => return Err(store_failed("update_member")(other).into()),
             }
             // A write that raised the version its check named: the next holder's names it so.
-            account.roles_version += u32::from(roles.is_some_and(|check| check.raises));
+            account.roles_version += u32::from(raises);
         }
         Ok(moved)
     }
@@ -277,8 +281,7 @@ impl Teamgate {
 /// `held` (the owner, who holds everything whatever their roles, aside): the rule of
 /// `Caller::administers`, under the roles as judged.
 fn administers_all(held: &PermissionSet, roles: &Roles<'_>, holders: &[Member]) -> Result<(), RoleError> {
-    let above = |holder: &Member| !holder.is_owner && !held.covers(&holder.effective_permissions(roles));
-    match holders.iter().any(above) {
+    match holders.iter().any(|holder| !holder.is_owner && holds_more(held, roles, holder)) {
         true => Err(RoleError::Escalation),
         false => Ok(()),
     }
