@@ -1,6 +1,6 @@
-//! The team console (`shared/console/`): its page, script and style, compiled in and served as
-//! they are, under a policy that allows no inline script or style and no other origin. The
-//! style is the pages' (`pages/common.css`) followed by the console's own.
+//! The team console (`shared/console/`): its page, script and style, each put together from its
+//! parts, compiled in and served as they are, under a policy that allows no inline script or
+//! style and no other origin. The style is the pages' (`pages/common.css`) then the console's.
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, header};
@@ -17,10 +17,35 @@ pub struct Asset {
     content_type: &'static str,
 }
 
-pub const PAGE: Asset =
-    Asset { body: include_str!("../../console/index.html"), content_type: "text/html; charset=utf-8" };
-pub const SCRIPT: Asset =
-    Asset { body: include_str!("../../console/app.js"), content_type: "text/javascript; charset=utf-8" };
+/// The page: its head and sign-in, each screen's part, then the dialogs the screens share.
+pub const PAGE: Asset = Asset {
+    body: concat!(
+        include_str!("../../console/top.html"),
+        include_str!("../../console/members.html"),
+        include_str!("../../console/invite.html"),
+        include_str!("../../console/invitations.html"),
+        include_str!("../../console/audit.html"),
+        include_str!("../../console/settings.html"),
+        include_str!("../../console/profile.html"),
+        include_str!("../../console/bottom.html"),
+    ),
+    content_type: "text/html; charset=utf-8",
+};
+/// One module: the core every screen uses, each screen's script, and what starts them.
+pub const SCRIPT: Asset = Asset {
+    body: concat!(
+        include_str!("../../console/core.js"),
+        include_str!("../../console/signin.js"),
+        include_str!("../../console/members.js"),
+        include_str!("../../console/invite.js"),
+        include_str!("../../console/invitations.js"),
+        include_str!("../../console/audit.js"),
+        include_str!("../../console/settings.js"),
+        include_str!("../../console/profile.js"),
+        include_str!("../../console/start.js"),
+    ),
+    content_type: "text/javascript; charset=utf-8",
+};
 pub const STYLE: Asset = Asset {
     body: concat!(include_str!("../../pages/common.css"), include_str!("../../console/console.css")),
     content_type: "text/css; charset=utf-8",
@@ -48,7 +73,7 @@ mod tests {
         let page = PAGE.body;
         assert!(!POLICY.contains("unsafe-inline") && !POLICY.contains("http"));
         assert_eq!(page.matches("<script").count(), 1);
-        assert!(page.contains(r#"<script src="/console/app.js" defer></script>"#), "a file, not inline");
+        assert!(page.contains(r#"<script type="module" src="/console/app.js"></script>"#), "a file, not inline");
         assert!(!page.contains("<style") && !page.contains(" style="), "no inline style");
         assert!(!page.contains(" onclick=") && !page.contains(" onload=") && !page.contains("javascript:"));
         assert!(!SCRIPT.body.contains("innerHTML"), "text goes in as text");

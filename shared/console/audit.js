@@ -1,0 +1,2 @@
+// Audit: (to come).
+screens.audit = async () => {};

@@ -1,0 +1,2 @@
+// Invitations: (to come).
+screens.invitations = async () => {};

@@ -1,0 +1,2 @@
+// Profile: (to come).
+screens.profile = async () => {};

@@ -1,0 +1,2 @@
+// Settings: (to come).
+screens.settings = async () => {};
