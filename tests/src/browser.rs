@@ -25,7 +25,7 @@ pub async fn browse(script: &str, args: &[&str]) -> Value {
         .unwrap_or_else(|e| panic!("{script} printed no JSON ({e}):\n{stdout}\n{stderr}"))
 }
 
-pub /// target/browser-artifacts/`name`, where a script keeps its screenshots.
+/// target/browser-artifacts/`name`, where a script keeps its screenshots.
 pub fn artifacts(name: &str) -> String {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/browser-artifacts").join(name);
     dir.to_string_lossy().into_owned()
