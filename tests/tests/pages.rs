@@ -195,3 +195,16 @@ async fn the_console_is_served_under_a_strict_policy_unless_the_deployment_turns
         assert_eq!((refused.status, refused.code()), (404, "not_found"), "{path}");
     }
 }
+
+#[tokio::test]
+async fn the_consoles_script_stays_within_its_budget_of_60_kb_gzipped() {
+    // Given the console as a deployment serves it
+    let app = tests::app::spawn_app_with(|_| {}).await;
+
+    // When its script is fetched and gzipped as a CDN would
+    let size = tests::browser::browse("gzipped.mjs", &[&format!("{}/console/app.js", app.base)]).await;
+
+    // Then it is at most 60 KB (issue 11's budget: a phone on a slow network loads it at once)
+    let gzipped = size["gzipped"].as_u64().expect("gzipped");
+    assert!(gzipped <= 60 * 1024, "the console's script is {gzipped} bytes gzipped: {size}");
+}

@@ -122,6 +122,8 @@ pub struct RolesView {
     pub permission_catalog: Vec<SectionView>,
     /// Whether the account may name roles of its own (its preset decides).
     pub custom_roles_allowed: bool,
+    /// What the preset calls the account's owner ("Manager" on Ozon), for lists to show.
+    pub owner_title: String,
 }
 
 impl Teamgate {
@@ -141,6 +143,7 @@ impl Teamgate {
         let own = caller.account.custom_roles.iter().map(|role| RoleView::custom(role, caller));
         RolesView {
             custom_roles_allowed: preset.custom_roles,
+            owner_title: preset.owner_title.get(locale).to_owned(),
             items: presets.chain(own).collect(),
             permission_catalog: preset
                 .sections
