@@ -196,10 +196,14 @@ function stepUp() {
   });
 }
 
-/** Whether the caller holds `permission` in the chosen account (the owner holds every one). */
+/**
+ * Whether the caller holds `permission` in the chosen account (the owner holds every one); a
+ * section's write includes its read, which effective permissions then leave out.
+ */
 function may(permission) {
   const m = state.membership;
-  return Boolean(m && (m.is_owner || m.effective_permissions.includes(permission)));
+  const write = permission.replace(/:read$/, ":write");
+  return Boolean(m && (m.is_owner || m.effective_permissions.includes(permission) || m.effective_permissions.includes(write)));
 }
 
 /** `instant` in the viewer's own locale and time zone. */
