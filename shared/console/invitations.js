@@ -147,11 +147,13 @@ function invitationActions(invitation) {
 
 function invitationRow(invitation) {
   const notes = [
-    t("inv.sends", { n: invitation.send_count }),
+    invitation.send_count > 1 && t("inv.sends", { n: invitation.send_count }),
     invitation.renewal_requested_at && t("inv.renewal"),
     invitation.address_refused ? t("inv.refused") : invitation.delivery === "bounced" && t("inv.bounced"),
   ].filter(Boolean);
-  const granted = invitation.roles.map(roleTitle).concat(invitation.permissions).join(", ");
+  const granted = invitation.invited_by === null
+    ? state.roles.owner_title || t("owner")
+    : invitation.roles.map(roleTitle).concat(invitation.permissions).join(", ");
   const status = el("span", { className: `badge is-${invitation.status}`, textContent: t(`inv.status.${invitation.status}`) });
   const by = invitation.invited_by === null ? t("inv.by_operator") : personCalled(invitation.invited_by);
   const actions = el("td", { className: "row-actions" }, ...invitationActions(invitation).map((action) =>

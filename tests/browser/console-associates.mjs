@@ -1,4 +1,5 @@
-// Amazon Associates' seed scenario in the console, in Chromium at 1280 px: the owner finds an
+// Amazon Associates' seed scenario in the console, in Chromium at 1280 px: the owner (their
+// account in Polish, switched to English) finds an
 // invitation past its lifetime among the expired ones and sends it again by clicking; then the
 // history at 375 px, and a member whose roles do not let them read the log or the history.
 // Usage: node console-associates.mjs <base url> <artifacts dir> <owner email> <password>
@@ -13,6 +14,9 @@ try {
   const page = await consolePage(browser, base, 1280);
   await signIn(page, email, password);
   await openScreen(page, "invitations");
+  outcome.heading_in_account_language = await page.textContent("#invitations-h");
+  await page.selectOption("#language", "en");
+  await settled(page, "invitations");
   await page.selectOption("#inv-status", "expired");
   await page.click("#inv-filters button[type=submit]");
   await settled(page, "invitations");

@@ -88,6 +88,7 @@ try {
   for (const screen of ["invitations", "audit", "settings", "profile"]) {
     await openScreen(narrow, screen);
     await look(narrow, artifacts, screen, 375);
+    if (screen === "invitations") outcome.narrow_history = await rowsOf(narrow, "#inv-table");
   }
   await narrow.context().close();
 } finally {

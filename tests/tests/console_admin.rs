@@ -94,7 +94,8 @@ async fn an_ozon_owner_invites_filters_the_history_revokes_and_hands_the_account
     let history = rows(&seen, "history");
     assert_eq!(history.len(), 4, "{seen}");
     assert!(history[0].contains(invitee) && history[0].contains("Waiting"), "{seen}");
-    assert!(history.iter().any(|r| r.contains(&owner.email) && r.contains("The marketplace")), "{seen}");
+    let own = history.iter().find(|r| r.contains(&owner.email)).expect("the owner's own invitation");
+    assert!(own.contains("Manager") && own.contains("The marketplace"), "{seen}");
     let waiting = rows(&seen, "waiting");
     assert!(waiting.len() == 2 && waiting.iter().all(|r| r.contains("Waiting")), "{seen}");
     let managers = rows(&seen, "product_managers");
@@ -119,6 +120,7 @@ async fn an_ozon_owner_invites_filters_the_history_revokes_and_hands_the_account
     assert!(seen["transferred"].as_str().is_some_and(|s| s.contains(successor)), "{seen}");
     assert_eq!(seen["transfer_offered_after"], false, "{seen}");
     assert_eq!(seen["settings_writable_after"], true, "{seen}");
+    assert_eq!(rows(&seen, "narrow_history").len(), 4, "{seen}");
     assert_clean(&seen);
 
     // And the server holds it: Bohdan owns the account, the former owner holds Ozon's
@@ -150,16 +152,18 @@ async fn an_associates_owner_resends_an_expired_invitation_from_the_history(app:
     app.invite(&owner, late, &["basic"]).await;
     app.advance_clock(49 * 3600).await;
 
-    // When, in the console, the owner lists the expired invitations and sends Late's again by
-    // clicking; then the reader opens the audit log, the history and the settings
+    // When, in the console, the owner switches to English, lists the expired invitations and
+    // sends Late's again by clicking; then the reader opens the audit log, the history and the settings
     let seen = browse(
         "console-associates.mjs",
         &[&app.base, &artifacts_of(&app, "associates"), &owner.email, PASSWORD, late, reader],
     )
     .await;
 
-    // Then the invitation showed as expired, offered to be sent again and not revoked; once sent,
+    // Then the history opened in the account's language, Polish; in English, the invitation
+    // showed as expired, offered to be sent again and not revoked; once sent,
     // the history showed a waiting one for the address
+    assert_eq!(seen["heading_in_account_language"], "Zaproszenia", "{seen}");
     let expired = rows(&seen, "expired");
     assert!(expired.len() == 1 && expired[0].contains(late) && expired[0].contains("Expired"), "{seen}");
     assert!(expired[0].contains("Resend") && !expired[0].contains("Revoke"), "{seen}");
