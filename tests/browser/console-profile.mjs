@@ -1,4 +1,4 @@
-// My profile and the settings in Chromium: an owner mistypes their current password (the field
+// My profile and the settings in Chromium: an owner gives their first name, mistypes their current password (the field
 // says so), changes it, looks at turning on two-step verification, sets an invitation lifetime
 // the marketplace does not allow (the field says so) then one it does; every screen and dialog
 // is seen at 1280 px, and again at 375 px signed in with the new password.
@@ -16,6 +16,9 @@ try {
   outcome.email = await page.textContent("#profile-email");
   outcome.mfa = await page.textContent("#mfa-state");
   await look(page, artifacts, "profile", 1280);
+  await page.fill("#profile-first", "Olena");
+  await page.click("#profile-form button[type=submit]");
+  outcome.profile_saved = await said(page, "Your profile is saved.");
 
   await page.fill("#password-current", "not-my-password-at-all");
   await page.fill("#password-new", newPassword);
