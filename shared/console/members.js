@@ -279,6 +279,7 @@ function openMember(member) {
   const offered = manage ? Object.keys(ACTIONS).filter((action) => ACTIONS[action].on.includes(member.status)) : [];
   $("member-actions").replaceChildren(...offered.map((action) => {
     const button = el("button", { type: "button", className: ACTIONS[action].ask ? "danger" : "sec", textContent: t(`action.${action}`) });
+    button.dataset.action = action;
     button.addEventListener("click", () => act(action, member).catch((error) => noted(reason(error))));
     return button;
   }));
