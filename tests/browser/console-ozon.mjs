@@ -1,5 +1,6 @@
 // Ozon's seed scenario in the console, in Chromium at 1280 px: the owner invites someone by
-// clicking, filters the invitation history by status, role and email, revokes the new
+// clicking, filters the invitation history by status, role and email, is told to wait when
+// sending an invitation again past the hourly limit, revokes the new
 // invitation (confirmed with the keyboard), reads it in the audit log and downloads the log,
 // mistypes then types their password to hand the account to an active member; then each screen
 // at 375 px as the former owner.
@@ -38,6 +39,11 @@ try {
   await look(page, artifacts, "invitations", 1280);
   outcome.waiting = await filtered(page, { status: "sent" });
   outcome.product_managers = await filtered(page, { role: "product_manager" });
+  const [limited] = await filtered(page, { search: "pavlo" });
+  await page.click(`#inv-table tbody tr:has-text("pavlo") button:has-text("Resend")`);
+  outcome.limited = await said(page, "Too many attempts");
+  outcome.limited_button = await page.textContent(`#inv-table tbody tr:has-text("pavlo") button:disabled`);
+  outcome.limited_row = limited;
   outcome.searched = await filtered(page, { search: invitee.split("@")[0] });
 
   await page.click(`#inv-table tbody tr:has-text("${invitee}") button:has-text("Revoke")`);

@@ -80,11 +80,14 @@ async fn an_ozon_owner_invites_filters_the_history_revokes_and_hands_the_account
     let owner = app.owner("ozon", "owner@console-ozon.example").await;
     let successor = "bohdan@console-ozon.example";
     app.member(&owner, successor, &["product_manager"], &[]).await;
-    app.invite(&owner, "pavlo@console-ozon.example", &["administrator"]).await;
+    let pavlo = app.invite(&owner, "pavlo@console-ozon.example", &["administrator"]).await;
+    let resend = format!("{}/invitations/{}/resend", owner.account_path(), pavlo["id"].as_str().expect("id"));
+    // Pavlo's link sent as often as Ozon allows in an hour
+    while app.post_as(&owner.token, &resend, json!({})).await.status == 200 {}
     let invitee = "anna@console-ozon.example";
 
     // When, in the console, the owner invites Anna as a product manager by clicking, filters the
-    // history by status, role and email, revokes Anna's invitation, reads and downloads the audit
+    // history by status, role and email, sends Pavlo's again, revokes Anna's invitation, reads and downloads the audit
     // log, and transfers the account to Bohdan (a mistyped password first)
     let seen = browse(
         "console-ozon.mjs",
@@ -93,7 +96,8 @@ async fn an_ozon_owner_invites_filters_the_history_revokes_and_hands_the_account
     .await;
 
     // Then the history held all four invitations (the owner's own among them), each filter
-    // found those it names, and the revocation was confirmed and shown
+    // found those it names, the limit's wait was shown at the top and on the button, and the
+    // revocation was confirmed and shown
     let history = rows(&seen, "history");
     assert_eq!(history.len(), 4, "{seen}");
     assert!(history[0].contains(invitee) && history[0].contains("Waiting"), "{seen}");
@@ -105,6 +109,10 @@ async fn an_ozon_owner_invites_filters_the_history_revokes_and_hands_the_account
     assert!(managers.len() == 2 && managers.iter().all(|r| r.contains("Product manager")), "{seen}");
     let searched = rows(&seen, "searched");
     assert!(searched.len() == 1 && searched[0].contains(invitee) && searched[0].contains("Revoke"), "{seen}");
+    assert!(seen["limited_row"].as_str().is_some_and(|r| r.contains("sent 5 times")), "{seen}");
+    let limited = seen["limited"].as_str().unwrap_or_default();
+    assert!(limited.starts_with("Too many attempts: try again in "), "{seen}");
+    assert!(seen["limited_button"].as_str().is_some_and(|b| b.starts_with("Wait ")), "{seen}");
     assert_eq!(seen["confirm"], format!("Revoke the invitation to {invitee}?"), "{seen}");
     let after = rows(&seen, "after_revoke");
     assert!(after.len() == 1 && after[0].contains("Revoked") && after[0].ends_with("Resend"), "{seen}");
