@@ -24,6 +24,7 @@ pub const PAGE: Asset = Asset {
         include_str!("../../console/members.html"),
         include_str!("../../console/invite.html"),
         include_str!("../../console/invitations.html"),
+        include_str!("../../console/roles.html"),
         include_str!("../../console/audit.html"),
         include_str!("../../console/settings.html"),
         include_str!("../../console/profile.html"),
@@ -39,6 +40,7 @@ pub const SCRIPT: Asset = Asset {
         include_str!("../../console/members.js"),
         include_str!("../../console/invite.js"),
         include_str!("../../console/invitations.js"),
+        include_str!("../../console/roles.js"),
         include_str!("../../console/audit.js"),
         include_str!("../../console/settings.js"),
         include_str!("../../console/profile.js"),
@@ -73,7 +75,10 @@ mod tests {
         let page = PAGE.body;
         assert!(!POLICY.contains("unsafe-inline") && !POLICY.contains("http"));
         assert_eq!(page.matches("<script").count(), 1);
-        assert!(page.contains(r#"<script type="module" src="/console/app.js"></script>"#), "a file, not inline");
+        assert!(
+            page.contains(r#"<script type="module" src="/console/app.js"></script>"#),
+            "a file, not inline"
+        );
         assert!(!page.contains("<style") && !page.contains(" style="), "no inline style");
         assert!(!page.contains(" onclick=") && !page.contains(" onload=") && !page.contains("javascript:"));
         assert!(!SCRIPT.body.contains("innerHTML"), "text goes in as text");

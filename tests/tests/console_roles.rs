@@ -1,0 +1,50 @@
+//! The console's Roles screen in Chromium (tests/browser/console-roles.mjs): the account's own
+//! roles named in the section × read/write grid, and deleted with their holders moved.
+
+use serde_json::{Value, json};
+use tests::app::{PASSWORD, TestApp};
+use tests::browser::{artifacts, browse};
+
+async fn an_owner_names_a_role_in_the_grid_and_deletes_a_held_one_moving_its_holder(app: TestApp) {
+    // Given an Ozon account with a role of its own, packer, held by Anna (invited, not yet in)
+    let owner = app.owner("ozon", "owner@console-roles.example").await;
+    let roles = format!("{}/roles", owner.account_path());
+    let packer = json!({"name": "packer", "title": "Packer", "permissions": ["warehouse:write"]});
+    assert_eq!(app.post_as(&owner.token, &roles, packer).await.status, 201);
+    let invitations = format!("{}/invitations", owner.account_path());
+    let anna = json!({"email": "anna@console-roles.example", "roles": ["packer"]});
+    assert_eq!(app.post_as(&owner.token, &invitations, anna).await.status, 201);
+
+    // When the owner, in the console, names a courier role by ticking the grid, then deletes
+    // packer and moves its holder to warehouse_manager
+    let port = app.base.rsplit(':').next().unwrap_or_default();
+    let artifacts = artifacts(&format!("console-roles-{port}"));
+    let seen = browse("console-roles.mjs", &[&app.base, &owner.email, PASSWORD, &artifacts]).await;
+
+    // Then the screen listed the new role with what it gives, asked where packer's holder goes
+    // (saying how many hold it), and listed packer no more; no script error, no accessibility
+    // violation
+    assert_eq!((&seen["errors"], &seen["violations"]), (&json!([]), &json!([])), "{seen}");
+    assert!(seen["after_create"].as_array().unwrap().contains(&json!("Courier")), "{seen}");
+    let courier = seen["courier"].as_str().unwrap_or_default();
+    assert!(
+        courier.contains("Warehouse: read and write") && courier.contains("Messages from Ozon: read"),
+        "{seen}"
+    );
+    assert!(seen["move_text"].as_str().is_some_and(|t| t.starts_with("People holding it: 1.")), "{seen}");
+    assert!(!seen["after_delete"].as_array().unwrap().contains(&json!("Packer")), "{seen}");
+
+    // And the server holds the same: courier gives what was ticked, and Anna's invitation now
+    // gives warehouse_manager
+    let listed = app.get_as(&owner.token, &roles).await.body;
+    let courier = listed["items"].as_array().unwrap().iter().find(|r| r["name"] == "courier").cloned();
+    let mut given: Vec<&str> = courier
+        .as_ref()
+        .map_or(vec![], |r| r["permissions"].as_array().unwrap().iter().filter_map(Value::as_str).collect());
+    given.sort_unstable();
+    assert_eq!(given, ["messages:read", "warehouse:write"], "{listed}");
+    let anna = app.member_named(&owner, "anna@console-roles.example").await;
+    assert_eq!(anna["roles"], json!(["warehouse_manager"]), "{anna}");
+}
+
+tests::scenarios!(an_owner_names_a_role_in_the_grid_and_deletes_a_held_one_moving_its_holder);
