@@ -1,6 +1,7 @@
 // My profile: the caller's name, phone and language (PATCH /v1/me), their password (POST
-// /v1/me/password), two-step verification (its state; turned on with an app's first code), and
-// where they are signed in (one session ended, or all the others).
+// /v1/me/password), two-step verification (its state; turned on with an app's first code, off
+// with the password and a code or a recovery code), and where they are signed in (one session
+// ended, or all the others).
 
 words({
   en: {
@@ -19,6 +20,11 @@ words({
     "mfa.qr": "QR code for your authenticator app", "mfa.key": "Key", "mfa.confirm": "Turn on",
     "mfa.wrong": "That code isn't right; try the app's newest one.", "mfa.done": "Done",
     "mfa.codes_why": "Two-step verification is on. Keep these recovery codes somewhere safe: each works once if you lose your phone. They are shown only now.",
+    "mfa.turn_off": "Turn off two-step verification", "mfa.turn_off_submit": "Turn off",
+    "mfa.off_why": "Signing in will ask for your password alone. Confirm with your password and a code.",
+    "mfa.code_or_recovery": "Code from your authenticator app, or a recovery code",
+    "mfa.turned_off": "Two-step verification is off.",
+    "mfa.required_here": "An account you belong to requires two-step verification: it stays on.",
     "sessions.title": "Where you are signed in", "sessions.list": "Your sessions", "sessions.col.device": "Browser", "sessions.col.started": "Signed in",
     "sessions.col.used": "Last used", "sessions.col.actions": "Actions", "sessions.this": "This browser",
     "sessions.unknown": "Unknown browser", "sessions.end": "Sign out", "sessions.end_one": "Sign out the session begun {at}",
@@ -41,6 +47,11 @@ words({
     "mfa.qr": "QR-код для застосунку автентифікації", "mfa.key": "Ключ", "mfa.confirm": "Увімкнути",
     "mfa.wrong": "Код неправильний; введіть найновіший код із застосунку.", "mfa.done": "Готово",
     "mfa.codes_why": "Двоетапну перевірку ввімкнено. Збережіть ці резервні коди в надійному місці: кожен спрацює один раз, якщо ви втратите телефон. Їх показано лише зараз.",
+    "mfa.turn_off": "Вимкнути двоетапну перевірку", "mfa.turn_off_submit": "Вимкнути",
+    "mfa.off_why": "Для входу буде досить пароля. Підтвердьте паролем і кодом.",
+    "mfa.code_or_recovery": "Код із застосунку автентифікації або резервний код",
+    "mfa.turned_off": "Двоетапну перевірку вимкнено.",
+    "mfa.required_here": "Кабінет, до якого ви належите, вимагає двоетапної перевірки: вона лишається ввімкненою.",
     "sessions.title": "Де ви ввійшли", "sessions.list": "Ваші сеанси", "sessions.col.device": "Браузер", "sessions.col.started": "Вхід",
     "sessions.col.used": "Востаннє", "sessions.col.actions": "Дії", "sessions.this": "Цей браузер",
     "sessions.unknown": "Невідомий браузер", "sessions.end": "Вийти", "sessions.end_one": "Завершити сеанс, розпочатий {at}",
@@ -63,6 +74,11 @@ words({
     "mfa.qr": "Kod QR dla aplikacji uwierzytelniającej", "mfa.key": "Klucz", "mfa.confirm": "Włącz",
     "mfa.wrong": "Ten kod jest nieprawidłowy; wpisz najnowszy kod z aplikacji.", "mfa.done": "Gotowe",
     "mfa.codes_why": "Weryfikacja dwuetapowa jest włączona. Przechowuj te kody zapasowe w bezpiecznym miejscu: każdy działa raz, jeśli zgubisz telefon. Są pokazane tylko teraz.",
+    "mfa.turn_off": "Wyłącz weryfikację dwuetapową", "mfa.turn_off_submit": "Wyłącz",
+    "mfa.off_why": "Do logowania wystarczy wtedy hasło. Potwierdź hasłem i kodem.",
+    "mfa.code_or_recovery": "Kod z aplikacji uwierzytelniającej lub kod zapasowy",
+    "mfa.turned_off": "Weryfikacja dwuetapowa jest wyłączona.",
+    "mfa.required_here": "Konto, do którego należysz, wymaga weryfikacji dwuetapowej: pozostaje włączona.",
     "sessions.title": "Gdzie jesteś zalogowany", "sessions.list": "Twoje sesje", "sessions.col.device": "Przeglądarka", "sessions.col.started": "Zalogowano",
     "sessions.col.used": "Ostatnio", "sessions.col.actions": "Działania", "sessions.this": "Ta przeglądarka",
     "sessions.unknown": "Nieznana przeglądarka", "sessions.end": "Wyloguj", "sessions.end_one": "Zakończ sesję rozpoczętą {at}",
@@ -84,6 +100,7 @@ function fillProfile(me) {
   $("profile-locale").value = me.locale || state.lang;
   $("mfa-state").textContent = me.mfa.enabled ? t("mfa.on", { n: me.mfa.recovery_codes_left }) : t("mfa.off");
   $("mfa-on").hidden = me.mfa.enabled;
+  $("mfa-off").hidden = !me.mfa.enabled;
 }
 
 /** Sends the fields that changed (an emptied one is left as it was: the API keeps an absent field). */
@@ -216,6 +233,46 @@ async function confirmMfa(event) {
   await loadSessions();
 }
 
+/** A recovery code's shape (openapi.yaml, RecoveryCodes); anything else is taken for the app's code. */
+const RECOVERY_CODE = /^[a-z2-7]{4}(-[a-z2-7]{4}){3}$/i;
+
+function openMfaOff() {
+  const form = $("mfa-off-form");
+  form.reset();
+  clearFieldErrors(form);
+  $("mfa-off-dialog").showModal();
+  $("mfa-off-password").focus();
+}
+
+/** Turns two-step verification off with the password and a code (or a recovery code). */
+async function turnMfaOff(event) {
+  event.preventDefault();
+  const password = $("mfa-off-password");
+  const code = $("mfa-off-code");
+  clearFieldErrors($("mfa-off-form"));
+  const typed = code.value.trim();
+  const second = RECOVERY_CODE.test(typed) ? { recovery_code: typed.toLowerCase() } : { code: typed };
+  try {
+    await api("POST", "/v1/me/mfa/totp/disable", { password: password.value, ...second });
+  } catch (error) {
+    const problem = error instanceof Refused ? error.problem.code : "";
+    if (problem === "invalid_credentials") {
+      showFieldError(password, t("password.wrong"));
+      return password.focus();
+    }
+    if (problem === "invalid_mfa_code" || problem === "validation_failed") {
+      showFieldError(code, t("mfa.wrong"));
+      return code.focus();
+    }
+    $("mfa-off-dialog").close();
+    return say(problem === "mfa_required_by_account" ? t("mfa.required_here") : reason(error));
+  }
+  $("mfa-off-dialog").close();
+  fillProfile(await api("GET", "/v1/me"));
+  say(t("mfa.turned_off"), "ok");
+  $("mfa-state").focus();
+}
+
 screens.profile = () => busyWhile("profile", async () => {
   $("profile-loading").hidden = false;
   $("profile-failed").hidden = true;
@@ -240,3 +297,7 @@ $("mfa-start").addEventListener("submit", guarded(startMfa));
 $("mfa-confirm").addEventListener("submit", guarded(confirmMfa));
 for (const button of document.querySelectorAll(".mfa-cancel")) button.addEventListener("click", () => $("mfa-dialog").close());
 $("mfa-dialog").addEventListener("close", () => ($("mfa-on").hidden ? $("mfa-state") : $("mfa-on")).focus());
+$("mfa-off").addEventListener("click", openMfaOff);
+$("mfa-off-form").addEventListener("submit", guarded(turnMfaOff));
+$("mfa-off-cancel").addEventListener("click", () => $("mfa-off-dialog").close());
+$("mfa-off-dialog").addEventListener("close", () => ($("mfa-off").hidden ? $("mfa-state") : $("mfa-off")).focus());

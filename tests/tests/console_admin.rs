@@ -38,24 +38,32 @@ async fn an_owner_changes_their_password_and_the_invitation_lifetime_in_the_cons
     // Given the owner of a standard account
     let owner = app.owner("standard", "owner@console-profile.example").await;
 
-    // When, in the console, they give their first name, change their password after mistyping the current one, look at
-    // turning on two-step verification, and set an invitation lifetime of 100 hours, then 12
+    // When, in the console, they give their first name, change their password after mistyping
+    // the current one, turn two-step verification on with their app and off with a recovery
+    // code, and set an invitation lifetime of 100 hours, then 12
     let seen = browse(
         "console-profile.mjs",
         &[&app.base, &artifacts_of(&app, "profile"), &owner.email, PASSWORD, NEW_PASSWORD],
     )
     .await;
 
-    // Then the name was saved; the mistyped password was named next to its field, which took the focus; the change
-    // was confirmed; the app's key and QR code were shown; the lifetime past the preset's was
-    // refused next to its field and 12 saved, as a later sign-in on a phone shows
+    // Then the name was saved; the mistyped password was named next to its field, which took the
+    // focus; the change was confirmed; two-step verification went on (ten recovery codes shown
+    // once) and off; the lifetime past the preset's was refused next to its field and 12 saved,
+    // as a later sign-in on a phone shows
     assert_eq!(seen["email"], owner.email, "{seen}");
     assert_eq!(seen["mfa"], "Off: signing in asks for your password alone.", "{seen}");
     assert_eq!(seen["profile_saved"], "Your profile is saved.", "{seen}");
     assert_eq!(seen["wrong_current"], "That is not your current password.", "{seen}");
     assert_eq!(seen["focused_after_wrong"], "password-current", "{seen}");
     assert!(seen["changed"].as_str().is_some_and(|s| s.contains("every other session has ended")), "{seen}");
-    assert_eq!(seen["mfa_key_shown"], true, "{seen}");
+    assert_eq!(seen["recovery_codes"], 10, "{seen}");
+    assert!(
+        seen["mfa_on"].as_str().is_some_and(|s| s.starts_with("On:") && s.ends_with("left: 10.")),
+        "{seen}"
+    );
+    assert_eq!(seen["mfa_turned_off"], "Two-step verification is off.", "{seen}");
+    assert_eq!(seen["mfa_after"], "Off: signing in asks for your password alone.", "{seen}");
     assert_eq!(
         seen["ttl_refused"],
         "Use 1 hour up to the marketplace's own lifetime: links may live shorter, not longer.",
