@@ -168,7 +168,10 @@ const scenarios = {
     outcome.said = await text(page, "#msg");
   },
 
-  /** joom: an invitation with two roles by clicking, the role filter, then roles changed by keyboard alone. */
+  /**
+   * joom: an invitation with two roles by clicking, the role filter, roles changed by keyboard
+   * alone, then the invitation sent again and revoked.
+   */
   async joom() {
     const page = await open(1280);
     await signIn(page);
@@ -204,7 +207,21 @@ const scenarios = {
     await page.waitForSelector(`${row(given.member)}:has-text("Finance")`);
     outcome.keyboard.changed = await rowText(page, given.member);
     outcome.keyboard.focus_back = await page.evaluate(() => document.activeElement.dataset.user !== undefined);
-    outcome.said = await text(page, "#msg");
+    outcome.keyboard.said = await text(page, "#msg");
+
+    // The waiting invitee's detail: her invitation sent again, then revoked, confirmed.
+    await openMember(page, given.invitee);
+    outcome.pending_actions = await page.$$eval("#member-actions button", (b) => b.map((button) => button.dataset.action));
+    await page.click("#member-actions [data-action=resend]");
+    await dialogClosed(page, "member");
+    outcome.resent = await text(page, "#msg");
+    await openMember(page, given.invitee);
+    await page.click("#member-actions [data-action=revoke]");
+    await page.waitForSelector("dialog#confirm[open]");
+    outcome.asked = await text(page, "#confirm-h");
+    await page.click("#confirm-ok");
+    await page.waitForSelector(row(given.invitee), { state: "detached" });
+    outcome.revoked = await text(page, "#msg");
   },
 };
 

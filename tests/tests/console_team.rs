@@ -166,7 +166,7 @@ async fn a_joom_owner_invites_with_two_roles_and_changes_roles_with_the_keyboard
 
     // When the owner invites Iryna with two roles and a note by clicking, filters the list by
     // the finance role, then with the keyboard alone opens Pavlo's detail, turns operations off
-    // and finance on, and saves
+    // and finance on, and saves; then sends Iryna's invitation again, and revokes it
     let seen = console(&app, "joom", &owner.email, json!({"invitee": iryna, "member": pavlo})).await;
 
     // Then every role was offered with its title, Iryna was listed with both, the filter found
@@ -183,15 +183,28 @@ async fn a_joom_owner_invites_with_two_roles_and_changes_roles_with_the_keyboard
     assert_eq!(keyboard["focus_in_dialog"], "member", "{seen}");
     let changed = keyboard["changed"].as_str().unwrap_or_default();
     assert!(changed.contains("Finance") && !changed.contains("Operations"), "{seen}");
+    assert_eq!(keyboard["said"], format!("The roles and permissions of {pavlo} were saved."), "{seen}");
+
+    // And Iryna's detail offered resending and revoking her invitation; each was done and said
+    assert_eq!(seen["pending_actions"], json!(["resend", "revoke"]), "{seen}");
+    assert_eq!(seen["resent"], format!("A new invitation was sent to {iryna}."), "{seen}");
+    assert_eq!(seen["asked"], format!("Revoke the invitation to {iryna}?"), "{seen}");
+    assert_eq!(seen["revoked"], format!("The invitation to {iryna} was revoked."), "{seen}");
     clean(&seen);
 
-    // And the server holds Iryna's invitation with both roles and the note, and Pavlo as finance
-    let invitee = app.member_named(&owner, iryna).await;
-    assert_eq!(sorted(&invitee["roles"]), ["finance", "operations"], "{invitee}");
-    let invitations =
-        app.get_as(&owner.token, &format!("{}/invitations?email={iryna}", owner.account_path())).await;
-    assert_eq!(invitations.body["items"][0]["message"], "Welcome to the team!", "{}", invitations.body);
+    // And the server holds Pavlo as finance, and Iryna's invitation, with both roles and the
+    // note, sent twice and revoked: she is no member any more
     assert_eq!(app.member_named(&owner, pavlo).await["roles"], json!(["finance"]));
+    let path = format!("{}/invitations?email={iryna}", owner.account_path());
+    let invitation = &app.get_as(&owner.token, &path).await.body["items"][0];
+    assert_eq!(sorted(&invitation["roles"]), ["finance", "operations"], "{invitation}");
+    assert_eq!(invitation["message"], "Welcome to the team!", "{invitation}");
+    assert_eq!(
+        (&invitation["send_count"], &invitation["status"]),
+        (&json!(2), &json!("revoked")),
+        "{invitation}"
+    );
+    assert!(app.members(&owner).await.iter().all(|m| m["email"] != iryna));
 }
 
 tests::scenarios!(
