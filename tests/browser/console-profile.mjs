@@ -2,7 +2,7 @@
 // current password (the field says so), changes it, turns two-step verification on with the
 // app's code and off with a recovery code, sets an invitation lifetime the marketplace does not
 // allow (the field says so) then one it does; every screen and dialog is seen at 1280 px, and
-// again at 375 px signed in with the new password.
+// again at 375 px signed in with the new password, where it signs out everywhere else.
 // Usage: node console-profile.mjs <base url> <artifacts dir> <email> <password> <new password>
 // Prints one JSON line: what the console showed. tests/tests/console_admin.rs runs it.
 import { createHmac } from "node:crypto";
@@ -86,6 +86,9 @@ try {
   await signIn(narrow, email, newPassword);
   await openScreen(narrow, "profile");
   await look(narrow, artifacts, "profile", 375);
+  await narrow.click("#sessions-end-others");
+  outcome.others_ended = await said(narrow, "You are signed out everywhere else.");
+  outcome.sessions_left = await narrow.$$eval("#sessions-table tbody tr", (rows) => rows.map((row) => row.innerText.includes("This browser")));
   await openScreen(narrow, "settings");
   outcome.ttl_narrow = await narrow.inputValue("#settings-ttl");
   await look(narrow, artifacts, "settings", 375);

@@ -40,7 +40,8 @@ async fn an_owner_changes_their_password_and_the_invitation_lifetime_in_the_cons
 
     // When, in the console, they give their first name, change their password after mistyping
     // the current one, turn two-step verification on with their app and off with a recovery
-    // code, and set an invitation lifetime of 100 hours, then 12
+    // code, and set an invitation lifetime of 100 hours, then 12; then sign in on a phone and
+    // sign out everywhere else
     let seen = browse(
         "console-profile.mjs",
         &[&app.base, &artifacts_of(&app, "profile"), &owner.email, PASSWORD, NEW_PASSWORD],
@@ -50,7 +51,7 @@ async fn an_owner_changes_their_password_and_the_invitation_lifetime_in_the_cons
     // Then the name was saved; the mistyped password was named next to its field, which took the
     // focus; the change was confirmed; two-step verification went on (ten recovery codes shown
     // once) and off; the lifetime past the preset's was refused next to its field and 12 saved,
-    // as a later sign-in on a phone shows
+    // as a later sign-in on a phone shows, which then ended every other session
     assert_eq!(seen["email"], owner.email, "{seen}");
     assert_eq!(seen["mfa"], "Off: signing in asks for your password alone.", "{seen}");
     assert_eq!(seen["profile_saved"], "Your profile is saved.", "{seen}");
@@ -71,6 +72,8 @@ async fn an_owner_changes_their_password_and_the_invitation_lifetime_in_the_cons
     );
     assert!(seen["saved"].as_str().is_some_and(|s| s.contains("The settings are saved.")), "{seen}");
     assert_eq!((&seen["ttl_after"], &seen["ttl_narrow"]), (&json!("12"), &json!("12")), "{seen}");
+    assert_eq!(seen["others_ended"], "You are signed out everywhere else.", "{seen}");
+    assert!(seen["sessions_left"].as_array().is_some_and(|s| s.iter().all(|this| this == true)), "{seen}");
     assert_clean(&seen);
 
     // And the server holds the name, the new password alone and the 12 hours
