@@ -101,6 +101,12 @@ async function busyWhile(name, work) {
   }
 }
 
+/** Names each cell of `table` by its column's heading (data-label), which narrow screens show beside it. */
+function labelCells(table) {
+  const headings = [...table.tHead.rows[0].cells].map((th) => th.textContent);
+  for (const row of table.tBodies[0].rows) [...row.cells].forEach((td, i) => (td.dataset.label = headings[i]));
+}
+
 /**
  * A list screen's loading, empty and failed states around its table (`prefix`-loading, -empty,
  * -failed, -table, -more; the screen busy meanwhile), and its paging: `read(cursor)` answers one
@@ -121,6 +127,7 @@ function pagedList(prefix, read, row) {
     try {
       const page = await read(list.cursor);
       body.append(...page.items.map(row));
+      labelCells($(`${prefix}-table`));
       list.cursor = page.next_cursor;
     } catch (error) {
       $(`${prefix}-failed-text`).textContent = reason(error);

@@ -162,12 +162,13 @@ function sessionRow(session) {
   return el("tr", {},
     el("td", {}, device, session.client_ip ? el("small", { textContent: session.client_ip }) : null),
     el("td", { textContent: when(session.created_at) }), el("td", { textContent: when(session.last_used_at) }),
-    el("td", {}, end));
+    el("td", { className: "row-actions" }, end));
 }
 
 async function loadSessions() {
   const { items } = await api("GET", "/v1/me/sessions");
   $("sessions-table").tBodies[0].replaceChildren(...items.map(sessionRow));
+  labelCells($("sessions-table"));
   $("sessions-end-others").hidden = !items.some((session) => !session.current);
 }
 
