@@ -74,7 +74,7 @@ const $ = (id) => document.getElementById(id);
  */
 const state = {
   access: null, challenge: null, memberships: [], accountId: null, membership: null, account: null,
-  roles: { items: [], permission_catalog: [] }, lang: "en", screen: "members",
+  roles: { items: [], permission_catalog: [] }, lang: "en", screen: "members", refreshing: null,
 };
 
 /** A word in the chosen language, `{name}`s filled from `values`. */
@@ -128,11 +128,12 @@ function reason(error) {
 async function api(method, path, body, { retried = false, headers: extra = {} } = {}) {
   const headers = { Accept: "application/json", ...extra };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (state.access) headers.Authorization = `Bearer ${state.access}`;
+  const signed = Boolean(state.access);
+  if (signed) headers.Authorization = `Bearer ${state.access}`;
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const data = response.status === 204 ? null : await response.json().catch(() => null);
   if (response.ok) return data;
-  if (response.status === 401 && state.access && !retried && (await refresh())) {
+  if (response.status === 401 && signed && !retried && (await refresh())) {
     return api(method, path, body, { retried: true, headers: extra });
   }
   if (response.status === 403 && data && data.code === "mfa_step_up_required" && !retried && (await stepUp())) {
@@ -143,8 +144,19 @@ async function api(method, path, body, { retried = false, headers: extra = {} } 
   throw refused;
 }
 
-/** A new access token from the refresh token this tab keeps; false when there is none (left). */
-async function refresh() {
+/**
+ * A new access token from the refresh token this tab keeps; false when there is none (left).
+ * Requests that find the token expired together share one refresh: a refresh token is good
+ * once, and the server takes a second use of it for a thief's and ends the session.
+ */
+function refresh() {
+  state.refreshing = state.refreshing || renew().finally(() => {
+    state.refreshing = null;
+  });
+  return state.refreshing;
+}
+
+async function renew() {
   const token = sessionStorage.getItem(REFRESH);
   if (!token) return false;
   state.access = null;

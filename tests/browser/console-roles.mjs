@@ -2,7 +2,7 @@
 // section × read/write grid, then deletes it while someone holds it, moving them to another role.
 // axe-core checks each screen and dialog; screenshots at 1280 and 375 px go to the artifacts folder.
 // Usage: node console-roles.mjs <base url> <email> <password> <artifacts dir>
-// Prints one JSON line: what the console showed. tests/tests/console_roles.rs runs it.
+// Prints one JSON line: what the console showed. tests/tests/console.rs runs it.
 import { axe, launch } from "./common.mjs";
 
 const [base, email, password, artifacts] = process.argv.slice(2);

@@ -1,5 +1,6 @@
-//! The console's Roles screen in Chromium (tests/browser/console-roles.mjs): the account's own
-//! roles named in the section × read/write grid, and deleted with their holders moved.
+//! The console in Chromium, beside console_team.rs and console_admin.rs: the Roles screen
+//! (tests/browser/console-roles.mjs), and a session kept across its access token's expiry
+//! (tests/browser/console-session.mjs).
 
 use serde_json::{Value, json};
 use tests::app::{PASSWORD, TestApp};
@@ -47,4 +48,28 @@ async fn an_owner_names_a_role_in_the_grid_and_deletes_a_held_one_moving_its_hol
     assert_eq!(anna["roles"], json!(["warehouse_manager"]), "{anna}");
 }
 
-tests::scenarios!(an_owner_names_a_role_in_the_grid_and_deletes_a_held_one_moving_its_holder);
+async fn a_console_left_open_past_its_access_tokens_life_refreshes_once_and_stays_signed_in(app: TestApp) {
+    // Given an owner signed in to the console
+    let owner = app.owner("standard", "owner@console-session.example").await;
+
+    // When the console is left open past the access token's 15 minutes, then reads two things
+    // at once (switching to the account reads the account and its roles together), then reloads
+    let port = app.base.rsplit(':').next().unwrap_or_default();
+    let artifacts = artifacts(&format!("console-session-{port}"));
+    let seen = browse("console-session.mjs", &[&app.base, &owner.email, PASSWORD, &artifacts]).await;
+
+    // Then both reads were answered after one refresh (a refresh token is good once: a second
+    // use would have ended the session), and the reload found the session still there
+    assert_eq!(seen["errors"], json!([]), "{seen}");
+    assert_eq!(seen["refreshes"], 1, "{seen}");
+    assert_eq!(
+        (&seen["listed_after_expiry"], &seen["listed_after_reload"]),
+        (&json!(true), &json!(true)),
+        "{seen}"
+    );
+}
+
+tests::scenarios!(
+    an_owner_names_a_role_in_the_grid_and_deletes_a_held_one_moving_its_holder,
+    a_console_left_open_past_its_access_tokens_life_refreshes_once_and_stays_signed_in,
+);
