@@ -1,7 +1,8 @@
-// Invitations: the account's history of invitations (Ozon's tab), with status and role filters,
-// email search and paging; a waiting one revoked or sent again, an expired or revoked one sent
-// again as a new invitation (openapi.yaml, …/invitations/{id}/resend), each only where the
-// caller may. Who invited is named from the account's members (peopleSeen, audit.js's too).
+// Invitations: the account's history of invitations (Ozon's tab), with status, role and mail
+// delivery filters, email search and paging; a waiting one revoked or sent again, an expired or
+// revoked one sent again as a new invitation (openapi.yaml, …/invitations/{id}/resend), each
+// only where the caller may. Who invited is named from the account's members (peopleSeen,
+// audit.js's too).
 
 words({
   en: {
@@ -9,6 +10,9 @@ words({
     "inv.denied": "Your roles do not include seeing the account's invitations. Ask the owner if you need to.",
     "inv.search": "Search by email", "inv.status": "Status", "inv.role": "Role", "inv.role.any": "Any role",
     "inv.filter": "Show", "inv.empty": "No invitation matches.",
+    "inv.delivery": "Mail", "inv.delivery.any": "Any", "inv.delivery.pending": "Waiting to be sent",
+    "inv.delivery.failed": "Not sent", "inv.delivery.sent": "Sent", "inv.delivery.delivered": "Delivered",
+    "inv.delivery.bounced": "Bounced", "inv.delivery.complained": "Marked as spam",
     "inv.status.any": "Any status", "inv.status.sent": "Waiting", "inv.status.accepted": "Accepted",
     "inv.status.expired": "Expired", "inv.status.revoked": "Revoked",
     "inv.col.email": "Email", "inv.col.roles": "Roles and permissions", "inv.col.status": "Status",
@@ -31,6 +35,9 @@ words({
     "inv.denied": "Ваші ролі не дають бачити запрошення кабінету. Якщо це потрібно, зверніться до власника.",
     "inv.search": "Пошук за поштою", "inv.status": "Статус", "inv.role": "Роль", "inv.role.any": "Будь-яка роль",
     "inv.filter": "Показати", "inv.empty": "Жодне запрошення не знайдено.",
+    "inv.delivery": "Лист", "inv.delivery.any": "Будь-який", "inv.delivery.pending": "Чекає надсилання",
+    "inv.delivery.failed": "Не надіслано", "inv.delivery.sent": "Надіслано", "inv.delivery.delivered": "Доставлено",
+    "inv.delivery.bounced": "Не доставлено", "inv.delivery.complained": "Позначено як спам",
     "inv.status.any": "Будь-який статус", "inv.status.sent": "Очікує", "inv.status.accepted": "Прийняте",
     "inv.status.expired": "Термін минув", "inv.status.revoked": "Відкликане",
     "inv.col.email": "Електронна пошта", "inv.col.roles": "Ролі та дозволи", "inv.col.status": "Статус",
@@ -53,6 +60,9 @@ words({
     "inv.denied": "Twoje role nie pozwalają widzieć zaproszeń konta. Jeśli tego potrzebujesz, zapytaj właściciela.",
     "inv.search": "Szukaj po e-mailu", "inv.status": "Status", "inv.role": "Rola", "inv.role.any": "Dowolna rola",
     "inv.filter": "Pokaż", "inv.empty": "Żadne zaproszenie nie pasuje.",
+    "inv.delivery": "Wiadomość", "inv.delivery.any": "Dowolna", "inv.delivery.pending": "Czeka na wysłanie",
+    "inv.delivery.failed": "Niewysłana", "inv.delivery.sent": "Wysłana", "inv.delivery.delivered": "Dostarczona",
+    "inv.delivery.bounced": "Odbita", "inv.delivery.complained": "Oznaczona jako spam",
     "inv.status.any": "Dowolny status", "inv.status.sent": "Oczekuje", "inv.status.accepted": "Przyjęte",
     "inv.status.expired": "Wygasło", "inv.status.revoked": "Cofnięte",
     "inv.col.email": "E-mail", "inv.col.roles": "Role i uprawnienia", "inv.col.status": "Status",
@@ -179,7 +189,7 @@ function invitationRow(invitation) {
 
 const invitationsList = pagedList("inv", async (cursor) => {
   const query = new URLSearchParams({ limit: "20" });
-  for (const name of ["email", "status", "role"]) if ($(`inv-${name}`).value.trim()) query.set(name, $(`inv-${name}`).value.trim());
+  for (const name of ["email", "status", "role", "delivery"]) if ($(`inv-${name}`).value.trim()) query.set(name, $(`inv-${name}`).value.trim());
   if (cursor) query.set("cursor", cursor);
   const page = await api("GET", `/v1/accounts/${state.accountId}/invitations?${query}`);
   await knowPeople(page.items.map((invitation) => invitation.invited_by));
