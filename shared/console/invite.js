@@ -69,7 +69,14 @@ async function sendInvitation(event) {
   say(t("invite.sent", { email: invitation.email }), "ok");
 }
 
+/** Closing without sending leaves no word of a refusal behind at the top. */
+function dropInvite() {
+  say("");
+  $("invite").close();
+}
+
 $("invite-open").addEventListener("click", openInvite);
-$("invite-cancel").addEventListener("click", () => $("invite").close());
+$("invite-cancel").addEventListener("click", dropInvite);
+$("invite").addEventListener("cancel", () => say(""));
 $("invite").addEventListener("close", () => $("invite-open").focus());
 $("invite-form").addEventListener("submit", guarded(sendInvitation));

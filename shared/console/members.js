@@ -254,6 +254,7 @@ function openMember(member) {
   say("");
   $("member-h").textContent = personName(member);
   $("member-email").textContent = member.email;
+  $("member-email").hidden = personName(member) === member.email;
   $("member-status").textContent = t(`status.${member.status}`);
   $("member-last").textContent = when(member.last_login_at);
   const described = (name) => {
@@ -261,6 +262,7 @@ function openMember(member) {
     return el("span", {}, el("strong", { textContent: roleTitle(name) }), role ? el("small", { textContent: role.description }) : null);
   };
   listed($("member-roles"), member.is_owner ? [t("member.owner_all")] : member.roles.map(described));
+  $("member-roles").parentElement.hidden = !member.is_owner && state.roles.items.length === 0;
   listed($("member-direct-list"), permissionLevels(member.permissions));
   listed($("member-effective"), permissionLevels(member.effective_permissions));
 
@@ -321,6 +323,10 @@ $("filters").addEventListener("submit", guarded(async (event) => {
 }));
 $("more").addEventListener("click", guarded(() => loadMembers(false)));
 $("members-retry").addEventListener("click", guarded(() => loadMembers(true)));
-$("member-close").addEventListener("click", () => $("member").close());
+$("member-close").addEventListener("click", () => {
+  say("");
+  $("member").close();
+});
+$("member").addEventListener("cancel", () => say(""));
 $("member").addEventListener("close", () => members.opener && members.opener.isConnected && members.opener.focus());
 $("member-grant").addEventListener("submit", guarded(saveGrant));
