@@ -133,7 +133,10 @@ async function api(method, path, body, { retried = false, headers: extra = {} } 
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const data = response.status === 204 ? null : await response.json().catch(() => null);
   if (response.ok) return data;
-  if (response.status === 401 && signed && !retried && (await refresh())) {
+  // Only an expired or ended token is refreshed: a wrong password (401 invalid_credentials)
+  // is the person's to retype, not a reason to send it twice.
+  const expired = response.status === 401 && data && data.code === "unauthenticated";
+  if (expired && signed && !retried && (await refresh())) {
     return api(method, path, body, { retried: true, headers: extra });
   }
   if (response.status === 403 && data && data.code === "mfa_step_up_required" && !retried && (await stepUp())) {
