@@ -164,7 +164,7 @@ function memberRow(member) {
   const person = el("td", {}, open, member.first_name || member.last_name ? el("small", { textContent: member.email }) : null);
   const granted = member.is_owner ? [t("owner")] : member.roles.map(roleTitle).concat(permissionLevels(member.permissions));
   const status = el("td", {}, el("span", { className: `badge is-${member.status}`, textContent: t(`status.${member.status}`) }));
-  return el("tr", {}, person, el("td", { textContent: granted.join(", ") }), status,
+  return el("tr", {}, person, status, el("td", { textContent: granted.join(", ") }),
     el("td", { textContent: when(member.last_login_at) }));
 }
 
