@@ -216,7 +216,7 @@ const scenarios = {
     await openMember(page, given.invitee);
     outcome.pending_actions = await page.$$eval("#member-actions button", (b) => b.map((button) => button.dataset.action));
     await page.click("#member-actions [data-action=resend]");
-    await page.waitForFunction((before) => document.getElementById("msg").textContent !== before, outcome.keyboard.said);
+    await page.waitForFunction((before) => ![before, ""].includes(document.getElementById("msg").textContent), outcome.keyboard.said);
     outcome.resent = await text(page, "#msg");
     await openMember(page, given.invitee);
     await page.click("#member-actions [data-action=revoke]");
