@@ -50,6 +50,12 @@ const row = (address) => `#members tbody tr:has-text("${address}")`;
 const rowText = (page, address) => text(page, row(address));
 const dialogClosed = (page, id) => page.waitForSelector(`dialog#${id}:not([open])`, { state: "attached" });
 
+/** What the message area says once it says something other than `before` (an action's word). */
+async function saidAfter(page, before) {
+  await page.waitForFunction((earlier) => ![earlier, ""].includes(document.getElementById("msg").textContent), before);
+  return text(page, "#msg");
+}
+
 /** Opens the invite dialog and types `fields` (by name) into it; ticks `boxes` (by id). */
 async function fillInvite(page, fields, boxes = []) {
   for (const [name, value] of Object.entries(fields)) await page.fill(`#invite-form [name=${name}]`, value);
@@ -216,15 +222,14 @@ const scenarios = {
     await openMember(page, given.invitee);
     outcome.pending_actions = await page.$$eval("#member-actions button", (b) => b.map((button) => button.dataset.action));
     await page.click("#member-actions [data-action=resend]");
-    await page.waitForFunction((before) => ![before, ""].includes(document.getElementById("msg").textContent), outcome.keyboard.said);
-    outcome.resent = await text(page, "#msg");
+    outcome.resent = await saidAfter(page, outcome.keyboard.said);
     await openMember(page, given.invitee);
     await page.click("#member-actions [data-action=revoke]");
     await page.waitForSelector("dialog#confirm[open]");
     outcome.asked = await text(page, "#confirm-h");
     await page.click("#confirm-ok");
-    await page.waitForSelector(row(given.invitee), { state: "detached" });
-    outcome.revoked = await text(page, "#msg");
+    outcome.revoked = await saidAfter(page, outcome.resent);
+    outcome.still_listed = await page.isVisible(row(given.invitee));
   },
 };
 

@@ -191,6 +191,7 @@ async fn a_joom_owner_invites_with_two_roles_and_changes_roles_with_the_keyboard
     assert_eq!(seen["resent"], format!("A new invitation was sent to {iryna}."), "{seen}");
     assert_eq!(seen["asked"], format!("Revoke the invitation to {iryna}?"), "{seen}");
     assert_eq!(seen["revoked"], format!("The invitation to {iryna} was revoked."), "{seen}");
+    assert_eq!(seen["still_listed"], false, "{seen}");
     clean(&seen);
 
     // And the server holds Pavlo as finance, and Iryna's invitation, with both roles and the
