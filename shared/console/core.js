@@ -66,6 +66,8 @@ function words(more) {
 }
 
 const REFRESH = "teamgate.refresh";
+/** The account this tab shows (not a secret: the server checks every request). */
+const ACCOUNT = "teamgate.account";
 const $ = (id) => document.getElementById(id);
 
 /**
@@ -286,7 +288,7 @@ const screens = {};
 
 /** Shows the screen `name` (from the address's `#/name`) and opens it. */
 async function go(name) {
-  state.screen = screens[name] ? name : "members";
+  state.screen = Object.hasOwn(screens, name) ? name : "members";
   for (const section of document.querySelectorAll("[data-screen]")) section.hidden = section.dataset.screen !== state.screen;
   for (const link of document.querySelectorAll("[data-screen-link]")) {
     if (link.dataset.screenLink === state.screen) link.setAttribute("aria-current", "page");

@@ -35,11 +35,13 @@ async function openAccount() {
     show("signin");
     return say(t("team.none"));
   }
+  const chosen = state.accountId || sessionStorage.getItem(ACCOUNT);
   const select = $("account");
   select.replaceChildren(
-    ...state.memberships.map((m) => new Option(m.account_name, m.account_id, false, m.account_id === state.accountId)),
+    ...state.memberships.map((m) => new Option(m.account_name, m.account_id, false, m.account_id === chosen)),
   );
   state.accountId = select.value;
+  sessionStorage.setItem(ACCOUNT, state.accountId);
   state.membership = state.memberships.find((m) => m.account_id === state.accountId);
   const [account, roles] = await Promise.all([
     api("GET", `/v1/accounts/${state.accountId}`),
@@ -59,12 +61,25 @@ function show(id) {
   $("team").hidden = id !== "team";
 }
 
-/** Ends the session on the server and in this tab. */
+/**
+ * Ends the session on the server and in this tab, after any refresh under way (else its answer
+ * would bring back a refresh token the logout never saw), then starts the page afresh: nothing
+ * of the account, a secret or recovery codes included, stays in the page.
+ */
 async function signOut() {
+  await state.refreshing;
   const token = sessionStorage.getItem(REFRESH);
   sessionStorage.removeItem(REFRESH);
+  sessionStorage.removeItem(ACCOUNT);
   if (token) await api("POST", "/v1/sessions/logout", { refresh_token: token }).catch(() => null);
-  Object.assign(state, { access: null, memberships: [], accountId: null, membership: null, account: null });
-  show("signin");
-  $("email").focus();
+  location.reload();
+}
+
+/**
+ * Switches to the account chosen by starting the page afresh on it: no screen, list or
+ * request of the account left can act on the one chosen.
+ */
+function switchAccount() {
+  sessionStorage.setItem(ACCOUNT, $("account").value);
+  location.reload();
 }

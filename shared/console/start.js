@@ -5,10 +5,7 @@ state.lang = TEXT[wanted] ? wanted : "en";
 translate();
 $("signin-form").addEventListener("submit", guarded(signIn));
 $("signout").addEventListener("click", guarded(signOut));
-$("account").addEventListener("change", guarded(async () => {
-  state.accountId = $("account").value;
-  await openAccount();
-}));
+$("account").addEventListener("change", switchAccount);
 $("language").addEventListener("change", guarded(async () => {
   state.lang = $("language").value;
   translate();

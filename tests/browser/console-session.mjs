@@ -1,5 +1,6 @@
 // The console's session in Chromium: signed in, left open past the access token's life (the
-// server's clock moved on by /_dev/clock), then two reads at once, then a reload.
+// server's clock moved on by /_dev/clock), then two reads at once (the members asked for by
+// the filters and again by the language switch), then a reload.
 // Usage: node console-session.mjs <base url> <email> <password> <artifacts dir>
 // Prints one JSON line: how many refreshes the console sent and whether the members showed.
 // tests/tests/console.rs runs it.
@@ -25,7 +26,10 @@ try {
   });
   if (!moved.ok) throw new Error(`the clock did not move: ${moved.status}`);
   await page.$eval("#members tbody", (body) => body.replaceChildren());
-  await page.dispatchEvent("#account", "change");
+  await page.evaluate(() => {
+    document.getElementById("filters").requestSubmit();
+    document.getElementById("language").dispatchEvent(new Event("change"));
+  });
   outcome.listed_after_expiry = await listed(page);
   outcome.refreshes = refreshes;
 

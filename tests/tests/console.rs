@@ -52,8 +52,8 @@ async fn a_console_left_open_past_its_access_tokens_life_refreshes_once_and_stay
     // Given an owner signed in to the console
     let owner = app.owner("standard", "owner@console-session.example").await;
 
-    // When the console is left open past the access token's 15 minutes, then reads two things
-    // at once (switching to the account reads the account and its roles together), then reloads
+    // When the console is left open past the access token's 15 minutes, then reads the
+    // members twice at once (the filters and the language switch), then reloads
     let port = app.base.rsplit(':').next().unwrap_or_default();
     let artifacts = artifacts(&format!("console-session-{port}"));
     let seen = browse("console-session.mjs", &[&app.base, &owner.email, PASSWORD, &artifacts]).await;
@@ -69,7 +69,37 @@ async fn a_console_left_open_past_its_access_tokens_life_refreshes_once_and_stay
     );
 }
 
+async fn a_person_in_two_accounts_switches_to_the_second_and_a_reload_keeps_it(app: TestApp) {
+    // Given Pavlo, a member of two Ozon accounts, each with someone else in it
+    let first = app.owner("ozon", "owner@switch-first.example").await;
+    let second = app.owner("ozon", "owner@switch-second.example").await;
+    let pavlo = "pavlo@console-switch.example";
+    app.member(&first, pavlo, &["administrator"], &[]).await;
+    app.member(&second, pavlo, &["administrator"], &[]).await;
+    app.invite(&first, "alpha@console-switch.example", &["product_manager"]).await;
+    app.invite(&second, "beta@console-switch.example", &["product_manager"]).await;
+
+    // When he signs in to the console, opens the first account, switches to the second, and
+    // reloads
+    let port = app.base.rsplit(':').next().unwrap_or_default();
+    let artifacts = artifacts(&format!("console-switch-{port}"));
+    let args = [app.base.as_str(), pavlo, PASSWORD, &artifacts, &first.account_id, &second.account_id];
+    let seen = browse("console-switch.mjs", &args).await;
+
+    // Then each account listed its own people and none of the other's, and the reload stayed
+    // on the second
+    assert_eq!((&seen["errors"], &seen["violations"]), (&json!([]), &json!([])), "{seen}");
+    let shows = |step: &str, who: &str| {
+        seen[step].as_array().unwrap().iter().any(|r| r.as_str().unwrap().contains(who))
+    };
+    assert!(shows("first", "alpha@") && !shows("first", "beta@"), "{seen}");
+    assert!(shows("second", "beta@") && !shows("second", "alpha@"), "{seen}");
+    assert!(shows("after_reload", "beta@") && !shows("after_reload", "alpha@"), "{seen}");
+    assert_eq!(seen["chosen_after_reload"], json!(second.account_id), "{seen}");
+}
+
 tests::scenarios!(
+    a_person_in_two_accounts_switches_to_the_second_and_a_reload_keeps_it,
     an_owner_names_a_role_in_the_grid_and_deletes_a_held_one_moving_its_holder,
     a_console_left_open_past_its_access_tokens_life_refreshes_once_and_stays_signed_in,
 );

@@ -9,7 +9,7 @@ use super::pages::secured;
 
 /// What the console may load and send: only its own files, and the API on the same origin.
 const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
-     img-src 'self' data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+     img-src data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
 
 /// One file of the console.
 pub struct Asset {
