@@ -227,15 +227,24 @@ function noted(text) {
   if (text) note.focus();
 }
 
-/** Does `action` to `member` (asking first when it cannot be undone), then shows the list again. */
+/**
+ * Does `action` to `member` (asking first when it cannot be undone; the detail's buttons wait
+ * while it is sent, so a second click sends nothing), then shows the list again.
+ */
 async function act(action, member) {
   const name = personName(member);
   const { ask, send } = ACTIONS[action];
   if (ask && !(await confirmed(t(`ask.${action}`, { name }), t(`ask.${action}_text`), t(`action.${action}`)))) return;
-  const pending = member.status === "not_activated";
-  const invitation = pending ? await invitationOf(member) : null;
-  if (pending && !invitation) return noted(t("member.no_invitation"));
-  await send(member, invitation);
+  const buttons = [...$("member-actions").children];
+  for (const button of buttons) button.disabled = true;
+  try {
+    const pending = member.status === "not_activated";
+    const invitation = pending ? await invitationOf(member) : null;
+    if (pending && !invitation) return noted(t("member.no_invitation"));
+    await send(member, invitation);
+  } finally {
+    for (const button of buttons) button.disabled = false;
+  }
   await reopenList(member, t(`done.${action}`, { name }));
 }
 
