@@ -1,27 +1,27 @@
-// Invite: email, the roles and direct permissions the caller may grant, the profile fields a
-// preset may require (the API does not say which, so all three are offered and the server's
-// field errors say what it needs), and a personal message.
+// Invite: email, the roles and direct permissions the caller may grant, the profile fields the
+// preset asks for (the roles list's `profile_fields`: required, optional or not asked), and a
+// personal message.
 
 words({
   en: {
     "invite.title": "Invite someone", "invite.email": "Email", "invite.about": "About them",
-    "invite.about_hint": "Optional, unless the marketplace asks for them: it says so if it does.",
-    "invite.first_name": "First name (optional)", "invite.last_name": "Last name (optional)",
-    "invite.phone": "Mobile phone (optional)", "invite.message": "Personal message (optional)",
+    "invite.about_hint": "What the marketplace asks of each person; they can add the rest themselves.",
+    "invite.first_name": "First name", "invite.last_name": "Last name", "invite.phone": "Mobile phone",
+    "invite.optional": "{label} (optional)", "invite.message": "Personal message (optional)",
     "invite.send": "Send invitation", "invite.sent": "An invitation was sent to {email}.",
   },
   uk: {
     "invite.title": "Запросити людину", "invite.email": "Електронна пошта", "invite.about": "Про людину",
-    "invite.about_hint": "Необов'язково, якщо маркетплейс їх не вимагає: тоді він про це скаже.",
-    "invite.first_name": "Ім'я (необов'язково)", "invite.last_name": "Прізвище (необов'язково)",
-    "invite.phone": "Мобільний телефон (необов'язково)", "invite.message": "Особисте повідомлення (необов'язково)",
+    "invite.about_hint": "Те, що маркетплейс вимагає про кожного; решту людина може додати сама.",
+    "invite.first_name": "Ім'я", "invite.last_name": "Прізвище", "invite.phone": "Мобільний телефон",
+    "invite.optional": "{label} (необов'язково)", "invite.message": "Особисте повідомлення (необов'язково)",
     "invite.send": "Надіслати запрошення", "invite.sent": "Запрошення надіслано: {email}.",
   },
   pl: {
     "invite.title": "Zaproś osobę", "invite.email": "E-mail", "invite.about": "O tej osobie",
-    "invite.about_hint": "Opcjonalne, chyba że marketplace ich wymaga: wtedy to powie.",
-    "invite.first_name": "Imię (opcjonalnie)", "invite.last_name": "Nazwisko (opcjonalnie)",
-    "invite.phone": "Telefon komórkowy (opcjonalnie)", "invite.message": "Osobista wiadomość (opcjonalnie)",
+    "invite.about_hint": "To, czego marketplace wymaga o każdej osobie; resztę może dodać sama.",
+    "invite.first_name": "Imię", "invite.last_name": "Nazwisko", "invite.phone": "Telefon komórkowy",
+    "invite.optional": "{label} (opcjonalnie)", "invite.message": "Osobista wiadomość (opcjonalnie)",
     "invite.send": "Wyślij zaproszenie", "invite.sent": "Wysłano zaproszenie: {email}.",
   },
 });
@@ -40,9 +40,24 @@ function openInvite() {
   roles.replaceChildren(roles.querySelector("legend"), ...choices);
   roles.hidden = choices.length === 0;
   $("invite-permissions").replaceChildren(permissionGrid("invite", []));
+  askProfile();
   invite.key = crypto.randomUUID();
   $("invite").showModal();
   $("invite-email").focus();
+}
+
+/** Labels each profile field as the preset asks for it, and leaves out one it does not ask. */
+function askProfile() {
+  const fields = { first_name: "invite-first-name", last_name: "invite-last-name", phone: "invite-phone" };
+  for (const [field, id] of Object.entries(fields)) {
+    const asked = state.roles.profile_fields[field];
+    const input = $(id);
+    const label = t(`invite.${field}`);
+    input.closest(".f").hidden = asked === "hidden";
+    input.required = asked === "required";
+    input.labels[0].textContent = asked === "required" ? label : t("invite.optional", { label });
+  }
+  $("invite-about").hidden = Object.values(fields).every((id) => $(id).closest(".f").hidden);
 }
 
 /** Sends the invitation; the server's field errors go next to the fields. */

@@ -1,12 +1,14 @@
 //! Reading an account's roles, members and invitations.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::permission::{USERS_READ, USERS_WRITE};
 use crate::domain::{
     AuditAction, AuditEvent, CustomRole, Delivery, FieldError, FieldErrors, InvitationId, InvitationStatus,
-    MemberStatus, Permission, PermissionSet, RoleName, UserId,
+    MemberStatus, Permission, PermissionSet, ProfileInput, RoleName, UserId,
 };
 use crate::ports::{AuditQuery, InvitationQuery, MemberQuery, Page, PageRequest, StoreResult};
 use crate::service::Teamgate;
@@ -124,6 +126,8 @@ pub struct RolesView {
     pub custom_roles_allowed: bool,
     /// What the preset calls the account's owner ("Manager" on Ozon), for lists to show.
     pub owner_title: String,
+    /// What an invitation asks of the person's profile: each field required, optional or hidden.
+    pub profile_fields: BTreeMap<&'static str, &'static str>,
 }
 
 impl Teamgate {
@@ -144,6 +148,7 @@ impl Teamgate {
         RolesView {
             custom_roles_allowed: preset.custom_roles,
             owner_title: preset.owner_title.get(locale).to_owned(),
+            profile_fields: preset.profile.fields(&ProfileInput::default()),
             items: presets.chain(own).collect(),
             permission_catalog: preset
                 .sections
