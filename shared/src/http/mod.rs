@@ -105,6 +105,8 @@ struct DevCleanupReport {
 pub struct Api {
     pub app: Teamgate,
     pub dev: Option<DevTools>,
+    /// The activation and reset pages, composed on first use: only the web function serves them.
+    pages: std::sync::OnceLock<Pages>,
 }
 
 /// Where a request came from, as the transport knows it.
@@ -325,7 +327,11 @@ fn no_content() -> Response<Bytes> {
 
 impl Api {
     pub fn new(app: Teamgate, dev: Option<DevTools>) -> Self {
-        Self { app, dev }
+        Self { app, dev, pages: std::sync::OnceLock::new() }
+    }
+
+    fn pages(&self) -> &Pages {
+        self.pages.get_or_init(|| Pages::new(&self.app.settings.guidance))
     }
 
     /// Answers one request among the routes of `SCOPE` (`routes::EVERY_ROUTE`, or one Lambda
@@ -775,10 +781,12 @@ impl Api {
                 Ok(response)
             }),
             Operation::ActivatePage if served!(ActivatePage) => {
-                respond(async move { Ok(Pages::compiled().activate.response()) })
+                let page = &self.pages().activate;
+                respond(async move { Ok(page.response()) })
             }
             Operation::ResetPasswordPage if served!(ResetPasswordPage) => {
-                respond(async move { Ok(Pages::compiled().reset_password.response()) })
+                let page = &self.pages().reset_password;
+                respond(async move { Ok(page.response()) })
             }
             Operation::ConsolePage | Operation::ConsoleScript | Operation::ConsoleStyle
                 if served!(ConsolePage) || served!(ConsoleScript) || served!(ConsoleStyle) =>
