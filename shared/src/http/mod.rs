@@ -752,6 +752,10 @@ impl Api {
                 let body: ResetRequestBody = call.json()?;
                 Ok(json(StatusCode::ACCEPTED, &app.request_password_reset(&body.email, call.client).await?))
             }),
+            Operation::InspectPasswordReset if served!(InspectPasswordReset) => respond(async move {
+                let body: TokenBody = call.json()?;
+                Ok(json(StatusCode::OK, &app.inspect_password_reset(&body.token).await?))
+            }),
             Operation::ConfirmPasswordReset if served!(ConfirmPasswordReset) => respond(async move {
                 let body: ResetConfirmBody = call.json()?;
                 app.confirm_password_reset(&body.token, &body.new_password).await?;

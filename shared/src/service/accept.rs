@@ -88,6 +88,9 @@ pub struct InspectView {
     /// Whether the person must choose a password (they have none yet); otherwise they confirm theirs.
     pub requires_password: bool,
     pub mode: InvitationMode,
+    /// Whether accepting makes the person the account's owner (its first activation, or an
+    /// owner recovery).
+    pub owner: bool,
     pub locale: Locale,
     pub profile_fields: BTreeMap<&'static str, &'static str>,
     pub password_policy: PasswordPolicy,
@@ -124,6 +127,7 @@ impl Teamgate {
             status: invitation.status_at(self.now()),
             requires_password: user.password_hash.is_none(),
             mode: invitation.mode,
+            owner: invitation.for_owner,
             locale,
             profile_fields: preset.profile.fields(&user.profile()),
             password_policy: preset.password.clone(),
