@@ -507,7 +507,12 @@ impl Api {
             }),
             Operation::InspectInvitation if served!(InspectInvitation) => respond(async move {
                 let body: TokenBody = call.json()?;
-                Ok(json(StatusCode::OK, &app.inspect_invitation(&body.token).await?))
+                match app.inspect_invitation(&body.token).await {
+                    Ok(view) => Ok(json(StatusCode::OK, &view)),
+                    Err(refused) => {
+                        Err(Reply(Box::new(problem::failure_telling(&refused.refusal, &refused.link))))
+                    }
+                }
             }),
             Operation::RequestRenewal if served!(RequestRenewal) => respond(async move {
                 let body: TokenBody = call.json()?;
