@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod authorizer_events;
+pub mod browser;
 pub mod emulators;
 pub mod faults;
 pub mod lambda_runtime;

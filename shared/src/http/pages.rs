@@ -178,7 +178,7 @@ mod tests {
             assert!(inline(html, "style").unwrap().trim_start().starts_with(COMMON_CSS.trim_end()));
             assert!(inline(html, "script").unwrap().contains(COMMON_JS.trim_end()));
             // The elements the shared script reaches for.
-            for id in ["h", "msg", "password", "password2", "show"] {
+            for id in ["h", "msg", "password", "password2", "pw-hint", "show"] {
                 assert!(html.contains(&format!(" id=\"{id}\"")), "#{id}");
             }
         }

@@ -1,0 +1,50 @@
+// An activation link used as a new person would, in Debian's Chromium: the form (then the same
+// after a reload, the token having left the address bar), filled in and sent; the page that
+// says so (then the same link reloaded); and the way on to the sign-in, followed. axe-core and
+// screenshots at 1280 and 375 px on each screen.
+// Usage: node pages-activate.mjs <base url> <link token> <artifacts dir> <password>
+// Prints one JSON line: what the page showed. tests/tests/pages_browser.rs runs it.
+import { launch } from "./common.mjs";
+import { screen, status, watch } from "./pages-common.mjs";
+
+const [base, token, artifacts, password] = process.argv.slice(2);
+const browser = await launch(artifacts);
+const seen = { violations: [], errors: [] };
+try {
+  const page = await browser.newPage();
+  watch(page, seen.errors);
+  await page.goto(`${base}/activate#token=${token}`);
+  await page.waitForSelector("#form:not([hidden])");
+  const form = async () => ({
+    lang: await page.getAttribute("html", "lang"),
+    heading: await page.textContent("#h"),
+    intro: await page.textContent("#intro"),
+    roles: await page.textContent("#v-roles"),
+    address: page.url(),
+  });
+  seen.form = await form();
+  seen.violations.push(...(await screen(page, artifacts, "activate-form")));
+  await page.reload();
+  await page.waitForSelector("#form:not([hidden])");
+  seen.reloaded_form = await form();
+  // The profile fields the account asks for, as a Ukrainian seller would fill them in.
+  for (const [id, value] of [["first_name", "Олена"], ["last_name", "Коваль"], ["phone", "+380671234567"]]) {
+    if (await page.isVisible(`#${id}`)) await page.fill(`#${id}`, value);
+  }
+  await page.fill("#password", password);
+  await page.fill("#password2", password);
+  await page.press("#password2", "Enter");
+  await page.waitForSelector("#msg.is-ok a");
+  seen.done = await status(page);
+  seen.violations.push(...(await screen(page, artifacts, "activate-done")));
+  await page.reload();
+  await page.waitForSelector("#msg.is-err strong");
+  seen.reloaded_done = await status(page);
+  seen.violations.push(...(await screen(page, artifacts, "activate-reloaded")));
+  await page.click("#msg a");
+  await page.waitForURL((url) => !url.pathname.startsWith("/activate"));
+  seen.signed_in_at = new URL(page.url()).pathname;
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(seen));
