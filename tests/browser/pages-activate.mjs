@@ -4,15 +4,10 @@
 // screenshots at 1280 and 375 px on each screen.
 // Usage: node pages-activate.mjs <base url> <link token> <artifacts dir> <password>
 // Prints one JSON line: what the page showed. tests/tests/pages_browser.rs runs it.
-import { launch } from "./common.mjs";
-import { screen, status, watch } from "./pages-common.mjs";
+import { choose, reloaded, run, screen } from "./pages-common.mjs";
 
 const [base, token, artifacts, password] = process.argv.slice(2);
-const browser = await launch(artifacts);
-const seen = { violations: [], errors: [] };
-try {
-  const page = await browser.newPage();
-  watch(page, seen.errors);
+await run(artifacts, async (page, seen) => {
   await page.goto(`${base}/activate#token=${token}`);
   await page.waitForSelector("#form:not([hidden])");
   const form = async () => ({
@@ -31,20 +26,11 @@ try {
   for (const [id, value] of [["first_name", "Олена"], ["last_name", "Коваль"], ["phone", "+380671234567"]]) {
     if (await page.isVisible(`#${id}`)) await page.fill(`#${id}`, value);
   }
-  await page.fill("#password", password);
-  await page.fill("#password2", password);
-  await page.press("#password2", "Enter");
-  await page.waitForSelector("#msg.is-ok a");
-  seen.done = await status(page);
+  seen.done = await choose(page, password, "#msg.is-ok a");
   seen.violations.push(...(await screen(page, artifacts, "activate-done")));
-  await page.reload();
-  await page.waitForSelector("#msg.is-err strong");
-  seen.reloaded_done = await status(page);
+  seen.reloaded_done = await reloaded(page, "#msg.is-err strong");
   seen.violations.push(...(await screen(page, artifacts, "activate-reloaded")));
   await page.click("#msg a");
   await page.waitForURL((url) => !url.pathname.startsWith("/activate"));
   seen.signed_in_at = new URL(page.url()).pathname;
-} finally {
-  await browser.close();
-}
-console.log(JSON.stringify(seen));
+});

@@ -3,15 +3,10 @@
 // and screenshots at 1280 and 375 px.
 // Usage: node pages-refusal.mjs <base url> <path#token=…> <artifacts dir> <screen name>
 // Prints one JSON line: what the page showed. tests/tests/pages_browser.rs runs it.
-import { launch } from "./common.mjs";
-import { screen, status, watch } from "./pages-common.mjs";
+import { run, screen, status } from "./pages-common.mjs";
 
 const [base, path, artifacts, name] = process.argv.slice(2);
-const browser = await launch(artifacts);
-const seen = { violations: [], errors: [] };
-try {
-  const page = await browser.newPage();
-  watch(page, seen.errors);
+await run(artifacts, async (page, seen) => {
   const look = async () => {
     await page.waitForSelector("#msg.is-err strong");
     return {
@@ -26,7 +21,4 @@ try {
   seen.violations.push(...(await screen(page, artifacts, name)));
   await page.reload();
   seen.reloaded = await look();
-} finally {
-  await browser.close();
-}
-console.log(JSON.stringify(seen));
+});

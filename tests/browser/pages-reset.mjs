@@ -3,15 +3,10 @@
 // what it says then (then the same reloaded). axe-core and screenshots at 1280 and 375 px.
 // Usage: node pages-reset.mjs <base url> <link token> <artifacts dir> <new password>
 // Prints one JSON line: what the page showed. tests/tests/pages_browser.rs runs it.
-import { launch } from "./common.mjs";
-import { screen, status, watch } from "./pages-common.mjs";
+import { choose, reloaded, run, screen } from "./pages-common.mjs";
 
 const [base, token, artifacts, password] = process.argv.slice(2);
-const browser = await launch(artifacts);
-const seen = { violations: [], errors: [] };
-try {
-  const page = await browser.newPage();
-  watch(page, seen.errors);
+await run(artifacts, async (page, seen) => {
   const form = async () => {
     await page.waitForSelector("#set:not([hidden])");
     return {
@@ -28,16 +23,7 @@ try {
   seen.violations.push(...(await screen(page, artifacts, "reset-form")));
   await page.reload();
   seen.reloaded_form = await form();
-  await page.fill("#password", password);
-  await page.fill("#password2", password);
-  await page.press("#password2", "Enter");
-  await page.waitForSelector("#msg.is-ok strong");
-  seen.done = await status(page);
+  seen.done = await choose(page, password, "#msg.is-ok strong");
   seen.violations.push(...(await screen(page, artifacts, "reset-done")));
-  await page.reload();
-  await page.waitForSelector("#msg.is-ok strong");
-  seen.reloaded_done = await status(page);
-} finally {
-  await browser.close();
-}
-console.log(JSON.stringify(seen));
+  seen.reloaded_done = await reloaded(page, "#msg.is-ok strong");
+});

@@ -178,8 +178,7 @@ async fn a_reset_link_tells_whose_password_and_the_rules_until_it_is_used(app: T
     let owner = app.owner("ua-marketplace", "owner@reset-inspect.example").await;
     let standard = app.owner("standard", "boss@reset-inspect.example").await;
     app.member(&standard, &owner.email, &["viewer"], &[]).await;
-    assert_eq!(app.post("/v1/password-reset", json!({"email": owner.email})).await.status, 202);
-    let token = app.link_token(&owner.email).await;
+    let token = app.reset_link(&owner.email).await;
 
     // When the link is inspected, twice
     let first = app.post("/v1/password-reset/inspect", json!({"token": token})).await;
@@ -204,8 +203,7 @@ async fn a_reset_link_tells_whose_password_and_the_rules_until_it_is_used(app: T
     assert_eq!(confirmed.status, 204, "{}", confirmed.body);
 
     // And a used link, an expired one, and one never issued answer alike, naming nothing
-    assert_eq!(app.post("/v1/password-reset", json!({"email": owner.email})).await.status, 202);
-    let expired = app.link_token(&owner.email).await;
+    let expired = app.reset_link(&owner.email).await;
     app.advance_clock(3601).await;
     for dead in [token.as_str(), expired.as_str(), "tg1.garbage"] {
         let refused = app.post("/v1/password-reset/inspect", json!({"token": dead})).await;
@@ -218,20 +216,10 @@ async fn a_reset_link_tells_whose_password_and_the_rules_until_it_is_used(app: T
 
 async fn a_reset_link_counts_only_the_accounts_its_login_can_use(app: TestApp) {
     // Given Anna, removed from the account she used, with an invitation elsewhere not accepted
-    let owner = app.owner("standard", "owner@reset-access.example").await;
-    let anna = app.member(&owner, "anna@reset-access.example", &["viewer"], &[]).await;
-    let other = app.owner("standard", "other@reset-access.example").await;
-    app.invite(&other, "anna@reset-access.example", &["viewer"]).await;
-    let anna_id = app.get_as(&anna, "/v1/me").await.str("user_id");
-    let removed = app.delete_as(&owner.token, &format!("{}/members/{anna_id}", owner.account_path())).await;
-    assert_eq!(removed.status, 204, "{}", removed.body);
+    app.removed_with_an_invitation_pending("anna@reset-access.example").await;
 
     // When her reset link is inspected
-    assert_eq!(
-        app.post("/v1/password-reset", json!({"email": "anna@reset-access.example"})).await.status,
-        202
-    );
-    let token = app.link_token("anna@reset-access.example").await;
+    let token = app.reset_link("anna@reset-access.example").await;
     let preview = app.post("/v1/password-reset/inspect", json!({"token": token})).await;
 
     // Then it says signing in leads to no account

@@ -85,8 +85,7 @@ async fn a_reset_link_shows_whose_password_and_the_rules_before_anything_is_type
     // Given the owner of a Ukrainian account (Latin characters only, 6 or more) who asked for a
     // reset link
     let owner = app.owner("ua-marketplace", "owner@pages-reset.example").await;
-    assert_eq!(app.post("/v1/password-reset", json!({"email": owner.email})).await.status, 202);
-    let token = app.link_token(&owner.email).await;
+    let token = app.reset_link(&owner.email).await;
 
     // When they open it in Chromium, reload, choose a new password and reload again
     let seen =
@@ -116,18 +115,8 @@ async fn a_reset_link_shows_whose_password_and_the_rules_before_anything_is_type
 async fn a_reset_for_a_login_with_no_access_left_says_so_instead_of_signing_into_nothing(app: TestApp) {
     // Given Anna, removed from the one account she used, whose only other is an invitation she
     // has not accepted, holding a reset link
-    let owner = app.owner("standard", "owner@pages-no-access.example").await;
-    let anna = app.member(&owner, "anna@pages-no-access.example", &["viewer"], &[]).await;
-    let other = app.owner("standard", "owner@pages-no-access-other.example").await;
-    app.invite(&other, "anna@pages-no-access.example", &["viewer"]).await;
-    let anna_id = app.get_as(&anna, "/v1/me").await.str("user_id");
-    let removed = app.delete_as(&owner.token, &format!("{}/members/{anna_id}", owner.account_path())).await;
-    assert_eq!(removed.status, 204, "{}", removed.body);
-    assert_eq!(
-        app.post("/v1/password-reset", json!({"email": "anna@pages-no-access.example"})).await.status,
-        202
-    );
-    let token = app.link_token("anna@pages-no-access.example").await;
+    app.removed_with_an_invitation_pending("anna@pages-no-access.example").await;
+    let token = app.reset_link("anna@pages-no-access.example").await;
 
     // When she opens it and sets a new password
     let seen =
@@ -146,8 +135,7 @@ async fn a_reset_for_a_login_with_no_access_left_says_so_instead_of_signing_into
 async fn a_used_reset_link_says_so_as_it_opens(app: TestApp) {
     // Given a reset link already used
     let owner = app.owner("standard", "owner@pages-used-reset.example").await;
-    assert_eq!(app.post("/v1/password-reset", json!({"email": owner.email})).await.status, 202);
-    let token = app.link_token(&owner.email).await;
+    let token = app.reset_link(&owner.email).await;
     let used =
         app.post("/v1/password-reset/confirm", json!({"token": token, "new_password": NEW_PASSWORD})).await;
     assert_eq!(used.status, 204, "{}", used.body);
@@ -177,8 +165,7 @@ async fn without_a_sign_in_the_pages_send_people_back_to_the_marketplace() {
     })
     .await;
     let owner = app.owner("standard", "owner@pages-marketplace.example").await;
-    assert_eq!(app.post("/v1/password-reset", json!({"email": owner.email})).await.status, 202);
-    let token = app.link_token(&owner.email).await;
+    let token = app.reset_link(&owner.email).await;
 
     // When the owner resets their password in Chromium
     let seen =
