@@ -264,35 +264,6 @@ async fn an_invitation_says_whether_it_makes_the_owner_and_a_spent_one_still_its
     assert!(unknown.body.get("locale").is_none() && unknown.body.get("owner").is_none(), "{}", unknown.body);
 }
 
-tests::scenarios!(
-    a_reset_link_tells_whose_password_and_the_rules_until_it_is_used,
-    a_reset_link_counts_only_the_accounts_its_login_can_use,
-    an_invitation_says_whether_it_makes_the_owner_and_a_spent_one_still_its_language,
-    head_on_each_page_answers_the_gets_status_and_headers_without_a_body,
-    head_works_on_every_get_route_and_nowhere_else,
-    each_page_carries_the_shared_style_and_script_once_and_its_policy_hashes_what_is_served,
-    the_pages_keep_the_token_to_themselves_in_three_languages,
-);
-
-#[tokio::test]
-async fn the_console_is_served_under_a_strict_policy_unless_the_deployment_turns_it_off() {
-    // Given a deployment with the console, and one that turned it off (CONSOLE=off)
-    let with = tests::app::spawn_app_with(|_| {}).await;
-    let without = tests::app::spawn_app_with(|settings| settings.console = false).await;
-
-    // When each is asked for the console's page, script and style
-    for path in ["/console", "/console/app.js", "/console/app.css"] {
-        let served = with.get(path).await;
-        let refused = without.get(path).await;
-
-        // Then the first serves each under a policy of its own files only; the second has none
-        assert_eq!(served.status, 200, "{path}");
-        let policy = served.headers["content-security-policy"].to_str().unwrap();
-        assert!(policy.contains("script-src 'self'") && !policy.contains("unsafe-inline"), "{policy}");
-        assert_eq!((refused.status, refused.code()), (404, "not_found"), "{path}");
-    }
-}
-
 #[tokio::test]
 async fn each_page_carries_where_the_deployment_leads_people_on() {
     // Given the default deployment (the console's sign-in), one naming its own sign-in and
@@ -329,5 +300,34 @@ async fn each_page_carries_where_the_deployment_leads_people_on() {
         let script = block(text(&named), "script");
         let policy = header(&named, "content-security-policy");
         assert_eq!(directive(policy, "script-src"), [format!("'sha256-{}'", sha256_base64(script))]);
+    }
+}
+
+tests::scenarios!(
+    a_reset_link_tells_whose_password_and_the_rules_until_it_is_used,
+    a_reset_link_counts_only_the_accounts_its_login_can_use,
+    an_invitation_says_whether_it_makes_the_owner_and_a_spent_one_still_its_language,
+    head_on_each_page_answers_the_gets_status_and_headers_without_a_body,
+    head_works_on_every_get_route_and_nowhere_else,
+    each_page_carries_the_shared_style_and_script_once_and_its_policy_hashes_what_is_served,
+    the_pages_keep_the_token_to_themselves_in_three_languages,
+);
+
+#[tokio::test]
+async fn the_console_is_served_under_a_strict_policy_unless_the_deployment_turns_it_off() {
+    // Given a deployment with the console, and one that turned it off (CONSOLE=off)
+    let with = tests::app::spawn_app_with(|_| {}).await;
+    let without = tests::app::spawn_app_with(|settings| settings.console = false).await;
+
+    // When each is asked for the console's page, script and style
+    for path in ["/console", "/console/app.js", "/console/app.css"] {
+        let served = with.get(path).await;
+        let refused = without.get(path).await;
+
+        // Then the first serves each under a policy of its own files only; the second has none
+        assert_eq!(served.status, 200, "{path}");
+        let policy = served.headers["content-security-policy"].to_str().unwrap();
+        assert!(policy.contains("script-src 'self'") && !policy.contains("unsafe-inline"), "{policy}");
+        assert_eq!((refused.status, refused.code()), (404, "not_found"), "{path}");
     }
 }
