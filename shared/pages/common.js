@@ -1,6 +1,7 @@
 // common.js: shared by the pages. pages.rs puts it inside each page's one script, where the page
 // says so, in the page's own function scope: the page adds its strings with words() and calls
-// these helpers directly. It expects the elements #h, #msg, #password, #password2 and #show.
+// these helpers directly. It expects the elements #h, #msg, #password, #password2, #pw-hint and
+// #show.
 const D = {
 en: {
 email: "Email", show: "Show password", wait: "Please wait…",
@@ -11,7 +12,11 @@ password_too_long: "Use at most {max} characters.", too_long: "This password is 
 password_too_common: "This password is too common or was found in a data breach. Choose another.",
 password_invalid_characters: "Use only Latin letters, digits and symbols.",
 rate_t: "Too many attempts", rate_n: "Please try again in {n} seconds.", rate: "Please wait a moment and try again.",
-fail_t: "Something went wrong", fail: "Please try again in a moment."
+fail_t: "Something went wrong", fail: "Please try again in a moment.",
+sign_in: "Sign in", sign_in_market: "To sign in, go back to the marketplace where you manage your shop.",
+loading: "Checking your link…", retry: "Try again",
+pw_hint: "{min} to {max} characters. A long phrase works well.", pw_latin: "Latin letters, digits and symbols only.",
+support: "Contact the marketplace's seller support.", support_at: "Seller support:"
 },
 uk: {
 email: "Ел. пошта", show: "Показати пароль", wait: "Зачекайте…",
@@ -22,7 +27,11 @@ password_too_long: "Не більше {max} символів.", too_long: "Па�
 password_too_common: "Цей пароль надто поширений або був у витоках даних. Оберіть інший.",
 password_invalid_characters: "Використовуйте лише латинські літери, цифри та символи.",
 rate_t: "Забагато спроб", rate_n: "Спробуйте ще раз через {n} с.", rate: "Зачекайте трохи й спробуйте ще раз.",
-fail_t: "Щось пішло не так", fail: "Спробуйте ще раз за хвилину."
+fail_t: "Щось пішло не так", fail: "Спробуйте ще раз за хвилину.",
+sign_in: "Увійти", sign_in_market: "Щоб увійти, поверніться на маркетплейс, де ви керуєте своїм магазином.",
+loading: "Перевіряємо посилання…", retry: "Спробувати ще раз",
+pw_hint: "Від {min} до {max} символів. Добре підходить довга фраза.", pw_latin: "Лише латинські літери, цифри та символи.",
+support: "Зверніться до служби підтримки продавців маркетплейсу.", support_at: "Підтримка продавців:"
 },
 pl: {
 email: "E-mail", show: "Pokaż hasło", wait: "Proszę czekać…",
@@ -33,7 +42,11 @@ password_too_long: "Najwyżej {max} znaków.", too_long: "Hasło jest za długie
 password_too_common: "To hasło jest zbyt popularne lub wyciekło w przeszłości. Wybierz inne.",
 password_invalid_characters: "Używaj tylko liter łacińskich, cyfr i symboli.",
 rate_t: "Zbyt wiele prób", rate_n: "Spróbuj ponownie za {n} s.", rate: "Odczekaj chwilę i spróbuj ponownie.",
-fail_t: "Coś poszło nie tak", fail: "Spróbuj ponownie za chwilę."
+fail_t: "Coś poszło nie tak", fail: "Spróbuj ponownie za chwilę.",
+sign_in: "Zaloguj się", sign_in_market: "Aby się zalogować, wróć na platformę, na której prowadzisz swój sklep.",
+loading: "Sprawdzamy link…", retry: "Spróbuj ponownie",
+pw_hint: "Od {min} do {max} znaków. Dobrze sprawdza się długie zdanie.", pw_latin: "Tylko litery łacińskie, cyfry i symbole.",
+support: "Skontaktuj się z obsługą sprzedawców platformy.", support_at: "Obsługa sprzedawców:"
 }
 };
 // Adds a page's own strings to the shared ones, language by language.
@@ -66,14 +79,54 @@ function secondary(text, fn) {
  b.addEventListener("click", fn);
  return b;
 }
-// Read the token from the fragment, then drop it from the address bar (it stays in memory only).
+// What this tab knows of its link, kept in sessionStorage (this tab only, gone when it closes) so
+// that a reload, after the token left the address bar, goes on where it was: {token, lang} while
+// the link is to be used, {lang, done} once it was. A new link in the address replaces it.
+const KEPT = "teamgate" + location.pathname;
+function kept() { try { return JSON.parse(sessionStorage.getItem(KEPT)) || {}; } catch (e) { return {}; } }
+function keep(state) { try { sessionStorage.setItem(KEPT, JSON.stringify(state)); } catch (e) {} }
+// Read the token from the fragment, then drop it from the address bar; it stays in this tab's
+// memory and sessionStorage, never in its history or a Referer. Without one in the address, the
+// tab's kept link (a reload).
 function takeToken() {
  let tok = null;
  for (const part of location.hash.slice(1).split("&")) {
   if (part.startsWith("token=")) { try { tok = decodeURIComponent(part.slice(6)); } catch (e) { tok = null; } }
  }
  if (location.hash) { try { history.replaceState(null, "", location.pathname + location.search); } catch (e) {} }
- return tok || null;
+ if (tok) { keep({ token: tok }); return tok; }
+ const k = kept();
+ if (k.lang) lang = pick(k.lang);
+ return k.token || null;
+}
+// The link's language, from the server (the invitation's or the account's): kept for a reload.
+function speak(locale) {
+ if (!locale) return;
+ lang = pick(locale);
+ keep(Object.assign(kept(), { lang }));
+ paint();
+}
+// The link is spent (used, expired, refused): a reload shows `done` instead of asking again.
+function spent(done) { keep({ lang, done }); }
+// Where the deployment leads people on (pages.rs puts it in the head): the sign-in's address,
+// or null when there is none to link to (the console turned off, no SIGN_IN_URL).
+const meta = (name) => document.querySelector(`meta[name="teamgate-${name}"]`);
+// A paragraph leading on to the sign-in: a link, or where to go instead.
+function onward(text) {
+ const p = el("p", { textContent: text ? text + " " : "" }), url = meta("sign-in");
+ if (url) p.append(el("a", { href: url.content, className: "go", textContent: t("sign_in") }));
+ else p.append(t("sign_in_market"));
+ return p;
+}
+// Who to ask when only the marketplace can help: its support as the deployment names it (a link
+// or a sentence), else a plain pointer to it.
+function supportNote() {
+ const m = meta("support"), p = el("p");
+ if (!m) p.textContent = t("support");
+ else if (m.dataset.kind === "link") {
+  p.append(t("support_at") + " ", el("a", { href: m.content, textContent: m.content.replace(/^mailto:/, "") }));
+ } else p.textContent = m.content;
+ return p;
 }
 function retryAfter(h) {
  if (!h) return null;
@@ -134,6 +187,15 @@ function showErrs(list, ids) {
  }
  say("err", t("e_fix_t"), general.join(" ") || t("e_fix"), null, first === null);
  if (first) $(first).focus();
+}
+// The password rules (the policy pol, maybe {}) under the password field, #pw-hint, before
+// anything is typed.
+function showRules(pol) {
+ const hint = [];
+ if (pol.min_length && pol.max_length) hint.push(t("pw_hint", { min: pol.min_length, max: pol.max_length }));
+ if (pol.charset === "latin_printable") hint.push(t("pw_latin"));
+ $("pw-hint").textContent = hint.join(" ");
+ $("pw-hint").hidden = !hint.length;
 }
 // What the password policy lets us tell before asking the server (pol may be {}), and whether
 // the repetition matches; [field, text] pairs.

@@ -16,6 +16,7 @@ use crate::adapters::outbox::OutboxMailer;
 use crate::adapters::ses::{Sender, SesMailer};
 use crate::adapters::system::{AdjustableClock, NoMail, NoVault, OsRng, SystemClock};
 use crate::adapters::vault::{KmsVault, LocalVault};
+use crate::domain::{Guidance, SignIn, Support};
 use crate::http::routes::{EVERY_ROUTE, Keys, NO_ROUTE, effects};
 use crate::http::{Api, DevEvents, DevTools};
 use crate::ports::{Clock, Mailer, Store, Vault};
@@ -54,6 +55,19 @@ fn console_served() -> Result<bool, ConfigError> {
             Err(ConfigError::Invalid { name: "CONSOLE", reason: format!("`{other}` is neither on nor off") })
         }
     }
+}
+
+/// Where the pages lead people on: `SIGN_IN_URL` (else the console's sign-in, when it is
+/// served), and `SUPPORT_CONTACT`, the marketplace's support (`domain/guidance.rs`).
+fn guidance(console: bool) -> Result<Guidance, ConfigError> {
+    let invalid = |name| move |reason| ConfigError::Invalid { name, reason };
+    let sign_in = match var("SIGN_IN_URL") {
+        Some(url) => Some(SignIn::parse(&url).map_err(invalid("SIGN_IN_URL"))?),
+        None => console.then(SignIn::console),
+    };
+    let support =
+        var("SUPPORT_CONTACT").map(|s| Support::parse(&s)).transpose().map_err(invalid("SUPPORT_CONTACT"))?;
+    Ok(Guidance { sign_in, support })
 }
 
 /// Reads a variable, treating an empty value as unset.
@@ -168,6 +182,7 @@ impl Config {
                 );
             }
         }
+        let console = console_served()?;
         Ok(Self {
             deployment,
             port,
@@ -180,7 +195,8 @@ impl Config {
                 reset_answer_floor: std::time::Duration::from_millis(300),
                 mail_dispatch: if dev { MailDispatch::Inline } else { MailDispatch::Stream },
                 bulk_rows_begin_within: (!dev).then_some(START_ROWS_WITHIN),
-                console: console_served()?,
+                console,
+                guidance: guidance(console)?,
             },
             operator_key_generated,
             keys: if dev { Keys::ALL } else { keys },

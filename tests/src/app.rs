@@ -543,4 +543,24 @@ impl TestApp {
         let member = self.member_named(owner, email).await;
         member["user_id"].as_str().unwrap_or_else(|| panic!("no user id in {member}")).to_owned()
     }
+
+    /// Asks for a reset link for `email`, as the reset page does; the token of the link mailed.
+    pub async fn reset_link(&self, email: &str) -> String {
+        let asked = self.post("/v1/password-reset", json!({ "email": email })).await;
+        assert_eq!(asked.status, 202, "{}", asked.body);
+        self.link_token(email).await
+    }
+
+    /// A person who activated in one account, was removed from it, and has not accepted an
+    /// invitation to another: their login stays, with no account to use.
+    pub async fn removed_with_an_invitation_pending(&self, email: &str) {
+        let domain = email.split_once('@').map_or("removed.example", |(_, domain)| domain);
+        let owner = self.owner("standard", &format!("owner@{domain}")).await;
+        self.member(&owner, email, &["viewer"], &[]).await;
+        let other = self.owner("standard", &format!("other-owner@{domain}")).await;
+        self.invite(&other, email, &["viewer"]).await;
+        let id = self.member_id(&owner, email).await;
+        let removed = self.delete_as(&owner.token, &format!("{}/members/{id}", owner.account_path())).await;
+        assert_eq!(removed.status, 204, "{}", removed.body);
+    }
 }

@@ -267,6 +267,11 @@ pub async fn every_route(app: &TestApp, calls: &DynamoCalls, domain: &str) -> Ve
         .await;
     let reset = c.app.link_token(&email("owner")).await;
     c.count(
+        "POST /v1/password-reset/inspect",
+        c.app.post("/v1/password-reset/inspect", json!({"token": reset})),
+    )
+    .await;
+    c.count(
         "POST /v1/password-reset/confirm",
         c.app.post(
             "/v1/password-reset/confirm",

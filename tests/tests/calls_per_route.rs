@@ -51,6 +51,7 @@ const BUDGET: &[(&str, usize, usize, f64, f64)] = &[
     ("PUT /v1/operator/accounts/{id}/seat-limit", 3, 2, 2.0, 2.0),
     ("POST /v1/operator/accounts/{id}/owner-recovery", 4, 2, 1.0, 13.0),
     ("POST /v1/password-reset", 4, 2, 0.5, 10.0),
+    ("POST /v1/password-reset/inspect", 2, 1, 2.5, 0.0),
     ("POST /v1/password-reset/confirm", 3, 2, 2.5, 8.0),
     ("PATCH /v1/me", 4, 2, 2.5, 6.0),
     ("POST /v1/me/password", 6, 2, 3.5, 11.0),

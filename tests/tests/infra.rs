@@ -1401,3 +1401,31 @@ fn ses_reports_reach_mail_events_through_the_configuration_set_and_a_rule_on_the
     }
     assert_no_differences("mail reports", differences);
 }
+
+/// The web function serves the pages, so it alone is told where they lead people on; empty
+/// parameters leave the defaults (the console's sign-in, a plain pointer to the marketplace).
+#[test]
+fn the_web_function_learns_where_the_pages_lead_people_on() {
+    let template = template();
+    let (functions, mut differences) = functions(&template);
+    for (parameter, variable) in [("SignInUrl", "SIGN_IN_URL"), ("SupportContact", "SUPPORT_CONTACT")] {
+        if template["Parameters"][parameter]["Default"] != "" {
+            differences.push(format!("parameter {parameter} must default to empty"));
+        }
+        for (name, function) in &functions {
+            let given =
+                function.get("Environment").map(|e| e["Variables"][variable].clone()).unwrap_or_default();
+            match name.as_str() {
+                "web" if given != serde_json::json!({"Ref": parameter}) => {
+                    differences.push(format!("web: {variable} is {given}, want Ref {parameter}"))
+                }
+                "web" => {}
+                _ if !given.is_null() => {
+                    differences.push(format!("{name}: serves no page, yet gets {variable}"))
+                }
+                _ => {}
+            }
+        }
+    }
+    assert_no_differences("the pages' guidance in infra/template.yaml", differences);
+}

@@ -1,7 +1,9 @@
 //! The two pages people open from emailed links, `/activate` and `/reset-password`, as a browser
 //! gets them: `HEAD` answers like `GET` without the body, both pages carry the shared stylesheet
 //! and script exactly once, and their Content-Security-Policy allows exactly the inline style and
-//! script that are served.
+//! script that are served. And what the pages read before anything is typed: a reset link's
+//! login and rules (`POST /v1/password-reset/inspect`), whether an invitation makes the owner and,
+//! for a spent one, its language; with where the deployment leads people on, in each page's head.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -170,7 +172,141 @@ async fn the_pages_keep_the_token_to_themselves_in_three_languages(app: TestApp)
     assert_eq!(app.accept(&token, PASSWORD).await.code(), "invitation_already_accepted");
 }
 
+async fn a_reset_link_tells_whose_password_and_the_rules_until_it_is_used(app: TestApp) {
+    // Given the owner of a Ukrainian account (ua-marketplace: 6 to 128 Latin characters), also
+    // a member of a standard one (15 or more), holding a reset link
+    let owner = app.owner("ua-marketplace", "owner@reset-inspect.example").await;
+    let standard = app.owner("standard", "boss@reset-inspect.example").await;
+    app.member(&standard, &owner.email, &["viewer"], &[]).await;
+    let token = app.reset_link(&owner.email).await;
+
+    // When the link is inspected, twice
+    let first = app.post("/v1/password-reset/inspect", json!({"token": token})).await;
+    let again = app.post("/v1/password-reset/inspect", json!({"token": token})).await;
+
+    // Then each answer names the login, the rules of both accounts together, the person's
+    // language and the two accounts they can use; inspecting used nothing up
+    let preview = json!({
+        "email": owner.email,
+        "locale": "uk",
+        "password_policy": {"min_length": 15, "max_length": 128, "charset": "latin_printable"},
+        "active_accounts": 2,
+    });
+    assert_eq!((first.status, &first.body), (200, &preview));
+    assert_eq!((again.status, &again.body), (200, &preview));
+    let confirmed = app
+        .post(
+            "/v1/password-reset/confirm",
+            json!({"token": token, "new_password": "Another-Long-Passphrase-7"}),
+        )
+        .await;
+    assert_eq!(confirmed.status, 204, "{}", confirmed.body);
+
+    // And a used link, an expired one, and one never issued answer alike, naming nothing
+    let expired = app.reset_link(&owner.email).await;
+    app.advance_clock(3601).await;
+    for dead in [token.as_str(), expired.as_str(), "tg1.garbage"] {
+        let refused = app.post("/v1/password-reset/inspect", json!({"token": dead})).await;
+        assert_eq!((refused.status, refused.code()), (400, "invalid_or_expired_token"), "{}", refused.body);
+        assert!(!refused.body.to_string().contains("reset-inspect.example"), "{}", refused.body);
+    }
+    let empty = app.post("/v1/password-reset/inspect", json!({})).await;
+    assert_eq!((empty.status, empty.code()), (400, "validation_failed"), "{}", empty.body);
+}
+
+async fn a_reset_link_counts_only_the_accounts_its_login_can_use(app: TestApp) {
+    // Given Anna, removed from the account she used, with an invitation elsewhere not accepted
+    app.removed_with_an_invitation_pending("anna@reset-access.example").await;
+
+    // When her reset link is inspected
+    let token = app.reset_link("anna@reset-access.example").await;
+    let preview = app.post("/v1/password-reset/inspect", json!({"token": token})).await;
+
+    // Then it says signing in leads to no account
+    assert_eq!((preview.status, &preview.body["active_accounts"]), (200, &json!(0)), "{}", preview.body);
+}
+
+async fn an_invitation_says_whether_it_makes_the_owner_and_a_spent_one_still_its_language(app: TestApp) {
+    // Given a Polish account's owner link, used, and a member's invitation to another
+    assert_eq!(app.create_account("amazon-associates", "owner@spent-links.example").await.status, 201);
+    let owners = app.link_token("owner@spent-links.example").await;
+    let inspected = app.post("/v1/invitations/inspect", json!({"token": owners})).await;
+    assert_eq!((inspected.status, &inspected.body["owner"]), (200, &json!(true)), "{}", inspected.body);
+    assert_eq!(app.activate(&owners).await.status, 200);
+    let boss = app.owner("amazon-associates", "boss@spent-links.example").await;
+    app.invite(&boss, "anna@spent-links.example", &["basic"]).await;
+    let annas = app.link_token("anna@spent-links.example").await;
+    let member = app.post("/v1/invitations/inspect", json!({"token": annas})).await;
+    assert_eq!((member.status, &member.body["owner"]), (200, &json!(false)), "{}", member.body);
+
+    // When the used owner link, and Anna's link once expired, are inspected, and a link never
+    // issued
+    let used = app.post("/v1/invitations/inspect", json!({"token": owners})).await;
+    app.advance_clock(31 * 86_400).await;
+    let expired = app.post("/v1/invitations/inspect", json!({"token": annas})).await;
+    let unknown = app.post("/v1/invitations/inspect", json!({"token": "tg1.garbage"})).await;
+
+    // Then each spent one still says its language, its mode and whose it was; the unknown one
+    // says nothing more than that
+    assert_eq!((used.status, used.code()), (409, "invitation_already_accepted"));
+    assert_eq!(
+        (&used.body["locale"], &used.body["owner"], &used.body["mode"]),
+        (&json!("pl"), &json!(true), &json!("invitation"))
+    );
+    assert_eq!((expired.status, expired.code()), (410, "invitation_expired"));
+    assert_eq!(
+        (&expired.body["locale"], &expired.body["owner"]),
+        (&json!("pl"), &json!(false)),
+        "{}",
+        expired.body
+    );
+    assert_eq!((unknown.status, unknown.code()), (404, "invitation_not_found"));
+    assert!(unknown.body.get("locale").is_none() && unknown.body.get("owner").is_none(), "{}", unknown.body);
+}
+
+#[tokio::test]
+async fn each_page_carries_where_the_deployment_leads_people_on() {
+    // Given the default deployment (the console's sign-in), one naming its own sign-in and
+    // support, and one with neither (the console off, no SIGN_IN_URL)
+    let default = tests::app::spawn_app().await;
+    let named = tests::app::spawn_app_with(|settings| {
+        settings.guidance.sign_in = shared::domain::SignIn::parse("https://seller.example/team").ok();
+        settings.guidance.support = shared::domain::Support::parse("https://seller.example/help").ok();
+    })
+    .await;
+    let neither = tests::app::spawn_app_with(|settings| {
+        settings.console = false;
+        settings.guidance = shared::domain::Guidance::default();
+    })
+    .await;
+
+    for path in PAGES {
+        // When each page is fetched
+        let (default, named, neither) =
+            (default.get(path).await, named.get(path).await, neither.get(path).await);
+
+        // Then each head says where to lead on, as the deployment named it, and nothing where it
+        // named nothing; the policy still hashes what is served
+        let head = |reply: &Reply| text(reply).split("</head>").next().unwrap_or_default().to_owned();
+        assert!(head(&default).contains(r#"<meta name="teamgate-sign-in" content="/console">"#), "{path}");
+        assert!(!head(&default).contains("teamgate-support"), "{path}");
+        assert!(
+            head(&named).contains(r#"<meta name="teamgate-sign-in" content="https://seller.example/team">"#)
+        );
+        assert!(head(&named).contains(
+            r#"<meta name="teamgate-support" content="https://seller.example/help" data-kind="link">"#
+        ));
+        assert!(!head(&neither).contains("<meta name=\"teamgate-"), "{path}");
+        let script = block(text(&named), "script");
+        let policy = header(&named, "content-security-policy");
+        assert_eq!(directive(policy, "script-src"), [format!("'sha256-{}'", sha256_base64(script))]);
+    }
+}
+
 tests::scenarios!(
+    a_reset_link_tells_whose_password_and_the_rules_until_it_is_used,
+    a_reset_link_counts_only_the_accounts_its_login_can_use,
+    an_invitation_says_whether_it_makes_the_owner_and_a_spent_one_still_its_language,
     head_on_each_page_answers_the_gets_status_and_headers_without_a_body,
     head_works_on_every_get_route_and_nowhere_else,
     each_page_carries_the_shared_style_and_script_once_and_its_policy_hashes_what_is_served,

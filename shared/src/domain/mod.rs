@@ -6,6 +6,7 @@ pub mod audit;
 pub mod email;
 #[cfg(test)]
 mod fixtures;
+pub mod guidance;
 pub mod ids;
 pub mod invitation;
 pub mod locale;
@@ -27,6 +28,7 @@ pub use account::{Account, AccountSettings, RoleRefusal, seat_limit};
 pub use api_key::{ApiKey, ApiKeyStatus, KeyRefusal, Network};
 pub use audit::{AuditAction, AuditEvent, AuditTarget};
 pub use email::Email;
+pub use guidance::{Guidance, SignIn, Support};
 pub use ids::{AccountId, ApiKeyId, EventId, InvitationId, SessionFamilyId, UserId};
 pub use invitation::{
     AddressRefusal, AddressRefused, Delivery, Invitation, InvitationMessage, InvitationStatus, LinkNames,

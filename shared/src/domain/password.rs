@@ -49,6 +49,22 @@ pub const SHORTEST_CHECKED: usize = 8;
 /// line (`shared/build.rs`).
 const COMMON_PASSWORDS: &str = include_str!(concat!(env!("OUT_DIR"), "/common-passwords.txt"));
 
+impl PasswordPolicy {
+    /// The policy of a person in several accounts at once: a password passes it when it passes
+    /// each of theirs (the longest minimum, the shortest maximum, the narrowest characters).
+    pub fn all_of<'a>(first: &'a Self, others: impl IntoIterator<Item = &'a Self>) -> Self {
+        others.into_iter().fold(first.clone(), |all, policy| Self {
+            min_length: all.min_length.max(policy.min_length),
+            max_length: all.max_length.min(policy.max_length),
+            charset: match (all.charset, policy.charset) {
+                (PasswordCharset::Any, PasswordCharset::Any) => PasswordCharset::Any,
+                _ => PasswordCharset::LatinPrintable,
+            },
+            refuse_common: all.refuse_common || policy.refuse_common,
+        })
+    }
+}
+
 impl Password {
     /// Checks `raw` for the field `field` (`password` or `new_password`).
     pub fn parse(field: &str, raw: &str, policy: &PasswordPolicy) -> Result<Self, FieldError> {
@@ -134,6 +150,39 @@ impl fmt::Debug for Password {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_policy_of_several_accounts_holds_each_ones_rule() {
+        let standard = PasswordPolicy {
+            min_length: 15,
+            max_length: 128,
+            charset: PasswordCharset::Any,
+            refuse_common: true,
+        };
+        let latin = PasswordPolicy {
+            min_length: 8,
+            max_length: 64,
+            charset: PasswordCharset::LatinPrintable,
+            refuse_common: false,
+        };
+        let both = PasswordPolicy::all_of(&standard, [&latin]);
+        assert_eq!(
+            both,
+            PasswordPolicy {
+                min_length: 15,
+                max_length: 64,
+                charset: PasswordCharset::LatinPrintable,
+                refuse_common: true
+            }
+        );
+        assert_eq!(PasswordPolicy::all_of(&latin, []), latin);
+        for raw in ["Correct-Horse-Battery-42", "short1!", "Пароль-довгий-досить-42", "password1234567890"]
+        {
+            let each =
+                Password::parse("p", raw, &standard).is_ok() && Password::parse("p", raw, &latin).is_ok();
+            assert_eq!(Password::parse("p", raw, &both).is_ok(), each, "{raw}");
+        }
+    }
+
     use super::*;
 
     fn standard() -> PasswordPolicy {

@@ -105,6 +105,8 @@ struct DevCleanupReport {
 pub struct Api {
     pub app: Teamgate,
     pub dev: Option<DevTools>,
+    /// The activation and reset pages, composed on first use: only the web function serves them.
+    pages: std::sync::OnceLock<Pages>,
 }
 
 /// Where a request came from, as the transport knows it.
@@ -325,7 +327,11 @@ fn no_content() -> Response<Bytes> {
 
 impl Api {
     pub fn new(app: Teamgate, dev: Option<DevTools>) -> Self {
-        Self { app, dev }
+        Self { app, dev, pages: std::sync::OnceLock::new() }
+    }
+
+    fn pages(&self) -> &Pages {
+        self.pages.get_or_init(|| Pages::new(&self.app.settings.guidance))
     }
 
     /// Answers one request among the routes of `SCOPE` (`routes::EVERY_ROUTE`, or one Lambda
@@ -501,7 +507,12 @@ impl Api {
             }),
             Operation::InspectInvitation if served!(InspectInvitation) => respond(async move {
                 let body: TokenBody = call.json()?;
-                Ok(json(StatusCode::OK, &app.inspect_invitation(&body.token).await?))
+                match app.inspect_invitation(&body.token).await {
+                    Ok(view) => Ok(json(StatusCode::OK, &view)),
+                    Err(refused) => {
+                        Err(Reply(Box::new(problem::failure_telling(&refused.refusal, &refused.link))))
+                    }
+                }
             }),
             Operation::RequestRenewal if served!(RequestRenewal) => respond(async move {
                 let body: TokenBody = call.json()?;
@@ -746,6 +757,10 @@ impl Api {
                 let body: ResetRequestBody = call.json()?;
                 Ok(json(StatusCode::ACCEPTED, &app.request_password_reset(&body.email, call.client).await?))
             }),
+            Operation::InspectPasswordReset if served!(InspectPasswordReset) => respond(async move {
+                let body: TokenBody = call.json()?;
+                Ok(json(StatusCode::OK, &app.inspect_password_reset(&body.token).await?))
+            }),
             Operation::ConfirmPasswordReset if served!(ConfirmPasswordReset) => respond(async move {
                 let body: ResetConfirmBody = call.json()?;
                 app.confirm_password_reset(&body.token, &body.new_password).await?;
@@ -775,10 +790,12 @@ impl Api {
                 Ok(response)
             }),
             Operation::ActivatePage if served!(ActivatePage) => {
-                respond(async move { Ok(Pages::compiled().activate.response()) })
+                let page = &self.pages().activate;
+                respond(async move { Ok(page.response()) })
             }
             Operation::ResetPasswordPage if served!(ResetPasswordPage) => {
-                respond(async move { Ok(Pages::compiled().reset_password.response()) })
+                let page = &self.pages().reset_password;
+                respond(async move { Ok(page.response()) })
             }
             Operation::ConsolePage | Operation::ConsoleScript | Operation::ConsoleStyle
                 if served!(ConsolePage) || served!(ConsoleScript) || served!(ConsoleStyle) =>

@@ -8,11 +8,18 @@
 //! inside its style and `/* common.js */` inside its script, and is composed once at start-up:
 //! no extra route, no extra round trip. The hashes are computed over the composed page, which
 //! is exactly what is served.
+//!
+//! Where a page leads people on (the sign-in, the marketplace's support) is the deployment's
+//! (`domain/guidance.rs`): each page carries it as `<meta>` elements in its head, filled in when
+//! it is composed, which the script reads; no script is written from configuration, so the
+//! hashes stay those of the files.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use http::{HeaderValue, Response, header};
+
+use crate::domain::{Guidance, Support};
 
 /// The shared stylesheet, and the marker a page's `<style>` puts where it goes.
 const COMMON_CSS: &str = include_str!("../../pages/common.css");
@@ -33,23 +40,18 @@ pub struct Pages {
 }
 
 impl Pages {
-    /// The compiled-in pages, composed on first use: only the web function holds them.
-    pub fn compiled() -> &'static Self {
-        static PAGES: std::sync::LazyLock<Pages> = std::sync::LazyLock::new(Pages::builtin);
-        &PAGES
-    }
-
-    fn builtin() -> Self {
+    /// The compiled-in pages, leading on where `guidance` says.
+    pub fn new(guidance: &Guidance) -> Self {
         Self {
-            activate: Page::new(include_str!("../../pages/activate.html")),
-            reset_password: Page::new(include_str!("../../pages/reset-password.html")),
+            activate: Page::new(include_str!("../../pages/activate.html"), guidance),
+            reset_password: Page::new(include_str!("../../pages/reset-password.html"), guidance),
         }
     }
 }
 
 impl Page {
-    fn new(source: &str) -> Self {
-        let html = compose(source);
+    fn new(source: &str, guidance: &Guidance) -> Self {
+        let html = compose(source).replacen("</head>", &format!("{}</head>", meta(guidance)), 1);
         let hash = |tag: &str| {
             let body = inline(&html, tag).unwrap_or_default();
             let digest = ring::digest::digest(&ring::digest::SHA256, body.as_bytes());
@@ -97,6 +99,39 @@ fn compose(source: &str) -> String {
     source.replacen(CSS_MARKER, COMMON_CSS.trim_end(), 1).replacen(JS_MARKER, COMMON_JS.trim_end(), 1)
 }
 
+/// The `<meta>` elements that tell a page's script where to lead people on: `teamgate-sign-in`
+/// (absent where there is none) and `teamgate-support` with its kind, `link` or `text`.
+fn meta(guidance: &Guidance) -> String {
+    let mut meta = String::new();
+    if let Some(sign_in) = &guidance.sign_in {
+        meta += &format!("<meta name=\"teamgate-sign-in\" content=\"{}\">\n", attribute(sign_in.as_str()));
+    }
+    if let Some(support) = &guidance.support {
+        let kind = match support {
+            Support::Link(_) => "link",
+            Support::Text(_) => "text",
+        };
+        let content = attribute(support.as_str());
+        meta += &format!("<meta name=\"teamgate-support\" content=\"{content}\" data-kind=\"{kind}\">\n");
+    }
+    meta
+}
+
+/// `text` as an HTML attribute's value (between double quotes).
+fn attribute(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '"' => escaped.push_str("&quot;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
 /// The text between `<tag>` (or `<tag ...>`) and `</tag>`.
 fn inline<'a>(html: &'a str, tag: &str) -> Option<&'a str> {
     let open = html.find(&format!("<{tag}"))?;
@@ -115,7 +150,7 @@ mod tests {
 
     #[test]
     fn pages_allow_exactly_their_own_inline_script_and_style() {
-        let pages = Pages::builtin();
+        let pages = Pages::new(&Guidance::default());
         for page in [&pages.activate, &pages.reset_password] {
             let (policy, html) = (page.policy.to_str().unwrap(), html(page));
             assert!(!policy.contains("unsafe-inline"));
@@ -134,7 +169,7 @@ mod tests {
 
     #[test]
     fn each_page_carries_the_shared_style_and_script_once_in_place_of_the_markers() {
-        let pages = Pages::builtin();
+        let pages = Pages::new(&Guidance::default());
         for page in [&pages.activate, &pages.reset_password] {
             let html = html(page);
             assert_eq!(html.matches(COMMON_CSS.trim_end()).count(), 1);
@@ -143,9 +178,30 @@ mod tests {
             assert!(inline(html, "style").unwrap().trim_start().starts_with(COMMON_CSS.trim_end()));
             assert!(inline(html, "script").unwrap().contains(COMMON_JS.trim_end()));
             // The elements the shared script reaches for.
-            for id in ["h", "msg", "password", "password2", "show"] {
+            for id in ["h", "msg", "password", "password2", "pw-hint", "show"] {
                 assert!(html.contains(&format!(" id=\"{id}\"")), "#{id}");
             }
+        }
+    }
+
+    #[test]
+    fn each_page_says_where_it_leads_in_its_head_as_text_and_nowhere_when_nothing_is_named() {
+        let guidance = Guidance {
+            sign_in: Some(crate::domain::SignIn::parse("https://seller.example/team?a=1&b=2").unwrap()),
+            support: Some(Support::parse("Seller support <desk>: \"Help\"").unwrap()),
+        };
+        let (named, unnamed) = (Pages::new(&guidance), Pages::new(&Guidance::default()));
+        for page in [&named.activate, &named.reset_password] {
+            let head = html(page).split("</head>").next().unwrap();
+            assert!(head.contains(
+                r#"<meta name="teamgate-sign-in" content="https://seller.example/team?a=1&amp;b=2">"#
+            ));
+            assert!(head.contains(
+                r#"<meta name="teamgate-support" content="Seller support &lt;desk&gt;: &quot;Help&quot;" data-kind="text">"#
+            ));
+        }
+        for page in [&unnamed.activate, &unnamed.reset_password] {
+            assert!(!html(page).contains("<meta name=\"teamgate-"), "no guidance named, none carried");
         }
     }
 

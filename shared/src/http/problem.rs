@@ -21,6 +21,21 @@ pub fn failure(error: &dyn Failure) -> Response<Bytes> {
     response(&Problem::of(error))
 }
 
+/// `error`'s problem, its document telling `members` too (what a refusal may still say: the
+/// language of a spent invitation link, for one).
+pub fn failure_telling(error: &dyn Failure, members: &impl serde::Serialize) -> Response<Bytes> {
+    let problem = Problem::of(error);
+    let mut document = serde_json::to_value(&problem).expect("problems serialize");
+    if let (Some(document), serde_json::Value::Object(members)) =
+        (document.as_object_mut(), serde_json::to_value(members).expect("members serialize"))
+    {
+        document.extend(members);
+    }
+    let mut response = response(&problem);
+    *response.body_mut() = Bytes::from(serde_json::to_vec(&document).expect("JSON serializes"));
+    response
+}
+
 pub fn problem(
     code: Code,
     detail: String,

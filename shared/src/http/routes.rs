@@ -202,6 +202,7 @@ pub enum Operation {
     GetOwnerRecovery,
     CancelOwnerRecovery,
     RequestPasswordReset,
+    InspectPasswordReset,
     ConfirmPasswordReset,
     UpdateMe,
     ChangePassword,
@@ -640,6 +641,14 @@ const TABLE: &[Route] = &[
         O::RequestPasswordReset,
         G::Anonymous,
         E::POSTS_MAIL,
+    ),
+    route(
+        Method::POST,
+        "/v1/password-reset/inspect",
+        F::ResetPassword,
+        O::InspectPasswordReset,
+        G::Anonymous,
+        E::NONE,
     ),
     route(
         Method::POST,

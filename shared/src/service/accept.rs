@@ -59,6 +59,29 @@ failure_codes!(RedeemError {
     Internal(_) => Internal,
 });
 
+/// Why an invitation link shows nothing to accept, and what its page may still say of a link
+/// that was genuine but is spent (expired, used or withdrawn): in which language, and whether it
+/// was an owner's (only the marketplace can send an owner a new one). The link's holder learns
+/// nothing the mailed link did not already tell them.
+#[derive(Debug)]
+pub struct InspectRefused {
+    pub refusal: RedeemError,
+    pub link: Option<SpentLink>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SpentLink {
+    pub locale: Locale,
+    pub mode: InvitationMode,
+    pub owner: bool,
+}
+
+impl From<RedeemError> for InspectRefused {
+    fn from(refusal: RedeemError) -> Self {
+        Self { refusal, link: None }
+    }
+}
+
 /// The password an accept proved or chose, decided before the records are read for writing.
 enum PasswordStep {
     /// The person's existing password hash, which the given password matched.
@@ -88,6 +111,9 @@ pub struct InspectView {
     /// Whether the person must choose a password (they have none yet); otherwise they confirm theirs.
     pub requires_password: bool,
     pub mode: InvitationMode,
+    /// Whether accepting makes the person the account's owner (its first activation, or an
+    /// owner recovery).
+    pub owner: bool,
     pub locale: Locale,
     pub profile_fields: BTreeMap<&'static str, &'static str>,
     pub password_policy: PasswordPolicy,
@@ -106,12 +132,17 @@ pub struct AcceptCommand {
 }
 
 impl Teamgate {
-    pub async fn inspect_invitation(&self, token: &str) -> Result<InspectView, RedeemError> {
-        let redemption = self.live_redemption(token).await?;
+    pub async fn inspect_invitation(&self, token: &str) -> Result<InspectView, InspectRefused> {
+        let redemption = self.redemption(token).await?;
         let invitation = &redemption.invitation;
-        let user = redemption.user.as_ref().ok_or(RedeemError::Revoked)?;
+        let locale = redemption.user.as_ref().and_then(|u| u.locale).unwrap_or(redemption.account.locale);
+        let spent = |refusal| InspectRefused {
+            refusal,
+            link: Some(SpentLink { locale, mode: invitation.mode, owner: invitation.for_owner }),
+        };
+        live(&redemption, self.now()).map_err(spent)?;
+        let user = redemption.user.as_ref().ok_or(RedeemError::Revoked).map_err(spent)?;
         let preset = self.preset(&redemption.account.preset);
-        let locale = user.locale.unwrap_or(redemption.account.locale);
         // What the invitee will hold: their waiting membership's grant, which a role's deletion
         // moved to its replacement, else the invitation's.
         let granted = redemption.member.as_ref().map_or_else(|| invitation.grant(), Member::grant);
@@ -124,6 +155,7 @@ impl Teamgate {
             status: invitation.status_at(self.now()),
             requires_password: user.password_hash.is_none(),
             mode: invitation.mode,
+            owner: invitation.for_owner,
             locale,
             profile_fields: preset.profile.fields(&user.profile()),
             password_policy: preset.password.clone(),
@@ -324,19 +356,29 @@ impl Teamgate {
 
     /// The redemption behind a link that is still usable, or why it is not.
     async fn live_redemption(&self, token: &str) -> Result<Redemption, RedeemError> {
+        let redemption = self.redemption(token).await?;
+        live(&redemption, self.now())?;
+        Ok(redemption)
+    }
+
+    /// The records of the invitation whose link `token` is, whatever its state.
+    async fn redemption(&self, token: &str) -> Result<Redemption, RedeemError> {
         let (hash, names) = read_link_token(token).ok_or(RedeemError::NotFound)?;
-        let redemption = self
-            .store()
+        self.store()
             .redemption(&hash, names.as_ref())
             .await
             .map_err(store_failed("redemption"))?
             .filter(|r| r.invitation.token_hash == hash)
-            .ok_or(RedeemError::NotFound)?;
-        match redemption.invitation.status_at(self.now()) {
-            InvitationStatus::Sent => Ok(redemption),
-            InvitationStatus::Accepted => Err(RedeemError::AlreadyAccepted),
-            InvitationStatus::Revoked => Err(RedeemError::Revoked),
-            InvitationStatus::Expired => Err(RedeemError::Expired),
-        }
+            .ok_or(RedeemError::NotFound)
+    }
+}
+
+/// Whether the invitation still waits at `now`; otherwise why its link is spent.
+fn live(redemption: &Redemption, now: DateTime<Utc>) -> Result<(), RedeemError> {
+    match redemption.invitation.status_at(now) {
+        InvitationStatus::Sent => Ok(()),
+        InvitationStatus::Accepted => Err(RedeemError::AlreadyAccepted),
+        InvitationStatus::Revoked => Err(RedeemError::Revoked),
+        InvitationStatus::Expired => Err(RedeemError::Expired),
     }
 }

@@ -71,6 +71,8 @@ pub struct Settings {
     /// Whether `/console` is served (`CONSOLE`, `on` unless `off`): a marketplace with its own
     /// screens keeps only the API.
     pub console: bool,
+    /// Where the activation and reset pages lead people on (`SIGN_IN_URL`, `SUPPORT_CONTACT`).
+    pub guidance: crate::domain::Guidance,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -3,7 +3,7 @@
 //! (token version); a reset by link ends them all.
 
 use crate::domain::MailKind;
-use crate::domain::{Password, Preset, RefreshSession, User};
+use crate::domain::{Password, PasswordPolicy, Preset, RefreshSession, User};
 use crate::failure_codes;
 use crate::ports::{Login, PasswordChange, StoreError};
 use crate::service::Teamgate;
@@ -57,13 +57,15 @@ impl Teamgate {
     /// A new password must satisfy the policy of every account the person belongs to (a person in
     /// a ua-marketplace and a standard account needs Latin characters only, and 15 of them).
     pub(crate) fn new_password(&self, login: &Login, raw: &str) -> Result<Password, Invalid> {
+        Ok(Password::parse("new_password", raw, &self.password_policy(login))?)
+    }
+
+    /// The rules a person's new password follows: every one of their accounts' together, or
+    /// their personal preset's when they are in none.
+    pub(crate) fn password_policy(&self, login: &Login) -> PasswordPolicy {
         let mut policies = login.memberships.iter().map(|m| &self.preset(&m.account.preset).password);
         let first = policies.next().unwrap_or(&self.personal_preset(login).password);
-        let password = Password::parse("new_password", raw, first)?;
-        for policy in policies {
-            Password::parse("new_password", raw, policy)?;
-        }
-        Ok(password)
+        PasswordPolicy::all_of(first, policies)
     }
 
     /// Changes the caller's password after checking the current one: the session it was

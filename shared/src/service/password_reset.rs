@@ -1,6 +1,9 @@
 //! Password reset by emailed link: requesting one (the same answer for everyone) and using it.
 
-use crate::domain::{Email, FieldError, LinkNames, MailKind, OneTimeToken, ResetLink, TokenPurpose, User};
+use crate::domain::{
+    Email, FieldError, LinkNames, Locale, MailKind, MemberStatus, OneTimeToken, PasswordPolicy, ResetLink,
+    TokenPurpose, User,
+};
 use crate::ports::{Conflict, Letter, Login, MailedReset, PendingMail, StoreError};
 use crate::service::Teamgate;
 use crate::service::invite::format_time;
@@ -15,6 +18,19 @@ use chrono::Duration;
 #[derive(Debug, serde::Serialize)]
 pub struct ResetRequested {
     pub message: &'static str,
+}
+
+/// What the reset page shows before anything is typed: whose password the link resets, the
+/// rules the new one follows, the language to speak, and whether signing in leads anywhere.
+/// Only the link's holder learns it, from the link itself: the token is the secret.
+#[derive(Debug, serde::Serialize)]
+pub struct ResetPreview {
+    pub email: String,
+    pub locale: Locale,
+    pub password_policy: PasswordPolicy,
+    /// The accounts the person may use once signed in: none when their every membership is
+    /// blocked or still waits for its invitation to be accepted.
+    pub active_accounts: usize,
 }
 
 /// How long a reset link works.
@@ -107,6 +123,20 @@ impl Teamgate {
         let mail = self.outbox_mail(reset_mail_key(), mail, None, Some(reset), token.expires_at);
         self.store().issue_password_reset(&user, token, &mail).await?;
         Ok(Some(mail))
+    }
+
+    /// What a live reset link resets, without using it; `InvalidOrExpiredToken` for any other
+    /// link, used, expired, ended or unknown alike.
+    pub async fn inspect_password_reset(&self, token: &str) -> Result<ResetPreview, PasswordError> {
+        let (hash, names) = read_link_token(token).ok_or(PasswordError::InvalidOrExpiredToken)?;
+        let login = self.reset_login(&hash, names.as_ref()).await?;
+        let active = login.memberships.iter().filter(|m| m.member.status == MemberStatus::Active);
+        Ok(ResetPreview {
+            email: login.user.email.to_string(),
+            locale: login.user.locale.unwrap_or_default(),
+            password_policy: self.password_policy(&login),
+            active_accounts: active.count(),
+        })
     }
 
     /// Sets a new password from a reset link (once); every session and every other reset link of
