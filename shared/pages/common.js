@@ -16,7 +16,8 @@ fail_t: "Something went wrong", fail: "Please try again in a moment.",
 sign_in: "Sign in", sign_in_market: "To sign in, go back to the marketplace where you manage your shop.",
 loading: "Checking your link…", retry: "Try again",
 pw_hint: "{min} to {max} characters. A long phrase works well.", pw_latin: "Latin letters, digits and symbols only.",
-support: "Contact the marketplace's seller support.", support_at: "Seller support:"
+support: "Contact the marketplace's seller support.", support_at: "Seller support:",
+reread_t: "Open your link again", reread: "For your safety, this page forgets its link once it is reloaded. Open the link from your email again: a reload did not use it up."
 },
 uk: {
 email: "Ел. пошта", show: "Показати пароль", wait: "Зачекайте…",
@@ -31,7 +32,8 @@ fail_t: "Щось пішло не так", fail: "Спробуйте ще раз
 sign_in: "Увійти", sign_in_market: "Щоб увійти, поверніться на маркетплейс, де ви керуєте своїм магазином.",
 loading: "Перевіряємо посилання…", retry: "Спробувати ще раз",
 pw_hint: "Від {min} до {max} символів. Добре підходить довга фраза.", pw_latin: "Лише латинські літери, цифри та символи.",
-support: "Зверніться до служби підтримки продавців маркетплейсу.", support_at: "Підтримка продавців:"
+support: "Зверніться до служби підтримки продавців маркетплейсу.", support_at: "Підтримка продавців:",
+reread_t: "Відкрийте посилання ще раз", reread: "Задля безпеки ця сторінка забуває посилання після перезавантаження. Відкрийте посилання з листа ще раз: перезавантаження його не використало."
 },
 pl: {
 email: "E-mail", show: "Pokaż hasło", wait: "Proszę czekać…",
@@ -46,7 +48,8 @@ fail_t: "Coś poszło nie tak", fail: "Spróbuj ponownie za chwilę.",
 sign_in: "Zaloguj się", sign_in_market: "Aby się zalogować, wróć na platformę, na której prowadzisz swój sklep.",
 loading: "Sprawdzamy link…", retry: "Spróbuj ponownie",
 pw_hint: "Od {min} do {max} znaków. Dobrze sprawdza się długie zdanie.", pw_latin: "Tylko litery łacińskie, cyfry i symbole.",
-support: "Skontaktuj się z obsługą sprzedawców platformy.", support_at: "Obsługa sprzedawców:"
+support: "Skontaktuj się z obsługą sprzedawców platformy.", support_at: "Obsługa sprzedawców:",
+reread_t: "Otwórz link ponownie", reread: "Dla bezpieczeństwa ta strona zapomina link po przeładowaniu. Otwórz ponownie link z wiadomości e-mail: przeładowanie go nie zużyło."
 }
 };
 // Adds a page's own strings to the shared ones, language by language.
@@ -79,25 +82,35 @@ function secondary(text, fn) {
  b.addEventListener("click", fn);
  return b;
 }
-// What this tab knows of its link, kept in sessionStorage (this tab only, gone when it closes) so
-// that a reload, after the token left the address bar, goes on where it was: {token, lang} while
-// the link is to be used, {lang, done} once it was. A new link in the address replaces it.
+// What this tab knows of its link, kept in sessionStorage so that a reload, after the token left
+// the address bar, speaks the link's language and says what came of it: {read, lang} once the
+// page read a link, {lang, done} once it was used. Never the link itself: a browser brings a
+// closed tab's sessionStorage back when the tab is reopened, and on a shared computer the next
+// person could use a live link found there. A new link in the address replaces it.
 const KEPT = "teamgate" + location.pathname;
 function kept() { try { return JSON.parse(sessionStorage.getItem(KEPT)) || {}; } catch (e) { return {}; } }
 function keep(state) { try { sessionStorage.setItem(KEPT, JSON.stringify(state)); } catch (e) {} }
-// Read the token from the fragment, then drop it from the address bar; it stays in this tab's
-// memory and sessionStorage, never in its history or a Referer. Without one in the address, the
-// tab's kept link (a reload).
+// Read the token from the fragment, then drop it from the address bar; it stays in this page's
+// memory only, never in its history, a Referer or storage. Null without one in the address (a
+// reload: `reread()` says so).
 function takeToken() {
  let tok = null;
  for (const part of location.hash.slice(1).split("&")) {
   if (part.startsWith("token=")) { try { tok = decodeURIComponent(part.slice(6)); } catch (e) { tok = null; } }
  }
  if (location.hash) { try { history.replaceState(null, "", location.pathname + location.search); } catch (e) {} }
- if (tok) { keep({ token: tok }); return tok; }
+ if (tok) { keep({ read: true }); return tok; }
  const k = kept();
  if (k.lang) lang = pick(k.lang);
- return k.token || null;
+ return null;
+}
+// A reload of a page that had read its link: whether it did (then it says to open the link again,
+// without blaming it).
+function reread() {
+ if (!kept().read) return false;
+ paint();
+ say("err", t("reread_t"), t("reread"), null, true);
+ return true;
 }
 // The link's language, from the server (the invitation's or the account's): kept for a reload.
 function speak(locale) {

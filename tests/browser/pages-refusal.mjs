@@ -1,5 +1,6 @@
 // A page opened from a link that no longer works, in Debian's Chromium: what it says on load,
-// before anything is typed (then the same after a reload), and which forms it offers. axe-core
+// before anything is typed (then after a reload, which forgot the link), and which forms it
+// offers. axe-core
 // and screenshots at 1280 and 375 px.
 // Usage: node pages-refusal.mjs <base url> <path#token=…> <artifacts dir> <screen name>
 // Prints one JSON line: what the page showed. tests/tests/pages_browser.rs runs it.

@@ -1,6 +1,7 @@
 // A reset link used as a person would, in Debian's Chromium: what the page shows before anything
-// is typed (whose password, the rules; then the same after a reload), the new password sent, and
-// what it says then (then the same reloaded). axe-core and screenshots at 1280 and 375 px.
+// is typed (whose password, the rules); a reload (the page forgot the token: it asks for the link
+// again); the link opened again, the new password sent, and what it says then (then the same
+// reloaded). axe-core and screenshots at 1280 and 375 px.
 // Usage: node pages-reset.mjs <base url> <link token> <artifacts dir> <new password>
 // Prints one JSON line: what the page showed. tests/tests/pages_browser.rs runs it.
 import { choose, reloaded, run, screen } from "./pages-common.mjs";
@@ -18,11 +19,17 @@ await run(artifacts, async (page, seen) => {
       address: page.url(),
     };
   };
-  await page.goto(`${base}/reset-password#token=${token}`);
+  const open = async () => {
+    await page.goto("about:blank");
+    await page.goto(`${base}/reset-password#token=${token}`);
+  };
+  await open();
   seen.form = await form();
   seen.violations.push(...(await screen(page, artifacts, "reset-form")));
-  await page.reload();
-  seen.reloaded_form = await form();
+  seen.reloaded = await reloaded(page, "#msg.is-err strong");
+  seen.reloaded.lang = await page.getAttribute("html", "lang");
+  await open();
+  seen.reopened_form = await form();
   seen.done = await choose(page, password, "#msg.is-ok strong");
   seen.violations.push(...(await screen(page, artifacts, "reset-done")));
   seen.reloaded_done = await reloaded(page, "#msg.is-ok strong");
