@@ -19,9 +19,16 @@ const TEXT = {
     "nav.settings": "Settings", "nav.profile": "My profile",
     "confirm.cancel": "Cancel", "step_up.title": "Confirm it is you",
     "step_up.why": "This action needs a code from your authenticator app.", "step_up.submit": "Confirm",
-    "step_up.wrong": "That code isn't right.", "owner": "Owner", "never": "Never",
+    "step_up.wrong": "That code isn't right.", "never": "Never",
     "loading": "Loading…", "more": "Show more", "retry": "Try again",
     "wait": "Too many attempts: try again in {s} seconds.", "failed": "Something went wrong; try again.",
+    "field.password_too_short": "Use at least {n} characters.", "field.password_too_long": "Use at most {n} characters.",
+    "field.password_too_common": "This password is too common or appeared in a breach; choose another.",
+    "field.password_invalid_characters": "Use only the characters this marketplace allows in a password.",
+    "field.invalid_name": "This name does not suit the marketplace's rules.",
+    "field.invalid_phone": "Enter a mobile number in the format the marketplace asks for.",
+    "field.required": "Fill in this field.", "field.invalid_email": "Enter an email address such as name@example.com.",
+    "field.blocked_email_domain": "This account does not invite addresses of this domain.",
     "field_errors": "Some fields need another look.", "denied": "You may not do that in this account.",
   },
   uk: {
@@ -36,9 +43,16 @@ const TEXT = {
     "nav.settings": "Налаштування", "nav.profile": "Мій профіль",
     "confirm.cancel": "Скасувати", "step_up.title": "Підтвердьте, що це ви",
     "step_up.why": "Ця дія потребує коду із застосунку автентифікації.", "step_up.submit": "Підтвердити",
-    "step_up.wrong": "Код неправильний.", "owner": "Власник", "never": "Ніколи",
+    "step_up.wrong": "Код неправильний.", "never": "Ніколи",
     "loading": "Завантаження…", "more": "Показати ще", "retry": "Спробувати ще",
     "wait": "Забагато спроб: повторіть через {s} с.", "failed": "Щось пішло не так; спробуйте ще раз.",
+    "field.password_too_short": "Щонайменше {n} символів.", "field.password_too_long": "Не більше {n} символів.",
+    "field.password_too_common": "Цей пароль надто поширений або був у витоку; оберіть інший.",
+    "field.password_invalid_characters": "Використовуйте лише символи, дозволені маркетплейсом у паролі.",
+    "field.invalid_name": "Це ім'я не відповідає правилам маркетплейсу.",
+    "field.invalid_phone": "Введіть мобільний номер у форматі, якого вимагає маркетплейс.",
+    "field.required": "Заповніть це поле.", "field.invalid_email": "Введіть адресу на зразок name@example.com.",
+    "field.blocked_email_domain": "Цей кабінет не запрошує адреси з цього домену.",
     "field_errors": "Деякі поля треба виправити.", "denied": "У цьому кабінеті вам це не дозволено.",
   },
   pl: {
@@ -53,9 +67,16 @@ const TEXT = {
     "nav.settings": "Ustawienia", "nav.profile": "Mój profil",
     "confirm.cancel": "Anuluj", "step_up.title": "Potwierdź, że to ty",
     "step_up.why": "Ta czynność wymaga kodu z aplikacji uwierzytelniającej.", "step_up.submit": "Potwierdź",
-    "step_up.wrong": "Ten kod jest nieprawidłowy.", "owner": "Właściciel", "never": "Nigdy",
+    "step_up.wrong": "Ten kod jest nieprawidłowy.", "never": "Nigdy",
     "loading": "Wczytywanie…", "more": "Pokaż więcej", "retry": "Spróbuj ponownie",
     "wait": "Zbyt wiele prób: spróbuj ponownie za {s} s.", "failed": "Coś poszło nie tak; spróbuj ponownie.",
+    "field.password_too_short": "Użyj co najmniej {n} znaków.", "field.password_too_long": "Użyj najwyżej {n} znaków.",
+    "field.password_too_common": "To hasło jest zbyt popularne lub wyciekło; wybierz inne.",
+    "field.password_invalid_characters": "Używaj tylko znaków, na które marketplace pozwala w haśle.",
+    "field.invalid_name": "To imię nie spełnia zasad marketplace'u.",
+    "field.invalid_phone": "Wpisz numer komórkowy w formacie, którego wymaga marketplace.",
+    "field.required": "Wypełnij to pole.", "field.invalid_email": "Wpisz adres, np. name@example.com.",
+    "field.blocked_email_domain": "To konto nie zaprasza adresów z tej domeny.",
     "field_errors": "Niektóre pola wymagają poprawy.", "denied": "Nie możesz tego zrobić na tym koncie.",
   },
 };
@@ -244,6 +265,27 @@ function showFieldError(input, message) {
 }
 
 /**
+ * Our words for the server's field errors (its messages are English), by `field.code` or by
+ * code alone; a screen adds its own fields' with `fieldWords`.
+ */
+const FIELD_WORDS = {
+  required: "field.required", invalid_email: "field.invalid_email", blocked_email_domain: "field.blocked_email_domain",
+  password_too_short: "field.password_too_short", password_too_long: "field.password_too_long",
+  password_too_common: "field.password_too_common", password_invalid_characters: "field.password_invalid_characters",
+  invalid_name: "field.invalid_name", invalid_phone: "field.invalid_phone",
+};
+
+function fieldWords(more) {
+  Object.assign(FIELD_WORDS, more);
+}
+
+/** A field error's message in the chosen language where we have words for it (a number it names kept). */
+function fieldMessage(field) {
+  const key = FIELD_WORDS[`${field.field.replace(/\[.*$/, "")}.${field.code}`] || FIELD_WORDS[field.code];
+  return key ? t(key, { n: (/\d+/.exec(field.message) || [""])[0] }) : field.message;
+}
+
+/**
  * Puts a refusal's field errors next to `form`'s fields (by name; `roles[0]` goes to `roles`),
  * and says the rest at the top. The first field in error takes the focus.
  */
@@ -257,9 +299,9 @@ function showRefusal(form, error) {
     const input = form.elements.namedItem(name);
     const target = input && (input.id ? input : input[0]);
     if (target && target.id) {
-      showFieldError(target, field.message);
+      showFieldError(target, fieldMessage(field));
       first = first || target;
-    } else unplaced.push(field.message);
+    } else unplaced.push(fieldMessage(field));
   }
   if (first) {
     say([t("field_errors"), ...unplaced].join(" "));

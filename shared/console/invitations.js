@@ -169,7 +169,7 @@ function invitationRow(invitation) {
     invitation.address_refused ? t("inv.refused") : invitation.delivery === "bounced" && t("inv.bounced"),
   ].filter(Boolean);
   const granted = invitation.invited_by === null
-    ? state.roles.owner_title || t("owner")
+    ? state.roles.owner_title
     : invitation.roles.map(roleTitle).concat(invitation.permissions).join(", ");
   const status = el("span", { className: `badge is-${invitation.status}`, textContent: t(`inv.status.${invitation.status}`) });
   const by = invitation.invited_by === null ? t("inv.by_operator") : personCalled(invitation.invited_by);

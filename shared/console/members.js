@@ -150,7 +150,7 @@ function permissionGrid(prefix, chosen) {
 function refusedIn(form, note, error) {
   showRefusal(form, error);
   const fields = (error instanceof Refused && error.problem.errors) || [];
-  const elsewhere = fields.filter((field) => !form.elements.namedItem(field.field.replace(/\[.*$/, ""))).map((f) => f.message);
+  const elsewhere = fields.filter((field) => !form.elements.namedItem(field.field.replace(/\[.*$/, ""))).map(fieldMessage);
   note.textContent = fields.length ? [t("field_errors"), ...elsewhere].join(" ") : reason(error);
   note.hidden = false;
   if (!form.querySelector("[aria-invalid]")) note.focus();
@@ -162,7 +162,7 @@ function memberRow(member) {
   open.setAttribute("aria-label", t("member.open", { name: personName(member) }));
   open.addEventListener("click", () => openMember(member));
   const person = el("td", {}, open, member.first_name || member.last_name ? el("small", { textContent: member.email }) : null);
-  const granted = member.is_owner ? [t("owner")] : member.roles.map(roleTitle).concat(permissionLevels(member.permissions));
+  const granted = member.is_owner ? [state.roles.owner_title] : member.roles.map(roleTitle).concat(permissionLevels(member.permissions));
   const status = el("td", {}, el("span", { className: `badge is-${member.status}`, textContent: t(`status.${member.status}`) }));
   return el("tr", {}, person, status, el("td", { textContent: granted.join(", ") }),
     el("td", { textContent: when(member.last_login_at) }));

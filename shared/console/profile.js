@@ -116,7 +116,7 @@ async function saveProfile(event) {
   try {
     fillProfile(await api("PATCH", "/v1/me", body));
   } catch (error) {
-    return showRefusal(form, inOurWords(error));
+    return showRefusal(form, error);
   }
   say(t("profile.saved"), "ok");
 }
@@ -138,7 +138,7 @@ async function changePassword(event) {
       showFieldError(current, t("password.wrong"));
       return current.focus();
     }
-    return showRefusal(form, inOurWords(error));
+    return showRefusal(form, error);
   }
   form.reset();
   await refresh();

@@ -19,11 +19,6 @@ words({
     "settings.ttl_invalid": "Use 1 hour up to the marketplace's own lifetime: links may live shorter, not longer.",
     "settings.domains_invalid": "Each line must be a domain such as example.com or .su; at most 100.",
     "settings.mfa_invalid": "The policy can only be raised; to require it, turn it on for yourself first.",
-    "field.password_too_short": "Use at least {n} characters.", "field.password_too_long": "Use at most {n} characters.",
-    "field.password_too_common": "This password is too common or appeared in a breach; choose another.",
-    "field.password_invalid_characters": "Use only the characters this marketplace allows in a password.",
-    "field.invalid_name": "This name does not suit the marketplace's rules.",
-    "field.invalid_phone": "Enter a mobile number in the format the marketplace asks for.",
     "transfer.title": "Transfer ownership",
     "transfer.about": "Hand this account to another active member. They will hold every permission; you keep only what the marketplace leaves a former owner. You cannot undo this yourself.",
     "transfer.none": "There is no other active member to hand the account to. Invite someone first.",
@@ -49,11 +44,6 @@ words({
     "settings.ttl_invalid": "Від 1 години до терміну маркетплейсу: посилання можуть діяти коротше, не довше.",
     "settings.domains_invalid": "Кожен рядок має бути доменом на зразок example.com або .su; не більше 100.",
     "settings.mfa_invalid": "Вимогу можна лише посилити; щоб вимагати перевірку, спершу ввімкніть її собі.",
-    "field.password_too_short": "Щонайменше {n} символів.", "field.password_too_long": "Не більше {n} символів.",
-    "field.password_too_common": "Цей пароль надто поширений або був у витоку; оберіть інший.",
-    "field.password_invalid_characters": "Використовуйте лише символи, дозволені маркетплейсом у паролі.",
-    "field.invalid_name": "Це ім'я не відповідає правилам маркетплейсу.",
-    "field.invalid_phone": "Введіть мобільний номер у форматі, якого вимагає маркетплейс.",
     "transfer.title": "Передати кабінет",
     "transfer.about": "Передайте цей кабінет іншому активному користувачеві. Він матиме всі дозволи; у вас залишиться лише те, що маркетплейс лишає колишньому власнику. Скасувати це самостійно не вийде.",
     "transfer.none": "Немає іншого активного користувача, якому можна передати кабінет. Спершу запросіть когось.",
@@ -79,11 +69,6 @@ words({
     "settings.ttl_invalid": "Od 1 godziny do czasu marketplace'u: linki mogą działać krócej, nie dłużej.",
     "settings.domains_invalid": "Każdy wiersz musi być domeną, np. example.com lub .su; najwyżej 100.",
     "settings.mfa_invalid": "Wymóg można tylko zaostrzyć; aby go wprowadzić, najpierw włącz weryfikację sobie.",
-    "field.password_too_short": "Użyj co najmniej {n} znaków.", "field.password_too_long": "Użyj najwyżej {n} znaków.",
-    "field.password_too_common": "To hasło jest zbyt popularne lub wyciekło; wybierz inne.",
-    "field.password_invalid_characters": "Używaj tylko znaków, na które marketplace pozwala w haśle.",
-    "field.invalid_name": "To imię nie spełnia zasad marketplace'u.",
-    "field.invalid_phone": "Wpisz numer komórkowy w formacie, którego wymaga marketplace.",
     "transfer.title": "Przekaż własność",
     "transfer.about": "Przekaż to konto innemu aktywnemu użytkownikowi. Otrzyma wszystkie uprawnienia; tobie zostanie tylko to, co marketplace zostawia byłemu właścicielowi. Nie cofniesz tego sam.",
     "transfer.none": "Nie ma innego aktywnego użytkownika, któremu można przekazać konto. Najpierw kogoś zaproś.",
@@ -99,23 +84,10 @@ words({
 /** The two-step policies from the lowest; an account only raises its own. */
 const MFA_POLICIES = ["off", "optional", "required"];
 
-/** Our words for the server's field errors, by `field.code` or by code alone. */
-const FIELD_WORDS = {
+fieldWords({
   "invitation_ttl_hours.invalid_value": "settings.ttl_invalid", "blocked_email_domains.invalid_value": "settings.domains_invalid",
-  "mfa.invalid_value": "settings.mfa_invalid", password_too_short: "field.password_too_short",
-  password_too_long: "field.password_too_long", password_too_common: "field.password_too_common",
-  password_invalid_characters: "field.password_invalid_characters", invalid_name: "field.invalid_name",
-  invalid_phone: "field.invalid_phone",
-};
-
-/** `error` with its field errors said in the chosen language where we have words for them. */
-function inOurWords(error) {
-  for (const field of (error instanceof Refused && error.problem.errors) || []) {
-    const key = FIELD_WORDS[`${field.field.replace(/\[.*$/, "")}.${field.code}`] || FIELD_WORDS[field.code];
-    if (key) field.message = t(key, { n: (/\d+/.exec(field.message) || [""])[0] });
-  }
-  return error;
-}
+  "mfa.invalid_value": "settings.mfa_invalid",
+});
 
 /** Takes the field errors off every field of `form`. */
 function clearFieldErrors(form) {
@@ -154,7 +126,7 @@ async function saveSettings(event) {
   try {
     saved = await api("PATCH", `/v1/accounts/${state.accountId}/settings`, body);
   } catch (error) {
-    return showRefusal(form, inOurWords(error));
+    return showRefusal(form, error);
   }
   state.account = { ...account, ...saved };
   if (saved.locale !== account.locale && TEXT[saved.locale]) {
@@ -201,7 +173,7 @@ async function transferOwnership(event) {
       showFieldError(successor, reason(error));
       return successor.focus();
     }
-    return showRefusal(form, inOurWords(error));
+    return showRefusal(form, error);
   }
   password.value = "";
   await refresh();
