@@ -98,7 +98,35 @@ async fn a_person_in_two_accounts_switches_to_the_second_and_a_reload_keeps_it(a
     assert_eq!(seen["chosen_after_reload"], json!(second.account_id), "{seen}");
 }
 
+async fn a_sensitive_action_asks_for_a_code_in_the_console_and_goes_on_once_given(app: TestApp) {
+    // Given an Amazon Seller owner with two-step verification, a member to delete, and the next
+    // two codes their app shows (one to sign in, one when asked again)
+    let owner = app.owner("amazon-seller", "owner@console-step-up.example").await;
+    let sam = "sam@console-step-up.example";
+    app.member(&owner, sam, &[], &["orders:read"]).await;
+    let sign_in = app.code_of(&owner.email).await;
+    let step_up = app.code_of(&owner.email).await;
+
+    // When the owner signs in to the console with a code, reloads (a refreshed token carries no
+    // step-up), deletes Sam, types a wrong code when asked, then the right one
+    let port = app.base.rsplit(':').next().unwrap_or_default();
+    let artifacts = artifacts(&format!("console-step-up-{port}"));
+    let args = [app.base.as_str(), &owner.email, PASSWORD, &artifacts, &sign_in, &step_up, sam];
+    let seen = browse("console-step-up.mjs", &args).await;
+
+    // Then the console asked for the code, said the wrong one was wrong, and once given went on
+    // with the deletion
+    assert_eq!((&seen["errors"], &seen["violations"]), (&json!([]), &json!([])), "{seen}");
+    assert_eq!(seen["asked"], "Confirm it is you", "{seen}");
+    assert_eq!(seen["wrong"], "That code isn't right.", "{seen}");
+    let members = app.get_as(&owner.token, &format!("{}/members", owner.account_path())).await.body;
+    let emails: Vec<&str> =
+        members["items"].as_array().unwrap().iter().filter_map(|m| m["email"].as_str()).collect();
+    assert_eq!(emails, [owner.email.as_str()], "{members}");
+}
+
 tests::scenarios!(
+    a_sensitive_action_asks_for_a_code_in_the_console_and_goes_on_once_given,
     a_person_in_two_accounts_switches_to_the_second_and_a_reload_keeps_it,
     an_owner_names_a_role_in_the_grid_and_deletes_a_held_one_moving_its_holder,
     a_console_left_open_past_its_access_tokens_life_refreshes_once_and_stays_signed_in,
