@@ -125,7 +125,28 @@ async fn a_sensitive_action_asks_for_a_code_in_the_console_and_goes_on_once_give
     assert_eq!(emails, [owner.email.as_str()], "{members}");
 }
 
+async fn a_long_list_shows_its_first_page_and_the_rest_on_show_more(app: TestApp) {
+    // Given an account with 24 people invited at once (25 with the owner)
+    let owner = app.owner("standard", "owner@console-paging.example").await;
+    let rows: Vec<Value> = (1..=24)
+        .map(|n| json!({"email": format!("person{n}@console-paging.example"), "roles": ["viewer"]}))
+        .collect();
+    let bulk = format!("{}/invitations/bulk", owner.account_path());
+    assert_eq!(app.post_as(&owner.token, &bulk, json!({ "invitations": rows })).await.status, 200);
+
+    // When the owner opens the members, then the invitations, and asks each for more
+    let port = app.base.rsplit(':').next().unwrap_or_default();
+    let artifacts = artifacts(&format!("console-paging-{port}"));
+    let seen = browse("console-paging.mjs", &[&app.base, &owner.email, PASSWORD, &artifacts]).await;
+
+    // Then each showed twenty, then all 25, with nothing more to ask for
+    assert_eq!(seen["errors"], json!([]), "{seen}");
+    let whole = json!({"before": 20, "after": 25, "more_left": false});
+    assert_eq!((&seen["members"], &seen["invitations"]), (&whole, &whole), "{seen}");
+}
+
 tests::scenarios!(
+    a_long_list_shows_its_first_page_and_the_rest_on_show_more,
     a_sensitive_action_asks_for_a_code_in_the_console_and_goes_on_once_given,
     a_person_in_two_accounts_switches_to_the_second_and_a_reload_keeps_it,
     an_owner_names_a_role_in_the_grid_and_deletes_a_held_one_moving_its_holder,
