@@ -37,9 +37,9 @@
 #   - invitation links, page cursors, role and permission names, phones, new passwords and
 #     refused domains, which only the server or the account's preset decide:
 #     tests/contract/hooks.py gives positive cases real ones;
-#   - `POST /v1/password-reset/confirm`: only a live emailed token reaches the password rules,
-#     and the spec cannot tell a live token from a well-formed one, so its `400` (the documented
-#     `invalid_or_expired_token`) counts as an answer, not a refusal of valid data.
+#   - `POST /v1/password-reset/inspect` and `/confirm`: only a live emailed token reaches what
+#     they answer, and the spec cannot tell a live token from a well-formed one, so their `400`
+#     (the documented `invalid_or_expired_token`) counts as an answer, not a refusal of valid data.
 #   - the second steps (`confirm_totp`, `disable_totp`, `complete_sign_in`, `step_up`): only the
 #     person's authenticator app makes a code that passes, so their `400 invalid_mfa_code`
 #     counts as an answer too (tests/tests/mfa.rs makes real codes).
@@ -136,6 +136,10 @@ values = ["$ROTATED_KEY_ID", "$REVOKED_KEY_ID"]
 
 [[operations]]
 include-operation-id = "confirm_password_reset"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "429"]
+
+[[operations]]
+include-operation-id = "inspect_password_reset"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "429"]
 
 [[operations]]
