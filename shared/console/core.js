@@ -149,17 +149,19 @@ function reason(error) {
  * and is sent again.
  */
 async function api(method, path, body, { retried = false, headers: extra = {} } = {}) {
+  // A request made while a refresh is under way waits for its token (the refresh's own does not).
+  if (state.refreshing && !retried) await state.refreshing;
   const headers = { Accept: "application/json", ...extra };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const signed = Boolean(state.access);
-  if (signed) headers.Authorization = `Bearer ${state.access}`;
+  const sentWith = state.access;
+  if (sentWith) headers.Authorization = `Bearer ${sentWith}`;
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const data = response.status === 204 ? null : await response.json().catch(() => null);
   if (response.ok) return data;
   // Only an expired or ended token is refreshed: a wrong password (401 invalid_credentials)
   // is the person's to retype, not a reason to send it twice.
   const expired = response.status === 401 && data && data.code === "unauthenticated";
-  if (expired && signed && !retried && (await refresh())) {
+  if (expired && sentWith && !retried && (await renewedSince(sentWith))) {
     return api(method, path, body, { retried: true, headers: extra });
   }
   if (response.status === 403 && data && data.code === "mfa_step_up_required" && !retried && (await stepUp())) {
@@ -168,6 +170,15 @@ async function api(method, path, body, { retried = false, headers: extra = {} } 
   const refused = new Refused(response.status, data);
   refused.retryAfter = response.headers.get("Retry-After");
   throw refused;
+}
+
+/**
+ * Whether a token newer than `sentWith` is there to send again with: one another request's
+ * refresh already brought, or else this one's (shared with any under way).
+ */
+function renewedSince(sentWith) {
+  if (!state.refreshing && state.access && state.access !== sentWith) return true;
+  return refresh();
 }
 
 /**
